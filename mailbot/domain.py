@@ -1,0 +1,124 @@
+"""Plain data shared by all stages.
+
+Every stage talks to the next through these frozen dataclasses, so the decision logic can be
+tested with hand-made values and no server, database or file behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Language(StrEnum):
+    DE = "de"
+    EN = "en"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ParsedMail:
+    """What the rest of the pipeline knows about one inbound e-mail.
+
+    Header names in `headers` are lower-case; values are RFC 2047-decoded and unfolded, one entry
+    per occurrence. Addresses are bare addr-specs (``local@domain``) as written by the sender.
+    """
+
+    message_id: str  # with angle brackets; derived from the content when the mail has none
+    subject: str
+    from_addr: str  # "" when the mail names no sender
+    from_name: str
+    reply_to: str | None
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    date: datetime | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    return_path: str | None  # None: header absent; "": the null reverse path "<>"
+    content_type: str  # of the top-level part, lower-case, e.g. "multipart/report"
+    headers: dict[str, tuple[str, ...]]
+    text: str  # the whole readable body (HTML-only mail converted to text)
+    body: str  # the customer's own words: quoted history, greeting-free signature removed
+    language: Language
+    attachments: tuple[Attachment, ...] = ()
+    defects: tuple[str, ...] = ()
+
+    def header(self, name: str) -> str | None:
+        """First value of a header, or None."""
+        values = self.headers.get(name.lower())
+        return values[0] if values else None
+
+    @property
+    def reply_address(self) -> str:
+        """Where a reply to the customer goes (Reply-To wins over From, as mail clients do)."""
+        return self.reply_to or self.from_addr
+
+
+class RuleEffect(StrEnum):
+    IGNORE = "ignore"  # no ticket, no reply: the mail is not from a person who expects an answer
+    NO_REPLY = "no_reply"  # handle the content, but send nothing automatic to the sender
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    name: str
+    reason: str
+    effect: RuleEffect
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The classifier's view of one mail: the best article and how sure it is."""
+
+    article_id: str | None  # the top article, None when the knowledge base is empty
+    confidence: float
+    threshold: float
+    ranking: tuple[tuple[str, float], ...] = ()  # best first, a few runners-up for the team
+    model_version: str = ""
+
+    @property
+    def confident(self) -> bool:
+        return self.article_id is not None and self.confidence >= self.threshold
+
+
+class TicketState(StrEnum):
+    ANSWERED = "answered"  # the knowledge base answered; waits for the customer, if anything
+    ESCALATED = "escalated"  # with the 2nd level
+    SOLVED = "solved"
+
+
+@dataclass(frozen=True)
+class TicketContext:
+    """The ticket a mail refers to (by threading headers or subject reference)."""
+
+    ticket_id: int
+    reference: str
+    customer: str
+    state: TicketState
+    matched_by: str  # "in-reply-to", "references" or "subject"
+
+
+class Action(StrEnum):
+    ANSWER = "answer"
+    ESCALATE = "escalate"
+    FOLLOW_UP = "follow_up"
+    IGNORE = "ignore"
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reason: str
+    article_id: str | None = None
+    ticket_id: int | None = None  # the existing ticket of a follow-up
+    reply_to_customer: bool = True  # False when a rule forbids automatic mail to the sender
+    rule_hits: tuple[RuleHit, ...] = ()
+    prediction: Prediction | None = None
+    details: dict[str, str] = field(default_factory=dict)
