@@ -1,0 +1,319 @@
+"""Typed settings from a TOML file plus environment variables.
+
+Errors name the file, the key and what is wrong, so that whoever edits the file can fix it without
+reading code. Secrets are `SecretStr`: they never show up in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from mailbot.domain import Language
+from mailbot.errors import ConfigError
+
+CONFIG_ENV = "MAILBOT_CONFIG"
+DATABASE_URL_ENV = "MAILBOT_DATABASE_URL"
+_ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+$")
+_HOURS_RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+Security = Literal["tls", "starttls", "none"]
+
+
+def _check_address(value: str) -> str:
+    if not _ADDRESS.match(value):
+        raise ValueError(f"{value!r} is not an e-mail address like support@example.com")
+    return value.lower()
+
+
+Address = Annotated[str, AfterValidator(_check_address)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _ServerSection(_Section):
+    """What IMAP and SMTP share: where the server is, how to secure and log in."""
+
+    host: str
+    port: int | None = Field(default=None, ge=1, le=65535)
+    security: Security = "tls"
+    tls_verify: bool = True  # turning it off is logged loudly at start-up
+    cafile: Path | None = None  # extra CA bundle, e.g. a company CA or a test server's certificate
+    username: str | None = None
+    password: SecretStr | None = None
+    password_env: str | None = None  # name of an environment variable that holds the password
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+
+class ImapSettings(_ServerSection):
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    idle: bool = True  # use IDLE when the server offers it; otherwise poll
+    poll_seconds: float = Field(default=60.0, gt=0)
+    batch_size: int = Field(default=200, ge=1)
+
+
+class MaildirSettings(_Section):
+    """A local Maildir that an MTA delivers into; processed mail moves to Maildir++ sub-folders."""
+
+    path: Path
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    poll_seconds: float = Field(default=10.0, gt=0)
+
+
+class SmtpSettings(_ServerSection):
+    pass
+
+
+class SupportSettings(_Section):
+    address: Address
+    name: str = "Support"
+    ticket_prefix: str = Field(default="MB", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
+    mailbox: str = Field(default="default", pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    default_language: Language = Language.DE
+    message_id_domain: str | None = None  # defaults to the domain of `address`
+
+
+class TeamSettings(_Section):
+    address: Address
+    language: Language = Language.DE
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///mailbot.db"
+
+
+class PathSettings(_Section):
+    path: Path
+
+
+class ClassifierSettings(_Section):
+    threshold: float = Field(default=0.45, gt=0, le=1)  # minimum confidence for an automatic answer
+
+
+class LimitSettings(_Section):
+    replies_per_sender_per_day: int = Field(default=3, ge=1)
+    max_attempts: int = Field(default=3, ge=1)  # processing attempts before a mail is quarantined
+    lease_seconds: int = Field(default=300, ge=10)  # how long a claimed item is reserved for one worker
+
+
+class BusinessHoursSettings(_Section):
+    timezone: str = "Europe/Berlin"
+    always_open: bool = False
+    monday: list[str] = Field(default_factory=list)
+    tuesday: list[str] = Field(default_factory=list)
+    wednesday: list[str] = Field(default_factory=list)
+    thursday: list[str] = Field(default_factory=list)
+    friday: list[str] = Field(default_factory=list)
+    saturday: list[str] = Field(default_factory=list)
+    sunday: list[str] = Field(default_factory=list)
+    closed: list[str] = Field(default_factory=list)  # company closures, ISO dates
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/Berlin'") from None
+        return value
+
+    @field_validator(*WEEKDAYS)
+    @classmethod
+    def _ranges(cls, ranges: list[str]) -> list[str]:
+        for text in ranges:
+            parse_hours_range(text)
+        return ranges
+
+    @field_validator("closed")
+    @classmethod
+    def _dates(cls, dates: list[str]) -> list[str]:
+        from datetime import date
+
+        for text in dates:
+            try:
+                date.fromisoformat(text)
+            except ValueError:
+                raise ValueError(f"{text!r} is not a date like '2026-12-24'") from None
+        return dates
+
+    @model_validator(mode="after")
+    def _some_hours(self) -> BusinessHoursSettings:
+        if not self.always_open and not any(getattr(self, day) for day in WEEKDAYS):
+            raise ValueError(
+                'no opening hours: give at least one weekday, e.g. monday = ["08:00-17:00"], '
+                "or set always_open = true"
+            )
+        return self
+
+
+def parse_hours_range(text: str) -> tuple[time, time]:
+    """'08:00-12:00' -> (08:00, 12:00); '24:00' is allowed as an end meaning midnight."""
+    match = _HOURS_RANGE.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not an opening-hours range like '08:00-17:00'")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or m1 > 59 or h2 > 24 or m2 > 59 or (h2 == 24 and m2):
+        raise ValueError(f"{text!r} is not a valid time range")
+    start = time(h1, m1)
+    end = time.max if h2 == 24 else time(h2, m2)
+    if end <= start:
+        raise ValueError(f"{text!r} ends before it starts")
+    return start, end
+
+
+class Settings(_Section):
+    """The whole configuration of one mailbot installation (one mailbox for now)."""
+
+    support: SupportSettings
+    team: TeamSettings
+    imap: ImapSettings | None = None
+    maildir: MaildirSettings | None = None
+    smtp: SmtpSettings
+    database: DatabaseSettings = DatabaseSettings()
+    knowledge_base: PathSettings = PathSettings(path=Path("knowledge_base"))
+    templates: PathSettings = PathSettings(path=Path("templates"))
+    classifier: ClassifierSettings = ClassifierSettings()
+    limits: LimitSettings = LimitSettings()
+    business_hours: BusinessHoursSettings = BusinessHoursSettings(always_open=True)
+    source_file: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Settings:
+        if (self.imap is None) == (self.maildir is None):
+            raise ValueError("configure exactly one mail source: an [imap] section or a [maildir] section")
+        return self
+
+    @property
+    def message_id_domain(self) -> str:
+        return self.support.message_id_domain or self.support.address.rpartition("@")[2]
+
+
+def secret(section: _ServerSection, section_name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The password of a server section: its environment variable wins over the file.
+
+    The variable is `password_env` if set, else MAILBOT_<SECTION>_PASSWORD, so a secret never has to
+    be written into the file.
+    """
+    env = os.environ if env is None else env
+    variable = section.password_env or f"MAILBOT_{section_name.upper()}_PASSWORD"
+    if env.get(variable):
+        return env[variable]
+    if section.password is not None:
+        return section.password.get_secret_value()
+    return None
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read, validate and resolve the configuration; raise ConfigError with a fix-it message."""
+    env = os.environ if env is None else env
+    if path is None:
+        if not env.get(CONFIG_ENV):
+            raise ConfigError(f"no configuration: pass --config FILE or set {CONFIG_ENV}")
+        path = Path(env[CONFIG_ENV])
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
+    return settings_from_mapping(data, path, env)
+
+
+def settings_from_mapping(data: dict[str, Any], path: Path, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    if env.get(DATABASE_URL_ENV):
+        data = {**data, "database": {**data.get("database", {}), "url": env[DATABASE_URL_ENV]}}
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+    settings = _resolve_paths(settings, path.parent.resolve())
+    _check_secrets(settings, path, env)
+    return settings.model_copy(update={"source_file": path})
+
+
+def _describe(exc: ValidationError, path: Path) -> str:
+    lines = [f"{path}: invalid configuration"]
+    for error in exc.errors():
+        location = [str(part) for part in error["loc"]]
+        if (
+            location
+            and location[0] in ("imap", "maildir")
+            and len(location) > 1
+            and location[1]
+            in (
+                "ImapSettings",
+                "MaildirSettings",
+            )
+        ):
+            del location[1]
+        key = f"[{location[0]}] {'.'.join(location[1:])}".strip() if location else "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (misspelt? see mailbot.example.toml for the keys of this section)"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        elif "input" in error and not isinstance(error["input"], dict) and "password" not in key:
+            message += f" (got {error['input']!r})"
+        lines.append(f"  {key}: {message}")
+    return "\n".join(lines)
+
+
+def _resolve_paths(settings: Settings, base: Path) -> Settings:
+    """Relative paths in the file mean relative to the file, not to the current directory."""
+
+    def resolve(value: Path) -> Path:
+        return value if value.is_absolute() else base / value
+
+    updates: dict[str, Any] = {
+        "knowledge_base": PathSettings(path=resolve(settings.knowledge_base.path)),
+        "templates": PathSettings(path=resolve(settings.templates.path)),
+    }
+    if settings.maildir is not None:
+        updates["maildir"] = settings.maildir.model_copy(update={"path": resolve(settings.maildir.path)})
+    for name in ("imap", "smtp"):
+        section = getattr(settings, name)
+        if section is not None and section.cafile is not None:
+            updates[name] = section.model_copy(update={"cafile": resolve(section.cafile)})
+    url = settings.database.url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
+        updates["database"] = DatabaseSettings(url="sqlite:///" + str(base / url.removeprefix("sqlite:///")))
+    return settings.model_copy(update=updates)
+
+
+def _check_secrets(settings: Settings, path: Path, env: Mapping[str, str]) -> None:
+    for name in ("imap", "smtp"):
+        section = getattr(settings, name)
+        if section is None or section.username is None:
+            continue
+        if secret(section, name, env) is None:
+            variable = section.password_env or f"MAILBOT_{name.upper()}_PASSWORD"
+            raise ConfigError(
+                f"{path}: [{name}] username is set but no password: set the environment variable "
+                f"{variable} (preferred) or [{name}] password"
+            )
