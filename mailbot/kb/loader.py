@@ -1,0 +1,92 @@
+"""Find, read and check the article files of a knowledge-base folder."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+from mailbot.kb.crosscheck import cross_check
+from mailbot.kb.frontmatter import read_source
+from mailbot.kb.model import KnowledgeBase, KnowledgeBaseError, Problem
+from mailbot.kb.validate import Located, check_article
+
+_SKIPPED_NAMES = {"readme.md"}
+
+
+@dataclass(frozen=True)
+class _Scan:
+    located: tuple[Located, ...]
+    problems: tuple[Problem, ...]
+    digest: str
+
+
+def check_knowledge_base(root: Path) -> list[Problem]:
+    """Every problem of the knowledge base under `root`, sorted by file and line; [] when it is fine.
+
+    Content problems are returned, never raised, so `mailbot kb check` can list them all at once.
+    """
+    return list(_scan(root).problems)
+
+
+def load_knowledge_base(root: Path) -> KnowledgeBase:
+    """The knowledge base under `root`; raises KnowledgeBaseError listing every problem found."""
+    scan = _scan(root)
+    if scan.problems:
+        raise KnowledgeBaseError(scan.problems)
+    return KnowledgeBase(root=root, articles=tuple(item.article for item in scan.located), digest=scan.digest)
+
+
+def article_files(root: Path) -> list[Path]:
+    """Article files under `root`, sorted by relative path.
+
+    Names starting with '_' or '.' (at any level) are reserved for special files and folders, and
+    README.md files are for the humans editing the knowledge base.
+    """
+    files = [path for path in root.rglob("*.md") if path.is_file() and _is_article(path.relative_to(root))]
+    return sorted(files, key=lambda path: path.relative_to(root).as_posix())
+
+
+def _is_article(relative: PurePath) -> bool:
+    hidden = any(part.startswith(("_", ".")) for part in relative.parts)
+    return not hidden and relative.name.lower() not in _SKIPPED_NAMES
+
+
+def digest(root: Path, contents: dict[Path, bytes]) -> str:
+    """SHA-256 over (relative path, bytes) of each file in path order.
+
+    Each part is prefixed with its length, so moving bytes between a name and a file changes the digest.
+    """
+    hasher = hashlib.sha256()
+    for path in sorted(contents, key=lambda path: path.relative_to(root).as_posix()):
+        name = path.relative_to(root).as_posix().encode()
+        data = contents[path]
+        for chunk in (name, data):
+            hasher.update(len(chunk).to_bytes(8, "big"))
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def _scan(root: Path) -> _Scan:
+    if not root.is_dir():
+        problem = Problem(root, 0, "the knowledge-base folder does not exist", "pass the folder with --kb")
+        return _Scan((), (problem,), "")
+    contents: dict[Path, bytes] = {}
+    problems: list[Problem] = []
+    for path in article_files(root):
+        try:
+            contents[path] = path.read_bytes()
+        except OSError as exc:
+            message = f"cannot read the file: {exc.strerror}"
+            problems.append(Problem(path, 0, message, "check that the file is readable"))
+    located: list[Located] = []
+    for path, data in contents.items():
+        source = read_source(path, data)
+        result = check_article(source) if not isinstance(source, Problem) else [source]
+        if isinstance(result, Located):
+            located.append(result)
+        else:
+            problems.extend(result)
+    problems.extend(cross_check(located))
+    problems.sort(key=lambda problem: (problem.path.as_posix(), problem.line))
+    return _Scan(tuple(located), tuple(problems), digest(root, contents))

@@ -1,0 +1,162 @@
+"""Check the front matter of one article and turn it into an `Article`.
+
+Every problem names the line of the key or value at fault, so a support agent editing the file
+finds it at once; all problems of a file are reported together, not just the first.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+import yaml
+
+from mailbot.domain import Language
+from mailbot.kb.frontmatter import Source, node_line
+from mailbot.kb.model import ACTIONS, Article, Problem
+
+REQUIRED_KEYS = ("id", "title", "language", "examples")
+# in the order of the README; severity is reserved for the severity guess and not read yet
+ALLOWED_KEYS = ("id", "title", "language", "tags", "examples", "action", "severity")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_NULL_TAG = "tag:yaml.org,2002:null"
+
+
+@dataclass(frozen=True)
+class Located:
+    """An article plus the lines that cross-file checks need to point at."""
+
+    article: Article
+    id_line: int
+    example_lines: tuple[int, ...]
+
+
+def check_article(source: Source) -> Located | list[Problem]:
+    """The article of a parsed file, or every problem found in it."""
+    fields = _Fields(source)
+    article_id = fields.article_id()
+    title = fields.text("title")
+    language = fields.choice("language", tuple(Language), default="")
+    examples = fields.texts("examples", required=True)
+    tags = fields.texts("tags", required=False)
+    action = fields.choice("action", ACTIONS, default="answer")
+    if action == "answer" and not source.body:
+        fields.report(
+            source.closing_line,
+            "the answer below the front matter is empty",
+            "write the answer in Markdown after the closing '---' line, or set 'action: escalate'",
+        )
+    if fields.problems:  # every unusable value has reported one, so below all values are valid
+        return fields.problems
+    article = Article(
+        id=article_id,
+        title=title,
+        language=Language(language),
+        tags=tuple(text for text, _ in tags),
+        examples=tuple(text for text, _ in examples),
+        body=source.body,
+        action=action,
+        path=source.path,
+    )
+    return Located(article, fields.line_of("id"), tuple(line for _, line in examples))
+
+
+def _scalar_text(node: yaml.Node) -> str | None:
+    """Text of a scalar node ('' for an empty/null value), None for a list or mapping.
+
+    Raw scalar text on purpose: YAML would turn an example like 'no' or '2024' into a bool or int.
+    """
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    return "" if node.tag == _NULL_TAG else str(node.value).strip()
+
+
+class _Fields:
+    """The keys of one front-matter mapping, read with problems collected instead of raised."""
+
+    def __init__(self, source: Source) -> None:
+        self.path = source.path
+        self.problems: list[Problem] = []
+        self.keys: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in source.mapping.value:
+            self._add_key(key_node, value_node)
+        for key in REQUIRED_KEYS:
+            if key not in self.keys:
+                fix = f"add a line '{key}: ...' to the front matter"
+                self.report(1, f"required key '{key}' is missing", fix)
+
+    def report(self, where: int | yaml.Node, message: str, fix: str) -> None:
+        line = where if isinstance(where, int) else node_line(where)
+        self.problems.append(Problem(self.path, line, message, fix))
+
+    def line_of(self, key: str) -> int:
+        return node_line(self.keys[key][0])
+
+    def _add_key(self, key_node: yaml.Node, value_node: yaml.Node) -> None:
+        key = _scalar_text(key_node)
+        allowed = ", ".join(ALLOWED_KEYS)
+        if key is None or key not in ALLOWED_KEYS:
+            close = difflib.get_close_matches(key or "", ALLOWED_KEYS, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            shown = f"'{key}'" if key is not None else "(a list or mapping)"
+            self.report(key_node, f"unknown key {shown}", f"{hint}allowed keys are: {allowed}")
+        elif key in self.keys:
+            first = self.line_of(key)
+            self.report(key_node, f"key '{key}' appears twice (first on line {first})", "keep one of them")
+        else:
+            self.keys[key] = (key_node, value_node)
+
+    def text(self, key: str) -> str:
+        """A required one-line text value; "" when absent or unusable (a problem is reported)."""
+        if key not in self.keys:
+            return ""
+        value = self.keys[key][1]
+        text = _scalar_text(value)
+        if not text:
+            self.report(value, f"{key} must be a non-empty text", f"write '{key}: some text'")
+            return ""
+        return text
+
+    def article_id(self) -> str:
+        article_id = self.text("id")
+        if article_id and not ID_PATTERN.match(article_id):
+            self.report(
+                self.keys["id"][1],
+                f"id '{article_id}' is not allowed",
+                "use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit,"
+                " e.g. 'password-reset'",
+            )
+            return ""
+        return article_id
+
+    def choice(self, key: str, allowed: tuple[str, ...], *, default: str) -> str:
+        """One of `allowed`; `default` when the key is absent, "" when unusable (a problem is reported)."""
+        if key not in self.keys:
+            return default
+        value = self.keys[key][1]
+        text = _scalar_text(value)
+        if text is None or text not in allowed:
+            self.report(value, f"{key} '{text or ''}' is not allowed", f"write one of: {', '.join(allowed)}")
+            return ""
+        return text
+
+    def texts(self, key: str, *, required: bool) -> tuple[tuple[str, int], ...]:
+        """A list of non-empty texts with their lines; () when absent or unusable."""
+        if key not in self.keys:
+            return ()
+        value = self.keys[key][1]
+        fix = f"write one entry per line as '  - text' below '{key}:'"
+        empty = _scalar_text(value) == "" or (isinstance(value, yaml.SequenceNode) and not value.value)
+        if empty:
+            if required:
+                self.report(value, f"{key} is empty", f"add at least one entry; {fix}")
+            return ()
+        if not isinstance(value, yaml.SequenceNode):
+            self.report(value, f"{key} must be a list of texts", fix)
+            return ()
+        items = [(item, _scalar_text(item)) for item in value.value]
+        for position, (item, text) in enumerate(items, 1):
+            if not text:
+                self.report(item, f"{key} entry {position} is empty or not a text", fix)
+        return tuple((text, node_line(item)) for item, text in items if text)
