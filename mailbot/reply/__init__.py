@@ -1,0 +1,1 @@
+"""Outgoing mail: subject references, template rendering, MIME composition, outbox and delivery."""

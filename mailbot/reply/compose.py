@@ -1,0 +1,375 @@
+"""Compose an outgoing mail as final bytes (CRLF, 7-bit text parts) from a `Rendered` mail.
+
+Pure and deterministic: the same inputs give the same bytes, so the outbox can store them at
+enqueue time and a re-send is byte-identical. That is why MIME boundaries are derived from the
+Message-ID instead of drawn at random.
+
+Every header value is checked for line breaks *before* anything is built: a CR or LF in a
+subject or name taken from a customer's mail must never be able to add a header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from email.generator import BytesGenerator
+from email.header import Header
+from email.headerregistry import Address
+from email.message import MIMEPart
+from email.policy import EmailPolicy
+from io import BytesIO
+from typing import Any
+
+from mailbot.reply.render import Rendered
+
+AUTO_SUBMITTED_VALUES = ("auto-replied", "auto-generated")
+MAX_REFERENCES = 20
+ORIGINAL_FILENAME = "original.eml"
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DOMAIN_RE = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
+_TOKEN_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# A msg-id as found in real mail: RFC 5322 wants "<left@right>", but some mailers omit the "@";
+# what matters for a header is printable ASCII without brackets or spaces and a sane length.
+_MSG_ID_RE = re.compile(r"<[!-;=?-~]{1,250}>")
+_HEADER_NAME_RE = re.compile(r"[!-9;-~]+")
+# Characters that end a header line for the stdlib or for some mail client (str.splitlines).
+_LINE_BREAKS = frozenset("\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+_HEADERS_SET_HERE = frozenset(
+    {"from", "to", "subject", "date", "message-id", "in-reply-to", "references", "mime-version"}
+    | {"auto-submitted", "x-auto-response-suppress", "precedence", "bcc"}
+)
+# Extra headers holding one bare address each; validated like From and To.
+_ADDRESS_HEADERS = frozenset({"reply-to", "sender", "errors-to"})
+
+
+class HeaderInjectionError(ValueError):
+    """A header value contains a line break or another control character."""
+
+
+# --- policy and generator -------------------------------------------------------------------------
+
+
+class _MailPolicy(EmailPolicy):
+    """SMTP policy with two folding fixes the stdlib lacks.
+
+    - In-Reply-To/References: the stdlib would RFC 2047-encode a msg-id longer than a line,
+      which breaks threading; we fold only between ids.
+    - Subject text that itself looks like an encoded word (``=?utf-8?q?x?=``) would be sent as
+      is and decoded by the receiver; we encode the whole subject then, so it reads as written.
+    """
+
+    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
+        # The header factory would decode the look-alike encoded word right away; keep the text.
+        if name.lower() == "subject" and isinstance(value, str) and "=?" in value:
+            return (name, value)
+        return super().header_store_parse(name, value)
+
+    def _fold_ids(self, name: str, value: str) -> str:
+        lines = [f"{name}:"]
+        for token in value.split():
+            if len(lines[-1]) + 1 + len(token) > self.max_line_length and lines[-1] != f"{name}:":
+                lines.append("")
+            lines[-1] += f" {token}"
+        return self.linesep.join(lines) + self.linesep
+
+    def _fold_custom(self, name: str, value: Any) -> str | None:
+        text = str(value)
+        if name.lower() in ("in-reply-to", "references"):
+            return self._fold_ids(name, text)
+        if name.lower() == "subject" and "=?" in text:
+            encoded = Header(text, "utf-8", maxlinelen=self.max_line_length, header_name=name)
+            return f"{name}: {encoded.encode(linesep=self.linesep)}{self.linesep}"
+        return None
+
+    def fold(self, name: str, value: Any) -> str:
+        folded = self._fold_custom(name, value)
+        return super().fold(name, value) if folded is None else folded
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        folded = self._fold_custom(name, value)
+        return super().fold_binary(name, value) if folded is None else folded.encode("ascii")
+
+
+# 7bit: text parts become quoted-printable or base64, so any SMTP server takes them.
+_POLICY = _MailPolicy(linesep="\r\n", cte_type="7bit", max_line_length=78)
+
+
+class _RawMessagePart(MIMEPart):
+    """A message/rfc822 part whose body is written exactly as received."""
+
+    raw: bytes = b""
+
+
+class _Generator(BytesGenerator):
+    # The stdlib re-serialises an attached message (changing its bytes) or, given a string,
+    # refuses 8-bit content; the team must see the customer's mail as it arrived.
+    def _handle_message(self, msg: Any) -> None:
+        if isinstance(msg, _RawMessagePart):
+            self._fp.write(msg.raw)
+        else:
+            super()._handle_message(msg)
+
+
+def _flatten(msg: MIMEPart) -> bytes:
+    out = BytesIO()
+    _Generator(out, policy=_POLICY).flatten(msg)
+    return out.getvalue()
+
+
+# --- validation -----------------------------------------------------------------------------------
+
+
+def _check_header_value(name: str, value: str) -> None:
+    for ch in value:
+        if ch in _LINE_BREAKS:
+            raise HeaderInjectionError(f"{name} contains a line break ({ch!r}): {value[:80]!r}")
+        if ch != "\t" and (ch < " " or ch == "\x7f" or "\x80" <= ch <= "\x9f"):
+            raise HeaderInjectionError(f"{name} contains a control character ({ch!r}): {value[:80]!r}")
+        if "\ud800" <= ch <= "\udfff":
+            raise HeaderInjectionError(f"{name} contains an undecodable character ({ch!r})")
+
+
+def _address(name: str, addr_spec: str, display_name: str = "") -> Address:
+    """Validate `addr_spec` (IDN domains become punycode; a non-ASCII local part is refused)."""
+    local, at, domain = addr_spec.rpartition("@")
+    if not at or not local or not domain:
+        raise ValueError(f"{name} {addr_spec!r} is not an address (local@domain)")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise ValueError(f"{name} {addr_spec!r} has an invalid domain") from exc
+    if not local.isascii():
+        raise ValueError(f"{name} {addr_spec!r}: non-ASCII local parts need SMTPUTF8, which is not supported")
+    if not _DOMAIN_RE.fullmatch(ascii_domain):
+        raise ValueError(f"{name} {addr_spec!r} has an invalid domain")
+    try:
+        address = Address(display_name=display_name, addr_spec=f"{local}@{ascii_domain}")
+    except (ValueError, IndexError) as exc:  # the stdlib raises header defects (ValueError subclasses)
+        raise ValueError(f"{name} {addr_spec!r} is not a valid addr-spec: {exc}") from exc
+    return address
+
+
+def _check_msg_id(name: str, value: str) -> None:
+    if not _MSG_ID_RE.fullmatch(value):
+        raise ValueError(f"{name} {value!r} is not a message id like <token@domain>")
+
+
+# --- public API -----------------------------------------------------------------------------------
+
+
+def make_message_id(domain: str, token: str | None = None) -> str:
+    """``<mb.{token}@{domain}>``; `token` defaults to 128 random bits.
+
+    A caller passes its own token only when the id must be reproducible (tests, re-enqueue).
+    """
+    if not _DOMAIN_RE.fullmatch(domain):
+        raise ValueError(f"message id domain {domain!r} is not a host name, e.g. 'support.example.com'")
+    token = secrets.token_hex(16) if token is None else token
+    if not _TOKEN_RE.fullmatch(token):
+        raise ValueError(f"message id token {token!r}: use 1-64 of A-Z a-z 0-9 . _ -")
+    return f"<mb.{token}@{domain}>"
+
+
+def threading_headers(parent_message_id: str | None, parent_references: Sequence[str]) -> dict[str, str]:
+    """In-Reply-To and References for a reply to the parent mail (RFC 5322 3.6.4).
+
+    Input comes from a customer's mail, so ids that are not well-formed are dropped rather than
+    failing the reply. References keep their order without duplicates, the parent last; when
+    longer than `MAX_REFERENCES`, the first (thread root, which clients thread on) and the most
+    recent ones are kept.
+    """
+    parent = (parent_message_id or "").strip()
+    if not _MSG_ID_RE.fullmatch(parent):
+        return {}
+    ids: list[str] = []
+    for ref in (*(r.strip() for r in parent_references), parent):
+        if _MSG_ID_RE.fullmatch(ref):
+            if ref in ids:
+                ids.remove(ref)
+            ids.append(ref)
+    if len(ids) > MAX_REFERENCES:
+        ids = [ids[0], *ids[-(MAX_REFERENCES - 1) :]]
+    return {"In-Reply-To": parent, "References": " ".join(ids)}
+
+
+def _boundary(message_id: str, role: str, contents: Sequence[bytes]) -> str:
+    base = "=_mb_" + hashlib.sha256(f"{role}:{message_id}".encode()).hexdigest()[:24]
+    boundary, counter = base, 0
+    while any(b"--" + boundary.encode() in content for content in contents):
+        counter += 1
+        boundary = f"{base}.{counter}"
+    return boundary
+
+
+def _text_part(content: str, subtype: str) -> MIMEPart:
+    part = MIMEPart(policy=_POLICY)
+    part.set_content(content, subtype=subtype, charset="utf-8")
+    return part
+
+
+def _original_part(raw: bytes) -> MIMEPart:
+    """The customer's mail as message/rfc822, line endings normalised to CRLF.
+
+    message/rfc822 allows only 7bit/8bit/binary; a mail SMTP cannot carry that way (NUL bytes,
+    lines over 998 octets) goes as base64 application/octet-stream under the same file name.
+    """
+    data = re.sub(rb"\r\n|\r|\n", b"\r\n", raw)
+    if data and not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    if b"\0" in data or any(len(line) > 998 for line in data.split(b"\r\n")):
+        fallback = MIMEPart(policy=_POLICY)
+        fallback.set_content(
+            raw,
+            maintype="application",
+            subtype="octet-stream",
+            disposition="attachment",
+            filename=ORIGINAL_FILENAME,
+        )
+        return fallback
+    part = _RawMessagePart(policy=_POLICY)
+    part["Content-Type"] = "message/rfc822"
+    part["Content-Disposition"] = f'attachment; filename="{ORIGINAL_FILENAME}"'
+    part["Content-Transfer-Encoding"] = "7bit" if data.isascii() else "8bit"
+    part.raw = data
+    return part
+
+
+def _headers(
+    *,
+    subject: str,
+    from_addr: str,
+    from_name: str,
+    to_addr: str,
+    message_id: str,
+    in_reply_to: str | None,
+    references: Sequence[str],
+    date: datetime,
+    auto_submitted: str,
+    precedence: str | None,
+    extra: Mapping[str, str],
+) -> list[tuple[str, object]]:
+    """Validate everything, then return the top-level headers in their output order."""
+    checked = [
+        ("Subject", subject),
+        ("From name", from_name),
+        ("From", from_addr),
+        ("To", to_addr),
+        ("Message-ID", message_id),
+        ("In-Reply-To", in_reply_to or ""),
+        ("Auto-Submitted", auto_submitted),
+        ("Precedence", precedence or ""),
+        *(("References entry", ref) for ref in references),
+        *(("extra header name", name) for name in extra),
+        *extra.items(),
+    ]
+    for name, value in checked:
+        _check_header_value(name, value)
+
+    for name, value in (
+        ("Message-ID", message_id),
+        ("In-Reply-To", in_reply_to),
+        *(("References", r) for r in references),
+    ):
+        if value is not None:
+            _check_msg_id(name, value)
+    if auto_submitted not in AUTO_SUBMITTED_VALUES:
+        raise ValueError(f"Auto-Submitted must be one of {AUTO_SUBMITTED_VALUES}, not {auto_submitted!r}")
+    if date.tzinfo is None or date.utcoffset() is None:
+        raise ValueError("date must be timezone-aware (a naive time is ambiguous in a Date header)")
+    for name in extra:
+        if not _HEADER_NAME_RE.fullmatch(name):
+            raise ValueError(f"invalid header name {name!r}")
+        if name.lower() in _HEADERS_SET_HERE or name.lower().startswith("content-"):
+            raise ValueError(f"header {name!r} is set by compose_reply and cannot be given as extra header")
+
+    headers: list[tuple[str, object]] = [
+        ("From", _address("From", from_addr, from_name)),
+        ("To", _address("To", to_addr)),
+        ("Subject", subject.strip(" \t")),
+        ("Date", date),
+        ("Message-ID", message_id),
+    ]
+    if in_reply_to:
+        headers.append(("In-Reply-To", in_reply_to))
+    if references:
+        headers.append(("References", " ".join(references)))
+    headers += [
+        ("MIME-Version", "1.0"),
+        ("Auto-Submitted", auto_submitted),
+        # Exchange/Outlook: no out-of-office, delivery or read receipts back to a robot.
+        ("X-Auto-Response-Suppress", "All"),
+    ]
+    if precedence:
+        headers.append(("Precedence", precedence))
+    # Address headers go in as validated Address objects; the rest as (unstructured) text.
+    headers += [
+        (name, _address(name, value) if name.lower() in _ADDRESS_HEADERS else value)
+        for name, value in extra.items()
+    ]
+    return headers
+
+
+def _set_body(msg: MIMEPart, rendered: Rendered, message_id: str, attach_rfc822: bytes | None) -> None:
+    text, html = _text_part(rendered.text, "plain"), _text_part(rendered.html, "html")
+    alternative = MIMEPart(policy=_POLICY) if attach_rfc822 is not None else msg
+    alternative.make_alternative()
+    alternative.attach(text)
+    alternative.attach(html)
+    alternative.set_boundary(_boundary(message_id, "alternative", [_flatten(text), _flatten(html)]))
+    if attach_rfc822 is not None:
+        original = _original_part(attach_rfc822)
+        msg.make_mixed()
+        msg.attach(alternative)
+        msg.attach(original)
+        msg.set_boundary(_boundary(message_id, "mixed", [_flatten(alternative), _flatten(original)]))
+
+
+def compose_reply(
+    *,
+    rendered: Rendered,
+    from_addr: str,
+    from_name: str,
+    to_addr: str,
+    message_id: str,
+    in_reply_to: str | None,
+    references: Sequence[str],
+    date: datetime,
+    auto_submitted: str = "auto-replied",
+    attach_rfc822: bytes | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+    precedence: str | None = "bulk",
+) -> bytes:
+    """The complete mail as bytes with CRLF line endings, ready for SMTP DATA.
+
+    multipart/alternative (text, HTML); with `attach_rfc822`, wrapped in multipart/mixed with
+    the original mail attached as ``original.eml``. `auto_submitted` is "auto-replied" for
+    answers to a customer and "auto-generated" for notices (RFC 3834). `precedence` ("bulk" by
+    default, None to omit) is not standard but still what older vacation responders check
+    before answering, so it keeps them from replying to us. `references` is written as given:
+    build it with `threading_headers`, which drops malformed ids from customer mail.
+
+    Raises HeaderInjectionError for line breaks or control characters in any header value and
+    ValueError for malformed addresses, ids, dates or header names — all before building.
+    """
+    headers = _headers(
+        subject=rendered.subject,
+        from_addr=from_addr,
+        from_name=from_name,
+        to_addr=to_addr,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        date=date,
+        auto_submitted=auto_submitted,
+        precedence=precedence,
+        extra=dict(extra_headers or {}),
+    )
+    msg = MIMEPart(policy=_POLICY)
+    for name, value in headers:
+        msg[name] = value
+    _set_body(msg, rendered, message_id, attach_rfc822)
+    return _flatten(msg)

@@ -1,0 +1,242 @@
+"""Render outgoing mails (subject, plain text, HTML) from the Jinja2 templates in ``templates/``.
+
+Files: ``<kind>.<lang>.subject.j2``, ``<kind>.<lang>.txt.j2`` and ``<kind>.<lang>.html.j2`` for each
+kind and language, plus the shared partials in `PARTIALS`. The subject is a template too because
+its wording is language-specific (team notice, fallback for an empty subject); the renderer
+collapses it to one line afterwards.
+
+Customer text is only ever passed as a variable, never as template source, into a sandboxed
+environment with `StrictUndefined`: ``{{ 7*7 }}`` in a subject is shown, not evaluated. HTML
+templates autoescape; text and subject templates do not. Markdown from the knowledge base goes
+through the ``markdown`` filter (`markdown_to_html`) in HTML templates and stays as written in text.
+
+Context keys per kind (optional keys default to None, or "" for ``customer_name``):
+
+==================  ================================================================  ==================
+kind                required keys                                                     optional keys
+==================  ================================================================  ==================
+answer              reference, subject, support_name, article_markdown                customer_name,
+                                                                                      article_title
+acknowledgement     reference, subject, support_name                                  customer_name,
+                                                                                      interim_markdown,
+                                                                                      due_text
+followup_received   reference, subject, support_name                                  customer_name,
+                                                                                      due_text
+team_notice         reference, subject, customer, reason, language, ranking,          (none)
+                    rule_hits, body_excerpt, event
+==================  ================================================================  ==================
+
+- ``subject``: the customer's subject; customer kinds answer with ``Re: <subject> [<reference>]``.
+- ``article_markdown``/``interim_markdown``: Markdown from the knowledge base; HTML templates
+  convert it themselves, so callers pass no HTML. ``article_title``: shown above the article.
+- ``due_text``: a ready, localised phrase such as "Dienstag, 14. Mai, 12:00 Uhr" (SLA, later).
+- ``ranking``: (article_id, score) pairs, best first; ``rule_hits``: (name, reason) pairs;
+  ``event``: "new" or "follow_up"; ``language``: the customer's language (the template language
+  is the team's).
+
+The renderer adds ``lang`` (the template language code) itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+from markupsafe import Markup
+
+from mailbot.domain import Language
+from mailbot.errors import ConfigError
+from mailbot.reply.subject import one_line, reply_subject
+
+CUSTOMER_KINDS = ("answer", "acknowledgement", "followup_received")
+KINDS = (*CUSTOMER_KINDS, "team_notice")
+PARTS = ("subject", "txt", "html")
+
+_CUSTOMER_KEYS = frozenset({"reference", "subject", "support_name"})
+REQUIRED_KEYS: dict[str, frozenset[str]] = {
+    "answer": _CUSTOMER_KEYS | {"article_markdown"},
+    "acknowledgement": _CUSTOMER_KEYS,
+    "followup_received": _CUSTOMER_KEYS,
+    "team_notice": frozenset(
+        {"reference", "subject", "customer", "reason", "language", "ranking", "rule_hits"}
+        | {"body_excerpt", "event"}
+    ),
+}
+OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
+    "answer": {"customer_name": "", "article_title": None},
+    "acknowledgement": {"customer_name": "", "interim_markdown": None, "due_text": None},
+    "followup_received": {"customer_name": "", "due_text": None},
+    "team_notice": {},
+}
+TEAM_EVENTS = ("new", "follow_up")
+RESERVED_KEYS = frozenset({"lang"})
+
+
+def _partials() -> tuple[str, ...]:
+    names = ["_layout.html.j2"]
+    for lang in Language:
+        names += [f"_customer.{lang.value}.txt.j2", f"_customer.{lang.value}.html.j2"]
+    return tuple(names)
+
+
+PARTIALS = _partials()
+
+
+def template_name(kind: str, language: Language, part: str) -> str:
+    return f"{kind}.{language.value}.{part}.j2"
+
+
+def required_templates() -> tuple[str, ...]:
+    """Every file a complete template directory must contain."""
+    names = [template_name(k, lang, part) for k in KINDS for lang in Language for part in PARTS]
+    return (*names, *PARTIALS)
+
+
+# --- Markdown -------------------------------------------------------------------------------------
+
+# Mail clients ignore or strip <style> blocks unreliably, so the few elements Markdown produces
+# that look bad unstyled get inline styles (keyed by markdown-it token type).
+_MONO = "font-family:Consolas,Menlo,monospace;font-size:13px;"
+_CODE_BOX = f"background-color:#f4f5f7;padding:12px;border-radius:4px;white-space:pre-wrap;{_MONO}"
+_INLINE_STYLES = {
+    "fence": f"display:block;{_CODE_BOX}",  # fences style the <code> inside <pre>
+    "code_block": _CODE_BOX,  # indented code styles the <pre>
+    "code_inline": f"background-color:#f4f5f7;padding:1px 4px;border-radius:3px;{_MONO}",
+    "blockquote_open": "margin:0 0 16px 0;padding:0 0 0 12px;border-left:3px solid #d0d7de;color:#57606a;",
+    "table_open": "border-collapse:collapse;margin:0 0 16px 0;",
+    "th_open": "border:1px solid #d0d7de;padding:6px 10px;background-color:#f4f5f7;",
+    "td_open": "border:1px solid #d0d7de;padding:6px 10px;",
+    "image": "max-width:100%;height:auto;",
+}
+
+
+def _add_style(token: Token) -> None:
+    style = _INLINE_STYLES.get(token.type)
+    if style is not None:
+        existing = token.attrGet("style")
+        token.attrSet("style", f"{existing};{style}" if existing else style)
+
+
+def _inline_styles_rule(state: StateCore) -> None:
+    for token in state.tokens:
+        _add_style(token)
+        for child in token.children or ():
+            _add_style(child)
+
+
+def _make_markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    md.core.ruler.push("mailbot_inline_styles", _inline_styles_rule)
+    return md
+
+
+_MARKDOWN = _make_markdown()
+
+
+def markdown_to_html(markdown: str) -> Markup:
+    """CommonMark (+ tables, strikethrough) to HTML; raw HTML in the source is escaped, not passed.
+
+    Links are kept (markdown-it drops ``javascript:`` and similar URLs itself).
+    """
+    return Markup(_MARKDOWN.render(markdown))
+
+
+def _markdown_filter(value: str | None) -> Markup:
+    return markdown_to_html(value or "")
+
+
+def _quote_filter(value: str) -> str:
+    """Mail-style quoting ("> ") of a multi-line text."""
+    return "\n".join(f"> {line}" if line else ">" for line in value.splitlines())
+
+
+# --- Rendering ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def _environment(loader: FileSystemLoader, *, html: bool) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        loader=loader,
+        autoescape=html,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters["markdown"] = _markdown_filter
+    env.filters["quote"] = _quote_filter
+    env.filters["reply_subject"] = reply_subject
+    return env
+
+
+class TemplateRenderer:
+    """Renders one mail kind in one language; checks the whole template set at start-up."""
+
+    def __init__(self, template_dir: Path) -> None:
+        self.template_dir = Path(template_dir)
+        if not self.template_dir.is_dir():
+            raise ConfigError(
+                f"template directory {self.template_dir} does not exist: point the template "
+                "directory setting at mailbot's templates/ folder (or a copy of it)"
+            )
+        missing = [n for n in required_templates() if not (self.template_dir / n).is_file()]
+        if missing:
+            raise ConfigError(
+                f"template directory {self.template_dir} lacks {', '.join(missing)}: add the "
+                "missing file(s), e.g. by copying the same kind in the other language and translating it"
+            )
+        loader = FileSystemLoader(self.template_dir, encoding="utf-8")
+        self._text_env = _environment(loader, html=False)
+        self._html_env = _environment(loader, html=True)
+        for name in required_templates():
+            try:
+                self._env_for(name).get_template(name)
+            except TemplateSyntaxError as exc:
+                raise ConfigError(
+                    f"{self.template_dir / name}:{exc.lineno}: template syntax error: {exc.message}; "
+                    "fix the template"
+                ) from exc
+
+    def _env_for(self, name: str) -> ImmutableSandboxedEnvironment:
+        return self._html_env if name.endswith(".html.j2") else self._text_env
+
+    def render(self, kind: str, language: Language, context: Mapping[str, object]) -> Rendered:
+        """Render `kind` in `language`; raises UndefinedError naming missing context keys."""
+        if kind not in REQUIRED_KEYS:
+            raise ValueError(f"unknown mail kind {kind!r}; known: {', '.join(KINDS)}")
+        language = Language(language)
+        missing = sorted(REQUIRED_KEYS[kind] - context.keys())
+        if missing:
+            raise UndefinedError(f"mail kind {kind!r} needs context key(s): {', '.join(missing)}")
+        reserved = sorted(RESERVED_KEYS & context.keys())
+        if reserved:
+            raise ValueError(f"context key(s) {', '.join(reserved)} are set by the renderer")
+        if kind == "team_notice" and context["event"] not in TEAM_EVENTS:
+            raise ValueError(f"team_notice event must be one of {TEAM_EVENTS}, not {context['event']!r}")
+        values = {**OPTIONAL_DEFAULTS[kind], **context, "lang": language.value}
+
+        def render_part(part: str) -> str:
+            name = template_name(kind, language, part)
+            try:
+                return self._env_for(name).get_template(name).render(values)
+            except UndefinedError as exc:
+                raise UndefinedError(f"{name}: {exc.message}") from exc
+
+        return Rendered(
+            subject=one_line(render_part("subject")),
+            text=render_part("txt"),
+            html=render_part("html"),
+        )

@@ -1,0 +1,85 @@
+"""Ticket references in subject lines.
+
+The subject reference ``[MB-000123]`` is the fallback when a customer's mail client drops the
+threading headers, so every reply carries exactly one, and a long thread must not pile up
+``Re: AW: WG:`` chains or duplicate references.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_PREFIX_RE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,15}")
+_REFERENCE_RE = re.compile(r"([A-Za-z][A-Za-z0-9]{0,15})-([0-9]{1,12})")
+MAX_NUMBER = 10**12 - 1
+
+# Reply/forward markers of common de/en clients: "Re:", "AW:", "Antw:", "WG:", "Fwd:", "Fw:",
+# counted forms such as "Re[2]:" or "Re(2):", and the full-width colon some clients write.
+_REPLY_MARKER_RE = re.compile(
+    r"(?:re|aw|antw(?:ort)?|wg|fwd?)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*",
+    re.IGNORECASE | re.ASCII,
+)
+
+
+def format_reference(prefix: str, number: int) -> str:
+    """``("MB", 123) -> "MB-000123"``: six digits at least, so references sort and read alike."""
+    if not _PREFIX_RE.fullmatch(prefix):
+        raise ValueError(f"invalid ticket reference prefix {prefix!r}: use 1-16 letters/digits, e.g. 'MB'")
+    if isinstance(number, bool) or not 0 <= number <= MAX_NUMBER:
+        raise ValueError(f"ticket number {number!r} out of range 0..{MAX_NUMBER}")
+    return f"{prefix}-{number:06d}"
+
+
+def _reference_pattern(prefix: str) -> re.Pattern[str]:
+    # re.ASCII: only ASCII digits and ASCII case folding (no Kelvin sign matching "K").
+    return re.compile(r"\[" + re.escape(prefix) + r"-([0-9]{1,12})\]", re.IGNORECASE | re.ASCII)
+
+
+def find_references(subject: str, prefix: str) -> tuple[int, ...]:
+    """Numbers of every bracketed ``[PREFIX-digits]`` in `subject`, in order of appearance.
+
+    Brackets are required so that "MB-2024 Planung" is not mistaken for a ticket. Duplicates are
+    kept: the caller decides what several references mean.
+    """
+    if not _PREFIX_RE.fullmatch(prefix):
+        raise ValueError(f"invalid ticket reference prefix {prefix!r}")
+    return tuple(int(m.group(1)) for m in _reference_pattern(prefix).finditer(subject))
+
+
+def one_line(text: str) -> str:
+    """`text` as one clean header line.
+
+    Whitespace runs (including CR, LF and Unicode line separators) collapse to one space,
+    other control characters are dropped and lone surrogates (undecodable bytes from a broken
+    mail) become U+FFFD, so the result can always be encoded into a header.
+    """
+    chars = []
+    for ch in text:
+        if ch.isspace():
+            chars.append(" ")
+        elif "\ud800" <= ch <= "\udfff":
+            chars.append("\ufffd")
+        elif unicodedata.category(ch) != "Cc":
+            chars.append(ch)
+    return " ".join("".join(chars).split())
+
+
+def reply_subject(original: str, reference: str, fallback: str = "Support") -> str:
+    """``"Re: <clean original> [MB-000123]"`` for a reply in the ticket `reference`.
+
+    Strips leading reply/forward markers (also behind a leading reference) and every reference
+    with the same prefix, wherever it stands: a mail belongs to one ticket, and a subject that
+    names an older ticket too would make the next follow-up ambiguous. `fallback` stands in for
+    an empty subject; the templates pass a phrase in the customer's language.
+    """
+    match = _REFERENCE_RE.fullmatch(reference)
+    if not match:
+        raise ValueError(f"invalid ticket reference {reference!r}: expected e.g. 'MB-000123'")
+    prefix = match.group(1)
+    text = _reference_pattern(prefix).sub(" ", one_line(original))
+    text = " ".join(text.split())
+    while marker := _REPLY_MARKER_RE.match(text):
+        text = text[marker.end() :]
+    text = text or one_line(fallback)
+    return " ".join(("Re:", text, f"[{reference}]")) if text else f"Re: [{reference}]"
