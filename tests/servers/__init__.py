@@ -1,0 +1,17 @@
+"""Real test servers for the suite: a throwaway Dovecot (IMAP/IMAPS/LMTP) and an aiosmtpd sink.
+
+Both bind to 127.0.0.1 on free ports only. Fixtures live in ``tests/conftest.py``; the logic is here.
+"""
+
+from .dovecot import PASSWORD, DovecotError, DovecotServer, find_dovecot
+from .smtp_sink import Rejection, SinkMessage, SmtpSink
+
+__all__ = [
+    "PASSWORD",
+    "DovecotError",
+    "DovecotServer",
+    "Rejection",
+    "SinkMessage",
+    "SmtpSink",
+    "find_dovecot",
+]

@@ -1,0 +1,263 @@
+"""An in-process aiosmtpd SMTP sink on loopback that records what the bot sends.
+
+Why in-process: a threaded ``aiosmtpd.controller.Controller`` starts in a few ms, so every test
+gets a fresh sink, and the test can program failures (4xx/5xx replies, outages) that a real
+MTA would only produce by accident. Delivery tests use:
+
+- ``fail_next(451, count=2)``: the next 2 transactions get ``451`` at DATA (or at MAIL/RCPT);
+  aiosmtplib raises ``SMTPResponseException`` (``SMTPDataError``) with ``.code == 451``.
+- ``fail_recipient("x@example.test", 550)``: RCPT TO for that address is refused until ``clear()``.
+- ``stop()`` / ``start()``: an outage on the same port (connections are refused meanwhile).
+- ``tls="implicit"`` (SMTPS) or ``tls="starttls"``, with a self-signed cert (``cafile``) whose
+  SAN covers 127.0.0.1 and localhost, so the client's TLS verification can be tested for real.
+
+Messages are recorded as ``SinkMessage(mail_from, rcpt_tos, data)`` with ``data`` the raw bytes as
+received (CRLF line endings, dot-stuffing removed); rejected attempts go to ``rejections``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, NamedTuple
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from .common import LOOPBACK, free_ports, make_self_signed_cert
+
+TlsMode = Literal["none", "starttls", "implicit"]
+Stage = Literal["MAIL", "RCPT", "DATA"]
+
+
+class SinkMessage(NamedTuple):
+    """One accepted message; unpacks like ``(mail_from, rcpt_tos, data)``."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+
+class Rejection(NamedTuple):
+    """One refused command: at which stage, for whom, with which reply."""
+
+    stage: Stage
+    mail_from: str
+    rcpt_tos: list[str]
+    reply: str
+
+
+@dataclass
+class _PlannedFailure:
+    stage: Stage
+    reply: str
+    remaining: int
+
+
+def _reply(code: int, message: str | None) -> str:
+    if not 400 <= code <= 599:
+        raise ValueError(f"failure code must be 4xx or 5xx, not {code}")
+    if message is None:
+        message = "4.0.0 simulated temporary failure" if code < 500 else "5.0.0 simulated permanent failure"
+    return f"{code} {message}"
+
+
+class _Handler:
+    """aiosmtpd hooks; all state lives in the SmtpSink and is guarded by its lock."""
+
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        if reply := self.sink._take_failure("MAIL", address, []):
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if reply := self.sink._take_failure("RCPT", envelope.mail_from or "", [address]):
+            return reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        rcpts = list(envelope.rcpt_tos)
+        if reply := self.sink._take_failure("DATA", envelope.mail_from or "", rcpts):
+            return reply
+        data = envelope.original_content or envelope.content or b""
+        if isinstance(data, str):  # only with decode_data=True, which we don't use
+            data = data.encode("utf-8", "surrogateescape")
+        self.sink._record(SinkMessage(envelope.mail_from or "", rcpts, data))
+        return "250 Message accepted for delivery"
+
+
+class SmtpSink:
+    """aiosmtpd Controller on 127.0.0.1 (free port) collecting messages, with failure injection."""
+
+    host: str = LOOPBACK
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        tls: TlsMode = "none",
+        require_starttls: bool = False,
+        cert_dir: Path | None = None,
+    ) -> None:
+        self.port = port or free_ports(1)[0]
+        self.tls: TlsMode = tls
+        self.require_starttls = require_starttls
+        self.cafile: Path | None = None
+        self._server_ctx: ssl.SSLContext | None = None
+        self._own_cert_dir: Path | None = None
+        if tls != "none":
+            if cert_dir is None:
+                cert_dir = self._own_cert_dir = Path(tempfile.mkdtemp(prefix="mailbot-smtp-sink-"))
+            self.cafile, key = make_self_signed_cert(cert_dir, "smtp-sink")
+            self._server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self._server_ctx.load_cert_chain(self.cafile, key)
+        self._lock = threading.Condition()
+        self._messages: list[SinkMessage] = []
+        self._rejections: list[Rejection] = []
+        self._planned: list[_PlannedFailure] = []
+        self._bad_rcpts: dict[str, str] = {}
+        self._controller: Controller | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Listen (again) on the same port. A stopped Controller's loop is closed, so make a new one."""
+        if self._controller is not None:
+            return
+        kwargs: dict[str, Any] = {}
+        if self.tls == "implicit":
+            kwargs["ssl_context"] = self._server_ctx
+        elif self.tls == "starttls":
+            kwargs["tls_context"] = self._server_ctx
+            kwargs["require_starttls"] = self.require_starttls
+        controller = Controller(
+            _Handler(self),
+            hostname=self.host,
+            port=self.port,
+            # A fixed name avoids socket.getfqdn(), which can hang on a machine without DNS.
+            server_hostname="sink.example.test",
+            ready_timeout=10.0,
+            **kwargs,
+        )
+        controller.start()
+        self._controller = controller
+
+    def stop(self) -> None:
+        """Stop listening (simulated outage); recorded messages and failure plans are kept."""
+        controller, self._controller = self._controller, None
+        if controller is not None:
+            controller.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._controller is not None
+
+    def close(self) -> None:
+        self.stop()
+        if self._own_cert_dir is not None:
+            shutil.rmtree(self._own_cert_dir, ignore_errors=True)
+
+    def __enter__(self) -> SmtpSink:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """A fully verifying client context that trusts this sink's self-signed cert."""
+        if self.cafile is None:
+            raise RuntimeError("this sink runs without TLS")
+        return ssl.create_default_context(cafile=str(self.cafile))
+
+    # --- recorded traffic --------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[SinkMessage]:
+        """A snapshot of the accepted messages, in arrival order."""
+        with self._lock:
+            return list(self._messages)
+
+    @property
+    def rejections(self) -> list[Rejection]:
+        """A snapshot of the commands refused by a programmed failure."""
+        with self._lock:
+            return list(self._rejections)
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[SinkMessage]:
+        """Block until at least `count` messages arrived (no fixed sleep); raise TimeoutError after."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self._messages) >= count, timeout):
+                raise TimeoutError(
+                    f"SMTP sink got {len(self._messages)} of {count} messages within {timeout} s"
+                    f" (rejected: {self._rejections})"
+                )
+            return list(self._messages)
+
+    def clear(self) -> None:
+        """Forget messages, rejections and all programmed failures."""
+        with self._lock:
+            self._messages.clear()
+            self._rejections.clear()
+            self._planned.clear()
+            self._bad_rcpts.clear()
+
+    # --- failure injection -------------------------------------------------------------------
+
+    def fail_next(
+        self, code: int = 451, message: str | None = None, count: int = 1, stage: Stage = "DATA"
+    ) -> None:
+        """Answer `code` to the next `count` commands at `stage` (default: end of DATA).
+
+        Plans queue up: ``fail_next(451); fail_next(550)`` fails one message with 451, the next with 550.
+        """
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        with self._lock:
+            self._planned.append(_PlannedFailure(stage, _reply(code, message), count))
+
+    def fail_recipient(self, address: str, code: int = 550, message: str | None = None) -> None:
+        """Refuse RCPT TO:`address` (case-insensitive) with `code` until ``clear()``."""
+        with self._lock:
+            self._bad_rcpts[address.lower()] = _reply(code, message)
+
+    # --- called from the server thread -------------------------------------------------------
+
+    def _take_failure(self, stage: Stage, mail_from: str, rcpts: list[str]) -> str | None:
+        with self._lock:
+            reply = None
+            if stage == "RCPT" and rcpts[0].lower() in self._bad_rcpts:
+                reply = self._bad_rcpts[rcpts[0].lower()]
+            else:
+                planned = next((p for p in self._planned if p.stage == stage), None)
+                if planned is not None:
+                    reply = planned.reply
+                    planned.remaining -= 1
+                    if planned.remaining == 0:
+                        self._planned.remove(planned)
+            if reply is not None:
+                self._rejections.append(Rejection(stage, mail_from, rcpts, reply))
+            return reply
+
+    def _record(self, message: SinkMessage) -> None:
+        with self._lock:
+            self._messages.append(message)
+            self._lock.notify_all()
