@@ -1,0 +1,1 @@
+"""Match a customer's words to a knowledge-base article, and know when not to."""

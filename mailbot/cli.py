@@ -1,0 +1,155 @@
+"""The `mailbot` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from mailbot.clock import Clock, fixed_clock, system_clock
+from mailbot.config import CONFIG_ENV, load_settings
+from mailbot.errors import ConfigError
+
+NOW_ENV = "MAILBOT_NOW"
+log = logging.getLogger("mailbot")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.log_level or ("WARNING" if args.command == "demo" else "INFO"))
+    try:
+        return int(args.handler(args))
+    except ConfigError as exc:
+        print(f"mailbot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mailbot", description="E-mail first 1st-level support robot.")
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("MAILBOT_LOG_LEVEL"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the worker (IDLE/poll the mailbox, process, deliver)")
+    _config_option(run)
+    run.add_argument("--once", action="store_true", help="process what is in the inbox now, deliver, exit")
+    run.add_argument("--now", help=f"run with a fixed clock, ISO 8601 with offset (or {NOW_ENV})")
+    run.set_defaults(handler=_cmd_run)
+
+    status = commands.add_parser("status", help="counts per state and every quarantined or failed item")
+    _config_option(status)
+    status.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    status.set_defaults(handler=_cmd_status)
+
+    kb = commands.add_parser("kb", help="knowledge-base tools")
+    kb_commands = kb.add_subparsers(dest="kb_command", required=True)
+    check = kb_commands.add_parser(
+        "check", help="validate the knowledge base; errors name file, line and fix"
+    )
+    check.add_argument("--kb", type=Path, required=True, help="knowledge-base directory")
+    check.set_defaults(handler=_cmd_kb_check)
+
+    demo = commands.add_parser("demo", help="run the real pipeline on sample mails, no server needed")
+    demo.add_argument("--dir", type=Path, default=Path("mailbot-demo"), help="working directory (re-created)")
+    demo.add_argument("--kb", type=Path, help="knowledge base to use (default: the shipped one)")
+    demo.set_defaults(handler=_cmd_demo)
+    return parser
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help=f"TOML configuration (default: ${CONFIG_ENV})")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+def _clock(now: str | None) -> Clock:
+    text = now or os.environ.get(NOW_ENV)
+    if not text:
+        return system_clock
+    try:
+        return fixed_clock(datetime.fromisoformat(text))
+    except ValueError as exc:
+        raise ConfigError(f"--now/{NOW_ENV}: {exc}") from None
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from mailbot.app import build_app
+    from mailbot.worker import run_forever, run_once
+
+    app = build_app(load_settings(args.config), _clock(args.now))
+    try:
+        if args.once:
+            report = run_once(app)
+            log.info(
+                "done: %d fetched, %d processed (%d failed attempts), %d sent, %d deferred, %d failed",
+                report.fetched,
+                len(report.processed.outcomes),
+                report.processed.failures,
+                report.delivery.sent,
+                report.delivery.deferred,
+                report.delivery.failed,
+            )
+            for error in report.errors:
+                print(f"mailbot: {error}", file=sys.stderr)
+            return 1 if report.errors else 0
+        run_forever(app)
+    finally:
+        app.close()
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from mailbot.app import open_database
+    from mailbot.status import collect_status, format_status
+
+    settings = load_settings(args.config)
+    engine, sessions = open_database(settings)
+    try:
+        with sessions() as session:
+            status = collect_status(session, settings.support.mailbox)
+    finally:
+        engine.dispose()
+    print(json.dumps(status, ensure_ascii=False, indent=2) if args.json else format_status(status))
+    return 0
+
+
+def _cmd_kb_check(args: argparse.Namespace) -> int:
+    from mailbot.kb import check_knowledge_base, load_knowledge_base
+
+    problems = check_knowledge_base(args.kb)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {args.kb}", file=sys.stderr)
+        return 1
+    kb = load_knowledge_base(args.kb)
+    languages = sorted({article.language.value for article in kb.articles})
+    print(
+        f"{args.kb}: {len(kb.articles)} articles, {len(kb.topic_ids())} topics ({', '.join(languages)}), OK"
+    )
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from mailbot.demo.run import run_demo
+
+    return run_demo(args.dir, args.kb)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

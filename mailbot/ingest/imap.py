@@ -1,0 +1,298 @@
+"""The IMAP mail source: UID + UIDVALIDITY watermark, BODY.PEEK[] fetch, move after the decision.
+
+Order of effects, so that no mail is lost or taken twice:
+1. fetch new UIDs above the watermark, store the raw bytes and advance the watermark in one commit;
+2. nothing changes on the server until a mail's row reached a terminal state; then it is MOVEd
+   (COPY + \\Deleted + UID EXPUNGE where MOVE is missing) to the processed or quarantine folder.
+A crash between 1 and 2 leaves the mail in the inbox below the watermark, where `finalize` finds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.clock import Clock
+from mailbot.config import ImapSettings, secret
+from mailbot.db.schema import InboundMail, InboundState, Watermark
+from mailbot.errors import TransientError
+from mailbot.ingest.source import FinalPlace, final_place, pending_finalisation
+from mailbot.ingest.store import FetchedMail, store_mail
+from mailbot.tls import client_context
+
+log = logging.getLogger(__name__)
+
+NETWORK_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError, EOFError)
+
+
+class ImapSource:
+    """One IMAP folder of one mailbox; reconnects on demand."""
+
+    def __init__(
+        self,
+        settings: ImapSettings,
+        mailbox: str,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        password: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.mailbox = mailbox
+        self.sessions = sessions
+        self.clock = clock
+        self._password = password if password is not None else secret(settings, "imap")
+        self._client: IMAPClient | None = None
+        self._uidvalidity: int | None = None
+
+    @property
+    def name(self) -> str:
+        return f"imap://{self.settings.host}/{self.settings.folder}"
+
+    # -- connection -------------------------------------------------------------------------------
+    def _connect(self) -> IMAPClient:
+        s = self.settings
+        context = client_context(s.cafile, s.tls_verify)
+        port = s.port or (993 if s.security == "tls" else 143)
+        client = IMAPClient(
+            s.host, port=port, ssl=s.security == "tls", ssl_context=context, timeout=s.timeout_seconds
+        )
+        if s.security == "starttls":
+            client.starttls(context)
+        if s.username:
+            client.login(s.username, self._password or "")
+        client.normalise_times = False  # keep INTERNALDATE's zone: the SLA clock starts there
+        for folder in (s.processed_folder, s.quarantine_folder):
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+        info = client.select_folder(s.folder)
+        self._uidvalidity = int(info[b"UIDVALIDITY"])
+        log.info(
+            "connected to %s:%s (%s), folder %s, UIDVALIDITY %s, IDLE %s, MOVE %s",
+            s.host,
+            port,
+            s.security,
+            s.folder,
+            self._uidvalidity,
+            client.has_capability("IDLE"),
+            client.has_capability("MOVE"),
+        )
+        return client
+
+    def _ensure(self) -> IMAPClient:
+        if self._client is None:
+            try:
+                self._client = self._connect()
+            except NETWORK_ERRORS as exc:
+                raise TransientError(f"IMAP connection to {self.settings.host} failed: {exc}") from exc
+        return self._client
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(*NETWORK_ERRORS):
+                client.logout()
+
+    def _guard(self, action: Callable[[IMAPClient], Any], what: str) -> Any:
+        """Run one IMAP step; a broken connection becomes a TransientError and is dropped."""
+        client = self._ensure()
+        try:
+            return action(client)
+        except NETWORK_ERRORS as exc:
+            self.close()
+            raise TransientError(f"IMAP {what} failed: {exc}") from exc
+
+    # -- ingest ---------------------------------------------------------------------------------------
+    def fetch_new(self) -> int:
+        """Store every mail above the watermark; return how many new rows were stored."""
+        return int(self._guard(self._fetch_new, "fetch"))
+
+    def _fetch_new(self, client: IMAPClient) -> int:
+        # a fresh SELECT reports a changed UIDVALIDITY and UIDNEXT, both as of now
+        info = client.select_folder(self.settings.folder)
+        uidvalidity = self._uidvalidity = int(info[b"UIDVALIDITY"])
+        uidnext = int(info.get(b"UIDNEXT", 0))
+        last_uid = self._watermark(uidvalidity)
+        uids = sorted(uid for uid in client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
+        stored = 0
+        for start in range(0, len(uids), self.settings.batch_size):
+            batch = uids[start : start + self.settings.batch_size]
+            response = client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
+            stored += self._store_batch(uidvalidity, batch, response)
+        if uidnext - 1 > max([last_uid, *uids]):
+            # UIDs below UIDNEXT that the search did not return were expunged by someone else
+            # before we saw them: step over them, or the watermark would never pass them
+            self._advance_watermark(uidnext - 1)
+        return stored
+
+    def _advance_watermark(self, uid: int) -> None:
+        with self.sessions.begin() as session:
+            mark = session.get_one(Watermark, (self.mailbox, self.settings.folder))
+            mark.last_uid = max(mark.last_uid, uid)
+
+    def _watermark(self, uidvalidity: int) -> int:
+        with self.sessions.begin() as session:
+            mark = session.get(Watermark, (self.mailbox, self.settings.folder))
+            if mark is None:
+                session.add(
+                    Watermark(
+                        mailbox=self.mailbox, folder=self.settings.folder, uidvalidity=uidvalidity, last_uid=0
+                    )
+                )
+                return 0
+            if mark.uidvalidity != uidvalidity:
+                log.warning(
+                    "UIDVALIDITY of %s changed from %s to %s: re-reading the folder; "
+                    "Message-ID and SHA-256 keys keep out what we already have",
+                    self.settings.folder,
+                    mark.uidvalidity,
+                    uidvalidity,
+                )
+                mark.uidvalidity, mark.last_uid = uidvalidity, 0
+            return mark.last_uid
+
+    def _store_batch(
+        self, uidvalidity: int, uids: Sequence[int], response: dict[int, dict[bytes, Any]]
+    ) -> int:
+        now = self.clock()
+        stored = 0
+        folder = self.settings.folder
+        with self.sessions.begin() as session:
+            for uid in uids:
+                data = response.get(uid)
+                if data is None or b"BODY[]" not in data:
+                    log.warning("UID %s vanished from %s before it could be fetched", uid, folder)
+                    continue
+                received = _aware(data.get(b"INTERNALDATE")) or now
+                mail = FetchedMail(
+                    f"imap:{folder}:{uidvalidity}:{uid}",
+                    folder,
+                    uidvalidity,
+                    uid,
+                    bytes(data[b"BODY[]"]),
+                    received,
+                )
+                if store_mail(session, self.mailbox, mail, now) is not None:
+                    stored += 1
+            mark = session.get(Watermark, (self.mailbox, folder))
+            assert mark is not None  # created by _watermark() before any fetch
+            mark.last_uid = max(mark.last_uid, *uids)
+        return stored
+
+    # -- after the decision ---------------------------------------------------------------------------
+    def finalize(self) -> int:
+        """Move mail whose row is terminal (and duplicates we skipped) out of the inbox."""
+        return int(self._guard(self._finalize, "move"))
+
+    def _finalize(self, client: IMAPClient) -> int:
+        s = self.settings
+        uidvalidity = self._uidvalidity
+        in_folder = set(client.search(["ALL"]))
+        with self.sessions.begin() as session:
+            mark = session.get(Watermark, (self.mailbox, s.folder))
+            taken = {uid for uid in in_folder if mark is not None and uid <= mark.last_uid}
+            known = _known_uids(session, self.mailbox, s.folder, uidvalidity, taken)
+            targets: dict[FinalPlace, list[int]] = {FinalPlace.PROCESSED: [], FinalPlace.QUARANTINE: []}
+            done_ids: list[int] = []
+            for row in pending_finalisation(session, self.mailbox, s.folder):
+                if row.uidvalidity == uidvalidity and row.uid in in_folder:
+                    targets[final_place(row)].append(int(row.uid or 0))
+                elif row.uidvalidity != uidvalidity:
+                    targets[final_place(row)].extend(
+                        uid for uid in client.search(["HEADER", "Message-ID", row.message_id]) if uid in taken
+                    )
+                done_ids.append(row.id)
+            # taken from the inbox but not stored: duplicates of mail we already have
+            targets[FinalPlace.PROCESSED].extend(sorted(taken - set(known)))
+            waiting = {uid for uid, terminal in known.items() if not terminal}
+            for place, uids in targets.items():
+                folder = s.processed_folder if place is FinalPlace.PROCESSED else s.quarantine_folder
+                self._move(client, sorted(set(uids) - waiting), folder)
+            for row_id in done_ids:
+                session.get_one(InboundMail, row_id).source_done = True
+        return len(done_ids)
+
+    def _move(self, client: IMAPClient, uids: list[int], folder: str) -> None:
+        if not uids:
+            return
+        if client.has_capability("MOVE"):
+            client.move(uids, folder)
+            return
+        client.copy(uids, folder)
+        client.add_flags(uids, [b"\\Deleted"], silent=True)
+        if client.has_capability("UIDPLUS"):
+            client.uid_expunge(uids)
+        else:
+            client.expunge()
+
+    # -- waiting ----------------------------------------------------------------------------------------
+    def wait(self, seconds: float, stop: threading.Event) -> None:
+        """Block until new mail arrives (IDLE), `seconds` pass, or `stop` is set."""
+        client = self._ensure()
+        if not (self.settings.idle and client.has_capability("IDLE")):
+            stop.wait(seconds)
+            return
+        self._guard(lambda c: self._has_new(c) or _idle(c, seconds, stop), "IDLE")
+
+    def _has_new(self, client: IMAPClient) -> bool:
+        """Whether mail arrived since the last fetch, asked right before IDLE.
+
+        A delivery during an earlier command is announced in that command's response and not
+        again by IDLE, so without this check it would wait for the next poll. The SELECT comes
+        last: whatever arrives after it is announced by IDLE itself.
+        """
+        with self.sessions.begin() as session:
+            mark = session.get(Watermark, (self.mailbox, self.settings.folder))
+            last_uid = mark.last_uid if mark is not None else 0
+        if any(uid > last_uid for uid in client.search(["UID", f"{last_uid + 1}:*"])):
+            return True
+        info = client.select_folder(self.settings.folder)
+        return int(info[b"UIDVALIDITY"]) != self._uidvalidity or int(info.get(b"UIDNEXT", 0)) - 1 > last_uid
+
+
+def _idle(client: IMAPClient, seconds: float, stop: threading.Event) -> bool:
+    deadline = time.monotonic() + seconds
+    client.idle()
+    try:
+        while not stop.is_set() and time.monotonic() < deadline:
+            responses = client.idle_check(timeout=min(1.0, max(0.05, deadline - time.monotonic())))
+            if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                break
+    finally:
+        client.idle_done()
+    return True
+
+
+def _known_uids(
+    session: Session, mailbox: str, folder: str, uidvalidity: int | None, uids: Iterable[int]
+) -> dict[int, bool]:
+    """uid -> whether its row is terminal, for the given uids that are stored under this UIDVALIDITY."""
+    wanted = list(uids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(InboundMail.uid, InboundMail.state).where(
+            InboundMail.mailbox == mailbox,
+            InboundMail.folder == folder,
+            InboundMail.uidvalidity == uidvalidity,
+            InboundMail.uid.in_(wanted),
+        )
+    )
+    return {int(uid): state in (InboundState.DONE, InboundState.QUARANTINED) for uid, state in rows}
+
+
+def _aware(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

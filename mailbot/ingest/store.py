@@ -1,0 +1,72 @@
+"""Store raw mail before anything else happens to it: the one place inbound rows are created."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mailbot.db.schema import InboundMail, InboundState
+from mailbot.parse import message_id_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FetchedMail:
+    source_key: str  # unique within the mailbox: imap:<folder>:<uidvalidity>:<uid> or maildir:<key>
+    folder: str
+    uidvalidity: int | None
+    uid: int | None
+    raw: bytes
+    received_at: datetime  # IMAP INTERNALDATE or Maildir delivery time
+
+
+def store_mail(session: Session, mailbox: str, mail: FetchedMail, now: datetime) -> int | None:
+    """Insert the mail; return its row id, or None when the mailbox already has it.
+
+    The unique keys (source key, Message-ID, SHA-256) decide what is a duplicate, inside a savepoint,
+    so that the rest of the caller's transaction (other mails, the watermark) still commits.
+    """
+    row = InboundMail(
+        mailbox=mailbox,
+        source_key=mail.source_key,
+        folder=mail.folder,
+        uidvalidity=mail.uidvalidity,
+        uid=mail.uid,
+        message_id=message_id_of(mail.raw),
+        sha256=hashlib.sha256(mail.raw).hexdigest(),
+        raw=mail.raw,
+        size=len(mail.raw),
+        received_at=mail.received_at,
+        ingested_at=now,
+        state=InboundState.RECEIVED,
+        attempts=0,
+        source_done=False,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        existing = session.scalar(
+            select(InboundMail.id).where(
+                InboundMail.mailbox == mailbox,
+                or_(
+                    InboundMail.source_key == row.source_key,
+                    InboundMail.message_id == row.message_id,
+                    InboundMail.sha256 == row.sha256,
+                ),
+            )
+        )
+        log.info(
+            "skipped %s: already stored as inbound #%s (same source key, Message-ID or content)",
+            mail.source_key,
+            existing,
+        )
+        return None
+    return row.id

@@ -1,0 +1,175 @@
+"""The process stage: claim a stored mail, parse, apply the rules, classify, decide, write the effects.
+
+The decision, its scores and all of its effects (ticket, events, outbox rows) are written in the same
+transaction as the state change, so a crash leaves either nothing or everything. An unexpected error
+counts an attempt; after `max_attempts` the mail is quarantined with the error as its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailbot.app import App
+from mailbot.db.claims import claim_next_inbound
+from mailbot.db.schema import InboundMail, InboundState, OutboxMail, Outcome
+from mailbot.decide import decide
+from mailbot.domain import Action, Decision, ParsedMail, RuleEffect
+from mailbot.errors import Quarantine
+from mailbot.parse import parse_mail
+from mailbot.pipeline.effects import apply_decision
+from mailbot.rules import RuleContext, apply_rules
+from mailbot.tickets.lookup import find_ticket
+
+log = logging.getLogger(__name__)
+
+OUTCOMES = {
+    Action.ANSWER: Outcome.ANSWERED,
+    Action.ESCALATE: Outcome.ESCALATED,
+    Action.FOLLOW_UP: Outcome.FOLLOW_UP,
+    Action.IGNORE: Outcome.IGNORED,
+}
+
+
+@dataclass
+class ProcessReport:
+    outcomes: list[tuple[int, str, str]] = field(default_factory=list)  # (inbound id, outcome, summary)
+    failures: int = 0
+
+
+def process_pending(app: App) -> ProcessReport:
+    """Work through every claimable mail once, oldest first."""
+    report = ProcessReport()
+    tried: set[int] = set()
+    lease = timedelta(seconds=app.settings.limits.lease_seconds)
+    while True:
+        with app.sessions.begin() as session:
+            row_id = claim_next_inbound(session, app.mailbox, app.clock(), lease, skip=tried)
+        if row_id is None:
+            return report
+        tried.add(row_id)
+        try:
+            outcome = process_one(app, row_id)
+        except Exception as exc:
+            log.exception("processing inbound #%s failed", row_id)
+            _record_failure(app, row_id, exc)
+            report.failures += 1
+        else:
+            report.outcomes.append((row_id, *outcome))
+
+
+def process_one(app: App, row_id: int) -> tuple[str, str]:
+    """Decide one claimed mail; return (outcome, a one-line summary)."""
+    with app.sessions.begin() as session:
+        row = session.get_one(InboundMail, row_id)
+        now = app.clock()
+        if row.attempts > app.settings.limits.max_attempts:
+            reason = f"gave up after {row.attempts - 1} failed attempts; last error: {row.last_error}"
+            return _quarantine(row, reason, now)
+        try:
+            mail = parse_mail(row.raw, default_language=app.settings.support.default_language)
+        except Quarantine as exc:
+            return _quarantine(row, exc.reason, now)
+        row.from_addr, row.subject, row.language = mail.from_addr[:320], mail.subject, mail.language.value
+        decision = _decide(session, app, row, mail, now)
+        ticket_reference = apply_decision(session, app, row, mail, decision, now)
+        row.state = InboundState.DONE
+        row.outcome = OUTCOMES[decision.action]
+        row.reason = decision.reason
+        row.decision = _decision_record(decision)
+        row.processed_at = now
+        row.lease_until = None
+        summary = decision.article_id or ticket_reference or decision.reason
+        log.info("inbound #%s %s: %s (%s)", row.id, row.outcome, summary, decision.reason)
+        return row.outcome, summary
+
+
+def _decide(session: Session, app: App, row: InboundMail, mail: ParsedMail, now: datetime) -> Decision:
+    settings = app.settings
+    context = RuleContext(
+        own_addresses=frozenset({settings.support.address}),
+        own_message_id_domains=frozenset({settings.message_id_domain}),
+        own_message_ids=_own_ids(session, app.mailbox, mail.message_id),
+        replies_to_sender_today=_replies_since(
+            session, app.mailbox, mail.reply_address, now - timedelta(days=1)
+        ),
+        max_replies_per_sender=settings.limits.replies_per_sender_per_day,
+    )
+    hits = apply_rules(mail, context)
+    if any(hit.effect is RuleEffect.IGNORE for hit in hits):
+        return decide(hits, None, None)
+    ticket = find_ticket(session, app.mailbox, settings.support.ticket_prefix, mail)
+    prediction = None if ticket else app.classifier.predict(mail.subject, mail.body)
+    escalating = {article.id for article in app.kb.articles if article.action == "escalate"}
+    return decide(hits, prediction, ticket, escalating)
+
+
+def _own_ids(session: Session, mailbox: str, message_id: str) -> frozenset[str]:
+    found = session.scalar(
+        select(OutboxMail.message_id).where(
+            OutboxMail.mailbox == mailbox, OutboxMail.message_id == message_id
+        )
+    )
+    return frozenset({found}) if found else frozenset()
+
+
+def _replies_since(session: Session, mailbox: str, address: str, since: datetime) -> int:
+    return int(
+        session.scalar(
+            select(func.count(OutboxMail.id)).where(
+                OutboxMail.mailbox == mailbox,
+                OutboxMail.to_customer.is_(True),
+                func.lower(OutboxMail.recipient) == address.lower(),
+                OutboxMail.created_at >= since,
+            )
+        )
+        or 0
+    )
+
+
+def _decision_record(decision: Decision) -> dict[str, Any]:
+    prediction = decision.prediction
+    return {
+        "action": decision.action.value,
+        "reason": decision.reason,
+        "article_id": decision.article_id,
+        "reply_to_customer": decision.reply_to_customer,
+        "rule_hits": [
+            {"name": h.name, "reason": h.reason, "effect": h.effect.value} for h in decision.rule_hits
+        ],
+        "prediction": None
+        if prediction is None
+        else {
+            "article_id": prediction.article_id,
+            "confidence": prediction.confidence,
+            "threshold": prediction.threshold,
+            "ranking": [list(pair) for pair in prediction.ranking],
+            "model_version": prediction.model_version,
+        },
+    }
+
+
+def _quarantine(row: InboundMail, reason: str, now: datetime) -> tuple[str, str]:
+    row.state = InboundState.QUARANTINED
+    row.outcome = Outcome.QUARANTINED
+    row.reason = reason
+    row.processed_at = now
+    row.lease_until = None
+    log.warning("inbound #%s quarantined: %s", row.id, reason)
+    return Outcome.QUARANTINED.value, reason
+
+
+def _record_failure(app: App, row_id: int, exc: Exception) -> None:
+    with app.sessions.begin() as session:
+        row = session.get_one(InboundMail, row_id)
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if row.attempts >= app.settings.limits.max_attempts:
+            _quarantine(row, f"failed {row.attempts} times; last error: {row.last_error}", app.clock())
+        else:
+            row.state = InboundState.RECEIVED
+            row.lease_until = None

@@ -1,0 +1,164 @@
+"""Deliver the outbox over SMTP (aiosmtplib): claim, send, mark sent; back off on 4xx, fail on 5xx.
+
+At-least-once with a tiny window: if the process dies after the server accepted a mail but before
+the row is marked sent, the lease runs out and the same bytes are sent again. Everything else is
+exactly once, because a row is only ever sent by the worker that claimed it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import aiosmtplib
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.clock import Clock
+from mailbot.config import SmtpSettings, secret
+from mailbot.db.claims import claim_due_outbox
+from mailbot.db.schema import OutboxMail, OutboxState
+from mailbot.tls import client_context
+
+log = logging.getLogger(__name__)
+
+BATCH = 50
+LEASE = timedelta(minutes=5)
+BACKOFF_BASE_SECONDS = 30.0
+BACKOFF_CAP_SECONDS = 3600.0
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """Capped exponential backoff with full jitter: 30 s, 60 s, 120 s ... at most one hour."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=(rng or random).uniform(ceiling / 2, ceiling))
+
+
+class Deliverer:
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        mailbox: str,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        password: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.mailbox = mailbox
+        self.sessions = sessions
+        self.clock = clock
+        self._password = password if password is not None else secret(settings, "smtp")
+
+    def deliver_due(self) -> DeliveryReport:
+        """Send every due row (in batches over one connection each); returns what happened."""
+        report = DeliveryReport()
+        while True:
+            with self.sessions.begin() as session:
+                ids = claim_due_outbox(session, self.mailbox, self.clock(), LEASE, BATCH)
+            if not ids:
+                return report
+            asyncio.run(self._send_batch(ids, report))
+
+    def next_due(self) -> datetime | None:
+        """When the next deferred row becomes due (for the worker's sleep)."""
+        with self.sessions.begin() as session:
+            return session.scalar(
+                select(func.min(OutboxMail.next_attempt_at)).where(
+                    OutboxMail.mailbox == self.mailbox, OutboxMail.state == OutboxState.PENDING
+                )
+            )
+
+    async def _send_batch(self, ids: list[int], report: DeliveryReport) -> None:
+        s = self.settings
+        port = s.port or {"tls": 465, "starttls": 587, "none": 25}[s.security]
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=port,
+            use_tls=s.security == "tls",
+            start_tls=s.security == "starttls",
+            tls_context=client_context(s.cafile, s.tls_verify) if s.security != "none" else None,
+            timeout=s.timeout_seconds,
+        )
+        pending = list(ids)
+        try:
+            await client.connect()
+            if s.username:
+                await client.login(s.username, self._password or "")
+            while pending:
+                await self._send_one(client, pending[0], report)
+                pending.pop(0)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            # the connection is gone: everything not yet sent waits for the next attempt
+            message = f"SMTP {s.host}:{port}: {exc}"
+            log.warning("delivery interrupted, %d mail(s) deferred: %s", len(pending), message)
+            report.errors.append(message)
+            for row_id in pending:
+                self._defer(row_id, message, report)
+        finally:
+            if client.is_connected:
+                try:
+                    await client.quit()
+                except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                    client.close()
+
+    async def _send_one(self, client: aiosmtplib.SMTP, row_id: int, report: DeliveryReport) -> None:
+        with self.sessions.begin() as session:
+            row = session.get_one(OutboxMail, row_id)
+            mail_from, recipient, raw = row.mail_from, row.recipient, row.raw
+        try:
+            # the customer's original rides along unchanged in team notices and may be 8-bit
+            eight_bit = not raw.isascii() and client.supports_extension("8bitmime")
+            _errors, response = await client.sendmail(
+                mail_from, [recipient], raw, mail_options=["BODY=8BITMIME"] if eight_bit else None
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            self._reply_code(row_id, exc.recipients[0].code, exc.recipients[0].message, report)
+            return
+        except aiosmtplib.SMTPResponseException as exc:
+            if exc.code in (421,):  # the server closes the connection: the batch cannot go on
+                raise
+            self._reply_code(row_id, exc.code, exc.message, report)
+            if exc.code >= 400:
+                await client.rset()
+            return
+        with self.sessions.begin() as session:
+            row = session.get_one(OutboxMail, row_id)
+            row.state = OutboxState.SENT
+            row.sent_at = self.clock()
+            row.smtp_response = response[:500]
+            row.lease_until = None
+        log.info("sent outbox #%s (%s) to %s", row_id, row.kind, recipient)
+        report.sent += 1
+
+    def _reply_code(self, row_id: int, code: int, message: str, report: DeliveryReport) -> None:
+        text = f"{code} {message}"
+        if 500 <= code < 600:
+            with self.sessions.begin() as session:
+                row = session.get_one(OutboxMail, row_id)
+                row.state = OutboxState.FAILED
+                row.last_error = text[:2000]
+                row.lease_until = None
+            log.error("outbox #%s permanently refused by the server: %s", row_id, text)
+            report.failed += 1
+        else:
+            self._defer(row_id, text, report)
+
+    def _defer(self, row_id: int, error: str, report: DeliveryReport) -> None:
+        with self.sessions.begin() as session:
+            row = session.get_one(OutboxMail, row_id)
+            row.state = OutboxState.PENDING
+            row.last_error = error[:2000]
+            row.lease_until = None
+            row.next_attempt_at = self.clock() + backoff(row.attempts)
+        report.deferred += 1

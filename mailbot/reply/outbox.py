@@ -1,0 +1,87 @@
+"""Enqueue outgoing mail: rendered, composed and given its Message-ID inside the caller's transaction.
+
+Because the bytes are final when the row is written, a re-send after a crash is byte-identical, and
+because the row is part of the decision's transaction, a decision never exists without its mail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from mailbot.db.schema import OutboxMail, OutboxState
+from mailbot.domain import Language
+from mailbot.reply.compose import compose_reply, make_message_id
+from mailbot.reply.render import TemplateRenderer
+
+
+@dataclass(frozen=True)
+class Sender:
+    address: str
+    name: str
+    message_id_domain: str
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    kind: str  # template kind: answer, acknowledgement, followup_received, team_notice
+    language: Language
+    recipient: str
+    to_customer: bool
+    context: Mapping[str, object]  # includes `subject`: the customer's subject the templates build on
+    in_reply_to: str | None = None
+    references: Sequence[str] = ()
+    attach_rfc822: bytes | None = None
+    reply_to: str | None = None
+
+
+def enqueue(
+    session: Session,
+    renderer: TemplateRenderer,
+    sender: Sender,
+    mailbox: str,
+    item: Outgoing,
+    *,
+    ticket_id: int | None,
+    inbound_id: int | None,
+    now: datetime,
+) -> OutboxMail:
+    rendered = renderer.render(item.kind, item.language, item.context)
+    message_id = make_message_id(sender.message_id_domain)
+    raw = compose_reply(
+        rendered=rendered,
+        from_addr=sender.address,
+        from_name=sender.name,
+        to_addr=item.recipient,
+        message_id=message_id,
+        in_reply_to=item.in_reply_to,
+        references=item.references,
+        date=now,
+        auto_submitted="auto-replied" if item.to_customer else "auto-generated",
+        # customers' providers file "Precedence: bulk" as bulk mail; Auto-Submitted already stops responders
+        precedence=None if item.to_customer else "bulk",
+        attach_rfc822=item.attach_rfc822,
+        extra_headers={"Reply-To": item.reply_to} if item.reply_to else None,
+    )
+    row = OutboxMail(
+        mailbox=mailbox,
+        kind=item.kind,
+        to_customer=item.to_customer,
+        ticket_id=ticket_id,
+        inbound_id=inbound_id,
+        message_id=message_id,
+        mail_from=sender.address,
+        recipient=item.recipient,
+        subject=rendered.subject,
+        raw=raw,
+        state=OutboxState.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -1,0 +1,1 @@
+"""Tickets: one per customer conversation, found again by threading headers or subject reference."""

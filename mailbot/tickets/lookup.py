@@ -1,0 +1,78 @@
+"""Find the ticket a mail belongs to, and refuse it to anyone but the ticket's customer.
+
+Threading headers are checked first (In-Reply-To, then References from the newest), against the
+Message-IDs we sent and the customer mails already on a ticket; then the `[MB-000123]` reference in
+the subject. A stranger who quotes a reference or forges In-Reply-To starts a new conversation and
+learns nothing about the existing ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.db.schema import InboundMail, OutboxMail, Ticket
+from mailbot.domain import ParsedMail, TicketContext, TicketState
+from mailbot.reply.subject import find_references, format_reference
+
+log = logging.getLogger(__name__)
+
+
+def find_ticket(session: Session, mailbox: str, prefix: str, mail: ParsedMail) -> TicketContext | None:
+    sender = mail.from_addr.casefold()
+    for ticket_id, matched_by in _candidates(session, mailbox, prefix, mail):
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None or ticket.mailbox != mailbox:
+            continue
+        if ticket.customer.casefold() != sender:
+            log.warning(
+                "mail %s refers to ticket %s by %s, but its sender is not the ticket's customer: "
+                "treated as a new conversation",
+                mail.message_id,
+                ticket.reference,
+                matched_by,
+            )
+            continue
+        return TicketContext(
+            ticket.id, ticket.reference or "", ticket.customer, TicketState(ticket.state), matched_by
+        )
+    return None
+
+
+def _candidates(session: Session, mailbox: str, prefix: str, mail: ParsedMail) -> Iterator[tuple[int, str]]:
+    headers = [(mail.in_reply_to, "in-reply-to")] if mail.in_reply_to else []
+    headers += [(ref, "references") for ref in reversed(mail.references)]
+    for message_id, matched_by in headers:
+        ticket_id = _ticket_of_message(session, mailbox, message_id)
+        if ticket_id is not None:
+            yield ticket_id, matched_by
+    for number in find_references(mail.subject, prefix):
+        ticket_id = session.scalar(
+            select(Ticket.id).where(
+                Ticket.mailbox == mailbox, Ticket.reference == format_reference(prefix, number)
+            )
+        )
+        if ticket_id is not None:
+            yield ticket_id, "subject"
+
+
+def _ticket_of_message(session: Session, mailbox: str, message_id: str) -> int | None:
+    sent = session.scalar(
+        select(OutboxMail.ticket_id).where(
+            OutboxMail.mailbox == mailbox,
+            OutboxMail.message_id == message_id,
+            OutboxMail.to_customer.is_(True),
+        )
+    )
+    if sent is not None:
+        return sent
+    return session.scalar(
+        select(InboundMail.ticket_id).where(
+            InboundMail.mailbox == mailbox,
+            InboundMail.message_id == message_id,
+            InboundMail.ticket_id.is_not(None),
+        )
+    )

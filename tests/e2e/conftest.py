@@ -1,0 +1,144 @@
+"""A mailbot wired to the real test Dovecot and a real aiosmtpd sink, driven through its CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from mailbot.cli import main
+from mailbot.config import load_settings
+from mailbot.db.engine import make_engine, make_session_factory
+from mailbot.db.schema import InboundMail, OutboxMail, Ticket
+from mailbot.paths import SHIPPED_KNOWLEDGE_BASE, SHIPPED_TEMPLATES
+from tests.servers import DovecotServer, SmtpSink
+
+SUPPORT = "support@example.com"
+TEAM = "team@example.com"
+
+
+def make_mail(
+    sender: str,
+    subject: str,
+    body: str,
+    *,
+    to: str = SUPPORT,
+    name: str = "",
+    headers: dict[str, str] | None = None,
+    message_id: str | None = None,
+) -> bytes:
+    mail = EmailMessage()
+    mail["From"] = f"{name} <{sender}>" if name else sender
+    mail["To"] = to
+    mail["Subject"] = subject
+    mail["Date"] = format_datetime(datetime.now().astimezone())
+    mail["Message-ID"] = message_id or make_msgid(domain="customer.example.org")
+    for key, value in (headers or {}).items():
+        mail[key] = value
+    mail.set_content(body)
+    return mail.as_bytes(policy=policy.SMTP)
+
+
+def parse(raw: bytes) -> EmailMessage:
+    return message_from_bytes(raw, policy=policy.default)  # type: ignore[return-value]
+
+
+def text_of(raw: bytes) -> str:
+    body = parse(raw).get_body(("plain",))
+    assert body is not None
+    return body.get_content()
+
+
+@dataclass
+class Bot:
+    dovecot: DovecotServer
+    user: str
+    sink: SmtpSink
+    config: Path
+
+    def deliver(self, raw: bytes) -> None:
+        """As an MTA would: LMTP into the user's INBOX."""
+        self.dovecot.deliver_lmtp(self.user, raw)
+
+    def run_once(self, *extra: str, expect: int = 0) -> None:
+        assert main(["run", "--once", "--config", str(self.config), *extra]) == expect
+
+    def status(self, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+        capsys.readouterr()
+        assert main(["status", "--json", "--config", str(self.config)]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    def sent_to(self, address: str) -> list[bytes]:
+        return [m.data for m in self.sink.messages if address in m.rcpt_tos]
+
+    def db(self) -> Any:
+        settings = load_settings(self.config)
+        return make_session_factory(make_engine(settings.database.url))
+
+    def tickets(self) -> list[Ticket]:
+        with self.db()() as session:
+            return list(session.scalars(select(Ticket).order_by(Ticket.id)))
+
+    def inbound(self) -> list[InboundMail]:
+        with self.db()() as session:
+            return list(session.scalars(select(InboundMail).order_by(InboundMail.id)))
+
+    def outbox(self) -> list[OutboxMail]:
+        with self.db()() as session:
+            return list(session.scalars(select(OutboxMail).order_by(OutboxMail.id)))
+
+
+def write_config(
+    path: Path, dovecot: DovecotServer, user: str, sink: SmtpSink, *, security: str = "none", extra: str = ""
+) -> Path:
+    port = dovecot.imaps_port if security == "tls" else dovecot.imap_port
+    path.write_text(
+        f"""
+[support]
+address = "{SUPPORT}"
+name = "Aktivo Support"
+ticket_prefix = "MB"
+[team]
+address = "{TEAM}"
+language = "de"
+[imap]
+host = "127.0.0.1"
+port = {port}
+security = "{security}"
+cafile = "{dovecot.cafile}"
+username = "{user}"
+password = "secret"
+poll_seconds = 2
+[smtp]
+host = "127.0.0.1"
+port = {sink.port}
+security = "none"
+[database]
+url = "sqlite:///{path.parent / "mailbot.db"}"
+[knowledge_base]
+path = "{SHIPPED_KNOWLEDGE_BASE}"
+[templates]
+path = "{SHIPPED_TEMPLATES}"
+[business_hours]
+always_open = true
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def bot(tmp_path: Path, dovecot: DovecotServer, imap_user: str, smtp_sink: SmtpSink) -> Iterator[Bot]:
+    yield Bot(
+        dovecot, imap_user, smtp_sink, write_config(tmp_path / "mailbot.toml", dovecot, imap_user, smtp_sink)
+    )

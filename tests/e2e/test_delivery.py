@@ -1,0 +1,74 @@
+"""The durable outbox over a real SMTP server: crash before send, 4xx retry, 5xx failure."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from mailbot.app import build_app
+from mailbot.config import load_settings
+from mailbot.pipeline.process import process_pending
+from mailbot.worker import deliverer_for
+from tests.e2e.conftest import Bot, make_mail
+
+CUSTOMER = "erika.muster@example.org"
+QUESTION = "Hallo, ich habe mein Passwort vergessen. Wie kann ich es zurücksetzen?"
+
+
+def test_crash_between_decision_and_send_sends_once_after_restart(bot: Bot):
+    bot.deliver(make_mail(CUSTOMER, "Passwort vergessen", QUESTION))
+    app = build_app(load_settings(bot.config))
+    source = app.make_source()
+    source.fetch_new()
+    process_pending(app)  # decided and committed; the process "dies" before delivering
+    source.close()
+    app.close()
+    assert bot.sink.messages == []
+    assert [row.state for row in bot.outbox()] == ["pending"]
+
+    bot.run_once()  # the restarted worker
+    bot.run_once()
+    assert len(bot.sent_to(CUSTOMER)) == 1
+    assert [row.state for row in bot.outbox()] == ["sent"]
+
+
+def test_temporary_failure_is_retried_with_backoff_and_permanent_failure_is_reported(bot: Bot, capsys):
+    bot.sink.fail_next(451, "4.3.0 try again later")
+    bot.sink.fail_recipient("gone@example.net", 550, "5.1.1 no such user")
+    bot.deliver(make_mail(CUSTOMER, "Passwort vergessen", QUESTION))
+    bot.deliver(make_mail("gone@example.net", "Passwort vergessen", QUESTION))
+    bot.run_once()
+
+    rows = {row.recipient: row for row in bot.outbox()}
+    assert rows[CUSTOMER].state == "pending" and "451" in (rows[CUSTOMER].last_error or "")
+    assert rows["gone@example.net"].state == "failed"
+    deferred_until = rows[CUSTOMER].next_attempt_at
+    assert deferred_until > rows[CUSTOMER].created_at
+
+    bot.run_once()  # not due yet: nothing is sent
+    assert bot.sent_to(CUSTOMER) == []
+    later = (deferred_until + timedelta(seconds=1)).isoformat()
+    bot.run_once("--now", later)
+    assert len(bot.sent_to(CUSTOMER)) == 1
+
+    status = bot.status(capsys)
+    assert status["outbox"] == {"sent": 1, "failed": 1}
+    [failed] = status["failed"]
+    assert failed["recipient"] == "gone@example.net" and "550" in failed["reason"]
+
+
+def test_smtp_server_down_keeps_mail_until_it_returns(bot: Bot):
+    bot.sink.stop()
+    bot.deliver(make_mail(CUSTOMER, "Passwort vergessen", QUESTION))
+    bot.run_once(expect=1)  # decided and queued; the outage is reported in the exit code
+    [row] = bot.outbox()
+    assert row.state == "pending" and row.last_error
+
+    bot.sink.start()
+    app = build_app(load_settings(bot.config))
+    try:
+        app.clock = lambda: row.next_attempt_at + timedelta(seconds=1)
+        report = deliverer_for(app).deliver_due()
+    finally:
+        app.close()
+    assert report.sent == 1
+    assert len(bot.sent_to(CUSTOMER)) == 1

@@ -1,0 +1,91 @@
+"""`mailbot demo` (Maildir in, local SMTP sink out) and the small CLI commands."""
+
+from __future__ import annotations
+
+import json
+from email import message_from_bytes, policy
+from pathlib import Path
+
+from mailbot.cli import main
+from mailbot.paths import SHIPPED_KNOWLEDGE_BASE
+
+
+def test_demo_runs_the_real_pipeline_and_leaves_eml_files(tmp_path, capsys):
+    directory = tmp_path / "demo"
+    assert main(["demo", "--dir", str(directory)]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.endswith(".eml") or ".eml " in line}
+    assert "answered    password-reset" in lines["01-password-forgotten-de.eml"]
+    assert "escalated" in lines["03-crash-after-update-de.eml"]
+    assert "escalated" in lines["04-lost-property-en.eml"]
+    assert "ignored     rule auto_submitted" in lines["07-out-of-office-de.eml"]
+    assert "ignored" in lines["08-newsletter-en.eml"]
+
+    sent = sorted((directory / "sent").glob("*.eml"))
+    assert len(sent) == 10  # 6 answers, 2 acknowledgements, 2 team notices
+    first = message_from_bytes(sent[0].read_bytes(), policy=policy.default)
+    assert "[MB-000001]" in first["Subject"]
+    # the samples were moved out of the Maildir into its .Processed folder
+    assert not list((directory / "Maildir" / "new").iterdir())
+    assert len(list((directory / "Maildir" / ".Processed" / "cur").iterdir())) == 10
+
+    capsys.readouterr()
+    assert main(["status", "--json", "--config", str(directory / "mailbot.toml")]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["inbound"] == {"done": 10}
+    assert status["outbox"] == {"sent": 10}
+
+    # running the demo again starts afresh instead of mixing two runs
+    assert main(["demo", "--dir", str(directory)]) == 0
+    assert len(list((directory / "sent").glob("*.eml"))) == 10
+
+
+def test_demo_refuses_a_directory_it_did_not_make(tmp_path, capsys):
+    (tmp_path / "precious.txt").write_text("keep me")
+    assert main(["demo", "--dir", str(tmp_path)]) == 2
+    assert "not made by `mailbot demo`" in capsys.readouterr().err
+    assert (tmp_path / "precious.txt").exists()
+
+
+def test_kb_check_accepts_the_shipped_kb_and_names_file_and_line_of_a_mistake(tmp_path, capsys):
+    assert main(["kb", "check", "--kb", str(SHIPPED_KNOWLEDGE_BASE)]) == 0
+    assert "OK" in capsys.readouterr().out
+
+    article = tmp_path / "broken.md"
+    article.write_text("---\nid: Broken Id\ntitle: x\nlanguage: de\nexamples:\n  - hallo\n---\nAntwort\n")
+    assert main(["kb", "check", "--kb", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{article}:2:" in out and "fix" in out
+
+
+def test_bad_config_names_the_key(tmp_path, capsys):
+    config = tmp_path / "mailbot.toml"
+    config.write_text('[support]\naddress = "nope"\n[team]\naddress = "t@example.com"\n')
+    assert main(["status", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "[support] address" in err and "[smtp]: required key is missing" in err
+
+
+def test_maildir_duplicates_are_moved_and_processed_once(tmp_path, capsys):
+    from mailbot.demo.sink import EmlSink
+    from tests.e2e.conftest import make_mail
+
+    maildir = tmp_path / "Maildir"
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    mail = make_mail("erika@example.org", "Passwort vergessen", "Ich habe mein Passwort vergessen.")
+    (maildir / "new" / "1.a.host").write_bytes(mail)
+    (maildir / "new" / "2.b.host").write_bytes(mail)  # delivered twice
+    with EmlSink(tmp_path / "sent") as sink:
+        config = tmp_path / "mailbot.toml"
+        config.write_text(
+            f'[support]\naddress = "support@example.com"\n[team]\naddress = "team@example.com"\n'
+            f'[maildir]\npath = "Maildir"\n[smtp]\nhost = "127.0.0.1"\nport = {sink.port}\nsecurity = "none"\n'
+            f'[knowledge_base]\npath = "{SHIPPED_KNOWLEDGE_BASE}"\n'
+            f'[templates]\npath = "{Path(SHIPPED_KNOWLEDGE_BASE).parent / "templates"}"\n'
+        )
+        assert main(["run", "--once", "--config", str(config)]) == 0
+        assert main(["run", "--once", "--config", str(config)]) == 0
+        assert sink.received == 1
+    assert not list((maildir / "new").iterdir())
+    assert len(list((maildir / ".Processed" / "cur").iterdir())) == 2
