@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 from email import message_from_bytes, policy
-from pathlib import Path
 
 from mailbot.cli import main
-from mailbot.paths import SHIPPED_KNOWLEDGE_BASE
+from mailbot.paths import SHIPPED_KNOWLEDGE_BASE, SHIPPED_TEMPLATES
 
 
 def test_demo_runs_the_real_pipeline_and_leaves_eml_files(tmp_path, capsys):
@@ -80,9 +79,10 @@ def test_maildir_duplicates_are_moved_and_processed_once(tmp_path, capsys):
         config = tmp_path / "mailbot.toml"
         config.write_text(
             f'[support]\naddress = "support@example.com"\n[team]\naddress = "team@example.com"\n'
-            f'[maildir]\npath = "Maildir"\n[smtp]\nhost = "127.0.0.1"\nport = {sink.port}\nsecurity = "none"\n'
+            f'[maildir]\npath = "Maildir"\n'
+            f'[smtp]\nhost = "127.0.0.1"\nport = {sink.port}\nsecurity = "none"\n'
             f'[knowledge_base]\npath = "{SHIPPED_KNOWLEDGE_BASE}"\n'
-            f'[templates]\npath = "{Path(SHIPPED_KNOWLEDGE_BASE).parent / "templates"}"\n'
+            f'[templates]\npath = "{SHIPPED_TEMPLATES}"\n'
         )
         assert main(["run", "--once", "--config", str(config)]) == 0
         assert main(["run", "--once", "--config", str(config)]) == 0
