@@ -6,6 +6,7 @@ state change of the inbound mail.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -27,221 +28,159 @@ def apply_decision(
     """Write the effects of `decision`; return the reference of the ticket it touched, if any."""
     if decision.action is Action.IGNORE:
         return None
+    effects = _Effects(session, app, row, mail, decision, now)
     if decision.action is Action.FOLLOW_UP:
         assert decision.ticket_id is not None
         ticket = session.get_one(Ticket, decision.ticket_id)
-        _follow_up(session, app, row, mail, decision, ticket, now)
+        effects.follow_up(ticket)
     else:
-        ticket = _open_ticket(session, app, mail, decision, now)
-        _event(session, ticket, row, now, "created", decision.reason)
+        ticket = effects.open_ticket()
         if decision.action is Action.ANSWER:
-            _answer(session, app, row, mail, decision, ticket, now)
+            effects.answer(ticket)
         else:
-            _escalate(session, app, row, mail, decision, ticket, now, event="new")
+            effects.escalate(ticket)
     row.ticket_id = ticket.id
     return ticket.reference
 
 
-def _open_ticket(session: Session, app: App, mail: ParsedMail, decision: Decision, now: datetime) -> Ticket:
-    state = TicketState.ANSWERED if decision.action is Action.ANSWER else TicketState.ESCALATED
-    ticket = Ticket(
-        mailbox=app.mailbox,
-        customer=mail.reply_address.lower(),
-        customer_name=mail.from_name[:300],
-        subject=mail.subject,
-        language=mail.language.value,
-        state=state,
-        article_id=decision.article_id,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(ticket)
-    session.flush()  # the reference is made from the id
-    ticket.reference = format_reference(app.settings.support.ticket_prefix, ticket.id)
-    return ticket
+@dataclass
+class _Effects:
+    """Everything one decision's effects need, so each step names only what differs."""
 
+    session: Session
+    app: App
+    row: InboundMail
+    mail: ParsedMail
+    decision: Decision
+    now: datetime
 
-def _answer(
-    session: Session,
-    app: App,
-    row: InboundMail,
-    mail: ParsedMail,
-    decision: Decision,
-    ticket: Ticket,
-    now: datetime,
-) -> None:
-    assert decision.article_id is not None
-    article = app.kb.article(decision.article_id, mail.language)
-    assert article is not None  # the classifier only knows articles of this KB
-    context = {
-        **_customer_context(app, mail, ticket),
-        "article_title": article.title,
-        "article_markdown": article.body,
-    }
-    _to_customer(session, app, row, mail, ticket, "answer", context, now)
-    _event(session, ticket, row, now, "answered", f"article {article.id}")
-
-
-def _escalate(
-    session: Session,
-    app: App,
-    row: InboundMail,
-    mail: ParsedMail,
-    decision: Decision,
-    ticket: Ticket,
-    now: datetime,
-    event: str,
-) -> None:
-    if decision.reply_to_customer and event == "new":
-        interim = app.kb.article(decision.article_id, mail.language) if decision.article_id else None
-        context = {
-            **_customer_context(app, mail, ticket),
-            "interim_markdown": interim.body if interim else None,
-            "due_text": None,
-        }
-        _to_customer(session, app, row, mail, ticket, "acknowledgement", context, now)
-    _team_notice(session, app, row, mail, decision, ticket, now, event)
-    _event(session, ticket, row, now, "escalated", decision.reason)
-
-
-def _follow_up(
-    session: Session,
-    app: App,
-    row: InboundMail,
-    mail: ParsedMail,
-    decision: Decision,
-    ticket: Ticket,
-    now: datetime,
-) -> None:
-    _event(session, ticket, row, now, "customer_reply", decision.reason)
-    if ticket.state != TicketState.ESCALATED:
-        previous = ticket.state
-        ticket.state = TicketState.ESCALATED
-        _event(
-            session,
-            ticket,
-            row,
-            now,
-            "reopened" if previous == TicketState.SOLVED else "escalated",
-            f"customer replied to a {previous} ticket",
+    def open_ticket(self) -> Ticket:
+        answered = self.decision.action is Action.ANSWER
+        ticket = Ticket(
+            mailbox=self.app.mailbox,
+            customer=self.mail.reply_address.lower(),
+            customer_name=self.mail.from_name[:300],
+            subject=self.mail.subject,
+            language=self.mail.language.value,
+            state=TicketState.ANSWERED if answered else TicketState.ESCALATED,
+            article_id=self.decision.article_id,
+            created_at=self.now,
+            updated_at=self.now,
         )
-        if decision.reply_to_customer:
-            _to_customer(
-                session,
-                app,
-                row,
-                mail,
-                ticket,
-                "followup_received",
-                _customer_context(app, mail, ticket),
-                now,
+        self.session.add(ticket)
+        self.session.flush()  # the reference is made from the id
+        ticket.reference = format_reference(self.app.settings.support.ticket_prefix, ticket.id)
+        self.event(ticket, "created", self.decision.reason)
+        return ticket
+
+    def answer(self, ticket: Ticket) -> None:
+        assert self.decision.article_id is not None
+        article = self.app.kb.article(self.decision.article_id, self.mail.language)
+        assert article is not None  # the classifier only knows articles of this KB
+        self.to_customer(ticket, "answer", article_title=article.title, article_markdown=article.body)
+        self.event(ticket, "answered", f"article {article.id}")
+
+    def escalate(self, ticket: Ticket) -> None:
+        if self.decision.reply_to_customer:
+            article_id = self.decision.article_id  # an article that sends its topic to the 2nd level
+            interim = self.app.kb.article(article_id, self.mail.language) if article_id else None
+            self.to_customer(
+                ticket, "acknowledgement", interim_markdown=interim.body if interim else None, due_text=None
             )
-    ticket.updated_at = now
-    _team_notice(session, app, row, mail, decision, ticket, now, "follow_up")
+        self.team_notice(ticket, "new")
+        self.event(ticket, "escalated", self.decision.reason)
 
+    def follow_up(self, ticket: Ticket) -> None:
+        self.event(ticket, "customer_reply", self.decision.reason)
+        if ticket.state != TicketState.ESCALATED:
+            previous = ticket.state
+            ticket.state = TicketState.ESCALATED
+            kind = "reopened" if previous == TicketState.SOLVED else "escalated"
+            self.event(ticket, kind, f"customer replied to a {previous} ticket")
+            if self.decision.reply_to_customer:
+                self.to_customer(ticket, "followup_received")
+        ticket.updated_at = self.now
+        self.team_notice(ticket, "follow_up")
 
-def _customer_context(app: App, mail: ParsedMail, ticket: Ticket) -> dict[str, object]:
-    return {
-        "reference": ticket.reference,
-        "customer_name": mail.from_name,
-        "support_name": app.settings.support.name,
-        "subject": mail.subject,
-    }
-
-
-def _to_customer(
-    session: Session,
-    app: App,
-    row: InboundMail,
-    mail: ParsedMail,
-    ticket: Ticket,
-    kind: str,
-    context: dict[str, object],
-    now: datetime,
-) -> OutboxMail:
-    threading = threading_headers(mail.message_id, mail.references)
-    item = Outgoing(
-        kind=kind,
-        language=mail.language,
-        recipient=ticket.customer,
-        to_customer=True,
-        context=context,
-        in_reply_to=threading.get("In-Reply-To"),
-        references=threading.get("References", "").split(),
-    )
-    return enqueue(
-        session,
-        app.renderer,
-        _sender(app),
-        app.mailbox,
-        item,
-        ticket_id=ticket.id,
-        inbound_id=row.id,
-        now=now,
-    )
-
-
-def _team_notice(
-    session: Session,
-    app: App,
-    row: InboundMail,
-    mail: ParsedMail,
-    decision: Decision,
-    ticket: Ticket,
-    now: datetime,
-    event: str,
-) -> None:
-    team = app.settings.team
-    previous = session.scalar(
-        select(OutboxMail.message_id)
-        .where(OutboxMail.ticket_id == ticket.id, OutboxMail.kind == "team_notice")
-        .order_by(OutboxMail.id.desc())
-        .limit(1)
-    )
-    prediction = decision.prediction
-    context = {
-        "reference": ticket.reference,
-        "customer": ticket.customer,
-        "customer_name": mail.from_name,
-        "subject": mail.subject,
-        "reason": decision.reason,
-        "language": mail.language.value,
-        "ranking": list(prediction.ranking) if prediction else [],
-        "rule_hits": [(hit.name, hit.reason) for hit in decision.rule_hits],
-        "body_excerpt": mail.body[:EXCERPT_CHARS],
-        "event": event,
-    }
-    item = Outgoing(
-        kind="team_notice",
-        language=team.language,
-        recipient=team.address,
-        to_customer=False,
-        context=context,
-        in_reply_to=previous,
-        references=[previous] if previous else [],
-        attach_rfc822=row.raw,
-        reply_to=team.address,  # a team member's "reply" must not land in the support inbox as a new request
-    )
-    enqueue(
-        session,
-        app.renderer,
-        _sender(app),
-        app.mailbox,
-        item,
-        ticket_id=ticket.id,
-        inbound_id=row.id,
-        now=now,
-    )
-
-
-def _sender(app: App) -> Sender:
-    support = app.settings.support
-    return Sender(support.address, support.name, app.settings.message_id_domain)
-
-
-def _event(session: Session, ticket: Ticket, row: InboundMail, now: datetime, kind: str, note: str) -> None:
-    session.add(
-        TicketEvent(
-            mailbox=ticket.mailbox, ticket_id=ticket.id, at=now, kind=kind, inbound_id=row.id, note=note
+    def to_customer(self, ticket: Ticket, kind: str, **context: object) -> None:
+        threading = threading_headers(self.mail.message_id, self.mail.references)
+        context |= {
+            "reference": ticket.reference,
+            "customer_name": self.mail.from_name,
+            "support_name": self.app.settings.support.name,
+            "subject": self.mail.subject,
+        }
+        self.enqueue(
+            ticket,
+            Outgoing(
+                kind=kind,
+                language=self.mail.language,
+                recipient=ticket.customer,
+                to_customer=True,
+                context=context,
+                in_reply_to=threading.get("In-Reply-To"),
+                references=threading.get("References", "").split(),
+            ),
         )
-    )
+
+    def team_notice(self, ticket: Ticket, event: str) -> None:
+        team = self.app.settings.team
+        previous = self.session.scalar(  # notices of one ticket form one thread in the team's mailbox
+            select(OutboxMail.message_id)
+            .where(OutboxMail.ticket_id == ticket.id, OutboxMail.kind == "team_notice")
+            .order_by(OutboxMail.id.desc())
+            .limit(1)
+        )
+        prediction = self.decision.prediction
+        context = {
+            "reference": ticket.reference,
+            "customer": ticket.customer,
+            "customer_name": self.mail.from_name,
+            "subject": self.mail.subject,
+            "reason": self.decision.reason,
+            "language": self.mail.language.value,
+            "ranking": list(prediction.ranking) if prediction else [],
+            "rule_hits": [(hit.name, hit.reason) for hit in self.decision.rule_hits],
+            "body_excerpt": self.mail.body[:EXCERPT_CHARS],
+            "event": event,
+        }
+        self.enqueue(
+            ticket,
+            Outgoing(
+                kind="team_notice",
+                language=team.language,
+                recipient=team.address,
+                to_customer=False,
+                context=context,
+                in_reply_to=previous,
+                references=[previous] if previous else [],
+                attach_rfc822=self.row.raw,
+                reply_to=team.address,  # a team member's "reply" must not come back as a new request
+            ),
+        )
+
+    def enqueue(self, ticket: Ticket, item: Outgoing) -> None:
+        support = self.app.settings.support
+        sender = Sender(support.address, support.name, self.app.settings.message_id_domain)
+        enqueue(
+            self.session,
+            self.app.renderer,
+            sender,
+            self.app.mailbox,
+            item,
+            ticket_id=ticket.id,
+            inbound_id=self.row.id,
+            now=self.now,
+        )
+
+    def event(self, ticket: Ticket, kind: str, note: str) -> None:
+        self.session.add(
+            TicketEvent(
+                mailbox=ticket.mailbox,
+                ticket_id=ticket.id,
+                at=self.now,
+                kind=kind,
+                inbound_id=self.row.id,
+                note=note,
+            )
+        )
