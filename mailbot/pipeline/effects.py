@@ -58,7 +58,7 @@ class _Effects:
         answered = self.decision.action is Action.ANSWER
         ticket = Ticket(
             mailbox=self.app.mailbox,
-            customer=self.mail.reply_address.lower(),
+            customer=self.mail.from_addr.lower(),  # who may join the ticket later (see tickets.lookup)
             customer_name=self.mail.from_name[:300],
             subject=self.mail.subject,
             language=self.mail.language.value,
@@ -115,7 +115,7 @@ class _Effects:
             Outgoing(
                 kind=kind,
                 language=self.mail.language,
-                recipient=ticket.customer,
+                recipient=self.mail.reply_address,
                 to_customer=True,
                 context=context,
                 in_reply_to=threading.get("In-Reply-To"),

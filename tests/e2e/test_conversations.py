@@ -205,3 +205,25 @@ def test_tls_with_verified_certificates(tmp_path, dovecot, imap_user, smtp_sink,
     bot.deliver(make_mail(CUSTOMER, "Passwort vergessen", PASSWORD_QUESTION_DE))
     bot.run_once()
     assert len(bot.sent_to(CUSTOMER)) == 1
+
+
+def test_answer_goes_to_reply_to_and_the_sender_keeps_the_ticket(bot: Bot):
+    bot.deliver(
+        make_mail(
+            CUSTOMER, "Passwort vergessen", PASSWORD_QUESTION_DE, headers={"Reply-To": "erika@home.example"}
+        )
+    )
+    bot.run_once()
+    [answer] = bot.sent_to("erika@home.example")
+    assert bot.tickets()[0].customer == CUSTOMER
+
+    reply = make_mail(
+        CUSTOMER,
+        parse(answer)["Subject"],
+        "Hat leider nicht geklappt.",
+        headers={"In-Reply-To": parse(answer)["Message-ID"]},
+    )
+    bot.deliver(reply)
+    bot.run_once()
+    assert bot.inbound()[-1].outcome == "follow_up"
+    assert len(bot.tickets()) == 1
