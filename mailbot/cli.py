@@ -75,6 +75,10 @@ def _setup_logging(level: str) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
     )
+    # third-party chatter that says nothing about mail: aiosmtpd's per-command log of the demo sink,
+    # Alembic's plugin list at every start
+    for name in ("mail.log", "alembic"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def _clock(now: str | None) -> Clock:
