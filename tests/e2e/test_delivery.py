@@ -72,3 +72,21 @@ def test_smtp_server_down_keeps_mail_until_it_returns(bot: Bot):
         app.close()
     assert report.sent == 1
     assert len(bot.sent_to(CUSTOMER)) == 1
+
+
+def test_a_mail_that_keeps_failing_is_quarantined_after_max_attempts_not_retried_forever(
+    bot: Bot, capsys, monkeypatch
+):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("template store unavailable")
+
+    bot.deliver(make_mail(CUSTOMER, "Passwort vergessen", QUESTION))
+    monkeypatch.setattr("mailbot.pipeline.process.apply_decision", broken)
+    bot.run_once()
+    [row] = bot.inbound()
+    assert (row.state, row.attempts) == ("quarantined", 3)
+    assert "failed 3 times" in (row.reason or "") and "template store unavailable" in (row.reason or "")
+    assert bot.sink.messages == [] and bot.outbox() == []  # the failed attempts left no half-done effects
+    assert len(bot.dovecot.list_folder(bot.user, "Quarantine")) == 1
+    [item] = bot.status(capsys)["quarantined"]
+    assert "template store unavailable" in item["reason"]
