@@ -64,7 +64,8 @@ def enqueue(
         # customers' providers file "Precedence: bulk" as bulk mail; Auto-Submitted already stops responders
         precedence=None if item.to_customer else "bulk",
         attach_rfc822=item.attach_rfc822,
-        extra_headers={"Reply-To": item.reply_to} if item.reply_to else None,
+        # X-Loop names us, so a copy of this mail that finds its way back is recognised as ours
+        extra_headers={"X-Loop": sender.address} | ({"Reply-To": item.reply_to} if item.reply_to else {}),
     )
     row = OutboxMail(
         mailbox=mailbox,

@@ -29,6 +29,7 @@ def test_german_faq_mail_gets_the_kb_answer_and_moves_to_processed(bot: Bot, cap
     assert mail["In-Reply-To"] == original["Message-ID"]
     assert original["Message-ID"] in mail["References"]
     assert mail["Auto-Submitted"] == "auto-replied"
+    assert mail["X-Loop"] == SUPPORT
     assert mail["From"] == f"Aktivo Support <{SUPPORT}>"
     body = text_of(reply)
     assert "Passwort vergessen?" in body  # the article's steps
