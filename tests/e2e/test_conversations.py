@@ -228,3 +228,16 @@ def test_answer_goes_to_reply_to_and_the_sender_keeps_the_ticket(bot: Bot):
     bot.run_once()
     assert bot.inbound()[-1].outcome == "follow_up"
     assert len(bot.tickets()) == 1
+
+
+def test_our_own_mail_coming_back_is_ignored(bot: Bot):
+    bot.deliver(make_mail(CUSTOMER, "Passwort vergessen", PASSWORD_QUESTION_DE))
+    bot.run_once()
+    [answer] = bot.sent_to(CUSTOMER)
+    bot.deliver(answer)  # e.g. the customer's address forwards to our support address
+    bot.run_once()
+    assert len(bot.sink.messages) == 1
+    row = bot.inbound()[-1]
+    assert row.outcome == "ignored"
+    hits = {hit["name"] for hit in (row.decision or {})["rule_hits"]}
+    assert {"own_address", "own_loop_header", "own_message_id", "auto_submitted"} <= hits
