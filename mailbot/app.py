@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot.classify import store
 from mailbot.classify.model import Classifier, train
 from mailbot.clock import BusinessCalendar, Clock, system_clock
-from mailbot.config import Settings
+from mailbot.config import ClassifierSettings, Settings
 from mailbot.db.engine import make_engine, make_session_factory
 from mailbot.db.migrate import upgrade
+from mailbot.errors import ConfigError
 from mailbot.ingest.imap import ImapSource
 from mailbot.ingest.maildir import MaildirSource
 from mailbot.ingest.source import MailSource
@@ -46,14 +48,22 @@ class App:
 
     @cached_property
     def classifier(self) -> Classifier:
-        classifier = train(self.kb, self.settings.classifier.threshold)
-        log.info(
-            "classifier %s trained on %d articles (%d topics)",
-            classifier.version,
-            len(self.kb.articles),
-            len(classifier.labels),
-        )
-        return classifier
+        return load_or_train(self.kb, self.settings.classifier)
+
+    def refresh_knowledge_base(self) -> bool:
+        """Reload the KB when its files changed, and retrain; an invalid KB keeps the old one (logged)."""
+        try:
+            kb = load_knowledge_base(self.settings.knowledge_base.path)
+        except ConfigError as exc:
+            log.error("knowledge base changed but has problems; still using the previous one:\n%s", exc)
+            return False
+        if kb.digest == self.kb.digest:
+            return False
+        log.info("knowledge base changed: retraining")
+        self.__dict__["kb"] = kb
+        self.__dict__.pop("classifier", None)
+        _ = self.classifier
+        return True
 
     @cached_property
     def renderer(self) -> TemplateRenderer:
@@ -71,6 +81,31 @@ class App:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def load_or_train(kb: KnowledgeBase, settings: ClassifierSettings) -> Classifier:
+    """The saved model when it fits this KB, else a freshly trained one (saved for the next start)."""
+    classifier = store.load(settings.model_dir, kb.digest, settings.target_precision)
+    if classifier is None:
+        classifier = train(kb, settings.target_precision, progress=log.info)
+        if classifier.pipeline is not None:
+            card = store.save(classifier, settings.model_dir, kb.digest)
+            log.info(
+                "classifier %s trained in %.1f s: threshold %.3f "
+                "(cross-validated precision %.3f, coverage %.3f), %d bytes in %s",
+                classifier.version,
+                classifier.validation.get("train_seconds", 0.0),
+                classifier.threshold,
+                classifier.validation.get("cv_precision", 0.0),
+                classifier.validation.get("cv_coverage", 0.0),
+                card["model_bytes"],
+                settings.model_dir,
+            )
+    else:
+        log.info("classifier %s loaded from %s", classifier.version, settings.model_dir)
+    if settings.threshold is not None:
+        classifier = replace(classifier, threshold=settings.threshold)
+    return classifier
 
 
 def build_app(settings: Settings, clock: Clock = system_clock) -> App:

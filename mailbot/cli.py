@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from mailbot.clock import Clock, fixed_clock, system_clock
 from mailbot.config import CONFIG_ENV, load_settings
@@ -59,6 +60,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--kb", type=Path, required=True, help="knowledge-base directory")
     check.set_defaults(handler=_cmd_kb_check)
+
+    train = commands.add_parser("train", help="train the classifier on the knowledge base and save it")
+    _config_option(train)
+    train.set_defaults(handler=_cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="train on a KB and measure answers on labelled cases")
+    evaluate.add_argument("--kb", type=Path, required=True, help="knowledge-base directory")
+    evaluate.add_argument("--cases", type=Path, required=True, help="JSON Lines cases (see DESIGN.md)")
+    evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    evaluate.add_argument("--plot", type=Path, help="write a risk-coverage picture (PNG)")
+    evaluate.add_argument("--predictions", type=Path, help="write one JSON line per case")
+    evaluate.add_argument(
+        "--target-precision", type=float, default=0.97, help="as [classifier] target_precision"
+    )
+    evaluate.add_argument("--threshold", type=float, help="use this threshold instead of the chosen one")
+    evaluate.set_defaults(handler=_cmd_evaluate)
 
     demo = commands.add_parser("demo", help="run the real pipeline on sample mails, no server needed")
     demo.add_argument("--dir", type=Path, default=Path("mailbot-demo"), help="working directory (re-created)")
@@ -146,6 +163,49 @@ def _cmd_kb_check(args: argparse.Namespace) -> int:
     print(
         f"{args.kb}: {len(kb.articles)} articles, {len(kb.topic_ids())} topics ({', '.join(languages)}), OK"
     )
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from mailbot.app import load_or_train
+    from mailbot.classify import store
+    from mailbot.kb import load_knowledge_base
+
+    settings = load_settings(args.config)
+    kb = load_knowledge_base(settings.knowledge_base.path)
+    (settings.classifier.model_dir / store.CARD_FILE).unlink(missing_ok=True)  # on demand: always anew
+    classifier = load_or_train(kb, settings.classifier)
+    print(
+        json.dumps({"model": classifier.version, "threshold": classifier.threshold, **classifier.validation})
+    )
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from mailbot.classify.evaluate import evaluate, format_summary, prediction_rows
+
+    def progress(items: Any, total: int, label: str) -> Any:
+        return tqdm(items, total=total, desc=label, file=sys.stderr, disable=total < 2000, leave=False)
+
+    result = evaluate(
+        args.kb,
+        args.cases,
+        target_precision=args.target_precision,
+        threshold=args.threshold,
+        progress=progress,
+        say=lambda message: print(f"training: {message}", file=sys.stderr),
+    )
+    if args.predictions:
+        with args.predictions.open("w", encoding="utf-8") as out:
+            for row in prediction_rows(result.outcomes):
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if args.plot:
+        from mailbot.classify.plot import write_plot
+
+        write_plot(result.outcomes, result.summary, args.plot)
+    print(json.dumps(result.summary, ensure_ascii=False) if args.json else format_summary(result.summary))
     return 0
 
 

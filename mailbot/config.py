@@ -110,7 +110,11 @@ class PathSettings(_Section):
 
 
 class ClassifierSettings(_Section):
-    threshold: float = Field(default=0.45, gt=0, le=1)  # minimum confidence for an automatic answer
+    # the operating threshold is chosen at training time so that answers reach this precision on
+    # held-out examples of the knowledge base (cross-validation); `threshold` overrides it
+    target_precision: float = Field(default=0.97, gt=0, le=1)
+    threshold: float | None = Field(default=None, gt=0, le=1)
+    model_dir: Path = Path("model")  # the trained model (skops) and its model card (JSON)
 
 
 class LimitSettings(_Section):
@@ -293,6 +297,9 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     updates: dict[str, Any] = {
         "knowledge_base": PathSettings(path=resolve(settings.knowledge_base.path)),
         "templates": PathSettings(path=resolve(settings.templates.path)),
+        "classifier": settings.classifier.model_copy(
+            update={"model_dir": resolve(settings.classifier.model_dir)}
+        ),
     }
     if settings.maildir is not None:
         updates["maildir"] = settings.maildir.model_copy(update={"path": resolve(settings.maildir.path)})

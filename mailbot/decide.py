@@ -43,6 +43,9 @@ def decide(
             prediction,
         )
     article = prediction.article_id
+    if prediction.out_of_scope:
+        reason = f"resembles the out-of-scope examples more than any article (closest: {article})"
+        return Decision(Action.ESCALATE, reason, None, None, may_reply, hits, prediction)
     if not prediction.confident:
         reason = (
             f"not confident: best article {article} at {prediction.confidence:.2f} "

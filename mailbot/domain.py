@@ -82,10 +82,11 @@ class Prediction:
     threshold: float
     ranking: tuple[tuple[str, float], ...] = ()  # best first, a few runners-up for the team
     model_version: str = ""
+    out_of_scope: bool = False  # the out-of-scope class won: never answer, whatever the confidence
 
     @property
     def confident(self) -> bool:
-        return self.article_id is not None and self.confidence >= self.threshold
+        return not self.out_of_scope and self.article_id is not None and self.confidence >= self.threshold
 
 
 class TicketState(StrEnum):

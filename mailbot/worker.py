@@ -80,6 +80,7 @@ def run_forever(app: App, stop: threading.Event | None = None) -> None:
     was_open: bool | None = None
     try:
         while not stop.is_set():
+            app.refresh_knowledge_base()  # agents edit the KB while the worker runs
             now = app.clock()
             is_open = app.calendar.is_open(now)
             if is_open != was_open:

@@ -9,7 +9,7 @@ from pathlib import Path, PurePath
 from mailbot.kb.crosscheck import cross_check
 from mailbot.kb.frontmatter import read_source
 from mailbot.kb.model import KnowledgeBase, KnowledgeBaseError, Problem
-from mailbot.kb.validate import Located, check_article
+from mailbot.kb.validate import OUT_OF_SCOPE_ID, Located, check_article
 
 _SKIPPED_NAMES = {"readme.md"}
 
@@ -34,16 +34,22 @@ def load_knowledge_base(root: Path) -> KnowledgeBase:
     scan = _scan(root)
     if scan.problems:
         raise KnowledgeBaseError(scan.problems)
-    return KnowledgeBase(root=root, articles=tuple(item.article for item in scan.located), digest=scan.digest)
+    articles = tuple(item.article for item in scan.located if item.article.id != OUT_OF_SCOPE_ID)
+    special = [item.article for item in scan.located if item.article.id == OUT_OF_SCOPE_ID]
+    return KnowledgeBase(root, articles, scan.digest, special[0] if special else None)
 
 
 def article_files(root: Path) -> list[Path]:
     """Article files under `root`, sorted by relative path.
 
     Names starting with '_' or '.' (at any level) are reserved for special files and folders, and
-    README.md files are for the humans editing the knowledge base.
+    README.md files are for the humans editing the knowledge base. The one special file read here is
+    `_out_of_scope.md` at the top: examples of requests that must never be answered automatically.
     """
     files = [path for path in root.rglob("*.md") if path.is_file() and _is_article(path.relative_to(root))]
+    out_of_scope = root / f"{OUT_OF_SCOPE_ID}.md"
+    if out_of_scope.is_file():
+        files.append(out_of_scope)
     return sorted(files, key=lambda path: path.relative_to(root).as_posix())
 
 

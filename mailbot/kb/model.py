@@ -47,6 +47,8 @@ class KnowledgeBase:
     root: Path
     articles: tuple[Article, ...]
     digest: str  # sha256 hex over (relative path, bytes) of every loaded file
+    # `_out_of_scope.md`: what must never be answered automatically (trained as a class of its own)
+    out_of_scope: Article | None = None
 
     def topic_ids(self) -> tuple[str, ...]:
         """Distinct article ids, sorted: the classes the classifier chooses from."""

@@ -20,6 +20,8 @@ REQUIRED_KEYS = ("id", "title", "language", "examples")
 # in the order of the README; severity is reserved for the severity guess and not read yet
 ALLOWED_KEYS = ("id", "title", "language", "tags", "examples", "action", "severity")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+# `_out_of_scope.md`: examples of what is never answered automatically (a class of its own, no answer)
+OUT_OF_SCOPE_ID = "_out_of_scope"
 _NULL_TAG = "tag:yaml.org,2002:null"
 
 
@@ -41,6 +43,8 @@ def check_article(source: Source) -> Located | list[Problem]:
     examples = fields.texts("examples", required=True)
     tags = fields.texts("tags", required=False)
     action = fields.choice("action", ACTIONS, default="answer")
+    if source.path.name == f"{OUT_OF_SCOPE_ID}.md":
+        action = "escalate"  # never answered; its body, if any, is a note for the editors
     if action == "answer" and not source.body:
         fields.report(
             source.closing_line,
@@ -120,7 +124,15 @@ class _Fields:
 
     def article_id(self) -> str:
         article_id = self.text("id")
-        if article_id and not ID_PATTERN.match(article_id):
+        special = self.path.name == f"{OUT_OF_SCOPE_ID}.md"
+        if special and article_id and article_id != OUT_OF_SCOPE_ID:
+            self.report(
+                self.keys["id"][1],
+                f"the out-of-scope file must have the id '{OUT_OF_SCOPE_ID}', not '{article_id}'",
+                f"write 'id: {OUT_OF_SCOPE_ID}'",
+            )
+            return ""
+        if article_id and not special and not ID_PATTERN.match(article_id):
             self.report(
                 self.keys["id"][1],
                 f"id '{article_id}' is not allowed",

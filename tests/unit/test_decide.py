@@ -35,6 +35,13 @@ def test_branches(hits, pred, ticket, action, article, reply):
     assert decision.reason
 
 
+def test_out_of_scope_class_escalates_whatever_the_confidence():
+    pred = Prediction("password-reset", 0.99, 0.5, (("password-reset", 0.99),), "m1", out_of_scope=True)
+    decision = decide((), pred, None)
+    assert decision.action is Action.ESCALATE
+    assert "out-of-scope" in decision.reason
+
+
 def test_reasons_explain():
     assert "0.30 < threshold 0.50" in decide((), prediction("x", 0.3), None).reason
     assert decide((AUTO,), None, None).reason == AUTO.reason

@@ -227,13 +227,44 @@ def test_good_knowledge_base_loads(tmp_path: Path):
 
 def test_special_and_hidden_files_are_skipped(tmp_path: Path):
     write_good_kb(tmp_path)
-    for name in ("README.md", "_out_of_scope.md", "_severity/critical.md", ".drafts/x.md", "notes.txt"):
+    for name in ("README.md", "_severity/critical.md", ".drafts/x.md", "notes.txt", "sub/_out_of_scope.md"):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text("not an article\n")
 
     kb = load_knowledge_base(tmp_path)
 
     assert len(kb.articles) == 3
+
+
+OUT_OF_SCOPE = """---
+id: _out_of_scope
+title: Never answered automatically
+language: en
+examples:
+  - What is the weather tomorrow?
+  - Tell me a joke
+---
+"""
+
+
+def test_out_of_scope_file_is_read_as_its_own_class(tmp_path: Path):
+    write_good_kb(tmp_path)
+    (tmp_path / "_out_of_scope.md").write_text(OUT_OF_SCOPE)
+
+    kb = load_knowledge_base(tmp_path)
+
+    assert len(kb.articles) == 3
+    assert kb.out_of_scope is not None
+    assert kb.out_of_scope.examples == ("What is the weather tomorrow?", "Tell me a joke")
+    assert "_out_of_scope" not in kb.topic_ids()
+
+
+def test_out_of_scope_file_must_say_so_in_its_id(tmp_path: Path):
+    (tmp_path / "_out_of_scope.md").write_text(OUT_OF_SCOPE.replace("id: _out_of_scope", "id: other"))
+
+    [problem] = check_knowledge_base(tmp_path)
+
+    assert problem.line == 2 and "_out_of_scope" in problem.message
 
 
 def test_crlf_and_bom_are_accepted(tmp_path: Path):

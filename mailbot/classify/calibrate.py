@@ -1,0 +1,81 @@
+"""From raw scores to a confidence that means "probability the answer is right", and the threshold.
+
+Both are fitted on cross-validated predictions over the knowledge base's own examples, where the
+truth is known: an example counts as answered right when its top class is its own article, and as
+answered wrong when the top class is another article (out-of-scope examples included).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.linear_model import LogisticRegression
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Platt scaling of the top decision score: confidence = 1 / (1 + exp(-(slope * score + intercept)))."""
+
+    slope: float
+    intercept: float
+
+    def __call__(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
+        return 1.0 / (1.0 + np.exp(-(self.slope * np.asarray(scores, dtype=np.float64) + self.intercept)))
+
+
+IDENTITY = Calibration(slope=4.0, intercept=0.0)  # when there is nothing to fit on: a monotone squash
+
+
+def fit_calibration(scores: NDArray[np.float64], correct: NDArray[np.bool_]) -> Calibration:
+    """Logistic fit of correctness on the score; falls back to a plain squash for one-sided data."""
+    if len(scores) < 4 or correct.all() or not correct.any():
+        return IDENTITY
+    model = LogisticRegression(C=1e4).fit(np.asarray(scores).reshape(-1, 1), correct.astype(int))
+    slope = float(model.coef_[0][0])
+    if slope <= 0:  # a higher score must never mean less confidence
+        return IDENTITY
+    return Calibration(slope=slope, intercept=float(model.intercept_[0]))
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    threshold: float
+    precision: float  # of the answered held-out examples
+    coverage: float  # share of in-scope held-out examples answered
+
+
+def choose_threshold(
+    confidence: NDArray[np.float64],
+    correct: NDArray[np.bool_],
+    in_scope: NDArray[np.bool_],
+    target_precision: float,
+) -> OperatingPoint:
+    """The lowest threshold whose answered set still meets the target precision (most coverage).
+
+    `confidence` is -inf where the model would not answer at all (its top class is out of scope).
+    When no threshold meets the target, nothing is answered (threshold above every confidence).
+    """
+    order = np.argsort(-confidence, kind="stable")
+    conf, right, inside = confidence[order], correct[order], in_scope[order]
+    answerable = np.isfinite(conf)
+    cum_right = np.cumsum(right & answerable)
+    cum_answered = np.cumsum(answerable)
+    cum_answered_in_scope = np.cumsum(answerable & inside)
+    precision = np.divide(cum_right, cum_answered, out=np.zeros(len(conf)), where=cum_answered > 0)
+    best: OperatingPoint | None = None
+    total_in_scope = max(1, int(in_scope.sum()))
+    for index in range(len(conf)):
+        if not answerable[index]:
+            break
+        # only cut between different confidences: equal scores are answered or refused together
+        if index + 1 < len(conf) and conf[index + 1] == conf[index]:
+            continue
+        if precision[index] >= target_precision:
+            coverage = float(cum_answered_in_scope[index] / total_in_scope)
+            best = OperatingPoint(float(conf[index]), float(precision[index]), coverage)
+    if best is None:
+        top = float(conf[0]) if len(conf) and np.isfinite(conf[0]) else 0.0
+        return OperatingPoint(min(1.0, np.nextafter(top, np.inf)), 1.0, 0.0)
+    return best

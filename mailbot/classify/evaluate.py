@@ -1,0 +1,206 @@
+"""`mailbot evaluate`: train on a KB exactly as the worker does, run cases through the worker's text
+pipeline, and report how often it answers, how often it is right, and how well it refuses.
+
+Cases are JSON Lines (see DESIGN.md): subject, text, expected (article id or null = must escalate),
+optional language, severity and eml (a raw message, relative to the cases file, which then goes
+through parse_mail like a real mail: MIME, HTML-only bodies, quoted history, signatures).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from mailbot.classify.model import Classifier, train
+from mailbot.classify.normalise import classification_text
+from mailbot.domain import Prediction
+from mailbot.errors import ConfigError, Quarantine
+from mailbot.kb import load_knowledge_base
+from mailbot.parse import parse_mail
+from mailbot.parse.reply import extract_body
+
+BATCH = 512
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    subject: str
+    text: str
+    expected: str | None
+    language: str | None = None
+    severity: str | None = None
+    eml: Path | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    case: Case
+    prediction: Prediction
+    quarantined: str | None = None  # an eml case the parser refused: it escalates, like in the worker
+
+    @property
+    def predicted(self) -> str | None:
+        """The article answered with, or None when the mail would escalate."""
+        return self.prediction.article_id if self.prediction.confident and not self.quarantined else None
+
+
+def load_cases(path: Path) -> list[Case]:
+    cases: list[Case] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the cases file ({exc.strerror})") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            eml = item.get("eml")
+            cases.append(
+                Case(
+                    id=str(item.get("id", f"line-{number}")),
+                    subject=item.get("subject") or "",
+                    text=item.get("text") or "",
+                    expected=item["expected"],
+                    language=item.get("language"),
+                    severity=item.get("severity"),
+                    eml=(path.parent / eml) if eml else None,
+                )
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(
+                f"{path}:{number}: not a case ({exc}); write one JSON object per line with at least "
+                '"text" (or "eml") and "expected" (an article id or null)'
+            ) from None
+    return cases
+
+
+def case_text(case: Case) -> tuple[str, str | None]:
+    """What the classifier reads of a case, as the worker reads a mail; plus a quarantine reason."""
+    if case.eml is not None:
+        try:
+            mail = parse_mail(case.eml.read_bytes())
+        except Quarantine as exc:
+            return classification_text(case.subject, case.text), exc.reason
+        return classification_text(mail.subject, mail.body), None
+    return classification_text(case.subject, extract_body(case.text) if case.text else ""), None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    summary: dict[str, Any]
+    outcomes: list[Outcome]
+    classifier: Classifier
+
+
+def evaluate(
+    kb_dir: Path,
+    cases_path: Path,
+    *,
+    target_precision: float = 0.97,
+    threshold: float | None = None,
+    progress: Callable[[Iterable[Any], int, str], Iterable[Any]] | None = None,
+    say: Callable[[str], None] | None = None,
+) -> Evaluation:
+    kb = load_knowledge_base(kb_dir)
+    cases = load_cases(cases_path)
+    started = time.perf_counter()
+    classifier = train(kb, target_precision, progress=say)
+    train_seconds = time.perf_counter() - started
+    if threshold is not None:
+        classifier = replace(classifier, threshold=threshold)
+    wrap = progress or (lambda items, _total, _label: items)
+    parse_started = time.perf_counter()
+    texts_and_reasons = [case_text(case) for case in wrap(cases, len(cases), "reading cases")]
+    parse_seconds = time.perf_counter() - parse_started
+    predictions: list[Prediction] = []
+    predict_started = time.perf_counter()
+    batches = range(0, len(cases), BATCH)
+    for start in wrap(batches, len(batches), "classifying"):
+        predictions.extend(
+            classifier.predict_texts([text for text, _ in texts_and_reasons[start : start + BATCH]])
+        )
+    predict_seconds = time.perf_counter() - predict_started
+    outcomes = [
+        Outcome(case, prediction, reason)
+        for case, prediction, (_, reason) in zip(cases, predictions, texts_and_reasons, strict=True)
+    ]
+    summary = summarise(outcomes)
+    summary |= {
+        "threshold": round(classifier.threshold, 6),
+        "target_precision": target_precision,
+        "train_seconds": round(train_seconds, 3),
+        "predict_ms_per_case": round(1000 * predict_seconds / max(1, len(cases)), 4),
+        "read_ms_per_case": round(1000 * parse_seconds / max(1, len(cases)), 4),
+        "model": classifier.version,
+        "model_validation": classifier.validation,
+    }
+    return Evaluation(summary, outcomes, classifier)
+
+
+def summarise(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """The figures of the issue's contract, from outcomes alone (pure arithmetic, tested on its own)."""
+    in_scope = [o for o in outcomes if o.case.expected is not None]
+    out_of_scope = [o for o in outcomes if o.case.expected is None]
+    answered = [o for o in outcomes if o.predicted is not None]
+    right = [o for o in answered if o.predicted == o.case.expected]
+    argmax_right = [o for o in in_scope if o.prediction.article_id == o.case.expected]
+    summary: dict[str, Any] = {
+        "cases": len(outcomes),
+        "in_scope": len(in_scope),
+        "out_of_scope": len(out_of_scope),
+        "argmax_accuracy": _ratio(len(argmax_right), len(in_scope)),
+        "in_scope_accuracy": _ratio(len(right), len(in_scope)),
+        "coverage": _ratio(sum(1 for o in in_scope if o.predicted is not None), len(in_scope)),
+        "oos_recall": _ratio(sum(1 for o in out_of_scope if o.predicted is None), len(out_of_scope)),
+        "answered": len(answered),
+        "answered_precision": _ratio(len(right), len(answered)),
+        "quarantined": sum(1 for o in outcomes if o.quarantined),
+    }
+    if any(o.case.severity for o in outcomes):
+        summary["severity_macro_f1"] = None  # no severity model yet (issue 4): reported, not faked
+    return summary
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def prediction_rows(outcomes: Sequence[Outcome]) -> Iterable[dict[str, Any]]:
+    for outcome in outcomes:
+        yield {
+            "id": outcome.case.id,
+            "predicted": outcome.predicted,
+            "top_article": outcome.prediction.article_id,
+            "confidence": round(outcome.prediction.confidence, 6),
+            "out_of_scope_class": outcome.prediction.out_of_scope,
+            "severity": None,
+        }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    keys = [
+        "cases",
+        "in_scope",
+        "out_of_scope",
+        "argmax_accuracy",
+        "in_scope_accuracy",
+        "coverage",
+        "oos_recall",
+        "answered",
+        "answered_precision",
+        "quarantined",
+        "severity_macro_f1",
+        "threshold",
+        "target_precision",
+        "train_seconds",
+        "predict_ms_per_case",
+        "read_ms_per_case",
+        "model",
+    ]
+    return "\n".join(f"{key:<20} {summary[key]}" for key in keys if key in summary)

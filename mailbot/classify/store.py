@@ -1,0 +1,120 @@
+"""Save and load a trained classifier: the scikit-learn pipeline with skops, a JSON model card beside it.
+
+skops loads only the types we allow, so a model file cannot run code on load (pickle and joblib can).
+The card says what the model is (KB digest, threshold, calibration, figures, library versions); a
+model whose card does not match the current knowledge base or libraries is not loaded but retrained.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio
+
+from mailbot.classify.calibrate import Calibration
+from mailbot.classify.model import MODEL_NAME, Classifier
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.skops"
+CARD_FILE = "model-card.json"
+CARD_FORMAT = 1
+LIBRARIES = ("scikit-learn", "numpy", "scipy", "skops")
+# every type a skops file of ours may contain beyond what skops trusts by default; anything else refuses
+ALLOWED_TYPES: frozenset[str] = frozenset()
+
+
+def library_versions() -> dict[str, str]:
+    return {"python": platform.python_version(), **{name: version(name) for name in LIBRARIES}}
+
+
+def save(classifier: Classifier, directory: Path, kb_digest: str) -> dict[str, Any]:
+    """Write model and card (the card last, so a half-written model never has a valid card)."""
+    if classifier.pipeline is None:
+        raise ValueError("nothing to save: the knowledge base has fewer than two classes")
+    directory.mkdir(parents=True, exist_ok=True)
+    model_path = directory / MODEL_FILE
+    (directory / CARD_FILE).unlink(missing_ok=True)
+    temporary = model_path.with_suffix(".tmp")
+    sio.dump(classifier.pipeline, temporary)
+    temporary.replace(model_path)
+    data = model_path.read_bytes()
+    card = {
+        "format": CARD_FORMAT,
+        "model": MODEL_NAME,
+        "version": classifier.version,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "kb_digest": kb_digest,
+        "labels": list(classifier.labels),
+        "threshold": classifier.threshold,
+        "threshold_source": "cross-validation over the knowledge base's own examples "
+        f"({classifier.validation.get('folds', '?')} folds, stratified, seed 0), lowest threshold meeting "
+        f"target precision {classifier.validation.get('target_precision', '?')}",
+        "calibration": {
+            "kind": "platt-top-score",
+            "slope": classifier.calibration.slope,
+            "intercept": classifier.calibration.intercept,
+        },
+        "validation": classifier.validation,
+        "libraries": library_versions(),
+        "model_file": MODEL_FILE,
+        "model_bytes": len(data),
+        "model_sha256": hashlib.sha256(data).hexdigest(),
+    }
+    card_path = directory / CARD_FILE
+    card_path.with_suffix(".tmp").write_text(json.dumps(card, indent=2), encoding="utf-8")
+    card_path.with_suffix(".tmp").replace(card_path)
+    return card
+
+
+def load(directory: Path, kb_digest: str, target_precision: float) -> Classifier | None:
+    """The saved classifier if it was trained on this KB with these libraries, else None."""
+    card_path, model_path = directory / CARD_FILE, directory / MODEL_FILE
+    if not card_path.is_file() or not model_path.is_file():
+        return None
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        log.warning("model card %s is unreadable (%s): retraining", card_path, exc)
+        return None
+    stale = _stale_reason(card, kb_digest, target_precision)
+    if stale:
+        log.info("saved model in %s not used: %s", directory, stale)
+        return None
+    data = model_path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != card.get("model_sha256"):
+        log.warning("model file %s does not match its card: retraining", model_path)
+        return None
+    untrusted = set(sio.get_untrusted_types(data=data)) - ALLOWED_TYPES
+    if untrusted:
+        log.warning("model file %s contains types we do not load: %s", model_path, sorted(untrusted))
+        return None
+    pipeline = sio.loads(data, trusted=sorted(ALLOWED_TYPES) or None)
+    calibration = Calibration(card["calibration"]["slope"], card["calibration"]["intercept"])
+    return Classifier(
+        pipeline,
+        tuple(card["labels"]),
+        calibration,
+        float(card["threshold"]),
+        card["version"],
+        dict(card.get("validation", {})),
+    )
+
+
+def _stale_reason(card: dict[str, Any], kb_digest: str, target_precision: float) -> str | None:
+    if card.get("format") != CARD_FORMAT or card.get("model") != MODEL_NAME:
+        return f"it is a {card.get('model')} model (card format {card.get('format')}), we use {MODEL_NAME}"
+    if card.get("kb_digest") != kb_digest:
+        return "the knowledge base changed since it was trained"
+    if card.get("validation", {}).get("target_precision") != target_precision:
+        return "the configured target precision changed since it was trained"
+    if card.get("libraries") != library_versions():
+        return "library versions differ from the ones it was trained with"
+    return None
