@@ -1,10 +1,14 @@
-"""The customer's own words: quoted history and signature removed.
+"""The customer's own words: quoted history, signature, disclaimer and greeting removed.
 
 mail-parser-reply is the core: it splits a body at reply headers ("On ... wrote:", "Am ... schrieb
 ...:", Outlook "From:/Sent:" and "Von:/Gesendet:" blocks, "-----Original Message-----") and finds
-signatures. Measured on the talon, github and mail-parser-reply fixtures, what it misses is added
-in ``quotes.py`` (``>`` quotes without a known header, bottom posting, German Outlook separators)
-and ``signature.py`` (more closers, and a guard so a closer-looking sentence does not cut text).
+signatures. Measured on the talon, github and mail-parser-reply fixtures and the forge signature
+corpus (``bench/reply_stripping.py``), what it misses is added in ``quotes.py`` (``>`` quotes
+without a known header, bottom posting, German Outlook separators), ``signature.py`` (more
+closers, a guard so a closer-looking sentence does not cut text, and sign-offs by bare name),
+``disclaimer.py`` (legal notices, list footers, "external sender" banners) and ``greeting.py``
+(leading "Hallo Support-Team," lines). The body is also the excerpt the team sees, so only
+whole lines go that carry nothing the team would miss.
 
 ``EmailMessage`` is used directly because ``EmailReplyParser`` does not pass
 ``keep_hyphen_lists``, and without it a "- item" list line counts as a signature start. Its
@@ -18,8 +22,10 @@ from dataclasses import dataclass
 
 from mailparser_reply.parser import EmailMessage
 
+from mailbot.parse.disclaimer import strip_banner, strip_disclaimers
+from mailbot.parse.greeting import strip_greeting
 from mailbot.parse.quotes import cut_at_separator, resolve_quotes
-from mailbot.parse.signature import signature_ok, signature_start
+from mailbot.parse.signature import name_block_start, signature_ok, signature_start
 
 MAX_CHARS = 100_000  # the newest message is at the top; more text only costs regex time
 _LANGUAGES = ("de", "en")
@@ -31,7 +37,7 @@ _TRAILING_RULE = re.compile(r"(?:\n[ \t]*[-_=*~]{2,}[ \t]*)+\Z")
 @dataclass(frozen=True)
 class Reply:
     text: str  # the newest message, signature included (what talon calls the reply)
-    body: str  # the same without signature
+    body: str  # the customer's own words: without signature, disclaimer, banner and greeting
 
 
 def _defuse(text: str) -> str:
@@ -46,7 +52,11 @@ def _tidy(text: str) -> str:
 
 
 def split_reply(text: str) -> Reply:
-    """Split a plain-text body into the newest message and that message without signature."""
+    """Split a plain-text body into the newest message and the customer's own words in it.
+
+    Disclaimers go before signatures are looked for, so a name above a disclaimer is the last
+    block; the greeting goes last, as it stays when nothing else is left ("Hello\n\nSent from
+    my iPhone" is "Hello")."""
     text = _defuse(text.replace("\r\n", "\n").replace("\r", "\n")[:MAX_CHARS])
     text = cut_at_separator(_BLANK_RUN.sub("\n\n", resolve_quotes(text)))
     message = EmailMessage(text=text, languages=list(_LANGUAGES), keep_hyphen_lists=True).read()
@@ -58,10 +68,11 @@ def split_reply(text: str) -> Reply:
     found = first.signatures
     if found and newest.endswith(found) and signature_ok(found.split("\n")):
         cut -= len(found)
-    lines = newest[:cut].split("\n")
-    own = signature_start(lines)
-    body = "\n".join(lines[:own]) if own is not None else newest[:cut]
-    return Reply(_tidy(newest), _tidy(body))
+    lines = strip_disclaimers(newest[:cut].split("\n"))
+    for find in (signature_start, name_block_start):  # a closer first, else a bare name block
+        start = find(lines)
+        lines = lines if start is None else lines[:start]
+    return Reply(_tidy(newest), _tidy("\n".join(strip_greeting(strip_banner(lines)))))
 
 
 def strip_quotes(text: str) -> str:

