@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import skops.io as sio
+
 from mailbot.classify.model import Classifier, train
 from mailbot.classify.normalise import classification_text
 from mailbot.domain import Prediction
@@ -138,6 +140,7 @@ def evaluate(
         "predict_ms_per_case": round(1000 * predict_seconds / max(1, len(cases)), 4),
         "read_ms_per_case": round(1000 * parse_seconds / max(1, len(cases)), 4),
         "model": classifier.version,
+        "model_bytes": len(sio.dumps(classifier.pipeline)) if classifier.pipeline is not None else 0,
         "model_validation": classifier.validation,
     }
     return Evaluation(summary, outcomes, classifier)

@@ -65,6 +65,14 @@ def one_line(text: str) -> str:
     return " ".join("".join(chars).split())
 
 
+def bare_subject(subject: str) -> str:
+    """The subject without reply/forward markers and bracketed ticket references of any prefix."""
+    text = " ".join(re.sub(rf"\[{_REFERENCE_RE.pattern}\]", " ", one_line(subject)).split())
+    while marker := _REPLY_MARKER_RE.match(text):
+        text = text[marker.end() :]
+    return text
+
+
 def reply_subject(original: str, reference: str, fallback: str = "Support") -> str:
     """``"Re: <clean original> [MB-000123]"`` for a reply in the ticket `reference`.
 

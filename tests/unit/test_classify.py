@@ -13,7 +13,7 @@ from mailbot.classify import store
 from mailbot.classify.calibrate import choose_threshold, fit_calibration
 from mailbot.classify.evaluate import Case, Outcome, summarise
 from mailbot.classify.model import train
-from mailbot.classify.normalise import normalise
+from mailbot.classify.normalise import classification_text, normalise
 from mailbot.cli import main
 from mailbot.config import ClassifierSettings
 from mailbot.domain import Prediction
@@ -83,6 +83,20 @@ def test_normalise_keeps_umlauts_and_flattens_noise():
         normalise("see https://x.example/a?b=1 or mail a@b.de, order 12345")
         == "see url or mail email order 0"
     )
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "expected"),
+    [
+        ("Passwort", "ich komme nicht rein", "passwort\nich komme nicht rein"),
+        ("AW: Frage [MB-000012]", "Wie kündige ich?", "wie kündige ich?"),  # generic words only
+        ("Re: Question", "how do I cancel", "how do i cancel"),
+        ("whats the travel time to", "whats the travel time to redmond", "whats the travel time to redmond"),
+        ("", "hello", "hello"),
+    ],
+)
+def test_subject_counts_only_when_it_adds_a_topic(subject, body, expected):
+    assert classification_text(subject, body) == expected
 
 
 def test_threshold_is_the_lowest_meeting_the_target():
