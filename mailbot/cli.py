@@ -160,9 +160,9 @@ def _cmd_kb_check(args: argparse.Namespace) -> int:
         return 1
     kb = load_knowledge_base(args.kb)
     languages = sorted({article.language.value for article in kb.articles})
-    print(
-        f"{args.kb}: {len(kb.articles)} articles, {len(kb.topic_ids())} topics ({', '.join(languages)}), OK"
-    )
+    extra = f", {len(kb.out_of_scope.examples)} out-of-scope examples" if kb.out_of_scope else ""
+    topics = f"{len(kb.topic_ids())} topics ({', '.join(languages)})"
+    print(f"{args.kb}: {len(kb.articles)} articles, {topics}{extra}, OK")
     return 0
 
 
