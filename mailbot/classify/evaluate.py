@@ -15,10 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
 from mailbot.classify.model import Classifier, train
 from mailbot.classify.normalise import classification_text
+from mailbot.classify.store import serialise
 from mailbot.domain import Prediction
 from mailbot.errors import ConfigError, Quarantine
 from mailbot.kb import load_knowledge_base
@@ -140,7 +139,7 @@ def evaluate(
         "predict_ms_per_case": round(1000 * predict_seconds / max(1, len(cases)), 4),
         "read_ms_per_case": round(1000 * parse_seconds / max(1, len(cases)), 4),
         "model": classifier.version,
-        "model_bytes": len(sio.dumps(classifier.pipeline)) if classifier.pipeline is not None else 0,
+        "model_bytes": len(serialise(classifier.pipeline)) if classifier.pipeline is not None else 0,
         "model_validation": classifier.validation,
     }
     return Evaluation(summary, outcomes, classifier)
