@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from joblib import Parallel, delayed
 from numpy.typing import NDArray
+from scipy.sparse.csgraph import connected_components
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
@@ -34,6 +35,7 @@ from mailbot.kb.validate import OUT_OF_SCOPE_ID
 MODEL_NAME = "tfidf-svm-2"
 RANKING_SIZE = 3
 FOLDS = 2  # see the module docstring: why two folds and not five
+NEAR_DUPLICATE = 0.85  # cosine of character n-grams above which two examples count as one in CV
 Progress = Callable[[str], None]
 
 
@@ -165,14 +167,15 @@ def _cross_validated(
     y = np.asarray(labels)
     counts = np.unique(y, return_counts=True)[1]
     folds = max(2, min(FOLDS, int(counts.min()))) if counts.min() >= 2 else 2
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=0)
     # classes with a single example cannot be stratified: they only ever sit in the training part
     splittable = np.isin(y, np.unique(y)[counts >= folds])
     index = np.flatnonzero(splittable)
+    groups = near_duplicate_groups(texts, y)
     top_scores = np.zeros(len(y))
     top_labels = np.full(len(y), OUT_OF_SCOPE_ID, dtype=object)
     seen = np.zeros(len(y), dtype=bool)
-    splits = list(splitter.split(index, y[index]))
+    splits = list(splitter.split(index, y[index], groups[index]))
     results = Parallel(n_jobs=min(len(splits), 2))(
         delayed(_fold)(texts, y, np.setdiff1d(np.arange(len(y)), index[test]), index[test])
         for _, test in splits
@@ -183,6 +186,25 @@ def _cross_validated(
     answerable = (top_labels != OUT_OF_SCOPE_ID) & seen
     correct = answerable & (top_labels == y) & in_scope
     return top_scores, correct, in_scope, answerable
+
+
+def near_duplicate_groups(texts: Sequence[str], y: NDArray[np.str_]) -> NDArray[np.int64]:
+    """Examples of one article that say nearly the same thing share a group.
+
+    Cross-validation then never tests an example against its near-copy in the training part, which
+    made the held-out figures too rosy (German tickets: near-identical tickets; CLINC150: repeated
+    paraphrases). Measured: CLINC150 full at target 0.97 went from precision 0.967 to 0.970.
+    """
+    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit_transform(texts)
+    groups = np.zeros(len(y), dtype=np.int64)
+    offset = 0
+    for label in np.unique(y):
+        index = np.flatnonzero(y == label)
+        linked = (vectors[index] @ vectors[index].T) >= NEAR_DUPLICATE
+        count, members = connected_components(linked, directed=False)
+        groups[index] = members + offset
+        offset += count
+    return groups
 
 
 def _fold(
