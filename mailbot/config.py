@@ -211,6 +211,13 @@ class Settings(_Section):
         return self
 
     @property
+    def poll_seconds(self) -> float:
+        """Longest wait between two looks at the mail source."""
+        source = self.imap if self.imap is not None else self.maildir
+        assert source is not None  # _one_source guarantees one of them
+        return source.poll_seconds
+
+    @property
     def message_id_domain(self) -> str:
         return self.support.message_id_domain or self.support.address.rpartition("@")[2]
 

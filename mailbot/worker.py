@@ -107,8 +107,7 @@ def run_forever(app: App, stop: threading.Event | None = None) -> None:
 
 
 def _seconds_until_next(app: App, deliverer: Deliverer, now: datetime, is_open: bool) -> float:
-    poll = app.settings.imap.poll_seconds if app.settings.imap else app.settings.maildir.poll_seconds  # type: ignore[union-attr]
-    wait = poll
+    wait = app.settings.poll_seconds
     next_due = deliverer.next_due()
     if next_due is not None:
         wait = min(wait, max(0.5, (next_due - now).total_seconds()))

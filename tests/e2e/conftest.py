@@ -9,6 +9,7 @@ from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -80,20 +81,22 @@ class Bot:
     def sent_to(self, address: str) -> list[bytes]:
         return [m.data for m in self.sink.messages if address in m.rcpt_tos]
 
+    @cached_property
     def db(self) -> Any:
+        """One engine for the test's lifetime (the config's database does not change during a test)."""
         settings = load_settings(self.config)
         return make_session_factory(make_engine(settings.database.url))
 
     def tickets(self) -> list[Ticket]:
-        with self.db()() as session:
+        with self.db() as session:
             return list(session.scalars(select(Ticket).order_by(Ticket.id)))
 
     def inbound(self) -> list[InboundMail]:
-        with self.db()() as session:
+        with self.db() as session:
             return list(session.scalars(select(InboundMail).order_by(InboundMail.id)))
 
     def outbox(self) -> list[OutboxMail]:
-        with self.db()() as session:
+        with self.db() as session:
             return list(session.scalars(select(OutboxMail).order_by(OutboxMail.id)))
 
 
