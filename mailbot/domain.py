@@ -89,6 +89,24 @@ class Prediction:
         return not self.out_of_scope and self.article_id is not None and self.confidence >= self.threshold
 
 
+class Severity(StrEnum):
+    """Fault classes of the service contract, most urgent first (DESIGN.md "Severity classes")."""
+
+    CRITICAL = "critical"  # betriebsverhindernd: the app or a core function is down for everyone
+    MAJOR = "major"  # wesentlich eingeschränkt: a core function impaired, no workaround
+    MINOR = "minor"  # leicht: impaired, a workaround exists
+    COSMETIC = "cosmetic"  # Darstellungsfehler: display only
+
+
+@dataclass(frozen=True)
+class SeverityGuess:
+    """The initial assessment of a mail: a fault class (None: a question or wish) and why."""
+
+    severity: Severity | None
+    confidence: float
+    reasons: tuple[str, ...] = ()  # signals and top features, for the 2nd-level agent
+
+
 class TicketState(StrEnum):
     ANSWERED = "answered"  # the knowledge base answered; waits for the customer, if anything
     ESCALATED = "escalated"  # with the 2nd level
