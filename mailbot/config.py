@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -22,11 +23,12 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from mailbot.domain import Language
+from mailbot.domain import Language, Severity
 from mailbot.errors import ConfigError
 
 CONFIG_ENV = "MAILBOT_CONFIG"
@@ -123,6 +125,49 @@ class LimitSettings(_Section):
     lease_seconds: int = Field(default=300, ge=10)  # how long a claimed item is reserved for one worker
 
 
+class HolidaySettings(_Section):
+    """Public holidays of one country, optionally one subdivision (a German state, a US state, ...).
+
+    Validated against the `holidays` package here, so a typo fails at start-up and not when the first
+    SLA is computed; codes are normalised to the spelling the package expects.
+    """
+
+    country: str  # ISO 3166-1 code, e.g. "DE"
+    subdivision: str | None = None  # e.g. "BY" (Bayern); None: nationwide holidays only
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        code = value.strip().upper()
+        if code not in holidays.list_supported_countries(include_aliases=True):
+            accepted = ", ".join(sorted(holidays.list_supported_countries(include_aliases=False)))
+            raise ValueError(f"unknown holiday country {value!r}; use an ISO 3166-1 code, one of: {accepted}")
+        return str(holidays.country_holidays(code).country)  # an alias like 'DEU' becomes 'DE'
+
+    @field_validator("subdivision")
+    @classmethod
+    def _known_subdivision(cls, value: str | None, info: ValidationInfo) -> str | None:
+        country = info.data.get("country")
+        if value is None or country is None:  # a bad country has been reported already
+            return value
+        entity = holidays.country_holidays(country)
+        aliases: dict[str, str] = getattr(entity, "subdivisions_aliases", {})
+        known = {code.casefold(): code for code in entity.subdivisions}
+        known.update({name.casefold(): code for name, code in aliases.items()})  # 'Bayern' becomes 'BY'
+        if value.strip().casefold() in known:
+            return known[value.strip().casefold()]
+        names = {code: name for name, code in reversed(aliases.items())}  # first alias of each code
+        accepted = ", ".join(
+            f"{code} ({names[code]})" if code in names else code for code in entity.subdivisions
+        )
+        if not accepted:
+            raise ValueError(f"{country} has no subdivisions in the holidays calendar; leave subdivision out")
+        raise ValueError(
+            f"unknown subdivision {value!r} of {country}; use one of: {accepted} "
+            "(or leave subdivision out for nationwide holidays only)"
+        )
+
+
 class BusinessHoursSettings(_Section):
     timezone: str = "Europe/Berlin"
     always_open: bool = False
@@ -134,6 +179,9 @@ class BusinessHoursSettings(_Section):
     saturday: list[str] = Field(default_factory=list)
     sunday: list[str] = Field(default_factory=list)
     closed: list[str] = Field(default_factory=list)  # company closures, ISO dates
+    holidays: HolidaySettings | None = None  # public holidays are closed like company closures
+    # mail that arrives while closed: "wait" holds it until the next opening, "acknowledge" answers at once
+    outside_hours: Literal["wait", "acknowledge"] = "wait"
 
     @field_validator("timezone")
     @classmethod
@@ -188,6 +236,41 @@ def parse_hours_range(text: str) -> tuple[time, time]:
     return start, end
 
 
+class SlaTarget(_Section):
+    """Response and resolution targets of one severity class, in business hours of the calendar."""
+
+    response_hours: float = Field(gt=0)
+    resolution_hours: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _response_first(self) -> SlaTarget:
+        if self.response_hours > self.resolution_hours:
+            raise ValueError(
+                f"response_hours ({self.response_hours:g}) must not exceed "
+                f"resolution_hours ({self.resolution_hours:g}): a fault is answered before it is solved"
+            )
+        return self
+
+
+class SlaSettings(_Section):
+    """The service contract's targets per severity; defaults are the contract's standard classes."""
+
+    warn_at: float = Field(default=0.75, gt=0, lt=1)  # share of the response target that triggers a warning
+    critical: SlaTarget = SlaTarget(response_hours=2, resolution_hours=8)
+    major: SlaTarget = SlaTarget(response_hours=8, resolution_hours=24)
+    minor: SlaTarget = SlaTarget(response_hours=24, resolution_hours=80)
+    cosmetic: SlaTarget = SlaTarget(response_hours=40, resolution_hours=200)
+
+    def target(self, severity: Severity) -> SlaTarget:
+        targets = {
+            Severity.CRITICAL: self.critical,
+            Severity.MAJOR: self.major,
+            Severity.MINOR: self.minor,
+            Severity.COSMETIC: self.cosmetic,
+        }
+        return targets[severity]
+
+
 class Settings(_Section):
     """The whole configuration of one mailbot installation (one mailbox for now)."""
 
@@ -202,6 +285,7 @@ class Settings(_Section):
     classifier: ClassifierSettings = ClassifierSettings()
     limits: LimitSettings = LimitSettings()
     business_hours: BusinessHoursSettings = BusinessHoursSettings(always_open=True)
+    sla: SlaSettings = SlaSettings()
     source_file: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
@@ -289,10 +373,15 @@ def _describe(exc: ValidationError, path: Path) -> str:
             message = "unknown key (misspelt? see mailbot.example.toml for the keys of this section)"
         elif error["type"] == "missing":
             message = "required key is missing"
-        elif "input" in error and not isinstance(error["input"], dict) and "password" not in key:
+        elif "input" in error and not isinstance(error["input"], dict) and not _is_secret_key(key):
             message += f" (got {error['input']!r})"
         lines.append(f"  {key}: {message}")
     return "\n".join(lines)
+
+
+def _is_secret_key(key: str) -> bool:
+    """Values of these keys are never echoed in an error message (they may be half-right secrets)."""
+    return any(word in key for word in ("password", "token", "secret"))
 
 
 def _resolve_paths(settings: Settings, base: Path) -> Settings:

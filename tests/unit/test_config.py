@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.config import load_settings, secret
+from mailbot.config import SlaSettings, SlaTarget, load_settings, secret
+from mailbot.domain import Severity
 from mailbot.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,6 +37,10 @@ def test_example_config_is_valid():
     assert settings.imap.tls_verify is True
     assert settings.business_hours.monday == ["08:00-12:00", "13:00-17:00"]
     assert settings.message_id_domain == "example.com"
+    holidays = settings.business_hours.holidays
+    assert holidays is not None and (holidays.country, holidays.subdivision) == ("DE", "BY")
+    assert settings.business_hours.outside_hours == "wait"
+    assert settings.sla == SlaSettings()  # the example spells out the defaults
 
 
 def test_minimal_config_resolves_paths_relative_to_the_file(tmp_path):
@@ -101,3 +106,64 @@ def test_missing_file_and_env(tmp_path):
         load_settings(tmp_path / "nope.toml", env={})
     with pytest.raises(ConfigError, match="MAILBOT_CONFIG"):
         load_settings(None, env={})
+
+
+def test_defaults_without_business_hours_or_sla(tmp_path):
+    settings = load_settings(write(tmp_path, MINIMAL), env={})
+    assert settings.business_hours.holidays is None and settings.business_hours.outside_hours == "wait"
+    assert settings.sla.warn_at == 0.75
+    assert settings.sla.target(Severity.CRITICAL) == SlaTarget(response_hours=2, resolution_hours=8)
+    assert settings.sla.target(Severity.COSMETIC) == SlaTarget(response_hours=40, resolution_hours=200)
+
+
+def test_holidays_and_sla_are_read(tmp_path):
+    text = MINIMAL + (
+        '[business_hours]\nmonday = ["08:00-17:00"]\nholidays = { country = "de", subdivision = "Bayern" }\n'
+        'outside_hours = "acknowledge"\n[sla]\nwarn_at = 0.5\n[sla.major]\nresponse_hours = 4\n'
+        "resolution_hours = 16.5\n"
+    )
+    settings = load_settings(write(tmp_path, text), env={})
+    holidays = settings.business_hours.holidays
+    assert holidays is not None and (holidays.country, holidays.subdivision) == ("DE", "BY")  # normalised
+    assert settings.business_hours.outside_hours == "acknowledge"
+    assert settings.sla.warn_at == 0.5
+    assert settings.sla.target(Severity.MAJOR) == SlaTarget(response_hours=4, resolution_hours=16.5)
+    assert settings.sla.target(Severity.MINOR) == SlaTarget(response_hours=24, resolution_hours=80)
+
+
+HOURS = '[business_hours]\nmonday = ["08:00-17:00"]\n'
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        (
+            HOURS + 'holidays = { country = "XX" }\n',
+            r"\[business_hours\] holidays\.country: unknown holiday country 'XX'; "
+            r"use an ISO 3166-1 code, one of: .*\bDE\b.*\(got 'XX'\)",
+        ),
+        (
+            HOURS + 'holidays = { country = "DE", subdivision = "BYX" }\n',
+            r"\[business_hours\] holidays\.subdivision: unknown subdivision 'BYX' of DE; use one of: .*"
+            r"BW \(Baden-Württemberg\), BY \(Bayern\).* \(got 'BYX'\)",
+        ),
+        (
+            HOURS + 'outside_hours = "reply"\n',
+            r"\[business_hours\] outside_hours: .*'wait' or 'acknowledge'",
+        ),
+        (
+            "[sla.critical]\nresponse_hours = 10\nresolution_hours = 8\n",
+            r"\[sla\] critical: response_hours \(10\) must not exceed resolution_hours \(8\)",
+        ),
+        (
+            "[sla.minor]\nresponse_hours = 0\nresolution_hours = 8\n",
+            r"\[sla\] minor\.response_hours: .*greater than 0",
+        ),
+        ("[sla]\nwarn_at = 1\n", r"\[sla\] warn_at: .*less than 1"),
+        ("[sla.urgent]\nresponse_hours = 1\nresolution_hours = 2\n", r"\[sla\] urgent: unknown key"),
+    ],
+)
+def test_bad_holidays_and_sla_name_the_key(tmp_path, section, expected):
+    with pytest.raises(ConfigError, match=expected) as error:
+        load_settings(write(tmp_path, MINIMAL + section), env={})
+    assert str(tmp_path / "mailbot.toml") in str(error.value)

@@ -1,0 +1,71 @@
+"""SLA due times and their state, pure functions of the business calendar and the contract's targets.
+
+No I/O and no "now" of its own: the caller passes the instant, so the SLA watch, the replies ("we will
+respond by Tuesday 10:00") and the tests all compute the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from mailbot.clock import BusinessCalendar
+from mailbot.config import SlaSettings
+from mailbot.domain import Severity
+
+
+@dataclass(frozen=True)
+class SlaDue:
+    """When the SLA clock started and when response and resolution are due (calendar zone)."""
+
+    started_at: datetime  # when the SLA clock started (received, or the next opening)
+    response_due: datetime  # the last instant that still meets the response target
+    resolution_due: datetime
+
+
+class SlaState(StrEnum):
+    OK = "ok"
+    WARN = "warn"  # `warn_at` of the business time up to the due time is used up
+    BREACHED = "breached"  # past the due time
+
+
+def due_times(
+    received_at: datetime, severity: Severity | None, calendar: BusinessCalendar, sla: SlaSettings
+) -> SlaDue | None:
+    """The due times of a fault received at `received_at`, or None for a question (the contract gives
+    questions and wishes no SLA); raises ValueError when the calendar never opens."""
+    if severity is None:
+        return None
+    target = sla.target(severity)
+    started = calendar.sla_start(received_at)
+    return SlaDue(
+        started_at=started,
+        response_due=calendar.add_business_hours(started, target.response_hours),
+        resolution_due=calendar.add_business_hours(started, target.resolution_hours),
+    )
+
+
+def share_used(now: datetime, started_at: datetime, due: datetime, calendar: BusinessCalendar) -> float:
+    """The share of the business time from `started_at` to `due` that has passed at `now`.
+
+    Counted in business time, so a night or a holiday uses nothing; above 1 when overdue and the
+    calendar has been open since the due time (1.5: half the target again).
+    """
+    budget = calendar.business_hours_between(started_at, due)
+    if budget <= 0:  # no business time to use: all of it is used once the due time is reached
+        return 1.0 if now.astimezone(UTC) >= due.astimezone(UTC) else 0.0
+    return calendar.business_hours_between(started_at, now) / budget
+
+
+def response_state(now: datetime, due: SlaDue, calendar: BusinessCalendar, warn_at: float) -> SlaState:
+    """Breached after the response due time, a warning once `warn_at` of the target is used, else ok.
+
+    Breach is decided by the instant, not by the share, because a target that runs out at 17:00 is
+    still missed at 17:30 when the calendar has been closed in between.
+    """
+    if now.astimezone(UTC) > due.response_due.astimezone(UTC):
+        return SlaState.BREACHED
+    if share_used(now, due.started_at, due.response_due, calendar) >= warn_at:
+        return SlaState.WARN
+    return SlaState.OK

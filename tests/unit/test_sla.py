@@ -1,0 +1,140 @@
+"""SLA due times per severity in business time, and the ok/warn/breached state of the response target."""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailbot.clock import BusinessCalendar
+from mailbot.config import BusinessHoursSettings, HolidaySettings, SlaSettings, SlaTarget
+from mailbot.domain import Severity
+from mailbot.tickets.sla import SlaDue, SlaState, due_times, response_state, share_used
+
+BERLIN = ZoneInfo("Europe/Berlin")
+WORKDAY = ["08:00-12:00", "13:00-17:00"]
+CALENDAR = BusinessCalendar.from_settings(
+    BusinessHoursSettings(
+        monday=WORKDAY,
+        tuesday=WORKDAY,
+        wednesday=WORKDAY,
+        thursday=WORKDAY,
+        friday=WORKDAY,
+        holidays=HolidaySettings(country="DE", subdivision="BY"),
+    )
+)
+SLA = SlaSettings()
+FRIDAY_EVENING = datetime.fromisoformat("2026-05-22T17:55+02:00")  # Monday 25 May is Whit Monday
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=BERLIN)
+
+
+def test_questions_carry_no_sla():
+    assert due_times(FRIDAY_EVENING, None, CALENDAR, SLA) is None
+
+
+def test_reference_case_critical_after_hours_before_whit_monday():
+    due = due_times(FRIDAY_EVENING, Severity.CRITICAL, CALENDAR, SLA)
+    assert due is not None
+    assert due.started_at.isoformat() == "2026-05-26T08:00:00+02:00"
+    assert due.response_due.isoformat() == "2026-05-26T10:00:00+02:00"
+    assert due.resolution_due.isoformat() == "2026-05-26T17:00:00+02:00"
+
+
+@pytest.mark.parametrize(
+    ("severity", "response", "resolution"),
+    [
+        (Severity.MAJOR, "2026-05-26T17:00", "2026-05-28T17:00"),  # 8 h = one day, 24 h = three days
+        (Severity.MINOR, "2026-05-28T17:00", "2026-06-09T17:00"),  # 80 h = ten days, Corpus Christi 4 June
+        (Severity.COSMETIC, "2026-06-01T17:00", "2026-06-30T17:00"),  # 40 h = five days, 200 h = 25 days
+    ],
+)
+def test_default_targets_per_severity(severity, response, resolution):
+    due = due_times(FRIDAY_EVENING, severity, CALENDAR, SLA)
+    assert due is not None
+    assert (due.response_due, due.resolution_due) == (at(response), at(resolution))
+
+
+def test_mail_received_while_open_starts_the_clock_at_once():
+    received = datetime.fromisoformat("2026-05-26T09:15+00:00")  # 11:15 in Berlin
+    due = due_times(received, Severity.CRITICAL, CALENDAR, SLA)
+    assert due is not None
+    assert due.started_at == received and due.started_at.tzinfo == BERLIN
+    assert due.response_due == at("2026-05-26T14:15")  # 45 min before lunch, 75 min after
+
+
+def test_custom_targets_are_used():
+    sla = SlaSettings(critical=SlaTarget(response_hours=0.5, resolution_hours=4))
+    due = due_times(FRIDAY_EVENING, Severity.CRITICAL, CALENDAR, sla)
+    assert due is not None
+    assert (due.response_due, due.resolution_due) == (at("2026-05-26T08:30"), at("2026-05-26T12:00"))
+
+
+def test_share_used_counts_business_time_only():
+    started, due = at("2026-05-26T08:00"), at("2026-05-26T17:00")  # 8 business hours
+    assert share_used(at("2026-05-26T08:00"), started, due, CALENDAR) == 0
+    assert share_used(at("2026-05-26T12:45"), started, due, CALENDAR) == 0.5  # lunch uses nothing
+    assert share_used(at("2026-05-26T17:00"), started, due, CALENDAR) == 1
+    assert share_used(at("2026-05-27T12:00"), started, due, CALENDAR) == 1.5  # overdue by half the target
+    assert share_used(at("2026-05-25T10:00"), started, due, CALENDAR) == 0  # before the start
+
+
+def test_share_used_of_an_empty_budget():
+    start = at("2026-05-26T12:30")  # lunch: no business time up to 13:00
+    assert share_used(at("2026-05-26T12:40"), start, at("2026-05-26T13:00"), CALENDAR) == 0
+    assert share_used(at("2026-05-26T13:00"), start, at("2026-05-26T13:00"), CALENDAR) == 1
+
+
+@pytest.mark.parametrize(
+    ("now", "state"),
+    [
+        ("2026-05-22T18:00", SlaState.OK),  # the SLA clock has not started
+        ("2026-05-26T09:00", SlaState.OK),  # half used
+        ("2026-05-26T09:30", SlaState.WARN),  # exactly 75 %
+        ("2026-05-26T10:00", SlaState.WARN),  # due now: still met
+        ("2026-05-26T10:00:01", SlaState.BREACHED),
+        ("2026-05-26T12:30", SlaState.BREACHED),
+    ],
+)
+def test_response_state(now, state):
+    due = due_times(FRIDAY_EVENING, Severity.CRITICAL, CALENDAR, SLA)
+    assert due is not None
+    assert response_state(at(now), due, CALENDAR, SLA.warn_at) == state
+
+
+def test_breach_is_decided_by_the_instant_even_while_closed():
+    due = SlaDue(at("2026-05-26T15:00"), at("2026-05-26T17:00"), at("2026-05-27T17:00"))
+    assert share_used(at("2026-05-26T18:00"), due.started_at, due.response_due, CALENDAR) == 1
+    assert response_state(at("2026-05-26T18:00"), due, CALENDAR, 0.75) == SlaState.BREACHED
+
+
+def test_a_calendar_that_never_opens_is_an_error_not_a_hang():
+    never = BusinessCalendar(BERLIN, ((),) * 7, frozenset())
+    with pytest.raises(ValueError, match="never opens"):
+        due_times(FRIDAY_EVENING, Severity.MINOR, never, SLA)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    received=st.datetimes(
+        min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(BERLIN)
+    ),
+    severity=st.sampled_from(Severity),
+)
+def test_property_due_times_are_ordered_and_exact(received, severity):
+    due = due_times(received, severity, CALENDAR, SLA)
+    assert due is not None
+    target = SLA.target(severity)
+    started, response, resolution = (
+        value.astimezone(UTC) for value in (due.started_at, due.response_due, due.resolution_due)
+    )
+    assert received.astimezone(UTC) <= started <= response <= resolution
+    assert CALENDAR.is_open(started)
+    hours = CALENDAR.business_hours_between(started, resolution)
+    assert abs(CALENDAR.business_hours_between(started, response) - target.response_hours) < 1e-6
+    assert abs(hours - target.resolution_hours) < 1e-6
+    just_after = response + timedelta(microseconds=1)
+    assert response_state(just_after, due, CALENDAR, SLA.warn_at) == SlaState.BREACHED
