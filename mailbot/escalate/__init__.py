@@ -1,0 +1,57 @@
+"""Where 2nd-level tickets go: team e-mail, Jira Service Management (REST) or a signed webhook.
+
+The HTTP backends speak the one retry vocabulary of mailbot (mailbot.errors); the two subclasses
+here only add what an HTTP reply tells the caller beyond "again" or "never": the status code and,
+for 429/503, how long the server asked us to wait. The clients live in `jira` and `webhook`; this
+package imports neither, so both can import from here without a cycle.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from mailbot.errors import PermanentError, TransientError
+
+
+class HttpTransientError(TransientError):
+    """Try again later; `retry_after` (seconds) is the server's wish, a floor for the next backoff."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class HttpPermanentError(PermanentError):
+    """The server said no in a way retrying cannot change; the message names what to fix."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date, RFC 9110 10.2.3); None if unusable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def describe_url(url: str) -> str:
+    """Scheme and host only: webhook URLs are often capabilities whose path is itself a secret."""
+    scheme, sep, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rpartition("@")[2]
+    return f"{scheme}{sep}{host}" if sep else "(invalid URL)"
+
+
+__all__ = ["HttpPermanentError", "HttpTransientError", "describe_url", "parse_retry_after"]

@@ -1,0 +1,120 @@
+"""A webhook receiver on 127.0.0.1 that checks signatures the way a real receiver should.
+
+It verifies every POST with ``mailbot.escalate.webhook.verify_signature`` over the raw bytes it
+received, answers 401 to a bad signature and 204 to a good one (unless ``respond_next`` planned
+another status), and records everything as ``Delivery`` so tests can look at the exact bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from mailbot.escalate.webhook import verify_signature
+
+from .common import LOOPBACK, free_ports
+
+
+@dataclass(frozen=True)
+class Delivery:
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    verified: bool
+    status: int  # what the sink answered
+
+    @property
+    def event(self) -> Any:
+        return json.loads(self.body)
+
+
+class WebhookSink:
+    host = LOOPBACK
+
+    def __init__(self, secret: str, tolerance_seconds: float = 300) -> None:
+        self.secret = secret
+        self.tolerance_seconds = tolerance_seconds
+        self.port = free_ports(1)[0]
+        self._lock = threading.Lock()
+        self._deliveries: list[Delivery] = []
+        self._planned: list[tuple[int, dict[str, str]]] = []
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/hooks/mailbot"
+
+    def start(self) -> None:
+        server = ThreadingHTTPServer((self.host, self.port), _Handler)
+        server.daemon_threads = True
+        server.block_on_close = False
+        server.sink = self  # type: ignore[attr-defined]
+        threading.Thread(target=server.serve_forever, args=(0.02,), name="webhook-sink", daemon=True).start()
+        self._server = server
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+    def __enter__(self) -> WebhookSink:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        with self._lock:
+            return list(self._deliveries)
+
+    def respond_next(self, status: int, count: int = 1, headers: dict[str, str] | None = None) -> None:
+        """Answer the next `count` verified deliveries with `status` instead of 204."""
+        with self._lock:
+            self._planned.extend([(status, headers or {})] * count)
+
+    def _receive(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str]]:
+        verified = verify_signature(
+            self.secret,
+            headers.get("x-mailbot-timestamp", ""),
+            body,
+            headers.get("x-mailbot-signature", ""),
+            self.tolerance_seconds,
+        )
+        with self._lock:
+            status, extra = (204, {}) if verified else (401, {})
+            if verified and self._planned:
+                status, extra = self._planned.pop(0)
+            self._deliveries.append(Delivery(path, headers, body, verified, status))
+        return status, extra
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls between header and body writes
+    wbufsize = -1  # buffered: headers and body leave in one write when the handler flushes
+
+    def do_POST(self) -> None:
+        sink: WebhookSink = self.server.sink  # type: ignore[attr-defined]
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, extra = sink._receive(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        reply = b"" if status == 204 else json.dumps({"status": status}).encode()
+        self.send_response(status)
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply)))
+        if reply:
+            self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
