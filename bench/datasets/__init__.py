@@ -2,6 +2,7 @@
 
 Each converter turns source rows into a `Dataset` (pure, testable without the data); `writer` writes
 `bench/out/<name>/kb/*.md`, `kb/_out_of_scope.md` and `cases.jsonl`. Run `python -m bench.datasets`.
+`LOCAL_SETS` are kept in the repository and evaluated in place: (KB dir, cases file), nothing to build.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from bench.datasets import banking77_oos, clinc150, german_tickets, xsid
+from bench.datasets import aktivo_severity, banking77_oos, clinc150, german_tickets, xsid
 from bench.datasets.writer import Dataset, SetStats, write_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +26,9 @@ SETS: dict[str, Callable[[Path], Dataset]] = {
     "xsid_de2en": xsid.build_de2en,
     "xsid_en2de": xsid.build_en2de,
     "clinc150_full_email": clinc150.build_full_email,
+}
+LOCAL_SETS: dict[str, tuple[Path, Path]] = {
+    aktivo_severity.NAME: (aktivo_severity.KB, aktivo_severity.CASES),
 }
 
 

@@ -4,6 +4,12 @@ pipeline, and report how often it answers, how often it is right, and how well i
 Cases are JSON Lines (see DESIGN.md): subject, text, expected (article id or null = must escalate),
 optional language, severity and eml (a raw message, relative to the cases file, which then goes
 through parse_mail like a real mail: MIME, HTML-only bodies, quoted history, signatures).
+
+Severity: every case gets the worker's severity guess (trained on `<kb>/_severity/`, see severity.py);
+when cases carry a `severity` key ("critical", "major", "minor", "cosmetic", or "none"/null for no
+fault), the summary adds `severity_macro_f1`: macro F1 over every class that is expected or guessed,
+"none" included. A KB without `_severity/` is measured too, with the signals alone (`severity_model`
+says which), because that is exactly what the worker would guess for it.
 """
 
 from __future__ import annotations
@@ -15,10 +21,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from sklearn.metrics import f1_score
+
 from mailbot.classify.model import Classifier, train
 from mailbot.classify.normalise import classification_text
+from mailbot.classify.severity import SeverityModel, load_severity_examples, train_severity
+from mailbot.classify.signals import LABELS, NONE
 from mailbot.classify.store import serialise
-from mailbot.domain import Prediction
+from mailbot.domain import Prediction, SeverityGuess
 from mailbot.errors import ConfigError, Quarantine
 from mailbot.kb import load_knowledge_base
 from mailbot.parse import parse_mail
@@ -34,7 +44,7 @@ class Case:
     text: str
     expected: str | None
     language: str | None = None
-    severity: str | None = None
+    severity: str | None = None  # None: not labelled; "none": labelled as no fault
     eml: Path | None = None
 
 
@@ -43,6 +53,12 @@ class Outcome:
     case: Case
     prediction: Prediction
     quarantined: str | None = None  # an eml case the parser refused: it escalates, like in the worker
+    severity: SeverityGuess | None = None
+
+    @property
+    def guessed_severity(self) -> str:
+        """The guessed class as a label: a Severity value, or "none" for no fault (or no guess)."""
+        return self.severity.severity.value if self.severity and self.severity.severity else NONE
 
     @property
     def predicted(self) -> str | None:
@@ -69,7 +85,7 @@ def load_cases(path: Path) -> list[Case]:
                     text=item.get("text") or "",
                     expected=item["expected"],
                     language=item.get("language"),
-                    severity=item.get("severity"),
+                    severity=_severity_label(item, path, number),
                     eml=(path.parent / eml) if eml else None,
                 )
             )
@@ -79,6 +95,19 @@ def load_cases(path: Path) -> list[Case]:
                 '"text" (or "eml") and "expected" (an article id or null)'
             ) from None
     return cases
+
+
+def _severity_label(item: dict[str, Any], path: Path, number: int) -> str | None:
+    """The labelled class; JSON null means "no fault" ("none"), an absent key means not labelled."""
+    if "severity" not in item:
+        return None
+    value = item["severity"] if item["severity"] is not None else NONE
+    if value not in LABELS:
+        allowed = ", ".join(f'"{label}"' for label in reversed(LABELS))
+        raise ConfigError(
+            f"{path}:{number}: severity {value!r} is not a class; write one of {allowed} or null"
+        )
+    return str(value)
 
 
 def case_text(case: Case) -> tuple[str, str | None]:
@@ -127,11 +156,20 @@ def evaluate(
             classifier.predict_texts([text for text, _ in texts_and_reasons[start : start + BATCH]])
         )
     predict_seconds = time.perf_counter() - predict_started
+    severity_started = time.perf_counter()
+    severity_model = train_severity(load_severity_examples(kb_dir))
+    severity_train_seconds = time.perf_counter() - severity_started
+    guesses = severity_model.guess_texts([text for text, _ in texts_and_reasons])
     outcomes = [
-        Outcome(case, prediction, reason)
-        for case, prediction, (_, reason) in zip(cases, predictions, texts_and_reasons, strict=True)
+        Outcome(case, prediction, reason, guess)
+        for case, prediction, (_, reason), guess in zip(
+            cases, predictions, texts_and_reasons, guesses, strict=True
+        )
     ]
     summary = summarise(outcomes)
+    if "severity_macro_f1" in summary:
+        summary["severity_model"] = describe(severity_model)
+        summary["severity_train_seconds"] = round(severity_train_seconds, 3)
     summary |= {
         "threshold": round(classifier.threshold, 6),
         "target_precision": target_precision,
@@ -164,9 +202,36 @@ def summarise(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "answered_precision": _ratio(len(right), len(answered)),
         "quarantined": sum(1 for o in outcomes if o.quarantined),
     }
-    if any(o.case.severity for o in outcomes):
-        summary["severity_macro_f1"] = None  # no severity model yet (issue 4): reported, not faked
+    labelled = [o for o in outcomes if o.case.severity is not None]
+    if labelled:
+        summary["severity_cases"] = len(labelled)
+        guessed = all(o.severity is not None for o in labelled)  # hand-made outcomes may lack guesses
+        expected = [str(o.case.severity) for o in labelled]
+        predicted = [o.guessed_severity for o in labelled]
+        summary["severity_macro_f1"] = severity_macro_f1(expected, predicted) if guessed else None
+        summary["severity_f1"] = per_class_f1(expected, predicted) if guessed else None
     return summary
+
+
+def severity_macro_f1(expected: Sequence[str], predicted: Sequence[str]) -> float:
+    """Macro F1 over the classes that occur in either list ("none" counts as a class)."""
+    labels = sorted(set(expected) | set(predicted))
+    return round(float(f1_score(expected, predicted, labels=labels, average="macro", zero_division=0)), 4)
+
+
+def per_class_f1(expected: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
+    """F1 per class, most urgent first: where the macro figure comes from."""
+    labels = [label for label in reversed(LABELS) if label in set(expected) | set(predicted)]
+    scores = f1_score(expected, predicted, labels=labels, average=None, zero_division=0)
+    return {label: round(float(score), 4) for label, score in zip(labels, scores, strict=True)}
+
+
+def describe(model: SeverityModel) -> str:
+    """What the severity figures were measured with, for the summary."""
+    if model.pipeline is None:
+        found = f"{model.examples} examples of one class" if model.examples else "no examples"
+        return f"{model.version}: signals only ({found} in _severity/; the text model needs two classes)"
+    return f"{model.version}: {model.examples} examples"
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -181,7 +246,9 @@ def prediction_rows(outcomes: Sequence[Outcome]) -> Iterable[dict[str, Any]]:
             "top_article": outcome.prediction.article_id,
             "confidence": round(outcome.prediction.confidence, 6),
             "out_of_scope_class": outcome.prediction.out_of_scope,
-            "severity": None,
+            "severity": None if outcome.guessed_severity == NONE else outcome.guessed_severity,
+            "severity_confidence": outcome.severity.confidence if outcome.severity else None,
+            "severity_reasons": list(outcome.severity.reasons) if outcome.severity else [],
         }
 
 
@@ -197,7 +264,10 @@ def format_summary(summary: dict[str, Any]) -> str:
         "answered",
         "answered_precision",
         "quarantined",
+        "severity_cases",
         "severity_macro_f1",
+        "severity_f1",
+        "severity_model",
         "threshold",
         "target_precision",
         "train_seconds",

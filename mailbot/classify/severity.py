@@ -1,0 +1,272 @@
+"""The severity guess: how bad a reported fault is (critical, major, minor, cosmetic) or no fault at all.
+
+Two parts, added up per class: a small text model (word + character n-gram TF-IDF as in the article
+classifier, with a class-balanced linear SVM) trained on the agency-kept examples in
+`<kb>/_severity/<class>.md`, and the explicit signals of `signals.py` (crash, data loss, "all users",
+workaround, display only ...), each adding fixed amounts to class scores. The SVM margins are about ±1,
+so one signal weighs about as much as the model, and two agreeing signals outweigh it: a small example
+set cannot learn "all users + crash = critical" reliably, the rule can. The highest sum wins; "none"
+(a question, wish or thanks) gives `severity=None`. Ties go to "none", then to the milder class.
+Without examples (no `_severity/` folder) the model part is zero and the signals alone decide.
+The confidence is a softmax over the summed scores: a relative certainty, not a calibrated probability.
+Trained at start-up in well under a second, so the model is never stored.
+
+The KB's article examples are not added as "none" examples: many describe a fault the article answers
+("sync not working"), and topic words then read as "no fault". Measured (5-fold CV over the starter
+set): macro F1 0.974 without them, 0.916 with all, 0.963 with the question-shaped ones only.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+from numpy.typing import NDArray
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
+
+from mailbot.classify.normalise import classification_text, normalise
+from mailbot.classify.signals import LABELS, NONE, adjustments, find_signals
+from mailbot.domain import Severity, SeverityGuess
+from mailbot.kb.crosscheck import normalise_example
+from mailbot.kb.frontmatter import Source, node_line, read_source
+from mailbot.kb.model import KnowledgeBaseError, Problem
+
+SEVERITY_DIR = "_severity"
+FILE_KEYS = ("severity", "examples")
+MODEL_NAME = "severity-svm+signals-1"
+SHARPNESS = 2.0  # softmax temperature of the confidence: a margin of 1 gives about 0.88 against one rival
+MISSING_CLASS_SCORE = -1.0  # the SVM's "not this class" target, for classes without examples
+TOP_FEATURES = 3
+# shown features skip these: they carry weight in the model but explain nothing to a person
+_FUNCTION_WORD_LIST = (
+    "and the for but with that this have has was are not you your our ich die der das und den dem ein eine"
+    " mit mir mich bei von ist sind auch aber wenn dass nicht"
+)
+_FUNCTION_WORDS = frozenset(_FUNCTION_WORD_LIST.split())
+
+
+@dataclass(frozen=True)
+class SeverityExample:
+    text: str
+    label: str  # a Severity value or "none"
+    path: Path | None = None
+    line: int = 0
+
+
+def check_severity_examples(kb_root: Path) -> list[Problem]:
+    """Every problem of `<kb_root>/_severity/`, with file, line and fix; [] when fine or absent."""
+    return _scan(kb_root)[1]
+
+
+def load_severity_examples(kb_root: Path) -> tuple[SeverityExample, ...]:
+    """The examples of `<kb_root>/_severity/<class>.md`; () when the folder is missing or empty.
+
+    Raises KnowledgeBaseError listing every problem, like the article loader.
+    """
+    examples, problems = _scan(kb_root)
+    if problems:
+        raise KnowledgeBaseError(problems)
+    return examples
+
+
+@dataclass(frozen=True)
+class SeverityModel:
+    pipeline: Pipeline | None  # None: fewer than two classes of examples, signals only
+    feature_names: NDArray[np.str_]
+    examples: int
+    version: str = MODEL_NAME
+
+    def guess(self, subject: str, body: str) -> SeverityGuess:
+        return self.guess_texts([classification_text(subject, body)])[0]
+
+    def guess_texts(self, texts: Sequence[str]) -> list[SeverityGuess]:
+        """Guesses for already normalised texts (`classification_text`), the model part in one pass."""
+        if self.pipeline is None or not texts:
+            return [combine(dict.fromkeys(LABELS, 0.0), text) for text in texts]
+        features = sparse.csr_matrix(self.pipeline.named_steps["features"].transform(list(texts)))
+        svm = self.pipeline.named_steps["svm"]
+        scores = np.asarray(svm.decision_function(features), dtype=np.float64)
+        classes = [str(label) for label in svm.classes_]
+        coef = np.asarray(svm.coef_, dtype=np.float64)
+        if scores.ndim == 1:  # two classes: scikit-learn gives one column and one weight row, for classes[1]
+            scores, coef = np.column_stack([-scores, scores]), np.vstack([-coef, coef])
+        guesses = []
+        for row, text in enumerate(texts):
+            model = dict.fromkeys(LABELS, MISSING_CLASS_SCORE) | dict(zip(classes, scores[row], strict=True))
+            guess = combine(model, text)
+            label = guess.severity.value if guess.severity else NONE
+            if label in classes:
+                words = top_features(features[row], coef[classes.index(label)], self.feature_names)
+                guess = SeverityGuess(guess.severity, guess.confidence, (*guess.reasons, *words))
+            guesses.append(guess)
+        return guesses
+
+
+def combine(model_scores: dict[str, float], text: str) -> SeverityGuess:
+    """Pure: model scores plus signal adjustments -> the guess, with signals and model view as reasons."""
+    change, reasons = adjustments(find_signals(text))
+    labels = list(LABELS)
+    total = np.array([model_scores[label] + change[label] for label in labels])
+    best = int(np.argmax(total))  # first of equals: LABELS puts "none" and milder classes first
+    weights = np.exp(SHARPNESS * (total - total.max()))
+    confidence = round(float(weights[best] / weights.sum()), 4)
+    model_best = labels[int(np.argmax([model_scores[label] for label in labels]))]
+    shown = list(reasons)
+    if any(model_scores.values()) and model_best != labels[best]:
+        shown.append(f"model alone: {model_best}")
+    severity = None if labels[best] == NONE else Severity(labels[best])
+    return SeverityGuess(severity, confidence, tuple(shown))
+
+
+def top_features(
+    row: sparse.csr_matrix, weights: NDArray[np.float64], names: NDArray[np.str_]
+) -> tuple[str, ...]:
+    """The words and character n-grams of one text that pushed it most towards a class."""
+    index, values = row.indices, row.data
+    contribution = values * weights[index]
+    reasons = []
+    for kind, prefix in (("words", "words__"), ("characters", "chars__")):
+        picked: list[str] = []
+        for i in np.argsort(-contribution, kind="stable"):
+            name = str(names[index[i]])
+            shown = name.removeprefix(prefix).strip()
+            if contribution[i] <= 0 or len(picked) == TOP_FEATURES:
+                break
+            if name.startswith(prefix) and _telling(shown) and shown not in picked:
+                picked.append(shown)
+        if picked:
+            reasons.append(f"{kind}: " + ", ".join(f'"{name}"' for name in picked))
+    return tuple(reasons)
+
+
+def _telling(feature: str) -> bool:
+    """Worth showing an agent: three letters or more, and not a function word of every mail."""
+    letters = sum(char.isalpha() for char in feature)
+    return letters >= 3 and not set(feature.split()) <= _FUNCTION_WORDS
+
+
+def train_severity(examples: Iterable[SeverityExample]) -> SeverityModel:
+    """Fit the text model; deterministic for the same examples. A text given twice keeps its first label."""
+    labels_by_text: dict[str, str] = {}
+    for example in examples:
+        labels_by_text.setdefault(normalise(example.text), example.label)
+    texts, labels = list(labels_by_text), list(labels_by_text.values())
+    if len(set(labels)) < 2:
+        return SeverityModel(None, np.array([], dtype=str), len(texts))
+    pipeline = build_pipeline().fit(texts, labels)
+    names = pipeline.named_steps["features"].get_feature_names_out()
+    return SeverityModel(pipeline, np.asarray(names, dtype=str), len(texts))
+
+
+def build_pipeline() -> Pipeline:
+    """The article classifier's features (model.py), kept separate so tuning one never moves the other.
+
+    Class weights are balanced: the agency may keep more examples of one class than of another.
+    """
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)
+    words = TfidfVectorizer(
+        analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"
+    )
+    features = FeatureUnion([("chars", chars), ("words", words)])
+    return Pipeline([("features", features), ("svm", LinearSVC(class_weight="balanced", random_state=0))])
+
+
+def _scan(kb_root: Path) -> tuple[tuple[SeverityExample, ...], list[Problem]]:
+    folder = kb_root / SEVERITY_DIR
+    if not folder.is_dir():
+        return (), []
+    examples: list[SeverityExample] = []
+    problems: list[Problem] = []
+    for path in sorted(folder.glob("*.md")):
+        if path.name.lower() == "readme.md":
+            continue
+        found, wrong = _read_file(path)
+        examples.extend(found)
+        problems.extend(wrong)
+    problems.extend(_shared(examples))
+    problems.sort(key=lambda problem: (problem.path.as_posix(), problem.line))
+    return tuple(examples), problems
+
+
+def _read_file(path: Path) -> tuple[list[SeverityExample], list[Problem]]:
+    names = ", ".join(f"{label}.md" for label in reversed(LABELS))
+    if path.stem not in LABELS:
+        close = difflib.get_close_matches(path.stem, LABELS, n=1)
+        hint = f"rename it to {close[0]}.md; " if close else ""
+        return [], [
+            Problem(path, 0, f"'{path.name}' is not a severity class", f"{hint}the files are {names}")
+        ]
+    try:
+        source = read_source(path, path.read_bytes())
+    except OSError as exc:
+        return [], [Problem(path, 0, f"cannot read the file: {exc.strerror}", "check that it is readable")]
+    if isinstance(source, Problem):
+        return [], [source]
+    return _read_front(source, path.stem)
+
+
+def _text(node: yaml.Node) -> str | None:
+    """Raw scalar text ('' for null), None for a list or mapping; raw so 'no' stays a text."""
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    return "" if node.tag == "tag:yaml.org,2002:null" else str(node.value).strip()
+
+
+def _read_front(source: Source, label: str) -> tuple[list[SeverityExample], list[Problem]]:
+    path, problems, keys = source.path, [], {}
+    for key_node, value_node in source.mapping.value:
+        key = _text(key_node)
+        if key not in FILE_KEYS or key in keys:
+            what = f"key '{key}' appears twice" if key in keys else f"unknown key '{key}'"
+            fix = "keep one of them" if key in keys else f"allowed keys are: {', '.join(FILE_KEYS)}"
+            problems.append(Problem(path, node_line(key_node), what, fix))
+        else:
+            keys[key] = value_node
+    for key in FILE_KEYS:
+        if key not in keys:
+            problems.append(Problem(path, 1, f"required key '{key}' is missing", f"add a line '{key}: ...'"))
+    if "severity" in keys and _text(keys["severity"]) != label:
+        value = _text(keys["severity"]) or ""
+        message = f"severity '{value}' does not match the file name {path.name}"
+        fix = f"write 'severity: {label}', or move the examples to {value or '<class>'}.md"
+        problems.append(Problem(path, node_line(keys["severity"]), message, fix))
+    examples = []
+    node = keys.get("examples")
+    list_fix = "write one example per line as '  - text' below 'examples:'"
+    if node is not None and not isinstance(node, yaml.SequenceNode):
+        problems.append(Problem(path, node_line(node), "examples must be a list of texts", list_fix))
+    elif node is not None:
+        for position, item in enumerate(node.value, 1):
+            text = _text(item)
+            if not text:
+                message = f"examples entry {position} is empty or not a text"
+                problems.append(Problem(path, node_line(item), message, list_fix))
+            else:
+                examples.append(SeverityExample(text, label, path, node_line(item)))
+    return examples, problems
+
+
+def _shared(examples: Sequence[SeverityExample]) -> list[Problem]:
+    """The same example in two classes: the model could learn neither."""
+    first: dict[str, SeverityExample] = {}
+    problems = []
+    for example in examples:
+        other = first.setdefault(normalise_example(example.text), example)
+        if other.label != example.label and example.path is not None:
+            problems.append(
+                Problem(
+                    example.path,
+                    example.line,
+                    f"example '{example.text}' is also an example of '{other.label}'"
+                    f" in {other.path}:{other.line}",
+                    "keep it only in the class that fits",
+                )
+            )
+    return problems

@@ -1,0 +1,339 @@
+"""Explicit severity signals: German and English phrases that say how bad a fault is.
+
+The severity model learns from a few hundred examples only; these hand-written patterns carry what
+such a small set cannot teach reliably (who is affected, whether a workaround exists, whether it is
+only the display). Each signal adds fixed amounts to class scores, so its effect is visible and
+testable on its own, and its name and the matched words become a reason for the 2nd-level agent.
+
+Patterns run on `normalise`d text: case-folded (so "ß" arrives as "ss"), digits as "0".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+NONE = "none"  # the label of mails that report no fault (questions, wishes, thanks)
+# tie-break order: without evidence the guess is "no fault", then the mildest class
+LABELS = (NONE, "cosmetic", "minor", "major", "critical")
+SHOWN_MATCH = 40  # characters of a matched phrase quoted in a reason
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str  # shown to agents: 'signal: "stürzt ab" (crash)'
+    pattern: re.Pattern[str]
+    weights: Mapping[str, float]  # label -> added score
+
+
+@dataclass(frozen=True)
+class Hit:
+    signal: Signal
+    matched: str
+
+    @property
+    def reason(self) -> str:
+        text = " ".join(self.matched.split())
+        text = text if len(text) <= SHOWN_MATCH else text[: SHOWN_MATCH - 1] + "…"
+        return f'signal: "{text}" ({self.signal.name})'
+
+
+def _signal(name: str, weights: Mapping[str, float], *patterns: str) -> Signal:
+    return Signal(name, re.compile("|".join(f"(?:{p})" for p in patterns)), weights)
+
+
+# a core function fails for the writer: the default reading is "major" (no workaround mentioned)
+_CORE = {"major": 0.8, "critical": 0.3, "minor": 0.1, NONE: -0.8, "cosmetic": -0.6}
+_W = r"(?:[\w'-]+\s+)"  # one word and the space after it, for "stürzt bei mir jedes mal ab"
+
+CRASH = _signal(
+    "crash",
+    _CORE,
+    rf"\bst(?:ü|ue|u)r?t?zt\s+{_W}{{0,5}}ab\b",
+    r"abgest(?:ü|ue)rzt|abst(?:ü|ue)rz\w*",
+    r"\bcrash\w*",
+    r"schlie(?:ss|ß)t sich (?:\w+ ){0,3}(?:sofort|direkt|einfach|wieder|von selbst|immer)",
+    r"h(?:ä|ae)ngt sich (?:\w+ )?auf|friert (?:\w+ ){0,2}ein|eingefroren",
+    r"\bfreez\w*|\bfrozen\b|force[- ]clos\w*|keeps closing|closes (?:itself|immediately|right away|again)",
+    r"quits unexpectedly|wurde beendet",
+)
+WONT_START = _signal(
+    "app does not start",
+    _CORE,
+    r"startet (?:\w+ )?nicht|l(?:ä|ae)sst sich (?:\w+ )?nicht (?:mehr )?(?:öffnen|starten)",
+    r"geht (?:gar |einfach )?nicht (?:mehr )?auf|(?:ö|oe)ffnet (?:sich )?(?:\w+ )?nicht",
+    r"(?:wei(?:ss|ß)|schwarz)e[rn]? bildschirm|(?:h(?:ä|ae)ngt|fest) (?:\w+ ){0,2}(?:im|beim) lade",
+    r"won'?t (?:open|start|launch|load)",
+    r"(?:doesn'?t|does not|will not|can'?t|cannot) (?:open|start|launch|load)\b",
+    r"(?:white|black|blank) screen|stuck (?:on|at) (?:the )?(?:loading|splash)",
+)
+LOGIN = _signal(
+    "login impossible",
+    _CORE,
+    r"nicht (?:mehr )?(?:ein|an)(?:loggen|logen|melden)\b",
+    r"(?:login|log-in|anmeldung|einloggen) (?:\w+ ){0,2}(?:geht|klappt|funktioniert|schl(?:ä|ae)gt)"
+    r" (?:\w+ ){0,3}(?:nicht|fehl)",
+    r"(?:can'?t|cannot|unable to|couldn'?t|can not) (?:log|sign) ?(?:in|on)\b",
+    r"(?:log ?in|sign ?in|login) (?:\w+ )?(?:fails|failed|is broken|doesn'?t work|not working|error)",
+    r"(?:ständig|staendig|immer wieder) (?:\w+ )?ausgeloggt|keep (?:getting )?logged out",
+    r"komme? (?:\w+ ){0,2}nicht (?:mehr )?in (?:mein|das|die|unser)\w* (?:konto|account|app|profil)",
+    r"(?:can'?t|cannot|unable to|couldn'?t) (?:get into|access) (?:my|our|the) (?:account|app|profile)",
+    r"locked out|(?:konto|account)\w* (?:\w+ )?(?:gesperrt|locked|blocked)",
+)
+PAYMENT = _signal(
+    "payment failing",
+    _CORE,
+    r"(?:zahlung|bezahlung|abbuchung|kauf)\w* (?:\w+ ){0,3}(?:fehl|abgelehnt|nicht m(?:ö|oe)glich)",
+    r"(?:zahlung|bezahl)\w* (?:\w+ ){0,3}(?:geht|klappt|funktioniert) (?:\w+ )?nicht",
+    r"(?:kann|k(?:ö|oe)nnen|konnte) (?:\w+ ){0,4}nicht (?:mehr )?(?:be)?zahlen",
+    r"(?:doppelt|zweimal|mehrfach) (?:\w+ )?(?:abgebucht|belastet|bezahlt)",
+    r"payment\w* (?:\w+ ){0,3}(?:fail|declin|not go|error|doesn|won|reject)",
+    r"(?:can'?t|cannot|unable to|couldn'?t) (?:pay|check ?out|complete (?:the |my )?(?:purchase|payment))",
+    r"checkout (?:\w+ )?(?:fails|failed|error|broken|not working)",
+    r"(?:charged|billed) (?:me )?(?:twice|double)",
+    r"double[- ]charged",
+)
+BOOKING = _signal(
+    "booking or check-in failing",
+    _CORE,
+    r"(?:buchung|buchen|stornier\w*|check-?in|einchecken|warteliste)\w* "
+    r"(?:\w+ ){0,4}(?:geht|klappt|funktioniert) (?:\w+ )?nicht",
+    r"(?:kann|k(?:ö|oe)nnen|konnte) (?:\w+ ){0,5}nicht (?:mehr )?(?:buchen|stornieren|einchecken)",
+    r"(?:can'?t|cannot|unable to|couldn'?t) (?:book|check ?in|join the waitlist)",
+    r"(?:can'?t|cannot|unable to|couldn'?t) cancel (?:my|a|the) (?:class|booking)",
+    r"(?:booking|check-?in)\w* (?:\w+ )?(?:fail|error|broken|not work|doesn|isn|won)",
+    r"(?:code|karte|card|ticket|pass)\w* (?:\w+ ){0,3}(?:nicht (?:mehr )?(?:erkannt|akzeptiert|angenommen)"
+    r"|(?:isn'?t|not|no longer) (?:\w+ )?(?:accepted|recogni[sz]ed|scanned))",
+    r"nicht (?:mehr )?reingekommen|komme? (?:\w+ )?nicht (?:mehr )?rein|(?:couldn'?t|can'?t|cannot) get in\b",
+)
+DATA_LOSS = _signal(
+    "data loss",
+    {"major": 0.9, "critical": 0.3, NONE: -0.8, "cosmetic": -0.6},
+    r"daten (?:\w+ ){0,5}(?:weg|verloren|gel(?:ö|oe)scht|verschwunden)\b",
+    r"\b(?:sind|ist) (?:\w+ ){0,2}(?:weg|gel(?:ö|oe)scht|verloren)\b",
+    r"alles (?:ist )?(?:weg|verloren|gel(?:ö|oe)scht)|verloren gegangen|verschwunden",
+    r"(?:data|history|workouts?|runs?|progress|bookings?|entries|records?|stats|plan) "
+    r"(?:\w+ ){0,6}(?:gone|lost|deleted|wiped|vanished|disappeared)",
+    r"lost (?:all )?(?:my|our)|\b(?:vanished|disappeared|wiped)\b",
+)
+FAILURE = _signal(
+    "something fails",
+    {"major": 0.3, "minor": 0.3, NONE: -0.5},
+    r"(?:funktioniert|\bgeht|klappt) (?:\w+ ){0,3}nicht\b",
+    r"\bfehler(?:meldung)?\b|kaputt|\bbug\b|\berror\b|fehler beim laden|failed to load",
+    r"not working|doesn'?t work|does not work|isn'?t working|\bbroken\b",
+)
+EVERYONE = _signal(
+    "all users affected",
+    {"critical": 0.9, NONE: -0.3, "cosmetic": -0.3, "minor": -0.3},
+    r"\b(?:alle|allen|s(?:ä|ae)mtliche[nr]?) (?:unsere[n]? )?"
+    r"(?:nutzer|user|benutzer|kunden|kundinnen|mitglieder|teilnehmer|mitarbeiter|kollegen|standorte[n]?"
+    r"|filialen|studios)\w*",
+    r"\bbei allen\b|\bbei jedem\b|\bf(?:ü|ue)r alle\b|bei (?:niemandem|keinem)",
+    r"\b(?:niemand|keiner|kein einziger|kein einziges)\b (?:\w+ ){0,2}(?:kann|kommt|von|mehr|unserer)",
+    r"nicht nur bei mir|auch bei (?:meinen |allen )?(?:freunden|kollegen|anderen)",
+    r"\beveryone\b|\beverybody\b|\bevery (?:single )?(?:user|customer|member)",
+    r"\ball (?:of )?(?:our |the )?(?:users?|customers?|members?|clients?|locations|studios|gyms|staff)\b",
+    r"\b(?:nobody|no one|none of (?:us|our|the \w+))\b (?:\w+ ){0,2}(?:can|could|is able|gets|has)",
+    r"not (?:just|only) me|other (?:users|members) (?:\w+ )?(?:too|as well|also)|whole team",
+)
+OUTAGE = _signal(
+    "service down",
+    {"critical": 1.2, "major": 0.2, NONE: -0.8, "cosmetic": -0.6, "minor": -0.4},
+    r"\b(?:server|dienst|service|system|plattform|platform|website|webseite|backend|api)\b "
+    r"(?:\w+ ){0,3}(?:down|offline|ausgefallen|nicht erreichbar|unreachable|unavailable)\b",
+    r"\b(?:is|ist|are|sind|seems|went|goes) (?:\w+ )?(?:completely |totally |komplett )?(?:down|offline)\b",
+    r"\b(?:total)?ausfall\b|st(?:ö|oe)rung|\boutage\b|server ?(?:error|fehler)|bad gateway",
+    r"service unavailable|wartungsarbeiten|maintenance mode",
+)
+NOTHING_WORKS = _signal(
+    "nothing works",
+    {"critical": 0.6, "major": 0.5, NONE: -0.8, "cosmetic": -0.6, "minor": -0.4},
+    r"(?:geht|funktioniert|klappt) (?:\w+ )?(?:gar|(?:ü|ue)berhaupt) nichts",
+    r"nichts (?:geht|funktioniert|klappt) mehr",
+    r"gar nichts (?:mehr )?(?:geht|funktioniert)|(?:komplett|v(?:ö|oe)llig|total) (?:unbrauchbar|tot|kaputt)",
+    r"unbrauchbar|nothing (?:works|is working|loads)",
+    r"(?:completely|totally|entirely) (?:broken|dead|unusable)",
+    r"\bunusable\b",
+)
+SINCE_UPDATE = _signal(
+    "since the update",
+    {"major": 0.2, "critical": 0.1, "minor": 0.1, NONE: -0.4},
+    r"(?:seit|nach) (?:dem|der) (?:\w+ ){0,2}(?:update|version|aktualisierung|release)",
+    r"since (?:the |this |today'?s |yesterday'?s )?(?:\w+ )?(?:update|release|version)",
+    r"after (?:the |this |updating|the latest |the last )?(?:\w+ )?(?:update|release)",
+)
+NO_WORKAROUND = _signal(
+    "no workaround",
+    {"major": 0.6, "minor": -0.6},
+    r"(?:hilft|half|bringt|brachte|nutzt) (?:\w+ ){0,2}(?:nicht|nichts)|hat (?:\w+ )?nichts gebracht",
+    r"(?:didn'?t|does ?n'?t|did not|does not|won'?t) (?:\w+ )?help|nothing helps|no (?:way|work) ?around",
+    r"kein(?:en)? (?:workaround|ausweg)|neu installiert|reinstall\w*",
+    r"tried everything|alles (?:\w+ )?(?:probiert|versucht)",
+    r"immer noch (?:nicht|nichts|kaputt|abst|der gleiche|dasselbe)",
+    r"still (?:crash|not|doesn|won|the same|broken|nothing)",
+    r"(?:auch|selbst) nach (?:einem |dem )?neustart|even after|egal (?:was|wie)|no matter (?:what|how)",
+)
+WORKAROUND = _signal(
+    "workaround exists",
+    {"minor": 1.0, "major": -0.6, "critical": -0.8},
+    r"umgeh\w*|workaround|zur not|vorerst|\bfor now\b",
+    r"(?:(?:ü|ue)ber|im|am|per|mit|auf) (?:den |die |das |der |dem )?"
+    r"(?:browser|webseite|website|web|desktop|pc|laptop|tablet|ipad|e-?mail)\w*"
+    r" (?:\w+ ){0,2}(?:geht|klappt|funktioniert)",
+    r"(?:geht|klappt|funktioniert) (?:es )?(?:aber|dann|wieder|trotzdem)\b(?! (?:\w+ )?nicht)",
+    r"(?:beim|im) (?:zweiten|dritten|n(?:ä|ae)chsten) (?:versuch|anlauf)",
+    r"(?<!auch )(?<!selbst )nach (?:einem |dem )?neustart",
+    r"\bnur,? wenn\b|\berst,? (?:wenn|nachdem)\b|\bonly (?:if|when|after)\b",
+    r"\bich (?:\w+ ){0,3}(?:halt|eben)\b|\bi just (?:\w+ ){0,2}(?:adjust|check|use|correct|do|add|enter)",
+    r"(?:works|working|worked) (?:\w+ )?(?:on|via|in|through|with|if|when|after|again)\b",
+    r"(?:\bbut|(?<!even )\bthough)\b (?:\w+ ){0,6}(?:works|worked)|via the (?:website|browser|desktop)",
+    r"(?:second|third|another) (?:try|attempt)",
+    r"(?<!even )after (?:a restart|restarting|reconnecting|re-?logging)",
+    r"(?:restart\w*|reconnect\w*|relog\w*) (?:\w+ )?(?:fixes|helps|solves)|von hand|manuell|by hand|manually",
+)
+INTERMITTENT = _signal(
+    "only sometimes",
+    {"minor": 0.5, "major": -0.2, "critical": -0.4},
+    r"manchmal|ab und zu|gelegentlich|hin und wieder|sporadisch|zeitweise|nicht immer",
+    r"sometimes|occasionally|every now and then|from time to time|now and again|intermittent\w*|not always",
+)
+SLOW = _signal(
+    "slow or late",
+    {"minor": 0.6, NONE: -0.3, "cosmetic": -0.2},
+    r"langsam|\blahm|(?:dauert|l(?:ä|ae)dt) (?:\w+ ){0,2}(?:ewig|lange|ewigkeiten)",
+    r"ruckel\w*|verz(?:ö|oe)gert",
+    r"versp(?:ä|ae)tet|zu sp(?:ä|ae)t|\bslow\w*|sluggish|laggy|\blags?\b|takes (?:ages|forever|a long time)",
+    r"(?:arrive|arrives|come|comes|show up|shows up) (?:\w+ ){0,2}late\b|\bdelayed\b",
+)
+DISPLAY = _signal(
+    "display only",
+    {"cosmetic": 1.0, NONE: -0.3, "major": -0.3, "critical": -0.5},
+    r"verrutscht|verschoben|abgeschnitten|(?:ü|ue)berlapp\w*|(?:ü|ue)bereinander|ausgerichtet|nicht mittig",
+    r"verzerrt|unscharf|pixelig|\blayout|darstellung\w*|\bfarbe\w*|dark ?mode|dunkelmodus|dunklen modus",
+    r"\bschrift(?:art|gr(?:ö|oe)(?:ss|ß)e|farbe)?\b|kontrast|\bicons?\b|\bsymbole?\b|abst(?:a|ä)nde?\b",
+    r"misaligned|alignment|not cent(?:er|re)d|cut off|truncated|overlap\w*|stretched|blurry|pixelated",
+    r"\bcolou?rs?\b|\bfonts?\b|spacing|contrast|looks (?:weird|odd|off|messy|strange|ugly|wrong)",
+    r"(?:isn'?t|not|nicht) (?:\w+ )?(?:cent(?:er|re)d|zentriert|mittig)|datumsformat|date format",
+    r"(?:us|amerikanischen|falschen|wrong) format",
+    r"sieht (?:\w+ ){0,2}(?:komisch|seltsam|unordentlich|h(?:ä|ae)sslich|falsch) aus",
+)
+TYPO = _signal(
+    "typo or wording",
+    {"cosmetic": 1.2, NONE: -0.4, "major": -0.4, "critical": -0.6},
+    r"tipp?fehler|schreibfehler|rechtschreib\w*|grammatik\w*|falsch geschrieben|buchstabendreher",
+    r"\btypos?\b|spelling|misspel\w*|grammar\w*|nicht (?:ü|ue)bersetzt|untranslated|not translated",
+    r"(?:steht|hei(?:ss|ß)t|says|reads) .{0,30}(?:statt|anstatt|instead of)",
+    r"(?:still|immer noch) (?:\w+ ){0,2}(?:says|steht|in german|auf deutsch|in english|auf englisch)",
+)
+WISH = _signal(
+    "wish or suggestion",
+    {NONE: 1.0, "cosmetic": -0.3, "minor": -0.3, "major": -0.4, "critical": -0.5},
+    r"w(?:ä|ae)re (?:\w+ )?(?:sch(?:ö|oe)n|toll|super|cool|klasse|praktisch|hilfreich|gut)|w(?:ü|ue)nsche",
+    r"vorschlag|anregung|\bidee\b|feature[- ]?(?:request|wunsch)|wann kommt|geplant",
+    r"h(?:ä|ae)tte (?:\w+ )?gern|m(?:ö|oe)chte (?:\w+ )?gern|\bwould like\b|\bi'?d like\b",
+    r"would be (?:\w+ )?(?:nice|great|cool|helpful|awesome|useful)|i'?d love|\bi wish\b|suggestion",
+    r"please add|could you (?:please )?add|any plans|is .{0,30} planned",
+    r"when (?:is|will) .{0,30} (?:come|coming)",
+)
+QUESTION = _signal(
+    "question",
+    {NONE: 0.4},
+    r"(?:^|[.!?:]\s+)(?:wie|wo|wann|welche\w*|gibt es|kann ich|kann man|k(?:ö|oe)nnen sie|k(?:ö|oe)nnt ihr"
+    r"|ist es m(?:ö|oe)glich|bietet|habt ihr|haben sie|how|where|when|which|is there|are there|can i|do you"
+    r"|is it possible)\b",
+    r"geht das\?|ist das m(?:ö|oe)glich|is that possible|is there a way",
+)
+THANKS = _signal(
+    "thanks or praise",
+    {NONE: 0.6},
+    r"dank(?:e)? f(?:ü|ue)r (?:die|ihre|eure|deine) (?:\w+ )?(?:hilfe|antwort|unterst(?:ü|ue)tzung)",
+    r"thanks? (?:you )?for (?:the|your) (?:\w+ )?(?:help|reply|support)|kudos|great job|gef(?:ä|ae)llt mir",
+    r"love the (?:new )?(?:app|update|version)|\blob\b",
+)
+RESOLVED = _signal(
+    "resolved",
+    {NONE: 1.2, "minor": -0.5, "major": -0.5, "critical": -0.5},
+    r"(?:jetzt|inzwischen|mittlerweile) (?:\w+ ){0,2}(?:klappt|funktioniert|geht) (?:\w+ )?wieder",
+    r"alles (?:klappt|funktioniert|geht) wieder|(?:everything|it) (?:\w+ )?works again|working again now",
+    r"(?:problem|fehler) (?:\w+ ){0,2}(?:gel(?:ö|oe)st|erledigt|behoben)|(?:solved|resolved|fixed) itself",
+)
+URGENT = _signal(
+    "marked urgent",
+    {"critical": 0.2, "major": 0.1},
+    r"dringend|schnellstm(?:ö|oe)glich|\basap\b|\burgent\w*|kritisch|\bcritical\b|!!!",
+)
+
+SIGNALS: tuple[Signal, ...] = (
+    CRASH,
+    WONT_START,
+    LOGIN,
+    PAYMENT,
+    BOOKING,
+    DATA_LOSS,
+    FAILURE,
+    EVERYONE,
+    OUTAGE,
+    NOTHING_WORKS,
+    SINCE_UPDATE,
+    NO_WORKAROUND,
+    WORKAROUND,
+    INTERMITTENT,
+    SLOW,
+    DISPLAY,
+    TYPO,
+    WISH,
+    QUESTION,
+    THANKS,
+    RESOLVED,
+    URGENT,
+)
+# a core function down for all users is the definition of "critical", whatever the model says
+CORE_FAILURES = frozenset(
+    signal.name for signal in (CRASH, WONT_START, LOGIN, PAYMENT, BOOKING, DATA_LOSS, FAILURE, NOTHING_WORKS)
+)
+ALL_USERS_DOWN = "all users + core function failing"
+ALL_USERS_DOWN_WEIGHTS: Mapping[str, float] = {"critical": 1.0, "major": -0.3}
+# signals whose hits mark a text as a fault report (used to keep such texts out of the "none" examples)
+FAULT_SIGNALS = CORE_FAILURES | {OUTAGE.name, DISPLAY.name, TYPO.name, SLOW.name}
+
+
+def find_signals(text: str) -> tuple[Hit, ...]:
+    """Every signal that fires on a normalised text, first match each, in the order of SIGNALS."""
+    hits = []
+    for signal in SIGNALS:
+        match = signal.pattern.search(text)
+        if match:
+            hits.append(Hit(signal, _whole_words(text, match.start(), match.end())))
+    return tuple(hits)
+
+
+def _whole_words(text: str, start: int, end: int) -> str:
+    """The match widened to whole words, so a reason quotes "fehlgeschlagen", not "fehl"."""
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return text[start:end].strip()
+
+
+def adjustments(hits: Iterable[Hit]) -> tuple[dict[str, float], tuple[str, ...]]:
+    """Score changes per label from the hits, and the reasons in the order they count."""
+    hits = tuple(hits)
+    change = dict.fromkeys(LABELS, 0.0)
+    reasons = [hit.reason for hit in hits]
+    for hit in hits:
+        for label, weight in hit.signal.weights.items():
+            change[label] += weight
+    names = {hit.signal.name for hit in hits}
+    if EVERYONE.name in names and (names & CORE_FAILURES or OUTAGE.name in names):
+        for label, weight in ALL_USERS_DOWN_WEIGHTS.items():
+            change[label] += weight
+        reasons.append(f"signal: {ALL_USERS_DOWN}")
+    return change, tuple(reasons)
+
+
+def is_fault_report(text: str) -> bool:
+    """True when a normalised text contains any fault signal (crash, failure, display, slowness ...)."""
+    return any(hit.signal.name in FAULT_SIGNALS for hit in find_signals(text))
