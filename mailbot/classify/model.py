@@ -32,10 +32,11 @@ from mailbot.domain import Prediction
 from mailbot.kb import KnowledgeBase
 from mailbot.kb.validate import OUT_OF_SCOPE_ID
 
-MODEL_NAME = "tfidf-svm-2"
+MODEL_NAME = "tfidf-svm-3"
 RANKING_SIZE = 3
 FOLDS = 2  # see the module docstring: why two folds and not five
 NEAR_DUPLICATE = 0.85  # cosine of character n-grams above which two examples count as one in CV
+SIMILARITY_CHUNK = 512
 Progress = Callable[[str], None]
 
 
@@ -141,16 +142,23 @@ def train(kb: KnowledgeBase, target_precision: float = 0.97, progress: Progress 
         return Classifier(None, topics, IDENTITY, 1.0, version)
     say = progress or (lambda _message: None)
     say(f"cross-validating on {len(texts)} examples of {len(topics)} articles")
-    top_scores, correct, in_scope, answerable = _cross_validated(texts, labels)
-    calibration = fit_calibration(top_scores[answerable], correct[answerable])
+    y = np.asarray(labels)
+    groups, contradictory = near_duplicates(texts, y)
+    top_scores, correct, in_scope, answerable = _cross_validated(texts, y, groups)
+    # examples that nearly repeat one of another article are contradictions in the KB, not evidence
+    # of how the model does: measured, leaving them out brings BANKING77-OOS's estimate close to its
+    # validation figures and leaves CLINC150's unchanged (bench/README.md)
+    fair = ~contradictory
+    calibration = fit_calibration(top_scores[answerable & fair], correct[answerable & fair])
     confidence = np.where(answerable, calibration(top_scores), -np.inf)
-    point = choose_threshold(confidence, correct, in_scope, target_precision)
+    point = choose_threshold(confidence[fair], correct[fair], in_scope[fair], target_precision)
     say("fitting the final model")
     pipeline = build_pipeline().fit(texts, labels)
     _shrink(pipeline)
     validation = {
         "folds": FOLDS,
         "examples": len(texts),
+        "contradictory_examples": int(contradictory.sum()),
         "target_precision": target_precision,
         "cv_precision": round(point.precision, 4),
         "cv_coverage": round(point.coverage, 4),
@@ -161,17 +169,15 @@ def train(kb: KnowledgeBase, target_precision: float = 0.97, progress: Progress 
 
 
 def _cross_validated(
-    texts: list[str], labels: list[str]
+    texts: list[str], y: NDArray[np.str_], groups: NDArray[np.int64]
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
     """Held-out top score, correctness, in-scope flag and answerability of every example."""
-    y = np.asarray(labels)
     counts = np.unique(y, return_counts=True)[1]
     folds = max(2, min(FOLDS, int(counts.min()))) if counts.min() >= 2 else 2
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=0)
     # classes with a single example cannot be stratified: they only ever sit in the training part
     splittable = np.isin(y, np.unique(y)[counts >= folds])
     index = np.flatnonzero(splittable)
-    groups = near_duplicate_groups(texts, y)
     top_scores = np.zeros(len(y))
     top_labels = np.full(len(y), OUT_OF_SCOPE_ID, dtype=object)
     seen = np.zeros(len(y), dtype=bool)
@@ -188,12 +194,13 @@ def _cross_validated(
     return top_scores, correct, in_scope, answerable
 
 
-def near_duplicate_groups(texts: Sequence[str], y: NDArray[np.str_]) -> NDArray[np.int64]:
-    """Examples of one article that say nearly the same thing share a group.
+def near_duplicates(texts: Sequence[str], y: NDArray[np.str_]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Groups of near-identical examples within an article, and examples nearly repeating another's.
 
-    Cross-validation then never tests an example against its near-copy in the training part, which
-    made the held-out figures too rosy (German tickets: near-identical tickets; CLINC150: repeated
-    paraphrases). Measured: CLINC150 full at target 0.97 went from precision 0.967 to 0.970.
+    Cross-validation never tests an example against its near-copy in the training part (grouping),
+    which made the held-out figures too rosy (German tickets: near-identical tickets; CLINC150:
+    repeated paraphrases; measured: CLINC150 full at target 0.97 went from precision 0.967 to 0.970).
+    An example whose near-copy belongs to another article (or to out-of-scope) is contradictory.
     """
     vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit_transform(texts)
     groups = np.zeros(len(y), dtype=np.int64)
@@ -204,7 +211,13 @@ def near_duplicate_groups(texts: Sequence[str], y: NDArray[np.str_]) -> NDArray[
         count, members = connected_components(linked, directed=False)
         groups[index] = members + offset
         offset += count
-    return groups
+    contradictory = np.zeros(len(y), dtype=bool)
+    for start in range(0, len(y), SIMILARITY_CHUNK):  # in slices: the full matrix would not fit
+        block = (vectors[start : start + SIMILARITY_CHUNK] @ vectors.T).tocoo()
+        near = block.data >= NEAR_DUPLICATE
+        rows, columns = block.row[near] + start, block.col[near]
+        contradictory[rows[y[rows] != y[columns]]] = True
+    return groups, contradictory
 
 
 def _fold(

@@ -10,7 +10,7 @@ import pytest
 
 from mailbot.app import load_or_train
 from mailbot.classify import store
-from mailbot.classify.calibrate import choose_threshold, fit_calibration
+from mailbot.classify.calibrate import choose_threshold, fit_calibration, precision_lower_bound
 from mailbot.classify.evaluate import Case, Outcome, summarise
 from mailbot.classify.model import train
 from mailbot.classify.normalise import classification_text, normalise
@@ -99,15 +99,25 @@ def test_subject_counts_only_when_it_adds_a_topic(subject, body, expected):
     assert classification_text(subject, body) == expected
 
 
-def test_threshold_is_the_lowest_meeting_the_target():
-    confidence = np.array([0.95, 0.9, 0.8, 0.7, 0.6, -np.inf])
-    correct = np.array([True, True, True, False, True, False])
-    in_scope = np.array([True, True, True, True, True, False])
-    point = choose_threshold(confidence, correct, in_scope, target_precision=0.75)
-    assert point.threshold == 0.6  # 4 right of 5 answered = 0.8 >= 0.75
-    assert point.precision == pytest.approx(0.8) and point.coverage == pytest.approx(1.0)
-    strict = choose_threshold(confidence, correct, in_scope, target_precision=0.99)
-    assert strict.threshold == 0.8 and strict.coverage == pytest.approx(0.6)
+def test_threshold_is_the_lowest_whose_assured_precision_meets_the_target():
+    # 100 right answers, then one wrong, then 19 right, then out of scope
+    confidence = np.concatenate([np.linspace(0.99, 0.6, 100), [0.55], np.linspace(0.5, 0.3, 19), [-np.inf]])
+    correct = np.concatenate([np.ones(100, bool), [False], np.ones(19, bool), [False]])
+    in_scope = np.concatenate([np.ones(120, bool), [False]])
+    point = choose_threshold(confidence, correct, in_scope, target_precision=0.95)
+    # 119/120 right: the Wilson lower bound (z=1.28) is 0.973 >= 0.95, so everything is answered
+    assert point.threshold == pytest.approx(0.3)
+    assert point.precision == pytest.approx(119 / 120) and point.coverage == pytest.approx(1.0)
+    strict = choose_threshold(confidence, correct, in_scope, target_precision=0.98)
+    # the wrong answer pulls the bound below 0.98 for every cut after it: only the first 100 remain (0.984)
+    assert strict.threshold == pytest.approx(0.6) and strict.coverage == pytest.approx(100 / 120)
+
+
+def test_few_right_answers_are_no_proof_of_precision():
+    assert precision_lower_bound(np.array([3.0]), np.array([3.0]))[0] == pytest.approx(0.6468, abs=1e-4)
+    assert precision_lower_bound(np.array([300.0]), np.array([300.0]))[0] > 0.994
+    point = choose_threshold(np.array([0.9, 0.8, 0.7]), np.ones(3, bool), np.ones(3, bool), 0.97)
+    assert point.coverage == 0.0
 
 
 def test_no_threshold_meets_the_target_means_answer_nothing():
