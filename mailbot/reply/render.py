@@ -8,9 +8,13 @@ collapses it to one line afterwards.
 Customer text is only ever passed as a variable, never as template source, into a sandboxed
 environment with `StrictUndefined`: ``{{ 7*7 }}`` in a subject is shown, not evaluated. HTML
 templates autoescape; text and subject templates do not. Markdown from the knowledge base goes
-through the ``markdown`` filter (`markdown_to_html`) in HTML templates and stays as written in text.
+through the ``markdown`` filter (`markdown_to_html`) in HTML templates and stays as written in text;
+plain text written by an agent goes through ``paragraphs`` (`paragraphs_to_html`) in HTML templates.
+Due times go through ``due_time(lang)`` (`format_due_time`); the plain words for a severity class
+live in the templates (``_severity.<lang>.j2``), not here.
 
-Context keys per kind (optional keys default to None, or "" for ``customer_name``):
+Context keys per kind (optional keys default to None, or "" for ``customer_name``, () for
+``severity_reasons``):
 
 ==================  ================================================================  ==================
 kind                required keys                                                     optional keys
@@ -19,43 +23,87 @@ answer              reference, subject, support_name, article_markdown          
                                                                                       article_title
 acknowledgement     reference, subject, support_name                                  customer_name,
                                                                                       interim_markdown,
-                                                                                      due_text
+                                                                                      due_text, severity,
+                                                                                      response_due
 followup_received   reference, subject, support_name                                  customer_name,
                                                                                       due_text
-team_notice         reference, subject, customer, reason, language, ranking,          (none)
-                    rule_hits, body_excerpt, event
+solved              reference, subject, support_name, message                         customer_name
+agent_reply         reference, subject, support_name, message                         customer_name
+status              reference, subject, support_name, state, responded                customer_name,
+                                                                                      severity,
+                                                                                      response_due,
+                                                                                      resolution_due
+out_of_hours        subject, support_name, next_opening                               customer_name
+team_notice         reference, subject, customer, reason, language, ranking,          severity,
+                    rule_hits, body_excerpt, event                                    severity_confidence,
+                                                                                      severity_reasons,
+                                                                                      response_due,
+                                                                                      resolution_due,
+                                                                                      parent_reference,
+                                                                                      external_key
+sla_alert           reference, subject, customer, language, severity, response_due,   (none)
+                    share_used, breached
+delivery_failed     recipient, subject, error                                         reference
 ==================  ================================================================  ==================
 
-- ``subject``: the customer's subject; customer kinds answer with ``Re: <subject> [<reference>]``.
+- ``subject``: the customer's subject; customer kinds answer with ``Re: <subject> [<reference>]``
+  (``out_of_hours``, sent before a ticket exists, with ``Re: <subject>``). In ``delivery_failed`` it
+  is the subject of the mail that could not be delivered.
 - ``article_markdown``/``interim_markdown``: Markdown from the knowledge base; HTML templates
   convert it themselves, so callers pass no HTML. ``article_title``: shown above the article.
-- ``due_text``: a ready, localised phrase such as "Dienstag, 14. Mai, 12:00 Uhr" (SLA, later).
+- ``message``: plain text written by a 2nd-level agent (may be ""); shown as written, never
+  interpreted as Markdown or template code.
+- ``due_text``: a ready, localised phrase (older callers); ``response_due`` wins when both are set.
+- ``response_due``, ``resolution_due``, ``next_opening``: aware datetimes, already in the business
+  calendar's zone (the templates format them, they do not convert them).
+- ``severity``: a `Severity` value ("critical", "major", "minor", "cosmetic") or None for a question
+  or wish (no SLA); ``severity_confidence``: the classifier's confidence (float);
+  ``severity_reasons``: strings explaining the guess, for the team.
+- ``state``: one of `STATUS_STATES` ("escalated": with the 2nd level, "answered", "solved");
+  ``responded``: the team has already responded to the customer.
+- ``parent_reference``: the incident ticket this one was grouped under; ``external_key``: the
+  ticket's key in the external tracker (Jira).
+- ``share_used``: the share of the response time used up (0.8; above 1 when overdue); ``breached``:
+  the response target is missed.
+- ``recipient``: the address that rejected the mail; ``error``: the SMTP response text.
 - ``ranking``: (article_id, score) pairs, best first; ``rule_hits``: (name, reason) pairs;
   ``event``: "new" or "follow_up"; ``language``: the customer's language (the template language
-  is the team's).
+  is the team's); ``customer``: the customer's address as the team sees it.
 
 The renderer adds ``lang`` (the template language code) itself.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from babel.dates import format_datetime
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from mailbot.domain import Language
+from mailbot.domain import Language, Severity
 from mailbot.errors import ConfigError
-from mailbot.reply.subject import one_line, reply_subject
+from mailbot.reply.subject import bare_subject, one_line, reply_subject
 
-CUSTOMER_KINDS = ("answer", "acknowledgement", "followup_received")
-KINDS = (*CUSTOMER_KINDS, "team_notice")
+CUSTOMER_KINDS = (
+    "answer",
+    "acknowledgement",
+    "followup_received",
+    "solved",
+    "agent_reply",
+    "status",
+    "out_of_hours",
+)
+TEAM_KINDS = ("team_notice", "sla_alert", "delivery_failed")
+KINDS = (*CUSTOMER_KINDS, *TEAM_KINDS)
 PARTS = ("subject", "txt", "html")
 
 _CUSTOMER_KEYS = frozenset({"reference", "subject", "support_name"})
@@ -63,18 +111,48 @@ REQUIRED_KEYS: dict[str, frozenset[str]] = {
     "answer": _CUSTOMER_KEYS | {"article_markdown"},
     "acknowledgement": _CUSTOMER_KEYS,
     "followup_received": _CUSTOMER_KEYS,
+    "solved": _CUSTOMER_KEYS | {"message"},
+    "agent_reply": _CUSTOMER_KEYS | {"message"},
+    "status": _CUSTOMER_KEYS | {"state", "responded"},
+    "out_of_hours": frozenset({"subject", "support_name", "next_opening"}),
     "team_notice": frozenset(
         {"reference", "subject", "customer", "reason", "language", "ranking", "rule_hits"}
         | {"body_excerpt", "event"}
     ),
+    "sla_alert": frozenset(
+        {"reference", "subject", "customer", "language", "severity", "response_due", "share_used", "breached"}
+    ),
+    "delivery_failed": frozenset({"recipient", "subject", "error"}),
 }
 OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
     "answer": {"customer_name": "", "article_title": None},
-    "acknowledgement": {"customer_name": "", "interim_markdown": None, "due_text": None},
+    "acknowledgement": {
+        "customer_name": "",
+        "interim_markdown": None,
+        "due_text": None,
+        "severity": None,
+        "response_due": None,
+    },
     "followup_received": {"customer_name": "", "due_text": None},
-    "team_notice": {},
+    "solved": {"customer_name": ""},
+    "agent_reply": {"customer_name": ""},
+    "status": {"customer_name": "", "severity": None, "response_due": None, "resolution_due": None},
+    "out_of_hours": {"customer_name": ""},
+    "team_notice": {
+        "severity": None,
+        "severity_confidence": None,
+        "severity_reasons": (),
+        "response_due": None,
+        "resolution_due": None,
+        "parent_reference": None,
+        "external_key": None,
+    },
+    "sla_alert": {},
+    "delivery_failed": {"reference": None},
 }
 TEAM_EVENTS = ("new", "follow_up")
+STATUS_STATES = ("escalated", "answered", "solved")
+SEVERITIES = tuple(s.value for s in Severity)
 RESERVED_KEYS = frozenset({"lang"})
 
 
@@ -82,6 +160,7 @@ def _partials() -> tuple[str, ...]:
     names = ["_layout.html.j2"]
     for lang in Language:
         names += [f"_customer.{lang.value}.txt.j2", f"_customer.{lang.value}.html.j2"]
+        names.append(f"_severity.{lang.value}.j2")  # macros: plain words for the severity classes
     return tuple(names)
 
 
@@ -156,6 +235,53 @@ def _quote_filter(value: str) -> str:
     return "\n".join(f"> {line}" if line else ">" for line in value.splitlines())
 
 
+# --- Agent text and due times ------------------------------------------------------------------
+
+_PARAGRAPH_BREAK_RE = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
+
+
+def paragraphs_to_html(text: str | None) -> Markup:
+    """Plain text (e.g. an agent's message) as HTML: escaped; blank lines separate ``<p>``
+    paragraphs, single line breaks become ``<br>``. Nothing in `text` is interpreted."""
+    if not text:
+        return Markup("")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    paragraphs = []
+    for block in _PARAGRAPH_BREAK_RE.split(text):
+        if block.strip():
+            lines = [escape(line.rstrip()) for line in block.split("\n")]
+            paragraphs.append(Markup("<p>") + Markup("<br>\n").join(lines) + Markup("</p>"))
+    return Markup("\n").join(paragraphs)
+
+
+def _paragraphs_filter(value: str | None) -> Markup:
+    return paragraphs_to_html(value)
+
+
+def format_due_time(value: datetime | None, language: str) -> str:
+    """A due time for a mail: de ``Dienstag, 26. Mai 2026, 10:00 Uhr``, en ``Tuesday, 26 May 2026,
+    10:00 CEST``; "" for None.
+
+    `value` must be aware and is shown in its own zone (the business calendar's), not converted.
+    English names the zone because English-speaking customers often sit elsewhere; German mails
+    go to customers in the calendar's zone.
+    """
+    if value is None:
+        return ""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"due time {value.isoformat()} has no time zone; pass an aware datetime")
+    if Language(language) is Language.DE:
+        return format_datetime(value, "EEEE, d. MMMM y, HH:mm 'Uhr'", locale="de_DE")
+    text = format_datetime(value, "EEEE, d MMMM y, HH:mm", locale="en_GB")
+    zone = value.tzname()
+    return f"{text} {zone}" if zone else text
+
+
+def _re_subject(subject: str, fallback: str) -> str:
+    """``"Re: <clean subject>"`` for a reply that has no ticket reference (yet)."""
+    return f"Re: {bare_subject(subject) or one_line(fallback)}"
+
+
 # --- Rendering ------------------------------------------------------------------------------------
 
 
@@ -179,6 +305,9 @@ def _environment(loader: FileSystemLoader, *, html: bool) -> ImmutableSandboxedE
     env.filters["markdown"] = _markdown_filter
     env.filters["quote"] = _quote_filter
     env.filters["reply_subject"] = reply_subject
+    env.filters["re_subject"] = _re_subject
+    env.filters["paragraphs"] = _paragraphs_filter
+    env.filters["due_time"] = format_due_time
     return env
 
 
@@ -224,9 +353,13 @@ class TemplateRenderer:
         reserved = sorted(RESERVED_KEYS & context.keys())
         if reserved:
             raise ValueError(f"context key(s) {', '.join(reserved)} are set by the renderer")
-        if kind == "team_notice" and context["event"] not in TEAM_EVENTS:
-            raise ValueError(f"team_notice event must be one of {TEAM_EVENTS}, not {context['event']!r}")
         values = {**OPTIONAL_DEFAULTS[kind], **context, "lang": language.value}
+        if kind == "team_notice" and values["event"] not in TEAM_EVENTS:
+            raise ValueError(f"team_notice event must be one of {TEAM_EVENTS}, not {values['event']!r}")
+        if kind == "status" and values["state"] not in STATUS_STATES:
+            raise ValueError(f"status state must be one of {STATUS_STATES}, not {values['state']!r}")
+        if "severity" in values and values["severity"] is not None and values["severity"] not in SEVERITIES:
+            raise ValueError(f"severity must be None or one of {SEVERITIES}, not {values['severity']!r}")
 
         def render_part(part: str) -> str:
             name = template_name(kind, language, part)

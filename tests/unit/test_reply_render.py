@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from jinja2 import UndefinedError
@@ -55,12 +57,44 @@ def team_context(**extra: object) -> dict[str, object]:
     }
 
 
+DUE = datetime(2026, 5, 26, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+
 CONTEXTS = {
     "answer": customer_context(article_markdown=ARTICLE),
     "acknowledgement": customer_context(),
     "followup_received": customer_context(),
+    "solved": customer_context(message="Der Export läuft wieder."),
+    "agent_reply": customer_context(message="Bitte senden Sie uns einen Screenshot."),
+    "status": customer_context(state="escalated", responded=False),
+    "out_of_hours": {
+        "subject": "AW: Passwort vergessen",
+        "customer_name": "Erika Müller",
+        "support_name": "Ihr Support-Team der Beispiel GmbH",
+        "next_opening": DUE,
+    },
     "team_notice": team_context(),
+    "sla_alert": {
+        "reference": "MB-000123",
+        "customer": "Erika Müller <erika@example.com>",
+        "subject": "Export bricht ab",
+        "language": Language.DE,
+        "severity": "major",
+        "response_due": DUE,
+        "share_used": 0.8,
+        "breached": False,
+    },
+    "delivery_failed": {
+        "reference": "MB-000123",
+        "recipient": "erika@example.com",
+        "subject": "Re: Export bricht ab [MB-000123]",
+        "error": "550 5.1.1 <erika@example.com>: Recipient address rejected",
+    },
 }
+NO_REFERENCE_KINDS = ("out_of_hours",)  # sent before a ticket exists
+
+
+def test_every_kind_has_a_test_context():
+    assert set(CONTEXTS) == set(KINDS)
 
 
 @pytest.mark.parametrize("language", list(Language))
@@ -69,21 +103,27 @@ def test_every_kind_renders_in_both_languages(renderer, kind, language):
     out = renderer.render(kind, language, CONTEXTS[kind])
 
     assert isinstance(out, Rendered)
-    assert "[MB-000123]" in out.subject
     assert "\n" not in out.subject and "\r" not in out.subject
-    assert "MB-000123" in out.text and "MB-000123" in out.html
+    if kind in NO_REFERENCE_KINDS:
+        assert "MB-" not in out.subject + out.text + out.html
+    else:
+        assert "[MB-000123]" in out.subject
+        assert "MB-000123" in out.text and "MB-000123" in out.html
     assert out.text.endswith("\n") and not out.text.startswith("\n")
     assert out.html.startswith("<!DOCTYPE html>")
     assert f'<html lang="{language.value}">' in out.html
     assert "{{" not in out.text + out.html and "{%" not in out.text + out.html
 
 
-@pytest.mark.parametrize("kind", ["answer", "acknowledgement", "followup_received"])
+@pytest.mark.parametrize("kind", render.CUSTOMER_KINDS)
 def test_customer_mails_are_polite_replies_in_the_thread(renderer, kind):
     de = renderer.render(kind, Language.DE, CONTEXTS[kind])
     en = renderer.render(kind, Language.EN, CONTEXTS[kind])
 
-    assert de.subject == en.subject == "Re: Passwort vergessen [MB-000123]"
+    expected = (
+        "Re: Passwort vergessen" if kind in NO_REFERENCE_KINDS else "Re: Passwort vergessen [MB-000123]"
+    )
+    assert de.subject == en.subject == expected
     assert de.text.startswith("Guten Tag Erika Müller,\n")
     assert " Sie " in de.text and " Ihre" in de.text
     assert " du " not in de.text.lower() and " dein" not in de.text.lower()
@@ -137,10 +177,13 @@ def test_acknowledgement_explains_next_steps(renderer):
     assert "unter der Vorgangsnummer MB-000123 erfasst" in de.text
     assert "in diesem E-Mail-Verlauf" in de.text
     assert "Vorgangsnummer [MB-000123] im Betreff" in de.text
-    assert "voraussichtlich" not in de.text  # no time promised without an SLA
+    assert "voraussichtlich" not in de.text and "spätestens" not in de.text  # no time without an SLA
+    assert "so bald wie möglich" in de.text
+    assert "Einschätzung" not in de.text  # no severity: a question or wish
     assert "Wissensdatenbank" not in de.text  # no interim hint given
     assert "logged your request under reference MB-000123" in en.text
-    assert "aim to reply" not in en.text
+    assert "aim to reply" not in en.text and "at the latest" not in en.text
+    assert "as soon as possible" in en.text
 
 
 def test_acknowledgement_with_interim_hint_and_due_time(renderer):
@@ -229,14 +272,14 @@ def test_customer_text_is_escaped_in_html_and_verbatim_in_text(renderer, languag
     assert "49" not in out.text + out.html + out.subject
 
 
-@pytest.mark.parametrize("kind", ["answer", "acknowledgement", "followup_received"])
+@pytest.mark.parametrize("kind", render.CUSTOMER_KINDS)
 def test_customer_name_and_subject_are_data(renderer, kind):
     ctx = {**CONTEXTS[kind], "customer_name": EVIL, "subject": EVIL}
     out = renderer.render(kind, Language.DE, ctx)
 
     assert "<script>" not in out.html
     assert f"Guten Tag {EVIL}," in out.text
-    assert out.subject == f"Re: {EVIL} [MB-000123]"
+    assert out.subject == (f"Re: {EVIL}" if kind in NO_REFERENCE_KINDS else f"Re: {EVIL} [MB-000123]")
     assert "49" not in out.text + out.html + out.subject
 
 
@@ -267,7 +310,7 @@ def test_context_keys_are_documented_in_the_module_docstring():
 
 def test_unknown_kind_and_reserved_keys(renderer):
     with pytest.raises(ValueError, match="unknown mail kind"):
-        renderer.render("solved", Language.DE, {})
+        renderer.render("closed", Language.DE, {})
     with pytest.raises(ValueError, match="lang"):
         renderer.render("acknowledgement", Language.DE, customer_context(lang="en"))
 
