@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.classify import store
 from mailbot.classify.model import Classifier, train
+from mailbot.classify.severity import SeverityModel, load_severity_examples, train_severity
 from mailbot.clock import BusinessCalendar, Clock, system_clock
 from mailbot.config import ClassifierSettings, Settings
 from mailbot.db.engine import make_engine, make_session_factory
@@ -50,6 +51,11 @@ class App:
     def classifier(self) -> Classifier:
         return load_or_train(self.kb, self.settings.classifier)
 
+    @cached_property
+    def severity(self) -> SeverityModel:
+        """Small enough to train at every start (well under a second): nothing stored, nothing stale."""
+        return train_severity(load_severity_examples(self.settings.knowledge_base.path))
+
     def refresh_knowledge_base(self) -> bool:
         """Reload the KB when its files changed, and retrain; an invalid KB keeps the old one (logged)."""
         try:
@@ -62,7 +68,8 @@ class App:
         log.info("knowledge base changed: retraining")
         self.__dict__["kb"] = kb
         self.__dict__.pop("classifier", None)
-        _ = self.classifier
+        self.__dict__.pop("severity", None)
+        _ = self.classifier, self.severity
         return True
 
     @cached_property
@@ -112,5 +119,5 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> App:
     """Open (and migrate) the database; load KB, model and templates now so errors show at start-up."""
     engine, sessions = open_database(settings)
     app = App(settings, engine, sessions, clock)
-    _ = app.renderer, app.classifier, app.calendar
+    _ = app.renderer, app.classifier, app.severity, app.calendar
     return app

@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the worker (IDLE/poll the mailbox, process, deliver)")
     _config_option(run)
     run.add_argument("--once", action="store_true", help="process what is in the inbox now, deliver, exit")
-    run.add_argument("--now", help=f"run with a fixed clock, ISO 8601 with offset (or {NOW_ENV})")
+    _now_option(run)
     run.set_defaults(handler=_cmd_run)
 
     status = commands.add_parser("status", help="counts per state and every quarantined or failed item")
@@ -77,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--threshold", type=float, help="use this threshold instead of the chosen one")
     evaluate.set_defaults(handler=_cmd_evaluate)
 
+    from mailbot.tickets.commands import add_parser as add_tickets_parser
+
+    add_tickets_parser(commands, _config_option, _now_option)
+    commands.choices["tickets"].set_defaults(handler=_cmd_tickets)
+
     demo = commands.add_parser("demo", help="run the real pipeline on sample mails, no server needed")
     demo.add_argument("--dir", type=Path, default=Path("mailbot-demo"), help="working directory (re-created)")
     demo.add_argument("--kb", type=Path, help="knowledge base to use (default: the shipped one)")
@@ -86,6 +91,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help=f"TOML configuration (default: ${CONFIG_ENV})")
+
+
+def _now_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--now", help=f"run with a fixed clock, ISO 8601 with offset (or {NOW_ENV})")
+
+
+def _cmd_tickets(args: argparse.Namespace) -> int:
+    from mailbot.tickets.commands import run_tickets_command
+
+    return run_tickets_command(args, _clock(args.now))
 
 
 def _setup_logging(level: str) -> None:

@@ -12,14 +12,11 @@ import tomllib
 from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -30,30 +27,18 @@ from pydantic import (
 
 from mailbot.domain import Language, Severity
 from mailbot.errors import ConfigError
+from mailbot.escalate.settings import JiraSettings, WebhookSettings
+from mailbot.settings_base import Address, Section
 
 CONFIG_ENV = "MAILBOT_CONFIG"
 DATABASE_URL_ENV = "MAILBOT_DATABASE_URL"
-_ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+$")
 _HOURS_RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 Security = Literal["tls", "starttls", "none"]
 
 
-def _check_address(value: str) -> str:
-    if not _ADDRESS.match(value):
-        raise ValueError(f"{value!r} is not an e-mail address like support@example.com")
-    return value.lower()
-
-
-Address = Annotated[str, AfterValidator(_check_address)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _ServerSection(_Section):
+class _ServerSection(Section):
     """What IMAP and SMTP share: where the server is, how to secure and log in."""
 
     host: str
@@ -76,7 +61,7 @@ class ImapSettings(_ServerSection):
     batch_size: int = Field(default=200, ge=1)
 
 
-class MaildirSettings(_Section):
+class MaildirSettings(Section):
     """A local Maildir that an MTA delivers into; processed mail moves to Maildir++ sub-folders."""
 
     path: Path
@@ -89,7 +74,7 @@ class SmtpSettings(_ServerSection):
     pass
 
 
-class SupportSettings(_Section):
+class SupportSettings(Section):
     address: Address
     name: str = "Support"
     ticket_prefix: str = Field(default="MB", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
@@ -98,20 +83,20 @@ class SupportSettings(_Section):
     message_id_domain: str | None = None  # defaults to the domain of `address`
 
 
-class TeamSettings(_Section):
+class TeamSettings(Section):
     address: Address
     language: Language = Language.DE
 
 
-class DatabaseSettings(_Section):
+class DatabaseSettings(Section):
     url: str = "sqlite:///mailbot.db"
 
 
-class PathSettings(_Section):
+class PathSettings(Section):
     path: Path
 
 
-class ClassifierSettings(_Section):
+class ClassifierSettings(Section):
     # the operating threshold is chosen at training time so that answers reach this precision on
     # held-out examples of the knowledge base (cross-validation); `threshold` overrides it
     target_precision: float = Field(default=0.97, gt=0, le=1)
@@ -119,13 +104,21 @@ class ClassifierSettings(_Section):
     model_dir: Path = Path("model")  # the trained model (skops) and its model card (JSON)
 
 
-class LimitSettings(_Section):
+class LimitSettings(Section):
     replies_per_sender_per_day: int = Field(default=3, ge=1)
     max_attempts: int = Field(default=3, ge=1)  # processing attempts before a mail is quarantined
     lease_seconds: int = Field(default=300, ge=10)  # how long a claimed item is reserved for one worker
+    status_reply_hours: float = Field(default=4, ge=0)  # at most one automatic status answer per ticket
 
 
-class HolidaySettings(_Section):
+class IncidentSettings(Section):
+    """Several customers reporting the same fault: their tickets become children of one parent."""
+
+    window_minutes: int = Field(default=240, ge=0)  # 0 turns grouping off
+    min_similarity: float = Field(default=0.5, gt=0, le=1)  # cosine of character n-grams
+
+
+class HolidaySettings(Section):
     """Public holidays of one country, optionally one subdivision (a German state, a US state, ...).
 
     Validated against the `holidays` package here, so a typo fails at start-up and not when the first
@@ -168,7 +161,7 @@ class HolidaySettings(_Section):
         )
 
 
-class BusinessHoursSettings(_Section):
+class BusinessHoursSettings(Section):
     timezone: str = "Europe/Berlin"
     always_open: bool = False
     monday: list[str] = Field(default_factory=list)
@@ -236,7 +229,7 @@ def parse_hours_range(text: str) -> tuple[time, time]:
     return start, end
 
 
-class SlaTarget(_Section):
+class SlaTarget(Section):
     """Response and resolution targets of one severity class, in business hours of the calendar."""
 
     response_hours: float = Field(gt=0)
@@ -252,7 +245,7 @@ class SlaTarget(_Section):
         return self
 
 
-class SlaSettings(_Section):
+class SlaSettings(Section):
     """The service contract's targets per severity; defaults are the contract's standard classes."""
 
     warn_at: float = Field(default=0.75, gt=0, lt=1)  # share of the response target that triggers a warning
@@ -271,7 +264,7 @@ class SlaSettings(_Section):
         return targets[severity]
 
 
-class Settings(_Section):
+class Settings(Section):
     """The whole configuration of one mailbot installation (one mailbox for now)."""
 
     support: SupportSettings
@@ -286,6 +279,9 @@ class Settings(_Section):
     limits: LimitSettings = LimitSettings()
     business_hours: BusinessHoursSettings = BusinessHoursSettings(always_open=True)
     sla: SlaSettings = SlaSettings()
+    incidents: IncidentSettings = IncidentSettings()
+    jira: JiraSettings | None = None  # mirror escalations to Jira Service Management
+    webhook: WebhookSettings | None = None  # post signed JSON events
     source_file: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

@@ -1,4 +1,10 @@
-"""The worker: ingest, process, move finished mail on the server, deliver the outbox — once or forever."""
+"""The worker: ingest, process, move finished mail on the server, deliver the outbox — once or forever.
+
+One pass (`run_pass`) honours the business calendar: new mail is taken and decided only while it is
+open (the backlog is decided at the opening, in arrival order); outside hours, in acknowledge mode,
+it is taken and gets an out-of-hours note. Escalation jobs and the SLA watch run in every pass of
+`run --once`; `run` leaves the timing to the scheduler (mailbot.scheduler).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,16 @@ import logging
 import signal
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
 from types import FrameType
-
-from sqlalchemy.exc import OperationalError
 
 from mailbot.app import App
 from mailbot.errors import TransientError
+from mailbot.escalate.jobs import JobReport, poll_jira, run_due_jobs
 from mailbot.ingest.source import MailSource
+from mailbot.pipeline.out_of_hours import acknowledge_out_of_hours
 from mailbot.pipeline.process import ProcessReport, process_pending
 from mailbot.reply.deliver import Deliverer, DeliveryReport
+from mailbot.tickets.watch import WatchReport, sla_watch
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 15.0
@@ -28,24 +34,32 @@ class CycleReport:
     finalised: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
     errors: list[str] = field(default_factory=list)  # steps that could not run (server unreachable ...)
+    open: bool = True  # the business calendar was open: new mail was taken and decided
+    acknowledged: int = 0  # out-of-hours notes queued
+    jobs: JobReport = field(default_factory=JobReport)
+    watch: WatchReport = field(default_factory=WatchReport)
 
 
 def deliverer_for(app: App) -> Deliverer:
     return Deliverer(app.settings.smtp, app.mailbox, app.sessions, app.clock)
 
 
-def run_cycle(app: App, source: MailSource, deliverer: Deliverer, *, fetch: bool = True) -> CycleReport:
-    """One pass of every stage. A mail server being down stops only the steps that need it:
+def run_cycle(
+    app: App, source: MailSource, deliverer: Deliverer, *, fetch: bool = True, decide: bool = True
+) -> CycleReport:
+    """One pass of the mail stages. A mail server being down stops only the steps that need it:
     mail already stored is still decided, and the outbox is still delivered."""
-    report = CycleReport()
+    report = CycleReport(open=decide)
     if fetch:
         try:
             report.fetched = source.fetch_new()
         except TransientError as exc:
             report.errors.append(str(exc))
             log.warning("%s; mail already stored is still processed", exc)
+    if not decide:
+        report.acknowledged = acknowledge_out_of_hours(app) if fetch else 0
     # a mail whose processing failed is retried in the same run, up to max_attempts passes
-    for _ in range(app.settings.limits.max_attempts):
+    for _ in range(app.settings.limits.max_attempts if decide else 0):
         result = process_pending(app)
         report.processed.outcomes.extend(result.outcomes)
         report.processed.failures += result.failures
@@ -62,70 +76,40 @@ def run_cycle(app: App, source: MailSource, deliverer: Deliverer, *, fetch: bool
     return report
 
 
+def run_pass(app: App, source: MailSource, deliverer: Deliverer) -> CycleReport:
+    """The mail stages as the business calendar allows them now."""
+    is_open = app.calendar.is_open(app.clock())
+    acknowledge = app.settings.business_hours.outside_hours == "acknowledge"
+    return run_cycle(app, source, deliverer, fetch=is_open or acknowledge, decide=is_open)
+
+
 def run_once(app: App) -> CycleReport:
-    """Everything in the inbox now, regardless of business hours (for cron, tests and benchmarks)."""
+    """One pass of everything (for cron, tests, replays with --now): mail as the calendar allows,
+    escalation jobs, Jira follow-up, the SLA watch, and the outbox once more for what they queued."""
     source = app.make_source()
+    deliverer = deliverer_for(app)
     try:
-        return run_cycle(app, source, deliverer_for(app))
+        report = run_pass(app, source, deliverer)
+        report.jobs = run_due_jobs(app)
+        followed = poll_jira(app)
+        report.jobs.done += followed.done
+        report.jobs.errors += followed.errors
+        report.watch = sla_watch(app)
+        later = deliverer.deliver_due()
+        report.delivery.sent += later.sent
+        report.delivery.deferred += later.deferred
+        report.delivery.failed += later.failed
+        report.errors.extend(later.errors + report.jobs.errors)
+        return report
     finally:
         source.close()
 
 
 def run_forever(app: App, stop: threading.Event | None = None) -> None:
-    """Watch the mailbox until SIGTERM/SIGINT (or `stop`); new mail is only taken in business hours."""
-    stop = stop or _stop_on_signals()
-    source = app.make_source()
-    deliverer = deliverer_for(app)
-    log.info("worker started: %s, mailbox %s", source.name, app.mailbox)
-    was_open: bool | None = None
-    try:
-        while not stop.is_set():
-            app.refresh_knowledge_base()  # agents edit the KB while the worker runs
-            now = app.clock()
-            is_open = app.calendar.is_open(now)
-            if is_open != was_open:
-                _log_hours(app, now, is_open)
-                was_open = is_open
-            try:
-                report = run_cycle(app, source, deliverer, fetch=is_open)
-                if report.errors:
-                    source.close()  # reconnect on the next pass
-                    stop.wait(RETRY_SECONDS)
-                    continue
-                wait = _seconds_until_next(app, deliverer, now, is_open)
-                if is_open:
-                    source.wait(wait, stop)
-                else:
-                    stop.wait(wait)
-            except (TransientError, OperationalError) as exc:
-                log.warning("%s; retrying in %.0f s", exc, RETRY_SECONDS)
-                source.close()
-                stop.wait(RETRY_SECONDS)
-    finally:
-        source.close()
-        log.info("worker stopped")
+    """Run the scheduler (mailbot.scheduler) until SIGTERM/SIGINT (or `stop`)."""
+    from mailbot.scheduler import run_scheduler
 
-
-def _seconds_until_next(app: App, deliverer: Deliverer, now: datetime, is_open: bool) -> float:
-    wait = app.settings.poll_seconds
-    next_due = deliverer.next_due()
-    if next_due is not None:
-        wait = min(wait, max(0.5, (next_due - now).total_seconds()))
-    if not is_open:
-        opening = app.calendar.next_opening(now)
-        if opening is not None:
-            wait = min(wait, max(1.0, (opening - now).total_seconds()))
-    return wait
-
-
-def _log_hours(app: App, now: datetime, is_open: bool) -> None:
-    if is_open:
-        log.info("within business hours: taking new mail")
-    else:
-        opening = app.calendar.next_opening(now)
-        log.info(
-            "outside business hours: new mail waits until %s", opening.isoformat() if opening else "never"
-        )
+    run_scheduler(app, stop or _stop_on_signals())
 
 
 def _stop_on_signals() -> threading.Event:

@@ -28,7 +28,7 @@ def claim_next_inbound(
         query = select(InboundMail.id).where(InboundMail.mailbox == mailbox, claimable)
         if skip:
             query = query.where(InboundMail.id.not_in(list(skip)))
-        row_id = session.scalar(query.order_by(InboundMail.id).limit(1))
+        row_id = session.scalar(query.order_by(InboundMail.received_at, InboundMail.id).limit(1))
         if row_id is None:
             return None
         claimed = session.execute(

@@ -140,6 +140,21 @@ class Ticket(Base):
     article_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # the 2nd level: severity guess with its reasons, SLA clock, incident parent, external mirror
+    severity: Mapped[str | None] = mapped_column(String(20))
+    severity_reasons: Mapped[list[str] | None] = mapped_column(JSON)
+    text_excerpt: Mapped[str] = mapped_column(Text, default="")  # the customer's words, for grouping
+    sla_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first answer of a person
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # rate limit of status answers
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    external_key: Mapped[str | None] = mapped_column(String(100))  # e.g. the Jira issue key
+    external_comment_id: Mapped[int | None] = mapped_column(BigInteger)  # last public comment relayed
 
 
 class TicketEvent(Base):
@@ -154,12 +169,17 @@ class TicketEvent(Base):
 
 
 class OutboxMail(Base):
-    """A mail we will send: rendered and given its Message-ID at enqueue time, so a re-send is identical."""
+    """A mail we will send: rendered and given its Message-ID at enqueue time, so a re-send is identical.
+
+    Mail caused by an inbound mail is unique per (inbound, kind); mail caused by anything else (an
+    agent's command, the SLA watch, a Jira comment) carries a `dedup_key` naming its cause.
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("message_id"),
         UniqueConstraint("inbound_id", "kind"),
+        UniqueConstraint("mailbox", "dedup_key"),
         Index("ix_outbox_state", "mailbox", "state", "next_attempt_at"),
         Index("ix_outbox_recipient", "mailbox", "recipient", "created_at"),
     )
@@ -182,3 +202,33 @@ class OutboxMail(Base):
     smtp_response: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dedup_key: Mapped[str | None] = mapped_column(String(200))
+
+
+class JobState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class EscalationJob(Base):
+    """A call to an escalation backend (Jira, webhook), durable and retried like the outbox."""
+
+    __tablename__ = "escalation_jobs"
+    __table_args__ = (
+        UniqueConstraint("mailbox", "dedup_key"),
+        Index("ix_escalation_jobs_state", "mailbox", "state", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    backend: Mapped[str] = mapped_column(String(20))  # "jira" or "webhook"
+    event: Mapped[str] = mapped_column(String(40))  # "ticket.escalated", "ticket.solved", ...
+    dedup_key: Mapped[str] = mapped_column(String(200))  # also the webhook's delivery id
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20), default=JobState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
-from mailbot.config import Address, _Section
 from mailbot.domain import Severity
 from mailbot.errors import ConfigError
+from mailbot.settings_base import Address, Section
 
 JIRA_TOKEN_ENV = "MAILBOT_JIRA_TOKEN"
 WEBHOOK_SECRET_ENV = "MAILBOT_WEBHOOK_SECRET"
@@ -57,7 +57,7 @@ def _env_secret(
     return value.get_secret_value() if value is not None else None
 
 
-class JiraSettings(_Section):
+class JiraSettings(Section):
     """[jira]: where and as whom requests are raised; the token is an Atlassian API token."""
 
     base_url: str  # https://<site>.atlassian.net
@@ -111,7 +111,7 @@ class JiraSettings(_Section):
         return SecretStr(token)
 
 
-class WebhookSettings(_Section):
+class WebhookSettings(Section):
     """[webhook]: a receiver that gets signed JSON events (see mailbot.escalate.webhook)."""
 
     url: str

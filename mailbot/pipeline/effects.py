@@ -7,17 +7,22 @@ state change of the inbound mail.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.db.schema import InboundMail, OutboxMail, Ticket, TicketEvent
-from mailbot.domain import Action, Decision, ParsedMail, TicketState
+from mailbot.domain import Action, Decision, ParsedMail, SeverityGuess, TicketState
+from mailbot.escalate.jobs import enqueue_jobs
 from mailbot.reply.compose import threading_headers
-from mailbot.reply.outbox import Outgoing, Sender, enqueue
+from mailbot.reply.outbox import Outgoing, enqueue
 from mailbot.reply.subject import format_reference
+from mailbot.tickets.incidents import Candidate, pick_parent
+from mailbot.tickets.notify import local_time, sender_of
+from mailbot.tickets.sla import due_times
+from mailbot.tickets.status_query import is_status_request
 
 EXCERPT_CHARS = 2000
 
@@ -66,6 +71,7 @@ class _Effects:
             article_id=self.decision.article_id,
             created_at=self.now,
             updated_at=self.now,
+            text_excerpt=self.mail.body[:EXCERPT_CHARS],
         )
         self.session.add(ticket)
         self.session.flush()  # the reference is made from the id
@@ -81,26 +87,102 @@ class _Effects:
         self.event(ticket, "answered", f"article {article.id}")
 
     def escalate(self, ticket: Ticket) -> None:
+        guess = self.app.severity.guess(self.mail.subject, self.mail.body)
+        self.assess(ticket, guess)
+        parent = self.group(ticket)
         if self.decision.reply_to_customer:
             article_id = self.decision.article_id  # an article that sends its topic to the 2nd level
             interim = self.app.kb.article(article_id, self.mail.language) if article_id else None
             self.to_customer(
-                ticket, "acknowledgement", interim_markdown=interim.body if interim else None, due_text=None
+                ticket,
+                "acknowledgement",
+                interim_markdown=interim.body if interim else None,
+                severity=ticket.severity,
+                response_due=local_time(self.app, ticket.response_due_at),
             )
-        self.team_notice(ticket, "new")
+        self.team_notice(ticket, "new", guess=guess, parent=parent)
         self.event(ticket, "escalated", self.decision.reason)
+        enqueue_jobs(self.session, self.app, ticket, "ticket.escalated", f"ticket-{ticket.id}", self.now)
+
+    def assess(self, ticket: Ticket, guess: SeverityGuess) -> None:
+        """Severity and due times; the SLA clock starts when the mail reached the mailbox."""
+        ticket.severity = guess.severity.value if guess.severity else None
+        ticket.severity_reasons = list(guess.reasons)
+        due = due_times(self.row.received_at, guess.severity, self.app.calendar, self.app.settings.sla)
+        if due is not None:
+            ticket.sla_started_at = due.started_at
+            ticket.response_due_at = due.response_due
+            ticket.resolution_due_at = due.resolution_due
+        reasons = "; ".join(guess.reasons[:3])
+        self.event(ticket, "assessed", f"severity {ticket.severity or 'none'}: {reasons}")
+
+    def group(self, ticket: Ticket) -> Ticket | None:
+        """Join an incident: an open report of the same fault from the grouping window."""
+        settings = self.app.settings.incidents
+        if not settings.window_minutes or ticket.severity is None:
+            return None
+        since = self.now - timedelta(minutes=settings.window_minutes)
+        open_faults = self.session.scalars(
+            select(Ticket).where(
+                Ticket.mailbox == ticket.mailbox,
+                Ticket.id != ticket.id,
+                Ticket.state == TicketState.ESCALATED,
+                Ticket.severity.is_not(None),
+                Ticket.created_at >= since,
+            )
+        ).all()
+        candidates = [
+            Candidate(t.id, t.parent_id, t.severity, t.text_excerpt, t.severity_reasons or ())
+            for t in open_faults
+        ]
+        picked = pick_parent(
+            ticket.text_excerpt,
+            ticket.severity,
+            candidates,
+            settings.min_similarity,
+            ticket.severity_reasons or (),
+        )
+        if picked is None:
+            return None
+        parent = self.session.get_one(Ticket, picked[0])
+        ticket.parent_id = parent.id
+        self.event(ticket, "grouped", f"same fault as {parent.reference} (similarity {picked[1]:.2f})")
+        self.event(parent, "incident_report", f"{ticket.reference} reports the same fault")
+        return parent
 
     def follow_up(self, ticket: Ticket) -> None:
         self.event(ticket, "customer_reply", self.decision.reason)
         if ticket.state != TicketState.ESCALATED:
             previous = ticket.state
             ticket.state = TicketState.ESCALATED
+            ticket.resolved_at = None
             kind = "reopened" if previous == TicketState.SOLVED else "escalated"
             self.event(ticket, kind, f"customer replied to a {previous} ticket")
             if self.decision.reply_to_customer:
                 self.to_customer(ticket, "followup_received")
+        elif self.decision.reply_to_customer and is_status_request(self.mail.body):
+            self.status_answer(ticket)
         ticket.updated_at = self.now
         self.team_notice(ticket, "follow_up")
+
+    def status_answer(self, ticket: Ticket) -> None:
+        """Tell a customer who asks where the ticket stands; at most once per `status_reply_hours`."""
+        pause = timedelta(hours=self.app.settings.limits.status_reply_hours)
+        if ticket.status_replied_at is not None and self.now - ticket.status_replied_at < pause:
+            note = f"a status answer went out at {ticket.status_replied_at}"
+            self.event(ticket, "status_not_answered", note)
+            return
+        ticket.status_replied_at = self.now
+        self.to_customer(
+            ticket,
+            "status",
+            state=ticket.state,
+            severity=ticket.severity,
+            response_due=local_time(self.app, ticket.response_due_at),
+            resolution_due=local_time(self.app, ticket.resolution_due_at),
+            responded=ticket.responded_at is not None,
+        )
+        self.event(ticket, "status_answered", "the customer asked for the state of the ticket")
 
     def to_customer(self, ticket: Ticket, kind: str, **context: object) -> None:
         threading = threading_headers(self.mail.message_id, self.mail.references)
@@ -123,7 +205,9 @@ class _Effects:
             ),
         )
 
-    def team_notice(self, ticket: Ticket, event: str) -> None:
+    def team_notice(
+        self, ticket: Ticket, event: str, guess: SeverityGuess | None = None, parent: Ticket | None = None
+    ) -> None:
         team = self.app.settings.team
         previous = self.session.scalar(  # notices of one ticket form one thread in the team's mailbox
             select(OutboxMail.message_id)
@@ -143,6 +227,13 @@ class _Effects:
             "rule_hits": [(hit.name, hit.reason) for hit in self.decision.rule_hits],
             "body_excerpt": self.mail.body[:EXCERPT_CHARS],
             "event": event,
+            "severity": ticket.severity,
+            "severity_confidence": guess.confidence if guess else None,
+            "severity_reasons": list(ticket.severity_reasons or []),
+            "response_due": local_time(self.app, ticket.response_due_at),
+            "resolution_due": local_time(self.app, ticket.resolution_due_at),
+            "parent_reference": parent.reference if parent else None,
+            "external_key": ticket.external_key,
         }
         self.enqueue(
             ticket,
@@ -160,12 +251,10 @@ class _Effects:
         )
 
     def enqueue(self, ticket: Ticket, item: Outgoing) -> None:
-        support = self.app.settings.support
-        sender = Sender(support.address, support.name, self.app.settings.message_id_domain)
         enqueue(
             self.session,
             self.app.renderer,
-            sender,
+            sender_of(self.app),
             self.app.mailbox,
             item,
             ticket_id=ticket.id,

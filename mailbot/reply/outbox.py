@@ -48,7 +48,10 @@ def enqueue(
     ticket_id: int | None,
     inbound_id: int | None,
     now: datetime,
+    dedup_key: str | None = None,
 ) -> OutboxMail:
+    """Render, compose and store one mail. Mail not caused by an inbound mail needs a `dedup_key`
+    naming its cause (unique per mailbox), so that doing the same thing twice sends once."""
     rendered = renderer.render(item.kind, item.language, item.context)
     message_id = make_message_id(sender.message_id_domain)
     raw = compose_reply(
@@ -82,6 +85,7 @@ def enqueue(
         attempts=0,
         next_attempt_at=now,
         created_at=now,
+        dedup_key=dedup_key,
     )
     session.add(row)
     session.flush()

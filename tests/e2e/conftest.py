@@ -101,7 +101,14 @@ class Bot:
 
 
 def write_config(
-    path: Path, dovecot: DovecotServer, user: str, sink: SmtpSink, *, security: str = "none", extra: str = ""
+    path: Path,
+    dovecot: DovecotServer,
+    user: str,
+    sink: SmtpSink,
+    *,
+    security: str = "none",
+    extra: str = "",
+    hours: str = "always_open = true",
 ) -> Path:
     port = dovecot.imaps_port if security == "tls" else dovecot.imap_port
     path.write_text(
@@ -132,7 +139,7 @@ path = "{SHIPPED_KNOWLEDGE_BASE}"
 [templates]
 path = "{SHIPPED_TEMPLATES}"
 [business_hours]
-always_open = true
+{hours}
 {extra}
 """,
         encoding="utf-8",

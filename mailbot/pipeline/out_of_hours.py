@@ -1,0 +1,88 @@
+"""Out-of-hours acknowledgements (`outside_hours = "acknowledge"`): "we are back on Tuesday at 08:00".
+
+Mail that arrives while the business calendar is closed is stored but not decided until the next
+opening (in arrival order). In acknowledge mode each new mail from a person gets this one short note
+at once; the rules decide who is a person (no note to auto-replies, bounces, lists or loops), and the
+outbox's dedup key makes it once per mail.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from mailbot.db.schema import InboundMail, InboundState
+from mailbot.errors import Quarantine
+from mailbot.parse import parse_mail
+from mailbot.reply.compose import threading_headers
+from mailbot.reply.outbox import Outgoing, enqueue
+from mailbot.rules import RuleContext, apply_rules
+from mailbot.tickets.notify import already_queued, sender_of
+
+if TYPE_CHECKING:
+    from mailbot.app import App
+
+log = logging.getLogger(__name__)
+
+
+def acknowledge_out_of_hours(app: App) -> int:
+    """Queue the out-of-hours note for every waiting mail that has none; return how many."""
+    from mailbot.pipeline.process import _own_ids, _replies_since
+
+    now = app.clock()
+    opening = app.calendar.next_opening(now)
+    if opening is None:
+        return 0
+    settings = app.settings
+    queued = 0
+    with app.sessions.begin() as session:
+        waiting = session.scalars(
+            select(InboundMail)
+            .where(InboundMail.mailbox == app.mailbox, InboundMail.state == InboundState.RECEIVED)
+            .order_by(InboundMail.received_at, InboundMail.id)
+        ).all()
+        for row in waiting:
+            key = f"out_of_hours:{row.id}"
+            if already_queued(session, app.mailbox, key):
+                continue
+            try:
+                mail = parse_mail(row.raw, default_language=settings.support.default_language)
+            except Quarantine:
+                continue  # decided (quarantined) at the opening, with its reason
+            context = RuleContext(
+                own_addresses=frozenset({settings.support.address}),
+                own_message_id_domains=frozenset({settings.message_id_domain}),
+                own_message_ids=_own_ids(session, app.mailbox, mail.message_id),
+                replies_to_sender_today=_replies_since(
+                    session, app.mailbox, mail.reply_address, now - timedelta(days=1)
+                ),
+                max_replies_per_sender=settings.limits.replies_per_sender_per_day,
+            )
+            hits = apply_rules(mail, context)
+            if hits:
+                log.info("no out-of-hours note for inbound #%s: %s", row.id, hits[0].reason)
+                continue
+            threading = threading_headers(mail.message_id, mail.references)
+            item = Outgoing(
+                kind="out_of_hours",
+                language=mail.language,
+                recipient=mail.reply_address,
+                to_customer=True,
+                context={
+                    "customer_name": mail.from_name,
+                    "support_name": settings.support.name,
+                    "subject": mail.subject,
+                    "next_opening": opening.astimezone(app.calendar.zone),
+                },
+                in_reply_to=threading.get("In-Reply-To"),
+                references=threading.get("References", "").split(),
+            )
+            enqueue(
+                session, app.renderer, sender_of(app), app.mailbox, item,
+                ticket_id=None, inbound_id=row.id, now=now, dedup_key=key,
+            )  # fmt: skip
+            queued += 1
+    return queued

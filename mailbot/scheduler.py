@@ -1,0 +1,142 @@
+"""The long-running worker: APScheduler runs every timed job of one mailbox.
+
+- `mail`: a pass of the mail stages as the business calendar allows (new mail only while open, the
+  backlog at the opening in arrival order), then a wait for new mail: IMAP IDLE while open, else
+  until the opening. The job re-runs right after it returns, so it behaves like a loop that the
+  scheduler owns; a single-thread executor runs the other jobs between two passes, so no two jobs
+  ever write to the database at the same time.
+- `escalations`: due calls to Jira Service Management and the webhook.
+- `jira`: follow mirrored requests (public comments, done) every `[jira] poll_minutes`.
+- `sla_watch`: warn the team before a response target runs out; record breaches.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import OperationalError
+
+from mailbot.app import App
+from mailbot.errors import TransientError
+from mailbot.escalate.jobs import poll_jira, run_due_jobs
+from mailbot.ingest.source import MailSource
+from mailbot.reply.deliver import Deliverer
+from mailbot.tickets.watch import sla_watch
+from mailbot.worker import deliverer_for, run_pass
+
+log = logging.getLogger(__name__)
+RETRY_SECONDS = 15.0
+IDLE_SLICE_SECONDS = 30.0  # longest wait inside the mail job, so the other jobs get their turn
+SLA_WATCH_SECONDS = 60
+ESCALATION_SECONDS = 30
+
+
+class MailJob:
+    """One pass plus the wait for new mail; keeps the connection and the open/closed state."""
+
+    def __init__(self, app: App, stop: threading.Event) -> None:
+        self.app = app
+        self.stop = stop
+        self.source: MailSource = app.make_source()
+        self.deliverer: Deliverer = deliverer_for(app)
+        self.was_open: bool | None = None
+
+    def __call__(self) -> None:
+        if self.stop.is_set():
+            return
+        self.app.refresh_knowledge_base()  # agents edit the KB while the worker runs
+        now = self.app.clock()
+        try:
+            report = run_pass(self.app, self.source, self.deliverer)
+        except (TransientError, OperationalError) as exc:
+            log.warning("%s; retrying in %.0f s", exc, RETRY_SECONDS)
+            self.source.close()
+            self.stop.wait(RETRY_SECONDS)
+            return
+        if report.open != self.was_open:
+            _log_hours(self.app, now, report.open)
+            self.was_open = report.open
+        if report.errors:
+            self.source.close()  # reconnect on the next pass
+            self.stop.wait(RETRY_SECONDS)
+            return
+        wait = min(IDLE_SLICE_SECONDS, self._seconds_until_next(now, report.open))
+        if report.open:
+            self.source.wait(wait, self.stop)
+        else:
+            self.stop.wait(wait)
+
+    def _seconds_until_next(self, now: datetime, is_open: bool) -> float:
+        wait = self.app.settings.poll_seconds
+        next_due = self.deliverer.next_due()
+        if next_due is not None:
+            wait = min(wait, max(0.5, (next_due - now).total_seconds()))
+        if not is_open:
+            opening = self.app.calendar.next_opening(now)
+            if opening is not None:
+                wait = min(wait, max(1.0, (opening - now).total_seconds()))
+        return wait
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def build_scheduler(app: App, mail_job: MailJob) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        timezone=app.calendar.zone,
+    )
+    scheduler.add_job(mail_job, IntervalTrigger(seconds=1), id="mail", name="mail pass")
+    scheduler.add_job(
+        _guarded(run_due_jobs, app), IntervalTrigger(seconds=ESCALATION_SECONDS), id="escalations"
+    )
+    scheduler.add_job(_guarded(sla_watch, app), IntervalTrigger(seconds=SLA_WATCH_SECONDS), id="sla_watch")
+    if app.settings.jira is not None:
+        minutes = app.settings.jira.poll_minutes
+        scheduler.add_job(_guarded(poll_jira, app), IntervalTrigger(minutes=minutes), id="jira")
+    return scheduler
+
+
+def run_scheduler(app: App, stop: threading.Event) -> None:
+    mail_job = MailJob(app, stop)
+    scheduler = build_scheduler(app, mail_job)
+    log.info("worker started: %s, mailbox %s, jobs %s", mail_job.source.name, app.mailbox,
+             ", ".join(job.id for job in scheduler.get_jobs()))  # fmt: skip
+    scheduler.start()
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)
+        mail_job.close()
+        log.info("worker stopped")
+
+
+def _guarded(job: Callable[[App], Any], app: App) -> Callable[[], None]:
+    """A job's failure is logged and retried at its next run; it never stops the scheduler."""
+
+    def run() -> None:
+        try:
+            job(app)
+        except Exception:
+            log.exception("job %s failed; it runs again at its next turn", job.__name__)
+
+    run.__name__ = job.__name__
+    return run
+
+
+def _log_hours(app: App, now: datetime, is_open: bool) -> None:
+    if is_open:
+        log.info("within business hours: taking new mail")
+    else:
+        opening = app.calendar.next_opening(now)
+        log.info(
+            "outside business hours: new mail waits until %s", opening.isoformat() if opening else "never"
+        )

@@ -1,0 +1,109 @@
+"""Mail about a ticket that no inbound mail caused: an agent's answer, a solution, an SLA alert.
+
+It goes into the outbox in the caller's transaction like every other mail, threaded under the
+customer's latest mail of the ticket, and carries a `dedup_key` naming its cause so that repeating
+the cause (a retried command, a re-polled Jira comment) never sends twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.app import App
+from mailbot.db.schema import InboundMail, OutboxMail, Ticket
+from mailbot.domain import Language
+from mailbot.reply.compose import threading_headers
+from mailbot.reply.outbox import Outgoing, Sender, enqueue
+
+
+def sender_of(app: App) -> Sender:
+    support = app.settings.support
+    return Sender(support.address, support.name, app.settings.message_id_domain)
+
+
+def local_time(app: App, value: datetime | None) -> datetime | None:
+    """A stored (UTC) instant in the business calendar's zone, as customers and the team read it."""
+    return None if value is None else value.astimezone(app.calendar.zone)
+
+
+def already_queued(session: Session, mailbox: str, dedup_key: str) -> bool:
+    found = session.scalar(
+        select(OutboxMail.id).where(OutboxMail.mailbox == mailbox, OutboxMail.dedup_key == dedup_key)
+    )
+    return found is not None
+
+
+def mail_customer(
+    session: Session, app: App, ticket: Ticket, kind: str, dedup_key: str, now: datetime, **context: object
+) -> bool:
+    """Queue `kind` to the ticket's customer in the ticket's thread; False when already queued."""
+    if already_queued(session, app.mailbox, dedup_key):
+        return False
+    latest = session.scalar(
+        select(InboundMail)
+        .where(InboundMail.ticket_id == ticket.id, InboundMail.mailbox == app.mailbox)
+        .order_by(InboundMail.id.desc())
+        .limit(1)
+    )
+    threading = threading_headers(latest.message_id, ()) if latest is not None else {}
+    context = {
+        "reference": ticket.reference,
+        "customer_name": ticket.customer_name,
+        "support_name": app.settings.support.name,
+        "subject": ticket.subject,
+    } | context
+    item = Outgoing(
+        kind=kind,
+        language=Language(ticket.language),
+        recipient=ticket.customer,
+        to_customer=True,
+        context=context,
+        in_reply_to=threading.get("In-Reply-To"),
+        references=threading.get("References", "").split(),
+    )
+    enqueue(
+        session, app.renderer, sender_of(app), app.mailbox, item,
+        ticket_id=ticket.id, inbound_id=None, now=now, dedup_key=dedup_key,
+    )  # fmt: skip
+    return True
+
+
+def mail_team(
+    session: Session,
+    app: App,
+    ticket: Ticket | None,
+    kind: str,
+    dedup_key: str,
+    now: datetime,
+    **context: object,
+) -> bool:
+    """Queue `kind` to the project team, in the thread of the ticket's earlier notices."""
+    if already_queued(session, app.mailbox, dedup_key):
+        return False
+    team = app.settings.team
+    previous = None
+    if ticket is not None:
+        previous = session.scalar(
+            select(OutboxMail.message_id)
+            .where(OutboxMail.ticket_id == ticket.id, OutboxMail.to_customer.is_(False))
+            .order_by(OutboxMail.id.desc())
+            .limit(1)
+        )
+    item = Outgoing(
+        kind=kind,
+        language=team.language,
+        recipient=team.address,
+        to_customer=False,
+        context={"language": team.language.value} | context,
+        in_reply_to=previous,
+        references=[previous] if previous else [],
+        reply_to=team.address,
+    )
+    enqueue(
+        session, app.renderer, sender_of(app), app.mailbox, item,
+        ticket_id=ticket.id if ticket else None, inbound_id=None, now=now, dedup_key=dedup_key,
+    )  # fmt: skip
+    return True

@@ -1,0 +1,104 @@
+"""What agents and the 2nd level do to tickets: answer, resolve, reopen.
+
+Each action is one transaction: the state change, its event and the customer's mail (through the
+outbox) are written together. Resolving an incident's parent resolves its children and tells every
+linked customer. Used by `mailbot tickets` and by the Jira Service Management follow-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.app import App
+from mailbot.db.schema import Ticket, TicketEvent
+from mailbot.domain import TicketState
+from mailbot.escalate.jobs import enqueue_jobs
+from mailbot.tickets.notify import mail_customer
+
+
+class TicketActionError(Exception):
+    """An action that does not fit the ticket's state (the message says what to do instead)."""
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    reference: str
+    notified: tuple[str, ...]  # references of the tickets whose customer gets a mail
+
+
+def find_by_reference(session: Session, app: App, reference: str) -> Ticket:
+    ticket = session.scalar(
+        select(Ticket).where(Ticket.mailbox == app.mailbox, Ticket.reference == reference.strip().upper())
+    )
+    if ticket is None:
+        raise TicketActionError(
+            f"no ticket {reference!r} in mailbox {app.mailbox!r}; see `mailbot tickets list`"
+        )
+    return ticket
+
+
+def add_event(session: Session, ticket: Ticket, kind: str, note: str, now: datetime) -> TicketEvent:
+    event = TicketEvent(mailbox=ticket.mailbox, ticket_id=ticket.id, at=now, kind=kind, note=note)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def reply(
+    session: Session, app: App, ticket: Ticket, message: str, now: datetime, cause: str
+) -> ActionResult:
+    """An agent's answer to the customer; the ticket stays with the 2nd level."""
+    if not message.strip():
+        raise TicketActionError("an empty reply is not sent; give the text with --message or --file")
+    event = add_event(session, ticket, "agent_reply", message[:2000], now)
+    ticket.responded_at = ticket.responded_at or now
+    ticket.updated_at = now
+    mail_customer(
+        session, app, ticket, "agent_reply", f"agent_reply:{cause or event.id}", now, message=message
+    )
+    return ActionResult(ticket.reference or "", (ticket.reference or "",))
+
+
+def resolve(
+    session: Session, app: App, ticket: Ticket, message: str, now: datetime, cause: str
+) -> ActionResult:
+    """Solve a ticket and every ticket grouped under it; each customer is told once."""
+    if ticket.state == TicketState.SOLVED:
+        raise TicketActionError(f"{ticket.reference} is already solved; `mailbot tickets reopen` it first")
+    if ticket.parent_id is not None:
+        parent = session.get_one(Ticket, ticket.parent_id)
+        raise TicketActionError(
+            f"{ticket.reference} belongs to incident {parent.reference}; resolve {parent.reference} to tell "
+            "every customer of the incident, or answer this customer with `mailbot tickets reply`"
+        )
+    children = session.scalars(
+        select(Ticket)
+        .where(Ticket.parent_id == ticket.id, Ticket.state != TicketState.SOLVED)
+        .order_by(Ticket.id)
+    ).all()
+    notified = []
+    for solved in (ticket, *children):
+        event = add_event(session, solved, "solved", message[:2000] or "(no message)", now)
+        solved.state = TicketState.SOLVED
+        solved.resolved_at = now
+        solved.responded_at = solved.responded_at or now
+        solved.updated_at = now
+        key = f"solved:{solved.id}:{cause or event.id}"
+        if mail_customer(session, app, solved, "solved", key, now, message=message):
+            notified.append(solved.reference or "")
+        enqueue_jobs(session, app, solved, "ticket.solved", key, now)
+    return ActionResult(ticket.reference or "", tuple(notified))
+
+
+def reopen(session: Session, app: App, ticket: Ticket, note: str, now: datetime) -> ActionResult:
+    if ticket.state != TicketState.SOLVED:
+        raise TicketActionError(f"{ticket.reference} is {ticket.state}, not solved: nothing to reopen")
+    ticket.state = TicketState.ESCALATED
+    ticket.resolved_at = None
+    ticket.updated_at = now
+    add_event(session, ticket, "reopened", note or "reopened by an agent", now)
+    return ActionResult(ticket.reference or "", ())

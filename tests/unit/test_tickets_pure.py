@@ -1,0 +1,72 @@
+"""Incident grouping and status-question detection: pure functions, no database."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailbot.tickets.incidents import Candidate, pick_parent, signal_names
+from mailbot.tickets.status_query import is_status_request
+
+CRASH_ALL = ('signal: "stürzt ab" (crash)', 'signal: "bei allen" (all users affected)')
+OUTAGE = "Seit dem Update stürzt die App bei allen Nutzern beim Start ab, niemand kann buchen."
+
+
+def test_a_similar_report_of_the_same_severity_joins_the_root_of_the_incident():
+    candidates = [
+        Candidate(1, None, "critical", OUTAGE, CRASH_ALL),
+        Candidate(2, 1, "critical", "Die App stürzt bei allen Nutzern seit dem Update ab.", CRASH_ALL),
+    ]
+    picked = pick_parent(
+        "Seit dem Update stürzt die App bei allen beim Start ab.", "critical", candidates, 0.5
+    )
+    assert picked is not None and picked[0] == 1  # joins the parent, never a child
+
+
+def test_the_same_signals_group_reports_in_different_languages():
+    english_reasons = ('signal: "crashes" (crash)', 'signal: "all users" (all users affected)')
+    candidates = [Candidate(7, None, "critical", OUTAGE, CRASH_ALL)]
+    text = "Since the update the app crashes for all users at start."
+    assert pick_parent(text, "critical", candidates, 0.5, english_reasons) == (7, 1.0)
+
+
+def test_different_severity_questions_and_unrelated_faults_do_not_group():
+    candidates = [Candidate(1, None, "critical", OUTAGE, CRASH_ALL)]
+    assert pick_parent(OUTAGE, "major", candidates, 0.5) is None
+    assert pick_parent(OUTAGE, None, candidates, 0.5) is None
+    one_signal = ('signal: "stürzt ab" (crash)',)
+    assert (
+        pick_parent("Beim Export der Statistik stürzt es ab.", "critical", candidates, 0.5, one_signal)
+        is None
+    )
+
+
+def test_signal_names_ignore_other_reasons():
+    assert signal_names([*CRASH_ALL, 'words: "absturz"']) == {"crash", "all users affected"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Status?",
+        "Gibt es Neuigkeiten?",
+        "Wie ist der Stand?",
+        "Any update on this?",
+        "When will it be fixed?",
+    ],
+)
+def test_short_status_questions_are_recognised(body):
+    assert is_status_request(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Die App stürzt immer noch ab, anbei ein Screenshot.",
+        "Danke, jetzt geht es wieder!",
+        "",
+        "Status? "
+        + "Ich habe außerdem noch viele weitere Details zu dem Fehler, die Ihnen helfen könnten. " * 3,
+    ],
+)
+def test_replies_with_news_are_not_status_questions(body):
+    assert not is_status_request(body)
