@@ -165,9 +165,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_kb_check(args: argparse.Namespace) -> int:
+    from mailbot.classify.severity import check_severity_examples, load_severity_examples
     from mailbot.kb import check_knowledge_base, load_knowledge_base
 
-    problems = check_knowledge_base(args.kb)
+    problems = check_knowledge_base(args.kb) + check_severity_examples(args.kb)
     for problem in problems:
         print(problem)
     if problems:
@@ -177,7 +178,8 @@ def _cmd_kb_check(args: argparse.Namespace) -> int:
     languages = sorted({article.language.value for article in kb.articles})
     extra = f", {len(kb.out_of_scope.examples)} out-of-scope examples" if kb.out_of_scope else ""
     topics = f"{len(kb.topic_ids())} topics ({', '.join(languages)})"
-    print(f"{args.kb}: {len(kb.articles)} articles, {topics}{extra}, OK")
+    severity = len(load_severity_examples(args.kb))
+    print(f"{args.kb}: {len(kb.articles)} articles, {topics}{extra}, {severity} severity examples, OK")
     return 0
 
 

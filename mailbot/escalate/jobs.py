@@ -79,7 +79,7 @@ def event_payload(app: App, ticket: Ticket, event: str, now: datetime) -> dict[s
         return None if value is None else value.isoformat()
 
     return {
-        "event": event,
+        "type": event,
         "at": now.isoformat(),
         "mailbox": app.mailbox,
         "ticket": {
@@ -131,6 +131,9 @@ def run_due_jobs(app: App, make_jira: Callable[[], JsmClient] | None = None) -> 
                     outcome = None
             except TransientError as exc:
                 _retry(app, job_id, str(exc), report)
+            except Exception as exc:  # a bug must not stop the other jobs or the mail: retried, then failed
+                log.exception("escalation job #%s (%s) raised", job_id, backend)
+                _retry(app, job_id, f"{type(exc).__name__}: {exc}", report)
             except PermanentError as exc:
                 _finish(app, job_id, JobState.FAILED, str(exc), None)
                 report.failed += 1

@@ -56,6 +56,12 @@ def test_kb_check_accepts_the_shipped_kb_and_names_file_and_line_of_a_mistake(tm
     out = capsys.readouterr().out
     assert f"{article}:2:" in out and "fix" in out
 
+    article.unlink()
+    (tmp_path / "_severity").mkdir()
+    (tmp_path / "_severity" / "critical.md").write_text("---\nseverity: urgent\nexamples:\n  - kaputt\n---\n")
+    assert main(["kb", "check", "--kb", str(tmp_path)]) == 1
+    assert "_severity/critical.md" in capsys.readouterr().out
+
 
 def test_bad_config_names_the_key(tmp_path, capsys):
     config = tmp_path / "mailbot.toml"

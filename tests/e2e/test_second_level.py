@@ -14,6 +14,7 @@ from mailbot.cli import main
 from tests.e2e.conftest import TEAM, Bot, make_mail, parse, text_of, write_config
 from tests.servers import DovecotServer, SmtpSink
 from tests.servers.jsm import FakeJsm
+from tests.servers.webhook_sink import WebhookSink
 
 pytestmark = pytest.mark.servers
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -270,3 +271,26 @@ def test_mail_waits_outside_hours_without_acknowledge(bot: Bot) -> None:
     assert bot.inbound() == [] and bot.sent_to(CUSTOMER) == []
     bot.run_once("--now", "2026-05-26T08:00+02:00")
     assert len(bot.tickets()) == 1 and len(bot.sent_to(CUSTOMER)) == 1
+
+
+def test_webhook_gets_signed_escalated_and_solved_events_once_even_after_a_failure(
+    tmp_path: Path, dovecot: DovecotServer, imap_user: str, smtp_sink: SmtpSink, monkeypatch
+) -> None:
+    secret = "webhook-secret-0123456789"
+    monkeypatch.setenv("MAILBOT_WEBHOOK_SECRET", secret)
+    with WebhookSink(secret) as sink:
+        bot = make_bot(tmp_path, dovecot, imap_user, smtp_sink, extra=f'[webhook]\nurl = "{sink.url}"\n')
+        sink.respond_next(503)  # the first try fails: the job is retried later, not lost
+        report_outage(bot, CUSTOMER, "2026-05-26T09:00+02:00")
+        bot.run_once("--now", "2026-05-26T09:01+02:00")
+        bot.run_once("--now", "2026-05-26T11:00+02:00")  # after the backoff
+        config = ["--config", str(bot.config), "--now", "2026-05-26T11:30+02:00"]
+        assert main(["tickets", "resolve", "MB-000001", "-m", "Behoben.", *config]) == 0
+        bot.run_once("--now", "2026-05-26T11:31+02:00")
+        bot.run_once("--now", "2026-05-26T13:00+02:00")
+
+        accepted = [d for d in sink.deliveries if d.status == 204]
+        assert all(d.verified for d in sink.deliveries)
+        assert [d.event["type"] for d in accepted] == ["ticket.escalated", "ticket.solved"]
+        assert accepted[0].event["ticket"]["severity"] == "critical"
+        assert accepted[0].headers["x-mailbot-delivery"] == sink.deliveries[0].headers["x-mailbot-delivery"]
