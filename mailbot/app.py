@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from functools import cached_property
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -54,6 +55,7 @@ class App:
     @cached_property
     def severity(self) -> SeverityModel:
         """Small enough to train at every start (well under a second): nothing stored, nothing stale."""
+        self.__dict__["severity_files"] = severity_files_digest(self.settings.knowledge_base.path)
         return train_severity(load_severity_examples(self.settings.knowledge_base.path))
 
     def refresh_knowledge_base(self) -> bool:
@@ -64,12 +66,27 @@ class App:
             log.error("knowledge base changed but has problems; still using the previous one:\n%s", exc)
             return False
         if kb.digest == self.kb.digest:
-            return False
+            return self._refresh_severity()
         log.info("knowledge base changed: retraining")
         self.__dict__["kb"] = kb
         self.__dict__.pop("classifier", None)
         self.__dict__.pop("severity", None)
         _ = self.classifier, self.severity
+        return True
+
+    def _refresh_severity(self) -> bool:
+        """Agents edit `_severity/` too: retrain the severity model when its files changed."""
+        if severity_files_digest(self.settings.knowledge_base.path) == self.__dict__.get("severity_files"):
+            return False
+        try:
+            model = train_severity(load_severity_examples(self.settings.knowledge_base.path))
+        except ConfigError as exc:
+            log.error("severity examples changed but have problems; still using the previous ones:\n%s", exc)
+            self.__dict__["severity_files"] = severity_files_digest(self.settings.knowledge_base.path)
+            return False
+        log.info("severity examples changed: retrained")
+        self.__dict__["severity"] = model
+        self.__dict__["severity_files"] = severity_files_digest(self.settings.knowledge_base.path)
         return True
 
     @cached_property
@@ -88,6 +105,12 @@ class App:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def severity_files_digest(kb_root: Path) -> str:
+    """Names, sizes and modification times of `_severity/*.md`: enough to notice an edit."""
+    files = sorted((kb_root / "_severity").glob("*.md"))
+    return "|".join(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files)
 
 
 def load_or_train(kb: KnowledgeBase, settings: ClassifierSettings) -> Classifier:
