@@ -7,7 +7,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailbot.db.schema import InboundMail, InboundState, OutboxMail, OutboxState, Ticket
+from mailbot.db.schema import (
+    EscalationJob,
+    InboundMail,
+    InboundState,
+    JobState,
+    OutboxMail,
+    OutboxState,
+    Ticket,
+)
 
 
 def collect_status(session: Session, mailbox: str) -> dict[str, Any]:
@@ -47,12 +55,32 @@ def collect_status(session: Session, mailbox: str) -> dict[str, Any]:
             .order_by(OutboxMail.id)
         )
     ]
+    failed += [
+        {
+            "kind": "escalation",
+            "id": row.id,
+            "backend": row.backend,
+            "event": row.event,
+            "attempts": row.attempts,
+            "reason": row.last_error,
+        }
+        for row in session.scalars(
+            select(EscalationJob)
+            .where(EscalationJob.mailbox == mailbox, EscalationJob.state == JobState.FAILED)
+            .order_by(EscalationJob.id)
+        )
+    ]
+    breached = session.scalar(
+        select(func.count(Ticket.id)).where(Ticket.mailbox == mailbox, Ticket.sla_breached_at.is_not(None))
+    )
     return {
         "mailbox": mailbox,
         "inbound": counts(InboundMail.state, InboundMail),
         "outcomes": counts(InboundMail.outcome, InboundMail),
         "tickets": counts(Ticket.state, Ticket),
         "outbox": counts(OutboxMail.state, OutboxMail),
+        "escalation_jobs": counts(EscalationJob.state, EscalationJob),
+        "sla_breached": int(breached or 0),
         "quarantined": quarantined,
         "failed": failed,
     }
@@ -60,9 +88,10 @@ def collect_status(session: Session, mailbox: str) -> dict[str, Any]:
 
 def format_status(status: dict[str, Any]) -> str:
     lines = [f"mailbox {status['mailbox']}"]
-    for section in ("inbound", "outcomes", "tickets", "outbox"):
+    for section in ("inbound", "outcomes", "tickets", "outbox", "escalation_jobs"):
         parts = ", ".join(f"{state} {count}" for state, count in sorted(status[section].items())) or "none"
         lines.append(f"  {section:<9} {parts}")
+    lines.append(f"  SLA breaches (tickets) {status['sla_breached']}")
     if status["quarantined"]:
         lines.append("quarantined:")
         for item in status["quarantined"]:
@@ -71,7 +100,9 @@ def format_status(status: dict[str, Any]) -> str:
     if status["failed"]:
         lines.append("failed deliveries:")
         for item in status["failed"]:
-            lines.append(
-                f"  outbox #{item['id']} ({item['mail_kind']}) to {item['recipient']}: {item['reason']}"
-            )
+            if item["kind"] == "escalation":
+                what = f"  escalation #{item['id']} ({item['backend']} {item['event']})"
+            else:
+                what = f"  outbox #{item['id']} ({item['mail_kind']}) to {item['recipient']}"
+            lines.append(f"{what}: {item['reason']}")
     return "\n".join(lines)

@@ -81,7 +81,7 @@ def test_critical_report_on_friday_evening_is_due_on_tuesday_after_whit_monday(b
     assert "26. Mai 2026, 09:55" in notice_text
 
 
-def test_sla_watch_warns_before_the_breach_and_records_it_once(bot: Bot) -> None:
+def test_sla_watch_warns_before_the_breach_and_records_it_once(bot: Bot, capsys) -> None:
     report_outage(bot, CUSTOMER, "2026-05-22T17:55+02:00")
     bot.run_once("--now", "2026-05-22T17:56+02:00")
     team_before = len(bot.sent_to(TEAM))
@@ -101,6 +101,7 @@ def test_sla_watch_warns_before_the_breach_and_records_it_once(bot: Bot) -> None
     (ticket,) = bot.tickets()
     assert ticket.sla_breached_at is not None and ticket.sla_warned_at is not None
     assert len(bot.sent_to(TEAM)) == team_before + 2  # one warning, one breach
+    assert bot.status(capsys)["sla_breached"] == 1
 
 
 def test_resolving_from_the_cli_tells_the_customer_once_in_the_same_thread(bot: Bot, capsys) -> None:
@@ -265,12 +266,14 @@ def test_out_of_hours_mail_gets_a_note_at_once_and_is_decided_at_the_opening(
     assert len(bot.sent_to(CUSTOMER)) == 2
 
 
-def test_mail_waits_outside_hours_without_acknowledge(bot: Bot) -> None:
-    report_outage(bot, CUSTOMER, "2026-05-23T10:00+02:00")
-    bot.run_once("--now", "2026-05-23T10:01+02:00")
-    assert bot.inbound() == [] and bot.sent_to(CUSTOMER) == []
+def test_mail_waits_outside_hours_and_the_backlog_is_decided_in_arrival_order(bot: Bot) -> None:
+    report_outage(bot, "late@kunde.example", "2026-05-23T18:00+02:00")  # appended first, arrived later
+    report_outage(bot, "early@kunde.example", "2026-05-23T10:00+02:00")
+    bot.run_once("--now", "2026-05-23T18:01+02:00")
+    assert bot.inbound() == [] and bot.sink.messages == []
     bot.run_once("--now", "2026-05-26T08:00+02:00")
-    assert len(bot.tickets()) == 1 and len(bot.sent_to(CUSTOMER)) == 1
+    assert [t.customer for t in bot.tickets()] == ["early@kunde.example", "late@kunde.example"]
+    assert len(bot.sent_to("early@kunde.example")) == 1
 
 
 def test_webhook_gets_signed_escalated_and_solved_events_once_even_after_a_failure(
