@@ -14,17 +14,20 @@ import threading
 from dataclasses import dataclass, field
 from types import FrameType
 
+from sqlalchemy.orm import Session
+
 from mailbot.app import App
+from mailbot.db.schema import OutboxMail, Ticket
 from mailbot.errors import TransientError
 from mailbot.escalate.jobs import JobReport, poll_jira, run_due_jobs
 from mailbot.ingest.source import MailSource
 from mailbot.pipeline.out_of_hours import acknowledge_out_of_hours
 from mailbot.pipeline.process import ProcessReport, process_pending
 from mailbot.reply.deliver import Deliverer, DeliveryReport
+from mailbot.tickets.notify import mail_team
 from mailbot.tickets.watch import WatchReport, sla_watch
 
 log = logging.getLogger(__name__)
-RETRY_SECONDS = 15.0
 
 
 @dataclass
@@ -41,7 +44,18 @@ class CycleReport:
 
 
 def deliverer_for(app: App) -> Deliverer:
-    return Deliverer(app.settings.smtp, app.mailbox, app.sessions, app.clock)
+    def tell_team(session: Session, row: OutboxMail) -> None:
+        """A customer's mail bounced for good: the team must reach the customer another way."""
+        if not row.to_customer:  # the team's own address refusing mail cannot be told by mail
+            return
+        ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
+        mail_team(
+            session, app, ticket, "delivery_failed", f"delivery-failed:{row.id}", app.clock(),
+            reference=ticket.reference if ticket else None, recipient=row.recipient,
+            subject=row.subject, error=row.last_error or "",
+        )  # fmt: skip
+
+    return Deliverer(app.settings.smtp, app.mailbox, app.sessions, app.clock, on_failed=tell_team)
 
 
 def run_cycle(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -53,12 +54,15 @@ class Deliverer:
         sessions: sessionmaker[Session],
         clock: Clock,
         password: str | None = None,
+        on_failed: Callable[[Session, OutboxMail], None] | None = None,
     ) -> None:
         self.settings = settings
         self.mailbox = mailbox
         self.sessions = sessions
         self.clock = clock
         self._password = password if password is not None else secret(settings, "smtp")
+        # called in the transaction that marks a row failed for good (the worker tells the team)
+        self.on_failed = on_failed
 
     def deliver_due(self) -> DeliveryReport:
         """Send every due row (in batches over one connection each); returns what happened."""
@@ -149,6 +153,8 @@ class Deliverer:
                 row.state = OutboxState.FAILED
                 row.last_error = text[:2000]
                 row.lease_until = None
+                if self.on_failed is not None:
+                    self.on_failed(session, row)
             log.error("outbox #%s permanently refused by the server: %s", row_id, text)
             report.failed += 1
         else:

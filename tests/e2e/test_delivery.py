@@ -8,7 +8,7 @@ from mailbot.app import build_app
 from mailbot.config import load_settings
 from mailbot.pipeline.process import process_pending
 from mailbot.worker import deliverer_for
-from tests.e2e.conftest import Bot, make_mail
+from tests.e2e.conftest import TEAM, Bot, make_mail, text_of
 
 CUSTOMER = "erika.muster@example.org"
 QUESTION = "Hallo, ich habe mein Passwort vergessen. Wie kann ich es zurücksetzen?"
@@ -51,9 +51,11 @@ def test_temporary_failure_is_retried_with_backoff_and_permanent_failure_is_repo
     assert len(bot.sent_to(CUSTOMER)) == 1
 
     status = bot.status(capsys)
-    assert status["outbox"] == {"sent": 1, "failed": 1}
+    assert status["outbox"] == {"sent": 2, "failed": 1}  # the answer, the team's notice of the failure
     [failed] = status["failed"]
     assert failed["recipient"] == "gone@example.net" and "550" in failed["reason"]
+    [notice] = [raw for raw in bot.sent_to(TEAM) if b"gone@example.net" in raw]
+    assert "550" in text_of(notice)
 
 
 def test_smtp_server_down_keeps_mail_until_it_returns(bot: Bot):
