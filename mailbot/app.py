@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +19,7 @@ from mailbot.clock import BusinessCalendar, Clock, system_clock
 from mailbot.config import ClassifierSettings, Settings
 from mailbot.db.engine import make_engine, make_session_factory
 from mailbot.db.migrate import upgrade
+from mailbot.db.schema import InstallationSecret
 from mailbot.errors import ConfigError
 from mailbot.ingest.imap import ImapSource
 from mailbot.ingest.maildir import MaildirSource
@@ -25,6 +28,7 @@ from mailbot.kb import KnowledgeBase, load_knowledge_base
 from mailbot.reply.render import TemplateRenderer
 
 log = logging.getLogger(__name__)
+MESSAGE_ID_SECRET_ENV = "MAILBOT_MESSAGE_ID_SECRET"
 
 
 def open_database(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
@@ -90,6 +94,23 @@ class App:
         return True
 
     @cached_property
+    def message_id_key(self) -> bytes:
+        """The key that signs our Message-IDs: MAILBOT_MESSAGE_ID_SECRET, or one made once and kept in
+        the database, so that every worker of the mailbox (and every restart) signs alike."""
+        configured = os.environ.get(MESSAGE_ID_SECRET_ENV)
+        if configured:
+            return configured.encode()
+        with self.sessions.begin() as session:
+            stored = session.get(InstallationSecret, (self.mailbox, "message_id_key"))
+            if stored is None:
+                stored = InstallationSecret(
+                    mailbox=self.mailbox, name="message_id_key", value=secrets.token_hex(32)
+                )
+                session.add(stored)
+            value = stored.value
+        return value.encode()
+
+    @cached_property
     def renderer(self) -> TemplateRenderer:
         return TemplateRenderer(self.settings.templates.path)
 
@@ -142,5 +163,5 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> App:
     """Open (and migrate) the database; load KB, model and templates now so errors show at start-up."""
     engine, sessions = open_database(settings)
     app = App(settings, engine, sessions, clock)
-    _ = app.renderer, app.classifier, app.severity, app.calendar
+    _ = app.renderer, app.classifier, app.severity, app.calendar, app.message_id_key
     return app

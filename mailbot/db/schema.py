@@ -81,6 +81,15 @@ class Base(DeclarativeBase):
     metadata = NAMING
 
 
+class InstallationSecret(Base):
+    """Secrets mailbot makes for itself (the Message-ID signing key), per mailbox, made once."""
+
+    __tablename__ = "installation_secrets"
+    mailbox: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
 class Watermark(Base):
     """The highest UID taken from an IMAP folder under one UIDVALIDITY."""
 

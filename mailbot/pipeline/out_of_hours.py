@@ -55,7 +55,7 @@ def acknowledge_out_of_hours(app: App) -> int:
             context = RuleContext(
                 own_addresses=frozenset({settings.support.address}),
                 own_message_id_domains=frozenset({settings.message_id_domain}),
-                own_message_ids=_own_ids(session, app.mailbox, mail.message_id),
+                own_message_ids=_own_ids(session, app, mail.message_id),
                 replies_to_sender_today=_replies_since(
                     session, app.mailbox, mail.reply_address, now - timedelta(days=1)
                 ),

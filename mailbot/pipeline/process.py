@@ -23,6 +23,7 @@ from mailbot.domain import Action, Decision, ParsedMail, RuleEffect
 from mailbot.errors import Quarantine
 from mailbot.parse import parse_mail
 from mailbot.pipeline.effects import apply_decision
+from mailbot.reply.compose import verify_message_id
 from mailbot.rules import RuleContext, apply_rules
 from mailbot.tickets.lookup import find_ticket
 
@@ -94,7 +95,7 @@ def _decide(session: Session, app: App, row: InboundMail, mail: ParsedMail, now:
     context = RuleContext(
         own_addresses=frozenset({settings.support.address}),
         own_message_id_domains=frozenset({settings.message_id_domain}),
-        own_message_ids=_own_ids(session, app.mailbox, mail.message_id),
+        own_message_ids=_own_ids(session, app, mail.message_id),
         replies_to_sender_today=_replies_since(
             session, app.mailbox, mail.reply_address, now - timedelta(days=1)
         ),
@@ -103,16 +104,20 @@ def _decide(session: Session, app: App, row: InboundMail, mail: ParsedMail, now:
     hits = apply_rules(mail, context)
     if any(hit.effect is RuleEffect.IGNORE for hit in hits):
         return decide(hits, None, None)
-    ticket = find_ticket(session, app.mailbox, settings.support.ticket_prefix, mail)
+    ticket = find_ticket(session, app.mailbox, settings.support.ticket_prefix, mail, app.message_id_key)
     prediction = None if ticket else app.classifier.predict(mail.subject, mail.body)
     escalating = {article.id for article in app.kb.articles if article.action == "escalate"}
     return decide(hits, prediction, ticket, escalating)
 
 
-def _own_ids(session: Session, mailbox: str, message_id: str) -> frozenset[str]:
+def _own_ids(session: Session, app: App, message_id: str) -> frozenset[str]:
+    """The mail's Message-ID when it is one of ours (signed by us, or in our outbox): our own mail
+    come back, whatever its other headers say."""
+    if verify_message_id(message_id, app.message_id_key):
+        return frozenset({message_id})
     found = session.scalar(
         select(OutboxMail.message_id).where(
-            OutboxMail.mailbox == mailbox, OutboxMail.message_id == message_id
+            OutboxMail.mailbox == app.mailbox, OutboxMail.message_id == message_id
         )
     )
     return frozenset({found}) if found else frozenset()

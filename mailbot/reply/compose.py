@@ -11,6 +11,7 @@ subject or name taken from a customer's mail must never be able to add a header.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,8 @@ ORIGINAL_FILENAME = "original.eml"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DOMAIN_RE = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
 _TOKEN_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+SIGNATURE_HEX = 20  # 80 bits of HMAC-SHA256: unguessable, and the id stays short
+_SIGNED_ID_RE = re.compile(r"<mb\.(?P<token>[A-Za-z0-9._-]{1,64})\.(?P<sig>[0-9a-f]{20})@[^>@\s]+>")
 # A msg-id as found in real mail: RFC 5322 wants "<left@right>", but some mailers omit the "@";
 # what matters for a header is printable ASCII without brackets or spaces and a sane length.
 _MSG_ID_RE = re.compile(r"<[!-;=?-~]{1,250}>")
@@ -56,7 +59,8 @@ class HeaderInjectionError(ValueError):
 class _MailPolicy(EmailPolicy):
     """SMTP policy with two folding fixes the stdlib lacks.
 
-    - In-Reply-To/References: the stdlib would RFC 2047-encode a msg-id longer than a line,
+    - Message-ID/In-Reply-To/References: the stdlib would RFC 2047-encode a msg-id longer than a line
+      (or fold a long Message-ID onto a line of its own),
       which breaks threading; we fold only between ids.
     - Subject text that itself looks like an encoded word (``=?utf-8?q?x?=``) would be sent as
       is and decoded by the receiver; we encode the whole subject then, so it reads as written.
@@ -78,7 +82,7 @@ class _MailPolicy(EmailPolicy):
 
     def _fold_custom(self, name: str, value: Any) -> str | None:
         text = str(value)
-        if name.lower() in ("in-reply-to", "references"):
+        if name.lower() in ("in-reply-to", "references", "message-id"):
             return self._fold_ids(name, text)
         if name.lower() == "subject" and "=?" in text:
             encoded = Header(text, "utf-8", maxlinelen=self.max_line_length, header_name=name)
@@ -161,17 +165,32 @@ def _check_msg_id(name: str, value: str) -> None:
 # --- public API -----------------------------------------------------------------------------------
 
 
-def make_message_id(domain: str, token: str | None = None) -> str:
-    """``<mb.{token}@{domain}>``; `token` defaults to 128 random bits.
+def make_message_id(domain: str, token: str | None = None, key: bytes | None = None) -> str:
+    """``<mb.{token}.{signature}@{domain}>``; `token` defaults to 128 random bits.
 
-    A caller passes its own token only when the id must be reproducible (tests, re-enqueue).
+    With `key`, the id carries an HMAC-SHA256 of the token (`verify_message_id`), so a reply or a
+    bounce that names one of our ids can be trusted to refer to a mail we really sent, and a forged
+    id is recognised without a database lookup. A caller passes its own token only when the id must
+    be reproducible (tests, re-enqueue).
     """
     if not _DOMAIN_RE.fullmatch(domain):
         raise ValueError(f"message id domain {domain!r} is not a host name, e.g. 'support.example.com'")
     token = secrets.token_hex(16) if token is None else token
     if not _TOKEN_RE.fullmatch(token):
         raise ValueError(f"message id token {token!r}: use 1-64 of A-Z a-z 0-9 . _ -")
-    return f"<mb.{token}@{domain}>"
+    if key is None:
+        return f"<mb.{token}@{domain}>"
+    return f"<mb.{token}.{_signature(key, token)}@{domain}>"
+
+
+def verify_message_id(message_id: str, key: bytes) -> bool:
+    """True when `message_id` is one of ours: made by `make_message_id` with this key."""
+    match = _SIGNED_ID_RE.fullmatch(message_id.strip())
+    return bool(match) and hmac.compare_digest(match.group("sig"), _signature(key, match.group("token")))
+
+
+def _signature(key: bytes, token: str) -> str:
+    return hmac.new(key, token.encode("ascii"), hashlib.sha256).hexdigest()[:SIGNATURE_HEX]
 
 
 def threading_headers(parent_message_id: str | None, parent_references: Sequence[str]) -> dict[str, str]:

@@ -23,6 +23,7 @@ class Sender:
     address: str
     name: str
     message_id_domain: str
+    message_id_key: bytes | None = None  # signs our Message-IDs (compose.verify_message_id)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def enqueue(
     """Render, compose and store one mail. Mail not caused by an inbound mail needs a `dedup_key`
     naming its cause (unique per mailbox), so that doing the same thing twice sends once."""
     rendered = renderer.render(item.kind, item.language, item.context)
-    message_id = make_message_id(sender.message_id_domain)
+    message_id = make_message_id(sender.message_id_domain, key=sender.message_id_key)
     raw = compose_reply(
         rendered=rendered,
         from_addr=sender.address,

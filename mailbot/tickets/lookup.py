@@ -16,14 +16,17 @@ from sqlalchemy.orm import Session
 
 from mailbot.db.schema import InboundMail, OutboxMail, Ticket
 from mailbot.domain import ParsedMail, TicketContext, TicketState
+from mailbot.reply.compose import verify_message_id
 from mailbot.reply.subject import find_references, format_reference
 
 log = logging.getLogger(__name__)
 
 
-def find_ticket(session: Session, mailbox: str, prefix: str, mail: ParsedMail) -> TicketContext | None:
+def find_ticket(
+    session: Session, mailbox: str, prefix: str, mail: ParsedMail, message_id_key: bytes | None = None
+) -> TicketContext | None:
     sender = mail.from_addr.casefold()
-    for ticket_id, matched_by in _candidates(session, mailbox, prefix, mail):
+    for ticket_id, matched_by in _candidates(session, mailbox, prefix, mail, message_id_key):
         ticket = session.get(Ticket, ticket_id)
         if ticket is None or ticket.mailbox != mailbox:
             continue
@@ -42,11 +45,13 @@ def find_ticket(session: Session, mailbox: str, prefix: str, mail: ParsedMail) -
     return None
 
 
-def _candidates(session: Session, mailbox: str, prefix: str, mail: ParsedMail) -> Iterator[tuple[int, str]]:
+def _candidates(
+    session: Session, mailbox: str, prefix: str, mail: ParsedMail, key: bytes | None
+) -> Iterator[tuple[int, str]]:
     headers = [(mail.in_reply_to, "in-reply-to")] if mail.in_reply_to else []
     headers += [(ref, "references") for ref in reversed(mail.references)]
     for message_id, matched_by in headers:
-        ticket_id = _ticket_of_message(session, mailbox, message_id)
+        ticket_id = _ticket_of_message(session, mailbox, message_id, key)
         if ticket_id is not None:
             yield ticket_id, matched_by
     for number in find_references(mail.subject, prefix):
@@ -59,12 +64,18 @@ def _candidates(session: Session, mailbox: str, prefix: str, mail: ParsedMail) -
             yield ticket_id, "subject"
 
 
-def _ticket_of_message(session: Session, mailbox: str, message_id: str) -> int | None:
-    sent = session.scalar(
-        select(OutboxMail.ticket_id).where(
-            OutboxMail.mailbox == mailbox,
-            OutboxMail.message_id == message_id,
-            OutboxMail.to_customer.is_(True),
+def _ticket_of_message(session: Session, mailbox: str, message_id: str, key: bytes | None) -> int | None:
+    """The ticket of a mail we sent (only ids that carry our signature count, when we sign) or of a
+    customer mail already on a ticket."""
+    sent = (
+        None
+        if key is not None and not verify_message_id(message_id, key)
+        else session.scalar(
+            select(OutboxMail.ticket_id).where(
+                OutboxMail.mailbox == mailbox,
+                OutboxMail.message_id == message_id,
+                OutboxMail.to_customer.is_(True),
+            )
         )
     )
     if sent is not None:

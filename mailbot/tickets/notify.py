@@ -21,7 +21,7 @@ from mailbot.reply.outbox import Outgoing, Sender, enqueue
 
 def sender_of(app: App) -> Sender:
     support = app.settings.support
-    return Sender(support.address, support.name, app.settings.message_id_domain)
+    return Sender(support.address, support.name, app.settings.message_id_domain, app.message_id_key)
 
 
 def local_time(app: App, value: datetime | None) -> datetime | None:

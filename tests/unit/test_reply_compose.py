@@ -368,3 +368,20 @@ def test_any_text_body_round_trips(text):
     raw = compose(rendered=Rendered("s", text, "<p>h</p>\n"))
     body = text_of(parse(raw).get_body(("plain",)))
     assert body == (text if text.endswith("\n") else text + "\n")
+
+
+def test_signed_message_ids_verify_and_forgeries_do_not():
+    from mailbot.reply.compose import make_message_id, verify_message_id
+
+    key = b"k" * 32
+    ours = make_message_id("support.example.com", key=key)
+    assert verify_message_id(ours, key)
+    _token, signature = ours[4:].split("@")[0].rsplit(".", 1)
+    forged = ours.replace(signature, "0" * len(signature))
+    assert not verify_message_id(forged, key)
+    assert not verify_message_id(ours, b"other key")
+    assert not verify_message_id("<mb.abc@support.example.com>", key)  # unsigned
+    assert not verify_message_id("<CAF123@mail.gmail.com>", key)
+    assert make_message_id("support.example.com", token="t1", key=key) == make_message_id(
+        "support.example.com", token="t1", key=key
+    )
