@@ -120,9 +120,11 @@ class App:
 
     def make_source(self) -> MailSource:
         if self.settings.imap is not None:
-            return ImapSource(self.settings.imap, self.mailbox, self.sessions, self.clock)
+            limit = self.settings.limits.max_message_bytes
+            return ImapSource(self.settings.imap, self.mailbox, self.sessions, self.clock, max_bytes=limit)
         assert self.settings.maildir is not None  # Settings guarantees exactly one source
-        return MaildirSource(self.settings.maildir, self.mailbox, self.sessions, self.clock)
+        limit = self.settings.limits.max_message_bytes
+        return MaildirSource(self.settings.maildir, self.mailbox, self.sessions, self.clock, max_bytes=limit)
 
     def close(self) -> None:
         self.engine.dispose()

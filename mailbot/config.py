@@ -107,6 +107,8 @@ class ClassifierSettings(Section):
 class LimitSettings(Section):
     replies_per_sender_per_day: int = Field(default=3, ge=1)
     max_attempts: int = Field(default=3, ge=1)  # processing attempts before a mail is quarantined
+    # larger mail is quarantined at ingest with only its header kept (never loaded whole)
+    max_message_bytes: int = Field(default=25_000_000, ge=10_000)
     lease_seconds: int = Field(default=300, ge=10)  # how long a claimed item is reserved for one worker
     status_reply_hours: float = Field(default=4, ge=0)  # at most one automatic status answer per ticket
 

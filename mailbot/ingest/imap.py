@@ -29,7 +29,7 @@ from mailbot.config import ImapSettings, secret
 from mailbot.db.schema import InboundMail, InboundState, Watermark
 from mailbot.errors import TransientError
 from mailbot.ingest.source import FinalPlace, final_place, pending_finalisation
-from mailbot.ingest.store import FetchedMail, store_mail
+from mailbot.ingest.store import FetchedMail, store_mail, too_large_reason
 from mailbot.tls import client_context
 
 log = logging.getLogger(__name__)
@@ -47,11 +47,13 @@ class ImapSource:
         sessions: sessionmaker[Session],
         clock: Clock,
         password: str | None = None,
+        max_bytes: int = 25_000_000,
     ) -> None:
         self.settings = settings
         self.mailbox = mailbox
         self.sessions = sessions
         self.clock = clock
+        self.max_bytes = max_bytes
         self._password = password if password is not None else secret(settings, "imap")
         self._client: IMAPClient | None = None
         self._uidvalidity: int | None = None
@@ -128,7 +130,12 @@ class ImapSource:
         stored = 0
         for start in range(0, len(uids), self.settings.batch_size):
             batch = uids[start : start + self.settings.batch_size]
-            response = client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
+            sizes = client.fetch(batch, ["RFC822.SIZE"])
+            large = {uid for uid in batch if int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0)) > self.max_bytes}
+            response = client.fetch([u for u in batch if u not in large], ["BODY.PEEK[]", "INTERNALDATE"])
+            if large:  # only the header: a huge mail is never loaded whole
+                headers = client.fetch(sorted(large), ["BODY.PEEK[HEADER]", "INTERNALDATE", "RFC822.SIZE"])
+                response |= {uid: _as_too_large(data, self.max_bytes) for uid, data in headers.items()}
             stored += self._store_batch(uidvalidity, batch, response)
         if uidnext - 1 > max([last_uid, *uids]):
             # UIDs below UIDNEXT that the search did not return were expunged by someone else
@@ -182,6 +189,8 @@ class ImapSource:
                     uid,
                     bytes(data[b"BODY[]"]),
                     received,
+                    size=data.get(b"X-SIZE"),
+                    too_large=data.get(b"X-TOO-LARGE"),
                 )
                 if store_mail(session, self.mailbox, mail, now) is not None:
                     stored += 1
@@ -296,3 +305,14 @@ def _aware(value: Any) -> datetime | None:
     if not isinstance(value, datetime):
         return None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _as_too_large(data: dict[bytes, Any], limit: int) -> dict[bytes, Any]:
+    """A header-only fetch in the shape of a full one, marked for quarantine at ingest."""
+    size = int(data.get(b"RFC822.SIZE", 0))
+    return {
+        b"BODY[]": bytes(data.get(b"BODY[HEADER]", b"")),
+        b"INTERNALDATE": data.get(b"INTERNALDATE"),
+        b"X-SIZE": size,
+        b"X-TOO-LARGE": too_large_reason(size, limit),
+    }

@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,7 +22,7 @@ from mailbot.clock import Clock
 from mailbot.config import MaildirSettings
 from mailbot.db.schema import InboundMail
 from mailbot.ingest.source import FinalPlace, final_place, pending_finalisation
-from mailbot.ingest.store import FetchedMail, store_mail
+from mailbot.ingest.store import FetchedMail, store_mail, too_large_reason
 
 log = logging.getLogger(__name__)
 FOLDER = "INBOX"
@@ -38,8 +40,14 @@ def ensure_maildir(path: Path) -> None:
 
 class MaildirSource:
     def __init__(
-        self, settings: MaildirSettings, mailbox: str, sessions: sessionmaker[Session], clock: Clock
+        self,
+        settings: MaildirSettings,
+        mailbox: str,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        max_bytes: int = 25_000_000,
     ) -> None:
+        self.max_bytes = max_bytes
         self.settings = settings
         self.mailbox = mailbox
         self.sessions = sessions
@@ -80,10 +88,9 @@ class MaildirSource:
                 if source_key in known:
                     continue
                 try:
-                    raw = path.read_bytes()
+                    mail = self._read(source_key, path)
                 except FileNotFoundError:  # moved away by someone else meanwhile
                     continue
-                mail = FetchedMail(source_key, FOLDER, None, None, raw, _mtime(path))
                 if store_mail(session, self.mailbox, mail, now) is None:
                     duplicates.append(path)
                 else:
@@ -91,6 +98,15 @@ class MaildirSource:
         for path in duplicates:  # only after the commit: never move what is not safely stored
             self._move(path, self.settings.processed_folder)
         return stored
+
+    def _read(self, source_key: str, path: Path) -> FetchedMail:
+        size = path.stat().st_size
+        if size <= self.max_bytes:
+            return FetchedMail(source_key, FOLDER, None, None, path.read_bytes(), _mtime(path))
+        with path.open("rb") as file:  # only the header: a huge mail is never loaded whole
+            header = b"".join(_header_lines(file))
+        reason = too_large_reason(size, self.max_bytes)
+        return FetchedMail(source_key, FOLDER, None, None, header, _mtime(path), size=size, too_large=reason)
 
     def finalize(self) -> int:
         files = self._files()
@@ -130,3 +146,13 @@ def _mtime(path: Path) -> datetime:
         return datetime.fromtimestamp(path.stat().st_mtime, UTC)
     except FileNotFoundError:
         return datetime.now(UTC)
+
+
+def _header_lines(file: BinaryIO, limit: int = 256_000) -> Iterator[bytes]:
+    """Lines up to and including the blank line that ends the header (at most `limit` bytes)."""
+    read = 0
+    for line in file:
+        yield line
+        read += len(line)
+        if line in (b"\n", b"\r\n") or read >= limit:
+            return

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mailbot.db.schema import InboundMail, InboundState
+from mailbot.db.schema import InboundMail, InboundState, Outcome
 from mailbot.parse import message_id_of
 
 log = logging.getLogger(__name__)
@@ -23,8 +23,10 @@ class FetchedMail:
     folder: str
     uidvalidity: int | None
     uid: int | None
-    raw: bytes
+    raw: bytes  # the whole message, or only its header when `too_large`
     received_at: datetime  # IMAP INTERNALDATE or Maildir delivery time
+    size: int | None = None  # the whole message's size when `raw` is only the header
+    too_large: str | None = None  # why the body was not taken: the row is quarantined at once
 
 
 def store_mail(session: Session, mailbox: str, mail: FetchedMail, now: datetime) -> int | None:
@@ -42,13 +44,17 @@ def store_mail(session: Session, mailbox: str, mail: FetchedMail, now: datetime)
         message_id=message_id_of(mail.raw),
         sha256=hashlib.sha256(mail.raw).hexdigest(),
         raw=mail.raw,
-        size=len(mail.raw),
+        size=mail.size if mail.size is not None else len(mail.raw),
         received_at=mail.received_at,
         ingested_at=now,
         state=InboundState.RECEIVED,
         attempts=0,
         source_done=False,
     )
+    if mail.too_large:
+        row.state, row.outcome, row.reason, row.processed_at = (
+            InboundState.QUARANTINED, Outcome.QUARANTINED, mail.too_large, now
+        )  # fmt: skip
     try:
         with session.begin_nested():
             session.add(row)
@@ -69,4 +75,13 @@ def store_mail(session: Session, mailbox: str, mail: FetchedMail, now: datetime)
             existing,
         )
         return None
+    if mail.too_large:
+        log.warning("inbound #%s quarantined at ingest: %s", row.id, mail.too_large)
     return row.id
+
+
+def too_large_reason(size: int, limit: int) -> str:
+    return (
+        f"too large: {size} bytes, the limit is {limit} ([limits] max_message_bytes); "
+        "only the header was stored, the whole mail stays on the server"
+    )
