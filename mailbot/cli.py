@@ -82,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
     add_tickets_parser(commands, _config_option, _now_option)
     commands.choices["tickets"].set_defaults(handler=_cmd_tickets)
 
+    from mailbot.quarantine import add_parser as add_quarantine_parser
+
+    add_quarantine_parser(commands, _config_option)
+    commands.choices["quarantine"].set_defaults(handler=_cmd_quarantine)
+
     demo = commands.add_parser("demo", help="run the real pipeline on sample mails, no server needed")
     demo.add_argument("--dir", type=Path, default=Path("mailbot-demo"), help="working directory (re-created)")
     demo.add_argument("--kb", type=Path, help="knowledge base to use (default: the shipped one)")
@@ -101,6 +106,12 @@ def _cmd_tickets(args: argparse.Namespace) -> int:
     from mailbot.tickets.commands import run_tickets_command
 
     return run_tickets_command(args, _clock(args.now))
+
+
+def _cmd_quarantine(args: argparse.Namespace) -> int:
+    from mailbot.quarantine import run_quarantine_command
+
+    return run_quarantine_command(args)
 
 
 def _setup_logging(level: str) -> None:

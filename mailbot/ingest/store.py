@@ -80,8 +80,11 @@ def store_mail(session: Session, mailbox: str, mail: FetchedMail, now: datetime)
     return row.id
 
 
+TOO_LARGE_PREFIX = "too large:"
+
+
 def too_large_reason(size: int, limit: int) -> str:
     return (
-        f"too large: {size} bytes, the limit is {limit} ([limits] max_message_bytes); "
+        f"{TOO_LARGE_PREFIX} {size} bytes, the limit is {limit} ([limits] max_message_bytes); "
         "only the header was stored, the whole mail stays on the server"
     )

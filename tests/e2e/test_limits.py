@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,27 @@ def test_empty_and_attachment_only_mails_end_with_a_reason(bot: Bot) -> None:
     bot.deliver(make_mail("anhang@example.org", "Screenshot", ""))
     bot.run_once()
     assert all(row.state in ("done", "quarantined") and row.reason for row in bot.inbound())
+
+
+def test_quarantine_list_show_and_release(bot: Bot, capsys) -> None:
+    from mailbot.cli import main
+
+    bot.deliver(b"Subject: kaputt\r\n\r\nkein Absender, keine Header")
+    bot.deliver(make_mail("kunde@example.org", "Riesig", ("y" * 76 + "\n") * 400))
+    bot.run_once()
+    config = ["--config", str(bot.config)]
+    capsys.readouterr()
+    assert main(["quarantine", "list", "--json", *config]) == 0
+    items = json.loads(capsys.readouterr().out)
+    [broken] = [item for item in items if "too large" not in item["reason"]]
+    [large] = [item for item in items if "too large" in item["reason"]]
+
+    assert main(["quarantine", "show", str(broken["id"]), *config]) == 0
+    assert "reason:" in capsys.readouterr().out
+    assert main(["quarantine", "release", str(large["id"]), *config]) == 1  # header only: needs --force
+    assert main(["quarantine", "release", str(broken["id"]), *config]) == 0
+    assert {row.id: row.state for row in bot.inbound()}[broken["id"]] == "received"
+    bot.run_once()
+    row = {row.id: row for row in bot.inbound()}[broken["id"]]
+    assert row.state in ("done", "quarantined") and row.reason  # decided again, with a reason
+    assert main(["quarantine", "show", "999", *config]) == 1

@@ -1,0 +1,120 @@
+"""`mailbot quarantine list|show|release`: quarantined mail stays retrievable and can be tried again.
+
+Releasing puts the stored mail back to "received" with a fresh attempt count, so the next pass decides
+it like new mail (after a parser fix or a KB change); its copy on the server stays in the Quarantine
+folder. Mail that was too large was
+stored as its header only: it is released only with `--force`, and then decided on its header alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.config import load_settings
+from mailbot.db.schema import InboundMail, InboundState
+from mailbot.ingest.store import TOO_LARGE_PREFIX
+
+
+def add_parser(commands: Any, config_option: Any) -> None:
+    quarantine = commands.add_parser("quarantine", help="list, show and release quarantined mail")
+    sub = quarantine.add_subparsers(dest="quarantine_command", required=True)
+    listing = sub.add_parser("list", help="every quarantined mail with its reason")
+    listing.add_argument("--json", action="store_true")
+    show = sub.add_parser("show", help="one quarantined mail: reason, headers; --raw writes the message")
+    show.add_argument("id", type=int)
+    show.add_argument("--raw", action="store_true", help="the stored message as it arrived, on stdout")
+    release = sub.add_parser("release", help="decide it again on the next pass")
+    release.add_argument("id", type=int)
+    release.add_argument("--force", action="store_true", help="also mail stored as its header only")
+    for parser in (listing, show, release):
+        config_option(parser)
+
+
+def run_quarantine_command(args: argparse.Namespace) -> int:
+    from mailbot.app import open_database
+
+    settings = load_settings(args.config)
+    engine, sessions = open_database(settings)
+    mailbox = settings.support.mailbox
+    try:
+        with sessions.begin() as session:
+            if args.quarantine_command == "list":
+                return _list(session, mailbox, args.json)
+            row = session.get(InboundMail, args.id)
+            if row is None or row.mailbox != mailbox or row.state != InboundState.QUARANTINED:
+                hint = "see `mailbot quarantine list`"
+                print(f"mailbot: no quarantined mail #{args.id}; {hint}", file=sys.stderr)
+                return 1
+            if args.quarantine_command == "show":
+                return _show(row, args.raw)
+            return _release(row, args.force)
+    finally:
+        engine.dispose()
+
+
+def _list(session: Session, mailbox: str, as_json: bool) -> int:
+    rows = session.scalars(
+        select(InboundMail)
+        .where(InboundMail.mailbox == mailbox, InboundMail.state == InboundState.QUARANTINED)
+        .order_by(InboundMail.id)
+    ).all()
+    items = [
+        {
+            "id": r.id,
+            "received_at": r.received_at.isoformat(),
+            "from": r.from_addr,
+            "subject": r.subject,
+            "size": r.size,
+            "reason": r.reason,
+        }
+        for r in rows
+    ]
+    if as_json:
+        print(json.dumps(items, ensure_ascii=False, indent=2))
+    else:
+        for item in items:
+            print(f"#{item['id']}  {item['received_at']}  {item['from'] or '?'}  {item['subject'] or ''!r}")
+            print(f"    {item['reason']}")
+        print(f"{len(items)} quarantined")
+    return 0
+
+
+def _show(row: InboundMail, raw: bool) -> int:
+    if raw:
+        sys.stdout.buffer.write(row.raw)
+        return 0
+    header = row.raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    print(f"#{row.id}  received {row.received_at.isoformat()}  {row.size} bytes  attempts {row.attempts}")
+    print(f"reason: {row.reason}")
+    if row.last_error:
+        print(f"last error: {row.last_error}")
+    print("header:")
+    print(header.decode("utf-8", "replace"))
+    return 0
+
+
+def _release(row: InboundMail, force: bool) -> int:
+    if (row.reason or "").startswith(TOO_LARGE_PREFIX) and not force:
+        print(
+            f"mailbot: #{row.id} was too large and only its header is stored; raise [limits] "
+            "max_message_bytes and fetch it again from the server's Quarantine folder, or release it "
+            "with --force to decide it on its header alone",
+            file=sys.stderr,
+        )
+        return 1
+    previous = row.reason
+    row.state = InboundState.RECEIVED
+    row.attempts = 0
+    row.outcome = None
+    row.processed_at = None
+    row.lease_until = None
+    row.last_error = f"released from quarantine (was: {previous})"[:2000]
+    row.reason = None
+    print(f"#{row.id} released: the next pass decides it again")
+    return 0
