@@ -12,11 +12,12 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot import logredact
 from mailbot.classify import store
 from mailbot.classify.model import Classifier, train
 from mailbot.classify.severity import SeverityModel, load_severity_examples, train_severity
 from mailbot.clock import BusinessCalendar, Clock, system_clock
-from mailbot.config import ClassifierSettings, Settings
+from mailbot.config import ClassifierSettings, Settings, all_secrets
 from mailbot.db.engine import make_engine, make_session_factory
 from mailbot.db.migrate import upgrade
 from mailbot.db.schema import InstallationSecret
@@ -163,6 +164,7 @@ def load_or_train(kb: KnowledgeBase, settings: ClassifierSettings) -> Classifier
 
 def build_app(settings: Settings, clock: Clock = system_clock) -> App:
     """Open (and migrate) the database; load KB, model and templates now so errors show at start-up."""
+    logredact.install(all_secrets(settings), settings.privacy.redact_addresses)
     engine, sessions = open_database(settings)
     app = App(settings, engine, sessions, clock)
     _ = app.renderer, app.classifier, app.severity, app.calendar, app.message_id_key

@@ -113,6 +113,10 @@ class LimitSettings(Section):
     status_reply_hours: float = Field(default=4, ge=0)  # at most one automatic status answer per ticket
 
 
+class PrivacySettings(Section):
+    redact_addresses: bool = False  # log "k***@example.org" instead of customers' addresses
+
+
 class IncidentSettings(Section):
     """Several customers reporting the same fault: their tickets become children of one parent."""
 
@@ -282,6 +286,7 @@ class Settings(Section):
     business_hours: BusinessHoursSettings = BusinessHoursSettings(always_open=True)
     sla: SlaSettings = SlaSettings()
     incidents: IncidentSettings = IncidentSettings()
+    privacy: PrivacySettings = PrivacySettings()
     jira: JiraSettings | None = None  # mirror escalations to Jira Service Management
     webhook: WebhookSettings | None = None  # post signed JSON events
     source_file: Path | None = Field(default=None, exclude=True)
@@ -317,6 +322,20 @@ def secret(section: _ServerSection, section_name: str, env: Mapping[str, str] | 
     if section.password is not None:
         return section.password.get_secret_value()
     return None
+
+
+def all_secrets(settings: Settings, env: Mapping[str, str] | None = None) -> list[str]:
+    """Every secret value this installation knows, for the log filter's second line of defence."""
+    env = os.environ if env is None else env
+    found = [secret(s, name, env) for s, name in ((settings.imap, "imap"), (settings.smtp, "smtp")) if s]
+    if settings.jira is not None:
+        found.append(settings.jira.token.get_secret_value() if settings.jira.token else None)
+        found.append(env.get(settings.jira.token_env or "MAILBOT_JIRA_TOKEN"))
+    if settings.webhook is not None:
+        found.append(settings.webhook.secret.get_secret_value() if settings.webhook.secret else None)
+        found.append(env.get(settings.webhook.secret_env or "MAILBOT_WEBHOOK_SECRET"))
+    found.append(env.get("MAILBOT_MESSAGE_ID_SECRET"))
+    return [value for value in found if value]
 
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:

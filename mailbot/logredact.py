@@ -1,0 +1,52 @@
+"""Keep secrets and (when configured) customer addresses out of the logs.
+
+Secrets are SecretStr everywhere and never formatted into messages; this filter is the second line:
+any configured secret that still reaches a log line is replaced. With `[privacy] redact_addresses`,
+e-mail addresses lose their local part ("k***@example.org"): the domain still helps debugging.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+_ADDRESS = re.compile(r"(?<![\w.+-])([\w.+-]{1,64})@([\w-]+(?:\.[\w-]+)+)")
+MIN_SECRET = 4  # shorter "secrets" would redact ordinary words
+
+
+def redact_address(match: re.Match[str]) -> str:
+    return f"{match.group(1)[0]}***@{match.group(2)}"
+
+
+class RedactingFilter(logging.Filter):
+    def __init__(self, secrets: Iterable[str], addresses: bool) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if len(s) >= MIN_SECRET}, key=len, reverse=True)
+        self.addresses = addresses
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[secret]")
+        return _ADDRESS.sub(redact_address, text) if self.addresses else text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        scrubbed = self.scrub(message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.scrub(record.exc_text)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, ()
+        return True
+
+
+def install(secrets: Iterable[str], addresses: bool) -> RedactingFilter:
+    """Put the filter on every handler of the root logger (filters on handlers see every record)."""
+    redacting = RedactingFilter(secrets, addresses)
+    for handler in logging.getLogger().handlers:
+        for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
+            handler.removeFilter(old)
+        handler.addFilter(redacting)
+    return redacting
