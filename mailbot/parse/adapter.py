@@ -13,9 +13,11 @@ the stdlib leaves in a multipart epilogue. What it returns is then narrowed to w
 
 from __future__ import annotations
 
+import email
 import logging
 from dataclasses import dataclass
 from email.message import Message
+from email.policy import compat32
 
 import mailparser
 from mailparser.exceptions import MailParserRecursionError
@@ -25,6 +27,7 @@ from mailbot.errors import Quarantine
 # mail-parser logs a warning for every part type it does not render (pgp-signature, calendar ...);
 # what matters is recorded as defects instead.
 logging.getLogger("mailparser").setLevel(logging.ERROR)
+log = logging.getLogger(__name__)
 
 # stdlib defect class -> what it means for the reader of the mail
 _MIME_DEFECTS = {
@@ -57,17 +60,33 @@ class MimeView:
 
 
 def load(raw: bytes) -> MimeView:
-    """Parse raw bytes with mail-parser."""
+    """Parse raw bytes with mail-parser; the stdlib parse alone when mail-parser trips over damage."""
     try:
         parsed = mailparser.parse_from_bytes(raw)
     except MailParserRecursionError as exc:
         raise Quarantine("broken MIME: the parts are nested too deeply to be read") from exc
+    except (AttributeError, TypeError, ValueError, IndexError) as exc:
+        # mail-parser 4.8 fails on some truncated multiparts (an epilogue of None, a part without a
+        # boundary) whose readable parts the stdlib tree still holds: read those instead
+        log.info("mail-parser failed (%s: %s); reading the stdlib MIME tree", type(exc).__name__, exc)
+        return _stdlib_view(raw)
     return MimeView(
         message=parsed.message,
         plain=tuple(str(text) for text in parsed.text_plain),
         html=tuple(str(text) for text in parsed.text_html),
         defects=tuple(_human_defects(parsed.defects)),
     )
+
+
+def _stdlib_view(raw: bytes) -> MimeView:
+    message = email.message_from_bytes(raw, policy=compat32)
+    defects: list[str] = []
+    for part in message.walk():
+        for defect in getattr(part, "defects", []):
+            text = _one_defect(part.get_content_type(), type(defect).__name__)
+            if text and text not in defects:
+                defects.append(text)
+    return MimeView(message=message, plain=(), html=(), defects=tuple(defects))
 
 
 def _human_defects(groups: list[dict[str, list[object]]]) -> list[str]:

@@ -42,8 +42,8 @@ def walk(message: Message) -> Parts:
     while stack:
         part = stack.pop()
         ctype = part.get_content_type()
-        payload = part.get_payload()
         if ctype.startswith("multipart/"):
+            payload = part.get_payload()  # the sub-parts; a leaf's payload is only read decoded
             if isinstance(payload, list):  # a str payload is a broken multipart: see structure.py
                 stack.extend(reversed([p for p in payload if isinstance(p, Message)]))
             continue
