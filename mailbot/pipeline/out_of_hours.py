@@ -9,7 +9,6 @@ outbox's dedup key makes it once per mail.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -17,9 +16,10 @@ from sqlalchemy import select
 from mailbot.db.schema import InboundMail, InboundState
 from mailbot.errors import Quarantine
 from mailbot.parse import parse_mail
+from mailbot.pipeline.process import rule_context
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, enqueue
-from mailbot.rules import RuleContext, apply_rules
+from mailbot.rules import apply_rules
 from mailbot.tickets.notify import already_queued, sender_of
 
 if TYPE_CHECKING:
@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 
 def acknowledge_out_of_hours(app: App) -> int:
     """Queue the out-of-hours note for every waiting mail that has none; return how many."""
-    from mailbot.pipeline.process import _own_ids, _replies_since
-
     now = app.clock()
     opening = app.calendar.next_opening(now)
     if opening is None:
@@ -52,16 +50,7 @@ def acknowledge_out_of_hours(app: App) -> int:
                 mail = parse_mail(row.raw, default_language=settings.support.default_language)
             except Quarantine:
                 continue  # decided (quarantined) at the opening, with its reason
-            context = RuleContext(
-                own_addresses=frozenset({settings.support.address}),
-                own_message_id_domains=frozenset({settings.message_id_domain}),
-                own_message_ids=_own_ids(session, app, mail.message_id),
-                replies_to_sender_today=_replies_since(
-                    session, app.mailbox, mail.reply_address, now - timedelta(days=1)
-                ),
-                max_replies_per_sender=settings.limits.replies_per_sender_per_day,
-            )
-            hits = apply_rules(mail, context)
+            hits = apply_rules(mail, rule_context(session, app, mail, now))
             if hits:
                 log.info("no out-of-hours note for inbound #%s: %s", row.id, hits[0].reason)
                 continue

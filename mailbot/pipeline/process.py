@@ -91,8 +91,20 @@ def process_one(app: App, row_id: int) -> tuple[str, str]:
 
 
 def _decide(session: Session, app: App, row: InboundMail, mail: ParsedMail, now: datetime) -> Decision:
+    hits = apply_rules(mail, rule_context(session, app, mail, now))
+    if any(hit.effect is RuleEffect.IGNORE for hit in hits):
+        return decide(hits, None, None)
     settings = app.settings
-    context = RuleContext(
+    ticket = find_ticket(session, app.mailbox, settings.support.ticket_prefix, mail, app.message_id_key)
+    prediction = None if ticket else app.classifier.predict(mail.subject, mail.body)
+    escalating = {article.id for article in app.kb.articles if article.action == "escalate"}
+    return decide(hits, prediction, ticket, escalating)
+
+
+def rule_context(session: Session, app: App, mail: ParsedMail, now: datetime) -> RuleContext:
+    """What the rules need to know beyond the mail: who we are, what we sent, how often we wrote."""
+    settings = app.settings
+    return RuleContext(
         own_addresses=frozenset({settings.support.address}),
         own_message_id_domains=frozenset({settings.message_id_domain}),
         own_message_ids=_own_ids(session, app, mail.message_id),
@@ -101,13 +113,6 @@ def _decide(session: Session, app: App, row: InboundMail, mail: ParsedMail, now:
         ),
         max_replies_per_sender=settings.limits.replies_per_sender_per_day,
     )
-    hits = apply_rules(mail, context)
-    if any(hit.effect is RuleEffect.IGNORE for hit in hits):
-        return decide(hits, None, None)
-    ticket = find_ticket(session, app.mailbox, settings.support.ticket_prefix, mail, app.message_id_key)
-    prediction = None if ticket else app.classifier.predict(mail.subject, mail.body)
-    escalating = {article.id for article in app.kb.articles if article.action == "escalate"}
-    return decide(hits, prediction, ticket, escalating)
 
 
 def _own_ids(session: Session, app: App, message_id: str) -> frozenset[str]:
