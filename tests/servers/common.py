@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 LOOPBACK = "127.0.0.1"
 
@@ -91,3 +95,48 @@ def make_self_signed_cert(directory: Path, name: str = "server") -> tuple[Path, 
         timeout=30,
     )  # fmt: skip
     return cert, key
+
+
+class LoopbackHttpServer:
+    """An HTTP server on a free loopback port, served from a daemon thread: `start`/`stop` or `with`.
+
+    Subclasses set `handler`; the handler reaches the subclass instance as `self.server.owner`.
+    """
+
+    host = LOOPBACK
+    handler: type[BaseHTTPRequestHandler]
+    thread_name = "http-stand-in"
+
+    def __init__(self) -> None:
+        self.port = free_ports(1)[0]
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        server = ThreadingHTTPServer((self.host, self.port), self.handler)
+        server.daemon_threads = True
+        server.block_on_close = False
+        server.owner = self  # type: ignore[attr-defined]
+        server.handle_error = lambda request, address: None  # type: ignore[method-assign]
+        name = self.thread_name
+        serve = threading.Thread(target=server.serve_forever, args=(0.02,), name=name, daemon=True)
+        serve.start()
+        self._server = server
+
+    def before_stop(self) -> None:
+        """Hook: release anything that would keep a request from finishing."""
+
+    def stop(self) -> None:
+        self.before_stop()
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -23,12 +23,11 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .common import LOOPBACK, free_ports
+from .common import LoopbackHttpServer
 
 API = "/rest/servicedeskapi"
 
@@ -72,10 +71,8 @@ def _date(when: datetime) -> dict[str, Any]:
     }
 
 
-class FakeJsm:
+class FakeJsm(LoopbackHttpServer):
     """One service desk with one request type; state is guarded by one lock."""
-
-    host = LOOPBACK
 
     def __init__(
         self,
@@ -91,7 +88,7 @@ class FakeJsm:
         self.user, self.token = user, token
         self.service_desk_id, self.request_type_id = service_desk_id, request_type_id
         self.project_key, self.page_size, self.priorities = project_key, page_size, priorities
-        self.port = free_ports(1)[0]
+        super().__init__()
         self._lock = threading.Lock()
         self._received: list[Received] = []
         self._users: dict[str, dict[str, Any]] = {}  # accountId -> user (+ "_email_visible")
@@ -101,7 +98,6 @@ class FakeJsm:
         self._hang = 0
         self._release = threading.Event()
         self._ids = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -109,30 +105,8 @@ class FakeJsm:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> None:
-        server = ThreadingHTTPServer((self.host, self.port), _Handler)
-        server.daemon_threads = True
-        server.block_on_close = False
-        server.fake = self  # type: ignore[attr-defined]
-        server.handle_error = lambda request, address: None  # type: ignore[method-assign]
-        threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-jsm", daemon=True).start()
-        self._server = server
-
-    def stop(self) -> None:
+    def before_stop(self) -> None:
         self._release.set()  # let hung requests finish
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-
-    def __enter__(self) -> FakeJsm:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # --- the test's side -----------------------------------------------------------------------
 
@@ -417,7 +391,7 @@ class _Handler(BaseHTTPRequestHandler):
     wbufsize = -1  # buffered: headers and body leave in one write when the handler flushes
 
     def _serve(self) -> None:
-        fake: FakeJsm = self.server.fake  # type: ignore[attr-defined]
+        fake: FakeJsm = self.server.owner  # type: ignore[attr-defined]
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, extra, payload = fake._handle(self.command, self.path, headers, raw)
@@ -440,3 +414,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
+
+
+FakeJsm.handler = _Handler

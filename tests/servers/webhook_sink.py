@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from mailbot.escalate.webhook import verify_signature
 
-from .common import LOOPBACK, free_ports
+from .common import LoopbackHttpServer
 
 
 @dataclass(frozen=True)
@@ -32,44 +31,18 @@ class Delivery:
         return json.loads(self.body)
 
 
-class WebhookSink:
-    host = LOOPBACK
-
+class WebhookSink(LoopbackHttpServer):
     def __init__(self, secret: str, tolerance_seconds: float = 300) -> None:
         self.secret = secret
         self.tolerance_seconds = tolerance_seconds
-        self.port = free_ports(1)[0]
+        super().__init__()
         self._lock = threading.Lock()
         self._deliveries: list[Delivery] = []
         self._planned: list[tuple[int, dict[str, str]]] = []
-        self._server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/hooks/mailbot"
-
-    def start(self) -> None:
-        server = ThreadingHTTPServer((self.host, self.port), _Handler)
-        server.daemon_threads = True
-        server.block_on_close = False
-        server.sink = self  # type: ignore[attr-defined]
-        threading.Thread(target=server.serve_forever, args=(0.02,), name="webhook-sink", daemon=True).start()
-        self._server = server
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-
-    def __enter__(self) -> WebhookSink:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def deliveries(self) -> list[Delivery]:
@@ -103,7 +76,7 @@ class _Handler(BaseHTTPRequestHandler):
     wbufsize = -1  # buffered: headers and body leave in one write when the handler flushes
 
     def do_POST(self) -> None:
-        sink: WebhookSink = self.server.sink  # type: ignore[attr-defined]
+        sink: WebhookSink = self.server.owner  # type: ignore[attr-defined]
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         status, extra = sink._receive(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         reply = b"" if status == 204 else json.dumps({"status": status}).encode()
@@ -118,3 +91,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+WebhookSink.handler = _Handler
