@@ -2,9 +2,9 @@
 
 - `mail`: a pass of the mail stages as the business calendar allows (new mail only while open, the
   backlog at the opening in arrival order), then a wait for new mail: IMAP IDLE while open, else
-  until the opening. The job re-runs right after it returns, so it behaves like a loop that the
-  scheduler owns; a single-thread executor runs the other jobs between two passes, so no two jobs
-  ever write to the database at the same time.
+  until the opening (at most 30 s). The job adds itself again when it returns, so it behaves like a
+  loop that the scheduler owns; a single-thread executor runs the other jobs between two passes, so
+  no two jobs ever write to the database at the same time.
 - `escalations`: due calls to Jira Service Management and the webhook.
 - `jira`: follow mirrored requests (public comments, done) every `[jira] poll_minutes`.
 - `sla_watch`: warn the team before a response target runs out; record breaches.
@@ -47,31 +47,40 @@ class MailJob:
         self.source: MailSource = app.make_source()
         self.deliverer: Deliverer = deliverer_for(app)
         self.was_open: bool | None = None
+        self.scheduler: BackgroundScheduler | None = None  # set by build_scheduler
 
     def __call__(self) -> None:
+        try:
+            self.run_pass()
+        finally:
+            if not self.stop.is_set() and self.scheduler is not None:
+                # the next pass follows this one directly: a one-off job each time, so the scheduler
+                # never finds the previous pass still running (no "maximum instances" noise)
+                self.scheduler.add_job(self, id="mail", name="mail pass", replace_existing=True)
+
+    def run_pass(self) -> None:
         if self.stop.is_set():
             return
         self.app.refresh_knowledge_base()  # agents edit the KB while the worker runs
         now = self.app.clock()
         try:
             report = run_pass(self.app, self.source, self.deliverer)
+            if report.open != self.was_open:
+                _log_hours(self.app, now, report.open)
+                self.was_open = report.open
+            if report.errors:
+                self.source.close()  # reconnect on the next pass
+                self.stop.wait(RETRY_SECONDS)
+                return
+            wait = min(IDLE_SLICE_SECONDS, self._seconds_until_next(now, report.open))
+            if report.open:
+                self.source.wait(wait, self.stop)  # IDLE: the connection may break here too
+            else:
+                self.stop.wait(wait)
         except (TransientError, OperationalError) as exc:
             log.warning("%s; retrying in %.0f s", exc, RETRY_SECONDS)
             self.source.close()
             self.stop.wait(RETRY_SECONDS)
-            return
-        if report.open != self.was_open:
-            _log_hours(self.app, now, report.open)
-            self.was_open = report.open
-        if report.errors:
-            self.source.close()  # reconnect on the next pass
-            self.stop.wait(RETRY_SECONDS)
-            return
-        wait = min(IDLE_SLICE_SECONDS, self._seconds_until_next(now, report.open))
-        if report.open:
-            self.source.wait(wait, self.stop)
-        else:
-            self.stop.wait(wait)
 
     def _seconds_until_next(self, now: datetime, is_open: bool) -> float:
         wait = self.app.settings.poll_seconds
@@ -94,7 +103,8 @@ def build_scheduler(app: App, mail_job: MailJob) -> BackgroundScheduler:
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         timezone=app.calendar.zone,
     )
-    scheduler.add_job(mail_job, IntervalTrigger(seconds=1), id="mail", name="mail pass")
+    mail_job.scheduler = scheduler
+    scheduler.add_job(mail_job, id="mail", name="mail pass")  # runs now, then re-adds itself
     scheduler.add_job(
         _guarded(run_due_jobs, app), IntervalTrigger(seconds=ESCALATION_SECONDS), id="escalations"
     )

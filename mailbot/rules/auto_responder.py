@@ -22,6 +22,12 @@ _SUBJECT = re.compile(
            |abwesenheitsnotiz|r[ée]ponse\ automatique|automatisch\ antwoord)\s*(?::|$)
       | out\ of\ (?:the\ )?office(?:\s+(?:auto[-\ ]?reply|reply|notice|notification))?\s*(?::|$)
       | (?:auto|abwesend)\s*:
+      | (?:re:\s*)?(?:thank(?:s|\ you)\ for\ (?:your|contacting)
+                         \ (?:message|e-?mail|mail|inquiry|enquiry|request|us)
+           |we\ (?:have\ )?received\ your\ (?:message|e-?mail|mail|inquiry|enquiry|request)
+           |vielen\ dank\ f(?:ü|ue)r\ ihre\ (?:nachricht|e-?mail|mail|anfrage)
+           |ihre\ (?:nachricht|anfrage|e-?mail)\ (?:ist\ (?:bei\ uns\ )?eingegangen|wurde\ empfangen)
+           |eingangsbest(?:ä|ae)tigung)\s*[.!:]?\s*$
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -55,7 +61,9 @@ def check_subject(mail: ParsedMail, ctx: RuleContext) -> str | None:
     already breaks the loop RFC 3834 is about, and most real out-of-office replies also carry a header
     (``Auto-Submitted``, ``X-Auto-Response-Suppress``) and are ignored by those rules. The short,
     ambiguous prefixes (``Auto``, ``Abwesend``) need a colon; ``Out of office`` must stand alone or be
-    followed by a colon, so ``Out of office hours support`` is a customer.
+    followed by a colon, so ``Out of office hours support`` is a customer. Ticket systems' receipts
+    ("Thank you for your message", "Vielen Dank für Ihre Anfrage") count only as the whole subject:
+    the torture run's header-less responder (like FreeScout's) sent exactly those.
     """
     if _SUBJECT.match(mail.subject):
         return f"Subject: {shown(mail.subject)} (a typical auto-responder subject)"
