@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from mailbot.app import build_app
 from mailbot.config import load_settings
 from mailbot.pipeline.process import process_pending
@@ -56,6 +58,35 @@ def test_temporary_failure_is_retried_with_backoff_and_permanent_failure_is_repo
     assert failed["recipient"] == "gone@example.net" and "550" in failed["reason"]
     [notice] = [raw for raw in bot.sent_to(TEAM) if b"gone@example.net" in raw]
     assert "550" in text_of(notice)
+
+
+def test_a_crash_during_delivery_leaves_only_the_mail_in_flight_waiting(bot: Bot, monkeypatch):
+    """Regression (bench/torture.py): rows were claimed 50 at a time, so a kill during delivery parked
+    all of them for the lease; now only the row being sent is claimed."""
+    for number in range(3):
+        bot.deliver(make_mail(f"kunde{number}@example.org", "Passwort vergessen", QUESTION))
+    app = build_app(load_settings(bot.config))
+    try:
+        source = app.make_source()
+        source.fetch_new()
+        process_pending(app)
+        source.close()
+        deliverer = deliverer_for(app)
+
+        async def die(*_args, **_kwargs):
+            raise KeyboardInterrupt  # the process dies in the middle of the first SMTP transaction
+
+        monkeypatch.setattr("aiosmtplib.SMTP.sendmail", die)
+        with pytest.raises(KeyboardInterrupt):
+            deliverer.deliver_due()
+    finally:
+        app.close()
+    states = sorted(row.state for row in bot.outbox())
+    assert states == ["pending", "pending", "sending"]  # the other two are due at once, not leased
+
+    monkeypatch.undo()
+    bot.run_once()
+    assert len(bot.sink.messages) == 2  # the two untouched ones; the one in flight waits for its lease
 
 
 def test_smtp_server_down_keeps_mail_until_it_returns(bot: Bot):
