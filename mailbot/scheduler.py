@@ -2,9 +2,10 @@
 
 - `mail`: a pass of the mail stages as the business calendar allows (new mail only while open, the
   backlog at the opening in arrival order), then a wait for new mail: IMAP IDLE while open, else
-  until the opening (at most 30 s). The job adds itself again when it returns, so it behaves like a
-  loop that the scheduler owns; a single-thread executor runs the other jobs between two passes, so
-  no two jobs ever write to the database at the same time.
+  until the opening (at most 30 s). Its trigger fires every second, so it behaves like a loop that
+  the scheduler owns (a re-adding one-off job was tried and lost itself: APScheduler drops a run
+  submitted while the previous one is still finishing); a single-thread executor runs the other
+  jobs between two passes, so no two jobs ever write to the database at the same time.
 - `escalations`: due calls to Jira Service Management and the webhook.
 - `jira`: follow mirrored requests (public comments, done) every `[jira] poll_minutes`.
 - `sla_watch`: warn the team before a response target runs out; record breaches.
@@ -47,16 +48,9 @@ class MailJob:
         self.source: MailSource = app.make_source()
         self.deliverer: Deliverer = deliverer_for(app)
         self.was_open: bool | None = None
-        self.scheduler: BackgroundScheduler | None = None  # set by build_scheduler
 
     def __call__(self) -> None:
-        try:
-            self.run_pass()
-        finally:
-            if not self.stop.is_set() and self.scheduler is not None:
-                # the next pass follows this one directly: a one-off job each time, so the scheduler
-                # never finds the previous pass still running (no "maximum instances" noise)
-                self.scheduler.add_job(self, id="mail", name="mail pass", replace_existing=True)
+        self.run_pass()
 
     def run_pass(self) -> None:
         if self.stop.is_set():
@@ -103,8 +97,9 @@ def build_scheduler(app: App, mail_job: MailJob) -> BackgroundScheduler:
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         timezone=app.calendar.zone,
     )
-    mail_job.scheduler = scheduler
-    scheduler.add_job(mail_job, id="mail", name="mail pass")  # runs now, then re-adds itself
+    # every second: the pass itself waits (IDLE) up to IDLE_SLICE_SECONDS, so this only means "again
+    # as soon as the last pass returned"; the skipped ticks meanwhile are expected (_QuietSkips)
+    scheduler.add_job(mail_job, IntervalTrigger(seconds=1), id="mail", name="mail pass")
     scheduler.add_job(
         _guarded(run_due_jobs, app), IntervalTrigger(seconds=ESCALATION_SECONDS), id="escalations"
     )
@@ -115,9 +110,18 @@ def build_scheduler(app: App, mail_job: MailJob) -> BackgroundScheduler:
     return scheduler
 
 
+class _QuietSkips(logging.Filter):
+    """The mail pass is skipped on every tick while it waits for mail: expected, not worth a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("maximum number of running instances" in message and '"mail pass' in message)
+
+
 def run_scheduler(app: App, stop: threading.Event) -> None:
     mail_job = MailJob(app, stop)
     scheduler = build_scheduler(app, mail_job)
+    logging.getLogger("apscheduler.scheduler").addFilter(_QuietSkips())
     log.info("worker started: %s, mailbox %s, jobs %s", mail_job.source.name, app.mailbox,
              ", ".join(job.id for job in scheduler.get_jobs()))  # fmt: skip
     scheduler.start()
