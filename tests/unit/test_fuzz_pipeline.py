@@ -638,3 +638,16 @@ def test_truncated_multipart_with_broken_nested_part_beside_text_is_read():
     mail = parse_mail(raw)
     assert mail.text == "Die Lieferung fehlt."
     assert "multipart/alternative boundary never appears, the parts cannot be separated" in mail.defects
+
+
+def test_thousands_of_recipients_are_read_and_decided():
+    recipients = ", ".join(f"kunde{n}@example.org" for n in range(5000))
+    raw = (
+        f"From: Kunde <kunde@example.org>\r\nTo: {recipients}\r\nCc: {SUPPORT}\r\nSubject: Frage\r\n"
+        "Message-ID: <many@example.org>\r\n\r\nWie setze ich mein Passwort zurück?\r\n"
+    ).encode()
+    mail = parse_mail(raw)
+    assert len(mail.to) == 5000 and mail.cc == (SUPPORT,)
+    context = RuleContext(own_addresses=frozenset({SUPPORT}), own_message_id_domains=frozenset())
+    decision = decide(apply_rules(mail, context), Prediction("password-reset", 0.99, 0.5), None)
+    assert decision.reason
