@@ -111,6 +111,8 @@ class LimitSettings(Section):
     max_message_bytes: int = Field(default=25_000_000, ge=10_000)
     lease_seconds: int = Field(default=300, ge=10)  # how long a claimed item is reserved for one worker
     status_reply_hours: float = Field(default=4, ge=0)  # at most one automatic status answer per ticket
+    # a flood from one sender still opens tickets, but the team's mailbox gets at most this many notices
+    team_notices_per_sender_per_hour: int = Field(default=10, ge=1)
 
 
 class PrivacySettings(Section):

@@ -6,10 +6,11 @@ state change of the inbound mail.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
@@ -24,6 +25,7 @@ from mailbot.tickets.notify import local_time, sender_of
 from mailbot.tickets.sla import due_times
 from mailbot.tickets.status_query import is_status_request
 
+log = logging.getLogger(__name__)
 EXCERPT_CHARS = 2000
 
 
@@ -208,6 +210,8 @@ class _Effects:
     def team_notice(
         self, ticket: Ticket, event: str, guess: SeverityGuess | None = None, parent: Ticket | None = None
     ) -> None:
+        if self.flooding(ticket):
+            return
         team = self.app.settings.team
         previous = self.session.scalar(  # notices of one ticket form one thread in the team's mailbox
             select(OutboxMail.message_id)
@@ -249,6 +253,27 @@ class _Effects:
                 reply_to=team.address,  # a team member's "reply" must not come back as a new request
             ),
         )
+
+    def flooding(self, ticket: Ticket) -> bool:
+        """One sender's flood opens tickets but does not bury the team's mailbox (bench/torture.py
+        flood: 200 mails in a minute had become 197 notices)."""
+        cap = self.app.settings.limits.team_notices_per_sender_per_hour
+        recent = self.session.scalar(
+            select(func.count(OutboxMail.id))
+            .join(Ticket, OutboxMail.ticket_id == Ticket.id)
+            .where(
+                OutboxMail.mailbox == ticket.mailbox,
+                OutboxMail.kind == "team_notice",
+                Ticket.customer == ticket.customer,
+                OutboxMail.created_at >= self.now - timedelta(hours=1),
+            )
+        )
+        if (recent or 0) < cap:
+            return False
+        note = f"no team notice: {recent} about {ticket.customer} within an hour; see `mailbot tickets list`"
+        self.event(ticket, "team_notice_held", note)
+        log.info("%s: %s", ticket.reference, note)
+        return True
 
     def enqueue(self, ticket: Ticket, item: Outgoing) -> None:
         enqueue(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Bot, make_mail, write_config
+from tests.e2e.conftest import TEAM, Bot, make_mail, write_config
 from tests.servers import DovecotServer, SmtpSink
 
 pytestmark = pytest.mark.servers
@@ -73,3 +73,12 @@ def test_quarantine_list_show_and_release(bot: Bot, capsys) -> None:
     row = {row.id: row for row in bot.inbound()}[broken["id"]]
     assert row.state in ("done", "quarantined") and row.reason  # decided again, with a reason
     assert main(["quarantine", "show", "999", *config]) == 1
+
+
+def test_a_flood_from_one_sender_opens_tickets_but_caps_replies_and_team_notices(bot: Bot) -> None:
+    for number in range(14):
+        bot.deliver(make_mail("flood@example.org", f"Problem {number}", f"Etwas Unbekanntes {number}."))
+    bot.run_once()
+    assert len(bot.tickets()) == 14
+    assert len(bot.sent_to("flood@example.org")) == 3  # [limits] replies_per_sender_per_day
+    assert len(bot.sent_to(TEAM)) == 10  # [limits] team_notices_per_sender_per_hour
