@@ -17,7 +17,7 @@ from mailbot.classify import store
 from mailbot.classify.model import Classifier, train
 from mailbot.classify.severity import SeverityModel, load_severity_examples, train_severity
 from mailbot.clock import BusinessCalendar, Clock, system_clock
-from mailbot.config import ClassifierSettings, Settings, all_secrets
+from mailbot.config import MESSAGE_ID_SECRET_ENV, ClassifierSettings, Settings, all_secrets
 from mailbot.db.engine import make_engine, make_session_factory
 from mailbot.db.migrate import upgrade
 from mailbot.db.schema import InstallationSecret
@@ -29,7 +29,6 @@ from mailbot.kb import KnowledgeBase, load_knowledge_base
 from mailbot.reply.render import TemplateRenderer
 
 log = logging.getLogger(__name__)
-MESSAGE_ID_SECRET_ENV = "MAILBOT_MESSAGE_ID_SECRET"
 
 
 def open_database(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
@@ -60,8 +59,9 @@ class App:
     @cached_property
     def severity(self) -> SeverityModel:
         """Small enough to train at every start (well under a second): nothing stored, nothing stale."""
-        self.__dict__["severity_files"] = severity_files_digest(self.settings.knowledge_base.path)
-        return train_severity(load_severity_examples(self.settings.knowledge_base.path))
+        root = self.settings.knowledge_base.path
+        self.__dict__["severity_files"] = severity_files_digest(root)
+        return train_severity(load_severity_examples(root))
 
     def refresh_knowledge_base(self) -> bool:
         """Reload the KB when its files changed, and retrain; an invalid KB keeps the old one (logged)."""
@@ -81,17 +81,18 @@ class App:
 
     def _refresh_severity(self) -> bool:
         """Agents edit `_severity/` too: retrain the severity model when its files changed."""
-        if severity_files_digest(self.settings.knowledge_base.path) == self.__dict__.get("severity_files"):
+        root = self.settings.knowledge_base.path
+        files = severity_files_digest(root)
+        if files == self.__dict__.get("severity_files"):
             return False
+        self.__dict__["severity_files"] = files  # a broken edit is reported once, not on every pass
         try:
-            model = train_severity(load_severity_examples(self.settings.knowledge_base.path))
+            model = train_severity(load_severity_examples(root))
         except ConfigError as exc:
             log.error("severity examples changed but have problems; still using the previous ones:\n%s", exc)
-            self.__dict__["severity_files"] = severity_files_digest(self.settings.knowledge_base.path)
             return False
         log.info("severity examples changed: retrained")
         self.__dict__["severity"] = model
-        self.__dict__["severity_files"] = severity_files_digest(self.settings.knowledge_base.path)
         return True
 
     @cached_property

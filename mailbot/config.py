@@ -27,11 +27,12 @@ from pydantic import (
 
 from mailbot.domain import Language, Severity
 from mailbot.errors import ConfigError
-from mailbot.escalate.settings import JiraSettings, WebhookSettings
+from mailbot.escalate.settings import JIRA_TOKEN_ENV, WEBHOOK_SECRET_ENV, JiraSettings, WebhookSettings
 from mailbot.settings_base import Address, Section
 
 CONFIG_ENV = "MAILBOT_CONFIG"
 DATABASE_URL_ENV = "MAILBOT_DATABASE_URL"
+MESSAGE_ID_SECRET_ENV = "MAILBOT_MESSAGE_ID_SECRET"
 _HOURS_RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -332,11 +333,11 @@ def all_secrets(settings: Settings, env: Mapping[str, str] | None = None) -> lis
     found = [secret(s, name, env) for s, name in ((settings.imap, "imap"), (settings.smtp, "smtp")) if s]
     if settings.jira is not None:
         found.append(settings.jira.token.get_secret_value() if settings.jira.token else None)
-        found.append(env.get(settings.jira.token_env or "MAILBOT_JIRA_TOKEN"))
+        found.append(env.get(settings.jira.token_env or JIRA_TOKEN_ENV))
     if settings.webhook is not None:
         found.append(settings.webhook.secret.get_secret_value() if settings.webhook.secret else None)
-        found.append(env.get(settings.webhook.secret_env or "MAILBOT_WEBHOOK_SECRET"))
-    found.append(env.get("MAILBOT_MESSAGE_ID_SECRET"))
+        found.append(env.get(settings.webhook.secret_env or WEBHOOK_SECRET_ENV))
+    found.append(env.get(MESSAGE_ID_SECRET_ENV))
     return [value for value in found if value]
 
 

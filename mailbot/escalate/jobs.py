@@ -23,6 +23,7 @@ from mailbot.domain import Severity, TicketState
 from mailbot.errors import PermanentError, TransientError
 from mailbot.escalate.jira import JsmClient
 from mailbot.escalate.webhook import post_event
+from mailbot.reply.deliver import backoff
 
 if TYPE_CHECKING:  # a runtime import would be circular (the app wires this module in)
     from mailbot.app import App
@@ -177,8 +178,6 @@ def _mirror_to_jira(jira: JsmClient, payload: dict[str, Any]) -> str:
 
 
 def _retry(app: App, job_id: int, error: str, report: JobReport) -> None:
-    from mailbot.reply.deliver import backoff
-
     with app.sessions.begin() as session:
         job = session.get_one(EscalationJob, job_id)
         job.attempts += 1

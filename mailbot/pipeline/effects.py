@@ -21,7 +21,7 @@ from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, enqueue
 from mailbot.reply.subject import format_reference
 from mailbot.tickets.incidents import Candidate, pick_parent
-from mailbot.tickets.notify import local_time, sender_of
+from mailbot.tickets.notify import local_time, sender_of, to_team
 from mailbot.tickets.sla import due_times
 from mailbot.tickets.status_query import is_status_request
 
@@ -212,13 +212,6 @@ class _Effects:
     ) -> None:
         if self.flooding(ticket):
             return
-        team = self.app.settings.team
-        previous = self.session.scalar(  # notices of one ticket form one thread in the team's mailbox
-            select(OutboxMail.message_id)
-            .where(OutboxMail.ticket_id == ticket.id, OutboxMail.kind == "team_notice")
-            .order_by(OutboxMail.id.desc())
-            .limit(1)
-        )
         prediction = self.decision.prediction
         context = {
             "reference": ticket.reference,
@@ -239,20 +232,8 @@ class _Effects:
             "parent_reference": parent.reference if parent else None,
             "external_key": ticket.external_key,
         }
-        self.enqueue(
-            ticket,
-            Outgoing(
-                kind="team_notice",
-                language=team.language,
-                recipient=team.address,
-                to_customer=False,
-                context=context,
-                in_reply_to=previous,
-                references=[previous] if previous else [],
-                attach_rfc822=self.row.raw,
-                reply_to=team.address,  # a team member's "reply" must not come back as a new request
-            ),
-        )
+        item = to_team(self.session, self.app, ticket.id, "team_notice", context, attach_rfc822=self.row.raw)
+        self.enqueue(ticket, item)
 
     def flooding(self, ticket: Ticket) -> bool:
         """One sender's flood opens tickets but does not bury the team's mailbox (bench/torture.py

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from mailbot.clock import Clock
 from mailbot.config import load_settings
 from mailbot.db.schema import Ticket, TicketEvent
 from mailbot.domain import TicketState
+from mailbot.tickets.notify import local_time
 from mailbot.tickets.service import ActionResult, TicketActionError, find_by_reference, reopen, reply, resolve
 from mailbot.worker import deliverer_for
 
@@ -92,11 +94,11 @@ def _act(app: App, args: argparse.Namespace) -> ActionResult:
         return reopen(session, app, ticket, args.note, now)
 
 
-def _row(app: App, ticket: Ticket) -> dict[str, Any]:
-    def local(value: Any) -> str | None:
-        return None if value is None else value.astimezone(app.calendar.zone).isoformat(timespec="minutes")
+def _row(app: App, ticket: Ticket, parent: str | None) -> dict[str, Any]:
+    def local(value: datetime | None) -> str | None:
+        moment = local_time(app, value)
+        return None if moment is None else moment.isoformat(timespec="minutes")
 
-    parent = None
     return {
         "reference": ticket.reference,
         "state": ticket.state,
@@ -121,7 +123,7 @@ def _list(app: App, args: argparse.Namespace) -> int:
             query = query.where(Ticket.state == args.state)
         tickets = session.scalars(query.order_by(Ticket.id.desc()).limit(args.limit)).all()
         parents = _references(session, {t.parent_id for t in tickets if t.parent_id})
-        rows = [_row(app, t) | {"parent": parents.get(t.parent_id or 0)} for t in tickets]
+        rows = [_row(app, t, parents.get(t.parent_id or 0)) for t in tickets]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
@@ -143,8 +145,7 @@ def _show(app: App, args: argparse.Namespace) -> int:
         except TicketActionError as exc:
             print(f"mailbot: {exc}", file=sys.stderr)
             return 1
-        row = _row(app, ticket)
-        row["parent"] = _references(session, {ticket.parent_id}).get(ticket.parent_id or 0)
+        row = _row(app, ticket, _references(session, {ticket.parent_id}).get(ticket.parent_id or 0))
         row["children"] = list(session.scalars(select(Ticket.reference).where(Ticket.parent_id == ticket.id)))
         row["severity_reasons"] = list(ticket.severity_reasons or [])
         row["events"] = [

@@ -71,6 +71,38 @@ def mail_customer(
     return True
 
 
+def to_team(
+    session: Session,
+    app: App,
+    ticket_id: int | None,
+    kind: str,
+    context: dict[str, object],
+    attach_rfc822: bytes | None = None,
+) -> Outgoing:
+    """A mail to the project team, threaded under the last mail the team got about this ticket, so that
+    each ticket is one thread in the team's mailbox."""
+    team = app.settings.team
+    previous = None
+    if ticket_id is not None:
+        previous = session.scalar(
+            select(OutboxMail.message_id)
+            .where(OutboxMail.ticket_id == ticket_id, OutboxMail.to_customer.is_(False))
+            .order_by(OutboxMail.id.desc())
+            .limit(1)
+        )
+    return Outgoing(
+        kind=kind,
+        language=team.language,
+        recipient=team.address,
+        to_customer=False,
+        context=context,
+        in_reply_to=previous,
+        references=[previous] if previous else [],
+        attach_rfc822=attach_rfc822,
+        reply_to=team.address,  # a team member's "reply" must not come back as a new request
+    )
+
+
 def mail_team(
     session: Session,
     app: App,
@@ -83,25 +115,8 @@ def mail_team(
     """Queue `kind` to the project team, in the thread of the ticket's earlier notices."""
     if already_queued(session, app.mailbox, dedup_key):
         return False
-    team = app.settings.team
-    previous = None
-    if ticket is not None:
-        previous = session.scalar(
-            select(OutboxMail.message_id)
-            .where(OutboxMail.ticket_id == ticket.id, OutboxMail.to_customer.is_(False))
-            .order_by(OutboxMail.id.desc())
-            .limit(1)
-        )
-    item = Outgoing(
-        kind=kind,
-        language=team.language,
-        recipient=team.address,
-        to_customer=False,
-        context={"language": team.language.value} | context,
-        in_reply_to=previous,
-        references=[previous] if previous else [],
-        reply_to=team.address,
-    )
+    context = {"language": app.settings.team.language.value} | context
+    item = to_team(session, app, ticket.id if ticket else None, kind, context)
     enqueue(
         session, app.renderer, sender_of(app), app.mailbox, item,
         ticket_id=ticket.id if ticket else None, inbound_id=None, now=now, dedup_key=dedup_key,
