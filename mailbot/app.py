@@ -140,9 +140,11 @@ def severity_files_digest(kb_root: Path) -> str:
 
 def load_or_train(kb: KnowledgeBase, settings: ClassifierSettings) -> Classifier:
     """The saved model when it fits this KB, else a freshly trained one (saved for the next start)."""
-    classifier = store.load(settings.model_dir, kb.digest, settings.target_precision)
+    classifier = store.load(
+        settings.model_dir, kb.digest, settings.target_precision, settings.out_of_scope_share
+    )
     if classifier is None:
-        classifier = train(kb, settings.target_precision, progress=log.info)
+        classifier = train(kb, settings.target_precision, settings.out_of_scope_share, progress=log.info)
         if classifier.pipeline is not None:
             card = store.save(classifier, settings.model_dir, kb.digest)
             log.info(

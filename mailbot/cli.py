@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mailbot.classify import DEFAULT_OUT_OF_SCOPE_SHARE
 from mailbot.clock import Clock, fixed_clock, system_clock
 from mailbot.config import CONFIG_ENV, load_settings
 from mailbot.errors import ConfigError
@@ -73,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--predictions", type=Path, help="write one JSON line per case")
     evaluate.add_argument(
         "--target-precision", type=float, default=0.97, help="as [classifier] target_precision"
+    )
+    evaluate.add_argument(
+        "--out-of-scope-share",
+        type=float,
+        default=DEFAULT_OUT_OF_SCOPE_SHARE,
+        help="as [classifier] out_of_scope_share",
     )
     evaluate.add_argument("--threshold", type=float, help="use this threshold instead of the chosen one")
     evaluate.set_defaults(handler=_cmd_evaluate)
@@ -221,6 +228,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         args.kb,
         args.cases,
         target_precision=args.target_precision,
+        out_of_scope_share=args.out_of_scope_share,
         threshold=args.threshold,
         progress=progress,
         say=lambda message: print(f"training: {message}", file=sys.stderr),

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from mailbot.classify import DEFAULT_OUT_OF_SCOPE_SHARE
 from mailbot.domain import Language, Severity
 from mailbot.errors import ConfigError
 from mailbot.escalate.settings import JIRA_TOKEN_ENV, WEBHOOK_SECRET_ENV, JiraSettings, WebhookSettings
@@ -101,6 +102,10 @@ class ClassifierSettings(Section):
     # the operating threshold is chosen at training time so that answers reach this precision on
     # held-out examples of the knowledge base (cross-validation); `threshold` overrides it
     target_precision: float = Field(default=0.97, gt=0, le=1)
+    # ... measured as if at least this share of the mail were about topics no article answers (the
+    # examples in knowledge_base/_out_of_scope.md stand for them): a mailbox gets far more such mail
+    # than a KB has examples of it
+    out_of_scope_share: float = Field(default=DEFAULT_OUT_OF_SCOPE_SHARE, ge=0, lt=1)
     threshold: float | None = Field(default=None, gt=0, le=1)
     model_dir: Path = Path("model")  # the trained model (skops) and its model card (JSON)
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from sklearn.metrics import f1_score
 
+from mailbot.classify import DEFAULT_OUT_OF_SCOPE_SHARE
 from mailbot.classify.model import Classifier, train
 from mailbot.classify.normalise import classification_text
 from mailbot.classify.severity import SeverityModel, load_severity_examples, train_severity
@@ -133,6 +134,7 @@ def evaluate(
     cases_path: Path,
     *,
     target_precision: float = 0.97,
+    out_of_scope_share: float = DEFAULT_OUT_OF_SCOPE_SHARE,
     threshold: float | None = None,
     progress: Callable[[Iterable[Any], int, str], Iterable[Any]] | None = None,
     say: Callable[[str], None] | None = None,
@@ -140,7 +142,7 @@ def evaluate(
     kb = load_knowledge_base(kb_dir)
     cases = load_cases(cases_path)
     started = time.perf_counter()
-    classifier = train(kb, target_precision, progress=say)
+    classifier = train(kb, target_precision, out_of_scope_share, progress=say)
     train_seconds = time.perf_counter() - started
     if threshold is not None:
         classifier = replace(classifier, threshold=threshold)
@@ -173,6 +175,7 @@ def evaluate(
     summary |= {
         "threshold": round(classifier.threshold, 6),
         "target_precision": target_precision,
+        "out_of_scope_share": out_of_scope_share,
         "train_seconds": round(train_seconds, 3),
         "predict_ms_per_case": round(1000 * predict_seconds / max(1, len(cases)), 4),
         "read_ms_per_case": round(1000 * parse_seconds / max(1, len(cases)), 4),

@@ -20,6 +20,7 @@ from typing import Any
 import skops.io as sio
 from sklearn.pipeline import Pipeline
 
+from mailbot.classify import DEFAULT_OUT_OF_SCOPE_SHARE
 from mailbot.classify.calibrate import Calibration
 from mailbot.classify.model import MODEL_NAME, Classifier
 
@@ -63,7 +64,8 @@ def save(classifier: Classifier, directory: Path, kb_digest: str) -> dict[str, A
         "threshold": classifier.threshold,
         "threshold_source": "cross-validation over the knowledge base's own examples "
         f"({classifier.validation.get('folds', '?')} folds, stratified, seed 0), lowest threshold meeting "
-        f"target precision {classifier.validation.get('target_precision', '?')}",
+        f"target precision {classifier.validation.get('target_precision', '?')} with out-of-scope examples "
+        f"counted as at least {classifier.validation.get('out_of_scope_share', '?')} of the mail",
         "calibration": {
             "kind": "platt-top-score",
             "slope": classifier.calibration.slope,
@@ -81,7 +83,12 @@ def save(classifier: Classifier, directory: Path, kb_digest: str) -> dict[str, A
     return card
 
 
-def load(directory: Path, kb_digest: str, target_precision: float) -> Classifier | None:
+def load(
+    directory: Path,
+    kb_digest: str,
+    target_precision: float,
+    out_of_scope_share: float = DEFAULT_OUT_OF_SCOPE_SHARE,
+) -> Classifier | None:
     """The saved classifier if it was trained on this KB with these libraries, else None."""
     card_path, model_path = directory / CARD_FILE, directory / MODEL_FILE
     if not card_path.is_file() or not model_path.is_file():
@@ -91,7 +98,7 @@ def load(directory: Path, kb_digest: str, target_precision: float) -> Classifier
     except (OSError, json.JSONDecodeError) as exc:
         log.warning("model card %s is unreadable (%s): retraining", card_path, exc)
         return None
-    stale = _stale_reason(card, kb_digest, target_precision)
+    stale = _stale_reason(card, kb_digest, target_precision, out_of_scope_share)
     if stale:
         log.info("saved model in %s not used: %s", directory, stale)
         return None
@@ -115,13 +122,17 @@ def load(directory: Path, kb_digest: str, target_precision: float) -> Classifier
     )
 
 
-def _stale_reason(card: dict[str, Any], kb_digest: str, target_precision: float) -> str | None:
+def _stale_reason(
+    card: dict[str, Any], kb_digest: str, target_precision: float, out_of_scope_share: float
+) -> str | None:
     if card.get("format") != CARD_FORMAT or card.get("model") != MODEL_NAME:
         return f"it is a {card.get('model')} model (card format {card.get('format')}), we use {MODEL_NAME}"
     if card.get("kb_digest") != kb_digest:
         return "the knowledge base changed since it was trained"
     if card.get("validation", {}).get("target_precision") != target_precision:
         return "the configured target precision changed since it was trained"
+    if card.get("validation", {}).get("out_of_scope_share") != out_of_scope_share:
+        return "the configured out-of-scope share changed since it was trained"
     if card.get("libraries") != library_versions():
         return "library versions differ from the ones it was trained with"
     return None

@@ -28,7 +28,7 @@ from bench.datasets.writer import (
     slugify,
     write_dataset,
 )
-from bench.quality import extra_figures, parse_report
+from bench.quality import extra_figures, parse_report, precision_at_test_mix
 from mailbot.kb import load_knowledge_base
 from mailbot.kb.validate import ID_PATTERN
 
@@ -305,3 +305,17 @@ def test_runner_figures_from_predictions():
         "argmax_accuracy_from_predictions": 1.0,
     }
     assert parse_report('warning: noise\n{"cases": 4}\n') == {"cases": 4}
+
+
+def test_precision_at_the_test_splits_mix_weights_each_kind():
+    cases = [{"id": str(i), "expected": "a"} for i in range(4)] + [
+        {"id": "o1", "expected": None},
+        {"id": "o2", "expected": None},
+    ]
+    by_id = {str(i): {"predicted": "a"} for i in range(3)} | {"3": {"predicted": "b"}}
+    by_id |= {"o1": {"predicted": "a"}, "o2": {"predicted": None}}
+    # validation: 3 right of 5 answered; test mix 40 in / 20 out: in-scope cases weigh 10, out 10
+    assert precision_at_test_mix(cases, by_id, (40, 20)) == pytest.approx(30 / 50)
+    # test mix 40 in / 200 out: the one answered out-of-scope case stands for 100 mails
+    assert precision_at_test_mix(cases, by_id, (40, 200)) == pytest.approx(30 / 140)
+    assert precision_at_test_mix(cases[:4], by_id, (40, 20)) is None

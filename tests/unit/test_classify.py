@@ -10,7 +10,12 @@ import pytest
 
 from mailbot.app import load_or_train
 from mailbot.classify import store
-from mailbot.classify.calibrate import choose_threshold, fit_calibration, precision_lower_bound
+from mailbot.classify.calibrate import (
+    choose_threshold,
+    fit_calibration,
+    precision_lower_bound,
+    traffic_weights,
+)
 from mailbot.classify.evaluate import Case, Outcome, summarise
 from mailbot.classify.model import train
 from mailbot.classify.normalise import classification_text, normalise
@@ -114,10 +119,36 @@ def test_threshold_is_the_lowest_whose_assured_precision_meets_the_target():
 
 
 def test_few_right_answers_are_no_proof_of_precision():
-    assert precision_lower_bound(np.array([3.0]), np.array([3.0]))[0] == pytest.approx(0.75)
-    assert precision_lower_bound(np.array([300.0]), np.array([300.0]))[0] > 0.996
+    assert precision_lower_bound(np.array([1.0]), np.array([3.0]))[0] == pytest.approx(0.75)
+    assert precision_lower_bound(np.array([1.0]), np.array([300.0]))[0] > 0.996
     point = choose_threshold(np.array([0.9, 0.8, 0.7]), np.ones(3, bool), np.ones(3, bool), 0.97)
     assert point.coverage == 0.0
+
+
+def test_out_of_scope_examples_count_as_their_share_of_the_mail():
+    in_scope = np.array([True] * 8 + [False] * 2)
+    weights = traffic_weights(in_scope, 0.2)
+    # 2 out-of-scope examples stand for a quarter of the in-scope mail (0.2 / 0.8): 2 each
+    assert weights[in_scope].tolist() == [1.0] * 8 and weights[~in_scope].tolist() == [1.0, 1.0]
+    weights = traffic_weights(np.array([True] * 40 + [False] * 2), 0.2)
+    assert weights[-2:].tolist() == [5.0, 5.0] and weights[:40].sum() == 40
+    # never counted less than the KB has them, and nothing to weight without them
+    assert traffic_weights(np.array([True, False, False]), 0.2).tolist() == [1.0, 1.0, 1.0]
+    assert traffic_weights(np.array([True, True]), 0.5).tolist() == [1.0, 1.0]
+
+
+def test_a_heavy_out_of_scope_answer_moves_the_threshold():
+    # 60 right in-scope answers, one answered out-of-scope example in the middle, then 39 right ones
+    confidence = np.concatenate([np.linspace(0.99, 0.7, 60), [0.65], np.linspace(0.6, 0.3, 39)])
+    correct = np.concatenate([np.ones(60, bool), [False], np.ones(39, bool)])
+    in_scope = np.concatenate([np.ones(60, bool), [False], np.ones(39, bool)])
+    plain = choose_threshold(confidence, correct, in_scope, target_precision=0.95)
+    assert plain.threshold == pytest.approx(0.3)  # 99/100 right
+    weights = np.where(in_scope, 1.0, 10.0)
+    weighted = choose_threshold(confidence, correct, in_scope, 0.95, weights)
+    # counted as ten mails it makes 99/109 = 0.91 below it: only the answers above it remain
+    assert weighted.threshold == pytest.approx(0.7) and weighted.coverage == pytest.approx(60 / 99)
+    assert weighted.precision == 1.0
 
 
 def test_no_threshold_meets_the_target_means_answer_nothing():
