@@ -26,6 +26,7 @@ from mailbot.ingest.imap import ImapSource
 from mailbot.ingest.maildir import MaildirSource
 from mailbot.ingest.source import MailSource
 from mailbot.kb import KnowledgeBase, load_knowledge_base
+from mailbot.kb.validate import OUT_OF_SCOPE_ID
 from mailbot.reply.render import TemplateRenderer
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,13 @@ def load_or_train(kb: KnowledgeBase, settings: ClassifierSettings) -> Classifier
         settings.model_dir, kb.digest, settings.target_precision, settings.out_of_scope_share
     )
     if classifier is None:
+        if kb.out_of_scope is None:
+            log.warning(
+                "%s has no %s.md: the threshold only guards against mixing up articles, not against "
+                "mail that no article answers; add examples of such mail there (see knowledge_base/)",
+                kb.root,
+                OUT_OF_SCOPE_ID,
+            )
         classifier = train(kb, settings.target_precision, settings.out_of_scope_share, progress=log.info)
         if classifier.pipeline is not None:
             card = store.save(classifier, settings.model_dir, kb.digest)

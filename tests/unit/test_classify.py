@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -218,6 +219,17 @@ def test_load_or_train_retrains_when_the_kb_changes(tmp_path):
     assert changed.version != first.version
     card = json.loads((tmp_path / "model" / store.CARD_FILE).read_text())
     assert card["kb_digest"] == load_knowledge_base(root).digest
+
+
+def test_a_kb_without_out_of_scope_examples_is_trained_with_a_warning(tmp_path, caplog):
+    settings = ClassifierSettings(model_dir=tmp_path / "model")
+    with caplog.at_level(logging.WARNING, logger="mailbot.app"):
+        load_or_train(load_knowledge_base(write_kb(tmp_path / "kb", with_oos=False)), settings)
+    assert "has no _out_of_scope.md" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mailbot.app"):
+        load_or_train(load_knowledge_base(write_kb(tmp_path / "kb2")), settings)
+    assert "_out_of_scope" not in caplog.text
 
 
 def outcome(expected: str | None, article: str, confidence: float, threshold: float = 0.5) -> Outcome:
