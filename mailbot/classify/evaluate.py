@@ -273,6 +273,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         "severity_model",
         "threshold",
         "target_precision",
+        "out_of_scope_share",
         "train_seconds",
         "predict_ms_per_case",
         "read_ms_per_case",
