@@ -63,7 +63,8 @@ def save(classifier: Classifier, directory: Path, kb_digest: str) -> dict[str, A
         "labels": list(classifier.labels),
         "threshold": classifier.threshold,
         "threshold_source": "cross-validation over the knowledge base's own examples "
-        f"({classifier.validation.get('folds', '?')} folds, stratified, seed 0), lowest threshold meeting "
+        f"({classifier.validation.get('folds', '?')} folds, stratified, near-duplicates kept in one fold, "
+        "seed 0), lowest threshold meeting "
         f"target precision {classifier.validation.get('target_precision', '?')} with out-of-scope examples "
         f"counted as at least {classifier.validation.get('out_of_scope_share', '?')} of the mail",
         "calibration": {
