@@ -3,7 +3,8 @@
 Character n-grams cope with German compounds, umlaut spellings and typos without a stemmer; word
 n-grams carry the phrases. Out-of-scope examples (`_out_of_scope.md`) are a class of their own: when it
 wins, the mail escalates. The confidence is the top score, Platt-scaled on cross-validated predictions
-over the KB's own examples, and the threshold is the lowest one that met the target precision there.
+over the KB's own examples, and the threshold is the lowest one that met the target precision there,
+with the out-of-scope examples counted as a realistic share of the mail (`calibrate.traffic_weights`).
 Measured on CLINC150 and BANKING77-OOS (bench/quality.py): the raw top score separates out-of-scope
 mail better than the margin to the runner-up or per-class calibrated probabilities. Two folds, not
 five: cross-validation over paraphrases of one intent is optimistic (CLINC150: 5-fold held-out accuracy
