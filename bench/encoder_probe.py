@@ -14,7 +14,6 @@ both feature sets side by side; the encoder's milliseconds per text. The sets co
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from sklearn.svm import LinearSVC
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.datasets import OUT
+from bench.quality import read_jsonl
 from mailbot.classify.model import build_pipeline, training_data
 from mailbot.classify.normalise import classification_text
 from mailbot.kb import load_knowledge_base
@@ -45,8 +45,7 @@ def argmax_accuracy(scores: np.ndarray, classes: np.ndarray, expected: list[str 
 def probe(name: str, encode: Callable[[list[str]], np.ndarray]) -> dict[str, float]:
     folder = OUT / name
     texts, labels = training_data(load_knowledge_base(folder / "kb"))
-    with (folder / "cases.jsonl").open(encoding="utf-8") as handle:
-        cases = [json.loads(line) for line in handle if line.strip()]
+    cases = read_jsonl(folder / "cases.jsonl")
     case_texts = [classification_text(case.get("subject", ""), case["text"]) for case in cases]
     expected = [case["expected"] for case in cases]
     started = time.perf_counter()
@@ -55,13 +54,13 @@ def probe(name: str, encode: Callable[[list[str]], np.ndarray]) -> dict[str, flo
     encoder = LinearSVC(random_state=0).fit(train_vectors, labels)
     tfidf = build_pipeline().fit(texts, labels)
     features = tfidf.named_steps["features"]
-    both = LinearSVC(random_state=0).fit(
-        sparse.hstack([features.transform(texts), sparse.csr_matrix(train_vectors * ENCODER_WEIGHT)]).tocsr(),
-        labels,
-    )
-    both_cases = sparse.hstack(
-        [features.transform(case_texts), sparse.csr_matrix(case_vectors * ENCODER_WEIGHT)]
-    ).tocsr()
+
+    def side_by_side(some_texts: list[str], vectors: np.ndarray) -> sparse.csr_matrix:
+        encoded = sparse.csr_matrix(vectors * ENCODER_WEIGHT)
+        return sparse.hstack([features.transform(some_texts), encoded]).tocsr()
+
+    both = LinearSVC(random_state=0).fit(side_by_side(texts, train_vectors), labels)
+    both_cases = side_by_side(case_texts, case_vectors)
     return {
         "encoder": argmax_accuracy(encoder.decision_function(case_vectors), encoder.classes_, expected),
         "tfidf": argmax_accuracy(tfidf.decision_function(case_texts), tfidf.classes_, expected),
