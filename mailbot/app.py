@@ -115,7 +115,7 @@ class App:
 
     @cached_property
     def renderer(self) -> TemplateRenderer:
-        return TemplateRenderer(self.settings.templates.path)
+        return TemplateRenderer(self.settings.templates.directory)
 
     @cached_property
     def calendar(self) -> BusinessCalendar:

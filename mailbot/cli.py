@@ -68,7 +68,12 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="train on a KB and measure answers on labelled cases")
     evaluate.add_argument("--kb", type=Path, required=True, help="knowledge-base directory")
-    evaluate.add_argument("--cases", type=Path, required=True, help="JSON Lines cases (see DESIGN.md)")
+    evaluate.add_argument(
+        "--cases",
+        type=Path,
+        required=True,
+        help="JSON Lines cases (format: docs/architecture.md, Evaluation cases)",
+    )
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
     evaluate.add_argument("--plot", type=Path, help="write a risk-coverage picture (PNG)")
     evaluate.add_argument("--predictions", type=Path, help="write one JSON line per case")
@@ -93,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
 
     add_quarantine_parser(commands, _config_option)
     commands.choices["quarantine"].set_defaults(handler=_cmd_quarantine)
+
+    init = commands.add_parser(
+        "init", help="write an annotated mailbot.toml and a sample knowledge base to start from"
+    )
+    init.add_argument("dir", type=Path, nargs="?", default=Path("."), help="where (default: here)")
+    init.set_defaults(handler=_cmd_init)
 
     demo = commands.add_parser("demo", help="run the real pipeline on sample mails, no server needed")
     demo.add_argument("--dir", type=Path, default=Path("mailbot-demo"), help="working directory (re-created)")
@@ -242,6 +253,16 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
         write_plot(result.outcomes, result.summary, args.plot)
     print(json.dumps(result.summary, ensure_ascii=False) if args.json else format_summary(result.summary))
+    return 0
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from mailbot.scaffold import init_installation, next_steps
+
+    written = init_installation(args.dir)
+    for path in written:
+        print(f"wrote {path}")
+    print(next_steps(written[0]))
     return 0
 
 

@@ -29,6 +29,7 @@ from mailbot.classify import DEFAULT_OUT_OF_SCOPE_SHARE
 from mailbot.domain import Language, Severity
 from mailbot.errors import ConfigError
 from mailbot.escalate.settings import JIRA_TOKEN_ENV, WEBHOOK_SECRET_ENV, JiraSettings, WebhookSettings
+from mailbot.paths import SHIPPED_TEMPLATES
 from mailbot.settings_base import Address, Section
 
 CONFIG_ENV = "MAILBOT_CONFIG"
@@ -96,6 +97,16 @@ class DatabaseSettings(Section):
 
 class PathSettings(Section):
     path: Path
+
+
+class TemplateSettings(Section):
+    """Where the mail templates are; unset: the set shipped with mailbot (see mailbot.paths)."""
+
+    path: Path | None = None
+
+    @property
+    def directory(self) -> Path:
+        return self.path if self.path is not None else SHIPPED_TEMPLATES
 
 
 class ClassifierSettings(Section):
@@ -288,7 +299,7 @@ class Settings(Section):
     smtp: SmtpSettings
     database: DatabaseSettings = DatabaseSettings()
     knowledge_base: PathSettings = PathSettings(path=Path("knowledge_base"))
-    templates: PathSettings = PathSettings(path=Path("templates"))
+    templates: TemplateSettings = TemplateSettings()
     classifier: ClassifierSettings = ClassifierSettings()
     limits: LimitSettings = LimitSettings()
     business_hours: BusinessHoursSettings = BusinessHoursSettings(always_open=True)
@@ -417,7 +428,9 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
 
     updates: dict[str, Any] = {
         "knowledge_base": PathSettings(path=resolve(settings.knowledge_base.path)),
-        "templates": PathSettings(path=resolve(settings.templates.path)),
+        "templates": TemplateSettings(
+            path=resolve(settings.templates.path) if settings.templates.path else None
+        ),
         "classifier": settings.classifier.model_copy(
             update={"model_dir": resolve(settings.classifier.model_dir)}
         ),
