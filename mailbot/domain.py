@@ -90,7 +90,7 @@ class Prediction:
 
 
 class Severity(StrEnum):
-    """Fault classes of the service contract, most urgent first (DESIGN.md "Severity classes")."""
+    """Fault classes of the service contract, most urgent first (docs/architecture.md, "Severity classes")."""
 
     CRITICAL = "critical"  # betriebsverhindernd: the app or a core function is down for everyone
     MAJOR = "major"  # wesentlich eingeschränkt: a core function impaired, no workaround
