@@ -17,7 +17,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_wheel_ships_templates_knowledge_base_example_config_and_samples(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", tmp_path, ROOT],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            tmp_path,
+            ROOT,
+        ],
         check=True,
         cwd=tmp_path,
     )
@@ -26,7 +37,9 @@ def test_wheel_ships_templates_knowledge_base_example_config_and_samples(tmp_pat
     shipped = "mailbot/_shipped/"
     missing = [n for n in required_templates() if f"{shipped}templates/{n}" not in names]
     assert missing == []
-    articles = [p.relative_to(SHIPPED_KNOWLEDGE_BASE).as_posix() for p in SHIPPED_KNOWLEDGE_BASE.rglob("*.md")]
+    articles = [
+        p.relative_to(SHIPPED_KNOWLEDGE_BASE).as_posix() for p in SHIPPED_KNOWLEDGE_BASE.rglob("*.md")
+    ]
     assert articles and all(f"{shipped}knowledge_base/{a}" in names for a in articles)
     assert f"{shipped}mailbot.example.toml" in names
     assert all(f"mailbot/demo/samples/{p.name}" in names for p in DEMO_SAMPLES.glob("*.eml"))
