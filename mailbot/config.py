@@ -357,8 +357,14 @@ def all_secrets(settings: Settings, env: Mapping[str, str] | None = None) -> lis
     return [value for value in found if value]
 
 
-def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Read, validate and resolve the configuration; raise ConfigError with a fix-it message."""
+def load_settings(
+    path: Path | None = None, env: Mapping[str, str] | None = None, *, require_secrets: bool = True
+) -> Settings:
+    """Read, validate and resolve the configuration; raise ConfigError with a fix-it message.
+
+    `require_secrets=False` is for commands that only read the database (status, tickets list/show,
+    quarantine): they must work for someone who is not given the mailbox and SMTP passwords.
+    """
     env = os.environ if env is None else env
     if path is None:
         if not env.get(CONFIG_ENV):
@@ -372,10 +378,12 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
-    return settings_from_mapping(data, path, env)
+    return settings_from_mapping(data, path, env, require_secrets=require_secrets)
 
 
-def settings_from_mapping(data: dict[str, Any], path: Path, env: Mapping[str, str] | None = None) -> Settings:
+def settings_from_mapping(
+    data: dict[str, Any], path: Path, env: Mapping[str, str] | None = None, *, require_secrets: bool = True
+) -> Settings:
     env = os.environ if env is None else env
     if env.get(DATABASE_URL_ENV):
         data = {**data, "database": {**data.get("database", {}), "url": env[DATABASE_URL_ENV]}}
@@ -384,7 +392,8 @@ def settings_from_mapping(data: dict[str, Any], path: Path, env: Mapping[str, st
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
     settings = _resolve_paths(settings, path.parent.resolve())
-    _check_secrets(settings, path, env)
+    if require_secrets:
+        _check_secrets(settings, path, env)
     return settings.model_copy(update={"source_file": path})
 
 
