@@ -13,6 +13,7 @@ import re
 from markupsafe import Markup, escape
 
 from mailbot.parse.greeting import is_greeting
+from mailbot.parse.signature import signature_start
 
 _PARAGRAPH_BREAK_RE = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 
@@ -47,3 +48,9 @@ def opens_with_greeting(text: str | None) -> bool:
     """The message starts with its own salutation ("Hallo Frau Müller,"), so the mail adds none."""
     blocks = paragraph_blocks(text)
     return bool(blocks) and is_greeting(blocks[0][0])
+
+
+def closes_itself(text: str | None) -> bool:
+    """The message ends with its own closing ("Viele Grüße\\nKatrin"), so the mail adds none."""
+    lines = "\n\n".join("\n".join(block) for block in paragraph_blocks(text)).split("\n")
+    return signature_start(lines) is not None

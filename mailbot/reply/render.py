@@ -82,8 +82,9 @@ delivery_failed     recipient, subject, error                                   
   is the team's); ``customer``: the customer's address as the team sees it.
 
 The renderer adds ``lang`` (the template language code) itself, and for customer kinds
-``personal`` (a person's reply, see above) and ``greet`` (False when the agent's message opens
-with its own salutation, so the mail does not greet twice).
+``personal`` (a person's reply, see above), ``greet`` (False when the agent's message opens with
+its own salutation, so the mail does not greet twice) and ``sign`` (False when it ends with its own
+closing: the mail is then the agent's letter, and what the mail adds goes to the footer).
 """
 
 from __future__ import annotations
@@ -100,7 +101,12 @@ from markupsafe import Markup
 
 from mailbot.domain import Language, Severity
 from mailbot.errors import ConfigError
-from mailbot.reply.agent_text import opens_with_greeting, paragraphs_to_html, paragraphs_to_text
+from mailbot.reply.agent_text import (
+    closes_itself,
+    opens_with_greeting,
+    paragraphs_to_html,
+    paragraphs_to_text,
+)
 from mailbot.reply.markdown import markdown_to_html, markdown_to_text
 from mailbot.reply.names import greeting_name
 from mailbot.reply.subject import bare_subject, one_line, reply_subject
@@ -165,7 +171,7 @@ OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
 TEAM_EVENTS = ("new", "follow_up")
 STATUS_STATES = ("escalated", "answered", "solved")
 SEVERITIES = tuple(s.value for s in Severity)
-RESERVED_KEYS = frozenset({"lang", "personal", "greet"})
+RESERVED_KEYS = frozenset({"lang", "personal", "greet", "sign"})
 # Kinds that carry an agent's words when their `message` is not empty: a person's reply (RFC 3834).
 PERSONAL_KINDS = ("agent_reply", "solved")
 
@@ -268,8 +274,10 @@ def _customer_values(kind: str, values: dict[str, object]) -> dict[str, object]:
     values |= {
         "customer_name": greeting_name(str(values.get("customer_name") or "")),
         "personal": personal,
-        # a message that greets the customer itself ("Hallo Frau Müller,") gets no second greeting
+        # a message that greets the customer itself ("Hallo Frau Müller,") gets no second greeting,
+        # one that signs itself ("Viele Grüße\nKatrin", as Jira comments do) no second closing
         "greet": not (personal and opens_with_greeting(str(values["message"]))),
+        "sign": not (personal and closes_itself(str(values["message"]))),
     }
     if "agent_name" in values:
         values["agent_name"] = agent if personal and "@" not in agent else None

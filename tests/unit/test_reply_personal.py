@@ -9,7 +9,12 @@ import re
 import pytest
 
 from mailbot.domain import Language
-from mailbot.reply.agent_text import opens_with_greeting, paragraphs_to_html, paragraphs_to_text
+from mailbot.reply.agent_text import (
+    closes_itself,
+    opens_with_greeting,
+    paragraphs_to_html,
+    paragraphs_to_text,
+)
 from mailbot.reply.render import PERSONAL_KINDS, TemplateRenderer, is_personal
 from tests.unit.test_reply_render import TEMPLATES, customer_context
 
@@ -156,3 +161,40 @@ def test_a_message_with_its_own_greeting_is_not_greeted_twice(renderer, kind, la
 )
 def test_opens_with_greeting(message, greets):
     assert opens_with_greeting(message) is greets
+
+
+FOOTER_NOTE = {
+    ("agent_reply", Language.DE): "Der Vorgang bleibt offen. Wenn Sie antworten",
+    ("agent_reply", Language.EN): "Your request stays open. If you reply",
+    ("solved", Language.DE): "Ihr Anliegen ist gelöst und der Vorgang MB-000123 abgeschlossen.",
+    ("solved", Language.EN): "Your request has been solved and we have closed request MB-000123.",
+}
+
+
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize("kind", PERSONAL_KINDS)
+def test_a_message_with_its_own_closing_is_the_agents_letter(renderer, kind, language):
+    """A Jira comment often is a whole letter: no second closing, and the state goes to the footer."""
+    message = "Dear Ms Müller,\n\nthe fix is live.\n\nBest regards,\nKatrin Berger"
+    out = renderer.render(kind, language, customer_context(message=message, agent_name="Katrin Berger"))
+    body, footer = out.text.split("\n-- \n")
+    assert body == paragraphs_to_text(message) + "\n"
+    assert FOOTER_NOTE[kind, language] in footer
+    assert "Mit freundlichen Grüßen" not in out.html and "Kind regards" not in out.html
+    assert out.html.count("Katrin Berger") == 1  # the agent's own signature only
+    assert FOOTER_NOTE[kind, language] in out.html
+
+
+@pytest.mark.parametrize(
+    ("message", "closes"),
+    [
+        ("Der Export läuft wieder.\n\nViele Grüße\nKatrin", True),
+        ("Fixed.\n\nBest regards,\nKatrin Berger\nAktivo Support", True),
+        ("Behoben.\nGruß", True),
+        ("Der Fehler ist behoben.\nBitte aktualisieren Sie die App.", False),
+        ("Welche Version nutzen Sie?\n\nDanke!", False),  # a last "Danke!" is text, not a closing
+        ("", False),
+    ],
+)
+def test_closes_itself(message, closes):
+    assert closes_itself(message) is closes
