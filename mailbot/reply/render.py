@@ -259,8 +259,8 @@ class Rendered:
 def is_personal(kind: str, context: Mapping[str, object]) -> bool:
     """Whether the mail is a person's reply: an agent's answer or solution with a message.
 
-    Without a message, `agent_reply` and `solved` are notices the system writes for the team, as
-    automatic as an acknowledgement. The templates (no "created automatically" footer, the agent's
+    Without a message, `agent_reply` and `solved` are notices the system writes about an agent's
+    action, as automatic as an acknowledgement. The templates (no "created automatically" footer, the agent's
     name under the closing) and the outbox (no Auto-Submitted) both ask this one function.
     """
     message = context.get("message")
