@@ -66,7 +66,7 @@ class _Effects:
         ticket = Ticket(
             mailbox=self.app.mailbox,
             customer=self.mail.from_addr.lower(),  # who may join the ticket later (see tickets.lookup)
-            customer_name=self.mail.from_name[:300],
+            customer_name=self.mail.addressee_name[:300],
             subject=self.mail.subject,
             language=self.mail.language.value,
             state=TicketState.ANSWERED if answered else TicketState.ESCALATED,
@@ -190,7 +190,7 @@ class _Effects:
         threading = threading_headers(self.mail.message_id, self.mail.references)
         context |= {
             "reference": ticket.reference,
-            "customer_name": self.mail.from_name,
+            "customer_name": self.mail.addressee_name,
             "support_name": self.app.settings.support.name,
             "subject": self.mail.subject,
         }

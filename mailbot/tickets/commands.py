@@ -48,6 +48,7 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
         source.add_argument(
             "--file", type=argparse.FileType("r", encoding="utf-8"), help="read the text here"
         )
+        action.add_argument("--agent", default="", help="your name, signed under the text")
     again = sub.add_parser("reopen", help="back to the 2nd level")
     again.add_argument("reference")
     again.add_argument("--note", default="")
@@ -92,9 +93,9 @@ def _act(app: App, args: argparse.Namespace) -> ActionResult:
     with app.sessions.begin() as session:
         ticket = find_by_reference(session, app, args.reference)
         if args.tickets_command == "reply":
-            return reply(session, app, ticket, message, now, cause="")
+            return reply(session, app, ticket, message, now, cause="", agent_name=args.agent)
         if args.tickets_command == "resolve":
-            return resolve(session, app, ticket, message, now, cause="")
+            return resolve(session, app, ticket, message, now, cause="", agent_name=args.agent)
         return reopen(session, app, ticket, args.note, now)
 
 

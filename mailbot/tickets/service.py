@@ -80,22 +80,22 @@ def add_event(session: Session, ticket: Ticket, kind: str, note: str, now: datet
 
 
 def reply(
-    session: Session, app: App, ticket: Ticket, message: str, now: datetime, cause: str
+    session: Session, app: App, ticket: Ticket, message: str, now: datetime, cause: str, agent_name: str = ""
 ) -> ActionResult:
-    """An agent's answer to the customer; the ticket stays with the 2nd level."""
+    """An agent's answer to the customer, signed with `agent_name` when given; the ticket stays with
+    the 2nd level."""
     if not message.strip():
         raise TicketActionError("an empty reply is not sent; give the text with --message or --file")
     event = add_event(session, ticket, "agent_reply", message[:2000], now)
     ticket.responded_at = ticket.responded_at or now
     ticket.updated_at = now
-    mail_customer(
-        session, app, ticket, "agent_reply", f"agent_reply:{cause or event.id}", now, message=message
-    )
+    key = f"agent_reply:{cause or event.id}"
+    mail_customer(session, app, ticket, "agent_reply", key, now, message=message, agent_name=agent_name)
     return ActionResult(ticket.reference or "", (ticket.reference or "",))
 
 
 def resolve(
-    session: Session, app: App, ticket: Ticket, message: str, now: datetime, cause: str
+    session: Session, app: App, ticket: Ticket, message: str, now: datetime, cause: str, agent_name: str = ""
 ) -> ActionResult:
     """Solve a ticket and every ticket grouped under it; each customer is told once."""
     if ticket.state == TicketState.SOLVED:
@@ -119,7 +119,7 @@ def resolve(
         solved.responded_at = solved.responded_at or now
         solved.updated_at = now
         key = f"solved:{solved.id}:{cause or event.id}"
-        if mail_customer(session, app, solved, "solved", key, now, message=message):
+        if mail_customer(session, app, solved, "solved", key, now, message=message, agent_name=agent_name):
             notified.append(solved.reference or "")
         enqueue_jobs(session, app, solved, "ticket.solved", key, now)
     return ActionResult(ticket.reference or "", tuple(notified))
