@@ -305,6 +305,7 @@ def _environment(loader: FileSystemLoader, *, html: bool) -> ImmutableSandboxedE
     env.filters["markdown"] = _markdown_filter
     env.filters["quote"] = _quote_filter
     env.filters["reply_subject"] = reply_subject
+    env.filters["bare_subject"] = bare_subject  # team subjects name the reference once, up front
     env.filters["re_subject"] = _re_subject
     env.filters["paragraphs"] = _paragraphs_filter
     env.filters["due_time"] = format_due_time
