@@ -69,17 +69,21 @@ delivery_failed     recipient, subject, error                                   
   calendar's zone (the templates format them, they do not convert them).
 - ``severity``: a `Severity` value ("critical", "major", "minor", "cosmetic") or None for a question
   or wish (no SLA); ``severity_confidence``: the classifier's confidence (float);
-  ``severity_reasons``: strings explaining the guess, for the team.
+  ``severity_reasons``: sentences explaining the guess, in the team's language
+  (`mailbot.tickets.team_view.team_reasons`).
 - ``state``: one of `STATUS_STATES` ("escalated": with the 2nd level, "answered", "solved");
   ``responded``: the team has already responded to the customer.
 - ``parent_reference``: the incident ticket this one was grouped under; ``external_key``: the
   ticket's key in the external tracker (Jira).
 - ``share_used``: the share of the response time used up (0.8; above 1 when overdue); ``breached``:
   the response target is missed.
-- ``recipient``: the address that rejected the mail; ``error``: the SMTP response text.
+- ``recipient``: the address that rejected the mail (with the customer's name when it is the
+  ticket's customer); ``error``: the SMTP response text.
 - ``ranking``: (article_id, score) pairs, best first; ``rule_hits``: (name, reason) pairs;
-  ``event``: "new" or "follow_up"; ``language``: the customer's language (the template language
-  is the team's); ``customer``: the customer's address as the team sees it.
+  ``event``: "new" or "follow_up"; ``language``: the ticket's (customer's) language code (the
+  template language is the team's); ``customer``: the customer as the team sees it, name and address
+  (`mailbot.tickets.team_view.customer_label`). Team subjects show the customer's subject through
+  ``bare_subject``, so the reference stands once, in front.
 
 The renderer adds ``lang`` (the template language code) itself, and for customer kinds
 ``personal`` (a person's reply, see above), ``greet`` (False when the agent's message opens with
@@ -298,6 +302,7 @@ def _environment(loader: FileSystemLoader, *, html: bool) -> ImmutableSandboxedE
     env.filters["markdown_text"] = _markdown_text_filter
     env.filters["quote"] = _quote_filter
     env.filters["reply_subject"] = reply_subject
+    env.filters["bare_subject"] = bare_subject  # team subjects name the reference once, up front
     env.filters["re_subject"] = _re_subject
     env.filters["paragraphs"] = _paragraphs_filter
     env.filters["paragraphs_text"] = _paragraphs_text_filter

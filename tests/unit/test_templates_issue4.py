@@ -423,7 +423,7 @@ def test_delivery_failed(renderer, language):
     }
     out = renderer.render("delivery_failed", language, ctx)
     word = "Zustellung fehlgeschlagen" if language is Language.DE else "Delivery failed"
-    assert out.subject == f"[MB-000012] {word}: Re: App stürzt ab [MB-000012]"
+    assert out.subject == f"[MB-000012] {word}: App stürzt ab"  # issue 10: the reference once, no "Re:"
     assert "> 550 5.1.1 <erika@example.com>: user unknown" in out.text
     assert f"> {EVIL}" in out.text
     assert "550 5.1.1 &lt;erika@example.com&gt;: user unknown" in out.html and "<script>" not in out.html
