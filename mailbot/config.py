@@ -189,6 +189,9 @@ class BusinessHoursSettings(Section):
     holidays: HolidaySettings | None = None  # public holidays are closed like company closures
     # mail that arrives while closed: "wait" holds it until the next opening, "acknowledge" answers at once
     outside_hours: Literal["wait", "acknowledge"] = "wait"
+    # true: confident knowledge-base answers go out while closed too; escalations still wait (see
+    # mailbot.pipeline.deferral for what may be decided outside business hours)
+    answer_outside_hours: bool = False
 
     @field_validator("timezone")
     @classmethod
@@ -313,6 +316,22 @@ class SlaSettings(Section):
         return frozenset(severity for severity in Severity if self.target(severity).calendar == "24/7")
 
 
+ONCALL_EVENT = "ticket.oncall_alert"  # the webhook event of an on-call alert (list it in [webhook] events)
+
+
+class OncallSettings(Section):
+    """[oncall]: who is alerted at once when a fault of an urgent class arrives while the business
+    calendar is closed (mail to `address`, and the webhook event ONCALL_EVENT when subscribed).
+
+    Faults of these classes are also decided at once outside business hours (ticket, acknowledgement,
+    team notice) instead of waiting for the opening.
+    """
+
+    address: Address | None = None
+    language: Language | None = None  # of the alert mail; default: [team] language
+    severities: list[Severity] = Field(default_factory=lambda: [Severity.CRITICAL], min_length=1)
+
+
 class Settings(Section):
     """The whole configuration of one mailbot installation (one mailbox for now)."""
 
@@ -332,6 +351,7 @@ class Settings(Section):
     privacy: PrivacySettings = PrivacySettings()
     jira: JiraSettings | None = None  # mirror escalations to Jira Service Management
     webhook: WebhookSettings | None = None  # post signed JSON events
+    oncall: OncallSettings | None = None  # alert someone outside business hours
     source_file: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
@@ -339,6 +359,17 @@ class Settings(Section):
         if (self.imap is None) == (self.maildir is None):
             raise ValueError("configure exactly one mail source: an [imap] section or a [maildir] section")
         return self
+
+    @model_validator(mode="after")
+    def _oncall_reaches_someone(self) -> Settings:
+        if self.oncall is None or self.oncall.address is not None:
+            return self
+        if self.webhook is not None and ONCALL_EVENT in self.webhook.events:
+            return self
+        raise ValueError(
+            f'[oncall] alerts nobody: set [oncall] address = "oncall@example.com", or add "{ONCALL_EVENT}"'
+            " to [webhook] events"
+        )
 
     @property
     def poll_seconds(self) -> float:
