@@ -22,6 +22,7 @@ from mailbot.reply.outbox import Outgoing, enqueue
 from mailbot.reply.subject import format_reference
 from mailbot.tickets.incidents import Candidate, pick_parent
 from mailbot.tickets.notify import local_time, sender_of, to_team
+from mailbot.tickets.oncall import alert_oncall
 from mailbot.tickets.sla import due_times
 from mailbot.tickets.status_query import is_status_request
 from mailbot.tickets.team_view import customer_label, team_reasons
@@ -106,6 +107,7 @@ class _Effects:
         self.team_notice(ticket, "new", guess=guess, parent=parent)
         self.event(ticket, "escalated", self.decision.reason)
         enqueue_jobs(self.session, self.app, ticket, "ticket.escalated", f"ticket-{ticket.id}", self.now)
+        alert_oncall(self.session, self.app, ticket, self.now)  # only while closed, only urgent classes
 
     def assess(self, ticket: Ticket, guess: SeverityGuess) -> None:
         """Severity and due times; the SLA clock starts when the mail reached the mailbox."""

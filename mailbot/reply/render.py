@@ -49,6 +49,8 @@ team_notice         reference, subject, customer, reason, language, ranking,    
 sla_alert           reference, subject, customer, language, severity, response_due,   (none)
                     share_used, breached
 delivery_failed     recipient, subject, error                                         reference
+oncall_alert        reference, subject, customer, severity, response_due,             (none)
+                    body_excerpt
 ==================  ================================================================  ==================
 
 - ``subject``: the customer's subject; customer kinds answer with ``Re: <subject> [<reference>]``
@@ -124,7 +126,7 @@ CUSTOMER_KINDS = (
     "status",
     "out_of_hours",
 )
-TEAM_KINDS = ("team_notice", "sla_alert", "delivery_failed")
+TEAM_KINDS = ("team_notice", "sla_alert", "delivery_failed", "oncall_alert")
 KINDS = (*CUSTOMER_KINDS, *TEAM_KINDS)
 PARTS = ("subject", "txt", "html")
 
@@ -145,6 +147,9 @@ REQUIRED_KEYS: dict[str, frozenset[str]] = {
         {"reference", "subject", "customer", "language", "severity", "response_due", "share_used", "breached"}
     ),
     "delivery_failed": frozenset({"recipient", "subject", "error"}),
+    "oncall_alert": frozenset(
+        {"reference", "subject", "customer", "severity", "response_due", "body_excerpt"}
+    ),
 }
 OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
     "answer": {"customer_name": "", "article_title": None},
@@ -171,6 +176,7 @@ OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
     },
     "sla_alert": {},
     "delivery_failed": {"reference": None},
+    "oncall_alert": {},
 }
 TEAM_EVENTS = ("new", "follow_up")
 STATUS_STATES = ("escalated", "answered", "solved")

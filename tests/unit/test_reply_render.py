@@ -89,6 +89,14 @@ CONTEXTS = {
         "subject": "Re: Export bricht ab [MB-000123]",
         "error": "550 5.1.1 <erika@example.com>: Recipient address rejected",
     },
+    "oncall_alert": {
+        "reference": "MB-000123",
+        "customer": "erika@example.com",
+        "subject": "App stürzt ab",
+        "severity": "critical",
+        "response_due": DUE,
+        "body_excerpt": "Seit heute Abend stürzt die App bei allen ab.",
+    },
 }
 NO_REFERENCE_KINDS = ("out_of_hours",)  # sent before a ticket exists
 
