@@ -387,3 +387,31 @@ def test_poll_relays_the_agents_comments_but_not_the_customers_words_we_added(
     assert desk.get(ticket_id).external_comment_id == max(
         int(c["id"]) for c in jsm.request("HELP-1").comments
     )
+
+
+def test_a_ticket_reopened_by_the_customer_is_not_solved_again_by_the_same_jira_resolution(
+    desk: Desk, jsm: FakeJsm
+) -> None:
+    from mailbot.tickets.service import reopen
+
+    ticket_id = desk.ticket()
+    desk.run()
+    jsm.add_comment("HELP-1", "Behoben mit Version 2.3.1.")
+    jsm.set_status("HELP-1", "Resolved", "DONE")
+    poll_jira(desk.app)
+    assert desk.get(ticket_id).state == "solved"
+
+    with desk.app.sessions.begin() as session:  # "still broken!": the customer's reply reopens the ticket
+        reopen(session, desk.app, session.get_one(Ticket, ticket_id), "customer replied", desk.clock())
+    poll_jira(desk.app)
+    poll_jira(desk.app)
+    assert desk.get(ticket_id).state == "escalated"  # Jira still shows the old resolution: wait
+
+    jsm.set_status("HELP-1", "In progress", "INDETERMINATE")  # the agent reopens the request ...
+    poll_jira(desk.app)
+    jsm.set_status("HELP-1", "Resolved", "DONE")  # ... and resolves it again
+    poll_jira(desk.app)
+    assert desk.get(ticket_id).state == "solved"
+    with desk.app.sessions() as session:
+        solved = session.scalars(select(OutboxMail).where(OutboxMail.kind == "solved")).all()
+        assert len(solved) == 2
