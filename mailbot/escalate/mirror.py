@@ -128,9 +128,8 @@ def reply_from_raw(
         if not found.data:
             left_out.append(f"{name} (empty)")
         elif len(found.data) > max_bytes:
-            limit = f"{max_bytes / 1048576:g} MB"
             left_out.append(
-                f"{name} ({len(found.data) / 1048576:.1f} MB, over [jira] attachment_max_mb = {limit})"
+                f"{name} ({_size(len(found.data))}, over [jira] attachment_max_mb: {_size(max_bytes)})"
             )
         elif len(files) >= MAX_FILES:
             left_out.append(f"{name} (more than {MAX_FILES} attachments)")
@@ -187,6 +186,10 @@ def _has_own_comment(jira: JsmClient, key: str, opening: str, *, public: bool) -
         c.author_account == own and _words(c.body).startswith(start)
         for c in jira.comments(key, public=public)
     )
+
+
+def _size(count: int) -> str:
+    return f"{count / 1048576:.1f} MB" if count >= 1048576 else f"{count / 1024:.1f} kB"
 
 
 def _words(text: str) -> str:

@@ -364,7 +364,7 @@ def test_attachments_over_the_limit_are_named_in_the_comment_not_sent(tmp_path: 
     request = jsm.request("HELP-1")
     assert [a.filename for a in request.attachments] == ["klein.txt"]
     assert (
-        "Not attached (kept in mailbot): gross.png (0.0 MB, over [jira] attachment_max_mb"
+        "Not attached (kept in mailbot): gross.png (2.0 kB, over [jira] attachment_max_mb: 1.0 kB)"
         in (request.comments[-1]["body"])
     )
 
