@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.db.schema import EscalationJob, InboundMail, JobState, Ticket
-from mailbot.errors import PermanentError
+from mailbot.errors import PermanentError, Quarantine
 from mailbot.escalate.jira import CreatedRequest, JsmClient
 from mailbot.escalate.mirror import add_customer_reply, raise_request, reply_from_raw
 
@@ -89,7 +89,10 @@ def run_jira_job(app: App, jira: JsmClient, job_id: int) -> str | None:
             raise PermanentError(f"the mail #{inbound_id} of this reply is no longer stored")
         raw, received_at = mail.raw, mail.received_at
     assert known_key is not None
-    reply = reply_from_raw(raw, received_at, reference, app.calendar.zone, settings.attachment_max_bytes)
+    try:
+        reply = reply_from_raw(raw, received_at, reference, app.calendar.zone, settings.attachment_max_bytes)
+    except Quarantine as exc:  # it was read once to join the ticket; unreadable now means unreadable
+        raise PermanentError(f"the mail #{inbound_id} of this reply cannot be read: {exc.reason}") from None
     done = add_customer_reply(jira, known_key, reply, public=settings.customer_replies == "public")
     log.info("%s: customer reply added to Jira: %s", reference, done)
     return f"customer reply mirrored: {done}"

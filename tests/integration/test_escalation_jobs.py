@@ -340,6 +340,18 @@ def test_reply_to_a_ticket_without_a_request_is_not_sent_to_jira(tmp_path: Path,
     assert [j.event for j in desk.jobs()] == ["ticket.escalated"]
 
 
+def test_a_stored_reply_that_cannot_be_read_fails_its_job_at_once(desk: Desk, jsm: FakeJsm) -> None:
+    ticket_id = desk.ticket()
+    desk.run()
+    inbound = desk.reply(ticket_id, "x")
+    with desk.app.sessions.begin() as session:
+        session.get_one(InboundMail, inbound).raw = b"   "
+    desk.run()
+    reply = desk.jobs()[-1]
+    assert (reply.state, reply.attempts) == ("failed", 1)
+    assert f"the mail #{inbound} of this reply cannot be read: empty message" in (reply.last_error or "")
+
+
 def test_replies_can_be_internal_or_off(tmp_path: Path, jsm: FakeJsm) -> None:
     desk = make_desk(tmp_path, jsm, customer_replies="internal")
     ticket_id = desk.ticket()
