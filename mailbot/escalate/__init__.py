@@ -2,16 +2,27 @@
 
 The HTTP backends speak the one retry vocabulary of mailbot (mailbot.errors); the two subclasses
 here only add what an HTTP reply tells the caller beyond "again" or "never": the status code and,
-for 429/503, how long the server asked us to wait. The clients live in `jira` and `webhook`; this
-package imports neither, so both can import from here without a cycle.
+for 429/503, how long the server asked us to wait. The clients live in `jira` and `webhook`, the
+job queue in `jobs`; this module imports none of them, so all can import from here without a cycle.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from mailbot.errors import PermanentError, TransientError
+
+
+@dataclass
+class JobReport:
+    """What one run of the escalation jobs (or of the Jira follow-up) did; errors are for the operator."""
+
+    done: int = 0
+    deferred: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
 
 
 class HttpTransientError(TransientError):
@@ -54,4 +65,4 @@ def describe_url(url: str) -> str:
     return f"{scheme}{sep}{host}" if sep else "(invalid URL)"
 
 
-__all__ = ["HttpPermanentError", "HttpTransientError", "describe_url", "parse_retry_after"]
+__all__ = ["HttpPermanentError", "HttpTransientError", "JobReport", "describe_url", "parse_retry_after"]

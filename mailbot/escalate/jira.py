@@ -1,10 +1,8 @@
-"""Jira Service Management Cloud: raise customer requests, then follow their status and public comments.
+"""Jira Service Management Cloud: raise customer requests, comment on them, follow status and comments.
 
-A synchronous httpx client with explicit timeouts and basic auth (Atlassian account e-mail + API
-token). Every failure is a TransientError (network, timeout, 408/429/5xx: try later; Retry-After
-rides along) or a PermanentError (400/401/403/404: a human must fix the configuration or the Jira
-project, and the message says what). The token never appears in a message, repr or log line.
-Endpoints, field names and what was checked against Atlassian's documentation: docs/jira.md.
+Built on `jira_http.JiraHttp` (auth, timeouts, paging, and the mapping of HTTP statuses to
+TransientError/PermanentError). Endpoints, field names and what was checked against Atlassian's
+documentation: docs/jira.md. Customer accounts are looked up in `jira_customers`.
 """
 
 from __future__ import annotations
@@ -12,9 +10,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
@@ -22,24 +19,31 @@ import httpx
 from pydantic import SecretStr
 
 from mailbot.domain import Severity
-from mailbot.escalate import HttpPermanentError, HttpTransientError, describe_url, parse_retry_after
-from mailbot.escalate.settings import JIRA_TOKEN_ENV, JiraSettings
+from mailbot.escalate import HttpPermanentError, HttpTransientError
+from mailbot.escalate.jira_customers import CustomerAccounts, CustomerUnavailable
+from mailbot.escalate.jira_http import API, EXPERIMENTAL, MAX_PAGES, PAGE_LIMIT, JiraHttp
+from mailbot.escalate.settings import JiraSettings
 
 log = logging.getLogger(__name__)
 
-API = "/rest/servicedeskapi"
-PAGE_LIMIT = 50
 SUMMARY_MAX = 255  # Jira's limit for the summary field
-# The service-desk customer list was experimental for years; the opt-in header is harmless otherwise.
-EXPERIMENTAL = {"X-ExperimentalApi": "opt-in"}
+SEARCH = "/rest/api/3/search/jql"  # the platform's JQL search (the successor of /rest/api/3/search)
+
+
+@dataclass(frozen=True)
+class ServiceDesk:
+    id: str  # the number the servicedeskapi wants, e.g. "7"
+    project_key: str  # e.g. "HELP"; JQL searches the project
+    project_name: str = ""
 
 
 @dataclass(frozen=True)
 class CreatedRequest:
-    issue_key: str  # e.g. "HELPDESK-1"
+    issue_key: str  # e.g. "HELP-1"
     issue_id: str
     web_url: str | None  # the customer portal page (_links.web)
     agent_url: str | None = None  # the agent view (_links.agent)
+    reporter_fallback: str | None = None  # why the request was raised as the [jira] user, not the customer
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,10 @@ class Comment:
     created: datetime | None
     public: bool
     author_email: str | None = None  # None when the profile hides it
+    author_account: str | None = None
 
 
-class JsmClient:
+class JsmClient(JiraHttp):
     """One service desk and one request type of a Jira Service Management Cloud site."""
 
     def __init__(
@@ -73,131 +78,66 @@ class JsmClient:
         *,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.settings = settings
-        self._token = token if token is not None else settings.resolve_token()
-        self._accounts: dict[str, str] = {}  # e-mail -> accountId, so one run asks Jira once per customer
-        self._http = httpx.Client(
-            base_url=settings.base_url,
-            auth=httpx.BasicAuth(settings.user, self._token.get_secret_value()),
-            timeout=httpx.Timeout(settings.timeout_seconds, connect=min(10.0, settings.timeout_seconds)),
-            headers={"Accept": "application/json", "User-Agent": "mailbot"},
-            follow_redirects=False,
-            transport=transport,
-        )
+        super().__init__(settings, token, transport=transport)
+        self._desk: ServiceDesk | None = None
+        self._me: str | None = None
+        self._customers = CustomerAccounts(self)
 
-    def __repr__(self) -> str:
-        return f"JsmClient({self.settings.base_url!r}, user={self.settings.user!r})"
+    # --- who and where -------------------------------------------------------------------------
 
-    def close(self) -> None:
-        self._http.close()
+    def desk(self) -> ServiceDesk:
+        """The configured desk, its number resolved from a project key if that is what was configured.
 
-    def __enter__(self) -> JsmClient:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    # --- customers -----------------------------------------------------------------------------
-
-    def ensure_customer(self, email: str, display_name: str) -> str:
-        """The accountId of the customer with this e-mail, created and added to the desk if needed.
-
-        Cloud wants an accountId in raiseOnBehalfOf, and POST /customer does not return one for an
-        existing account, hence: look on the desk, else create, else search the account.
+        The request search and the JQL search need the number and the project key respectively, so
+        both are read once per client (one GET) instead of being trusted from the configuration.
         """
-        key = email.strip().lower()
-        if key in self._accounts:
-            return self._accounts[key]
-        account = self._find_desk_customer(key)
-        if account is None:
-            account = self._create_customer(key, display_name.strip() or key) or self._find_user(key)
-            if account is None:
-                raise HttpPermanentError(
-                    f"Jira says an account for {key} exists, but {self.settings.user} cannot see it (not a"
-                    f" customer of service desk {self.settings.service_desk_id}, not found by user search):"
-                    " add the customer to the service desk in Jira by hand"
-                )
-            if self.settings.add_customers_to_desk:
-                self._add_to_desk(account)
-        self._accounts[key] = account
-        return account
+        if self._desk is None:
+            self._desk = self._resolve_desk()
+        return self._desk
 
-    def _find_desk_customer(self, email: str) -> str | None:
-        sid = self.settings.service_desk_id
-        for user in self._pages(
-            f"{API}/servicedesk/{quote(sid, safe='')}/customer",
-            {"query": email},
-            f"looking up customer {email}",
-            {404: self._desk_hint(), 403: f"the [jira] user must be an agent of service desk {sid}"},
-            EXPERIMENTAL,
-        ):
-            if str(user.get("emailAddress", "")).lower() == email and user.get("accountId"):
-                return str(user["accountId"])
-        return None
+    def own_account_id(self) -> str:
+        """The accountId of the [jira] user: comments it wrote are ours, never relayed to the customer."""
+        if self._me is None:
+            what = "reading the account of the [jira] user"
+            account = self._json(self._send("GET", "/rest/api/3/myself", what), what).get("accountId")
+            if not account:
+                raise HttpTransientError(f"Jira answered {what} without an accountId")
+            self._me = str(account)
+        return self._me
 
-    def _create_customer(self, email: str, display_name: str) -> str | None:
-        """The new accountId, or None when Jira says the account exists already (409, or 400 saying so)."""
-        what = f"creating customer {email}"
-        response = self._send(
-            "POST",
-            f"{API}/customer",
-            what,
-            params={"strictConflictStatusCode": "true"},
-            json={"email": email, "displayName": display_name},
-            allow=(400, 409),
-            hints={
-                403: "creating customers needs the Jira Administrator global permission: grant it to the"
-                " [jira] user or create the customer in Jira by hand"
-            },
+    def _resolve_desk(self) -> ServiceDesk:
+        configured = self.settings.service_desk_id
+        if not self.settings.desk_is_key:
+            what = f"reading service desk {configured}"
+            hints = {
+                404: self.desk_hint(),
+                403: f"the [jira] user must be an agent of service desk {configured}",
+            }
+            response = self._send("GET", f"{API}/servicedesk/{configured}", what, hints=hints)
+            found = _service_desk(self._json(response, what))
+            if found is None:
+                raise HttpTransientError(f"Jira answered {what} without id and projectKey")
+            return found
+        listed = self._pages(f"{API}/servicedesk", {}, "listing service desks", {})
+        desks = [d for d in map(_service_desk, listed) if d is not None]
+        for desk in desks:
+            if desk.project_key.upper() == configured:
+                log.info("[jira] service_desk_id %s is service desk %s", configured, desk.id)
+                return desk
+        seen = ", ".join(f"{d.id} ({d.project_key})" for d in desks[:20]) or "none"
+        raise HttpPermanentError(
+            f"[jira] service_desk_id {configured!r} is not the project key of a service desk that"
+            f" {self.settings.user} can see (it sees: {seen}): set service_desk_id to the desk's id"
         )
-        if response.status_code == 409 or (
-            response.status_code == 400 and "exist" in self._detail(response).lower()
-        ):
-            return None
-        self._check(response, what, {})
-        account = self._json(response, what).get("accountId")
-        if not account:
-            raise HttpTransientError(f"Jira answered {what} without an accountId", response.status_code)
-        log.info("created Jira customer account for %s", email)
-        return str(account)
 
-    def _find_user(self, email: str) -> str | None:
-        """Platform user search; an exact e-mail wins, a single hit with a hidden e-mail is accepted."""
-        what = f"searching the account of {email}"
-        response = self._send(
-            "GET", "/rest/api/3/user/search", what, params={"query": email, "maxResults": 50}
-        )
-        found = self._json(response, what)
-        users = (
-            [u for u in found if isinstance(u, dict) and u.get("accountId")]
-            if isinstance(found, list)
-            else []
-        )
-        exact = [u for u in users if str(u.get("emailAddress", "")).lower() == email]
-        if exact:
-            return str(exact[0]["accountId"])
-        if len(users) == 1 and not users[0].get("emailAddress"):
-            return str(users[0]["accountId"])
-        return None
-
-    def _add_to_desk(self, account: str) -> None:
-        sid = self.settings.service_desk_id
-        self._send(
-            "POST",
-            f"{API}/servicedesk/{quote(sid, safe='')}/customer",
-            f"adding a customer to service desk {sid}",
-            json={"accountIds": [account]},
-            headers=EXPERIMENTAL,
-            hints={
-                404: self._desk_hint(),
-                403: f"adding customers needs the administrator role of service desk {sid}: grant it, or set"
-                " [jira] add_customers_to_desk = false if the desk is open to everyone",
-            },
-        )
+    def desk_hint(self) -> str:
+        return f"service desk {self.settings.service_desk_id} does not exist: check [jira] service_desk_id"
 
     # --- requests ------------------------------------------------------------------------------
+
+    def ensure_customer(self, email: str, display_name: str) -> str:
+        """The customer's accountId (see jira_customers); CustomerUnavailable says why there is none."""
+        return self._customers.ensure(email, display_name)
 
     def create_request(
         self,
@@ -211,204 +151,180 @@ class JsmClient:
         """Raise a request on behalf of the customer; put the mailbot reference first in `summary`.
 
         The summary loses line breaks and is cut to Jira's 255 characters, so a reference at its
-        start survives and `find_request_by_reference` can find the request after a crash.
+        start survives and `find_request_by_reference` can find the request after a crash. When the
+        customer has no account that can be used (`[jira] unknown_customers = "raise_as_bot"`), the
+        request is raised as the [jira] user, its description names the customer, and
+        `reporter_fallback` says why.
         """
         s = self.settings
-        account = self.ensure_customer(customer_email, customer_name or customer_email)
+        desk = self.desk()
+        fallback: str | None = None
+        try:
+            account: str | None = self.ensure_customer(customer_email, customer_name or customer_email)
+        except CustomerUnavailable as exc:
+            if s.unknown_customers == "fail":
+                raise
+            account, fallback = None, str(exc)
+            sender = f"{customer_name} <{customer_email}>" if customer_name else customer_email
+            description = f"E-mail from {sender}\n\n{description}"
         fields: dict[str, Any] = {"summary": _one_line(summary)[:SUMMARY_MAX], "description": description}
         priority = s.priority_for(severity)
         if priority is not None:
             fields["priority"] = {"name": priority}
-        sid, rtid = s.service_desk_id, s.request_type_id
-        bad_request = f"check that request type {rtid} belongs to service desk {sid} and has the fields"
+        rtid = s.request_type_id
+        bad_request = f"check that request type {rtid} belongs to service desk {desk.id} and has the fields"
         bad_request += f" {', '.join(fields)} on its form"
         if priority is not None:
             bad_request += f", and that Jira knows the priority {priority!r} ([jira] priorities)"
-        what = f"creating a request in service desk {sid}"
+        body: dict[str, Any] = {"serviceDeskId": desk.id, "requestTypeId": rtid, "requestFieldValues": fields}
+        if account is not None:
+            body["raiseOnBehalfOf"] = account
+        what = f"creating a request in service desk {desk.id}"
         response = self._send(
             "POST",
             f"{API}/request",
             what,
-            json={
-                "serviceDeskId": sid,
-                "requestTypeId": rtid,
-                "requestFieldValues": fields,
-                "raiseOnBehalfOf": account,
-            },
+            json=body,
             hints={
                 400: bad_request,
-                403: f"the [jira] user must be an agent of service desk {sid} to raise requests on behalf of"
-                " customers",
-                404: f"service desk {sid} or request type {rtid} does not exist: check [jira] service_desk_id"
-                " and request_type_id",
+                403: f"the [jira] user must be an agent of service desk {desk.id} to raise requests on behalf"
+                " of customers",
+                404: f"service desk {desk.id} or request type {rtid} does not exist: check [jira]"
+                " service_desk_id and request_type_id",
             },
         )
-        created = _created(self._json(response, what))
+        created = replace(_created(self._json(response, what)), reporter_fallback=fallback)
         log.info("raised Jira request %s (priority %s)", created.issue_key, priority or "none")
         return created
 
     def find_request_by_reference(self, reference: str) -> CreatedRequest | None:
-        """The request whose summary contains `reference`, if one exists (idempotent escalation).
+        """The request of this desk whose summary contains `reference` (idempotent escalation).
 
-        Jira's text search is fuzzy and indexes with a short delay, so hits are re-checked here and a
-        miss within seconds of creating a request proves nothing; retries come minutes later.
+        A JQL phrase search on the summary (`summary ~ "\\"MB-1\\""`) in the desk's project, which
+        needs no deprecated request-ownership filter. Jira's text search is fuzzy and indexes with
+        a short delay, so hits are re-checked here and a miss within seconds of creating a request
+        proves nothing; retries come minutes later.
         """
-        s = self.settings
-        params = {
-            "searchTerm": f'"{reference}"',
-            "serviceDeskId": s.service_desk_id,
-            "requestTypeId": s.request_type_id,
-            "requestStatus": "ALL_REQUESTS",
-            # requests we raise belong to the customer (reporter), so "owned" would miss them
-            "requestOwnership": "ALL_REQUESTS",
-        }
-        # the reference as a whole word: "MB-1" must not match "[MB-12] ..."
-        exact = re.compile(rf"(?<![\w-]){re.escape(reference)}(?![\w-])")
-        for item in self._pages(f"{API}/request", params, f"searching requests for {reference}", {}):
-            if exact.search(_summary(item)):
+        desk = self.desk()
+        jql = f'project = "{_jql_text(desk.project_key)}" AND summary ~ "\\"{_jql_text(reference)}\\""'
+        exact = re.compile(rf"(?<![\w-]){re.escape(reference)}(?![\w-])")  # "MB-1" is not "MB-12"
+        for issue in self._search(jql, ("summary",), f"searching requests for {reference}"):
+            fields = issue.get("fields") or {}
+            if not (issue.get("key") and exact.search(str(fields.get("summary") or ""))):
+                continue
+            item = self._request(str(issue["key"]))
+            if str(item.get("serviceDeskId", desk.id)) == desk.id:
                 return _created(item)
         return None
 
     def request_state(self, issue_key: str) -> RequestState:
-        what = f"reading request {issue_key}"
-        response = self._send(
-            "GET", f"{API}/request/{quote(issue_key, safe='')}", what, hints=self._request_hints(issue_key)
-        )
-        status = self._json(response, what).get("currentStatus") or {}
+        status = self._request(issue_key).get("currentStatus") or {}
         return RequestState(
             status=str(status.get("status", "")),
             category=str(status.get("statusCategory") or "UNDEFINED"),
             changed_at=_date(status.get("statusDate")),
         )
 
+    def _request(self, issue_key: str) -> dict[str, Any]:
+        what = f"reading request {issue_key}"
+        response = self._send(
+            "GET", f"{API}/request/{quote(issue_key, safe='')}", what, hints=self._request_hints(issue_key)
+        )
+        found = self._json(response, what)
+        return found if isinstance(found, dict) else {}
+
+    def _search(self, jql: str, fields: tuple[str, ...], what: str) -> Iterator[dict[str, Any]]:
+        """Issues of a JQL search, page by page (`nextPageToken` until `isLast`)."""
+        token: str | None = None
+        hints = {400: f"Jira could not run the search {jql!r}", 403: "the [jira] user may not search issues"}
+        for _ in range(MAX_PAGES):
+            body: dict[str, Any] = {"jql": jql, "fields": list(fields), "maxResults": PAGE_LIMIT}
+            if token:
+                body["nextPageToken"] = token
+            page = self._json(self._send("POST", SEARCH, what, json=body, hints=hints), what)
+            yield from (i for i in page.get("issues") or [] if isinstance(i, dict))
+            token = page.get("nextPageToken")
+            if page.get("isLast", not token) or not token:
+                return
+
+    # --- comments and attachments --------------------------------------------------------------
+
     def public_comments(self, issue_key: str, since_id: int | None = None) -> list[Comment]:
         """Public comments (what the customer may read), oldest first, only those after `since_id`."""
-        comments = []
-        for item in self._pages(
+        found = self.comments(issue_key, public=True)
+        return [c for c in found if since_id is None or c.id > since_id]
+
+    def comments(self, issue_key: str, *, public: bool) -> list[Comment]:
+        """The public or the internal comments of a request, oldest first."""
+        flags = {"public": "true", "internal": "false"} if public else {"public": "false", "internal": "true"}
+        items = self._pages(
             f"{API}/request/{quote(issue_key, safe='')}/comment",
-            {"public": "true", "internal": "false"},
+            flags,
             f"reading the comments of {issue_key}",
             self._request_hints(issue_key),
-        ):
-            comment = _comment(item)
-            if comment is not None and comment.public and (since_id is None or comment.id > since_id):
-                comments.append(comment)
-        return sorted(comments, key=lambda c: c.id)
+        )
+        found = [c for c in map(_comment, items) if c is not None and c.public == public]
+        return sorted(found, key=lambda c: c.id)
 
-    # --- HTTP ----------------------------------------------------------------------------------
+    def add_comment(self, issue_key: str, body: str, *, public: bool) -> Comment | None:
+        """A comment by the [jira] user; `public=False` makes it internal (agents only)."""
+        what = f"commenting on {issue_key}"
+        hints = self._request_hints(issue_key) | {
+            403: f"the [jira] user needs the Add Comments permission in the project of {issue_key}"
+        }
+        response = self._send(
+            "POST",
+            f"{API}/request/{quote(issue_key, safe='')}/comment",
+            what,
+            json={"body": body, "public": public},
+            hints=hints,
+        )
+        return _comment(self._json(response, what))
 
-    def _pages(
-        self,
-        path: str,
-        params: Mapping[str, str],
-        what: str,
-        hints: Mapping[int, str],
-        headers: Mapping[str, str] | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """The `values` of a paged servicedeskapi resource; advances by what came back, not by `limit`."""
-        start = 0
-        while True:
-            response = self._send(
-                "GET",
-                path,
-                what,
-                params={**params, "start": start, "limit": PAGE_LIMIT},
-                headers=headers,
-                hints=hints,
-            )
-            page = self._json(response, what)
-            values = [v for v in page.get("values") or [] if isinstance(v, dict)]
-            yield from values
-            if page.get("isLastPage", True) or not values:
-                return
-            start = int(page.get("start", start)) + len(values)
+    def attach_temporary_file(self, filename: str, content_type: str, data: bytes) -> str:
+        """Upload one file to the desk; the returned id becomes an attachment via `add_attachments`."""
+        desk = self.desk()
+        what = f"uploading {filename!r} to service desk {desk.id}"
+        response = self._send(
+            "POST",
+            f"{API}/servicedesk/{desk.id}/attachTemporaryFile",
+            what,
+            files={"file": (filename, data, content_type)},
+            headers={"X-Atlassian-Token": "no-check", **EXPERIMENTAL},
+            hints={
+                403: f"the [jira] user may not add attachments in service desk {desk.id}, or attachments are"
+                " switched off for it",
+                404: self.desk_hint(),
+            },
+        )
+        uploaded = self._json(response, what).get("temporaryAttachments") or []
+        ids = [
+            str(u["temporaryAttachmentId"])
+            for u in uploaded
+            if isinstance(u, dict) and u.get("temporaryAttachmentId")
+        ]
+        if not ids:
+            raise HttpTransientError(f"Jira answered {what} without a temporaryAttachmentId")
+        return ids[0]
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        what: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        hints: Mapping[int, str] | None = None,
-        allow: tuple[int, ...] = (),
-    ) -> httpx.Response:
-        where = describe_url(self.settings.base_url)
-        try:
-            response = self._http.request(method, path, params=params, json=json, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise HttpTransientError(f"Jira at {where}: {what} timed out ({type(exc).__name__})") from None
-        except httpx.TransportError as exc:
-            reason = self._scrub(str(exc)) or type(exc).__name__
-            raise HttpTransientError(f"Jira at {where}: {what} failed: {reason}") from None
-        if response.status_code not in allow:
-            self._check(response, what, hints or {})
-        return response
-
-    def _check(self, response: httpx.Response, what: str, hints: Mapping[int, str]) -> None:
-        status = response.status_code
-        if 200 <= status < 300:
-            return
-        s = self.settings
-        detail = self._detail(response)
-        hint = f"; {hints[status]}" if status in hints else ""
-        if status in (408, 429) or status >= 500:
-            retry = parse_retry_after(response.headers.get("Retry-After"))
-            wait = f", asks to wait {retry:g} s" if retry is not None else ""
-            raise HttpTransientError(f"Jira {status} for {what}{wait}: {detail}", status, retry)
-        if status == 401:
-            raise HttpPermanentError(
-                f"Jira rejected the API token for {s.user} at {describe_url(s.base_url)}: check [jira] user"
-                f" and token (environment variable {s.token_env or JIRA_TOKEN_ENV})",
-                status,
-            )
-        if 300 <= status < 400:
-            target = describe_url(response.headers.get("Location", ""))
-            raise HttpPermanentError(
-                f"Jira redirected {what} to {target}: set [jira] base_url to the https://<site>.atlassian.net"
-                " address of the site",
-                status,
-            )
-        raise HttpPermanentError(f"Jira refused {what} ({status}): {detail}{hint}", status)
-
-    def _detail(self, response: httpx.Response) -> str:
-        """The server's own words: servicedeskapi `errorMessage`, platform `errorMessages`/`errors`."""
-        try:
-            body = response.json()
-        except ValueError:
-            text = response.text
-        else:
-            parts: list[str] = []
-            if isinstance(body, dict):
-                if body.get("errorMessage"):
-                    parts.append(str(body["errorMessage"]))
-                parts.extend(str(m) for m in body.get("errorMessages") or [])
-                errors = body.get("errors")
-                if isinstance(errors, dict):
-                    parts.extend(f"{k}: {v}" for k, v in errors.items())
-                if not parts and body.get("message"):
-                    parts.append(str(body["message"]))
-            text = "; ".join(parts) if parts else str(body)
-        text = " ".join(text.split())
-        return self._scrub(text[:300]) or f"HTTP {response.status_code} without details"
-
-    def _json(self, response: httpx.Response, what: str) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            raise HttpTransientError(
-                f"Jira answered {what} with something that is not JSON (a proxy or maintenance page?)",
-                response.status_code,
-            ) from None
-
-    def _scrub(self, text: str) -> str:
-        token = self._token.get_secret_value()
-        return text.replace(token, "***") if token else text
-
-    def _desk_hint(self) -> str:
-        return f"service desk {self.settings.service_desk_id} does not exist: check [jira] service_desk_id"
+    def add_attachments(
+        self, issue_key: str, temporary_ids: list[str], comment: str, *, public: bool
+    ) -> Comment | None:
+        """Attach uploaded files to a request, with `comment` as the comment that carries them."""
+        what = f"attaching {len(temporary_ids)} file(s) to {issue_key}"
+        response = self._send(
+            "POST",
+            f"{API}/request/{quote(issue_key, safe='')}/attachment",
+            what,
+            json={
+                "temporaryAttachmentIds": temporary_ids,
+                "public": public,
+                "additionalComment": {"body": comment},
+            },
+            hints=self._request_hints(issue_key),
+        )
+        result = self._json(response, what)
+        return _comment(result.get("comment") or {}) if isinstance(result, dict) else None
 
     def _request_hints(self, issue_key: str) -> dict[int, str]:
         hint = f"request {issue_key} does not exist (deleted or moved?) or the [jira] user may not see it"
@@ -417,6 +333,11 @@ class JsmClient:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _jql_text(value: str) -> str:
+    """A value for inside a JQL double-quoted string: backslash and quote escaped."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _date(value: Any) -> datetime | None:
@@ -431,13 +352,10 @@ def _date(value: Any) -> datetime | None:
         return None
 
 
-def _summary(item: Mapping[str, Any]) -> str:
-    if item.get("summary"):
-        return str(item["summary"])
-    for field in item.get("requestFieldValues") or []:
-        if isinstance(field, dict) and field.get("fieldId") == "summary":
-            return str(field.get("value") or "")
-    return ""
+def _service_desk(item: Mapping[str, Any]) -> ServiceDesk | None:
+    if not (item.get("id") and item.get("projectKey")):
+        return None
+    return ServiceDesk(str(item["id"]), str(item["projectKey"]), str(item.get("projectName") or ""))
 
 
 def _created(item: Mapping[str, Any]) -> CreatedRequest:
@@ -465,4 +383,5 @@ def _comment(item: Mapping[str, Any]) -> Comment | None:
         created=_date(item.get("created")),
         public=bool(item.get("public", True)),
         author_email=author.get("emailAddress") or None,
+        author_account=author.get("accountId") or None,
     )

@@ -1,27 +1,44 @@
 """Escalation jobs: calls to Jira Service Management and the webhook, durable and retried like mail.
 
 A job row is written in the same transaction as the ticket change that causes it; `run_due_jobs`
-performs due jobs later, outside any transaction, and records the result. Jira requests are looked up
-by the ticket reference before one is created, so a crash between the call and the commit never raises
-a second request. `poll_jira` follows mirrored tickets: a public comment reaches the customer, a request
-that Jira marks done solves the ticket (and tells the customer).
+performs due jobs later, outside any transaction, and records the result. What can go wrong:
+
+- a PermanentError (400, 401, 403, 404 ...) fails the job at once with the server's message, for
+  `mailbot status`; retrying cannot change it;
+- a TransientError is retried with capped, jittered backoff; when the server asked for a pause
+  (Retry-After on 429/503) the next attempt waits at least that long (at most MAX_SERVER_WAIT), and
+  so do the other pending jobs of that backend; after MAX_JOB_ATTEMPTS the job fails;
+- anything else is a bug: logged with its traceback and retried like a transient error, so one bad
+  job never stops the other jobs or the mail.
+
+Jobs may run more than once (a crash between a call and the commit), so each is idempotent: see
+`mirror` for Jira, and the delivery id (the dedup key) for the webhook. `poll_jira` follows mirrored
+tickets (`follow`): a public comment reaches the customer, a request marked done solves the ticket.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailbot.db.schema import EscalationJob, JobState, Ticket
-from mailbot.domain import Severity, TicketState
-from mailbot.errors import PermanentError, TransientError
+from mailbot.errors import ConfigError, PermanentError, TransientError
+from mailbot.escalate import JobReport
+from mailbot.escalate.follow import poll_jira
 from mailbot.escalate.jira import JsmClient
+from mailbot.escalate.jira_jobs import (
+    CUSTOMER_REPLY,
+    ESCALATED,
+    NotYet,
+    jira_client,
+    jira_wants,
+    run_jira_job,
+)
 from mailbot.escalate.webhook import post_event
 from mailbot.reply.deliver import backoff
 
@@ -30,15 +47,17 @@ if TYPE_CHECKING:  # a runtime import would be circular (the app wires this modu
 
 log = logging.getLogger(__name__)
 MAX_JOB_ATTEMPTS = 12  # with capped backoff, about half a day of retries before a job counts as failed
+MAX_SERVER_WAIT = timedelta(hours=6)  # a Retry-After longer than this is cut to it
 DESCRIPTION_CHARS = 4000
-
-
-@dataclass
-class JobReport:
-    done: int = 0
-    deferred: int = 0
-    failed: int = 0
-    errors: list[str] = field(default_factory=list)
+__all__ = [
+    "CUSTOMER_REPLY",
+    "ESCALATED",
+    "JobReport",
+    "enqueue_jobs",
+    "jira_client",
+    "poll_jira",
+    "run_due_jobs",
+]
 
 
 def backends(app: App) -> list[str]:
@@ -50,11 +69,20 @@ def backends(app: App) -> list[str]:
     return found
 
 
-def enqueue_jobs(session: Session, app: App, ticket: Ticket, event: str, cause: str, now: datetime) -> None:
-    """One job per configured backend that wants `event` (Jira only mirrors new escalations)."""
+def enqueue_jobs(
+    session: Session,
+    app: App,
+    ticket: Ticket,
+    event: str,
+    cause: str,
+    now: datetime,
+    *,
+    inbound_id: int | None = None,
+) -> None:
+    """One job per configured backend that wants `event`; `inbound_id` names the mail of a reply."""
     for backend in backends(app):
-        if backend == "jira" and event != "ticket.escalated":
-            continue  # Jira is where tickets are solved; it learns nothing new from us afterwards
+        if backend == "jira" and not jira_wants(session, app, ticket, event, inbound_id):
+            continue
         if backend == "webhook" and event not in app.settings.webhook.events:  # type: ignore[union-attr]
             continue
         key = f"{backend}:{event}:{cause}"
@@ -67,19 +95,25 @@ def enqueue_jobs(session: Session, app: App, ticket: Ticket, event: str, cause: 
             session.add(
                 EscalationJob(
                     mailbox=app.mailbox, ticket_id=ticket.id, backend=backend, event=event, dedup_key=key,
-                    payload=event_payload(app, ticket, event, now), state=JobState.PENDING, attempts=0,
-                    next_attempt_at=now, created_at=now,
+                    payload=event_payload(app, ticket, event, now, inbound_id), state=JobState.PENDING,
+                    attempts=0, next_attempt_at=now, created_at=now,
                 )
             )  # fmt: skip
 
 
-def event_payload(app: App, ticket: Ticket, event: str, now: datetime) -> dict[str, Any]:
-    """What the webhook receives (and Jira's request is built from): the ticket, not the raw mail."""
+def event_payload(
+    app: App, ticket: Ticket, event: str, now: datetime, inbound_id: int | None = None
+) -> dict[str, Any]:
+    """What the webhook receives (and Jira's request is built from): the ticket, not the raw mail.
+
+    A reply names its stored mail (`reply.inbound_id`); the Jira job reads it at run time, so the
+    payload stays small whatever the mail carries.
+    """
 
     def iso(value: datetime | None) -> str | None:
         return None if value is None else value.isoformat()
 
-    return {
+    payload: dict[str, Any] = {
         "type": event,
         "at": now.isoformat(),
         "mailbox": app.mailbox,
@@ -97,6 +131,9 @@ def event_payload(app: App, ticket: Ticket, event: str, now: datetime) -> dict[s
             "text": ticket.text_excerpt[:DESCRIPTION_CHARS],
         },
     }
+    if inbound_id is not None:
+        payload["reply"] = {"inbound_id": inbound_id}
+    return payload
 
 
 def run_due_jobs(app: App, make_jira: Callable[[], JsmClient] | None = None) -> JobReport:
@@ -113,35 +150,40 @@ def run_due_jobs(app: App, make_jira: Callable[[], JsmClient] | None = None) -> 
             .order_by(EscalationJob.id)
         ).all()
     jira: JsmClient | None = None
+    paused: set[str] = set()  # backends that asked for a pause in this run (their jobs are moved already)
     try:
         for job_id in due:
             with app.sessions() as session:
                 job = session.get_one(EscalationJob, job_id)
-                backend, payload, key = job.backend, dict(job.payload), job.dedup_key
+                backend, event, key = job.backend, job.event, job.dedup_key
+            if backend in paused:
+                report.deferred += 1  # moved to the end of the server's pause by _pause already
+                continue
             try:
                 if backend == "jira":
                     jira = jira or (make_jira or (lambda: jira_client(app)))()
-                    outcome = _mirror_to_jira(jira, payload)
+                    note = run_jira_job(app, jira, job_id)
                 else:
-                    webhook = app.settings.webhook
-                    assert webhook is not None
-                    post_event(
-                        webhook.url, webhook.resolve_secret(), payload, delivery_id=key,
-                        timeout=webhook.timeout_seconds,
-                    )  # fmt: skip
-                    outcome = None
-            except TransientError as exc:
-                _retry(app, job_id, str(exc), report)
-            except Exception as exc:  # a bug must not stop the other jobs or the mail: retried, then failed
-                log.exception("escalation job #%s (%s) raised", job_id, backend)
-                _retry(app, job_id, f"{type(exc).__name__}: {exc}", report)
+                    _post_webhook(app, job_id, key)
+                    note = None
+            except NotYet as exc:
+                _defer(app, job_id, exc.until, str(exc))
+                report.deferred += 1
             except PermanentError as exc:
-                _finish(app, job_id, JobState.FAILED, str(exc), None)
-                report.failed += 1
-                report.errors.append(f"{backend} job #{job_id}: {exc}")
-                log.error("escalation job #%s (%s) failed for good: %s", job_id, backend, exc)
+                _fail(app, job_id, str(exc), report)
+            except TransientError as exc:
+                wait = _server_wait(exc)
+                until = _retry(app, job_id, str(exc), report, wait)
+                if wait is not None and until is not None:
+                    _pause(app, backend, until)
+                    paused.add(backend)
+            except ConfigError as exc:  # e.g. the token's variable is not set: fixable, then retried
+                _retry(app, job_id, str(exc), report, None)
+            except Exception as exc:  # a bug must not stop the other jobs or the mail: retried, then failed
+                log.exception("escalation job #%s (%s %s) raised", job_id, backend, event)
+                _retry(app, job_id, f"{type(exc).__name__}: {exc}", report, None)
             else:
-                _finish(app, job_id, JobState.DONE, None, outcome)
+                _finish(app, job_id, note)
                 report.done += 1
     finally:
         if jira is not None:
@@ -149,35 +191,30 @@ def run_due_jobs(app: App, make_jira: Callable[[], JsmClient] | None = None) -> 
     return report
 
 
-def jira_client(app: App) -> JsmClient:
-    settings = app.settings.jira
-    assert settings is not None
-    return JsmClient(settings, settings.resolve_token())
-
-
-def _mirror_to_jira(jira: JsmClient, payload: dict[str, Any]) -> str:
-    ticket = payload["ticket"]
-    reference = ticket["reference"]
-    existing = jira.find_request_by_reference(reference)
-    if existing is not None:
-        return existing.issue_key
-    severity = Severity(ticket["severity"]) if ticket["severity"] else None
-    lines = [ticket["text"], "", f"mailbot {reference} · {ticket['customer']}"]
-    if severity:
-        lines.append(f"severity guess: {severity.value} ({'; '.join(ticket['severity_reasons'][:5])})")
-    if ticket["response_due"]:
-        lines.append(f"response due {ticket['response_due']}, resolution due {ticket['resolution_due']}")
-    created = jira.create_request(
-        f"[{reference}] {ticket['subject'] or '(no subject)'}",
-        "\n".join(lines),
-        ticket["customer"],
-        severity,
-        customer_name=ticket["customer_name"] or None,
+def _post_webhook(app: App, job_id: int, delivery_id: str) -> None:
+    webhook = app.settings.webhook
+    assert webhook is not None
+    with app.sessions() as session:
+        payload = dict(session.get_one(EscalationJob, job_id).payload)
+    post_event(
+        webhook.url,
+        webhook.resolve_secret(),
+        payload,
+        delivery_id=delivery_id,
+        timeout=webhook.timeout_seconds,
     )
-    return created.issue_key
 
 
-def _retry(app: App, job_id: int, error: str, report: JobReport) -> None:
+def _server_wait(exc: TransientError) -> timedelta | None:
+    """The pause the server asked for (Retry-After), bounded to MAX_SERVER_WAIT; None if it asked none."""
+    seconds = getattr(exc, "retry_after", None)
+    if seconds is None:
+        return None
+    return min(timedelta(seconds=max(0.0, float(seconds))), MAX_SERVER_WAIT)
+
+
+def _retry(app: App, job_id: int, error: str, report: JobReport, wait: timedelta | None) -> datetime | None:
+    """Count an attempt; the next one after the backoff or the server's wait, whichever is longer."""
     with app.sessions.begin() as session:
         job = session.get_one(EscalationJob, job_id)
         job.attempts += 1
@@ -188,83 +225,60 @@ def _retry(app: App, job_id: int, error: str, report: JobReport) -> None:
             report.errors.append(
                 f"{job.backend} job #{job_id}: gave up after {job.attempts} attempts: {error}"
             )
-        else:
-            job.next_attempt_at = app.clock() + backoff(job.attempts)
-            report.deferred += 1
-    log.warning("escalation job #%s deferred: %s", job_id, error)
+            log.error("escalation job #%s gave up after %s attempts: %s", job_id, job.attempts, error)
+            return None
+        job.next_attempt_at = app.clock() + max(backoff(job.attempts), wait or timedelta(0))
+        report.deferred += 1
+        until = job.next_attempt_at
+    log.warning("escalation job #%s deferred until %s: %s", job_id, until.isoformat(), error)
+    return until
 
 
-def _finish(app: App, job_id: int, state: JobState, error: str | None, external_key: str | None) -> None:
+def _pause(app: App, backend: str, until: datetime) -> None:
+    """The server asked the client to wait, not just this job: move the backend's other due jobs too."""
+    with app.sessions.begin() as session:
+        session.execute(
+            update(EscalationJob)
+            .where(
+                EscalationJob.mailbox == app.mailbox,
+                EscalationJob.backend == backend,
+                EscalationJob.state == JobState.PENDING,
+                EscalationJob.next_attempt_at < until,
+            )
+            .values(next_attempt_at=until)
+        )
+
+
+def _defer(app: App, job_id: int, until: datetime, note: str) -> None:
     with app.sessions.begin() as session:
         job = session.get_one(EscalationJob, job_id)
-        job.state = state
-        job.last_error = error
+        job.next_attempt_at = until
+        job.last_error = note[:2000]
+
+
+def _fail(app: App, job_id: int, error: str, report: JobReport) -> None:
+    with app.sessions.begin() as session:
+        job = session.get_one(EscalationJob, job_id)
+        job.state = JobState.FAILED
+        job.last_error = error[:2000]
         job.attempts += 1
         job.done_at = app.clock()
-        if external_key:
-            ticket = session.get_one(Ticket, job.ticket_id)
-            ticket.external_key = external_key
+        backend = job.backend
+    report.failed += 1
+    report.errors.append(f"{backend} job #{job_id}: {error}")
+    log.error("escalation job #%s (%s) failed for good: %s", job_id, backend, error)
+
+
+def _finish(app: App, job_id: int, note: str | None) -> None:
+    with app.sessions.begin() as session:
+        job = session.get_one(EscalationJob, job_id)
+        job.state = JobState.DONE
+        job.last_error = None
+        job.attempts += 1
+        job.done_at = app.clock()
+        if note:
             from mailbot.tickets.service import add_event
 
-            add_event(session, ticket, "mirrored", f"Jira Service Management {external_key}", app.clock())
-
-
-def poll_jira(app: App, make_jira: Callable[[], JsmClient] | None = None) -> JobReport:
-    """Relay public comments of mirrored tickets to their customers; solve tickets Jira marks done."""
-    from mailbot.tickets.service import TicketActionError, reply, resolve
-
-    report = JobReport()
-    if app.settings.jira is None:
-        return report
-    with app.sessions() as session:
-        watched = session.execute(
-            select(Ticket.id, Ticket.external_key, Ticket.external_comment_id).where(
-                Ticket.mailbox == app.mailbox,
-                Ticket.external_key.is_not(None),
-                Ticket.state != TicketState.SOLVED,
+            add_event(
+                session, session.get_one(Ticket, job.ticket_id), "jira_comment", note[:2000], app.clock()
             )
-        ).all()
-    if not watched:
-        return report
-    with (make_jira or (lambda: jira_client(app)))() as jira:
-        for ticket_id, key, last_comment in watched:
-            try:
-                comments = jira.public_comments(key, since_id=last_comment)
-                state = jira.request_state(key)
-            except TransientError as exc:
-                report.errors.append(f"Jira {key}: {exc}")
-                continue
-            except PermanentError as exc:
-                report.errors.append(f"Jira {key}: {exc}")
-                log.error("following Jira request %s failed: %s", key, exc)
-                continue
-            now = app.clock()
-            with app.sessions.begin() as session:
-                ticket = session.get_one(Ticket, ticket_id)
-                if ticket.state == TicketState.SOLVED:
-                    continue
-                solution = comments[-1] if state.done and comments else None
-                for comment in comments:
-                    own_words = (comment.author_email or "").lower() == ticket.customer
-                    if comment is not solution and not own_words:
-                        reply(session, app, ticket, comment.body, now, cause=f"jira:{key}:{comment.id}")
-                    ticket.external_comment_id = max(comment.id, ticket.external_comment_id or 0)
-                if state.done:
-                    cause = f"jira:{key}:done:{solution.id if solution else state.changed_at}"
-                    try:
-                        resolve(
-                            session,
-                            app,
-                            _root(session, ticket),
-                            solution.body if solution else "",
-                            now,
-                            cause,
-                        )
-                    except TicketActionError as exc:  # already solved through its incident
-                        log.info("Jira %s done: %s", key, exc)
-                report.done += 1
-    return report
-
-
-def _root(session: Session, ticket: Ticket) -> Ticket:
-    return session.get_one(Ticket, ticket.parent_id) if ticket.parent_id else ticket

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -23,6 +23,8 @@ WEBHOOK_SECRET_ENV = "MAILBOT_WEBHOOK_SECRET"
 MIN_WEBHOOK_SECRET = 16
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _JSM_ID = re.compile(r"^[A-Za-z0-9]{1,40}$")
+_DESK_ID = re.compile(r"^[0-9]{1,18}$")
+_PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,254}$")  # Jira's default key pattern: a letter, then A-Z 0-9 _
 _EVENT = re.compile(r"^[a-z][a-z_]*(\.[a-z][a-z_]*)+$")
 
 DEFAULT_PRIORITIES: dict[str, str] = {
@@ -64,11 +66,16 @@ class JiraSettings(Section):
     user: Address  # the Atlassian account (e-mail) the API token belongs to
     token: SecretStr | None = None
     token_env: str | None = None  # environment variable with the token; default MAILBOT_JIRA_TOKEN
-    service_desk_id: str
+    service_desk_id: str  # the desk's number, or its project key (resolved through the API at first use)
     request_type_id: str
     # severity -> Jira priority name; a severity missing here (and "no severity") sends no priority
     priorities: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_PRIORITIES))
     add_customers_to_desk: bool = True  # needed for desks whose customers are restricted (not "open")
+    # a customer without a usable Jira account: raise the request as the [jira] user, or fail the job
+    unknown_customers: Literal["raise_as_bot", "fail"] = "raise_as_bot"
+    # the customer's follow-up mails on the request: as public or internal comments, or not at all
+    customer_replies: Literal["public", "internal", "off"] = "public"
+    attachment_max_mb: float = Field(default=10.0, gt=0, le=1024)  # larger attachments stay in mailbot
     poll_minutes: int = Field(default=5, ge=1, le=1440)
     timeout_seconds: float = Field(default=20.0, gt=0, le=300)
 
@@ -77,13 +84,37 @@ class JiraSettings(Section):
     def _url(cls, value: str) -> str:
         return _check_url(value).rstrip("/")
 
-    @field_validator("service_desk_id", "request_type_id", mode="before")
+    @field_validator("service_desk_id", mode="before")
+    @classmethod
+    def _desk(cls, value: Any) -> Any:
+        """A number, or a project key (upper-cased): GET /servicedesk resolves a key to the number."""
+        value = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if isinstance(value, str):
+            value = value.strip()
+            if not (_DESK_ID.match(value) or _PROJECT_KEY.match(value.upper())):
+                raise ValueError(
+                    f"{value!r} is neither a service desk id like '7' nor a project key like 'HELP'"
+                    " (GET /rest/servicedeskapi/servicedesk lists both)"
+                )
+            return value if value.isdigit() else value.upper()
+        return value
+
+    @field_validator("request_type_id", mode="before")
     @classmethod
     def _id(cls, value: Any) -> Any:
         value = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
         if isinstance(value, str) and not _JSM_ID.match(value):
-            raise ValueError(f"{value!r} is not a Jira id like '7' (see the URL of the portal settings)")
+            raise ValueError(f"{value!r} is not a Jira id like '25' (see the URL of the request type's form)")
         return value
+
+    @property
+    def desk_is_key(self) -> bool:
+        """True when service_desk_id is a project key that must be resolved to the desk's number."""
+        return not self.service_desk_id.isdigit()
+
+    @property
+    def attachment_max_bytes(self) -> int:
+        return int(self.attachment_max_mb * 1024 * 1024)
 
     @field_validator("priorities")
     @classmethod

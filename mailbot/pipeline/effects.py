@@ -157,6 +157,15 @@ class _Effects:
 
     def follow_up(self, ticket: Ticket) -> None:
         self.event(ticket, "customer_reply", self.decision.reason)
+        enqueue_jobs(
+            self.session,
+            self.app,
+            ticket,
+            "ticket.customer_reply",
+            f"inbound-{self.row.id}",
+            self.now,
+            inbound_id=self.row.id,
+        )
         if ticket.state != TicketState.ESCALATED:
             previous = ticket.state
             ticket.state = TicketState.ESCALATED

@@ -148,7 +148,9 @@ def test_adding_to_desk_can_be_switched_off(jsm: FakeJsm) -> None:
 # --- idempotency: finding a request by the mailbot reference -----------------------------------
 
 
-def test_find_request_by_reference_matches_the_whole_reference(jsm: FakeJsm, client: JsmClient) -> None:
+def test_find_request_by_reference_is_a_jql_phrase_search_and_matches_the_whole_reference(
+    jsm: FakeJsm, client: JsmClient
+) -> None:
     client.create_request("[MB-12] Andere Anfrage", "x", CUSTOMER, None)
     for n in range(3):  # hits of the fuzzy search term that are not ours, more than a page of them
         client.create_request(f"[MB-1{n}0] noise", "x", CUSTOMER, None)
@@ -156,11 +158,53 @@ def test_find_request_by_reference_matches_the_whole_reference(jsm: FakeJsm, cli
 
     assert client.find_request_by_reference("MB-1") == created
     assert client.find_request_by_reference("MB-999") is None
-    search = jsm.calls("GET", "/request")[0]
-    assert search.query["searchTerm"] == ['"MB-1"']
-    assert search.query["requestOwnership"] == ["ALL_REQUESTS"]
-    assert search.query["requestStatus"] == ["ALL_REQUESTS"]
-    assert search.query["serviceDeskId"] == ["7"]
+    searches = jsm.calls("POST", "/rest/api/3/search/jql")
+    assert searches[0].json == {
+        "jql": 'project = "HELP" AND summary ~ "\\"MB-1\\""',
+        "fields": ["summary"],
+        "maxResults": 50,
+    }
+    assert any("nextPageToken" in s.json for s in searches)  # the fake pages by 2: paging is followed
+    # the deprecated requestOwnership=ALL_REQUESTS search is gone
+    assert jsm.calls("GET", "/request") == []
+
+
+def test_project_key_as_service_desk_id_is_resolved_to_the_desk_number(jsm: FakeJsm) -> None:
+    with JsmClient(settings_for(jsm, service_desk_id="help")) as client:
+        assert client.desk().id == "7"
+        client.create_request("[MB-20] a", "x", CUSTOMER, None)
+        assert client.find_request_by_reference("MB-20") is not None
+    assert [c.json["serviceDeskId"] for c in jsm.calls("POST", "/request")] == ["7"]
+    assert len(jsm.calls("GET", "/servicedesk")) == 1  # resolved once per client
+    assert jsm.calls("GET", "/servicedesk/7/customer")  # desk paths use the number too
+
+
+def test_numeric_service_desk_id_is_checked_and_gives_the_project_for_jql(
+    jsm: FakeJsm, client: JsmClient
+) -> None:
+    desk = client.desk()
+    assert (desk.id, desk.project_key) == ("7", "HELP")
+    assert len(jsm.calls("GET", "/servicedesk/7")) == 1
+    client.desk()
+    assert len(jsm.calls("GET", "/servicedesk/7")) == 1
+
+
+def test_unknown_project_key_is_permanent_and_lists_the_desks_that_exist(jsm: FakeJsm) -> None:
+    with (
+        JsmClient(settings_for(jsm, service_desk_id="NOPE")) as client,
+        pytest.raises(PermanentError, match=r"'NOPE' is not the project key .*it sees: 3 \(IT\), 7 \(HELP\)"),
+    ):
+        client.create_request("[MB-21] a", "x", CUSTOMER, None)
+    assert jsm.calls("POST", "/request") == []
+
+
+def test_settings_accept_a_desk_number_or_a_project_key_and_nothing_else() -> None:
+    base = {"base_url": "https://x.atlassian.net", "user": "bot@example.test", "request_type_id": "25"}
+    assert JiraSettings.model_validate(base | {"service_desk_id": 7}).service_desk_id == "7"
+    assert JiraSettings.model_validate(base | {"service_desk_id": "help_2"}).service_desk_id == "HELP_2"
+    for bad in ("7a", "HELP DESK", "-1", ""):
+        with pytest.raises(ValidationError, match="neither a service desk id"):
+            JiraSettings.model_validate(base | {"service_desk_id": bad})
 
 
 # --- following a request -------------------------------------------------------------------------

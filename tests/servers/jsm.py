@@ -1,17 +1,27 @@
 """A local stand-in for Jira Service Management Cloud's REST API, on 127.0.0.1 and a free port.
 
 Why a fake and not mocks: the client is tested over real HTTP (auth header, query strings, JSON,
-status codes, timeouts), and the test drives the agent's side (status changes, comments, outages).
-Response shapes copy the example responses of Atlassian's REST reference (field names and nesting:
-issueId/issueKey, createdDate {epochMillis, friendly, iso8601, jira}, currentStatus {status,
-statusCategory, statusDate}, _links {jiraRest, web, agent, self}, paged {size, start, limit,
-isLastPage, _links, values}); docs/jira.md lists the pages. It is not a model of Jira's permission
-scheme: it checks basic auth, the configured desk/request type, priorities and desk membership.
+multipart, status codes, timeouts), and the test drives the agent's side (status changes,
+comments, outages, missing permissions). Shapes and errors are those of Atlassian's REST reference
+(`jsm_shapes`; docs/jira.md lists the pages). Permissions are modelled where the documentation
+says what happens without them:
 
-Served: POST /customer, GET+POST /servicedesk/{id}/customer, GET /rest/api/3/user/search,
-POST+GET /request, GET /request/{key}, GET /request/{key}/comment (all under /rest/servicedeskapi
-except the user search). Test controls: ``add_customer``, ``set_status``, ``add_comment``,
-``fail_next``, ``hang_next``; every request received is in ``received``.
+- ``jira_admin=False``: POST /customer is 403 (it needs the Jira Administrator global permission);
+- ``browse_users=False``: the user search returns an empty list, not an error ("Browse users and
+  groups": "calls by users without the required permission return empty search results");
+- ``desk_admin=False``: adding customers to the desk is 403;
+- ``attachments=False``: attachTemporaryFile is 403 (an administrator switched attachments off);
+- a user with ``email_visible=False`` has no ``emailAddress`` in any answer, and the desk's customer
+  search does not match the hidden address (the issue's observation; the user search does).
+
+Served (under /rest/servicedeskapi unless noted): GET /servicedesk, GET /servicedesk/{id},
+GET+POST /servicedesk/{id}/customer, POST /servicedesk/{id}/attachTemporaryFile, POST /customer,
+POST+GET /request, GET /request/{key}, GET+POST /request/{key}/comment, POST /request/{key}/attachment;
+platform: GET /rest/api/3/myself, GET /rest/api/3/user/search, POST /rest/api/3/search/jql (the
+JQL the client sends: ``project = "KEY" AND summary ~ "\\"phrase\\""``). A desk id in a path may also
+be the project key ("can alternatively be a project identifier"); in a request body or query it must
+be the number. Test controls: ``add_customer``, ``set_status``, ``add_comment``, ``fail_next``,
+``hang_next``; every request received is in ``received``.
 """
 
 from __future__ import annotations
@@ -23,13 +33,18 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import message_from_bytes
+from email.message import Message
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .common import LoopbackHttpServer
+from .jsm_shapes import API, date_dto, desk_dto, jql_page, page, platform_error, sd_error
 
-API = "/rest/servicedeskapi"
+JQL = re.compile(
+    r'^project = "(?P<project>(?:[^"\\]|\\.)+)" AND summary ~ "\\"(?P<phrase>(?:[^"\\]|\\.)+)\\""$'
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,7 @@ class Received:
     query: dict[str, list[str]]
     json: Any
     headers: dict[str, str]  # lower-case names
+    body: bytes = b""
 
 
 @dataclass
@@ -46,6 +62,19 @@ class _Failure:
     status: int
     remaining: int
     retry_after: str | None
+    method: str | None = None  # only requests with this method and path fail (None: any)
+    path: str | None = None
+
+    def applies(self, method: str, path: str) -> bool:
+        return (self.method or method) == method and (self.path or path) == path
+
+
+@dataclass
+class Attachment:
+    filename: str
+    mime_type: str
+    data: bytes
+    public: bool
 
 
 @dataclass
@@ -59,20 +88,11 @@ class _Request:
     category: str = "NEW"
     status_date: datetime = field(default_factory=lambda: datetime.now(UTC))
     comments: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _date(when: datetime) -> dict[str, Any]:
-    """A DateDTO as in the documentation's examples."""
-    return {
-        "epochMillis": int(when.timestamp() * 1000),
-        "friendly": when.strftime("%A %H:%M %p"),
-        "iso8601": when.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "jira": when.strftime("%Y-%m-%dT%H:%M:%S.000%z"),
-    }
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 class FakeJsm(LoopbackHttpServer):
-    """One service desk with one request type; state is guarded by one lock."""
+    """One service desk (and one other) with one request type; state is guarded by one lock."""
 
     def __init__(
         self,
@@ -84,20 +104,28 @@ class FakeJsm(LoopbackHttpServer):
         project_key: str = "HELP",
         page_size: int = 50,
         priorities: tuple[str, ...] = ("Highest", "High", "Medium", "Low", "Lowest"),
+        jira_admin: bool = True,
+        browse_users: bool = True,
+        desk_admin: bool = True,
+        attachments: bool = True,
     ) -> None:
         self.user, self.token = user, token
         self.service_desk_id, self.request_type_id = service_desk_id, request_type_id
         self.project_key, self.page_size, self.priorities = project_key, page_size, priorities
+        self.jira_admin, self.browse_users, self.desk_admin = jira_admin, browse_users, desk_admin
+        self.attachments = attachments
         super().__init__()
         self._lock = threading.Lock()
         self._received: list[Received] = []
         self._users: dict[str, dict[str, Any]] = {}  # accountId -> user (+ "_email_visible")
         self._desk: set[str] = set()  # accountIds that are customers of the desk
         self._requests: dict[str, _Request] = {}
+        self._temporary: dict[str, tuple[str, Attachment]] = {}  # id -> (desk id, file)
         self._failures: list[_Failure] = []
         self._hang = 0
         self._release = threading.Event()
         self._ids = itertools.count(1)
+        self.bot_account = self._new_user(user, "mailbot", on_desk=False)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -136,6 +164,15 @@ class FakeJsm(LoopbackHttpServer):
             user = self._user_by_email(email)
             return user["accountId"] if user else None
 
+    def request(self, key: str) -> _Request:
+        """The stored request (fields, reporter, comments, attachments) as the agent would see it."""
+        with self._lock:
+            return self._requests[key]
+
+    def requests(self) -> list[_Request]:
+        with self._lock:
+            return list(self._requests.values())
+
     def set_status(self, key: str, status: str, category: str) -> None:
         """The agent moves the request, e.g. ``set_status("HELP-1", "Resolved", "DONE")``."""
         with self._lock:
@@ -144,29 +181,23 @@ class FakeJsm(LoopbackHttpServer):
 
     def add_comment(self, key: str, body: str, *, public: bool = True, author: str = "Agent Smith") -> int:
         """A comment by an agent; internal ones (public=False) must never reach the customer."""
+        agent = {"accountId": "agent-1", "displayName": author, "emailAddress": "agent@example.test"}
         with self._lock:
-            comment_id = 10000 + next(self._ids)
-            self._requests[key].comments.append(
-                {
-                    "_expands": ["attachment", "renderedBody"],
-                    "id": str(comment_id),
-                    "body": body,
-                    "public": public,
-                    "author": {
-                        "accountId": "agent-1",
-                        "displayName": author,
-                        "emailAddress": "agent@example.test",
-                    },
-                    "created": _date(datetime.now(UTC)),
-                    "_links": {"self": f"{self.base_url}{API}/request/{key}/comment/{comment_id}"},
-                }
-            )
-            return comment_id
+            return self._comment(self._requests[key], body, public, agent)["id_int"]
 
-    def fail_next(self, count: int = 1, status: int = 503, retry_after: str | None = None) -> None:
-        """Answer the next `count` requests with `status` (and a Retry-After header, if given)."""
+    def fail_next(
+        self,
+        count: int = 1,
+        status: int = 503,
+        retry_after: str | None = None,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Answer the next `count` requests (to `method` `path`, if given) with `status` and Retry-After."""
+        full = None if path is None else path if path.startswith("/rest/") else API + path
         with self._lock:
-            self._failures.append(_Failure(status, count, retry_after))
+            self._failures.append(_Failure(status, count, retry_after, method, full))
 
     def hang_next(self) -> None:
         """Hold the next request unanswered until ``stop()``: the client's read timeout must fire."""
@@ -183,7 +214,7 @@ class FakeJsm(LoopbackHttpServer):
             "displayName": display_name,
             "active": True,
             "timeZone": "Europe/Berlin",
-            "_links": {"self": f"{self.base_url}/rest/api/2/user?accountId={account}"},
+            "_links": {"self": f"{self.base_url}/rest/api/3/user?accountId={account}"},
             "_email_visible": email_visible,
         }
         if on_desk:
@@ -199,6 +230,20 @@ class FakeJsm(LoopbackHttpServer):
             del user["emailAddress"]
         return user
 
+    def _comment(self, request: _Request, body: str, public: bool, author: dict[str, Any]) -> dict[str, Any]:
+        comment_id = 10000 + next(self._ids)
+        comment = {
+            "_expands": ["attachment", "renderedBody"],
+            "id": str(comment_id),
+            "body": body,
+            "public": public,
+            "author": author,
+            "created": date_dto(datetime.now(UTC)),
+            "_links": {"self": f"{self.base_url}{API}/request/{request.key}/comment/{comment_id}"},
+        }
+        request.comments.append(comment)
+        return comment | {"id_int": comment_id}
+
     def _request_dto(self, r: _Request) -> dict[str, Any]:
         base = self.base_url
         values = [{"fieldId": "summary", "label": "What do you need?", "value": r.fields["summary"]}]
@@ -209,28 +254,19 @@ class FakeJsm(LoopbackHttpServer):
         if "priority" in r.fields:
             values.append({"fieldId": "priority", "label": "Priority", "value": r.fields["priority"]})
         return {
-            "_expands": [
-                "participant",
-                "status",
-                "sla",
-                "requestType",
-                "serviceDesk",
-                "attachment",
-                "action",
-                "comment",
-            ],
+            "_expands": ["participant", "status", "sla", "requestType", "serviceDesk", "attachment"],
             "issueId": r.issue_id,
             "issueKey": r.key,
             "summary": r.fields["summary"],
             "requestTypeId": self.request_type_id,
             "serviceDeskId": self.service_desk_id,
-            "createdDate": _date(r.created),
+            "createdDate": date_dto(r.created),
             "reporter": self._user_dto(r.reporter),
             "requestFieldValues": values,
             "currentStatus": {
                 "status": r.status,
                 "statusCategory": r.category,
-                "statusDate": _date(r.status_date),
+                "statusDate": date_dto(r.status_date),
             },
             "_links": {
                 "jiraRest": f"{base}/rest/api/2/issue/{r.issue_id}",
@@ -241,79 +277,138 @@ class FakeJsm(LoopbackHttpServer):
         }
 
     def _page(self, items: list[dict[str, Any]], query: dict[str, list[str]], path: str) -> dict[str, Any]:
-        start = int(query.get("start", ["0"])[0])
-        limit = min(int(query.get("limit", ["50"])[0]), self.page_size)  # Jira may return less than asked
-        values = items[start : start + limit]
-        last = start + len(values) >= len(items)
-        links: dict[str, str] = {"base": f"{self.base_url}{API}", "context": "context"}
-        if not last:
-            links["next"] = f"{self.base_url}{path}?start={start + limit}&limit={limit}"
-        if start:
-            links["prev"] = f"{self.base_url}{path}?start={max(0, start - limit)}&limit={limit}"
-        return {"_expands": [], "size": len(values), "start": start, "limit": limit, "isLastPage": last,
-                "_links": links, "values": values}  # fmt: skip
+        return page(items, query, self.base_url, path, self.page_size)
+
+    def _desks(self) -> list[dict[str, Any]]:
+        other = desk_dto(self.base_url, "3", "IT", "IT support")  # a second desk the bot can see
+        return [other, desk_dto(self.base_url, self.service_desk_id, self.project_key, "Help desk")]
 
     # --- routing (lock held) -------------------------------------------------------------------
 
-    def _route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
-        desk = f"{API}/servicedesk/{self.service_desk_id}/customer"
+    def _route(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        body: Any,
+        headers: dict[str, str],
+        raw: bytes,
+    ) -> tuple[int, Any]:
+        if path.startswith("/rest/api/3/"):
+            return self._platform(method, path, query, body)
+        desk_path = re.fullmatch(rf"{API}/servicedesk/([^/]+)(/customer|/attachTemporaryFile)?", path)
+        if method == "GET" and path == f"{API}/servicedesk":
+            return 200, self._page(self._desks(), query, path)
+        if desk_path:
+            if desk_path.group(1) not in (self.service_desk_id, self.project_key):
+                return 404, sd_error("The service desk does not exist.", "sd.servicedesk.error.not.found")
+            return self._desk_route(method, desk_path.group(2) or "", query, body, headers, raw, path)
         if method == "POST" and path == f"{API}/customer":
             return self._create_customer(query, body)
-        if path == desk and method == "GET":
+        if method == "POST" and path == f"{API}/request":
+            return self._create_request(body or {})
+        if method == "GET" and path == f"{API}/request":
+            desk = query.get("serviceDeskId", [self.service_desk_id])[0]
+            if not desk.isdigit():
+                return 400, sd_error(f"serviceDeskId: '{desk}' is not a number.")
+            return 200, self._page(self._search(query), query, path)
+        match = re.fullmatch(rf"{API}/request/([^/]+)(/comment|/attachment)?", path)
+        if match:
+            request = self._requests.get(match.group(1))
+            if request is None:
+                return 404, sd_error(
+                    "The request does not exist or you do not have permission to see it.",
+                    "sd.request.error.not.found",
+                )
+            return self._request_route(method, request, match.group(2) or "", query, body)
+        return 404, sd_error(f"no fake route for {method} {path}")
+
+    def _platform(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
+        if method == "GET" and path == "/rest/api/3/myself":
+            return 200, self._user_dto(self.bot_account)
+        if method == "GET" and path == "/rest/api/3/user/search":
+            q = query.get("query", [""])[0].lower()
+            if not self.browse_users:
+                return 200, []  # documented: no error, just nothing
+            return 200, [self._user_dto(a) for a, u in self._users.items() if q and q in u["emailAddress"]]
+        if method == "POST" and path == "/rest/api/3/search/jql":
+            return self._jql(body or {})
+        return 404, platform_error(f"no fake route for {method} {path}")
+
+    def _desk_route(
+        self,
+        method: str,
+        sub: str,
+        query: dict[str, list[str]],
+        body: Any,
+        headers: dict[str, str],
+        raw: bytes,
+        path: str,
+    ) -> tuple[int, Any]:
+        if sub == "" and method == "GET":
+            return 200, self._desks()[1]
+        if sub == "/customer" and method == "GET":
             q = query.get("query", [""])[0].lower()
             users = [self._user_dto(a) for a in sorted(self._desk)]
             hits = [
                 u for u in users if q in u.get("emailAddress", "").lower() or q in u["displayName"].lower()
             ]
             return 200, self._page(hits, query, path)
-        if path == desk and method == "POST":
+        if sub == "/customer" and method == "POST":
+            if not self.desk_admin:
+                return 403, sd_error("You do not have permission to add customers to this service desk.")
             accounts = (body or {}).get("accountIds") or []
             if any(a not in self._users for a in accounts):
-                return 400, {"errorMessage": "One or more of the accountIds are invalid."}
+                return 400, sd_error("One or more of the accountIds are invalid.")
             self._desk.update(accounts)
             return 204, None
-        if path.startswith(f"{API}/servicedesk/"):
-            return 404, {"errorMessage": "The service desk does not exist."}
-        if method == "GET" and path == "/rest/api/3/user/search":
-            q = query.get("query", [""])[0].lower()
-            return 200, [self._user_dto(a) for a, u in self._users.items() if q and q in u["emailAddress"]]
-        if method == "POST" and path == f"{API}/request":
-            return self._create_request(body or {})
-        if method == "GET" and path == f"{API}/request":
-            return 200, self._page(self._search(query), query, path)
-        match = re.fullmatch(rf"{API}/request/([^/]+)(/comment)?", path)
-        if method == "GET" and match:
-            request = self._requests.get(match.group(1))
-            if request is None:
-                return 404, {
-                    "errorMessage": "The request does not exist or you do not have permission to see it.",
-                    "i18nErrorMessage": {"i18nKey": "sd.request.error.not.found", "parameters": []},
-                }
-            if not match.group(2):
-                return 200, self._request_dto(request)
+        if sub == "/attachTemporaryFile" and method == "POST":
+            return self._upload(headers, raw)
+        return 405, sd_error(f"{method} is not allowed here")
+
+    def _request_route(
+        self, method: str, request: _Request, sub: str, query: dict[str, list[str]], body: Any
+    ) -> tuple[int, Any]:
+        if sub == "" and method == "GET":
+            return 200, self._request_dto(request)
+        if sub == "/comment" and method == "GET":
             want_public = query.get("public", ["true"])[0] == "true"
             want_internal = query.get("internal", ["true"])[0] == "true"
             comments = [c for c in request.comments if (want_public if c["public"] else want_internal)]
-            return 200, self._page(comments, query, path)
-        return 404, {"errorMessage": f"no fake route for {method} {path}"}
+            return 200, self._page(comments, query, f"{API}/request/{request.key}/comment")
+        if sub == "/comment" and method == "POST":
+            text = str((body or {}).get("body") or "")
+            if not text.strip():
+                return 400, sd_error("The comment body must not be empty.")
+            comment = self._comment(
+                request, text, bool((body or {}).get("public", True)), self._user_dto(self.bot_account)
+            )
+            return 201, {k: v for k, v in comment.items() if k != "id_int"}
+        if sub == "/attachment" and method == "POST":
+            return self._attach(request, body or {})
+        return 405, sd_error(f"{method} is not allowed here")
 
     def _create_customer(self, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
+        if not self.jira_admin:
+            return 403, sd_error(
+                "You do not have permission to create customers.", "sd.customer.error.no.permission"
+            )
         email = str((body or {}).get("email") or "").strip()
         name = str((body or {}).get("displayName") or "").strip()
         if not email or not name:
-            return 400, {"errorMessage": "Email and display name are required."}
+            return 400, sd_error("Email and display name are required.")
         if self._user_by_email(email) is not None:
             if query.get("strictConflictStatusCode", ["false"])[0] == "true":
-                return 409, {"errorMessage": "An account already exists for this email."}
-            return 400, {"errorMessage": "An account already exists for this email."}
+                return 409, sd_error("An account already exists for this email.")
+            return 400, sd_error("An account already exists for this email.")
         account = self._new_user(email, name, on_desk=False)
         return 201, self._user_dto(account)
 
     def _create_request(self, body: dict[str, Any]) -> tuple[int, Any]:
         if str(body.get("serviceDeskId")) != self.service_desk_id:
-            return 404, {"errorMessage": f"Service desk {body.get('serviceDeskId')} does not exist."}
+            return 404, sd_error(f"Service desk {body.get('serviceDeskId')} does not exist.")
         if str(body.get("requestTypeId")) != self.request_type_id:
-            return 400, {"errorMessage": "The request type you are trying to use does not exist."}
+            return 400, sd_error("The request type you are trying to use does not exist.")
         fields = body.get("requestFieldValues") or {}
         if not str(fields.get("summary") or "").strip():
             return 400, {
@@ -321,14 +416,12 @@ class FakeJsm(LoopbackHttpServer):
                 "errors": {"summary": "Summary is required."},
             }
         if "\n" in fields["summary"]:
-            return 400, {"errorMessage": "Summary: Field can't contain newlines."}
+            return 400, sd_error("Summary: Field can't contain newlines.")
         if "priority" in fields and (fields["priority"] or {}).get("name") not in self.priorities:
-            return 400, {"errorMessage": "Priority: Specify a valid value for priority."}
-        reporter = body.get("raiseOnBehalfOf")
-        if reporter not in self._desk:
-            return 400, {
-                "errorMessage": f"The user '{reporter}' does not have permission to raise requests here."
-            }
+            return 400, sd_error("Priority: Specify a valid value for priority.")
+        reporter = body.get("raiseOnBehalfOf") or self.bot_account  # without it the caller is the reporter
+        if reporter != self.bot_account and reporter not in self._desk:
+            return 400, sd_error(f"The user '{reporter}' does not have permission to raise requests here.")
         n = len(self._requests) + 1
         request = _Request(
             str(10000 + n), f"{self.project_key}-{n}", dict(fields), reporter, datetime.now(UTC)
@@ -347,6 +440,67 @@ class FakeJsm(LoopbackHttpServer):
             hits.append(self._request_dto(r))
         return hits
 
+    def _jql(self, body: dict[str, Any]) -> tuple[int, Any]:
+        """The enhanced search; the text search is looser than the exact phrase, as Jira's is."""
+        match = JQL.match(str(body.get("jql") or ""))
+        if match is None:
+            return 400, platform_error(f"Error in the JQL Query: the stand-in only understands {JQL.pattern}")
+        project = re.sub(r"\\(.)", r"\1", match.group("project"))
+        phrase = re.sub(r"\\(.)", r"\1", match.group("phrase")).lower()
+        wanted = body.get("fields") or ["*navigable"]
+        issues = [
+            {
+                "expand": "",
+                "id": r.issue_id,
+                "self": f"{self.base_url}/rest/api/3/issue/{r.issue_id}",
+                "key": r.key,
+                "fields": {f: r.fields[f] for f in wanted if f in r.fields},
+            }
+            for r in self._requests.values()
+            if r.key.startswith(f"{project}-") and phrase in r.fields["summary"].lower()
+        ]
+        size = min(int(body.get("maxResults") or 50), self.page_size)
+        return 200, jql_page(issues, body.get("nextPageToken"), size)
+
+    def _upload(self, headers: dict[str, str], raw: bytes) -> tuple[int, Any]:
+        if headers.get("x-atlassian-token") != "no-check":
+            return 403, "XSRF check failed"
+        if not self.attachments:
+            return 403, sd_error("Attachments are disabled for this service desk.")
+        parts = _form_files(headers.get("content-type", ""), raw)
+        if not parts:
+            return 400, sd_error("No file was sent in the multipart field 'file'.")
+        uploaded = []
+        for filename, mime_type, data in parts:
+            temporary = f"temp{next(self._ids):08d}"
+            self._temporary[temporary] = (self.service_desk_id, Attachment(filename, mime_type, data, False))
+            uploaded.append({"temporaryAttachmentId": temporary, "fileName": filename})
+        return 201, {"temporaryAttachments": uploaded}
+
+    def _attach(self, request: _Request, body: dict[str, Any]) -> tuple[int, Any]:
+        ids = body.get("temporaryAttachmentIds") or []
+        if not ids or any(i not in self._temporary for i in ids):
+            return 400, sd_error("One or more temporary attachments could not be found.")
+        public = bool(body.get("public", True))
+        files = [self._temporary.pop(i)[1] for i in ids]
+        for file in files:
+            file.public = public
+            request.attachments.append(file)
+        text = str((body.get("additionalComment") or {}).get("body") or "")
+        links = "\n".join(f"[^{f.filename}]" for f in files)  # the comment is prepended to the attachments
+        comment = self._comment(request, f"{text}\n\n{links}" if text else links, public,
+                                self._user_dto(self.bot_account))  # fmt: skip
+        author = self._user_dto(self.bot_account)
+        link = {"self": f"{self.base_url}{API}/request/{request.key}/attachment"}
+        values = [
+            {"filename": f.filename, "author": author, "created": comment["created"], "size": len(f.data),
+             "mimeType": f.mime_type, "_links": link}
+            for f in files
+        ]  # fmt: skip
+        shown = {k: v for k, v in comment.items() if k != "id_int"}
+        return 201, {"comment": shown, "attachments": {"size": len(values), "start": 0, "limit": len(values),
+                                                       "isLastPage": True, "values": values}}  # fmt: skip
+
     # --- called by the handler -----------------------------------------------------------------
 
     def _handle(
@@ -355,17 +509,17 @@ class FakeJsm(LoopbackHttpServer):
         parts = urlsplit(target)
         query = parse_qs(parts.query)
         try:
-            body = json.loads(raw) if raw else None
+            body = json.loads(raw) if raw and "json" in headers.get("content-type", "") else None
         except ValueError:
             body = None
         with self._lock:
-            self._received.append(Received(method, parts.path, query, body, headers))
+            self._received.append(Received(method, parts.path, query, body, headers, raw))
             hang = self._hang > 0
             if hang:
                 self._hang -= 1
         if hang:
             self._release.wait(10.0)
-            return 503, {}, {"errorMessage": "hung request released"}
+            return 503, {}, sd_error("hung request released")
         expected = "Basic " + base64.b64encode(f"{self.user}:{self.token}".encode()).decode()
         if headers.get("authorization") != expected:
             return (
@@ -374,15 +528,31 @@ class FakeJsm(LoopbackHttpServer):
                 "Client must be authenticated to access this resource.",
             )
         with self._lock:
-            if self._failures:
-                failure = self._failures[0]
+            failure = next((f for f in self._failures if f.applies(method, parts.path)), None)
+            if failure is not None:
                 failure.remaining -= 1
                 if failure.remaining == 0:
-                    self._failures.pop(0)
+                    self._failures.remove(failure)
                 extra = {"Retry-After": failure.retry_after} if failure.retry_after else {}
-                return failure.status, extra, {"errorMessage": f"simulated {failure.status}"}
-            status, payload = self._route(method, parts.path, query, body)
+                return failure.status, extra, sd_error(f"simulated {failure.status}")
+            status, payload = self._route(method, parts.path, query, body, headers, raw)
         return status, {}, payload
+
+
+def _form_files(content_type: str, raw: bytes) -> list[tuple[str, str, bytes]]:
+    """The parts named "file" of a multipart/form-data body: (file name, type, bytes)."""
+    if not content_type.startswith("multipart/form-data"):
+        return []
+    message = message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    found = []
+    for part in message.get_payload() if message.is_multipart() else []:
+        if not isinstance(part, Message) or part.get_param("name", header="content-disposition") != "file":
+            continue
+        data = part.get_payload(decode=True)
+        found.append(
+            (part.get_filename() or "", part.get_content_type(), data if isinstance(data, bytes) else b"")
+        )
+    return found
 
 
 class _Handler(BaseHTTPRequestHandler):
