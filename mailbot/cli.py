@@ -126,8 +126,9 @@ def _setup_logging(level: str) -> None:
         level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
     )
     # third-party chatter that says nothing about mail: aiosmtpd's per-command log of the demo sink,
-    # Alembic's plugin list at every start
-    for name in ("mail.log", "alembic"):
+    # Alembic's plugin list at every start, APScheduler's "Added job", "Running job", "Job executed
+    # successfully" every second (its warnings and errors still show)
+    for name in ("mail.log", "alembic", "apscheduler"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
