@@ -203,12 +203,11 @@ def _cmd_kb_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from mailbot.app import load_or_train
+    from mailbot.app import load_configured_kb, load_or_train
     from mailbot.classify import store
-    from mailbot.kb import load_knowledge_base
 
     settings = load_settings(args.config)
-    kb = load_knowledge_base(settings.knowledge_base.path)
+    kb = load_configured_kb(settings)
     (settings.classifier.model_dir / store.CARD_FILE).unlink(missing_ok=True)  # on demand: always anew
     classifier = load_or_train(kb, settings.classifier)
     print(

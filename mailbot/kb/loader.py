@@ -12,6 +12,7 @@ from mailbot.kb.model import KnowledgeBase, KnowledgeBaseError, Problem
 from mailbot.kb.validate import OUT_OF_SCOPE_ID, Located, check_article
 
 _SKIPPED_NAMES = {"readme.md"}
+MISSING_FIX = "pass the folder with --kb"
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,13 @@ def check_knowledge_base(root: Path) -> list[Problem]:
     return list(_scan(root).problems)
 
 
-def load_knowledge_base(root: Path) -> KnowledgeBase:
-    """The knowledge base under `root`; raises KnowledgeBaseError listing every problem found."""
-    scan = _scan(root)
+def load_knowledge_base(root: Path, *, missing_fix: str = MISSING_FIX) -> KnowledgeBase:
+    """The knowledge base under `root`; raises KnowledgeBaseError listing every problem found.
+
+    `missing_fix` tells where the folder was named, for a folder that does not exist: the command-line
+    option by default, the configuration key when the folder comes from a configuration.
+    """
+    scan = _scan(root, missing_fix)
     if scan.problems:
         raise KnowledgeBaseError(scan.problems)
     articles = tuple(item.article for item in scan.located if item.article.id != OUT_OF_SCOPE_ID)
@@ -73,9 +78,9 @@ def digest(root: Path, contents: dict[Path, bytes]) -> str:
     return hasher.hexdigest()
 
 
-def _scan(root: Path) -> _Scan:
+def _scan(root: Path, missing_fix: str = MISSING_FIX) -> _Scan:
     if not root.is_dir():
-        problem = Problem(root, 0, "the knowledge-base folder does not exist", "pass the folder with --kb")
+        problem = Problem(root, 0, "the knowledge-base folder does not exist", missing_fix)
         return _Scan((), (problem,), "")
     contents: dict[Path, bytes] = {}
     problems: list[Problem] = []

@@ -318,8 +318,8 @@ class TemplateRenderer:
         self.template_dir = Path(template_dir)
         if not self.template_dir.is_dir():
             raise ConfigError(
-                f"template directory {self.template_dir} does not exist: point the template "
-                "directory setting at mailbot's templates/ folder (or a copy of it)"
+                f"template directory {self.template_dir} does not exist: point [templates] path in "
+                "the configuration at mailbot's templates/ folder (or a copy of it)"
             )
         missing = [n for n in required_templates() if not (self.template_dir / n).is_file()]
         if missing:
