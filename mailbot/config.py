@@ -389,12 +389,17 @@ def secret(section: _ServerSection, section_name: str, env: Mapping[str, str] | 
     be written into the file.
     """
     env = os.environ if env is None else env
-    variable = section.password_env or f"MAILBOT_{section_name.upper()}_PASSWORD"
+    variable = password_variable(section, section_name)
     if env.get(variable):
         return env[variable]
     if section.password is not None:
         return section.password.get_secret_value()
     return None
+
+
+def password_variable(section: _ServerSection, section_name: str) -> str:
+    """The environment variable that holds the password of a server section."""
+    return section.password_env or f"MAILBOT_{section_name.upper()}_PASSWORD"
 
 
 def all_secrets(settings: Settings, env: Mapping[str, str] | None = None) -> list[str]:
