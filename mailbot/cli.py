@@ -68,10 +68,19 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="train on a KB and measure answers on labelled cases")
     evaluate.add_argument("--kb", type=Path, required=True, help="knowledge-base directory")
-    evaluate.add_argument("--cases", type=Path, required=True, help="JSON Lines cases (see DESIGN.md)")
+    evaluate.add_argument(
+        "--cases",
+        type=Path,
+        required=True,
+        help='JSON Lines cases, format in docs/architecture.md ("Evaluation cases")',
+    )
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    evaluate.add_argument("--plot", type=Path, help="write a risk-coverage picture (PNG)")
-    evaluate.add_argument("--predictions", type=Path, help="write one JSON line per case")
+    evaluate.add_argument(
+        "--plot", type=Path, help="write a precision-coverage picture (PNG; needs matplotlib)"
+    )
+    evaluate.add_argument(
+        "--predictions", type=Path, help="write one JSON line per case (expected, predicted, confidence ...)"
+    )
     evaluate.add_argument(
         "--target-precision", type=float, default=0.97, help="as [classifier] target_precision"
     )
@@ -224,6 +233,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     def progress(items: Any, total: int, label: str) -> Any:
         return tqdm(items, total=total, desc=label, file=sys.stderr, disable=total < 2000, leave=False)
 
+    # what would fail after training fails before it: a missing library, a missing output folder
+    if args.plot:
+        from mailbot.classify.plot import require_matplotlib
+
+        require_matplotlib()
+    for option, output in (("--plot", args.plot), ("--predictions", args.predictions)):
+        if output is not None and not output.resolve().parent.is_dir():
+            raise ConfigError(f"{option} {output}: the folder {output.resolve().parent} does not exist")
     result = evaluate(
         args.kb,
         args.cases,
@@ -238,9 +255,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             for row in prediction_rows(result.outcomes):
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
     if args.plot:
-        from mailbot.classify.plot import write_plot
+        from mailbot.classify.plot import plot_title, write_plot
 
-        write_plot(result.outcomes, result.summary, args.plot)
+        write_plot(result.outcomes, result.summary, args.plot, plot_title(args.kb, args.cases))
     print(json.dumps(result.summary, ensure_ascii=False) if args.json else format_summary(result.summary))
     return 0
 
