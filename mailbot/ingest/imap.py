@@ -67,10 +67,14 @@ class ImapSource:
         return f"imap://{self.settings.host}/{self.settings.folder}"
 
     @property
+    def port(self) -> int:
+        s = self.settings
+        return s.port or (993 if s.security == "tls" else 143)
+
+    @property
     def address(self) -> str:
         """host:port as connected to, for every message about the connection."""
-        s = self.settings
-        return f"{s.host}:{s.port or (993 if s.security == 'tls' else 143)}"
+        return f"{self.settings.host}:{self.port}"
 
     # -- connection -------------------------------------------------------------------------------
     def _connect(self) -> IMAPClient:
@@ -80,7 +84,7 @@ class ImapSource:
         try:
             client = IMAPClient(
                 s.host,
-                port=int(self.address.rpartition(":")[2]),
+                port=self.port,
                 ssl=s.security == "tls",
                 ssl_context=context,
                 timeout=s.timeout_seconds,
@@ -114,7 +118,7 @@ class ImapSource:
         try:
             client.login(s.username, self._password or "")
         except LoginError as exc:
-            raise ImapLoginError(
+            raise TransientError(
                 f"IMAP login as {s.username} on {self.address} failed: {error_text(exc)}; "
                 f"check the password in {password_source(s)} and [imap] username"
             ) from exc
@@ -311,10 +315,6 @@ class ImapSource:
             return True
         info = client.select_folder(self.settings.folder)
         return int(info[b"UIDVALIDITY"]) != self._uidvalidity or int(info.get(b"UIDNEXT", 0)) - 1 > last_uid
-
-
-class ImapLoginError(TransientError):
-    """The server refused the account: retried with a growing pause, since only a person can fix it."""
 
 
 def password_source(settings: ImapSettings, env: Mapping[str, str] | None = None) -> str:
