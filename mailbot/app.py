@@ -27,6 +27,7 @@ from mailbot.ingest.imap import ImapSource
 from mailbot.ingest.maildir import MaildirSource
 from mailbot.ingest.source import MailSource
 from mailbot.kb import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
+from mailbot.kb.loader import SAMPLE_HINT
 from mailbot.kb.validate import OUT_OF_SCOPE_ID
 from mailbot.reply.render import TemplateRenderer
 
@@ -116,7 +117,7 @@ class App:
 
     @cached_property
     def renderer(self) -> TemplateRenderer:
-        return TemplateRenderer(self.settings.templates.path)
+        return TemplateRenderer(self.settings.templates.directory)
 
     @cached_property
     def calendar(self) -> BusinessCalendar:
@@ -143,8 +144,8 @@ def severity_files_digest(kb_root: Path) -> str:
 def load_configured_kb(settings: Settings) -> KnowledgeBase:
     """The knowledge base the configuration names; a missing folder's fix names the config key."""
     fix = (
-        f"set {where_set(settings, '[knowledge_base] path')} to the folder of the articles "
-        "(a relative path counts from the configuration file)"
+        f"set {where_set(settings, '[knowledge_base] path')} to your articles' folder (a relative path "
+        f"counts from the configuration file); {SAMPLE_HINT}"
     )
     return load_knowledge_base(settings.knowledge_base.path, missing_fix=fix)
 
@@ -232,4 +233,17 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> App:
         )
         app.__dict__["severity"] = train_severity(())
     _ = app.renderer, app.calendar, app.message_id_key
+    return app
+
+
+def open_app(settings: Settings, clock: Clock = system_clock) -> App:
+    """The database and the business calendar only, for commands that read and write rows but neither
+    fetch nor decide mail (status, tickets, quarantine): no password needed, no model loaded or trained.
+
+    The knowledge base, the models and the templates stay lazy: a command that needs one loads it.
+    """
+    logredact.install(all_secrets(settings), settings.privacy.redact_addresses)
+    engine, sessions = open_database(settings)
+    app = App(settings, engine, sessions, clock)
+    _ = app.calendar
     return app

@@ -31,6 +31,7 @@ from mailbot.classify import DEFAULT_OUT_OF_SCOPE_SHARE
 from mailbot.domain import Language, Severity
 from mailbot.errors import ConfigError
 from mailbot.escalate.settings import JIRA_TOKEN_ENV, WEBHOOK_SECRET_ENV, JiraSettings, WebhookSettings
+from mailbot.paths import SHIPPED_TEMPLATES
 from mailbot.settings_base import Address, Section
 
 CONFIG_ENV = "MAILBOT_CONFIG"
@@ -156,6 +157,16 @@ class DatabaseSettings(Section):
 
 class PathSettings(Section):
     path: Path
+
+
+class TemplateSettings(Section):
+    """Where the mail templates are; unset: the set shipped with mailbot (see mailbot.paths)."""
+
+    path: Path | None = None
+
+    @property
+    def directory(self) -> Path:
+        return self.path if self.path is not None else SHIPPED_TEMPLATES
 
 
 class ClassifierSettings(Section):
@@ -348,7 +359,7 @@ class Settings(Section):
     smtp: SmtpSettings
     database: DatabaseSettings = DatabaseSettings()
     knowledge_base: PathSettings = PathSettings(path=Path("knowledge_base"))
-    templates: PathSettings = PathSettings(path=Path("templates"))
+    templates: TemplateSettings = TemplateSettings()
     classifier: ClassifierSettings = ClassifierSettings()
     limits: LimitSettings = LimitSettings()
     business_hours: BusinessHoursSettings = BusinessHoursSettings(always_open=True)
@@ -416,8 +427,14 @@ def all_secrets(settings: Settings, env: Mapping[str, str] | None = None) -> lis
     return [value for value in found if value]
 
 
-def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Read, validate and resolve the configuration; raise ConfigError with a fix-it message."""
+def load_settings(
+    path: Path | None = None, env: Mapping[str, str] | None = None, *, require_secrets: bool = True
+) -> Settings:
+    """Read, validate and resolve the configuration; raise ConfigError with a fix-it message.
+
+    `require_secrets=False` is for commands that only read the database (status, tickets list/show,
+    quarantine): they must work for someone who is not given the mailbox and SMTP passwords.
+    """
     env = os.environ if env is None else env
     if path is None:
         if not env.get(CONFIG_ENV):
@@ -431,10 +448,12 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
-    return settings_from_mapping(data, path, env)
+    return settings_from_mapping(data, path, env, require_secrets=require_secrets)
 
 
-def settings_from_mapping(data: dict[str, Any], path: Path, env: Mapping[str, str] | None = None) -> Settings:
+def settings_from_mapping(
+    data: dict[str, Any], path: Path, env: Mapping[str, str] | None = None, *, require_secrets: bool = True
+) -> Settings:
     env = os.environ if env is None else env
     if env.get(DATABASE_URL_ENV):
         data = {**data, "database": {**data.get("database", {}), "url": env[DATABASE_URL_ENV]}}
@@ -443,7 +462,8 @@ def settings_from_mapping(data: dict[str, Any], path: Path, env: Mapping[str, st
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
     settings = _resolve_paths(settings, path.parent.resolve())
-    _check_secrets(settings, path, env)
+    if require_secrets:
+        _check_secrets(settings, path, env)
     return settings.model_copy(update={"source_file": path})
 
 
@@ -524,7 +544,9 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
 
     updates: dict[str, Any] = {
         "knowledge_base": PathSettings(path=resolve(settings.knowledge_base.path)),
-        "templates": PathSettings(path=resolve(settings.templates.path)),
+        "templates": TemplateSettings(
+            path=resolve(settings.templates.path) if settings.templates.path else None
+        ),
         "classifier": settings.classifier.model_copy(
             update={"model_dir": resolve(settings.classifier.model_dir)}
         ),

@@ -28,6 +28,7 @@ from mailbot.pipeline.out_of_hours import acknowledge_out_of_hours
 from mailbot.pipeline.process import ProcessReport, process_pending
 from mailbot.reply.deliver import Deliverer, DeliveryReport
 from mailbot.tickets.notify import mail_team
+from mailbot.tickets.team_view import recipient_label
 from mailbot.tickets.watch import WatchReport, sla_watch
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def deliverer_for(app: App) -> Deliverer:
         ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
         mail_team(
             session, app, ticket, "delivery_failed", f"delivery-failed:{row.id}", app.clock(),
-            reference=ticket.reference if ticket else None, recipient=row.recipient,
+            reference=ticket.reference if ticket else None, recipient=recipient_label(row.recipient, ticket),
             subject=row.subject, error=row.last_error or "",
         )  # fmt: skip
 

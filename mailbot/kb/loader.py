@@ -10,9 +10,15 @@ from mailbot.kb.crosscheck import cross_check
 from mailbot.kb.frontmatter import read_source
 from mailbot.kb.model import KnowledgeBase, KnowledgeBaseError, Problem
 from mailbot.kb.validate import OUT_OF_SCOPE_ID, Located, check_article
+from mailbot.paths import SHIPPED_KNOWLEDGE_BASE
 
 _SKIPPED_NAMES = {"readme.md"}
-MISSING_FIX = "pass the folder with --kb"
+SAMPLE_HINT = f"`mailbot init` writes a sample to start from (it is also at {SHIPPED_KNOWLEDGE_BASE})"
+# callers that know the folder came from a configuration name the file instead (app.load_configured_kb)
+MISSING_FIX = (
+    "set [knowledge_base] path in the configuration (--kb for `kb check` and `evaluate`) to your "
+    f"articles' folder; {SAMPLE_HINT}"
+)
 
 
 @dataclass(frozen=True)

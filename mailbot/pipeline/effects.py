@@ -24,6 +24,7 @@ from mailbot.tickets.incidents import Candidate, pick_parent
 from mailbot.tickets.notify import local_time, sender_of, to_team
 from mailbot.tickets.sla import due_times
 from mailbot.tickets.status_query import is_status_request
+from mailbot.tickets.team_view import customer_label, team_reasons
 
 log = logging.getLogger(__name__)
 EXCERPT_CHARS = 2000
@@ -66,7 +67,7 @@ class _Effects:
         ticket = Ticket(
             mailbox=self.app.mailbox,
             customer=self.mail.from_addr.lower(),  # who may join the ticket later (see tickets.lookup)
-            customer_name=self.mail.from_name[:300],
+            customer_name=self.mail.addressee_name[:300],
             subject=self.mail.subject,
             language=self.mail.language.value,
             state=TicketState.ANSWERED if answered else TicketState.ESCALATED,
@@ -190,7 +191,7 @@ class _Effects:
         threading = threading_headers(self.mail.message_id, self.mail.references)
         context |= {
             "reference": ticket.reference,
-            "customer_name": self.mail.from_name,
+            "customer_name": self.mail.addressee_name,
             "support_name": self.app.settings.support.name,
             "subject": self.mail.subject,
         }
@@ -215,18 +216,17 @@ class _Effects:
         prediction = self.decision.prediction
         context = {
             "reference": ticket.reference,
-            "customer": ticket.customer,
-            "customer_name": self.mail.from_name,
+            "customer": customer_label(ticket.customer_name, ticket.customer),
             "subject": self.mail.subject,
             "reason": self.decision.reason,
-            "language": self.mail.language.value,
+            "language": ticket.language,  # the ticket's; the notice itself is in the team's language
             "ranking": list(prediction.ranking) if prediction else [],
             "rule_hits": [(hit.name, hit.reason) for hit in self.decision.rule_hits],
             "body_excerpt": self.mail.body[:EXCERPT_CHARS],
             "event": event,
             "severity": ticket.severity,
             "severity_confidence": guess.confidence if guess else None,
-            "severity_reasons": list(ticket.severity_reasons or []),
+            "severity_reasons": team_reasons(ticket.severity_reasons, self.app.settings.team.language),
             "response_due": local_time(self.app, ticket.response_due_at),
             "resolution_due": local_time(self.app, ticket.resolution_due_at),
             "parent_reference": parent.reference if parent else None,

@@ -61,7 +61,7 @@ def acknowledge_out_of_hours(app: App) -> int:
                 recipient=mail.reply_address,
                 to_customer=True,
                 context={
-                    "customer_name": mail.from_name,
+                    "customer_name": mail.addressee_name,
                     "support_name": settings.support.name,
                     "subject": mail.subject,
                     "next_opening": opening.astimezone(app.calendar.zone),

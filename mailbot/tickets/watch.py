@@ -17,6 +17,7 @@ from mailbot.domain import TicketState
 from mailbot.tickets.notify import local_time, mail_team
 from mailbot.tickets.service import add_event
 from mailbot.tickets.sla import SlaDue, SlaState, response_state, share_used
+from mailbot.tickets.team_view import customer_label
 
 if TYPE_CHECKING:
     from mailbot.app import App
@@ -54,8 +55,9 @@ def sla_watch(app: App) -> WatchReport:
             used = share_used(now, due.started_at, due.response_due, calendar)
             context = {
                 "reference": ticket.reference,
-                "customer": ticket.customer,
+                "customer": customer_label(ticket.customer_name, ticket.customer),
                 "subject": ticket.subject,
+                "language": ticket.language,  # the customer's, not the team's (the alert is in the team's)
                 "severity": ticket.severity,
                 "response_due": local_time(app, ticket.response_due_at),
                 "share_used": used,
