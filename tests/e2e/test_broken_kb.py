@@ -73,5 +73,5 @@ def test_a_missing_kb_folder_names_the_config_key(bot: Bot, tmp_path, capsys):
     bot.config.write_text(bot.config.read_text().replace(str(SHIPPED_KNOWLEDGE_BASE), str(missing)))
     bot.run_once(expect=2)
     err = capsys.readouterr().err
-    assert f"set [knowledge_base] path in {bot.config} to the folder" in err
+    assert f"set [knowledge_base] path in {bot.config} to your articles' folder" in err
     assert "--kb" not in err
