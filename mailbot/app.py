@@ -16,8 +16,9 @@ from mailbot import logredact
 from mailbot.classify import store
 from mailbot.classify.model import Classifier, train
 from mailbot.classify.severity import SeverityModel, load_severity_examples, train_severity
+from mailbot.classify.snapshot import write_snapshot
 from mailbot.clock import BusinessCalendar, Clock, system_clock
-from mailbot.config import MESSAGE_ID_SECRET_ENV, ClassifierSettings, Settings, all_secrets
+from mailbot.config import MESSAGE_ID_SECRET_ENV, ClassifierSettings, Settings, all_secrets, where_set
 from mailbot.db.engine import make_engine, make_session_factory
 from mailbot.db.migrate import upgrade
 from mailbot.db.schema import InstallationSecret
@@ -25,7 +26,8 @@ from mailbot.errors import ConfigError
 from mailbot.ingest.imap import ImapSource
 from mailbot.ingest.maildir import MaildirSource
 from mailbot.ingest.source import MailSource
-from mailbot.kb import KnowledgeBase, load_knowledge_base
+from mailbot.kb import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
+from mailbot.kb.loader import SAMPLE_HINT
 from mailbot.kb.validate import OUT_OF_SCOPE_ID
 from mailbot.reply.render import TemplateRenderer
 
@@ -51,7 +53,7 @@ class App:
 
     @cached_property
     def kb(self) -> KnowledgeBase:
-        return load_knowledge_base(self.settings.knowledge_base.path)
+        return load_configured_kb(self.settings)
 
     @cached_property
     def classifier(self) -> Classifier:
@@ -67,7 +69,7 @@ class App:
     def refresh_knowledge_base(self) -> bool:
         """Reload the KB when its files changed, and retrain; an invalid KB keeps the old one (logged)."""
         try:
-            kb = load_knowledge_base(self.settings.knowledge_base.path)
+            kb = load_configured_kb(self.settings)
         except ConfigError as exc:
             log.error("knowledge base changed but has problems; still using the previous one:\n%s", exc)
             return False
@@ -139,6 +141,15 @@ def severity_files_digest(kb_root: Path) -> str:
     return "|".join(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files)
 
 
+def load_configured_kb(settings: Settings) -> KnowledgeBase:
+    """The knowledge base the configuration names; a missing folder's fix names the config key."""
+    fix = (
+        f"set {where_set(settings, '[knowledge_base] path')} to your articles' folder (a relative path "
+        f"counts from the configuration file); {SAMPLE_HINT}"
+    )
+    return load_knowledge_base(settings.knowledge_base.path, missing_fix=fix)
+
+
 def load_or_train(kb: KnowledgeBase, settings: ClassifierSettings) -> Classifier:
     """The saved model when it fits this KB, else a freshly trained one (saved for the next start)."""
     classifier = store.load(
@@ -154,7 +165,7 @@ def load_or_train(kb: KnowledgeBase, settings: ClassifierSettings) -> Classifier
             )
         classifier = train(kb, settings.target_precision, settings.out_of_scope_share, progress=log.info)
         if classifier.pipeline is not None:
-            card = store.save(classifier, settings.model_dir, kb.digest)
+            card = store.save(classifier, settings.model_dir, kb.digest, kb)
             log.info(
                 "classifier %s trained in %.1f s: threshold %.3f "
                 "(cross-validated precision %.3f, coverage %.3f), %d bytes in %s",
@@ -168,9 +179,42 @@ def load_or_train(kb: KnowledgeBase, settings: ClassifierSettings) -> Classifier
             )
     else:
         log.info("classifier %s loaded from %s", classifier.version, settings.model_dir)
-    if settings.threshold is not None:
-        classifier = replace(classifier, threshold=settings.threshold)
-    return classifier
+        if not store.has_snapshot(settings.model_dir, kb):  # saved before models kept their articles
+            write_snapshot(kb, settings.model_dir)
+    return _configured_threshold(classifier, settings)
+
+
+def _configured_threshold(classifier: Classifier, settings: ClassifierSettings) -> Classifier:
+    return classifier if settings.threshold is None else replace(classifier, threshold=settings.threshold)
+
+
+def load_kb_and_classifier(settings: Settings) -> tuple[KnowledgeBase, Classifier]:
+    """The knowledge base and its model; a KB that does not load keeps the last good model.
+
+    An agent's broken edit must not stop the mail, at start-up no more than while the worker runs
+    (App.refresh_knowledge_base): the problems are logged at ERROR with file, line and fix, and the
+    saved model answers with the articles saved beside it. With no saved model, the problems stop
+    the start as before.
+    """
+    try:
+        kb = load_configured_kb(settings)
+    except KnowledgeBaseError as exc:
+        model = settings.classifier
+        good = store.last_good(
+            model.model_dir, settings.knowledge_base.path, model.target_precision, model.out_of_scope_share
+        )
+        if good is None:
+            raise
+        log.error(
+            "the knowledge base has problems; answering with the last good model %s (saved %s) and "
+            "its %d articles until they are fixed:\n%s",
+            good.classifier.version,
+            good.created_at,
+            len(good.kb.articles),
+            exc,
+        )
+        return good.kb, _configured_threshold(good.classifier, model)
+    return kb, load_or_train(kb, settings.classifier)
 
 
 def build_app(settings: Settings, clock: Clock = system_clock) -> App:
@@ -178,7 +222,17 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> App:
     logredact.install(all_secrets(settings), settings.privacy.redact_addresses)
     engine, sessions = open_database(settings)
     app = App(settings, engine, sessions, clock)
-    _ = app.renderer, app.classifier, app.severity, app.calendar, app.message_id_key
+    app.__dict__["kb"], app.__dict__["classifier"] = load_kb_and_classifier(settings)
+    try:
+        _ = app.severity
+    except KnowledgeBaseError as exc:  # like a broken article: run on, say so
+        log.error(
+            "the severity examples have problems; guessing severity from the signals alone until they "
+            "are fixed:\n%s",
+            exc,
+        )
+        app.__dict__["severity"] = train_severity(())
+    _ = app.renderer, app.calendar, app.message_id_key
     return app
 
 

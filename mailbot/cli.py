@@ -79,8 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         help="JSON Lines cases (format: docs/architecture.md, Evaluation cases)",
     )
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    evaluate.add_argument("--plot", type=Path, help="write a risk-coverage picture (PNG)")
-    evaluate.add_argument("--predictions", type=Path, help="write one JSON line per case")
+    evaluate.add_argument(
+        "--plot", type=Path, help="write a precision-coverage picture (PNG; needs matplotlib)"
+    )
+    evaluate.add_argument(
+        "--predictions", type=Path, help="write one JSON line per case (expected, predicted, confidence ...)"
+    )
     evaluate.add_argument(
         "--target-precision", type=float, default=0.97, help="as [classifier] target_precision"
     )
@@ -141,8 +145,9 @@ def _setup_logging(level: str) -> None:
         level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
     )
     # third-party chatter that says nothing about mail: aiosmtpd's per-command log of the demo sink,
-    # Alembic's plugin list at every start
-    for name in ("mail.log", "alembic"):
+    # Alembic's plugin list at every start, APScheduler's "Added job", "Running job", "Job executed
+    # successfully" every second (its warnings and errors still show)
+    for name in ("mail.log", "alembic", "apscheduler"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
@@ -237,12 +242,11 @@ def _cmd_kb_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from mailbot.app import load_or_train
+    from mailbot.app import load_configured_kb, load_or_train
     from mailbot.classify import store
-    from mailbot.kb import load_knowledge_base
 
     settings = load_settings(args.config)
-    kb = load_knowledge_base(settings.knowledge_base.path)
+    kb = load_configured_kb(settings)
     (settings.classifier.model_dir / store.CARD_FILE).unlink(missing_ok=True)  # on demand: always anew
     classifier = load_or_train(kb, settings.classifier)
     print(
@@ -259,6 +263,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     def progress(items: Any, total: int, label: str) -> Any:
         return tqdm(items, total=total, desc=label, file=sys.stderr, disable=total < 2000, leave=False)
 
+    # what would fail after training fails before it: a missing library, a missing output folder
+    if args.plot:
+        from mailbot.classify.plot import require_matplotlib
+
+        require_matplotlib()
+    for option, output in (("--plot", args.plot), ("--predictions", args.predictions)):
+        if output is not None and not output.resolve().parent.is_dir():
+            raise ConfigError(f"{option} {output}: the folder {output.resolve().parent} does not exist")
     result = evaluate(
         args.kb,
         args.cases,
@@ -273,9 +285,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             for row in prediction_rows(result.outcomes):
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
     if args.plot:
-        from mailbot.classify.plot import write_plot
+        from mailbot.classify.plot import plot_title, write_plot
 
-        write_plot(result.outcomes, result.summary, args.plot)
+        write_plot(result.outcomes, result.summary, args.plot, plot_title(args.kb, args.cases))
     print(json.dumps(result.summary, ensure_ascii=False) if args.json else format_summary(result.summary))
     return 0
 

@@ -6,17 +6,19 @@ reading code. Secrets are `SecretStr`: they never show up in a repr, a log line 
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 from pydantic import (
+    BaseModel,
     Field,
     SecretStr,
     ValidationError,
@@ -63,6 +65,44 @@ class ImapSettings(_ServerSection):
     poll_seconds: float = Field(default=60.0, gt=0)
     batch_size: int = Field(default=200, ge=1)
 
+    @field_validator("folder", "processed_folder", "quarantine_folder")
+    @classmethod
+    def _distinct_folders(cls, value: str, info: ValidationInfo) -> str:
+        """Decided mail moved into the folder it is read from comes back as new mail, again and again."""
+        if not value.strip():
+            raise ValueError("must name a folder")
+        earlier = {"processed_folder": ["folder"], "quarantine_folder": ["folder", "processed_folder"]}
+        for key in earlier.get(str(info.field_name), []):
+            other = info.data.get(key)  # absent when it was invalid itself
+            if other is not None and imap_folder_key(other) == imap_folder_key(value):
+                raise ValueError(_same_folder("imap", key, str(info.field_name)))
+        return value
+
+
+def imap_folder_key(name: str) -> str:
+    """How IMAP compares folder names: exactly, except INBOX, which is case-insensitive (RFC 3501 5.1)."""
+    return "INBOX" if name.upper() == "INBOX" else name
+
+
+_FOLDER_ROLES = {
+    "folder": "where new mail is read",
+    "processed_folder": "where decided mail goes",
+    "quarantine_folder": "where mail that could not be handled goes",
+}
+_FOLDER_EXAMPLES = {"processed_folder": "Processed", "quarantine_folder": "Quarantine"}
+
+
+def _same_folder(section: str, other: str, key: str) -> str:
+    harm = (
+        "mail moved there would come back as new mail, again and again"
+        if other == "folder"
+        else "decided and quarantined mail would be mixed up"
+    )
+    return (
+        f"is the same folder as [{section}] {other} ({_FOLDER_ROLES[other]}): {harm}; "
+        f"name another folder, e.g. {_FOLDER_EXAMPLES[key]!r}"
+    )
+
 
 class MaildirSettings(Section):
     """A local Maildir that an MTA delivers into; processed mail moves to Maildir++ sub-folders."""
@@ -71,6 +111,26 @@ class MaildirSettings(Section):
     processed_folder: str = "Processed"
     quarantine_folder: str = "Quarantine"
     poll_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("processed_folder", "quarantine_folder")
+    @classmethod
+    def _sub_folder(cls, value: str, info: ValidationInfo) -> str:
+        """A Maildir++ sub-folder `.<name>` of `path`, never the Maildir itself: that is the inbox."""
+        key = str(info.field_name)
+        if not value.strip() or value.upper() == "INBOX":
+            raise ValueError(
+                "names the Maildir itself, where new mail is read: mail moved there would come back as new "
+                f"mail, again and again; name a sub-folder, e.g. {_FOLDER_EXAMPLES[key]!r}"
+            )
+        if "/" in value or value.startswith("."):
+            example = _FOLDER_EXAMPLES[key]
+            raise ValueError(
+                f"must be a Maildir++ folder name without '/' or a leading '.', e.g. {example!r} "
+                f"(mail then moves to the sub-folder .{example} of the Maildir)"
+            )
+        if key == "quarantine_folder" and value == info.data.get("processed_folder"):
+            raise ValueError(_same_folder("maildir", "processed_folder", key))
+        return value
 
 
 class SmtpSettings(_ServerSection):
@@ -394,6 +454,11 @@ class Settings(Section):
         return self.support.message_id_domain or self.support.address.rpartition("@")[2]
 
 
+def where_set(settings: Settings, key: str) -> str:
+    """'[knowledge_base] path in /etc/mailbot/mailbot.toml': where an operator changes a setting."""
+    return f"{key} in {settings.source_file}" if settings.source_file is not None else key
+
+
 def secret(section: _ServerSection, section_name: str, env: Mapping[str, str] | None = None) -> str | None:
     """The password of a server section: its environment variable wins over the file.
 
@@ -401,12 +466,17 @@ def secret(section: _ServerSection, section_name: str, env: Mapping[str, str] | 
     be written into the file.
     """
     env = os.environ if env is None else env
-    variable = section.password_env or f"MAILBOT_{section_name.upper()}_PASSWORD"
+    variable = password_variable(section, section_name)
     if env.get(variable):
         return env[variable]
     if section.password is not None:
         return section.password.get_secret_value()
     return None
+
+
+def password_variable(section: _ServerSection, section_name: str) -> str:
+    """The environment variable that holds the password of a server section."""
+    return section.password_env or f"MAILBOT_{section_name.upper()}_PASSWORD"
 
 
 def all_secrets(settings: Settings, env: Mapping[str, str] | None = None) -> list[str]:
@@ -481,13 +551,50 @@ def _describe(exc: ValidationError, path: Path) -> str:
         key = f"[{location[0]}] {'.'.join(location[1:])}".strip() if location else "(top level)"
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            message = "unknown key (misspelt? see mailbot.example.toml for the keys of this section)"
+            message = _unknown_key(location)
         elif error["type"] == "missing":
             message = "required key is missing"
         elif "input" in error and not isinstance(error["input"], dict) and not _is_secret_key(key):
             message += f" (got {error['input']!r})"
         lines.append(f"  {key}: {message}")
     return "\n".join(lines)
+
+
+def _unknown_key(location: Sequence[str]) -> str:
+    """'unknown key; did you mean processed_folder?', or the keys that the section does have."""
+    keys = _keys_at(location[:-1])
+    if keys is None:
+        return "unknown key (misspelt? see mailbot.example.toml for the keys of this section)"
+    close = difflib.get_close_matches(location[-1], keys, n=1, cutoff=0.6)
+    if not close:
+        close = difflib.get_close_matches(location[-1].lower(), keys, n=1, cutoff=0.6)
+    if len(location) == 1:  # a whole section
+        if close:
+            return f"unknown section; did you mean [{close[0]}]?"
+        return f"unknown section; the sections are: {', '.join(f'[{key}]' for key in keys)}"
+    if close:
+        return f"unknown key; did you mean {close[0]}?"
+    return f"unknown key; the keys here are: {', '.join(keys)}"
+
+
+def _keys_at(location: Sequence[str]) -> list[str] | None:
+    """The keys a TOML table at `location` may have (top level: the sections), None if unknown."""
+    model: type[BaseModel] = Settings
+    for part in location:
+        field = model.model_fields.get(part)
+        inner = _section_model(field.annotation) if field is not None else None
+        if inner is None:
+            return None
+        model = inner
+    return [name for name, field in model.model_fields.items() if not field.exclude]
+
+
+def _section_model(annotation: Any) -> type[BaseModel] | None:
+    """The settings class in an annotation like `ImapSettings | None`."""
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
 
 
 def _is_secret_key(key: str) -> bool:

@@ -5,7 +5,9 @@
   until the opening (at most 30 s). Its trigger fires every second, so it behaves like a loop that
   the scheduler owns (a re-adding one-off job was tried and lost itself: APScheduler drops a run
   submitted while the previous one is still finishing); a single-thread executor runs the other
-  jobs between two passes, so no two jobs ever write to the database at the same time.
+  jobs between two passes, so no two jobs ever write to the database at the same time. After a
+  failed pass (server down, password refused) the source is left alone for 15 s, then 30 s, 60 s, ...
+  at most 10 minutes, while the outbox is still delivered.
 - `escalations`: due calls to Jira Service Management and the webhook.
 - `jira`: follow mirrored requests (public comments, done) every `[jira] poll_minutes`.
 - `sla_watch`: warn the team before a response target runs out; record breaches.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -33,48 +36,76 @@ from mailbot.tickets.watch import sla_watch
 from mailbot.worker import deliverer_for, run_pass
 
 log = logging.getLogger(__name__)
-RETRY_SECONDS = 15.0
+RETRY_SECONDS = 15.0  # first pause after the mail source failed; doubled with every failure in a row ...
+MAX_RETRY_SECONDS = 600.0  # ... up to this: a wrong password or a server that is down is not asked again
 IDLE_SLICE_SECONDS = 30.0  # longest wait inside the mail job, so the other jobs get their turn
 SLA_WATCH_SECONDS = 60
 ESCALATION_SECONDS = 30
 
 
-class MailJob:
-    """One pass plus the wait for new mail; keeps the connection and the open/closed state."""
+def retry_delay(failures: int) -> float:
+    """The pause before the next attempt after `failures` failed attempts in a row (15 s, 30 s, 60 s,
+    ... at most 10 minutes): servers lock accounts that keep trying a wrong password."""
+    return min(MAX_RETRY_SECONDS, RETRY_SECONDS * 2 ** min(max(0, failures - 1), 30))
 
-    def __init__(self, app: App, stop: threading.Event) -> None:
+
+class MailJob:
+    """One pass plus the wait for new mail; keeps the connection, the open/closed state and the
+    pause after failures (`monotonic` is the clock of that pause)."""
+
+    def __init__(
+        self, app: App, stop: threading.Event, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.app = app
         self.stop = stop
         self.source: MailSource = app.make_source()
         self.deliverer: Deliverer = deliverer_for(app)
         self.was_open: bool | None = None
+        self.monotonic = monotonic
+        self.failures = 0  # failed attempts at the mail source in a row
+        self.retry_at = 0.0  # no attempt at the mail source before this (monotonic seconds)
 
     def __call__(self) -> None:
-        self.run_pass()
+        self.stop.wait(self.run_pass())
 
-    def run_pass(self) -> None:
+    def run_pass(self) -> float:
+        """One pass (IMAP IDLE waits inside it); returns how long to pause before the next one."""
         if self.stop.is_set():
-            return
-        self.app.refresh_knowledge_base()  # agents edit the KB while the worker runs
-        now = self.app.clock()
+            return 0.0
         try:
+            pause = self.retry_at - self.monotonic()
+            if pause > 0:  # leave the failed source alone; replies already decided still go out
+                self.deliverer.deliver_due()
+                return min(pause, IDLE_SLICE_SECONDS)
+            self.app.refresh_knowledge_base()  # agents edit the KB while the worker runs
+            now = self.app.clock()
             report = run_pass(self.app, self.source, self.deliverer)
             if report.open != self.was_open:
                 _log_hours(self.app, now, report.open)
                 self.was_open = report.open
-            if report.errors:
-                self.source.close()  # reconnect on the next pass
-                self.stop.wait(RETRY_SECONDS)
-                return
+            if len(report.errors) > len(report.delivery.errors):  # fetch or move failed
+                return self._source_failed()
+            self.failures = 0
+            if report.errors:  # only delivery: the outbox keeps its own pause per mail
+                return RETRY_SECONDS
             wait = min(IDLE_SLICE_SECONDS, self._seconds_until_next(now, report.open))
-            if report.open:
-                self.source.wait(wait, self.stop)  # IDLE: the connection may break here too
-            else:
-                self.stop.wait(wait)
+            if not report.open:
+                return wait
+            self.source.wait(wait, self.stop)  # IDLE: the connection may break here too
+            return 0.0
         except (TransientError, OperationalError) as exc:
-            log.warning("%s; retrying in %.0f s", exc, RETRY_SECONDS)
-            self.source.close()
-            self.stop.wait(RETRY_SECONDS)
+            log.warning("%s", exc)
+            return self._source_failed()
+
+    def _source_failed(self) -> float:
+        self.source.close()  # reconnect at the next attempt
+        self.failures += 1
+        delay = retry_delay(self.failures)
+        self.retry_at = self.monotonic() + delay
+        log.warning(
+            "next attempt at %s in %.0f s (%d failed in a row)", self.source.name, delay, self.failures
+        )
+        return min(delay, IDLE_SLICE_SECONDS)
 
     def _seconds_until_next(self, now: datetime, is_open: bool) -> float:
         wait = self.app.settings.poll_seconds

@@ -11,9 +11,12 @@ the timing to the scheduler (mailbot.scheduler).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -146,16 +149,58 @@ def run_forever(app: App, stop: threading.Event | None = None) -> None:
     """Run the scheduler (mailbot.scheduler) until SIGTERM/SIGINT (or `stop`)."""
     from mailbot.scheduler import run_scheduler
 
-    run_scheduler(app, stop or _stop_on_signals())
+    if stop is not None:
+        run_scheduler(app, stop)
+        return
+    with _stop_on_signals() as stop_on_signal:
+        run_scheduler(app, stop_on_signal)
 
 
-def _stop_on_signals() -> threading.Event:
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event that SIGTERM or SIGINT sets, however many of them arrive and however fast.
+
+    A Python signal handler runs in the main thread between two bytecodes, possibly while that thread
+    holds a lock: a handler that logged and called `Event.set()` deadlocked when a second SIGTERM came
+    in during the first one's `set()` (the event's lock is not re-entrant). So the handlers do nothing;
+    the interpreter's C-level handler writes each signal's number to a pipe (signal.set_wakeup_fd), and
+    a watcher thread reads it, logs and sets the event, outside any signal context. Main thread only.
+    """
     stop = threading.Event()
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)  # a full pipe drops bytes instead of blocking the handler
+    previous_fd = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    previous = {signum: signal.signal(signum, _ignore_in_handler) for signum in STOP_SIGNALS}
+    watcher = threading.Thread(target=_watch_signals, args=(read_end, stop), name="signals", daemon=True)
+    watcher.start()
+    try:
+        yield stop
+    finally:
+        stopping = stop.is_set()
+        for signum, handler in previous.items():
+            # once stopping, repeats are ignored to the end: the default handler (restored here, or by
+            # the interpreter's own shutdown) would turn a late SIGTERM into a kill with rc -15
+            signal.signal(signum, signal.SIG_IGN if stopping else handler)
+        signal.set_wakeup_fd(previous_fd)
+        os.close(write_end)  # the watcher reads end-of-file and returns
+        watcher.join(timeout=5)
+        os.close(read_end)
 
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s, stopping after the current step", signal.Signals(signum).name)
-        stop.set()
 
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    return stop
+def _ignore_in_handler(_signum: int, _frame: FrameType | None) -> None:
+    """Nothing: the wakeup pipe already carries the signal to the watcher thread."""
+
+
+def _watch_signals(read_end: int, stop: threading.Event) -> None:
+    """Set `stop` on the first stop signal; log each kind once, however often it repeats."""
+    wanted = {int(signum) for signum in STOP_SIGNALS}
+    seen: set[int] = set()
+    while chunk := os.read(read_end, 512):
+        for signum in set(chunk) & (wanted - seen):
+            seen.add(signum)
+            log.info("received %s, stopping after the current step", signal.Signals(signum).name)
+        if seen:
+            stop.set()

@@ -1,9 +1,11 @@
 """`mailbot evaluate`: train on a KB exactly as the worker does, run cases through the worker's text
 pipeline, and report how often it answers, how often it is right, and how well it refuses.
 
-Cases are JSON Lines (see DESIGN.md): subject, text, expected (article id or null = must escalate),
-optional language, severity and eml (a raw message, relative to the cases file, which then goes
-through parse_mail like a real mail: MIME, HTML-only bodies, quoted history, signatures).
+Cases are JSON Lines (docs/architecture.md, "Evaluation cases"): subject, text, expected (an article
+id of the KB, or null = must escalate), optional language, severity and eml (a raw message, relative
+to the cases file, which then goes through parse_mail like a real mail: MIME, HTML-only bodies, quoted
+history, signatures). An expected id that the KB does not have is an error naming its line, before
+any training: it would otherwise count as a wrong answer every time.
 
 Severity: every case gets the worker's severity guess (trained on `<kb>/_severity/`, see severity.py);
 when cases carry a `severity` key ("critical", "major", "minor", "cosmetic", or "none"/null for no
@@ -14,6 +16,7 @@ says which), because that is exactly what the worker would guess for it.
 
 from __future__ import annotations
 
+import difflib
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -31,7 +34,7 @@ from mailbot.classify.signals import LABELS, NONE
 from mailbot.classify.store import serialise
 from mailbot.domain import Prediction, SeverityGuess
 from mailbot.errors import ConfigError, Quarantine
-from mailbot.kb import load_knowledge_base
+from mailbot.kb import KnowledgeBase, load_knowledge_base
 from mailbot.parse import parse_mail
 from mailbot.parse.reply import extract_body
 
@@ -47,6 +50,7 @@ class Case:
     language: str | None = None
     severity: str | None = None  # None: not labelled; "none": labelled as no fault
     eml: Path | None = None
+    line: int = 0  # in the cases file, for errors
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ def load_cases(path: Path) -> list[Case]:
                     language=item.get("language"),
                     severity=_severity_label(item, path, number),
                     eml=(path.parent / eml) if eml else None,
+                    line=number,
                 )
             )
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
@@ -96,6 +101,23 @@ def load_cases(path: Path) -> list[Case]:
                 '"text" (or "eml") and "expected" (an article id or null)'
             ) from None
     return cases
+
+
+def check_expected(cases: Sequence[Case], kb: KnowledgeBase, path: Path) -> None:
+    """Raise ConfigError naming every line whose expected article the KB does not have."""
+    known = kb.topic_ids()
+    problems = []
+    for case in cases:
+        if case.expected is None or case.expected in known:
+            continue
+        close = difflib.get_close_matches(case.expected, known, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        problems.append(
+            f"{path}:{case.line}: expected article '{case.expected}' is not in the knowledge base {kb.root}"
+            f" — fix: {hint}write an article id of the knowledge base, or null for a case that must escalate"
+        )
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 def _severity_label(item: dict[str, Any], path: Path, number: int) -> str | None:
@@ -141,6 +163,7 @@ def evaluate(
 ) -> Evaluation:
     kb = load_knowledge_base(kb_dir)
     cases = load_cases(cases_path)
+    check_expected(cases, kb, cases_path)
     started = time.perf_counter()
     classifier = train(kb, target_precision, out_of_scope_share, progress=say)
     train_seconds = time.perf_counter() - started
@@ -245,6 +268,7 @@ def prediction_rows(outcomes: Sequence[Outcome]) -> Iterable[dict[str, Any]]:
     for outcome in outcomes:
         yield {
             "id": outcome.case.id,
+            "expected": outcome.case.expected,
             "predicted": outcome.predicted,
             "top_article": outcome.prediction.article_id,
             "confidence": round(outcome.prediction.confidence, 6),

@@ -3,6 +3,8 @@
 skops loads only the types we allow, so a model file cannot run code on load (pickle and joblib can).
 The card says what the model is (KB digest, threshold, calibration, figures, library versions); a
 model whose card does not match the current knowledge base or libraries is not loaded but retrained.
+Beside them, the articles it was trained on (snapshot.py): with those, the last good model still
+answers while the knowledge base on disk is broken (`last_good`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import logging
 import platform
 import zipfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -23,6 +26,8 @@ from sklearn.pipeline import Pipeline
 from mailbot.classify import DEFAULT_OUT_OF_SCOPE_SHARE
 from mailbot.classify.calibrate import Calibration
 from mailbot.classify.model import MODEL_NAME, Classifier
+from mailbot.classify.snapshot import ARTICLES_FILE, read_snapshot, write_snapshot
+from mailbot.kb import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +48,11 @@ def library_versions() -> dict[str, str]:
     return {"python": platform.python_version(), **{name: version(name) for name in LIBRARIES}}
 
 
-def save(classifier: Classifier, directory: Path, kb_digest: str) -> dict[str, Any]:
-    """Write model and card (the card last, so a half-written model never has a valid card)."""
+def save(
+    classifier: Classifier, directory: Path, kb_digest: str, kb: KnowledgeBase | None = None
+) -> dict[str, Any]:
+    """Write model, the articles of `kb` and the card (the card last, so a half-written model never
+    has a valid card)."""
     if classifier.pipeline is None:
         raise ValueError("nothing to save: the knowledge base has fewer than two classes")
     directory.mkdir(parents=True, exist_ok=True)
@@ -53,6 +61,8 @@ def save(classifier: Classifier, directory: Path, kb_digest: str) -> dict[str, A
     temporary = model_path.with_suffix(".tmp")
     temporary.write_bytes(serialise(classifier.pipeline))
     temporary.replace(model_path)
+    if kb is not None:
+        write_snapshot(kb, directory)
     data = model_path.read_bytes()
     card = {
         "format": CARD_FORMAT,
@@ -77,6 +87,8 @@ def save(classifier: Classifier, directory: Path, kb_digest: str) -> dict[str, A
         "model_file": MODEL_FILE,
         "model_bytes": len(data),
         "model_sha256": hashlib.sha256(data).hexdigest(),
+        # the articles it answers with, for when the knowledge base on disk is broken at start-up
+        "articles_file": ARTICLES_FILE if kb is not None else None,
     }
     card_path = directory / CARD_FILE
     card_path.with_suffix(".tmp").write_text(json.dumps(card, indent=2), encoding="utf-8")
@@ -121,6 +133,42 @@ def load(
         card["version"],
         dict(card.get("validation", {})),
     )
+
+
+@dataclass(frozen=True)
+class LastGood:
+    """The saved model and the articles it was trained on, usable without the knowledge base."""
+
+    kb: KnowledgeBase
+    classifier: Classifier
+    created_at: str
+
+
+def last_good(
+    directory: Path,
+    kb_root: Path,
+    target_precision: float,
+    out_of_scope_share: float = DEFAULT_OUT_OF_SCOPE_SHARE,
+) -> LastGood | None:
+    """The saved model with its articles, whatever the KB on disk now says; None if either is missing
+    or the model would not be loaded anyway (other target precision, libraries, a tampered file)."""
+    try:
+        card = json.loads((directory / CARD_FILE).read_text(encoding="utf-8"))
+        kb_digest = str(card["kb_digest"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    kb = read_snapshot(directory, kb_digest, kb_root)
+    if kb is None:
+        return None
+    classifier = load(directory, kb_digest, target_precision, out_of_scope_share)
+    if classifier is None:
+        return None
+    return LastGood(kb, classifier, str(card.get("created_at", "?")))
+
+
+def has_snapshot(directory: Path, kb: KnowledgeBase) -> bool:
+    """Whether the articles of `kb` are saved beside its model (models saved before they were are not)."""
+    return read_snapshot(directory, kb.digest, kb.root) is not None
 
 
 def _stale_reason(

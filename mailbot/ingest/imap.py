@@ -9,23 +9,26 @@ A crash between 1 and 2 leaves the mail in the inbox below the watermark, where 
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import logging
+import os
+import re
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientError, LoginError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.clock import Clock
-from mailbot.config import ImapSettings, secret
+from mailbot.config import ImapSettings, password_variable, secret
 from mailbot.db.schema import InboundMail, InboundState, Watermark
 from mailbot.errors import TransientError
 from mailbot.ingest.source import FinalPlace, final_place, pending_finalisation
@@ -35,6 +38,7 @@ from mailbot.tls import client_context
 log = logging.getLogger(__name__)
 
 NETWORK_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError, EOFError)
+_BYTES_REPR = re.compile(r"b(['\"]).*\1", re.DOTALL)
 
 
 class ImapSource:
@@ -62,28 +66,43 @@ class ImapSource:
     def name(self) -> str:
         return f"imap://{self.settings.host}/{self.settings.folder}"
 
+    @property
+    def port(self) -> int:
+        s = self.settings
+        return s.port or (993 if s.security == "tls" else 143)
+
+    @property
+    def address(self) -> str:
+        """host:port as connected to, for every message about the connection."""
+        return f"{self.settings.host}:{self.port}"
+
     # -- connection -------------------------------------------------------------------------------
     def _connect(self) -> IMAPClient:
+        """Connect, log in and select; each failure says what to check (host:port, account, folder)."""
         s = self.settings
         context = client_context(s.cafile, s.tls_verify)
-        port = s.port or (993 if s.security == "tls" else 143)
-        client = IMAPClient(
-            s.host, port=port, ssl=s.security == "tls", ssl_context=context, timeout=s.timeout_seconds
-        )
-        if s.security == "starttls":
-            client.starttls(context)
-        if s.username:
-            client.login(s.username, self._password or "")
-        client.normalise_times = False  # keep INTERNALDATE's zone: the SLA clock starts there
-        for folder in (s.processed_folder, s.quarantine_folder):
-            if not client.folder_exists(folder):
-                client.create_folder(folder)
-        info = client.select_folder(s.folder)
-        self._uidvalidity = int(info[b"UIDVALIDITY"])
+        try:
+            client = IMAPClient(
+                s.host,
+                port=self.port,
+                ssl=s.security == "tls",
+                ssl_context=context,
+                timeout=s.timeout_seconds,
+            )
+            if s.security == "starttls":
+                client.starttls(context)
+        except NETWORK_ERRORS as exc:
+            raise TransientError(f"IMAP connection to {self.address} failed: {error_text(exc)}") from exc
+        try:
+            self._login(client)
+            self._select_inbox(client)
+        except BaseException:
+            with contextlib.suppress(*NETWORK_ERRORS):
+                client.shutdown()
+            raise
         log.info(
-            "connected to %s:%s (%s), folder %s, UIDVALIDITY %s, IDLE %s, MOVE %s",
-            s.host,
-            port,
+            "connected to %s (%s), folder %s, UIDVALIDITY %s, IDLE %s, MOVE %s",
+            self.address,
             s.security,
             s.folder,
             self._uidvalidity,
@@ -92,12 +111,40 @@ class ImapSource:
         )
         return client
 
+    def _login(self, client: IMAPClient) -> None:
+        s = self.settings
+        if not s.username:
+            return
+        try:
+            client.login(s.username, self._password or "")
+        except LoginError as exc:
+            raise TransientError(
+                f"IMAP login as {s.username} on {self.address} failed: {error_text(exc)}; "
+                f"check the password in {password_source(s)} and [imap] username"
+            ) from exc
+
+    def _select_inbox(self, client: IMAPClient) -> None:
+        s = self.settings
+        client.normalise_times = False  # keep INTERNALDATE's zone: the SLA clock starts there
+        if not client.folder_exists(s.folder):
+            names = sorted(str(name) for _flags, _delimiter, name in client.list_folders())
+            raise TransientError(
+                f"IMAP folder {s.folder!r} does not exist for {s.username or 'the account'} on "
+                f"{self.address}; the folders there are: {', '.join(names)}; set [imap] folder to one "
+                "of them (or create the folder)"
+            )
+        for folder in (s.processed_folder, s.quarantine_folder):
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+        info = client.select_folder(s.folder)
+        self._uidvalidity = int(info[b"UIDVALIDITY"])
+
     def _ensure(self) -> IMAPClient:
         if self._client is None:
             try:
                 self._client = self._connect()
             except NETWORK_ERRORS as exc:
-                raise TransientError(f"IMAP connection to {self.settings.host} failed: {exc}") from exc
+                raise TransientError(f"IMAP on {self.address} failed: {error_text(exc)}") from exc
         return self._client
 
     def close(self) -> None:
@@ -113,7 +160,7 @@ class ImapSource:
             return action(client)
         except NETWORK_ERRORS as exc:
             self.close()
-            raise TransientError(f"IMAP {what} failed: {exc}") from exc
+            raise TransientError(f"IMAP {what} on {self.address} failed: {error_text(exc)}") from exc
 
     # -- ingest ---------------------------------------------------------------------------------------
     def fetch_new(self) -> int:
@@ -268,6 +315,28 @@ class ImapSource:
             return True
         info = client.select_folder(self.settings.folder)
         return int(info[b"UIDVALIDITY"]) != self._uidvalidity or int(info.get(b"UIDNEXT", 0)) - 1 > last_uid
+
+
+def password_source(settings: ImapSettings, env: Mapping[str, str] | None = None) -> str:
+    """Where the password came from, for the fix of a failed login (never the password itself)."""
+    env = os.environ if env is None else env
+    variable = password_variable(settings, "imap")
+    if env.get(variable):
+        return f"the environment variable {variable}"
+    if settings.password is not None:
+        return f"[imap] password (or set the environment variable {variable})"
+    return f"the environment variable {variable} (it is not set)"
+
+
+def error_text(exc: BaseException) -> str:
+    """The server's words: imaplib reports them as a bytes repr ("b'[AUTHENTICATIONFAILED] ...'")."""
+    text = str(exc)
+    if _BYTES_REPR.fullmatch(text):
+        with contextlib.suppress(ValueError, SyntaxError):
+            value = ast.literal_eval(text)
+            if isinstance(value, bytes):
+                return value.decode("utf-8", "replace")
+    return text or type(exc).__name__
 
 
 def _idle(client: IMAPClient, seconds: float, stop: threading.Event) -> bool:

@@ -13,6 +13,12 @@ from mailbot.kb.validate import OUT_OF_SCOPE_ID, Located, check_article
 from mailbot.paths import SHIPPED_KNOWLEDGE_BASE
 
 _SKIPPED_NAMES = {"readme.md"}
+SAMPLE_HINT = f"`mailbot init` writes a sample to start from (it is also at {SHIPPED_KNOWLEDGE_BASE})"
+# callers that know the folder came from a configuration name the file instead (app.load_configured_kb)
+MISSING_FIX = (
+    "set [knowledge_base] path in the configuration (--kb for `kb check` and `evaluate`) to your "
+    f"articles' folder; {SAMPLE_HINT}"
+)
 
 
 @dataclass(frozen=True)
@@ -30,9 +36,13 @@ def check_knowledge_base(root: Path) -> list[Problem]:
     return list(_scan(root).problems)
 
 
-def load_knowledge_base(root: Path) -> KnowledgeBase:
-    """The knowledge base under `root`; raises KnowledgeBaseError listing every problem found."""
-    scan = _scan(root)
+def load_knowledge_base(root: Path, *, missing_fix: str = MISSING_FIX) -> KnowledgeBase:
+    """The knowledge base under `root`; raises KnowledgeBaseError listing every problem found.
+
+    `missing_fix` tells where the folder was named, for a folder that does not exist: the command-line
+    option by default, the configuration key when the folder comes from a configuration.
+    """
+    scan = _scan(root, missing_fix)
     if scan.problems:
         raise KnowledgeBaseError(scan.problems)
     articles = tuple(item.article for item in scan.located if item.article.id != OUT_OF_SCOPE_ID)
@@ -74,14 +84,9 @@ def digest(root: Path, contents: dict[Path, bytes]) -> str:
     return hasher.hexdigest()
 
 
-def _scan(root: Path) -> _Scan:
+def _scan(root: Path, missing_fix: str = MISSING_FIX) -> _Scan:
     if not root.is_dir():
-        fix = (
-            "set [knowledge_base] path in the configuration (--kb for `kb check` and `evaluate`) to your "
-            "articles' folder; `mailbot init` writes a sample to start from (it is also at "
-            f"{SHIPPED_KNOWLEDGE_BASE})"
-        )
-        problem = Problem(root, 0, "the knowledge-base folder does not exist", fix)
+        problem = Problem(root, 0, "the knowledge-base folder does not exist", missing_fix)
         return _Scan((), (problem,), "")
     contents: dict[Path, bytes] = {}
     problems: list[Problem] = []

@@ -30,6 +30,7 @@ from mailbot.errors import Quarantine
 from mailbot.parse import parse_mail
 from mailbot.pipeline.deferral import OutsideHours, decide_now
 from mailbot.pipeline.effects import apply_decision
+from mailbot.pipeline.logline import decision_line
 from mailbot.reply.compose import verify_message_id
 from mailbot.rules import RuleContext, apply_rules
 from mailbot.tickets.lookup import find_ticket
@@ -110,7 +111,7 @@ def process_one(app: App, row_id: int, outside_hours: OutsideHours | None = None
         row.processed_at = now
         row.lease_until = None
         summary = decision.article_id or ticket_reference or decision.reason
-        log.info("inbound #%s %s: %s (%s)", row.id, row.outcome, summary, decision.reason)
+        log.info("%s", decision_line(row.id, mail.from_addr, row.outcome, ticket_reference, decision))
         return row.outcome, summary
 
 

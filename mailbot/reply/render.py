@@ -323,8 +323,8 @@ class TemplateRenderer:
         self.template_dir = Path(template_dir)
         if not self.template_dir.is_dir():
             raise ConfigError(
-                f"template directory {self.template_dir} does not exist: point the template "
-                "directory setting at mailbot's templates/ folder (or a copy of it)"
+                f"template directory {self.template_dir} does not exist: point [templates] path in "
+                "the configuration at a copy of mailbot's templates, or leave it out for the shipped ones"
             )
         missing = [n for n in required_templates() if not (self.template_dir / n).is_file()]
         if missing:

@@ -106,4 +106,4 @@ def test_unreachable_imap_server_is_a_clear_error(bot: Bot, capsys):
     text = bot.config.read_text().replace(f"port = {bot.dovecot.imap_port}", "port = 1")
     bot.config.write_text(text)
     assert main(["run", "--once", "--config", str(bot.config)]) == 1
-    assert "IMAP connection to 127.0.0.1 failed" in capsys.readouterr().err
+    assert "IMAP connection to 127.0.0.1:1 failed" in capsys.readouterr().err  # host:port (issue 10)
