@@ -4,6 +4,7 @@ guess, and the texts that say a request is overdue."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,12 +13,14 @@ import pytest
 from mailbot.classify.disclosure import MIN_CONFIDENCE, backing_signals, show_to_customer
 from mailbot.classify.normalise import classification_text
 from mailbot.classify.questions import MAX_QUESTIONS, question_segments
-from mailbot.domain import Language, Severity, SeverityGuess
+from mailbot.domain import Attachment, Intent, Language, Severity, SeverityGuess
 from mailbot.paths import SHIPPED_TEMPLATES
+from mailbot.pipeline.process import read_intent
 from mailbot.reply.render import TemplateRenderer
 from mailbot.tickets.closing import is_closing
 from mailbot.tickets.overdue import Promise, overdue_note, promise
 from mailbot.tickets.status_query import asks_for_news, is_status_request
+from tests.unit.test_rules import make_mail
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -241,3 +244,22 @@ def test_followup_received_promises_the_response_time(renderer, language, expect
     due = datetime(2026, 5, 26, 12, 0, tzinfo=BERLIN)
     out = renderer.render("followup_received", language, customer(response_due=due))
     assert expected in out.text and expected in out.html.replace("<strong>", "").replace("</strong>", "")
+
+
+# --- what process reads before decide() ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "attachments", "in_thread", "intent"),
+    [
+        ("Vielen Dank, hat geklappt!", (), True, Intent.CLOSING),
+        ("Vielen Dank, hat geklappt!", (Attachment("bild.png", "image/png", 2048),), True, None),
+        ("Vielen Dank, hat geklappt!", (), False, None),  # no ticket to close: a new conversation
+        ("Wann wird das behoben?", (), True, Intent.STATUS),
+        ("Wann wird das behoben?", (), False, None),
+        ("Wie ist der Stand?", (), False, Intent.STATUS),
+    ],
+)
+def test_read_intent(body, attachments, in_thread, intent):
+    mail = replace(make_mail(body=body, text=body), attachments=attachments)
+    assert read_intent(mail, in_thread=in_thread) is intent
