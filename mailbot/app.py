@@ -115,7 +115,7 @@ class App:
 
     @cached_property
     def renderer(self) -> TemplateRenderer:
-        return TemplateRenderer(self.settings.templates.path)
+        return TemplateRenderer(self.settings.templates.directory)
 
     @cached_property
     def calendar(self) -> BusinessCalendar:
@@ -179,4 +179,17 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> App:
     engine, sessions = open_database(settings)
     app = App(settings, engine, sessions, clock)
     _ = app.renderer, app.classifier, app.severity, app.calendar, app.message_id_key
+    return app
+
+
+def open_app(settings: Settings, clock: Clock = system_clock) -> App:
+    """The database and the business calendar only, for commands that read and write rows but neither
+    fetch nor decide mail (status, tickets, quarantine): no password needed, no model loaded or trained.
+
+    The knowledge base, the models and the templates stay lazy: a command that needs one loads it.
+    """
+    logredact.install(all_secrets(settings), settings.privacy.redact_addresses)
+    engine, sessions = open_database(settings)
+    app = App(settings, engine, sessions, clock)
+    _ = app.calendar
     return app

@@ -10,12 +10,15 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailbot.classify import DEFAULT_OUT_OF_SCOPE_SHARE
 from mailbot.clock import Clock, fixed_clock, system_clock
 from mailbot.config import CONFIG_ENV, load_settings
 from mailbot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mailbot.app import App
 
 NOW_ENV = "MAILBOT_NOW"
 log = logging.getLogger("mailbot")
@@ -52,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="counts per state and every quarantined or failed item")
     _config_option(status)
     status.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    _now_option(status)
     status.set_defaults(handler=_cmd_status)
 
     kb = commands.add_parser("kb", help="knowledge-base tools")
@@ -68,7 +72,12 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="train on a KB and measure answers on labelled cases")
     evaluate.add_argument("--kb", type=Path, required=True, help="knowledge-base directory")
-    evaluate.add_argument("--cases", type=Path, required=True, help="JSON Lines cases (see DESIGN.md)")
+    evaluate.add_argument(
+        "--cases",
+        type=Path,
+        required=True,
+        help="JSON Lines cases (format: docs/architecture.md, Evaluation cases)",
+    )
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
     evaluate.add_argument("--plot", type=Path, help="write a risk-coverage picture (PNG)")
     evaluate.add_argument("--predictions", type=Path, help="write one JSON line per case")
@@ -93,6 +102,12 @@ def _parser() -> argparse.ArgumentParser:
 
     add_quarantine_parser(commands, _config_option)
     commands.choices["quarantine"].set_defaults(handler=_cmd_quarantine)
+
+    init = commands.add_parser(
+        "init", help="write an annotated mailbot.toml and a sample knowledge base to start from"
+    )
+    init.add_argument("dir", type=Path, nargs="?", default=Path("."), help="where (default: here)")
+    init.set_defaults(handler=_cmd_init)
 
     demo = commands.add_parser("demo", help="run the real pipeline on sample mails, no server needed")
     demo.add_argument("--dir", type=Path, default=Path("mailbot-demo"), help="working directory (re-created)")
@@ -158,6 +173,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 report.delivery.deferred,
                 report.delivery.failed,
             )
+            _log_availability(app)
             for error in report.errors:
                 print(f"mailbot: {error}", file=sys.stderr)
             return 1 if report.errors else 0
@@ -167,18 +183,37 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_status(args: argparse.Namespace) -> int:
-    from mailbot.app import open_database
-    from mailbot.status import collect_status, format_status
+def _log_availability(app: App) -> None:
+    """After `run --once`: "closed until Mon 7 Dec 08:00 CET, 3 mails waiting", so that a pass that
+    decided nothing reads as the calendar at work, not as a fault."""
+    from mailbot.status import availability_line, count_waiting
 
-    settings = load_settings(args.config)
-    engine, sessions = open_database(settings)
+    now = app.clock()
+    with app.sessions() as session:
+        waiting = count_waiting(session, app.mailbox)
+    is_open = app.calendar.is_open(now)
+    opening = None if is_open else app.calendar.next_opening(now)
+    if is_open and not waiting:
+        return
+    mode = app.settings.business_hours.outside_hours
+    log.info("mailbox %s", availability_line(is_open, opening, waiting, mode, now))
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    """Reads the database only: works without the mail passwords and without loading a model."""
+    from mailbot.app import open_app
+    from mailbot.status import collect_status, format_status
+    from mailbot.terminal import safe_json
+
+    app = open_app(load_settings(args.config, require_secrets=False), _clock(args.now))
     try:
-        with sessions() as session:
-            status = collect_status(session, settings.support.mailbox)
+        now = app.clock()
+        with app.sessions() as session:
+            outside_hours = app.settings.business_hours.outside_hours
+            status = collect_status(session, app.mailbox, app.calendar, now, outside_hours)
     finally:
-        engine.dispose()
-    print(json.dumps(status, ensure_ascii=False, indent=2) if args.json else format_status(status))
+        app.close()
+    print(safe_json(status) if args.json else format_status(status, app.calendar, now))
     return 0
 
 
@@ -242,6 +277,16 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
         write_plot(result.outcomes, result.summary, args.plot)
     print(json.dumps(result.summary, ensure_ascii=False) if args.json else format_summary(result.summary))
+    return 0
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from mailbot.scaffold import init_installation, next_steps
+
+    written = init_installation(args.dir)
+    for path in written:
+        print(f"wrote {path}")
+    print(next_steps(written[0]))
     return 0
 
 

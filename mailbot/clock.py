@@ -82,6 +82,11 @@ class BusinessCalendar:
         subdivision = settings.holidays.subdivision if settings.holidays is not None else None
         return cls(ZoneInfo(settings.timezone), weekly, closed, settings.always_open, country, subdivision)
 
+    def around_the_clock(self) -> BusinessCalendar:
+        """Always open, in the same zone: the calendar of SLA classes "handled without delay" (24/7),
+        which counts nights, weekends and holidays, while due times still read in local time."""
+        return BusinessCalendar(self.zone, ((),) * len(WEEKDAYS), frozenset(), always_open=True)
+
     # --- days -------------------------------------------------------------------------------------
 
     def holiday_name(self, day: date) -> str | None:

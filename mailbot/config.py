@@ -29,6 +29,7 @@ from mailbot.classify import DEFAULT_OUT_OF_SCOPE_SHARE
 from mailbot.domain import Language, Severity
 from mailbot.errors import ConfigError
 from mailbot.escalate.settings import JIRA_TOKEN_ENV, WEBHOOK_SECRET_ENV, JiraSettings, WebhookSettings
+from mailbot.paths import SHIPPED_TEMPLATES
 from mailbot.settings_base import Address, Section
 
 CONFIG_ENV = "MAILBOT_CONFIG"
@@ -96,6 +97,16 @@ class DatabaseSettings(Section):
 
 class PathSettings(Section):
     path: Path
+
+
+class TemplateSettings(Section):
+    """Where the mail templates are; unset: the set shipped with mailbot (see mailbot.paths)."""
+
+    path: Path | None = None
+
+    @property
+    def directory(self) -> Path:
+        return self.path if self.path is not None else SHIPPED_TEMPLATES
 
 
 class ClassifierSettings(Section):
@@ -189,6 +200,9 @@ class BusinessHoursSettings(Section):
     holidays: HolidaySettings | None = None  # public holidays are closed like company closures
     # mail that arrives while closed: "wait" holds it until the next opening, "acknowledge" answers at once
     outside_hours: Literal["wait", "acknowledge"] = "wait"
+    # true: confident knowledge-base answers go out while closed too; escalations still wait (see
+    # mailbot.pipeline.deferral for what may be decided outside business hours)
+    answer_outside_hours: bool = False
 
     @field_validator("timezone")
     @classmethod
@@ -243,11 +257,16 @@ def parse_hours_range(text: str) -> tuple[time, time]:
     return start, end
 
 
+SlaCalendar = Literal["business", "24/7"]
+
+
 class SlaTarget(Section):
-    """Response and resolution targets of one severity class, in business hours of the calendar."""
+    """Response and resolution targets of one severity class, in hours of its calendar: the business
+    calendar ([business_hours]) or around the clock ("24/7", for faults "handled without delay")."""
 
     response_hours: float = Field(gt=0)
     resolution_hours: float = Field(gt=0)
+    calendar: SlaCalendar = "business"
 
     @model_validator(mode="after")
     def _response_first(self) -> SlaTarget:
@@ -259,14 +278,40 @@ class SlaTarget(Section):
         return self
 
 
+DEFAULT_SLA_HOURS: dict[str, tuple[float, float]] = {  # (response, resolution) per class
+    Severity.CRITICAL.value: (2, 8),
+    Severity.MAJOR.value: (8, 24),
+    Severity.MINOR.value: (24, 80),
+    Severity.COSMETIC.value: (40, 200),
+}
+
+
+def _default_target(severity: Severity) -> SlaTarget:
+    response, resolution = DEFAULT_SLA_HOURS[severity.value]
+    return SlaTarget(response_hours=response, resolution_hours=resolution)
+
+
 class SlaSettings(Section):
     """The service contract's targets per severity; defaults are the contract's standard classes."""
 
     warn_at: float = Field(default=0.75, gt=0, lt=1)  # share of the response target that triggers a warning
-    critical: SlaTarget = SlaTarget(response_hours=2, resolution_hours=8)
-    major: SlaTarget = SlaTarget(response_hours=8, resolution_hours=24)
-    minor: SlaTarget = SlaTarget(response_hours=24, resolution_hours=80)
-    cosmetic: SlaTarget = SlaTarget(response_hours=40, resolution_hours=200)
+    critical: SlaTarget = _default_target(Severity.CRITICAL)
+    major: SlaTarget = _default_target(Severity.MAJOR)
+    minor: SlaTarget = _default_target(Severity.MINOR)
+    cosmetic: SlaTarget = _default_target(Severity.COSMETIC)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_hours(cls, data: Any) -> Any:
+        """`[sla.critical] calendar = "24/7"` alone keeps the class's standard hours."""
+        if not isinstance(data, dict):
+            return data
+        filled = dict(data)
+        for name, (response, resolution) in DEFAULT_SLA_HOURS.items():
+            section = filled.get(name)
+            if isinstance(section, dict) and not {"response_hours", "resolution_hours"} & section.keys():
+                filled[name] = {"response_hours": response, "resolution_hours": resolution, **section}
+        return filled
 
     def target(self, severity: Severity) -> SlaTarget:
         targets = {
@@ -276,6 +321,26 @@ class SlaSettings(Section):
             Severity.COSMETIC: self.cosmetic,
         }
         return targets[severity]
+
+    def around_the_clock(self) -> frozenset[Severity]:
+        """The classes whose targets run on the 24/7 calendar."""
+        return frozenset(severity for severity in Severity if self.target(severity).calendar == "24/7")
+
+
+ONCALL_EVENT = "ticket.oncall_alert"  # the webhook event of an on-call alert (list it in [webhook] events)
+
+
+class OncallSettings(Section):
+    """[oncall]: who is alerted at once when a fault of an urgent class arrives while the business
+    calendar is closed (mail to `address`, and the webhook event ONCALL_EVENT when subscribed).
+
+    Faults of these classes are also decided at once outside business hours (ticket, acknowledgement,
+    team notice) instead of waiting for the opening.
+    """
+
+    address: Address | None = None
+    language: Language | None = None  # of the alert mail; default: [team] language
+    severities: list[Severity] = Field(default_factory=lambda: [Severity.CRITICAL], min_length=1)
 
 
 class Settings(Section):
@@ -288,7 +353,7 @@ class Settings(Section):
     smtp: SmtpSettings
     database: DatabaseSettings = DatabaseSettings()
     knowledge_base: PathSettings = PathSettings(path=Path("knowledge_base"))
-    templates: PathSettings = PathSettings(path=Path("templates"))
+    templates: TemplateSettings = TemplateSettings()
     classifier: ClassifierSettings = ClassifierSettings()
     limits: LimitSettings = LimitSettings()
     business_hours: BusinessHoursSettings = BusinessHoursSettings(always_open=True)
@@ -297,6 +362,7 @@ class Settings(Section):
     privacy: PrivacySettings = PrivacySettings()
     jira: JiraSettings | None = None  # mirror escalations to Jira Service Management
     webhook: WebhookSettings | None = None  # post signed JSON events
+    oncall: OncallSettings | None = None  # alert someone outside business hours
     source_file: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
@@ -304,6 +370,17 @@ class Settings(Section):
         if (self.imap is None) == (self.maildir is None):
             raise ValueError("configure exactly one mail source: an [imap] section or a [maildir] section")
         return self
+
+    @model_validator(mode="after")
+    def _oncall_reaches_someone(self) -> Settings:
+        if self.oncall is None or self.oncall.address is not None:
+            return self
+        if self.webhook is not None and ONCALL_EVENT in self.webhook.events:
+            return self
+        raise ValueError(
+            f'[oncall] alerts nobody: set [oncall] address = "oncall@example.com", or add "{ONCALL_EVENT}"'
+            " to [webhook] events"
+        )
 
     @property
     def poll_seconds(self) -> float:
@@ -346,8 +423,14 @@ def all_secrets(settings: Settings, env: Mapping[str, str] | None = None) -> lis
     return [value for value in found if value]
 
 
-def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Read, validate and resolve the configuration; raise ConfigError with a fix-it message."""
+def load_settings(
+    path: Path | None = None, env: Mapping[str, str] | None = None, *, require_secrets: bool = True
+) -> Settings:
+    """Read, validate and resolve the configuration; raise ConfigError with a fix-it message.
+
+    `require_secrets=False` is for commands that only read the database (status, tickets list/show,
+    quarantine): they must work for someone who is not given the mailbox and SMTP passwords.
+    """
     env = os.environ if env is None else env
     if path is None:
         if not env.get(CONFIG_ENV):
@@ -361,10 +444,12 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
-    return settings_from_mapping(data, path, env)
+    return settings_from_mapping(data, path, env, require_secrets=require_secrets)
 
 
-def settings_from_mapping(data: dict[str, Any], path: Path, env: Mapping[str, str] | None = None) -> Settings:
+def settings_from_mapping(
+    data: dict[str, Any], path: Path, env: Mapping[str, str] | None = None, *, require_secrets: bool = True
+) -> Settings:
     env = os.environ if env is None else env
     if env.get(DATABASE_URL_ENV):
         data = {**data, "database": {**data.get("database", {}), "url": env[DATABASE_URL_ENV]}}
@@ -373,7 +458,8 @@ def settings_from_mapping(data: dict[str, Any], path: Path, env: Mapping[str, st
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
     settings = _resolve_paths(settings, path.parent.resolve())
-    _check_secrets(settings, path, env)
+    if require_secrets:
+        _check_secrets(settings, path, env)
     return settings.model_copy(update={"source_file": path})
 
 
@@ -417,7 +503,9 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
 
     updates: dict[str, Any] = {
         "knowledge_base": PathSettings(path=resolve(settings.knowledge_base.path)),
-        "templates": PathSettings(path=resolve(settings.templates.path)),
+        "templates": TemplateSettings(
+            path=resolve(settings.templates.path) if settings.templates.path else None
+        ),
         "classifier": settings.classifier.model_copy(
             update={"model_dir": resolve(settings.classifier.model_dir)}
         ),

@@ -49,6 +49,7 @@ class ParsedMail:
     language: Language
     attachments: tuple[Attachment, ...] = ()
     defects: tuple[str, ...] = ()
+    reply_to_name: str = ""  # display name of the first Reply-To address ("" without one)
 
     def header(self, name: str) -> str | None:
         """First value of a header, or None."""
@@ -59,6 +60,15 @@ class ParsedMail:
     def reply_address(self) -> str:
         """Where a reply to the customer goes (Reply-To wins over From, as mail clients do)."""
         return self.reply_to or self.from_addr
+
+    @property
+    def addressee_name(self) -> str:
+        """The display name of whom a reply goes to: Reply-To's own name when Reply-To is another
+        address (a contact form "Kontaktformular <noreply@shop.de>" with "Reply-To: Katrin Müller
+        <katrin@example.com>"), else the sender's. Raw: the renderer makes the greeting from it."""
+        if self.reply_to and self.reply_to.casefold() != self.from_addr.casefold():
+            return self.reply_to_name
+        return self.from_name
 
 
 class RuleEffect(StrEnum):
@@ -90,7 +100,7 @@ class Prediction:
 
 
 class Severity(StrEnum):
-    """Fault classes of the service contract, most urgent first (DESIGN.md "Severity classes")."""
+    """Fault classes of the service contract, most urgent first (docs/architecture.md, "Severity classes")."""
 
     CRITICAL = "critical"  # betriebsverhindernd: the app or a core function is down for everyone
     MAJOR = "major"  # wesentlich eingeschränkt: a core function impaired, no workaround

@@ -4,12 +4,13 @@ Releasing puts the stored mail back to "received" with a fresh attempt count, so
 it like new mail (after a parser fix or a KB change); its copy on the server stays in the Quarantine
 folder. Mail that was too large was
 stored as its header only: it is released only with `--force`, and then decided on its header alone.
+None of it needs the mail passwords. Headers, subjects and reasons are escaped before they reach the
+terminal (mailbot.terminal); `show --raw` writes the bytes only where they do not reach a terminal.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from mailbot.config import load_settings
 from mailbot.db.schema import InboundMail, InboundState
 from mailbot.ingest.store import TOO_LARGE_PREFIX
+from mailbot.terminal import safe_json, safe_line, safe_text
 
 
 def add_parser(commands: Any, config_option: Any) -> None:
@@ -39,7 +41,7 @@ def add_parser(commands: Any, config_option: Any) -> None:
 def run_quarantine_command(args: argparse.Namespace) -> int:
     from mailbot.app import open_database
 
-    settings = load_settings(args.config)
+    settings = load_settings(args.config, require_secrets=False)
     engine, sessions = open_database(settings)
     mailbox = settings.support.mailbox
     try:
@@ -76,26 +78,31 @@ def _list(session: Session, mailbox: str, as_json: bool) -> int:
         for r in rows
     ]
     if as_json:
-        print(json.dumps(items, ensure_ascii=False, indent=2))
+        print(safe_json(items))
     else:
         for item in items:
-            print(f"#{item['id']}  {item['received_at']}  {item['from'] or '?'}  {item['subject'] or ''!r}")
-            print(f"    {item['reason']}")
+            sender, subject = safe_line(item["from"]) or "?", safe_line(item["subject"])
+            print(f"#{item['id']}  {item['received_at']}  {sender}  '{subject}'")
+            print(f"    {safe_line(item['reason'])}")
         print(f"{len(items)} quarantined")
     return 0
 
 
 def _show(row: InboundMail, raw: bool) -> int:
     if raw:
+        if sys.stdout.isatty():  # the sender's bytes, escape sequences and all, would drive the terminal
+            hint = f"redirect it to a file: mailbot quarantine show {row.id} --raw > mail-{row.id}.eml"
+            print(f"mailbot: --raw writes the mail as it arrived; {hint}", file=sys.stderr)
+            return 1
         sys.stdout.buffer.write(row.raw)
         return 0
     header = row.raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
     print(f"#{row.id}  received {row.received_at.isoformat()}  {row.size} bytes  attempts {row.attempts}")
-    print(f"reason: {row.reason}")
+    print(f"reason: {safe_line(row.reason)}")
     if row.last_error:
-        print(f"last error: {row.last_error}")
+        print(f"last error: {safe_line(row.last_error)}")
     print("header:")
-    print(header.decode("utf-8", "replace"))
+    print(safe_text(header.decode("utf-8", "replace")))
     return 0
 
 

@@ -1,12 +1,19 @@
-"""What `mailbot status` shows: counts per state, and every item that needs a human, with its reason."""
+"""What `mailbot status` shows: counts per state, and every item that needs a human, with its reason.
+
+Also whether the mailbox is open by the business calendar and how much waits: mail stored but not yet
+decided, and outbox mail not yet sent (with why and when it is tried next), so that a quiet
+`run --once` on a Saturday reads as "closed", not as "broken". Only the database is read.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mailbot.clock import BusinessCalendar
 from mailbot.db.schema import (
     EscalationJob,
     InboundMail,
@@ -16,9 +23,68 @@ from mailbot.db.schema import (
     OutboxState,
     Ticket,
 )
+from mailbot.terminal import safe_line
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+UNSENT = (OutboxState.PENDING, OutboxState.SENDING)  # a pending row with attempts > 0 is deferred
 
 
-def collect_status(session: Session, mailbox: str) -> dict[str, Any]:
+def count_waiting(session: Session, mailbox: str) -> int:
+    """Mail stored but not yet decided (outside business hours it waits for the opening)."""
+    found = session.scalar(
+        select(func.count(InboundMail.id)).where(
+            InboundMail.mailbox == mailbox, InboundMail.state == InboundState.RECEIVED
+        )
+    )
+    return int(found or 0)
+
+
+def short_time(at: datetime, now: datetime) -> str:
+    """The time as "Mon 7 Dec 08:00 CET" (with the year when not this year's), in every locale."""
+    year = f" {at.year}" if at.year != now.astimezone(at.tzinfo).year else ""
+    day = f"{_DAYS[at.weekday()]} {at.day} {_MONTHS[at.month - 1]}{year}"
+    return f"{day} {at:%H:%M} {at.tzname() or ''}".strip()
+
+
+def availability(
+    calendar: BusinessCalendar, now: datetime, waiting: int, outside_hours: str = "wait"
+) -> dict[str, Any]:
+    """Open now or closed until when, and how many stored mails wait to be decided."""
+    is_open = calendar.is_open(now)
+    opening = None if is_open else calendar.next_opening(now)
+    return {
+        "open": is_open,
+        "next_opening": None if opening is None else opening.isoformat(timespec="minutes"),
+        "waiting": waiting,
+        "outside_hours": outside_hours,
+    }
+
+
+def availability_line(
+    is_open: bool, opening: datetime | None, waiting: int, outside_hours: str, now: datetime
+) -> str:
+    """The status line: "closed until Mon 7 Dec 08:00 CET, 3 mails waiting" and the like."""
+    mails = f"{waiting} mail{'' if waiting == 1 else 's'} waiting"
+    if is_open:
+        return f"open, {mails}"
+    if opening is None:
+        return f"closed: the business calendar never opens ([business_hours]), {mails}"
+    line = f"closed until {short_time(opening, now)}, {mails}"
+    if outside_hours == "wait":
+        line += " (new mail stays in the mailbox until then)"
+    return line
+
+
+def collect_status(
+    session: Session,
+    mailbox: str,
+    calendar: BusinessCalendar | None = None,
+    now: datetime | None = None,
+    outside_hours: str = "wait",
+) -> dict[str, Any]:
+    """Everything `mailbot status` shows; `open`/`next_opening` only when a calendar and `now` are given."""
+
     def counts(column: Any, model: Any) -> dict[str, int]:
         rows = session.execute(select(column, func.count()).where(model.mailbox == mailbox).group_by(column))
         return {str(state): int(count) for state, count in rows if state is not None}
@@ -70,10 +136,31 @@ def collect_status(session: Session, mailbox: str) -> dict[str, Any]:
             .order_by(EscalationJob.id)
         )
     ]
+    zone = calendar.zone if calendar is not None else None
+    pending_outbox = [
+        {
+            "kind": "outbox",
+            "id": row.id,
+            "mail_kind": row.kind,
+            "recipient": row.recipient,
+            "subject": row.subject,
+            "state": row.state,
+            "attempts": row.attempts,
+            "next_attempt_at": (
+                row.next_attempt_at.astimezone(zone) if zone else row.next_attempt_at
+            ).isoformat(timespec="seconds"),
+            "last_error": row.last_error,
+        }
+        for row in session.scalars(
+            select(OutboxMail)
+            .where(OutboxMail.mailbox == mailbox, OutboxMail.state.in_(UNSENT))
+            .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
+        )
+    ]
     breached = session.scalar(
         select(func.count(Ticket.id)).where(Ticket.mailbox == mailbox, Ticket.sla_breached_at.is_not(None))
     )
-    return {
+    status: dict[str, Any] = {
         "mailbox": mailbox,
         "inbound": counts(InboundMail.state, InboundMail),
         "outcomes": counts(InboundMail.outcome, InboundMail),
@@ -83,26 +170,51 @@ def collect_status(session: Session, mailbox: str) -> dict[str, Any]:
         "sla_breached": int(breached or 0),
         "quarantined": quarantined,
         "failed": failed,
+        "pending_outbox": pending_outbox,
     }
+    waiting = count_waiting(session, mailbox)
+    if calendar is not None and now is not None:
+        status |= availability(calendar, now, waiting, outside_hours)
+    else:
+        status["waiting"] = waiting
+    return status
 
 
-def format_status(status: dict[str, Any]) -> str:
+def format_status(
+    status: dict[str, Any], calendar: BusinessCalendar | None = None, now: datetime | None = None
+) -> str:
     lines = [f"mailbox {status['mailbox']}"]
+    if "open" in status and calendar is not None and now is not None:
+        opening = status["next_opening"]
+        opening_at = None if opening is None else datetime.fromisoformat(opening).astimezone(calendar.zone)
+        line = availability_line(status["open"], opening_at, status["waiting"], status["outside_hours"], now)
+        lines.append(f"  {line}")
     for section in ("inbound", "outcomes", "tickets", "outbox", "escalation_jobs"):
         parts = ", ".join(f"{state} {count}" for state, count in sorted(status[section].items())) or "none"
         lines.append(f"  {section:<9} {parts}")
     lines.append(f"  SLA breaches (tickets) {status['sla_breached']}")
+    if status.get("pending_outbox"):
+        lines.append("not yet sent:")
+        for item in status["pending_outbox"]:
+            tried = f"attempt {item['attempts']} failed" if item["attempts"] else "not tried yet"
+            lines.append(
+                f"  outbox #{item['id']} ({item['mail_kind']}) to {safe_line(item['recipient'])}: {tried}, "
+                f"next attempt {item['next_attempt_at']}"
+            )
+            if item["last_error"]:
+                lines.append(f"    last error: {safe_line(item['last_error'])}")
     if status["quarantined"]:
         lines.append("quarantined:")
         for item in status["quarantined"]:
-            lines.append(f"  inbound #{item['id']} from {item['from'] or '?'}: {item['subject'] or ''!r}")
-            lines.append(f"    reason: {item['reason']}")
+            sender, subject = safe_line(item["from"]) or "?", safe_line(item["subject"])
+            lines.append(f"  inbound #{item['id']} from {sender}: '{subject}'")
+            lines.append(f"    reason: {safe_line(item['reason'])}")
     if status["failed"]:
         lines.append("failed deliveries:")
         for item in status["failed"]:
             if item["kind"] == "escalation":
                 what = f"  escalation #{item['id']} ({item['backend']} {item['event']})"
             else:
-                what = f"  outbox #{item['id']} ({item['mail_kind']}) to {item['recipient']}"
-            lines.append(f"{what}: {item['reason']}")
+                what = f"  outbox #{item['id']} ({item['mail_kind']}) to {safe_line(item['recipient'])}"
+            lines.append(f"{what}: {safe_line(item['reason'])}")
     return "\n".join(lines)

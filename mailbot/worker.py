@@ -1,9 +1,12 @@
 """The worker: ingest, process, move finished mail on the server, deliver the outbox — once or forever.
 
-One pass (`run_pass`) honours the business calendar: new mail is taken and decided only while it is
-open (the backlog is decided at the opening, in arrival order); outside hours, in acknowledge mode,
-it is taken and gets an out-of-hours note. Escalation jobs and the SLA watch run in every pass of
-`run --once`; `run` leaves the timing to the scheduler (mailbot.scheduler).
+One pass (`run_pass`) honours the business calendar: while it is open, new mail is taken and decided;
+while it is closed, mail is decided only as far as the contract allows outside hours
+(mailbot.pipeline.deferral: urgent faults, and confident answers with `answer_outside_hours`), the
+rest waits and is decided at the opening, in arrival order. Mail is taken while closed only when
+something may be decided or acknowledged then; in acknowledge mode each mail left waiting gets an
+out-of-hours note. Escalation jobs and the SLA watch run in every pass of `run --once`; `run` leaves
+the timing to the scheduler (mailbot.scheduler).
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from mailbot.db.schema import OutboxMail, Ticket
 from mailbot.errors import TransientError
 from mailbot.escalate.jobs import JobReport, poll_jira, run_due_jobs
 from mailbot.ingest.source import MailSource
+from mailbot.pipeline.deferral import OutsideHours
 from mailbot.pipeline.out_of_hours import acknowledge_out_of_hours
 from mailbot.pipeline.process import ProcessReport, process_pending
 from mailbot.reply.deliver import Deliverer, DeliveryReport
 from mailbot.tickets.notify import mail_team
+from mailbot.tickets.team_view import recipient_label
 from mailbot.tickets.watch import WatchReport, sla_watch
 
 log = logging.getLogger(__name__)
@@ -39,6 +44,7 @@ class CycleReport:
     errors: list[str] = field(default_factory=list)  # steps that could not run (server unreachable ...)
     open: bool = True  # the business calendar was open: new mail was taken and decided
     acknowledged: int = 0  # out-of-hours notes queued
+    waiting: int = 0  # mail looked at while closed and left for the opening
     jobs: JobReport = field(default_factory=JobReport)
     watch: WatchReport = field(default_factory=WatchReport)
 
@@ -51,7 +57,7 @@ def deliverer_for(app: App) -> Deliverer:
         ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
         mail_team(
             session, app, ticket, "delivery_failed", f"delivery-failed:{row.id}", app.clock(),
-            reference=ticket.reference if ticket else None, recipient=row.recipient,
+            reference=ticket.reference if ticket else None, recipient=recipient_label(row.recipient, ticket),
             subject=row.subject, error=row.last_error or "",
         )  # fmt: skip
 
@@ -59,26 +65,38 @@ def deliverer_for(app: App) -> Deliverer:
 
 
 def run_cycle(
-    app: App, source: MailSource, deliverer: Deliverer, *, fetch: bool = True, decide: bool = True
+    app: App,
+    source: MailSource,
+    deliverer: Deliverer,
+    *,
+    fetch: bool = True,
+    outside_hours: OutsideHours | None = None,
+    acknowledge: bool = False,
 ) -> CycleReport:
     """One pass of the mail stages. A mail server being down stops only the steps that need it:
-    mail already stored is still decided, and the outbox is still delivered."""
-    report = CycleReport(open=decide)
+    mail already stored is still decided, and the outbox is still delivered.
+
+    `outside_hours` (the calendar is closed): decide only what it allows; `acknowledge`: then queue the
+    out-of-hours note for every mail still waiting (after deciding, so mail decided now gets none).
+    """
+    report = CycleReport(open=outside_hours is None)
     if fetch:
         try:
             report.fetched = source.fetch_new()
         except TransientError as exc:
             report.errors.append(str(exc))
             log.warning("%s; mail already stored is still processed", exc)
-    if not decide:
-        report.acknowledged = acknowledge_out_of_hours(app) if fetch else 0
+    decides = outside_hours is None or outside_hours.takes_mail
     # a mail whose processing failed is retried in the same run, up to max_attempts passes
-    for _ in range(app.settings.limits.max_attempts if decide else 0):
-        result = process_pending(app)
+    for _ in range(app.settings.limits.max_attempts if decides else 0):
+        result = process_pending(app, outside_hours)
         report.processed.outcomes.extend(result.outcomes)
         report.processed.failures += result.failures
+        report.waiting += result.waiting
         if not result.failures:
             break
+    if acknowledge:
+        report.acknowledged = acknowledge_out_of_hours(app)
     if not report.errors:
         try:
             report.finalised = source.finalize()
@@ -92,9 +110,14 @@ def run_cycle(
 
 def run_pass(app: App, source: MailSource, deliverer: Deliverer) -> CycleReport:
     """The mail stages as the business calendar allows them now."""
-    is_open = app.calendar.is_open(app.clock())
+    if app.calendar.is_open(app.clock()):
+        return run_cycle(app, source, deliverer)
+    outside_hours = OutsideHours.from_settings(app.settings)
     acknowledge = app.settings.business_hours.outside_hours == "acknowledge"
-    return run_cycle(app, source, deliverer, fetch=is_open or acknowledge, decide=is_open)
+    fetch = acknowledge or outside_hours.takes_mail
+    return run_cycle(
+        app, source, deliverer, fetch=fetch, outside_hours=outside_hours, acknowledge=acknowledge
+    )
 
 
 def run_once(app: App) -> CycleReport:

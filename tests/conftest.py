@@ -3,6 +3,8 @@
 - ``dovecot`` (session): one Dovecot for the whole run; isolate tests by user, not by restart.
 - ``imap_user`` (function): a fresh address whose mailbox on ``dovecot`` starts empty.
 - ``smtp_sink`` (function): a fresh, plain aiosmtpd sink per test.
+- ``postgres`` (session): one throwaway PostgreSQL cluster; ``database_url`` (function, parametrised)
+  gives a test a fresh SQLite file and, in a second run, a fresh PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.servers import DovecotError, DovecotServer, SmtpSink
+from tests.servers.postgres import PostgresError, PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +29,28 @@ def dovecot() -> Iterator[DovecotServer]:
             yield server
         return
     pytest.fail(failure, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    # like Dovecot: a missing PostgreSQL fails loudly with the install hint, never skips silently
+    try:
+        server = PostgresServer.started()
+    except PostgresError as exc:
+        failure = str(exc)
+    else:
+        with server:
+            yield server
+        return
+    pytest.fail(failure, pytrace=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """The same test on the embedded default and on the shared database of several workers."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'mailbot.db'}"
+    return request.getfixturevalue("postgres").new_database()
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ such a small set cannot teach reliably (who is affected, whether a workaround ex
 only the display). Each signal adds fixed amounts to class scores, so its effect is visible and
 testable on its own, and its name and the matched words become a reason for the 2nd-level agent.
 
-Patterns run on `normalise`d text: case-folded (so "ß" arrives as "ss"), digits as "0".
+Patterns run on `normalise`d text: case-folded (so "ß" arrives as "ss"), digits as "0". Given a
+`MappedText`, a reason quotes the customer's words as written ("None of our 40 drivers"), not the
+normalised ones ("none of our 0 drivers").
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from mailbot.classify.normalise import MappedText, identity
+
 NONE = "none"  # the label of mails that report no fault (questions, wishes, thanks)
 # tie-break order: without evidence the guess is "no fault", then the mildest class
 LABELS = (NONE, "cosmetic", "minor", "major", "critical")
-SHOWN_MATCH = 40  # characters of a matched phrase quoted in a reason
+SHOWN_MATCH = 60  # characters of a matched phrase quoted in a reason
 
 
 @dataclass(frozen=True)
 class Signal:
-    name: str  # shown to agents: 'signal: "stürzt ab" (crash)'
+    name: str  # stable, stored and shown: 'signal: "stürzt ab" (crash)'; incident grouping compares it
+    german: str  # the name in German team mails
     pattern: re.Pattern[str]
     weights: Mapping[str, float]  # label -> added score
 
@@ -30,17 +35,25 @@ class Signal:
 @dataclass(frozen=True)
 class Hit:
     signal: Signal
-    matched: str
+    matched: str  # the customer's words as written (normalised when only normalised text was given)
 
     @property
     def reason(self) -> str:
-        text = " ".join(self.matched.split())
-        text = text if len(text) <= SHOWN_MATCH else text[: SHOWN_MATCH - 1] + "…"
-        return f'signal: "{text}" ({self.signal.name})'
+        return f'signal: "{shorten(self.matched, SHOWN_MATCH)}" ({self.signal.name})'
 
 
-def _signal(name: str, weights: Mapping[str, float], *patterns: str) -> Signal:
-    return Signal(name, re.compile("|".join(f"(?:{p})" for p in patterns)), weights)
+def shorten(text: str, limit: int) -> str:
+    """`text` on one line, at most `limit` characters, cut at a word where one is near."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit * 2 // 3 else cut).rstrip(" ,;:.-") + "…"
+
+
+def _signal(name: str, german: str, weights: Mapping[str, float], *patterns: str) -> Signal:
+    return Signal(name, german, re.compile("|".join(f"(?:{p})" for p in patterns)), weights)
 
 
 # a core function fails for the writer: the default reading is "major" (no workaround mentioned)
@@ -49,6 +62,7 @@ _W = r"(?:[\w'-]+\s+)"  # one word and the space after it, for "stürzt bei mir 
 
 CRASH = _signal(
     "crash",
+    "Absturz",
     _CORE,
     rf"\bst(?:ü|ue|u)r?t?zt\s+{_W}{{0,5}}ab\b",
     r"abgest(?:ü|ue)rzt|abst(?:ü|ue)rz\w*",
@@ -60,6 +74,7 @@ CRASH = _signal(
 )
 WONT_START = _signal(
     "app does not start",
+    "App startet nicht",
     _CORE,
     r"startet (?:\w+ )?nicht|l(?:ä|ae)sst sich (?:\w+ )?nicht (?:mehr )?(?:öffnen|starten)",
     r"geht (?:gar |einfach )?nicht (?:mehr )?auf|(?:ö|oe)ffnet (?:sich )?(?:\w+ )?nicht",
@@ -70,6 +85,7 @@ WONT_START = _signal(
 )
 LOGIN = _signal(
     "login impossible",
+    "Anmeldung nicht möglich",
     _CORE,
     r"nicht (?:mehr )?(?:ein|an)(?:loggen|logen|melden)\b",
     r"(?:login|log-in|anmeldung|einloggen) (?:\w+ ){0,2}(?:geht|klappt|funktioniert|schl(?:ä|ae)gt)"
@@ -83,6 +99,7 @@ LOGIN = _signal(
 )
 PAYMENT = _signal(
     "payment failing",
+    "Zahlung schlägt fehl",
     _CORE,
     r"(?:zahlung|bezahlung|abbuchung|kauf)\w* (?:\w+ ){0,3}(?:fehl|abgelehnt|nicht m(?:ö|oe)glich)",
     r"(?:zahlung|bezahl)\w* (?:\w+ ){0,3}(?:geht|klappt|funktioniert) (?:\w+ )?nicht",
@@ -96,6 +113,7 @@ PAYMENT = _signal(
 )
 BOOKING = _signal(
     "booking or check-in failing",
+    "Buchung oder Check-in schlägt fehl",
     _CORE,
     r"(?:buchung|buchen|stornier\w*|check-?in|einchecken|warteliste)\w* "
     r"(?:\w+ ){0,4}(?:geht|klappt|funktioniert) (?:\w+ )?nicht",
@@ -109,6 +127,7 @@ BOOKING = _signal(
 )
 DATA_LOSS = _signal(
     "data loss",
+    "Datenverlust",
     {"major": 0.9, "critical": 0.3, NONE: -0.8, "cosmetic": -0.6},
     r"daten (?:\w+ ){0,5}(?:weg|verloren|gel(?:ö|oe)scht|verschwunden)\b",
     r"\b(?:sind|ist) (?:\w+ ){0,2}(?:weg|gel(?:ö|oe)scht|verloren)\b",
@@ -119,6 +138,7 @@ DATA_LOSS = _signal(
 )
 FAILURE = _signal(
     "something fails",
+    "etwas funktioniert nicht",
     {"major": 0.3, "minor": 0.3, NONE: -0.5},
     r"(?:funktioniert|\bgeht|klappt) (?:\w+ ){0,3}nicht\b",
     r"\bfehler(?:meldung)?\b|kaputt|\bbug\b|\berror\b|fehler beim laden|failed to load",
@@ -126,6 +146,7 @@ FAILURE = _signal(
 )
 EVERYONE = _signal(
     "all users affected",
+    "alle Nutzer betroffen",
     {"critical": 0.9, NONE: -0.3, "cosmetic": -0.3, "minor": -0.3},
     r"\b(?:alle|allen|s(?:ä|ae)mtliche[nr]?) (?:unsere[n]? )?"
     r"(?:nutzer|user|benutzer|kunden|kundinnen|mitglieder|teilnehmer|mitarbeiter|kollegen|standorte[n]?"
@@ -140,6 +161,7 @@ EVERYONE = _signal(
 )
 OUTAGE = _signal(
     "service down",
+    "Dienst ausgefallen",
     {"critical": 1.2, "major": 0.2, NONE: -0.8, "cosmetic": -0.6, "minor": -0.4},
     r"\b(?:server|dienst|service|system|plattform|platform|website|webseite|backend|api)\b "
     r"(?:\w+ ){0,3}(?:down|offline|ausgefallen|nicht erreichbar|unreachable|unavailable)\b",
@@ -149,6 +171,7 @@ OUTAGE = _signal(
 )
 NOTHING_WORKS = _signal(
     "nothing works",
+    "nichts funktioniert",
     {"critical": 0.6, "major": 0.5, NONE: -0.8, "cosmetic": -0.6, "minor": -0.4},
     r"(?:geht|funktioniert|klappt) (?:\w+ )?(?:gar|(?:ü|ue)berhaupt) nichts",
     r"nichts (?:geht|funktioniert|klappt) mehr",
@@ -159,6 +182,7 @@ NOTHING_WORKS = _signal(
 )
 SINCE_UPDATE = _signal(
     "since the update",
+    "seit dem Update",
     {"major": 0.2, "critical": 0.1, "minor": 0.1, NONE: -0.4},
     r"(?:seit|nach) (?:dem|der) (?:\w+ ){0,2}(?:update|version|aktualisierung|release)",
     r"since (?:the |this |today'?s |yesterday'?s )?(?:\w+ )?(?:update|release|version)",
@@ -166,6 +190,7 @@ SINCE_UPDATE = _signal(
 )
 NO_WORKAROUND = _signal(
     "no workaround",
+    "keine Umgehung",
     {"major": 0.6, "minor": -0.6},
     r"(?:hilft|half|bringt|brachte|nutzt) (?:\w+ ){0,2}(?:nicht|nichts)|hat (?:\w+ )?nichts gebracht",
     r"(?:didn'?t|does ?n'?t|did not|does not|won'?t) (?:\w+ )?help|nothing helps|no (?:way|work) ?around",
@@ -177,6 +202,7 @@ NO_WORKAROUND = _signal(
 )
 WORKAROUND = _signal(
     "workaround exists",
+    "Umgehung vorhanden",
     {"minor": 1.0, "major": -0.6, "critical": -0.8},
     r"umgeh\w*|workaround|zur not|vorerst|\bfor now\b",
     r"(?:(?:ü|ue)ber|im|am|per|mit|auf) (?:den |die |das |der |dem )?"
@@ -195,12 +221,14 @@ WORKAROUND = _signal(
 )
 INTERMITTENT = _signal(
     "only sometimes",
+    "nur manchmal",
     {"minor": 0.5, "major": -0.2, "critical": -0.4},
     r"manchmal|ab und zu|gelegentlich|hin und wieder|sporadisch|zeitweise|nicht immer",
     r"sometimes|occasionally|every now and then|from time to time|now and again|intermittent\w*|not always",
 )
 SLOW = _signal(
     "slow or late",
+    "langsam oder verspätet",
     {"minor": 0.6, NONE: -0.3, "cosmetic": -0.2},
     r"langsam|\blahm|(?:dauert|l(?:ä|ae)dt) (?:\w+ ){0,2}(?:ewig|lange|ewigkeiten)",
     r"ruckel\w*|verz(?:ö|oe)gert",
@@ -209,6 +237,7 @@ SLOW = _signal(
 )
 DISPLAY = _signal(
     "display only",
+    "nur die Darstellung",
     {"cosmetic": 1.0, NONE: -0.3, "major": -0.3, "critical": -0.5},
     r"verrutscht|verschoben|abgeschnitten|(?:ü|ue)berlapp\w*|(?:ü|ue)bereinander|ausgerichtet|nicht mittig",
     r"verzerrt|unscharf|pixelig|\blayout|darstellung\w*|\bfarbe\w*|dark ?mode|dunkelmodus|dunklen modus",
@@ -221,6 +250,7 @@ DISPLAY = _signal(
 )
 TYPO = _signal(
     "typo or wording",
+    "Tippfehler oder Formulierung",
     {"cosmetic": 1.2, NONE: -0.4, "major": -0.4, "critical": -0.6},
     r"tipp?fehler|schreibfehler|rechtschreib\w*|grammatik\w*|falsch geschrieben|buchstabendreher",
     r"\btypos?\b|spelling|misspel\w*|grammar\w*|nicht (?:ü|ue)bersetzt|untranslated|not translated",
@@ -229,6 +259,7 @@ TYPO = _signal(
 )
 WISH = _signal(
     "wish or suggestion",
+    "Wunsch oder Vorschlag",
     {NONE: 1.0, "cosmetic": -0.3, "minor": -0.3, "major": -0.4, "critical": -0.5},
     r"w(?:ä|ae)re (?:\w+ )?(?:sch(?:ö|oe)n|toll|super|cool|klasse|praktisch|hilfreich|gut)|w(?:ü|ue)nsche",
     r"vorschlag|anregung|\bidee\b|feature[- ]?(?:request|wunsch)|wann kommt|geplant",
@@ -239,6 +270,7 @@ WISH = _signal(
 )
 QUESTION = _signal(
     "question",
+    "Frage",
     {NONE: 0.4},
     r"(?:^|[.!?:]\s+)(?:wie|wo|wann|welche\w*|gibt es|kann ich|kann man|k(?:ö|oe)nnen sie|k(?:ö|oe)nnt ihr"
     r"|ist es m(?:ö|oe)glich|bietet|habt ihr|haben sie|how|where|when|which|is there|are there|can i|do you"
@@ -247,6 +279,7 @@ QUESTION = _signal(
 )
 THANKS = _signal(
     "thanks or praise",
+    "Dank oder Lob",
     {NONE: 0.6},
     r"dank(?:e)? f(?:ü|ue)r (?:die|ihre|eure|deine) (?:\w+ )?(?:hilfe|antwort|unterst(?:ü|ue)tzung)",
     r"thanks? (?:you )?for (?:the|your) (?:\w+ )?(?:help|reply|support)|kudos|great job|gef(?:ä|ae)llt mir",
@@ -254,6 +287,7 @@ THANKS = _signal(
 )
 RESOLVED = _signal(
     "resolved",
+    "hat sich erledigt",
     {NONE: 1.2, "minor": -0.5, "major": -0.5, "critical": -0.5},
     r"(?:jetzt|inzwischen|mittlerweile) (?:\w+ ){0,2}(?:klappt|funktioniert|geht) (?:\w+ )?wieder",
     r"alles (?:klappt|funktioniert|geht) wieder|(?:everything|it) (?:\w+ )?works again|working again now",
@@ -261,6 +295,7 @@ RESOLVED = _signal(
 )
 URGENT = _signal(
     "marked urgent",
+    "als dringend bezeichnet",
     {"critical": 0.2, "major": 0.1},
     r"dringend|schnellstm(?:ö|oe)glich|\basap\b|\burgent\w*|kritisch|\bcritical\b|!!!",
 )
@@ -294,28 +329,35 @@ CORE_FAILURES = frozenset(
     signal.name for signal in (CRASH, WONT_START, LOGIN, PAYMENT, BOOKING, DATA_LOSS, FAILURE, NOTHING_WORKS)
 )
 ALL_USERS_DOWN = "all users + core function failing"
+ALL_USERS_DOWN_GERMAN = "alle Nutzer betroffen und eine Kernfunktion fällt aus"
 ALL_USERS_DOWN_WEIGHTS: Mapping[str, float] = {"critical": 1.0, "major": -0.3}
 # signals whose hits mark a text as a fault report (used to keep such texts out of the "none" examples)
 FAULT_SIGNALS = CORE_FAILURES | {OUTAGE.name, DISPLAY.name, TYPO.name, SLOW.name}
 
 
-def find_signals(text: str) -> tuple[Hit, ...]:
-    """Every signal that fires on a normalised text, first match each, in the order of SIGNALS."""
+def find_signals(text: str | MappedText) -> tuple[Hit, ...]:
+    """Every signal that fires on a normalised text, first match each, in the order of SIGNALS.
+
+    With a `MappedText`, each hit quotes the original words behind the match.
+    """
+    mapped = identity(text) if isinstance(text, str) else text
     hits = []
     for signal in SIGNALS:
-        match = signal.pattern.search(text)
+        match = signal.pattern.search(mapped.text)
         if match:
-            hits.append(Hit(signal, _whole_words(text, match.start(), match.end())))
+            start, end = _whole_words(mapped.text, match.start(), match.end())
+            hits.append(Hit(signal, mapped.original_span(start, end).strip()))
     return tuple(hits)
 
 
-def _whole_words(text: str, start: int, end: int) -> str:
-    """The match widened to whole words, so a reason quotes "fehlgeschlagen", not "fehl"."""
-    while start > 0 and text[start - 1].isalnum():
+def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """The match widened to whole words, so a reason quotes "fehlgeschlagen", not "fehl" (a match
+    that ends in punctuation, like "!!!", stays as it is)."""
+    while 0 < start < len(text) and text[start].isalnum() and text[start - 1].isalnum():
         start -= 1
-    while end < len(text) and text[end].isalnum():
+    while 0 < end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
         end += 1
-    return text[start:end].strip()
+    return start, end
 
 
 def adjustments(hits: Iterable[Hit]) -> tuple[dict[str, float], tuple[str, ...]]:

@@ -134,6 +134,9 @@ class InboundMail(Base):
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source_done: Mapped[bool] = mapped_column(default=False)  # moved to its final folder on the server
+    # looked at while the business calendar was closed and left for the opening at this instant: not
+    # looked at again before it (mailbot.pipeline.deferral)
+    deferred_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Ticket(Base):

@@ -20,7 +20,7 @@ from mailbot.db.schema import InboundMail, OutboxMail, Ticket
 from mailbot.demo.sink import EmlSink
 from mailbot.errors import ConfigError
 from mailbot.ingest.maildir import ensure_maildir
-from mailbot.paths import DEMO_SAMPLES, SHIPPED_KNOWLEDGE_BASE, SHIPPED_TEMPLATES
+from mailbot.paths import DEMO_SAMPLES, SHIPPED_KNOWLEDGE_BASE
 from mailbot.worker import run_once
 
 MARKER = ".mailbot-demo"
@@ -51,9 +51,6 @@ url = "sqlite:///mailbot.db"
 [knowledge_base]
 path = "{kb}"
 
-[templates]
-path = "{templates}"
-
 [business_hours]
 timezone = "Europe/Berlin"
 always_open = true
@@ -71,7 +68,6 @@ def run_demo(directory: Path, kb: Path | None = None) -> int:
                 config=config,
                 port=sink.port,
                 kb=(kb or SHIPPED_KNOWLEDGE_BASE).resolve(),
-                templates=SHIPPED_TEMPLATES,
             ),
             encoding="utf-8",
         )

@@ -10,6 +10,7 @@ from mailbot.kb.crosscheck import cross_check
 from mailbot.kb.frontmatter import read_source
 from mailbot.kb.model import KnowledgeBase, KnowledgeBaseError, Problem
 from mailbot.kb.validate import OUT_OF_SCOPE_ID, Located, check_article
+from mailbot.paths import SHIPPED_KNOWLEDGE_BASE
 
 _SKIPPED_NAMES = {"readme.md"}
 
@@ -75,7 +76,12 @@ def digest(root: Path, contents: dict[Path, bytes]) -> str:
 
 def _scan(root: Path) -> _Scan:
     if not root.is_dir():
-        problem = Problem(root, 0, "the knowledge-base folder does not exist", "pass the folder with --kb")
+        fix = (
+            "set [knowledge_base] path in the configuration (--kb for `kb check` and `evaluate`) to your "
+            "articles' folder; `mailbot init` writes a sample to start from (it is also at "
+            f"{SHIPPED_KNOWLEDGE_BASE})"
+        )
+        problem = Problem(root, 0, "the knowledge-base folder does not exist", fix)
         return _Scan((), (problem,), "")
     contents: dict[Path, bytes] = {}
     problems: list[Problem] = []

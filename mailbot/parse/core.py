@@ -110,6 +110,7 @@ def _parse(raw: bytes, default_language: Language) -> ParsedMail:
         language=detect_language(body, subject, default_language),
         attachments=tuple(parts.attachments),
         defects=tuple(dict.fromkeys(defects)),
+        reply_to_name=reply_to[0][0] if reply_to else "",
     )
 
 

@@ -24,8 +24,10 @@ from mailbot.reply.outbox import Outgoing, enqueue
 from mailbot.reply.subject import format_reference
 from mailbot.tickets.incidents import Candidate, pick_parent
 from mailbot.tickets.notify import local_time, sender_of, to_team
+from mailbot.tickets.oncall import alert_oncall
 from mailbot.tickets.overdue import Promise, alert_response_overdue, overdue_note, promise
 from mailbot.tickets.sla import due_times
+from mailbot.tickets.team_view import customer_label, team_reasons
 
 log = logging.getLogger(__name__)
 EXCERPT_CHARS = 2000
@@ -68,7 +70,7 @@ class _Effects:
         ticket = Ticket(
             mailbox=self.app.mailbox,
             customer=self.mail.from_addr.lower(),  # who may join the ticket later (see tickets.lookup)
-            customer_name=self.mail.from_name[:300],
+            customer_name=self.mail.addressee_name[:300],
             subject=self.mail.subject,
             language=self.mail.language.value,
             state=TicketState.ANSWERED if answered else TicketState.ESCALATED,
@@ -110,6 +112,7 @@ class _Effects:
         self.event(ticket, "escalated", self.decision.reason)
         enqueue_jobs(self.session, self.app, ticket, "ticket.escalated", f"ticket-{ticket.id}", self.now)
         self.tell_overdue(ticket, response)
+        alert_oncall(self.session, self.app, ticket, self.now)  # only while closed, only urgent classes
 
     def assess(self, ticket: Ticket, guess: SeverityGuess) -> None:
         """Severity and due times; the SLA clock starts when the mail reached the mailbox. The
@@ -244,7 +247,7 @@ class _Effects:
         threading = threading_headers(self.mail.message_id, self.mail.references)
         context |= {
             "reference": ticket.reference,
-            "customer_name": self.mail.from_name,
+            "customer_name": self.mail.addressee_name,
             "support_name": self.app.settings.support.name,
             "subject": self.mail.subject,
         }
@@ -275,18 +278,17 @@ class _Effects:
         prediction = self.decision.prediction
         context = {
             "reference": ticket.reference,
-            "customer": ticket.customer,
-            "customer_name": self.mail.from_name,
+            "customer": customer_label(ticket.customer_name, ticket.customer),
             "subject": self.mail.subject,
             "reason": f"{self.decision.reason}; {note}" if note else self.decision.reason,
-            "language": self.mail.language.value,
+            "language": ticket.language,  # the ticket's; the notice itself is in the team's language
             "ranking": list(prediction.ranking) if prediction else [],
             "rule_hits": [(hit.name, hit.reason) for hit in self.decision.rule_hits],
             "body_excerpt": self.mail.body[:EXCERPT_CHARS],
             "event": event,
             "severity": ticket.severity,
             "severity_confidence": guess.confidence if guess else None,
-            "severity_reasons": list(ticket.severity_reasons or []),
+            "severity_reasons": team_reasons(ticket.severity_reasons, self.app.settings.team.language),
             "response_due": local_time(self.app, ticket.response_due_at),
             "resolution_due": local_time(self.app, ticket.resolution_due_at),
             "parent_reference": parent.reference if parent else None,

@@ -1,9 +1,10 @@
 """Out-of-hours acknowledgements (`outside_hours = "acknowledge"`): "we are back on Tuesday at 08:00".
 
 Mail that arrives while the business calendar is closed is stored but not decided until the next
-opening (in arrival order). In acknowledge mode each new mail from a person gets this one short note
-at once; the rules decide who is a person (no note to auto-replies, bounces, lists or loops), and the
-outbox's dedup key makes it once per mail.
+opening (in arrival order), unless the contract lets it be decided at once (mailbot.pipeline.deferral:
+urgent faults, confident answers with `answer_outside_hours`). In acknowledge mode each mail from a
+person that is still waiting after that gets this one short note; the rules decide who is a person
+(no note to auto-replies, bounces, lists or loops), and the outbox's dedup key makes it once per mail.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ log = logging.getLogger(__name__)
 
 
 def acknowledge_out_of_hours(app: App) -> int:
-    """Queue the out-of-hours note for every waiting mail that has none; return how many."""
+    """Queue the out-of-hours note for every waiting mail that has none; return how many.
+
+    Called after the mail that may be decided outside hours was decided, so that mail gets its answer or
+    acknowledgement and no note."""
     now = app.clock()
     opening = app.calendar.next_opening(now)
     if opening is None:
@@ -61,7 +65,7 @@ def acknowledge_out_of_hours(app: App) -> int:
                 recipient=mail.reply_address,
                 to_customer=True,
                 context={
-                    "customer_name": mail.from_name,
+                    "customer_name": mail.addressee_name,
                     "support_name": settings.support.name,
                     "subject": mail.subject,
                     "next_opening": opening.astimezone(app.calendar.zone),

@@ -3,6 +3,12 @@
 The decision, its scores and all of its effects (ticket, events, outbox rows) are written in the same
 transaction as the state change, so a crash leaves either nothing or everything. An unexpected error
 counts an attempt; after `max_attempts` the mail is quarantined with the error as its reason.
+
+While the business calendar is closed, `process_pending(app, outside_hours)` makes the same decisions
+but lets only those take effect that mailbot.pipeline.deferral allows; any other mail goes back to
+waiting in the same transaction with no attempt counted (only its sender, subject and language are
+filled in, and when it may next be looked at), so it is decided exactly once at the opening; a crash
+in between leaves it claimable after its lease, as always.
 """
 
 from __future__ import annotations
@@ -21,9 +27,10 @@ from mailbot.classify.questions import question_segments
 from mailbot.db.claims import claim_next_inbound
 from mailbot.db.schema import InboundMail, InboundState, OutboxMail, Outcome
 from mailbot.decide import decide
-from mailbot.domain import Action, Cues, Decision, Intent, ParsedMail, Prediction, RuleEffect
+from mailbot.domain import Action, Cues, Decision, Intent, ParsedMail, Prediction, RuleEffect, Severity
 from mailbot.errors import Quarantine
 from mailbot.parse import parse_mail
+from mailbot.pipeline.deferral import OutsideHours, decide_now
 from mailbot.pipeline.effects import apply_decision
 from mailbot.reply.compose import verify_message_id
 from mailbot.rules import RuleContext, apply_rules
@@ -45,12 +52,17 @@ OUTCOMES = {
 class ProcessReport:
     outcomes: list[tuple[int, str, str]] = field(default_factory=list)  # (inbound id, outcome, summary)
     failures: int = 0
+    waiting: int = 0  # looked at outside business hours and left for the opening
 
 
-def process_pending(app: App) -> ProcessReport:
-    """Work through every claimable mail once, oldest first."""
+def process_pending(app: App, outside_hours: OutsideHours | None = None) -> ProcessReport:
+    """Work through every claimable mail once, oldest first.
+
+    `outside_hours` (the business calendar is closed): only what it allows is decided now; the rest is
+    left waiting, and mail left waiting before is not looked at again until its opening.
+    """
     report = ProcessReport()
-    tried: set[int] = set()
+    tried: set[int] = set(_deferred(app) if outside_hours is not None else ())
     lease = timedelta(seconds=app.settings.limits.lease_seconds)
     while True:
         with app.sessions.begin() as session:
@@ -59,17 +71,21 @@ def process_pending(app: App) -> ProcessReport:
             return report
         tried.add(row_id)
         try:
-            outcome = process_one(app, row_id)
+            outcome = process_one(app, row_id, outside_hours)
         except Exception as exc:
             log.exception("processing inbound #%s failed", row_id)
             _record_failure(app, row_id, exc)
             report.failures += 1
         else:
-            report.outcomes.append((row_id, *outcome))
+            if outcome is None:
+                report.waiting += 1
+            else:
+                report.outcomes.append((row_id, *outcome))
 
 
-def process_one(app: App, row_id: int) -> tuple[str, str]:
-    """Decide one claimed mail; return (outcome, a one-line summary)."""
+def process_one(app: App, row_id: int, outside_hours: OutsideHours | None = None) -> tuple[str, str] | None:
+    """Decide one claimed mail; return (outcome, a one-line summary), or None when the decision may not
+    take effect outside business hours and the mail waits for the opening."""
     with app.sessions.begin() as session:
         row = session.get_one(InboundMail, row_id)
         now = app.clock()
@@ -79,9 +95,17 @@ def process_one(app: App, row_id: int) -> tuple[str, str]:
         try:
             mail = parse_mail(row.raw, default_language=app.settings.support.default_language)
         except Quarantine as exc:
+            verdict = decide_now(None, None, outside_hours) if outside_hours is not None else None
+            if verdict is not None and not verdict.now:
+                return _leave_waiting(app, row, verdict.reason, now)
             return _quarantine(row, exc.reason, now)
         row.from_addr, row.subject, row.language = mail.from_addr[:320], mail.subject, mail.language.value
         decision = _decide(session, app, row, mail, now)
+        if outside_hours is not None:
+            verdict = decide_now(decision.action, _severity_of(app, mail, decision), outside_hours)
+            if not verdict.now:
+                return _leave_waiting(app, row, verdict.reason, now)
+            log.info("inbound #%s decided outside business hours: %s", row.id, verdict.reason)
         ticket_reference = apply_decision(session, app, row, mail, decision, now)
         row.state = InboundState.DONE
         row.outcome = OUTCOMES[decision.action]
@@ -92,6 +116,36 @@ def process_one(app: App, row_id: int) -> tuple[str, str]:
         summary = decision.article_id or ticket_reference or decision.reason
         log.info("inbound #%s %s: %s (%s)", row.id, row.outcome, summary, decision.reason)
         return row.outcome, summary
+
+
+def _severity_of(app: App, mail: ParsedMail, decision: Decision) -> Severity | None:
+    """The severity guess an escalation gets (the same one apply_decision records on the ticket)."""
+    if decision.action is not Action.ESCALATE:
+        return None
+    return app.severity.guess(mail.subject, mail.body).severity
+
+
+def _deferred(app: App) -> list[int]:
+    """Waiting mail left for an opening still to come: not looked at again before it."""
+    with app.sessions() as session:
+        return list(
+            session.scalars(
+                select(InboundMail.id).where(
+                    InboundMail.mailbox == app.mailbox,
+                    InboundMail.state == InboundState.RECEIVED,
+                    InboundMail.deferred_until > app.clock(),
+                )
+            )
+        )
+
+
+def _leave_waiting(app: App, row: InboundMail, reason: str, now: datetime) -> None:
+    """Back to waiting as it was, in the caller's transaction; looking at it was no attempt."""
+    row.state = InboundState.RECEIVED
+    row.lease_until = None
+    row.attempts -= 1
+    row.deferred_until = app.calendar.next_opening(now)
+    log.info("inbound #%s waits for the opening: %s", row.id, reason)
 
 
 def _decide(session: Session, app: App, row: InboundMail, mail: ParsedMail, now: datetime) -> Decision:

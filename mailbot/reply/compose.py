@@ -267,7 +267,7 @@ def _headers(
     in_reply_to: str | None,
     references: Sequence[str],
     date: datetime,
-    auto_submitted: str,
+    auto_submitted: str | None,
     precedence: str | None,
     extra: Mapping[str, str],
 ) -> list[tuple[str, object]]:
@@ -279,7 +279,7 @@ def _headers(
         ("To", to_addr),
         ("Message-ID", message_id),
         ("In-Reply-To", in_reply_to or ""),
-        ("Auto-Submitted", auto_submitted),
+        ("Auto-Submitted", auto_submitted or ""),
         ("Precedence", precedence or ""),
         *(("References entry", ref) for ref in references),
         *(("extra header name", name) for name in extra),
@@ -295,8 +295,13 @@ def _headers(
     ):
         if value is not None:
             _check_msg_id(name, value)
-    if auto_submitted not in AUTO_SUBMITTED_VALUES:
-        raise ValueError(f"Auto-Submitted must be one of {AUTO_SUBMITTED_VALUES}, not {auto_submitted!r}")
+    if auto_submitted is not None and auto_submitted not in AUTO_SUBMITTED_VALUES:
+        raise ValueError(
+            f"Auto-Submitted must be None (a person's mail) or one of {AUTO_SUBMITTED_VALUES}, "
+            f"not {auto_submitted!r}"
+        )
+    if auto_submitted is None and precedence:
+        raise ValueError("a person's mail (auto_submitted=None) carries no Precedence header")
     if date.tzinfo is None or date.utcoffset() is None:
         raise ValueError("date must be timezone-aware (a naive time is ambiguous in a Date header)")
     for name in extra:
@@ -316,12 +321,13 @@ def _headers(
         headers.append(("In-Reply-To", in_reply_to))
     if references:
         headers.append(("References", " ".join(references)))
-    headers += [
-        ("MIME-Version", "1.0"),
-        ("Auto-Submitted", auto_submitted),
-        # Exchange/Outlook: no out-of-office, delivery or read receipts back to a robot.
-        ("X-Auto-Response-Suppress", "All"),
-    ]
+    headers.append(("MIME-Version", "1.0"))
+    if auto_submitted is not None:
+        headers += [
+            ("Auto-Submitted", auto_submitted),
+            # Exchange/Outlook: no out-of-office, delivery or read receipts back to a robot.
+            ("X-Auto-Response-Suppress", "All"),
+        ]
     if precedence:
         headers.append(("Precedence", precedence))
     # Address headers go in as validated Address objects; the rest as (unstructured) text.
@@ -357,7 +363,7 @@ def compose_reply(
     in_reply_to: str | None,
     references: Sequence[str],
     date: datetime,
-    auto_submitted: str = "auto-replied",
+    auto_submitted: str | None = "auto-replied",
     attach_rfc822: bytes | None = None,
     extra_headers: Mapping[str, str] | None = None,
     precedence: str | None = "bulk",
@@ -366,9 +372,14 @@ def compose_reply(
 
     multipart/alternative (text, HTML); with `attach_rfc822`, wrapped in multipart/mixed with
     the original mail attached as ``original.eml``. `auto_submitted` is "auto-replied" for
-    answers to a customer and "auto-generated" for notices (RFC 3834). `precedence` ("bulk" by
-    default, None to omit) is not standard but still what older vacation responders check
-    before answering, so it keeps them from replying to us. `references` is written as given:
+    answers to a customer and "auto-generated" for notices (RFC 3834). None marks a person's
+    reply (an agent's answer), which RFC 3834 (section 5) marks by the header's absence: absent
+    rather than "no", because some loop guards take any Auto-Submitted for automatic mail. Such a
+    mail also carries no X-Auto-Response-Suppress (Outlook's own mark of automatic mail, which
+    also suppresses non-delivery reports that the outbox should see) and no Precedence (so
+    `precedence` must then be None). `precedence` ("bulk" by default, None to omit) is not
+    standard but still what older vacation responders check before answering, so it keeps them
+    from replying to us. `references` is written as given:
     build it with `threading_headers`, which drops malformed ids from customer mail.
 
     Raises HeaderInjectionError for line breaks or control characters in any header value and

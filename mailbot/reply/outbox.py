@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from mailbot.db.schema import OutboxMail, OutboxState
 from mailbot.domain import Language
 from mailbot.reply.compose import compose_reply, make_message_id
-from mailbot.reply.render import TemplateRenderer
+from mailbot.reply.render import Rendered, TemplateRenderer
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Sender:
 
 @dataclass(frozen=True)
 class Outgoing:
-    kind: str  # template kind: answer, acknowledgement, followup_received, team_notice
+    kind: str  # template kind: answer, acknowledgement, agent_reply, solved, team_notice, ...
     language: Language
     recipient: str
     to_customer: bool
@@ -37,6 +37,15 @@ class Outgoing:
     references: Sequence[str] = ()
     attach_rfc822: bytes | None = None
     reply_to: str | None = None
+
+
+def _auto_submitted(item: Outgoing, rendered: Rendered) -> str | None:
+    """RFC 3834: "auto-replied" for our automatic answers to a customer's mail, "auto-generated" for
+    notices to the team, and no header at all for a person's reply (`render.is_personal`: an agent
+    wrote it, so the customer's responders may answer it like any personal mail)."""
+    if not item.to_customer:
+        return "auto-generated"
+    return None if rendered.personal else "auto-replied"
 
 
 def enqueue(
@@ -64,7 +73,7 @@ def enqueue(
         in_reply_to=item.in_reply_to,
         references=item.references,
         date=now,
-        auto_submitted="auto-replied" if item.to_customer else "auto-generated",
+        auto_submitted=_auto_submitted(item, rendered),
         # customers' providers file "Precedence: bulk" as bulk mail; Auto-Submitted already stops responders
         precedence=None if item.to_customer else "bulk",
         attach_rfc822=item.attach_rfc822,

@@ -8,8 +8,11 @@ collapses it to one line afterwards.
 Customer text is only ever passed as a variable, never as template source, into a sandboxed
 environment with `StrictUndefined`: ``{{ 7*7 }}`` in a subject is shown, not evaluated. HTML
 templates autoescape; text and subject templates do not. Markdown from the knowledge base goes
-through the ``markdown`` filter (`markdown_to_html`) in HTML templates and stays as written in text;
-plain text written by an agent goes through ``paragraphs`` (`paragraphs_to_html`) in HTML templates.
+through the ``markdown`` filter (`markdown_to_html`) in HTML templates and ``markdown_text``
+(`markdown_to_text`: clean text, no Markdown syntax) in text templates; plain text written by an
+agent goes through ``paragraphs`` (`paragraphs_to_html`) in HTML and ``paragraphs_text``
+(`paragraphs_to_text`) in text templates, so both parts show the same paragraphs and nothing in it
+is interpreted.
 Due times go through ``due_time(lang)`` (`format_due_time`); the plain words for a severity class
 live in the templates (``_severity.<lang>.j2``), not here.
 
@@ -30,8 +33,10 @@ followup_received   reference, subject, support_name                            
                                                                                       due_text,
                                                                                       response_due,
                                                                                       overdue
-solved              reference, subject, support_name, message                         customer_name
-agent_reply         reference, subject, support_name, message                         customer_name
+solved              reference, subject, support_name, message                         customer_name,
+                                                                                      agent_name
+agent_reply         reference, subject, support_name, message                         customer_name,
+                                                                                      agent_name
 status              reference, subject, support_name, state, responded                customer_name,
                                                                                       severity,
                                                                                       response_due,
@@ -48,6 +53,8 @@ team_notice         reference, subject, customer, reason, language, ranking,    
 sla_alert           reference, subject, customer, language, severity, response_due,   (none)
                     share_used, breached
 delivery_failed     recipient, subject, error                                         reference
+oncall_alert        reference, subject, customer, severity, response_due,             (none)
+                    body_excerpt
 ==================  ================================================================  ==================
 
 - ``subject``: the customer's subject; customer kinds answer with ``Re: <subject> [<reference>]``
@@ -55,8 +62,14 @@ delivery_failed     recipient, subject, error                                   
   is the subject of the mail that could not be delivered.
 - ``article_markdown``/``interim_markdown``: Markdown from the knowledge base; HTML templates
   convert it themselves, so callers pass no HTML. ``article_title``: shown above the article.
+- ``customer_name``: the display name of the customer's address as it came; the renderer makes
+  the greeting name from it (`names.greeting_name`: "Müller, Katrin" greets "Katrin Müller", an
+  address or a company greets neutrally), so callers pass it unchanged.
 - ``message``: plain text written by a 2nd-level agent (may be ""); shown as written, never
-  interpreted as Markdown or template code.
+  interpreted as Markdown or template code. With a message, ``solved`` and ``agent_reply`` are a
+  person's reply (`is_personal`): no "created automatically" footer, no Auto-Submitted header.
+- ``agent_name``: the agent who wrote ``message``, signed under the closing above
+  ``support_name`` ("Katrin Berger" / "Aktivo Support"); ignored without a message.
 - ``due_text``: a ready, localised phrase (older callers); ``response_due`` wins when both are set.
 - ``response_due``, ``resolution_due``, ``next_opening``: aware datetimes, already in the business
   calendar's zone (the templates format them, they do not convert them).
@@ -66,24 +79,30 @@ delivery_failed     recipient, subject, error                                   
 - ``severity``: a `Severity` value ("critical", "major", "minor", "cosmetic") or None for a question
   or wish (no SLA); in customer mails None also when the guess is not shown (`classify.disclosure`);
   ``severity_confidence``: the classifier's confidence (float);
-  ``severity_reasons``: strings explaining the guess, for the team.
+  ``severity_reasons``: sentences explaining the guess, in the team's language
+  (`mailbot.tickets.team_view.team_reasons`).
 - ``state``: one of `STATUS_STATES` ("escalated": with the 2nd level, "answered", "solved");
   ``responded``: the team has already responded to the customer.
 - ``parent_reference``: the incident ticket this one was grouped under; ``external_key``: the
   ticket's key in the external tracker (Jira).
 - ``share_used``: the share of the response time used up (0.8; above 1 when overdue); ``breached``:
   the response target is missed.
-- ``recipient``: the address that rejected the mail; ``error``: the SMTP response text.
+- ``recipient``: the address that rejected the mail (with the customer's name when it is the
+  ticket's customer); ``error``: the SMTP response text.
 - ``ranking``: (article_id, score) pairs, best first; ``rule_hits``: (name, reason) pairs;
-  ``event``: "new" or "follow_up"; ``language``: the customer's language (the template language
-  is the team's); ``customer``: the customer's address as the team sees it.
+  ``event``: "new" or "follow_up"; ``language``: the ticket's (customer's) language code (the
+  template language is the team's); ``customer``: the customer as the team sees it, name and address
+  (`mailbot.tickets.team_view.customer_label`). Team subjects show the customer's subject through
+  ``bare_subject``, so the reference stands once, in front.
 
-The renderer adds ``lang`` (the template language code) itself.
+The renderer adds ``lang`` (the template language code) itself, and for customer kinds
+``personal`` (a person's reply, see above), ``greet`` (False when the agent's message opens with
+its own salutation, so the mail does not greet twice) and ``sign`` (False when it ends with its own
+closing: the mail is then the agent's letter, and what the mail adds goes to the footer).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -92,13 +111,18 @@ from pathlib import Path
 from babel.dates import format_datetime
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markdown_it import MarkdownIt
-from markdown_it.rules_core import StateCore
-from markdown_it.token import Token
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from mailbot.domain import Language, Severity
 from mailbot.errors import ConfigError
+from mailbot.reply.agent_text import (
+    closes_itself,
+    opens_with_greeting,
+    paragraphs_to_html,
+    paragraphs_to_text,
+)
+from mailbot.reply.markdown import markdown_to_html, markdown_to_text
+from mailbot.reply.names import greeting_name
 from mailbot.reply.subject import bare_subject, one_line, reply_subject
 
 CUSTOMER_KINDS = (
@@ -110,7 +134,7 @@ CUSTOMER_KINDS = (
     "status",
     "out_of_hours",
 )
-TEAM_KINDS = ("team_notice", "sla_alert", "delivery_failed")
+TEAM_KINDS = ("team_notice", "sla_alert", "delivery_failed", "oncall_alert")
 KINDS = (*CUSTOMER_KINDS, *TEAM_KINDS)
 PARTS = ("subject", "txt", "html")
 
@@ -131,6 +155,9 @@ REQUIRED_KEYS: dict[str, frozenset[str]] = {
         {"reference", "subject", "customer", "language", "severity", "response_due", "share_used", "breached"}
     ),
     "delivery_failed": frozenset({"recipient", "subject", "error"}),
+    "oncall_alert": frozenset(
+        {"reference", "subject", "customer", "severity", "response_due", "body_excerpt"}
+    ),
 }
 OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
     "answer": {"customer_name": "", "article_title": None},
@@ -143,8 +170,8 @@ OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
         "overdue": False,
     },
     "followup_received": {"customer_name": "", "due_text": None, "response_due": None, "overdue": False},
-    "solved": {"customer_name": ""},
-    "agent_reply": {"customer_name": ""},
+    "solved": {"customer_name": "", "agent_name": None},
+    "agent_reply": {"customer_name": "", "agent_name": None},
     "status": {
         "customer_name": "",
         "severity": None,
@@ -164,11 +191,14 @@ OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
     },
     "sla_alert": {},
     "delivery_failed": {"reference": None},
+    "oncall_alert": {},
 }
 TEAM_EVENTS = ("new", "follow_up")
 STATUS_STATES = ("escalated", "answered", "solved")
 SEVERITIES = tuple(s.value for s in Severity)
-RESERVED_KEYS = frozenset({"lang"})
+RESERVED_KEYS = frozenset({"lang", "personal", "greet", "sign"})
+# Kinds that carry an agent's words when their `message` is not empty: a person's reply (RFC 3834).
+PERSONAL_KINDS = ("agent_reply", "solved")
 
 
 def _partials() -> tuple[str, ...]:
@@ -192,57 +222,15 @@ def required_templates() -> tuple[str, ...]:
     return (*names, *PARTIALS)
 
 
-# --- Markdown -------------------------------------------------------------------------------------
-
-# Mail clients ignore or strip <style> blocks unreliably, so the few elements Markdown produces
-# that look bad unstyled get inline styles (keyed by markdown-it token type).
-_MONO = "font-family:Consolas,Menlo,monospace;font-size:13px;"
-_CODE_BOX = f"background-color:#f4f5f7;padding:12px;border-radius:4px;white-space:pre-wrap;{_MONO}"
-_INLINE_STYLES = {
-    "fence": f"display:block;{_CODE_BOX}",  # fences style the <code> inside <pre>
-    "code_block": _CODE_BOX,  # indented code styles the <pre>
-    "code_inline": f"background-color:#f4f5f7;padding:1px 4px;border-radius:3px;{_MONO}",
-    "blockquote_open": "margin:0 0 16px 0;padding:0 0 0 12px;border-left:3px solid #d0d7de;color:#57606a;",
-    "table_open": "border-collapse:collapse;margin:0 0 16px 0;",
-    "th_open": "border:1px solid #d0d7de;padding:6px 10px;background-color:#f4f5f7;",
-    "td_open": "border:1px solid #d0d7de;padding:6px 10px;",
-    "image": "max-width:100%;height:auto;",
-}
-
-
-def _add_style(token: Token) -> None:
-    style = _INLINE_STYLES.get(token.type)
-    if style is not None:
-        existing = token.attrGet("style")
-        token.attrSet("style", f"{existing};{style}" if existing else style)
-
-
-def _inline_styles_rule(state: StateCore) -> None:
-    for token in state.tokens:
-        _add_style(token)
-        for child in token.children or ():
-            _add_style(child)
-
-
-def _make_markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
-    md.core.ruler.push("mailbot_inline_styles", _inline_styles_rule)
-    return md
-
-
-_MARKDOWN = _make_markdown()
-
-
-def markdown_to_html(markdown: str) -> Markup:
-    """CommonMark (+ tables, strikethrough) to HTML; raw HTML in the source is escaped, not passed.
-
-    Links are kept (markdown-it drops ``javascript:`` and similar URLs itself).
-    """
-    return Markup(_MARKDOWN.render(markdown))
+# --- filters --------------------------------------------------------------------------------------
 
 
 def _markdown_filter(value: str | None) -> Markup:
     return markdown_to_html(value or "")
+
+
+def _markdown_text_filter(value: str | None) -> str:
+    return markdown_to_text(value or "")
 
 
 def _quote_filter(value: str) -> str:
@@ -250,27 +238,12 @@ def _quote_filter(value: str) -> str:
     return "\n".join(f"> {line}" if line else ">" for line in value.splitlines())
 
 
-# --- Agent text and due times ------------------------------------------------------------------
-
-_PARAGRAPH_BREAK_RE = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
-
-
-def paragraphs_to_html(text: str | None) -> Markup:
-    """Plain text (e.g. an agent's message) as HTML: escaped; blank lines separate ``<p>``
-    paragraphs, single line breaks become ``<br>``. Nothing in `text` is interpreted."""
-    if not text:
-        return Markup("")
-    text = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
-    paragraphs = []
-    for block in _PARAGRAPH_BREAK_RE.split(text):
-        if block.strip():
-            lines = [escape(line.rstrip()) for line in block.split("\n")]
-            paragraphs.append(Markup("<p>") + Markup("<br>\n").join(lines) + Markup("</p>"))
-    return Markup("\n").join(paragraphs)
-
-
 def _paragraphs_filter(value: str | None) -> Markup:
     return paragraphs_to_html(value)
+
+
+def _paragraphs_text_filter(value: str | None) -> str:
+    return paragraphs_to_text(value)
 
 
 def format_due_time(value: datetime | None, language: str) -> str:
@@ -305,6 +278,35 @@ class Rendered:
     subject: str
     text: str
     html: str
+    personal: bool = False  # a person's reply: no Auto-Submitted header (see `is_personal`)
+
+
+def is_personal(kind: str, context: Mapping[str, object]) -> bool:
+    """Whether the mail is a person's reply: an agent's answer or solution with a message.
+
+    Without a message, `agent_reply` and `solved` are notices the system writes about an agent's
+    action, as automatic as an acknowledgement. The templates (no "created automatically" footer, the agent's
+    name under the closing) and the outbox (no Auto-Submitted) both ask this one function.
+    """
+    message = context.get("message")
+    return kind in PERSONAL_KINDS and isinstance(message, str) and bool(message.strip())
+
+
+def _customer_values(kind: str, values: dict[str, object]) -> dict[str, object]:
+    """Greeting and sign-off of a customer mail, decided here so that no caller has to."""
+    personal = is_personal(kind, values)
+    agent = " ".join(str(values.get("agent_name") or "").split())
+    values |= {
+        "customer_name": greeting_name(str(values.get("customer_name") or "")),
+        "personal": personal,
+        # a message that greets the customer itself ("Hallo Frau Müller,") gets no second greeting,
+        # one that signs itself ("Viele Grüße\nKatrin", as Jira comments do) no second closing
+        "greet": not (personal and opens_with_greeting(str(values["message"]))),
+        "sign": not (personal and closes_itself(str(values["message"]))),
+    }
+    if "agent_name" in values:
+        values["agent_name"] = agent if personal and "@" not in agent else None
+    return values
 
 
 def _environment(loader: FileSystemLoader, *, html: bool) -> ImmutableSandboxedEnvironment:
@@ -318,10 +320,13 @@ def _environment(loader: FileSystemLoader, *, html: bool) -> ImmutableSandboxedE
         auto_reload=False,
     )
     env.filters["markdown"] = _markdown_filter
+    env.filters["markdown_text"] = _markdown_text_filter
     env.filters["quote"] = _quote_filter
     env.filters["reply_subject"] = reply_subject
+    env.filters["bare_subject"] = bare_subject  # team subjects name the reference once, up front
     env.filters["re_subject"] = _re_subject
     env.filters["paragraphs"] = _paragraphs_filter
+    env.filters["paragraphs_text"] = _paragraphs_text_filter
     env.filters["due_time"] = format_due_time
     return env
 
@@ -368,7 +373,9 @@ class TemplateRenderer:
         reserved = sorted(RESERVED_KEYS & context.keys())
         if reserved:
             raise ValueError(f"context key(s) {', '.join(reserved)} are set by the renderer")
-        values = {**OPTIONAL_DEFAULTS[kind], **context, "lang": language.value}
+        values: dict[str, object] = {**OPTIONAL_DEFAULTS[kind], **context, "lang": language.value}
+        if kind in CUSTOMER_KINDS:
+            values = _customer_values(kind, values)
         if kind == "team_notice" and values["event"] not in TEAM_EVENTS:
             raise ValueError(f"team_notice event must be one of {TEAM_EVENTS}, not {values['event']!r}")
         if kind == "status" and values["state"] not in STATUS_STATES:
@@ -387,4 +394,5 @@ class TemplateRenderer:
             subject=one_line(render_part("subject")),
             text=render_part("txt"),
             html=render_part("html"),
+            personal=bool(values.get("personal")),
         )

@@ -20,6 +20,11 @@ _REPLY_MARKER_RE = re.compile(
     r"(?:re|aw|antw(?:ort)?|wg|fwd?)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*",
     re.IGNORECASE | re.ASCII,
 )
+# A separator that only served a removed reference: "[MB-000012] - Problem", "[MB-000012]: Problem",
+# "Problem – [MB-000012]", as helpdesks and agents write them. A dash inside the topic stays.
+_BEFORE_REFERENCE = r"(?:(?<=\s)[-–—|]\s*)?"
+_AFTER_REFERENCE = r"(?:\s*[-–—|:](?=\s|$))?"
+_DANGLING_SEPARATOR = re.compile(r"(?:^|\s)[-–—|]$")  # "Problem -" would lose its dash at the next reply
 
 
 def format_reference(prefix: str, number: int) -> str:
@@ -34,6 +39,23 @@ def format_reference(prefix: str, number: int) -> str:
 def _reference_pattern(prefix: str) -> re.Pattern[str]:
     # re.ASCII: only ASCII digits and ASCII case folding (no Kelvin sign matching "K").
     return re.compile(r"\[" + re.escape(prefix) + r"-([0-9]{1,12})\]", re.IGNORECASE | re.ASCII)
+
+
+def _without(references: str, text: str) -> str:
+    """`text` as one line without the bracketed `references` (a pattern) and their separators."""
+    pattern = re.compile(_BEFORE_REFERENCE + references + _AFTER_REFERENCE, re.IGNORECASE | re.ASCII)
+    return _topic(" ".join(pattern.sub(" ", one_line(text)).split()))
+
+
+def _topic(text: str) -> str:
+    """`text` without leading reply markers and a trailing lone separator, until neither is left."""
+    while True:
+        if marker := _REPLY_MARKER_RE.match(text):
+            text = text[marker.end() :]
+        elif dangling := _DANGLING_SEPARATOR.search(text):
+            text = text[: dangling.start()]
+        else:
+            return text
 
 
 def find_references(subject: str, prefix: str) -> tuple[int, ...]:
@@ -67,10 +89,7 @@ def one_line(text: str) -> str:
 
 def bare_subject(subject: str) -> str:
     """The subject without reply/forward markers and bracketed ticket references of any prefix."""
-    text = " ".join(re.sub(rf"\[{_REFERENCE_RE.pattern}\]", " ", one_line(subject)).split())
-    while marker := _REPLY_MARKER_RE.match(text):
-        text = text[marker.end() :]
-    return text
+    return _without(rf"\[{_REFERENCE_RE.pattern}\]", subject)
 
 
 def reply_subject(original: str, reference: str, fallback: str = "Support") -> str:
@@ -85,9 +104,5 @@ def reply_subject(original: str, reference: str, fallback: str = "Support") -> s
     if not match:
         raise ValueError(f"invalid ticket reference {reference!r}: expected e.g. 'MB-000123'")
     prefix = match.group(1)
-    text = _reference_pattern(prefix).sub(" ", one_line(original))
-    text = " ".join(text.split())
-    while marker := _REPLY_MARKER_RE.match(text):
-        text = text[marker.end() :]
-    text = text or one_line(fallback)
+    text = _without(_reference_pattern(prefix).pattern, original) or one_line(fallback)
     return " ".join(("Re:", text, f"[{reference}]")) if text else f"Re: [{reference}]"

@@ -1,27 +1,28 @@
 """`mailbot tickets list|show|reply|resolve|reopen`: what a support agent does from a shell.
 
-Each command changes the ticket and queues the customer's mail in one transaction, then delivers the
-outbox once, so the customer hears at once and a crash in between loses nothing (the next worker
-pass sends what is queued).
+`list` and `show` only read the database: they need neither the mailbox nor the SMTP password, and
+never load the classifier. Each action changes the ticket and queues the customer's mail in one
+transaction, then delivers the outbox once, so the customer hears at once and a crash in between loses
+nothing (the next worker pass sends what is queued). Customer text is escaped before it reaches the
+terminal (mailbot.terminal).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from mailbot.app import App, build_app
+from mailbot.app import App, open_app
 from mailbot.clock import Clock
 from mailbot.config import load_settings
-from mailbot.db.schema import Ticket, TicketEvent
+from mailbot.db.schema import Ticket
 from mailbot.domain import TicketState
-from mailbot.tickets.notify import local_time
+from mailbot.terminal import safe_json, safe_line, safe_text
 from mailbot.tickets.service import ActionResult, TicketActionError, find_by_reference, reopen, reply, resolve
+from mailbot.tickets.views import conversation, events, references_of, ticket_row
 from mailbot.worker import deliverer_for
 
 
@@ -32,8 +33,9 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
     listing.add_argument("--state", choices=[s.value for s in TicketState], help="only this state")
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true")
-    show = sub.add_parser("show", help="one ticket with its history")
-    show.add_argument("reference")
+    show = sub.add_parser("show", help="one ticket: its mails (oldest first) and events")
+    show.add_argument("reference", help="e.g. MB-000123, mb-123 or 123")
+    show.add_argument("--full", action="store_true", help="whole texts instead of excerpts")
     show.add_argument("--json", action="store_true")
     for name, text in (
         ("reply", "answer the customer; the ticket stays open"),
@@ -46,6 +48,7 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
         source.add_argument(
             "--file", type=argparse.FileType("r", encoding="utf-8"), help="read the text here"
         )
+        action.add_argument("--agent", default="", help="your name, signed under the text")
     again = sub.add_parser("reopen", help="back to the 2nd level")
     again.add_argument("reference")
     again.add_argument("--note", default="")
@@ -56,13 +59,15 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
 
 
 def run_tickets_command(args: argparse.Namespace, clock: Clock) -> int:
-    app = build_app(load_settings(args.config), clock)
+    command = args.tickets_command
+    reading = command in ("list", "show")
+    app = open_app(load_settings(args.config, require_secrets=not reading), clock)
     try:
-        command = args.tickets_command
         if command == "list":
             return _list(app, args)
         if command == "show":
             return _show(app, args)
+        _ = app.renderer, app.message_id_key  # template problems show before anything is written
         try:
             result = _act(app, args)
         except TicketActionError as exc:
@@ -88,52 +93,32 @@ def _act(app: App, args: argparse.Namespace) -> ActionResult:
     with app.sessions.begin() as session:
         ticket = find_by_reference(session, app, args.reference)
         if args.tickets_command == "reply":
-            return reply(session, app, ticket, message, now, cause="")
+            return reply(session, app, ticket, message, now, cause="", agent_name=args.agent)
         if args.tickets_command == "resolve":
-            return resolve(session, app, ticket, message, now, cause="")
+            return resolve(session, app, ticket, message, now, cause="", agent_name=args.agent)
         return reopen(session, app, ticket, args.note, now)
 
 
-def _row(app: App, ticket: Ticket, parent: str | None) -> dict[str, Any]:
-    def local(value: datetime | None) -> str | None:
-        moment = local_time(app, value)
-        return None if moment is None else moment.isoformat(timespec="minutes")
-
-    return {
-        "reference": ticket.reference,
-        "state": ticket.state,
-        "severity": ticket.severity,
-        "customer": ticket.customer,
-        "subject": ticket.subject,
-        "created": local(ticket.created_at),
-        "response_due": local(ticket.response_due_at),
-        "resolution_due": local(ticket.resolution_due_at),
-        "responded": local(ticket.responded_at),
-        "resolved": local(ticket.resolved_at),
-        "sla_breached": local(ticket.sla_breached_at),
-        "parent": parent,
-        "external_key": ticket.external_key,
-    }
-
-
 def _list(app: App, args: argparse.Namespace) -> int:
+    now = app.clock()
     with app.sessions() as session:
         query = select(Ticket).where(Ticket.mailbox == app.mailbox)
         if args.state:
             query = query.where(Ticket.state == args.state)
         tickets = session.scalars(query.order_by(Ticket.id.desc()).limit(args.limit)).all()
-        parents = _references(session, {t.parent_id for t in tickets if t.parent_id})
-        rows = [_row(app, t, parents.get(t.parent_id or 0)) for t in tickets]
+        parents = references_of(session, {t.parent_id for t in tickets})
+        rows = [ticket_row(app, t, parents.get(t.parent_id or 0), now) for t in tickets]
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(safe_json(rows))
         return 0
     for row in rows:
         due = f" due {row['response_due']}" if row["response_due"] and row["state"] == "escalated" else ""
         incident = f" (incident {row['parent']})" if row["parent"] else ""
         severity = row["severity"] or "-"
+        flag = "OVERDUE" if row["overdue"] else ""
         print(
-            f"{row['reference']}  {row['state']:<9} {severity:<8} {row['customer']}  {row['subject']!r}{due}"
-            f"{incident}"
+            f"{row['reference']}  {row['state']:<9} {severity:<8} {flag:<7}  {safe_line(row['customer'])}  "
+            f"'{safe_line(row['subject'])}'{due}{incident}"
         )
     return 0
 
@@ -143,38 +128,39 @@ def _show(app: App, args: argparse.Namespace) -> int:
         try:
             ticket = find_by_reference(session, app, args.reference)
         except TicketActionError as exc:
-            print(f"mailbot: {exc}", file=sys.stderr)
+            print(f"mailbot: {safe_line(str(exc))}", file=sys.stderr)
             return 1
-        row = _row(app, ticket, _references(session, {ticket.parent_id}).get(ticket.parent_id or 0))
+        parent = references_of(session, {ticket.parent_id}).get(ticket.parent_id or 0)
+        row = ticket_row(app, ticket, parent, app.clock())
         row["children"] = list(session.scalars(select(Ticket.reference).where(Ticket.parent_id == ticket.id)))
         row["severity_reasons"] = list(ticket.severity_reasons or [])
-        row["events"] = [
-            {
-                "at": e.at.astimezone(app.calendar.zone).isoformat(timespec="minutes"),
-                "kind": e.kind,
-                "note": e.note,
-            }
-            for e in session.scalars(
-                select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
-            )
-        ]
+        row["events"] = events(session, app, ticket)
+        row["conversation"] = conversation(session, app, ticket, full=args.full)
     if args.json:
-        print(json.dumps(row, ensure_ascii=False, indent=2))
+        print(safe_json(row))
         return 0
     for key, value in row.items():
-        if key == "events":
-            print("events:")
-            for event in value:
-                print(f"  {event['at']}  {event['kind']:<16} {event['note']}")
-        elif value not in (None, [], ""):
-            print(f"{key}: {value}")
+        if key in ("events", "conversation") or value in (None, [], "", False):
+            continue
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else value
+        print(f"{key}: {'yes' if value is True else safe_line(str(shown))}")
+    print("events:")
+    for event in row["events"]:
+        print(f"  {event['at']}  {event['kind']:<16} {safe_line(event['note'])}")
+    print("conversation (oldest first):")
+    for entry in row["conversation"]:
+        print(_conversation_entry(entry))
     return 0
 
 
-def _references(session: Any, ids: set[int | None]) -> dict[int, str]:
-    wanted = [i for i in ids if i]
-    if not wanted:
-        return {}
-    return {
-        i: r for i, r in session.execute(select(Ticket.id, Ticket.reference).where(Ticket.id.in_(wanted)))
-    }
+def _conversation_entry(entry: dict[str, Any]) -> str:
+    """A header line (time, sender, kind), then the text indented; excerpts stay on one line."""
+    if entry["direction"] == "in":
+        head = f"  {entry['at']}  from {safe_line(entry['from'])}  [{entry['kind']}]"
+    else:
+        delivery = "" if entry["delivery"] == "sent" else f", {entry['delivery']}"
+        head = f"  {entry['at']}  to {safe_line(entry['to'])}  [{entry['kind']}{delivery}]"
+    lines = [head, f"    subject: {safe_line(entry['subject'])}"]
+    text = safe_text(entry["text"]) or "(no text)"
+    lines += [f"    {line}".rstrip() for line in text.split("\n")]
+    return "\n".join(lines)

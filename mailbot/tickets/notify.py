@@ -115,7 +115,8 @@ def mail_team(
     """Queue `kind` to the project team, in the thread of the ticket's earlier notices."""
     if already_queued(session, app.mailbox, dedup_key):
         return False
-    context = {"language": app.settings.team.language.value} | context
+    # "language" in a team mail is the customer's (the ticket's); the mail itself is in the team's
+    context = ({"language": ticket.language} if ticket else {}) | context
     item = to_team(session, app, ticket.id if ticket else None, kind, context)
     enqueue(
         session, app.renderer, sender_of(app), app.mailbox, item,

@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from mailbot.db.schema import Ticket
-from mailbot.tickets.notify import local_time, mail_team
+from mailbot.domain import Severity
+from mailbot.tickets.notify import mail_team
 from mailbot.tickets.service import add_event
-from mailbot.tickets.sla import share_used
+from mailbot.tickets.sla import share_used, sla_calendar
+from mailbot.tickets.watch import alert_context
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -65,12 +67,9 @@ def alert_response_overdue(session: Session, app: App, ticket: Ticket, now: date
     ticket.sla_breached_at = now
     add_event(session, ticket, "sla_breached", f"response was due {ticket.response_due_at}; {why}", now)
     log.warning("SLA breached: %s (due %s; %s)", ticket.reference, ticket.response_due_at, why)
-    mail_team(
-        session, app, ticket, "sla_alert", breach_key(ticket.id), now,
-        reference=ticket.reference, customer=ticket.customer, subject=ticket.subject,
-        language=ticket.language, severity=ticket.severity,
-        response_due=local_time(app, ticket.response_due_at),
-        share_used=share_used(now, ticket.sla_started_at, ticket.response_due_at, app.calendar),
-        breached=True,
-    )  # fmt: skip
+    severity = Severity(ticket.severity) if ticket.severity else None
+    calendar = sla_calendar(severity, app.calendar, app.settings.sla)
+    used = share_used(now, ticket.sla_started_at, ticket.response_due_at, calendar)
+    context = alert_context(app, ticket, used, breached=True)
+    mail_team(session, app, ticket, "sla_alert", breach_key(ticket.id), now, **context)
     return True

@@ -7,6 +7,7 @@ linked customer. Used by `mailbot tickets` and by the Jira Service Management fo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from mailbot.app import App
 from mailbot.db.schema import Ticket, TicketEvent
 from mailbot.domain import TicketState
 from mailbot.escalate.jobs import enqueue_jobs
+from mailbot.reply.subject import format_reference
 from mailbot.tickets.notify import mail_customer
 
 
@@ -30,15 +32,44 @@ class ActionResult:
     notified: tuple[str, ...]  # references of the tickets whose customer gets a mail
 
 
+_TYPED_REFERENCE = re.compile(r"\[?\s*(?:([A-Za-z][A-Za-z0-9]{0,15})\s*-\s*)?([0-9]{1,12})\s*\]?", re.ASCII)
+
+
+def parse_reference(text: str) -> tuple[str | None, int] | None:
+    """What an agent typed: ``"pf-6"``, ``"PF-000006"``, ``"[PF-000006]"`` or ``"6"`` -> (prefix or None,
+    number); None when it is no reference at all. Agents copy references from subjects and say them
+    aloud, so case, brackets and leading zeros do not matter."""
+    match = _TYPED_REFERENCE.fullmatch(text.strip())
+    if match is None:
+        return None
+    prefix = match.group(1)
+    return (prefix.upper() if prefix else None), int(match.group(2))
+
+
 def find_by_reference(session: Session, app: App, reference: str) -> Ticket:
-    ticket = session.scalar(
-        select(Ticket).where(Ticket.mailbox == app.mailbox, Ticket.reference == reference.strip().upper())
-    )
-    if ticket is None:
+    """The ticket an agent means; a bare number is enough while only one ticket of the mailbox has it
+    (the prefix may have changed over the years)."""
+    parsed = parse_reference(reference)
+    if parsed is None:
+        raise TicketActionError(
+            f"{reference!r} is not a ticket reference like "
+            f"{format_reference(app.settings.support.ticket_prefix, 123)}; see `mailbot tickets list`"
+        )
+    prefix, number = parsed
+    query = select(Ticket).where(Ticket.mailbox == app.mailbox)
+    if prefix is not None:
+        query = query.where(Ticket.reference == format_reference(prefix, number))
+    else:  # any prefix: "<prefix>-<the number with at least six digits>"
+        query = query.where(Ticket.reference.like(f"%-{number:06d}"))
+    found = session.scalars(query.order_by(Ticket.id).limit(10)).all()
+    if len(found) > 1:
+        choices = ", ".join(t.reference or "?" for t in found)
+        raise TicketActionError(f"{reference!r} is ambiguous in mailbox {app.mailbox!r}: {choices}; give one")
+    if not found:
         raise TicketActionError(
             f"no ticket {reference!r} in mailbox {app.mailbox!r}; see `mailbot tickets list`"
         )
-    return ticket
+    return found[0]
 
 
 def add_event(session: Session, ticket: Ticket, kind: str, note: str, now: datetime) -> TicketEvent:
@@ -49,22 +80,22 @@ def add_event(session: Session, ticket: Ticket, kind: str, note: str, now: datet
 
 
 def reply(
-    session: Session, app: App, ticket: Ticket, message: str, now: datetime, cause: str
+    session: Session, app: App, ticket: Ticket, message: str, now: datetime, cause: str, agent_name: str = ""
 ) -> ActionResult:
-    """An agent's answer to the customer; the ticket stays with the 2nd level."""
+    """An agent's answer to the customer, signed with `agent_name` when given; the ticket stays with
+    the 2nd level."""
     if not message.strip():
         raise TicketActionError("an empty reply is not sent; give the text with --message or --file")
     event = add_event(session, ticket, "agent_reply", message[:2000], now)
     ticket.responded_at = ticket.responded_at or now
     ticket.updated_at = now
-    mail_customer(
-        session, app, ticket, "agent_reply", f"agent_reply:{cause or event.id}", now, message=message
-    )
+    key = f"agent_reply:{cause or event.id}"
+    mail_customer(session, app, ticket, "agent_reply", key, now, message=message, agent_name=agent_name)
     return ActionResult(ticket.reference or "", (ticket.reference or "",))
 
 
 def resolve(
-    session: Session, app: App, ticket: Ticket, message: str, now: datetime, cause: str
+    session: Session, app: App, ticket: Ticket, message: str, now: datetime, cause: str, agent_name: str = ""
 ) -> ActionResult:
     """Solve a ticket and every ticket grouped under it; each customer is told once."""
     if ticket.state == TicketState.SOLVED:
@@ -88,7 +119,7 @@ def resolve(
         solved.responded_at = solved.responded_at or now
         solved.updated_at = now
         key = f"solved:{solved.id}:{cause or event.id}"
-        if mail_customer(session, app, solved, "solved", key, now, message=message):
+        if mail_customer(session, app, solved, "solved", key, now, message=message, agent_name=agent_name):
             notified.append(solved.reference or "")
         enqueue_jobs(session, app, solved, "ticket.solved", key, now)
     return ActionResult(ticket.reference or "", tuple(notified))

@@ -2,6 +2,11 @@
 
 No I/O and no "now" of its own: the caller passes the instant, so the SLA watch, the replies ("we will
 respond by Tuesday 10:00") and the tests all compute the same thing.
+
+Each severity class counts on its own calendar (`[sla.<class>] calendar`): the business calendar, or
+around the clock for faults the contract promises to handle without delay, so that an outage on the
+Thursday before Easter is due that night and not on Tuesday. `sla_calendar` is the one place that
+picks it; everything here that measures a ticket's time goes through it.
 """
 
 from __future__ import annotations
@@ -30,14 +35,24 @@ class SlaState(StrEnum):
     BREACHED = "breached"  # past the due time
 
 
+def sla_calendar(severity: Severity | None, calendar: BusinessCalendar, sla: SlaSettings) -> BusinessCalendar:
+    """The calendar that a class's SLA clock runs on: `calendar` (the business one) or, for a class
+    with `calendar = "24/7"`, one that never closes. No class (a question): the business calendar."""
+    if severity is not None and sla.target(severity).calendar == "24/7":
+        return calendar.around_the_clock()
+    return calendar
+
+
 def due_times(
     received_at: datetime, severity: Severity | None, calendar: BusinessCalendar, sla: SlaSettings
 ) -> SlaDue | None:
     """The due times of a fault received at `received_at`, or None for a question (the contract gives
-    questions and wishes no SLA); raises ValueError when the calendar never opens."""
+    questions and wishes no SLA); `calendar` is the business calendar, the class may count around the
+    clock instead (`sla_calendar`). Raises ValueError when the calendar never opens."""
     if severity is None:
         return None
     target = sla.target(severity)
+    calendar = sla_calendar(severity, calendar, sla)
     started = calendar.sla_start(received_at)
     return SlaDue(
         started_at=started,

@@ -109,6 +109,7 @@ def write_config(
     security: str = "none",
     extra: str = "",
     hours: str = "always_open = true",
+    database_url: str | None = None,
 ) -> Path:
     port = dovecot.imaps_port if security == "tls" else dovecot.imap_port
     path.write_text(
@@ -133,7 +134,7 @@ host = "127.0.0.1"
 port = {sink.port}
 security = "none"
 [database]
-url = "sqlite:///{path.parent / "mailbot.db"}"
+url = "{database_url or f"sqlite:///{path.parent / 'mailbot.db'}"}"
 [knowledge_base]
 path = "{SHIPPED_KNOWLEDGE_BASE}"
 [templates]

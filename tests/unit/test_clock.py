@@ -290,3 +290,34 @@ def test_property_between_is_additive(calendar, first, second):
     parts = calendar.business_hours_between(low, middle) + calendar.business_hours_between(middle, high)
     assert abs(whole - parts) < TOLERANCE
     assert calendar.business_hours_between(high, low) == 0
+
+
+# --- around the clock (SLA classes "handled without delay") ---------------------------------------------
+
+
+def test_around_the_clock_keeps_the_zone_and_ignores_hours_holidays_and_closures():
+    easter = BusinessCalendar.from_settings(
+        BusinessHoursSettings(
+            monday=["08:00-17:00"],
+            closed=["2026-04-02"],
+            holidays=HolidaySettings(country="DE", subdivision="BY"),
+        )
+    )
+    nonstop = easter.around_the_clock()
+    assert nonstop.zone == easter.zone and nonstop.always_open
+    good_friday_night = at("2026-04-03T03:00")
+    assert not easter.is_open(good_friday_night) and nonstop.is_open(good_friday_night)
+    assert nonstop.add_business_hours(at("2026-04-02T18:30"), 2) == at("2026-04-02T20:30")
+    assert nonstop.business_hours_between(at("2026-04-02T18:00"), at("2026-04-06T18:00")) == 96
+
+
+@settings(max_examples=150, deadline=None)
+@given(calendars(), starts, budgets)
+def test_property_around_the_clock_is_elapsed_time_and_never_later(calendar, start, hours):
+    """Real elapsed time across DST, in the calendar's zone, and never later than business time."""
+    nonstop = calendar.around_the_clock()
+    result = nonstop.add_business_hours(start, hours)
+    assert result.tzinfo == calendar.zone
+    assert utc(result) == utc(start) + timedelta(hours=hours)
+    assert abs(nonstop.business_hours_between(start, result) - hours) < TOLERANCE
+    assert utc(result) <= utc(calendar.add_business_hours(start, hours))

@@ -100,6 +100,18 @@ def test_header_options():
     assert msg["X-Mailbot-Ticket"] == "MB-000123 – Müller"
 
 
+def test_a_persons_reply_carries_no_automatic_marks():
+    """Issue 10, RFC 3834 section 5: a reply a person wrote has no Auto-Submitted (absent, not "no"),
+    and neither Outlook's mark of automatic mail nor a Precedence."""
+    msg = parse(
+        compose(auto_submitted=None, precedence=None, extra_headers={"X-Loop": "support@example.com"})
+    )
+    for header in ("Auto-Submitted", "X-Auto-Response-Suppress", "Precedence"):
+        assert header not in msg
+    assert msg["X-Loop"] == "support@example.com"  # still recognisable as ours when it comes back
+    assert msg["In-Reply-To"] == "<orig@example.com>" and msg.defects == []
+
+
 def test_display_name_with_specials_round_trips():
     msg = parse(compose(from_name='Müller, "Support" <Team>'))
     assert msg["From"].addresses[0].display_name == 'Müller, "Support" <Team>'
@@ -249,6 +261,8 @@ def test_line_breaks_in_any_header_value_raise(overrides):
         {"date": datetime(2024, 5, 14, 9, 30)},
         {"auto_submitted": "no"},
         {"auto_submitted": "auto-notified"},
+        {"auto_submitted": None},  # a person's reply with the default Precedence: bulk
+        {"auto_submitted": None, "precedence": "list"},
         {"extra_headers": {"Subject": "other"}},
         {"extra_headers": {"message-id": "<x@y>"}},
         {"extra_headers": {"Content-Type": "text/plain"}},

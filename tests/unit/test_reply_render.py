@@ -89,6 +89,14 @@ CONTEXTS = {
         "subject": "Re: Export bricht ab [MB-000123]",
         "error": "550 5.1.1 <erika@example.com>: Recipient address rejected",
     },
+    "oncall_alert": {
+        "reference": "MB-000123",
+        "customer": "erika@example.com",
+        "subject": "App stürzt ab",
+        "severity": "critical",
+        "response_due": DUE,
+        "body_excerpt": "Seit heute Abend stürzt die App bei allen ab.",
+    },
 }
 NO_REFERENCE_KINDS = ("out_of_hours",)  # sent before a ticket exists
 
@@ -152,7 +160,9 @@ def test_answer_contains_the_article_and_how_to_reach_a_human(renderer):
     de = renderer.render("answer", Language.DE, CONTEXTS["answer"])
     en = renderer.render("answer", Language.EN, CONTEXTS["answer"])
 
-    assert "1. Öffnen Sie die **Anmeldeseite**." in de.text  # text keeps the Markdown as written
+    assert "1. Öffnen Sie die Anmeldeseite." in de.text  # issue 10: no Markdown syntax in text
+    assert "(Hilfe <https://help.example.com/passwort>)" in de.text
+    assert "**" not in de.text and "](" not in de.text
     assert "<strong>Anmeldeseite</strong>" in de.html
     assert '<a href="https://help.example.com/passwort">Hilfe</a>' in de.html
     assert "antworten Sie einfach auf diese E-Mail" in de.text
@@ -274,11 +284,14 @@ def test_customer_text_is_escaped_in_html_and_verbatim_in_text(renderer, languag
 
 @pytest.mark.parametrize("kind", render.CUSTOMER_KINDS)
 def test_customer_name_and_subject_are_data(renderer, kind):
+    # issue 10: a display name that is no person's name greets neutrally instead of as written
     ctx = {**CONTEXTS[kind], "customer_name": EVIL, "subject": EVIL}
     out = renderer.render(kind, Language.DE, ctx)
 
     assert "<script>" not in out.html
-    assert f"Guten Tag {EVIL}," in out.text
+    assert out.text.startswith("Guten Tag,\n")
+    named = renderer.render(kind, Language.DE, {**ctx, "customer_name": '"Erika Müller" <b>{{ 7*7 }}</b>'})
+    assert named.text.startswith("Guten Tag Erika Müller,\n") and "<b>" not in named.html
     assert out.subject == (f"Re: {EVIL}" if kind in NO_REFERENCE_KINDS else f"Re: {EVIL} [MB-000123]")
     assert "49" not in out.text + out.html + out.subject
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailbot.reply.subject import find_references, format_reference, one_line, reply_subject
+from mailbot.reply.subject import bare_subject, find_references, format_reference, one_line, reply_subject
 
 REF = "MB-000123"
 
@@ -139,7 +139,8 @@ def test_one_line(text, expected):
 
 MARKERS = ["Re:", "RE: ", "AW:", "Aw :", "WG:", "Fwd:", "Fw:", "Antw:", "Re[2]:", "Re(3):", "Re", ":"]
 REFS = ["[MB-000123]", "[mb-7]", "[MB-", "]", "[JIRA-1]", "MB-000123"]
-FRAGMENTS = st.sampled_from([*MARKERS, *REFS, " ", "\t", "\r\n", "Drucker", "Grüße", "日本"])
+SEPARATORS = [" - ", "-", " – ", ": ", " | "]
+FRAGMENTS = st.sampled_from([*MARKERS, *REFS, *SEPARATORS, " ", "\t", "\r\n", "Drucker", "Grüße", "日本"])
 
 
 @given(st.lists(FRAGMENTS, max_size=12).map("".join))
@@ -148,3 +149,56 @@ def test_reply_subject_is_stable_for_marker_soup(original):
     assert reply_subject(once, REF) == once
     assert find_references(once, "MB") == (123,)
     assert not once.removeprefix("Re: ").lower().startswith(("re:", "aw:", "wg:", "fwd:", "fw:"))
+
+
+# --- follow-ups (issue 10): one "Re:", one reference, whatever the customer's client made of it ---------
+
+FOLLOW_UP_SUBJECTS = [
+    # German and English clients, Outlook, Lotus Notes, counted markers
+    "Re: Re: Problem [MB-000012]",
+    "AW: [MB-000012] Problem",
+    "AW: AW: Problem [MB-000012]",
+    "WG: AW: Problem [MB-000012]",
+    "Fwd: Re: Problem [MB-000012]",
+    "FW: Problem [MB-000012]",
+    "RE[2]: Problem [MB-000012]",
+    "Re(3): Problem [MB-000012]",
+    "Antwort: Problem [MB-000012]",
+    "Antw: Problem [MB-000012]",
+    "aw: re: Problem [MB-000012]",
+    # the reference twice, spelled differently, or where a helpdesk puts it
+    "Re: Problem [MB-000012] [MB-000012]",
+    "Re: [MB-000012] Problem [MB-000012]",
+    "AW: Problem [mb-12]",
+    "AW: Problem [MB-12] [mb-000012]",
+    "Re: [MB-000012] - Problem",
+    "AW: [MB-000012]: Problem",
+    "Re: Problem - [MB-000012]",
+    "Re: Problem – [MB-000012]",
+    "[MB-000012] | Problem",
+    "Re:\u00a0Problem [MB-000012]",
+]
+
+
+@pytest.mark.parametrize("original", FOLLOW_UP_SUBJECTS)
+def test_a_follow_up_gets_one_re_and_one_reference(original):
+    assert reply_subject(original, "MB-000012") == "Re: Problem [MB-000012]"
+
+
+@pytest.mark.parametrize("original", FOLLOW_UP_SUBJECTS)
+def test_bare_subject_of_a_follow_up_is_the_topic_alone(original):
+    assert bare_subject(original) == "Problem"
+
+
+@pytest.mark.parametrize(
+    ("original", "expected"),
+    [
+        ("Problem - Teil 2", "Problem - Teil 2"),  # a dash that belongs to the topic stays
+        ("Re: 10:00 Termin", "10:00 Termin"),
+        ("Problem: [JIRA-42] fehlt", "Problem: fehlt"),
+        ("Drucker [MB-000012]-Fehler", "Drucker -Fehler"),
+        ("", ""),
+    ],
+)
+def test_bare_subject_keeps_what_is_not_a_marker(original, expected):
+    assert bare_subject(original) == expected

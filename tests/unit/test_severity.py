@@ -187,13 +187,18 @@ def test_questions_and_wishes_get_no_severity(shipped, body):
     assert shipped.guess("Frage", body).severity is None
 
 
-def test_reasons_name_the_signals_and_the_model_features(shipped):
+def test_reasons_name_the_signals_and_the_closest_example(shipped):
+    # issue 10: quotes are the customer's words as written, and the model's view is an example
+    # sentence of the agency's, no longer raw n-grams ('words: "absturz"', 'characters: "e ab"')
     guess = shipped.guess("DRINGEND", "Bei allen Nutzern stürzt die App ab, Zahlung fehlgeschlagen")
     assert guess.severity is Severity.CRITICAL
-    assert 'signal: "stürzt die app ab" (crash)' in guess.reasons
-    assert 'signal: "zahlung fehlgeschlagen" (payment failing)' in guess.reasons
+    assert 'signal: "stürzt die App ab" (crash)' in guess.reasons
+    assert 'signal: "Zahlung fehlgeschlagen" (payment failing)' in guess.reasons
     assert "signal: all users + core function failing" in guess.reasons
-    assert any(reason.startswith("words: ") for reason in guess.reasons)
+    assert not any(reason.startswith(("words: ", "characters: ")) for reason in guess.reasons)
+    (closest,) = [reason for reason in guess.reasons if reason.startswith("closest example (critical): ")]
+    examples = load_severity_examples(SHIPPED_KNOWLEDGE_BASE)
+    assert any(f'"{example.text}"' in closest for example in examples if example.label == "critical")
 
 
 def test_training_is_deterministic_and_fast():

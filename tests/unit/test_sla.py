@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from mailbot.clock import BusinessCalendar
 from mailbot.config import BusinessHoursSettings, HolidaySettings, SlaSettings, SlaTarget
 from mailbot.domain import Severity
-from mailbot.tickets.sla import SlaDue, SlaState, due_times, response_state, share_used
+from mailbot.tickets.sla import SlaDue, SlaState, due_times, response_state, share_used, sla_calendar
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WORKDAY = ["08:00-12:00", "13:00-17:00"]
@@ -138,3 +138,62 @@ def test_property_due_times_are_ordered_and_exact(received, severity):
     assert abs(hours - target.resolution_hours) < 1e-6
     just_after = response + timedelta(microseconds=1)
     assert response_state(just_after, due, CALENDAR, SLA.warn_at) == SlaState.BREACHED
+
+
+# --- a calendar per class: critical faults "handled without delay" ------------------------------------
+
+NONSTOP = SlaSettings.model_validate({"critical": {"calendar": "24/7"}})
+MAUNDY_THURSDAY_EVENING = at("2026-04-02T18:30")  # Good Friday 3 April and Easter Monday 6 April are closed
+
+
+def test_outage_before_easter_is_not_promised_for_tuesday():
+    business = due_times(MAUNDY_THURSDAY_EVENING, Severity.CRITICAL, CALENDAR, SLA)
+    nonstop = due_times(MAUNDY_THURSDAY_EVENING, Severity.CRITICAL, CALENDAR, NONSTOP)
+    assert business is not None and nonstop is not None
+    assert business.response_due == at("2026-04-07T10:00")  # the promise the issue calls wrong
+    assert nonstop.started_at == MAUNDY_THURSDAY_EVENING
+    assert (nonstop.response_due, nonstop.resolution_due) == (at("2026-04-02T20:30"), at("2026-04-03T02:30"))
+    assert nonstop.response_due.tzinfo == BERLIN  # read as local time in the acknowledgement
+
+
+def test_only_the_24_7_class_runs_around_the_clock():
+    assert NONSTOP.critical.response_hours == 2 and NONSTOP.critical.resolution_hours == 8  # defaults kept
+    assert NONSTOP.around_the_clock() == {Severity.CRITICAL}
+    for severity in (Severity.MAJOR, Severity.MINOR, Severity.COSMETIC):
+        assert due_times(MAUNDY_THURSDAY_EVENING, severity, CALENDAR, NONSTOP) == due_times(
+            MAUNDY_THURSDAY_EVENING, severity, CALENDAR, SLA
+        )
+        assert sla_calendar(severity, CALENDAR, NONSTOP) is CALENDAR
+    assert sla_calendar(None, CALENDAR, NONSTOP) is CALENDAR
+    assert sla_calendar(Severity.CRITICAL, CALENDAR, NONSTOP).always_open
+
+
+def test_a_24_7_ticket_uses_up_its_time_at_night():
+    due = due_times(MAUNDY_THURSDAY_EVENING, Severity.CRITICAL, CALENDAR, NONSTOP)
+    assert due is not None
+    nonstop = sla_calendar(Severity.CRITICAL, CALENDAR, NONSTOP)
+    assert response_state(at("2026-04-02T19:00"), due, nonstop, NONSTOP.warn_at) == SlaState.OK
+    assert response_state(at("2026-04-02T20:00"), due, nonstop, NONSTOP.warn_at) == SlaState.WARN
+    assert response_state(at("2026-04-02T20:31"), due, nonstop, NONSTOP.warn_at) == SlaState.BREACHED
+    # measured on the business calendar the night would use nothing: the watch must not do that
+    assert response_state(at("2026-04-02T20:00"), due, CALENDAR, NONSTOP.warn_at) == SlaState.OK
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    received=st.datetimes(
+        min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(BERLIN)
+    ),
+    severity=st.sampled_from(Severity),
+)
+def test_property_24_7_due_times_are_elapsed_time_and_never_later(received, severity):
+    sla = SlaSettings.model_validate({severity.value: {"calendar": "24/7"}})
+    due, business = due_times(received, severity, CALENDAR, sla), due_times(received, severity, CALENDAR, SLA)
+    assert due is not None and business is not None
+    target = sla.target(severity)
+    start = received.astimezone(UTC)
+    assert due.started_at.astimezone(UTC) == start
+    assert due.response_due.astimezone(UTC) - start == timedelta(hours=target.response_hours)
+    assert due.resolution_due.astimezone(UTC) - start == timedelta(hours=target.resolution_hours)
+    assert due.response_due.astimezone(UTC) <= business.response_due.astimezone(UTC)
+    assert due.resolution_due.astimezone(UTC) <= business.resolution_due.astimezone(UTC)

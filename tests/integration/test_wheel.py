@@ -1,0 +1,47 @@
+"""The wheel carries everything an installed mailbot needs (built offline with this venv's setuptools).
+
+scripts/check-wheel goes further in CI: it installs the wheel in a fresh venv and runs `mailbot demo`
+from an empty directory.
+"""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from mailbot.paths import DEMO_SAMPLES, SHIPPED_KNOWLEDGE_BASE
+from mailbot.reply.render import required_templates
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_wheel_ships_templates_knowledge_base_example_config_and_samples(tmp_path):
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            tmp_path,
+            ROOT,
+        ],
+        check=True,
+        cwd=tmp_path,
+    )
+    (wheel,) = tmp_path.glob("mailbot-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = "mailbot/_shipped/"
+    missing = [n for n in required_templates() if f"{shipped}templates/{n}" not in names]
+    assert missing == []
+    articles = [
+        p.relative_to(SHIPPED_KNOWLEDGE_BASE).as_posix() for p in SHIPPED_KNOWLEDGE_BASE.rglob("*.md")
+    ]
+    assert articles and all(f"{shipped}knowledge_base/{a}" in names for a in articles)
+    assert f"{shipped}mailbot.example.toml" in names
+    assert all(f"mailbot/demo/samples/{p.name}" in names for p in DEMO_SAMPLES.glob("*.eml"))
+    assert any(n.startswith("mailbot/db/migrations/versions/0001") for n in names)
+    assert not any(n.startswith(("tests/", "bench/", "templates/", "knowledge_base/")) for n in names)
