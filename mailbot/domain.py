@@ -134,6 +134,22 @@ class TicketContext:
     matched_by: str  # "in-reply-to", "references" or "subject"
 
 
+class Intent(StrEnum):
+    """What a customer's mail says beyond its topic, as far as small pure detectors can tell."""
+
+    STATUS = "status"  # only asks where a request stands (tickets.status_query)
+    CLOSING = "closing"  # only thanks, or says the matter is solved (tickets.closing)
+
+
+@dataclass(frozen=True)
+class Cues:
+    """What cheap, pure detectors read in the customer's own words, for decide() to weigh."""
+
+    intent: Intent | None = None
+    # one prediction per question (classify.questions), only for a mail that asks several things
+    questions: tuple[Prediction, ...] = ()
+
+
 class Action(StrEnum):
     ANSWER = "answer"
     ESCALATE = "escalate"
@@ -151,3 +167,4 @@ class Decision:
     rule_hits: tuple[RuleHit, ...] = ()
     prediction: Prediction | None = None
     details: dict[str, str] = field(default_factory=dict)
+    intent: Intent | None = None  # of a follow-up: a status question or a closing thank-you

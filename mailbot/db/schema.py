@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -155,6 +156,8 @@ class Ticket(Base):
     # the 2nd level: severity guess with its reasons, SLA clock, incident parent, external mirror
     severity: Mapped[str | None] = mapped_column(String(20))
     severity_reasons: Mapped[list[str] | None] = mapped_column(JSON)
+    # the customer was told the guess (classify.disclosure); the team always sees it
+    severity_shown: Mapped[bool] = mapped_column(default=False, server_default=false())
     text_excerpt: Mapped[str] = mapped_column(Text, default="")  # the customer's words, for grouping
     sla_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

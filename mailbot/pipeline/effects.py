@@ -14,8 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
+from mailbot.classify.disclosure import show_to_customer
+from mailbot.classify.normalise import classification_text
 from mailbot.db.schema import InboundMail, OutboxMail, Ticket, TicketEvent
-from mailbot.domain import Action, Decision, ParsedMail, SeverityGuess, TicketState
+from mailbot.domain import Action, Decision, Intent, ParsedMail, SeverityGuess, TicketState
 from mailbot.escalate.jobs import enqueue_jobs
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, enqueue
@@ -23,8 +25,8 @@ from mailbot.reply.subject import format_reference
 from mailbot.tickets.incidents import Candidate, pick_parent
 from mailbot.tickets.notify import local_time, sender_of, to_team
 from mailbot.tickets.oncall import alert_oncall
+from mailbot.tickets.overdue import Promise, alert_response_overdue, overdue_note, promise
 from mailbot.tickets.sla import due_times
-from mailbot.tickets.status_query import is_status_request
 from mailbot.tickets.team_view import customer_label, team_reasons
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,7 @@ class _Effects:
         guess = self.app.severity.guess(self.mail.subject, self.mail.body)
         self.assess(ticket, guess)
         parent = self.group(ticket)
+        response = promise(local_time(self.app, ticket.response_due_at), self.now)
         if self.decision.reply_to_customer:
             article_id = self.decision.article_id  # an article that sends its topic to the 2nd level
             interim = self.app.kb.article(article_id, self.mail.language) if article_id else None
@@ -101,25 +104,41 @@ class _Effects:
                 ticket,
                 "acknowledgement",
                 interim_markdown=interim.body if interim else None,
-                severity=ticket.severity,
-                response_due=local_time(self.app, ticket.response_due_at),
+                severity=ticket.severity if ticket.severity_shown else None,
+                response_due=response.due,
+                overdue=response.overdue,
             )
-        self.team_notice(ticket, "new", guess=guess, parent=parent)
+        self.team_notice(ticket, "new", guess=guess, parent=parent, note=overdue_note(response))
         self.event(ticket, "escalated", self.decision.reason)
         enqueue_jobs(self.session, self.app, ticket, "ticket.escalated", f"ticket-{ticket.id}", self.now)
+        self.tell_overdue(ticket, response)
         alert_oncall(self.session, self.app, ticket, self.now)  # only while closed, only urgent classes
 
     def assess(self, ticket: Ticket, guess: SeverityGuess) -> None:
-        """Severity and due times; the SLA clock starts when the mail reached the mailbox."""
+        """Severity and due times; the SLA clock starts when the mail reached the mailbox. The
+        customer is told the guess only when `show_to_customer` allows it; the team always sees it."""
         ticket.severity = guess.severity.value if guess.severity else None
         ticket.severity_reasons = list(guess.reasons)
+        ticket.severity_shown = show_to_customer(
+            guess, classification_text(self.mail.subject, self.mail.body)
+        )
         due = due_times(self.row.received_at, guess.severity, self.app.calendar, self.app.settings.sla)
         if due is not None:
             ticket.sla_started_at = due.started_at
             ticket.response_due_at = due.response_due
             ticket.resolution_due_at = due.resolution_due
         reasons = "; ".join(guess.reasons[:3])
-        self.event(ticket, "assessed", f"severity {ticket.severity or 'none'}: {reasons}")
+        shown = "told the customer" if ticket.severity_shown else "not told the customer"
+        self.event(ticket, "assessed", f"severity {ticket.severity or 'none'} ({shown}): {reasons}")
+
+    def reassess(self, ticket: Ticket) -> SeverityGuess:
+        """A reply that takes a ticket (back) to the 2nd level is assessed like a new report: severity
+        from its own words, a new SLA clock from its arrival, the response target of that clock."""
+        ticket.sla_started_at = ticket.response_due_at = ticket.resolution_due_at = None
+        ticket.responded_at = ticket.sla_warned_at = ticket.sla_breached_at = None
+        guess = self.app.severity.guess(self.mail.subject, self.mail.body)
+        self.assess(ticket, guess)
+        return guess
 
     def group(self, ticket: Ticket) -> Ticket | None:
         """Join an incident: an open report of the same fault from the grouping window."""
@@ -157,6 +176,10 @@ class _Effects:
 
     def follow_up(self, ticket: Ticket) -> None:
         self.event(ticket, "customer_reply", self.decision.reason)
+        if self.decision.intent is Intent.CLOSING:  # decide() only says so for tickets not with the team
+            self.event(ticket, "customer_closing", f"thanks or 'solved'; the ticket stays {ticket.state}")
+            ticket.updated_at = self.now
+            return
         enqueue_jobs(
             self.session,
             self.app,
@@ -166,39 +189,70 @@ class _Effects:
             self.now,
             inbound_id=self.row.id,
         )
+        guess, told = None, Promise(None)
         if ticket.state != TicketState.ESCALATED:
             previous = ticket.state
             ticket.state = TicketState.ESCALATED
             ticket.resolved_at = None
             kind = "reopened" if previous == TicketState.SOLVED else "escalated"
             self.event(ticket, kind, f"customer replied to a {previous} ticket")
+            guess = self.reassess(ticket)
+            told = promise(local_time(self.app, ticket.response_due_at), self.now)
             if self.decision.reply_to_customer:
-                self.to_customer(ticket, "followup_received")
-        elif self.decision.reply_to_customer and is_status_request(self.mail.body):
-            self.status_answer(ticket)
+                self.to_customer(ticket, "followup_received", response_due=told.due, overdue=told.overdue)
+        elif self.decision.reply_to_customer and self.decision.intent is Intent.STATUS:
+            told = self.status_answer(ticket)
         ticket.updated_at = self.now
-        self.team_notice(ticket, "follow_up")
+        self.team_notice(ticket, "follow_up", guess=guess, note=overdue_note(told))
+        self.tell_overdue(ticket, told)
 
-    def status_answer(self, ticket: Ticket) -> None:
-        """Tell a customer who asks where the ticket stands; at most once per `status_reply_hours`."""
+    def status_answer(self, ticket: Ticket) -> Promise:
+        """Tell a customer who asks where the ticket stands; at most once per `status_reply_hours`.
+
+        The answer goes to the address stored on the ticket, never to a Reply-To of the question,
+        so a forged From with an own Reply-To learns nothing. Of the response target (before the
+        team's first answer) or else the resolution target, a time still ahead is promised and a
+        past one is not: the customer reads that the request is overdue and has priority.
+        """
         pause = timedelta(hours=self.app.settings.limits.status_reply_hours)
         if ticket.status_replied_at is not None and self.now - ticket.status_replied_at < pause:
             note = f"a status answer went out at {ticket.status_replied_at}"
             self.event(ticket, "status_not_answered", note)
-            return
+            return Promise(None)
         ticket.status_replied_at = self.now
+        responded = ticket.responded_at is not None
+        told = promise(
+            local_time(self.app, ticket.resolution_due_at if responded else ticket.response_due_at), self.now
+        )
         self.to_customer(
             ticket,
             "status",
+            recipient=ticket.customer,
             state=ticket.state,
-            severity=ticket.severity,
-            response_due=local_time(self.app, ticket.response_due_at),
-            resolution_due=local_time(self.app, ticket.resolution_due_at),
-            responded=ticket.responded_at is not None,
+            severity=ticket.severity if ticket.severity_shown else None,
+            response_due=None if responded else told.due,
+            resolution_due=told.due if responded else None,
+            responded=responded,
+            overdue=told.overdue,
         )
         self.event(ticket, "status_answered", "the customer asked for the state of the ticket")
+        return told
 
-    def to_customer(self, ticket: Ticket, kind: str, **context: object) -> None:
+    def tell_overdue(self, ticket: Ticket, told: Promise) -> None:
+        """After the customer was told a target has passed: the breach alert for a response target
+        (once per ticket, shared with the SLA watch), an event for a resolution target (the team
+        notice says it)."""
+        if not told.overdue:
+            return
+        if ticket.responded_at is None:
+            alert_response_overdue(
+                self.session, self.app, ticket, self.now, "found when writing to the customer"
+            )
+        else:
+            self.event(ticket, "resolution_overdue", f"resolution was due {ticket.resolution_due_at}")
+
+    def to_customer(self, ticket: Ticket, kind: str, recipient: str | None = None, **context: object) -> None:
+        """Queue `kind` in reply to this mail, to its reply address unless `recipient` is given."""
         threading = threading_headers(self.mail.message_id, self.mail.references)
         context |= {
             "reference": ticket.reference,
@@ -211,7 +265,7 @@ class _Effects:
             Outgoing(
                 kind=kind,
                 language=self.mail.language,
-                recipient=self.mail.reply_address,
+                recipient=recipient or self.mail.reply_address,
                 to_customer=True,
                 context=context,
                 in_reply_to=threading.get("In-Reply-To"),
@@ -220,8 +274,14 @@ class _Effects:
         )
 
     def team_notice(
-        self, ticket: Ticket, event: str, guess: SeverityGuess | None = None, parent: Ticket | None = None
+        self,
+        ticket: Ticket,
+        event: str,
+        guess: SeverityGuess | None = None,
+        parent: Ticket | None = None,
+        note: str | None = None,
     ) -> None:
+        """`note`: a line the team must read beside the decision's reason (an overdue target)."""
         if self.flooding(ticket):
             return
         prediction = self.decision.prediction
@@ -229,7 +289,7 @@ class _Effects:
             "reference": ticket.reference,
             "customer": customer_label(ticket.customer_name, ticket.customer),
             "subject": self.mail.subject,
-            "reason": self.decision.reason,
+            "reason": f"{self.decision.reason}; {note}" if note else self.decision.reason,
             "language": ticket.language,  # the ticket's; the notice itself is in the team's language
             "ranking": list(prediction.ranking) if prediction else [],
             "rule_hits": [(hit.name, hit.reason) for hit in self.decision.rule_hits],

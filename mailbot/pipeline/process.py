@@ -22,10 +22,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
+from mailbot.classify.normalise import classification_text
+from mailbot.classify.questions import question_segments
 from mailbot.db.claims import claim_next_inbound
 from mailbot.db.schema import InboundMail, InboundState, OutboxMail, Outcome
 from mailbot.decide import decide
-from mailbot.domain import Action, Decision, ParsedMail, RuleEffect, Severity
+from mailbot.domain import Action, Cues, Decision, Intent, ParsedMail, Prediction, RuleEffect, Severity
 from mailbot.errors import Quarantine
 from mailbot.parse import parse_mail
 from mailbot.pipeline.deferral import OutsideHours, decide_now
@@ -33,7 +35,9 @@ from mailbot.pipeline.effects import apply_decision
 from mailbot.pipeline.logline import decision_line
 from mailbot.reply.compose import verify_message_id
 from mailbot.rules import RuleContext, apply_rules
-from mailbot.tickets.lookup import find_ticket
+from mailbot.tickets.closing import is_closing
+from mailbot.tickets.lookup import find_ticket, only_open_ticket
+from mailbot.tickets.status_query import asks_for_news, is_status_request
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +155,32 @@ def _decide(session: Session, app: App, row: InboundMail, mail: ParsedMail, now:
         return decide(hits, None, None)
     settings = app.settings
     ticket = find_ticket(session, app.mailbox, settings.support.ticket_prefix, mail, app.message_id_key)
-    prediction = None if ticket else app.classifier.predict(mail.subject, mail.body)
+    intent = read_intent(mail, in_thread=ticket is not None)
+    open_ticket = None
+    if ticket is None and intent is Intent.STATUS:
+        open_ticket = only_open_ticket(session, app.mailbox, mail.from_addr)
+    if ticket or open_ticket:
+        return decide(hits, None, ticket, cues=Cues(intent), open_ticket=open_ticket)
+    prediction = app.classifier.predict(mail.subject, mail.body)
     escalating = {article.id for article in app.kb.articles if article.action == "escalate"}
-    return decide(hits, prediction, ticket, escalating)
+    return decide(hits, prediction, None, escalating, Cues(intent, _questions(app, mail, prediction)))
+
+
+def read_intent(mail: ParsedMail, *, in_thread: bool) -> Intent | None:
+    """A closing thank-you or a status question, read from the customer's own words. In a ticket's
+    thread any short status question counts; without a reference only one that asks for news."""
+    if in_thread and not mail.attachments and is_closing(mail.body):
+        return Intent.CLOSING
+    asks = is_status_request(mail.body) if in_thread else asks_for_news(mail.body)
+    return Intent.STATUS if asks else None
+
+
+def _questions(app: App, mail: ParsedMail, prediction: Prediction) -> tuple[Prediction, ...]:
+    """One prediction per question, only when the mail would be answered and asks several things."""
+    segments = question_segments(mail.body) if prediction.confident else ()
+    if not segments:
+        return ()
+    return tuple(app.classifier.predict_texts([classification_text("", s) for s in segments]))
 
 
 def rule_context(session: Session, app: App, mail: ParsedMail, now: datetime) -> RuleContext:
@@ -204,6 +231,7 @@ def _decision_record(decision: Decision) -> dict[str, Any]:
         "reason": decision.reason,
         "article_id": decision.article_id,
         "reply_to_customer": decision.reply_to_customer,
+        "intent": decision.intent.value if decision.intent else None,
         "rule_hits": [
             {"name": h.name, "reason": h.reason, "effect": h.effect.value} for h in decision.rule_hits
         ],

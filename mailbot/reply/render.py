@@ -27,9 +27,12 @@ answer              reference, subject, support_name, article_markdown          
 acknowledgement     reference, subject, support_name                                  customer_name,
                                                                                       interim_markdown,
                                                                                       due_text, severity,
-                                                                                      response_due
+                                                                                      response_due,
+                                                                                      overdue
 followup_received   reference, subject, support_name                                  customer_name,
-                                                                                      due_text
+                                                                                      due_text,
+                                                                                      response_due,
+                                                                                      overdue
 solved              reference, subject, support_name, message                         customer_name,
                                                                                       agent_name
 agent_reply         reference, subject, support_name, message                         customer_name,
@@ -37,7 +40,8 @@ agent_reply         reference, subject, support_name, message                   
 status              reference, subject, support_name, state, responded                customer_name,
                                                                                       severity,
                                                                                       response_due,
-                                                                                      resolution_due
+                                                                                      resolution_due,
+                                                                                      overdue
 out_of_hours        subject, support_name, next_opening                               customer_name
 team_notice         reference, subject, customer, reason, language, ranking,          severity,
                     rule_hits, body_excerpt, event                                    severity_confidence,
@@ -69,8 +73,12 @@ oncall_alert        reference, subject, customer, severity, response_due,       
 - ``due_text``: a ready, localised phrase (older callers); ``response_due`` wins when both are set.
 - ``response_due``, ``resolution_due``, ``next_opening``: aware datetimes, already in the business
   calendar's zone (the templates format them, they do not convert them).
+- ``overdue``: the due time has passed at the time of writing (`tickets.overdue.promise`): the mail
+  says the request is overdue and has priority instead of promising a time; callers then pass no
+  due time (a past time is never promised).
 - ``severity``: a `Severity` value ("critical", "major", "minor", "cosmetic") or None for a question
-  or wish (no SLA); ``severity_confidence``: the classifier's confidence (float);
+  or wish (no SLA); in customer mails None also when the guess is not shown (`classify.disclosure`);
+  ``severity_confidence``: the classifier's confidence (float);
   ``severity_reasons``: sentences explaining the guess, in the team's language
   (`mailbot.tickets.team_view.team_reasons`).
 - ``state``: one of `STATUS_STATES` ("escalated": with the 2nd level, "answered", "solved");
@@ -159,11 +167,18 @@ OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
         "due_text": None,
         "severity": None,
         "response_due": None,
+        "overdue": False,
     },
-    "followup_received": {"customer_name": "", "due_text": None},
+    "followup_received": {"customer_name": "", "due_text": None, "response_due": None, "overdue": False},
     "solved": {"customer_name": "", "agent_name": None},
     "agent_reply": {"customer_name": "", "agent_name": None},
-    "status": {"customer_name": "", "severity": None, "response_due": None, "resolution_due": None},
+    "status": {
+        "customer_name": "",
+        "severity": None,
+        "response_due": None,
+        "resolution_due": None,
+        "overdue": False,
+    },
     "out_of_hours": {"customer_name": ""},
     "team_notice": {
         "severity": None,

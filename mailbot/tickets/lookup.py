@@ -3,7 +3,8 @@
 Threading headers are checked first (In-Reply-To, then References from the newest), against the
 Message-IDs we sent and the customer mails already on a ticket; then the `[MB-000123]` reference in
 the subject. A stranger who quotes a reference or forges In-Reply-To starts a new conversation and
-learns nothing about the existing ticket.
+learns nothing about the existing ticket. `only_open_ticket` finds the ticket a status question
+without any reference can only be about.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot.db.schema import InboundMail, OutboxMail, Ticket
@@ -87,3 +88,27 @@ def _ticket_of_message(session: Session, mailbox: str, message_id: str, key: byt
             InboundMail.ticket_id.is_not(None),
         )
     )
+
+
+def only_open_ticket(session: Session, mailbox: str, sender: str) -> TicketContext | None:
+    """The sender's one ticket with the 2nd level, for a status question without a reference; None
+    when they have none or several (then nobody can tell which one they mean).
+
+    Answered tickets do not count: the knowledge base answered them and nobody works on them. The
+    sender is the mail's From, so only the ticket's own customer is matched; the caller sends the
+    answer to the address stored on the ticket, never to a Reply-To of the new mail.
+    """
+    tickets = session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.mailbox == mailbox,
+            func.lower(Ticket.customer) == sender.lower(),
+            Ticket.state == TicketState.ESCALATED,
+        )
+        .limit(2)
+    ).all()
+    if len(tickets) != 1 or not sender:
+        return None
+    ticket = tickets[0]
+    state = TicketState(ticket.state)
+    return TicketContext(ticket.id, ticket.reference or "", ticket.customer, state, "sender")

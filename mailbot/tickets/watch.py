@@ -55,16 +55,7 @@ def sla_watch(app: App) -> WatchReport:
                 continue
             breached = state is SlaState.BREACHED
             used = share_used(now, due.started_at, due.response_due, calendar)
-            context = {
-                "reference": ticket.reference,
-                "customer": customer_label(ticket.customer_name, ticket.customer),
-                "subject": ticket.subject,
-                "language": ticket.language,  # the customer's, not the team's (the alert is in the team's)
-                "severity": ticket.severity,
-                "response_due": local_time(app, ticket.response_due_at),
-                "share_used": used,
-                "breached": breached,
-            }
+            context = alert_context(app, ticket, used, breached)
             kind = "breach" if breached else "warning"
             mail_team(session, app, ticket, "sla_alert", f"sla-{kind}:{ticket.id}", now, **context)
             if breached:
@@ -78,3 +69,18 @@ def sla_watch(app: App) -> WatchReport:
                 add_event(session, ticket, "sla_warning", f"{used:.0%} of the response time used", now)
                 log.info("SLA warning: %s (%.0f%% used)", ticket.reference, used * 100)
     return report
+
+
+def alert_context(app: App, ticket: Ticket, used: float, breached: bool) -> dict[str, object]:
+    """The `sla_alert` of a ticket, for the watch and for `tickets.overdue` (a breach found when writing
+    to the customer), so both say the same."""
+    return {
+        "reference": ticket.reference,
+        "customer": customer_label(ticket.customer_name, ticket.customer),
+        "subject": ticket.subject,
+        "language": ticket.language,  # the customer's, not the team's (the alert is in the team's)
+        "severity": ticket.severity,
+        "response_due": local_time(app, ticket.response_due_at),
+        "share_used": used,
+        "breached": breached,
+    }

@@ -2,8 +2,17 @@
 
 import pytest
 
-from mailbot.decide import decide
-from mailbot.domain import Action, Prediction, RuleEffect, RuleHit, TicketContext, TicketState
+from mailbot.decide import decide, other_topic
+from mailbot.domain import (
+    Action,
+    Cues,
+    Intent,
+    Prediction,
+    RuleEffect,
+    RuleHit,
+    TicketContext,
+    TicketState,
+)
 
 AUTO = RuleHit("auto_submitted", "Auto-Submitted: auto-replied", RuleEffect.IGNORE)
 LIMIT = RuleHit("sender_limit", "3 automatic mails to this sender", RuleEffect.NO_REPLY)
@@ -47,3 +56,76 @@ def test_reasons_explain():
     assert decide((AUTO,), None, None).reason == AUTO.reason
     assert "MB-000007" in decide((), None, TICKET).reason
     assert decide((), None, TICKET).ticket_id == 7
+
+
+# --- issue 10: closing thanks, status questions without a reference, mails with several questions ---
+
+ANSWERED = TICKET
+ESCALATED = TicketContext(8, "MB-000008", "kunde@example.org", TicketState.ESCALATED, "subject")
+SOLVED = TicketContext(9, "MB-000009", "kunde@example.org", TicketState.SOLVED, "references")
+OWN_OPEN = TicketContext(8, "MB-000008", "kunde@example.org", TicketState.ESCALATED, "sender")
+
+
+@pytest.mark.parametrize("ticket", [ANSWERED, SOLVED])
+def test_closing_thanks_on_a_ticket_not_with_the_team_ends_quietly(ticket):
+    decision = decide((), None, ticket, cues=Cues(Intent.CLOSING))
+    assert decision.action is Action.FOLLOW_UP and decision.ticket_id == ticket.ticket_id
+    assert decision.intent is Intent.CLOSING
+    assert decision.reply_to_customer is False
+    assert "nothing sent" in decision.reason
+
+
+def test_closing_thanks_on_a_ticket_with_the_team_is_an_ordinary_follow_up():
+    decision = decide((), None, ESCALATED, cues=Cues(Intent.CLOSING))
+    assert decision.action is Action.FOLLOW_UP and decision.intent is None
+    assert decision.reply_to_customer is True
+    assert "the team is told" in decision.reason
+
+
+def test_status_question_joins_the_referenced_ticket_first():
+    decision = decide((), None, ESCALATED, cues=Cues(Intent.STATUS), open_ticket=OWN_OPEN)
+    assert (decision.action, decision.ticket_id, decision.intent) == (Action.FOLLOW_UP, 8, Intent.STATUS)
+
+
+def test_status_question_without_reference_joins_the_senders_only_open_ticket():
+    decision = decide((), None, None, cues=Cues(Intent.STATUS), open_ticket=OWN_OPEN)
+    assert (decision.action, decision.ticket_id, decision.intent) == (Action.FOLLOW_UP, 8, Intent.STATUS)
+    assert "MB-000008 is the sender's only open ticket" in decision.reason
+    silenced = decide((LIMIT,), None, None, cues=Cues(Intent.STATUS), open_ticket=OWN_OPEN)
+    assert silenced.action is Action.FOLLOW_UP and silenced.reply_to_customer is False
+
+
+def test_without_a_status_question_the_open_ticket_is_not_joined():
+    decision = decide((), prediction("password-reset", 0.9), None, open_ticket=OWN_OPEN)
+    assert decision.action is Action.ANSWER and decision.ticket_id is None
+
+
+def test_a_second_question_about_another_article_escalates_instead_of_a_half_answer():
+    whole = prediction("password-reset", 0.98)
+    questions = (prediction("password-reset", 0.99), prediction("subscription-cancel", 0.75))
+    decision = decide((), whole, None, cues=Cues(questions=questions))
+    assert decision.action is Action.ESCALATE and decision.article_id is None
+    assert "question 2 looks like subscription-cancel (0.75)" in decision.reason
+
+
+@pytest.mark.parametrize(
+    "questions",
+    [
+        (),  # one question: nothing to compare
+        (prediction("password-reset", 0.99), prediction("password-reset", 0.6)),  # both about one article
+        (prediction("password-reset", 0.99), prediction("supported-devices", 0.32)),  # "Geht das in der App?"
+        (
+            prediction("password-reset", 0.99),
+            Prediction("refund", 0.0, 0.5, (("refund", 0.9),), "m1", out_of_scope=True),
+        ),
+    ],
+)
+def test_follow_up_questions_without_a_topic_of_their_own_keep_the_answer(questions):
+    decision = decide((), prediction("password-reset", 0.98), None, cues=Cues(questions=questions))
+    assert decision.action is Action.ANSWER and decision.article_id == "password-reset"
+
+
+def test_other_topic_level_is_inclusive():
+    whole = prediction("a", 0.9)
+    assert other_topic(whole, (prediction("b", 0.7),), level=0.7) is not None
+    assert other_topic(whole, (prediction("b", 0.69),), level=0.7) is None

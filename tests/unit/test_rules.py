@@ -179,6 +179,58 @@ CASES = [
     case("subject about a car", (), subject="Auto kaputt, Termin verschieben"),
     case("subject about absence feature", (), subject="Abwesenheit in der App eintragen"),
     case("subject reply to an oof", (), subject="Re: Out of Office"),
+    # --- header-less absence notes: the subject and an absence body together are ignored ---
+    case(
+        "absence note de without headers",
+        ("absence_note", "auto_reply_subject"),
+        subject="Automatische Antwort: Ihre Anfrage bei Aktivo",
+        body="Vielen Dank für Ihre Nachricht. Ich bin bis einschließlich 7. Dezember 2026 nicht im Büro und "
+        "habe keinen Zugriff auf meine E-Mails. In dringenden Fällen wenden Sie sich bitte an meine "
+        "Kollegin Petra Lange.",
+    ),
+    case(
+        "absence note de, return date only",
+        ("absence_note", "auto_reply_subject"),
+        subject="Abwesenheitsnotiz: Rechnung",
+        body="Ich bin im Urlaub und ab dem 12.1. wieder erreichbar.",
+    ),
+    case(
+        "absence note en without headers",
+        ("absence_note", "auto_reply_subject"),
+        subject="Out of Office: Re: your request [MB-000004]",
+        body="Thank you for your email. I am out of the office until Monday 7 December with limited access "
+        "to email. For urgent matters please contact my colleague Dan (dan@example.net).",
+    ),
+    case(
+        "absence note en, on leave",
+        ("absence_note", "auto_reply_subject"),
+        subject="Automatic reply: Invoice",
+        body="I'm on annual leave and will reply to your message when I return.",
+    ),
+    case(
+        "person typing out of office: a fault",
+        ("auto_reply_subject",),
+        subject="Out of office: server down",
+        body="Our server is down since 8:00 and nobody in the office can book rooms. Please call me back.",
+    ),
+    case(
+        "person typing abwesend: no arrangement",
+        ("auto_reply_subject",),
+        subject="Abwesend: Kurs eintragen",
+        body="Wie trage ich ein, dass ich im Urlaub bin, damit meine Kurse pausieren?",
+    ),
+    case(
+        "absence wording under a normal subject",
+        (),
+        subject="Mitgliedschaft pausieren",
+        body="Ich bin bis zum 7. Dezember im Urlaub. Kann ich meine Mitgliedschaft so lange pausieren?",
+    ),
+    case(
+        "absence note too long to be one",
+        ("auto_reply_subject",),
+        subject="Out of office: booking broken",
+        body="I am out of the office until Monday, but this cannot wait. " + "The booking page fails. " * 40,
+    ),
     # --- per-sender limit (RFC 3834 §2) ---
     case("below limit", (), ctx={"replies_to_sender_today": 2}),
     case("at limit", ("sender_limit",), ctx={"replies_to_sender_today": 3}),
