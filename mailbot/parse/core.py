@@ -109,7 +109,7 @@ def _parse(raw: bytes, default_language: Language) -> ParsedMail:
         body=body,
         language=detect_language(body, subject, default_language),
         attachments=tuple(parts.attachments),
-        defects=tuple(dict.fromkeys(defects)),
+        defects=tuple(dict.fromkeys(clean(defect) for defect in defects)),  # a defect may quote the mail
         reply_to_name=reply_to[0][0] if reply_to else "",
     )
 

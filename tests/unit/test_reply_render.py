@@ -204,7 +204,7 @@ def test_acknowledgement_with_interim_hint_and_due_time(renderer):
     en = renderer.render("acknowledgement", Language.EN, {**ctx, "due_text": "Tuesday, 14 May, 12:00"})
 
     assert "voraussichtlich bis Dienstag, 14. Mai, 12:00 Uhr." in de.text
-    assert "Starten Sie die App **neu**." in de.text
+    assert "Starten Sie die App neu." in de.text and "**" not in de.text  # Markdown as clean text
     assert "Starten Sie die App <strong>neu</strong>." in de.html
     assert "(we aim to reply by Tuesday, 14 May, 12:00)" in en.text
     assert "<strong>neu</strong>" in en.html
