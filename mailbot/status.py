@@ -14,6 +14,7 @@ from mailbot.db.schema import (
     JobState,
     OutboxMail,
     OutboxState,
+    SkippedDuplicate,
     Ticket,
 )
 
@@ -70,6 +71,9 @@ def collect_status(session: Session, mailbox: str) -> dict[str, Any]:
             .order_by(EscalationJob.id)
         )
     ]
+    duplicates = session.scalar(
+        select(func.count(SkippedDuplicate.id)).where(SkippedDuplicate.mailbox == mailbox)
+    )
     breached = session.scalar(
         select(func.count(Ticket.id)).where(Ticket.mailbox == mailbox, Ticket.sla_breached_at.is_not(None))
     )
@@ -81,6 +85,7 @@ def collect_status(session: Session, mailbox: str) -> dict[str, Any]:
         "outbox": counts(OutboxMail.state, OutboxMail),
         "escalation_jobs": counts(EscalationJob.state, EscalationJob),
         "sla_breached": int(breached or 0),
+        "duplicates_skipped": int(duplicates or 0),
         "quarantined": quarantined,
         "failed": failed,
     }
@@ -92,6 +97,7 @@ def format_status(status: dict[str, Any]) -> str:
         parts = ", ".join(f"{state} {count}" for state, count in sorted(status[section].items())) or "none"
         lines.append(f"  {section:<9} {parts}")
     lines.append(f"  SLA breaches (tickets) {status['sla_breached']}")
+    lines.append(f"  duplicates skipped (mail we already had) {status['duplicates_skipped']}")
     if status["quarantined"]:
         lines.append("quarantined:")
         for item in status["quarantined"]:

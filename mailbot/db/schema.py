@@ -104,8 +104,11 @@ class InboundMail(Base):
     __tablename__ = "inbound_mail"
     __table_args__ = (
         UniqueConstraint("mailbox", "source_key"),
-        UniqueConstraint("mailbox", "message_id"),
         UniqueConstraint("mailbox", "sha256"),
+        # a true duplicate: same Message-ID, sender and body (not merely the same Message-ID: form
+        # mailers reuse ids like <1@localhost> for every customer)
+        UniqueConstraint("mailbox", "fingerprint"),
+        Index("ix_inbound_mail_message_id", "mailbox", "message_id"),
         Index("ix_inbound_mail_state", "mailbox", "state", "id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -116,6 +119,7 @@ class InboundMail(Base):
     uid: Mapped[int | None] = mapped_column(BigInteger)
     message_id: Mapped[str] = mapped_column(String(998))
     sha256: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # ingest.keys.content_keys
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when it reached the mailbox
@@ -133,6 +137,18 @@ class InboundMail(Base):
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source_done: Mapped[bool] = mapped_column(default=False)  # moved to its final folder on the server
+
+
+class SkippedDuplicate(Base):
+    """A mail not stored because the mailbox already has it (`mailbot status` counts them)."""
+
+    __tablename__ = "skipped_duplicates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(40))
+    source_key: Mapped[str] = mapped_column(String(400))
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("inbound_mail.id"))
+    matched_by: Mapped[str] = mapped_column(String(20))  # "content" (same bytes) or "fingerprint"
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Ticket(Base):
