@@ -56,3 +56,20 @@ def test_a_message_id_longer_than_a_line_is_stored_and_decided_and_the_next_mail
         "danach@example.org",
         "lang@example.org",
     ]
+
+
+def test_nul_bytes_surrogates_and_overlong_values_never_reach_the_database_raw(pg_bot: Bot):
+    """PostgreSQL refuses NUL and invalid UTF-8 and enforces lengths that SQLite ignores."""
+    name = "N\x00ame " + "x" * 500
+    raw = (
+        f"From: {name} <kunde@example.org>\r\nTo: support@example.com\r\n"
+        f"Subject: Passwort\x00 vergessen \udcff\r\nMessage-ID: <nul-1@example.org>\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{QUESTION}\x00 Bitte helfen.\r\n"
+    ).encode("utf-8", "surrogateescape")
+    pg_bot.deliver(raw)
+    pg_bot.deliver(form_mail("danach@example.org", QUESTION))
+    pg_bot.run_once()
+    rows = pg_bot.inbound()
+    assert len(rows) == 2 and all(row.state in ("done", "quarantined") for row in rows)
+    assert all("\x00" not in (row.subject or "") for row in rows)
+    assert "danach@example.org" in [r for m in pg_bot.sink.messages for r in m.rcpt_tos]
