@@ -1,7 +1,7 @@
 """true duplicates only: content fingerprint instead of a unique Message-ID; skipped duplicates kept
 
-Revision ID: 0005
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-05
 
 A Message-ID alone no longer makes a duplicate (form mailers reuse them): the unique key becomes the
@@ -14,8 +14,8 @@ from alembic import op
 import mailbot.db.schema
 from mailbot.ingest.keys import content_keys
 
-revision = "0005"
-down_revision = "0003"  # FIXME at merge: chain after the helpers
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
