@@ -21,6 +21,7 @@ from mailbot.db.schema import (
     JobState,
     OutboxMail,
     OutboxState,
+    SkippedDuplicate,
     Ticket,
 )
 from mailbot.terminal import safe_line
@@ -157,6 +158,9 @@ def collect_status(
             .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
         )
     ]
+    duplicates = session.scalar(
+        select(func.count(SkippedDuplicate.id)).where(SkippedDuplicate.mailbox == mailbox)
+    )
     breached = session.scalar(
         select(func.count(Ticket.id)).where(Ticket.mailbox == mailbox, Ticket.sla_breached_at.is_not(None))
     )
@@ -168,6 +172,7 @@ def collect_status(
         "outbox": counts(OutboxMail.state, OutboxMail),
         "escalation_jobs": counts(EscalationJob.state, EscalationJob),
         "sla_breached": int(breached or 0),
+        "duplicates_skipped": int(duplicates or 0),
         "quarantined": quarantined,
         "failed": failed,
         "pending_outbox": pending_outbox,
@@ -193,6 +198,7 @@ def format_status(
         parts = ", ".join(f"{state} {count}" for state, count in sorted(status[section].items())) or "none"
         lines.append(f"  {section:<9} {parts}")
     lines.append(f"  SLA breaches (tickets) {status['sla_breached']}")
+    lines.append(f"  duplicates skipped (mail we already had) {status['duplicates_skipped']}")
     if status.get("pending_outbox"):
         lines.append("not yet sent:")
         for item in status["pending_outbox"]:

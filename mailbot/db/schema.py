@@ -46,6 +46,57 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+def clean_text(value: str, length: int | None = None) -> str:
+    """Text as every database stores it: no NUL (PostgreSQL refuses it), no lone surrogates (not
+    UTF-8), at most `length` characters. Mail is hostile input; one odd character must not stop a
+    batch (issue 11: a 998+ character Message-ID stopped every later mail on PostgreSQL)."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    if not value.isascii():
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value[:length] if length is not None else value
+
+
+class MailString(TypeDecorator[str]):
+    """A bounded string filled from mail: cleaned and cut to its length before it is stored."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else clean_text(value, self.impl.length)  # type: ignore[attr-defined]
+
+
+class MailText(TypeDecorator[str]):
+    """Unbounded text filled from mail (subjects, reasons, notes): cleaned before it is stored."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else clean_text(value)
+
+
+class MailJSON(TypeDecorator[Any]):
+    """JSON holding text from mail (decision records, reasons, job payloads): every string cleaned."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return _clean_json(value)
+
+
+def _clean_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(key)): _clean_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_json(item) for item in value]
+    return value
+
+
 class InboundState(StrEnum):
     RECEIVED = "received"  # stored, waiting to be processed
     PROCESSING = "processing"  # claimed by a worker (lease_until says until when)
@@ -105,18 +156,23 @@ class InboundMail(Base):
     __tablename__ = "inbound_mail"
     __table_args__ = (
         UniqueConstraint("mailbox", "source_key"),
-        UniqueConstraint("mailbox", "message_id"),
         UniqueConstraint("mailbox", "sha256"),
+        # a true duplicate: same Message-ID, sender and body (not merely the same Message-ID: form
+        # mailers reuse ids like <1@localhost> for every customer)
+        UniqueConstraint("mailbox", "fingerprint"),
+        Index("ix_inbound_mail_message_id", "mailbox", "message_id"),
         Index("ix_inbound_mail_state", "mailbox", "state", "id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mailbox: Mapped[str] = mapped_column(String(40))
-    source_key: Mapped[str] = mapped_column(String(400))  # imap:<folder>:<uidvalidity>:<uid> or maildir:<key>
-    folder: Mapped[str] = mapped_column(String(300))
+    # imap:<folder>:<uidvalidity>:<uid> or maildir:<key>
+    source_key: Mapped[str] = mapped_column(MailString(400))
+    folder: Mapped[str] = mapped_column(MailString(300))
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
     uid: Mapped[int | None] = mapped_column(BigInteger)
-    message_id: Mapped[str] = mapped_column(String(998))
+    message_id: Mapped[str] = mapped_column(MailString(998))
     sha256: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # ingest.keys.content_keys
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when it reached the mailbox
@@ -124,19 +180,31 @@ class InboundMail(Base):
     state: Mapped[str] = mapped_column(String(20), default=InboundState.RECEIVED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(MailText)
     outcome: Mapped[str | None] = mapped_column(String(20))
-    reason: Mapped[str | None] = mapped_column(Text)
-    from_addr: Mapped[str | None] = mapped_column(String(320))
-    subject: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(MailText)
+    from_addr: Mapped[str | None] = mapped_column(MailString(320))
+    subject: Mapped[str | None] = mapped_column(MailText)
     language: Mapped[str | None] = mapped_column(String(5))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
-    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    decision: Mapped[dict[str, Any] | None] = mapped_column(MailJSON)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source_done: Mapped[bool] = mapped_column(default=False)  # moved to its final folder on the server
     # looked at while the business calendar was closed and left for the opening at this instant: not
     # looked at again before it (mailbot.pipeline.deferral)
     deferred_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SkippedDuplicate(Base):
+    """A mail not stored because the mailbox already has it (`mailbot status` counts them)."""
+
+    __tablename__ = "skipped_duplicates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(40))
+    source_key: Mapped[str] = mapped_column(MailString(400))
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("inbound_mail.id"))
+    matched_by: Mapped[str] = mapped_column(String(20))  # "content" (same bytes) or "fingerprint"
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Ticket(Base):
@@ -145,9 +213,9 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mailbox: Mapped[str] = mapped_column(String(40))
     reference: Mapped[str | None] = mapped_column(String(40))  # "MB-000123", set right after insert
-    customer: Mapped[str] = mapped_column(String(320))
-    customer_name: Mapped[str] = mapped_column(String(300), default="")
-    subject: Mapped[str] = mapped_column(Text, default="")
+    customer: Mapped[str] = mapped_column(MailString(320))
+    customer_name: Mapped[str] = mapped_column(MailString(300), default="")
+    subject: Mapped[str] = mapped_column(MailText, default="")
     language: Mapped[str] = mapped_column(String(5))
     state: Mapped[str] = mapped_column(String(20))
     article_id: Mapped[str | None] = mapped_column(String(200))
@@ -155,10 +223,10 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # the 2nd level: severity guess with its reasons, SLA clock, incident parent, external mirror
     severity: Mapped[str | None] = mapped_column(String(20))
-    severity_reasons: Mapped[list[str] | None] = mapped_column(JSON)
+    severity_reasons: Mapped[list[str] | None] = mapped_column(MailJSON)
     # the customer was told the guess (classify.disclosure); the team always sees it
     severity_shown: Mapped[bool] = mapped_column(default=False, server_default=false())
-    text_excerpt: Mapped[str] = mapped_column(Text, default="")  # the customer's words, for grouping
+    text_excerpt: Mapped[str] = mapped_column(MailText, default="")  # the customer's words, for grouping
     sla_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -180,7 +248,7 @@ class TicketEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(30))
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_mail.id"))
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(MailText, default="")
 
 
 class OutboxMail(Base):
@@ -204,20 +272,20 @@ class OutboxMail(Base):
     to_customer: Mapped[bool] = mapped_column()
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_mail.id"))
-    message_id: Mapped[str] = mapped_column(String(998))
+    message_id: Mapped[str] = mapped_column(MailString(998))
     mail_from: Mapped[str] = mapped_column(String(320))
-    recipient: Mapped[str] = mapped_column(String(320))
-    subject: Mapped[str] = mapped_column(Text)
+    recipient: Mapped[str] = mapped_column(MailString(320))
+    subject: Mapped[str] = mapped_column(MailText)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     state: Mapped[str] = mapped_column(String(20), default=OutboxState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    smtp_response: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(MailText)
+    smtp_response: Mapped[str | None] = mapped_column(MailText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    dedup_key: Mapped[str | None] = mapped_column(String(200))
+    dedup_key: Mapped[str | None] = mapped_column(MailString(200))
 
 
 class JobState(StrEnum):
@@ -240,10 +308,10 @@ class EscalationJob(Base):
     backend: Mapped[str] = mapped_column(String(20))  # "jira" or "webhook"
     event: Mapped[str] = mapped_column(String(40))  # "ticket.escalated", "ticket.solved", ...
     dedup_key: Mapped[str] = mapped_column(String(200))  # also the webhook's delivery id
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(MailJSON)
     state: Mapped[str] = mapped_column(String(20), default=JobState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(MailText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -33,6 +35,19 @@ def maildir_key(filename: str) -> str:
     return filename.split(":", 1)[0]
 
 
+def safe_key(unique: str) -> str:
+    """The unique part as a key the database can store: bytes that are not UTF-8 escaped as %XX."""
+    raw = os.fsencode(unique)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "".join(chr(b) if 0x21 <= b < 0x7F and b != 0x25 else f"%{b:02X}" for b in raw)
+
+
+def _printable(path: str) -> str:
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def ensure_maildir(path: Path) -> None:
     for sub in ("new", "cur", "tmp"):
         (path / sub).mkdir(parents=True, exist_ok=True)
@@ -53,20 +68,73 @@ class MaildirSource:
         self.sessions = sessions
         self.clock = clock
         self.root = settings.path
+        self._reported: set[str] = set()
         ensure_maildir(self.root)
 
     @property
     def name(self) -> str:
         return f"maildir:{self.root}"
 
-    def _files(self) -> dict[str, Path]:
-        files: dict[str, Path] = {}
+    def _files(self) -> list[_File]:
+        """The regular files in new/ and cur/, sorted by name.
+
+        Symbolic links and anything else that is not a regular file are never followed or read (a
+        link could point at /proc/self/environ or another user's file). A name that is not UTF-8 gets
+        a key with its bytes escaped. A file that cannot be examined is reported and left alone.
+        """
+        files: list[_File] = []
         for sub in ("new", "cur"):
-            with os.scandir(self.root / sub) as entries:
-                for entry in entries:
-                    if entry.is_file() and not entry.name.startswith("."):
-                        files[maildir_key(entry.name)] = Path(entry.path)
-        return files
+            try:
+                entries = list(os.scandir(self.root / sub))
+            except OSError as exc:
+                log.error("cannot list %s: %s", self.root / sub, exc)
+                continue
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    regular = entry.is_file(follow_symlinks=False)
+                    inode = entry.inode()
+                except OSError as exc:
+                    self._report(entry.path, f"cannot be examined: {exc}")
+                    continue
+                if not regular:
+                    self._report(entry.path, "is not a regular file (a link or a device): not read")
+                    continue
+                files.append(_File(safe_key(maildir_key(entry.name)), inode, Path(entry.path)))
+        return sorted(files, key=lambda file: file.path.name)
+
+    def _source_keys(self, session: Session, files: list[_File]) -> dict[str, _File]:
+        """Source key -> file. The unique part is the key, unless another file (another inode) owns
+        it, in the database or earlier in this listing: then `<key>.i<inode>`, so that two files with
+        the same unique part are both taken, each under a key that stays the same from pass to pass
+        (the inode is stored as the row's uid; renames keep it)."""
+        plain = [f"maildir:{file.key}" for file in files]
+        owners: dict[str, int | None] = {}
+        for chunk in range(0, len(plain), 500):
+            rows = session.execute(
+                select(InboundMail.source_key, InboundMail.uid).where(
+                    InboundMail.mailbox == self.mailbox,
+                    InboundMail.source_key.in_(plain[chunk : chunk + 500]),
+                )
+            )
+            owners.update((key, uid) for key, uid in rows)
+        keyed: dict[str, _File] = {}
+        for file in files:
+            key = f"maildir:{file.key}"
+            owner = owners.get(key, file.inode)
+            if (owner is not None and owner != file.inode) or (
+                key in keyed and keyed[key].inode != file.inode
+            ):
+                key = f"{key}.i{file.inode}"
+            keyed[key] = file
+        return keyed
+
+    def _report(self, path: str, problem: str) -> None:
+        """Log a file that cannot be taken, once per file and process (it is looked at every pass)."""
+        if path not in self._reported:
+            self._reported.add(path)
+            log.warning("Maildir file %s %s; the other mail is taken as usual", _printable(path), problem)
 
     def fetch_new(self) -> int:
         files = self._files()
@@ -76,20 +144,24 @@ class MaildirSource:
         stored = 0
         duplicates: list[Path] = []
         with self.sessions.begin() as session:
-            keys = {f"maildir:{key}": path for key, path in files.items()}
+            keyed = self._source_keys(session, files)
             known = set(
                 session.scalars(
                     select(InboundMail.source_key).where(
-                        InboundMail.mailbox == self.mailbox, InboundMail.source_key.in_(list(keys))
+                        InboundMail.mailbox == self.mailbox, InboundMail.source_key.in_(list(keyed))
                     )
                 )
             )
-            for source_key, path in sorted(keys.items(), key=lambda item: _mtime(item[1])):
+            for source_key, file in sorted(keyed.items(), key=lambda item: _mtime(item[1].path)):
                 if source_key in known:
                     continue
+                path = file.path
                 try:
-                    mail = self._read(source_key, path)
+                    mail = self._read(source_key, file)
                 except FileNotFoundError:  # moved away by someone else meanwhile
+                    continue
+                except OSError as exc:  # unreadable, or replaced by a link meanwhile: this file only
+                    self._report(str(path), f"cannot be read: {exc.strerror or exc}")
                     continue
                 if store_mail(session, self.mailbox, mail, now) is None:
                     duplicates.append(path)
@@ -99,22 +171,31 @@ class MaildirSource:
             self._move(path, self.settings.processed_folder)
         return stored
 
-    def _read(self, source_key: str, path: Path) -> FetchedMail:
-        size = path.stat().st_size
-        if size <= self.max_bytes:
-            return FetchedMail(source_key, FOLDER, None, None, path.read_bytes(), _mtime(path))
-        with path.open("rb") as file:  # only the header: a huge mail is never loaded whole
-            header = b"".join(_header_lines(file))
-        reason = too_large_reason(size, self.max_bytes)
-        return FetchedMail(source_key, FOLDER, None, None, header, _mtime(path), size=size, too_large=reason)
+    def _read(self, source_key: str, file_entry: _File) -> FetchedMail:
+        """The file's bytes (or only its header when too large), opened without following links."""
+        path, inode = file_entry.path, file_entry.inode
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(descriptor, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise OSError(f"{path} is not a regular file")
+            delivered = min(datetime.fromtimestamp(info.st_mtime, UTC), self.clock())  # never in the future
+            if info.st_size <= self.max_bytes:
+                return FetchedMail(source_key, FOLDER, None, inode, file.read(), delivered)
+            header = b"".join(_header_lines(file))  # only the header: a huge mail is never loaded whole
+        reason = too_large_reason(info.st_size, self.max_bytes)
+        return FetchedMail(
+            source_key, FOLDER, None, inode, header, delivered, size=info.st_size, too_large=reason
+        )
 
     def finalize(self) -> int:
-        files = self._files()
         with self.sessions.begin() as session:
             rows = pending_finalisation(session, self.mailbox, FOLDER)
+            keyed = self._source_keys(session, self._files()) if rows else {}
             for row in rows:
-                path = files.get(row.source_key.removeprefix("maildir:"))
-                if path is not None:
+                found = keyed.get(row.source_key)
+                if found is not None:
+                    path = found.path
                     place = final_place(row)
                     folder = (
                         self.settings.quarantine_folder
@@ -141,10 +222,17 @@ class MaildirSource:
         pass
 
 
+@dataclass(frozen=True)
+class _File:
+    key: str  # the unique part of the name, escaped where it is not UTF-8
+    inode: int
+    path: Path
+
+
 def _mtime(path: Path) -> datetime:
     try:
-        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    except FileNotFoundError:
+        return datetime.fromtimestamp(path.lstat().st_mtime, UTC)
+    except OSError:
         return datetime.now(UTC)
 
 

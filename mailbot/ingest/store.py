@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from mailbot.db.schema import InboundMail, InboundState, Outcome
-from mailbot.parse import message_id_of
+from mailbot.db.schema import InboundMail, InboundState, Outcome, SkippedDuplicate
+from mailbot.ingest.keys import ContentKeys, content_keys
+from mailbot.parse.core import derived_message_id
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +32,45 @@ class FetchedMail:
 def store_mail(session: Session, mailbox: str, mail: FetchedMail, now: datetime) -> int | None:
     """Insert the mail; return its row id, or None when the mailbox already has it.
 
-    The unique keys (source key, Message-ID, SHA-256) decide what is a duplicate, inside a savepoint,
-    so that the rest of the caller's transaction (other mails, the watermark) still commits.
+    The unique keys (source key, the bytes' SHA-256, the content fingerprint of ingest.keys) decide
+    what is a duplicate, inside a savepoint, so that the rest of the caller's transaction (other
+    mails, the watermark) still commits. A mail the database refuses for any other reason is stored
+    quarantined with that reason, bytes kept: one mail fails alone, never the batch after it.
     """
+    keys = content_keys(mail.raw)
+    row = _row(mailbox, mail, keys, now)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return _skip_duplicate(session, mailbox, mail, keys, now)
+    except SQLAlchemyError as exc:
+        log.error("inbound %s could not be stored as received (%s); storing it quarantined",
+                  mail.source_key, type(exc).__name__)  # fmt: skip
+        row = _row(mailbox, mail, keys, now)
+        row.message_id = derived_message_id(mail.raw)
+        reason = f"could not be stored as received: {type(exc).__name__}: {_first_line(exc)}"
+        row.state, row.outcome, row.reason, row.processed_at = (
+            InboundState.QUARANTINED, Outcome.QUARANTINED, reason[:2000], now
+        )  # fmt: skip
+        with session.begin_nested():
+            session.add(row)
+        return row.id
+    if mail.too_large:
+        log.warning("inbound #%s quarantined at ingest: %s", row.id, mail.too_large)
+    return row.id
+
+
+def _row(mailbox: str, mail: FetchedMail, keys: ContentKeys, now: datetime) -> InboundMail:
     row = InboundMail(
         mailbox=mailbox,
-        source_key=mail.source_key,
+        source_key=mail.source_key[:400],
         folder=mail.folder,
         uidvalidity=mail.uidvalidity,
         uid=mail.uid,
-        message_id=message_id_of(mail.raw),
-        sha256=hashlib.sha256(mail.raw).hexdigest(),
+        message_id=keys.message_id,
+        sha256=keys.sha256,
+        fingerprint=keys.fingerprint,
         raw=mail.raw,
         size=mail.size if mail.size is not None else len(mail.raw),
         received_at=mail.received_at,
@@ -55,29 +83,46 @@ def store_mail(session: Session, mailbox: str, mail: FetchedMail, now: datetime)
         row.state, row.outcome, row.reason, row.processed_at = (
             InboundState.QUARANTINED, Outcome.QUARANTINED, mail.too_large, now
         )  # fmt: skip
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        existing = session.scalar(
-            select(InboundMail.id).where(
-                InboundMail.mailbox == mailbox,
-                or_(
-                    InboundMail.source_key == row.source_key,
-                    InboundMail.message_id == row.message_id,
-                    InboundMail.sha256 == row.sha256,
-                ),
-            )
+    return row
+
+
+def _skip_duplicate(
+    session: Session, mailbox: str, mail: FetchedMail, keys: ContentKeys, now: datetime
+) -> None:
+    """Record a true duplicate (counted by `mailbot status`); a source key seen again is no news."""
+    same_source = session.scalar(
+        select(InboundMail.id).where(
+            InboundMail.mailbox == mailbox, InboundMail.source_key == mail.source_key
         )
-        log.info(
-            "skipped %s: already stored as inbound #%s (same source key, Message-ID or content)",
-            mail.source_key,
-            existing,
-        )
+    )
+    if same_source is not None:
         return None
-    if mail.too_large:
-        log.warning("inbound #%s quarantined at ingest: %s", row.id, mail.too_large)
-    return row.id
+    existing, matched_by = _duplicate_of(session, mailbox, keys)
+    with session.begin_nested():
+        session.add(
+            SkippedDuplicate(
+                mailbox=mailbox, source_key=mail.source_key[:400], duplicate_of=existing,
+                matched_by=matched_by, at=now,
+            )
+        )  # fmt: skip
+    log.info("skipped %s: a duplicate of inbound #%s (same %s)", mail.source_key, existing, matched_by)
+    return None
+
+
+def _duplicate_of(session: Session, mailbox: str, keys: ContentKeys) -> tuple[int | None, str]:
+    keyed = (
+        ("content", InboundMail.sha256, keys.sha256),
+        ("fingerprint", InboundMail.fingerprint, keys.fingerprint),
+    )
+    for matched_by, column, value in keyed:
+        found = session.scalar(select(InboundMail.id).where(InboundMail.mailbox == mailbox, column == value))
+        if found is not None:
+            return found, matched_by
+    return None, "unknown"  # the insert failed on a key that a concurrent worker has since released
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(getattr(exc, "orig", None) or exc).splitlines() or [""])[0][:300]
 
 
 TOO_LARGE_PREFIX = "too large:"

@@ -22,6 +22,10 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _LINE_BREAK = re.compile(r"[\r\n]")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([qQbB])\?([^?]*)\?=")
 _ANGLE_ID = re.compile(r"<([^<>]*)>")
+# RFC 5322 2.1.1: no line over 998 characters, so no id can be longer; longer ones are not ids (and
+# would not fit the database); of a longer References list the root and the newest are kept
+MAX_MESSAGE_ID_CHARS = 990
+MAX_IDS = 100
 _UTC_UNKNOWN_ZONE = re.compile(r"-0000\b")  # RFC 5322: UTC, local zone unknown
 
 
@@ -111,12 +115,12 @@ def message_ids(raw: str | None) -> list[str]:
     found = ["".join(inner.split()) for inner in _ANGLE_ID.findall(value)]
     if not found:
         found = [token.strip("<>") for token in value.split()]
-    ids: list[str] = []
+    ids: dict[str, None] = {}  # ordered, and linear on a header of a million ids
     for inner in found:
-        candidate = f"<{inner}>"
-        if inner and candidate not in ids:
-            ids.append(clean(candidate))
-    return ids
+        if inner and len(inner) <= MAX_MESSAGE_ID_CHARS:
+            ids.setdefault(clean(f"<{inner}>"))
+    kept = list(ids)
+    return [kept[0], *kept[-(MAX_IDS - 1) :]] if len(kept) > MAX_IDS else kept  # the root and the newest
 
 
 def parse_date(raw: str) -> tuple[datetime | None, str | None]:

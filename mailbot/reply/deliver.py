@@ -8,6 +8,7 @@ exactly once, because a row is only ever sent by the worker that claimed it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import aiosmtplib
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot.addresses import UndeliverableAddress, envelope_address
 from mailbot.clock import Clock
 from mailbot.config import SmtpSettings, secret
 from mailbot.db.claims import claim_due_outbox
@@ -37,6 +39,12 @@ class DeliveryReport:
     deferred: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+async def _reset(client: aiosmtplib.SMTP) -> None:
+    """Abort a half-sent transaction so that the next row starts clean (RFC 5321 RSET)."""
+    with contextlib.suppress(aiosmtplib.SMTPException):
+        await client.rset()
 
 
 def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
@@ -124,15 +132,24 @@ class Deliverer:
                     client.close()
 
     async def _send_one(self, client: aiosmtplib.SMTP, row_id: int, report: DeliveryReport) -> None:
+        """Send one claimed row. Whatever goes wrong with this row ends with this row (failed or
+        deferred), never with the pass: only a broken connection (raised) stops the others."""
         with self.sessions.begin() as session:
             row = session.get_one(OutboxMail, row_id)
             mail_from, recipient, raw = row.mail_from, row.recipient, row.raw
         try:
+            envelope_from, envelope_to = envelope_address(mail_from), envelope_address(recipient)
+        except UndeliverableAddress as exc:
+            self._fail(row_id, f"not sent: {exc}", report)
+            return
+        try:
             # the customer's original rides along unchanged in team notices and may be 8-bit
             eight_bit = not raw.isascii() and client.supports_extension("8bitmime")
             _errors, response = await client.sendmail(
-                mail_from, [recipient], raw, mail_options=["BODY=8BITMIME"] if eight_bit else None
+                envelope_from, [envelope_to], raw, mail_options=["BODY=8BITMIME"] if eight_bit else None
             )
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError, OSError, TimeoutError):
+            raise  # the connection is gone: handled for the whole pass by the caller
         except aiosmtplib.SMTPRecipientsRefused as exc:
             self._reply_code(row_id, exc.recipients[0].code, exc.recipients[0].message, report)
             return
@@ -142,6 +159,11 @@ class Deliverer:
             self._reply_code(row_id, exc.code, exc.message, report)
             if exc.code >= 400:
                 await client.rset()
+            return
+        except Exception as exc:  # a bug or a mail the library cannot send: this row only, for good
+            log.exception("outbox #%s could not be sent", row_id)
+            self._fail(row_id, f"not sent: {type(exc).__name__}: {exc}", report)
+            await _reset(client)
             return
         with self.sessions.begin() as session:
             row = session.get_one(OutboxMail, row_id)
@@ -155,17 +177,21 @@ class Deliverer:
     def _reply_code(self, row_id: int, code: int, message: str, report: DeliveryReport) -> None:
         text = f"{code} {message}"
         if 500 <= code < 600:
-            with self.sessions.begin() as session:
-                row = session.get_one(OutboxMail, row_id)
-                row.state = OutboxState.FAILED
-                row.last_error = text[:2000]
-                row.lease_until = None
-                if self.on_failed is not None:
-                    self.on_failed(session, row)
-            log.error("outbox #%s permanently refused by the server: %s", row_id, text)
-            report.failed += 1
+            self._fail(row_id, text, report)
         else:
             self._defer(row_id, text, report)
+
+    def _fail(self, row_id: int, error: str, report: DeliveryReport) -> None:
+        """For good: the row is failed with its reason, and the team is told (`on_failed`)."""
+        with self.sessions.begin() as session:
+            row = session.get_one(OutboxMail, row_id)
+            row.state = OutboxState.FAILED
+            row.last_error = error[:2000]
+            row.lease_until = None
+            if self.on_failed is not None:
+                self.on_failed(session, row)
+        log.error("outbox #%s failed for good: %s", row_id, error)
+        report.failed += 1
 
     def _defer(self, row_id: int, error: str, report: DeliveryReport) -> None:
         with self.sessions.begin() as session:

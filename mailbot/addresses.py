@@ -1,0 +1,77 @@
+"""E-mail addresses as SMTP and people see them: IDNA domains, exact comparison, what we can send to.
+
+One place for the rules, because three stages need the same answer: the envelope (RCPT TO must be
+ASCII without SMTPUTF8), the headers we write, and "is this the ticket's customer?" (RFC 5321: the
+domain is case-insensitive, the local part is the receiving server's business, so it is compared as
+written and never Unicode-casefolded: `straße@` is not `strasse@`).
+
+IDNA 2008 with UTS #46 mapping comes from the `idna` package (already installed with httpx), which
+also enforces the length limits (63 octets a label, 253 a name) that the stdlib's IDNA 2003 codec does
+not check.
+"""
+
+from __future__ import annotations
+
+import idna
+
+MAX_ADDRESS_OCTETS = 254  # RFC 5321 4.5.3.1.3: a path is at most 256 octets including "<" and ">"
+MAX_LOCAL_OCTETS = 64
+
+
+class UndeliverableAddress(ValueError):
+    """An address no SMTP server of ours can be asked to deliver to (the message says why)."""
+
+
+def ascii_domain(domain: str) -> str:
+    """The domain as SMTP carries it: lower-case A-labels (`münchen.example` -> `xn--mnchen-3ya.example`)."""
+    text = domain.strip().rstrip(".")
+    if not text:
+        raise UndeliverableAddress("the domain is empty")
+    try:
+        encoded = idna.encode(text, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise UndeliverableAddress(f"the domain {text!r} is not a valid host name ({exc})") from None
+    if "." not in encoded:
+        raise UndeliverableAddress(f"the domain {text!r} has no dot (a local host name, not a mail domain)")
+    return encoded
+
+
+def split(address: str) -> tuple[str, str]:
+    local, at, domain = address.strip().rpartition("@")
+    if not at or not local or not domain:
+        raise UndeliverableAddress(f"{address!r} is not an address (local@domain)")
+    return local, domain
+
+
+def envelope_address(address: str) -> str:
+    """`address` for MAIL FROM / RCPT TO without SMTPUTF8; raises UndeliverableAddress when impossible."""
+    local, domain = split(address)
+    if not local.isascii():
+        raise UndeliverableAddress(
+            f"{address!r} has a non-ASCII local part, which needs SMTPUTF8 (RFC 6531); not supported"
+        )
+    if any(ord(char) < 33 or ord(char) == 127 for char in local) or len(local) > MAX_LOCAL_OCTETS:
+        raise UndeliverableAddress(f"{address!r} has an invalid local part")
+    result = f"{local}@{ascii_domain(domain)}"
+    if len(result) > MAX_ADDRESS_OCTETS:
+        raise UndeliverableAddress(f"{address!r} is longer than SMTP allows ({MAX_ADDRESS_OCTETS} octets)")
+    return result
+
+
+def canonical(address: str) -> str:
+    """The form two addresses are compared in: local part as written, domain as lower-case A-labels.
+
+    An address whose domain cannot be encoded keeps its domain lower-cased, so comparing never raises.
+    """
+    try:
+        local, domain = split(address)
+    except UndeliverableAddress:
+        return address.strip()
+    try:
+        return f"{local}@{ascii_domain(domain)}"
+    except UndeliverableAddress:
+        return f"{local}@{domain.lower()}"
+
+
+def same_address(first: str, second: str) -> bool:
+    return canonical(first) == canonical(second)
