@@ -21,6 +21,7 @@ import unicodedata
 from mailbot.reply.given_names import GIVEN_NAMES
 
 MAX_NAME_WORDS = 5  # "Maria del Carmen García López" has five
+MAX_DISPLAY_NAME_CHARS = 200  # a longer display name is no person's name (and not worth the regex time)
 
 _OUTER_QUOTES = "\"'`„“”‚‘’«»‹›"
 # comments, an address in brackets, a nickname in quotes ('Hans "Hansi" Meier'); other quotes go later
@@ -82,6 +83,8 @@ NOT_A_PERSON = frozenset(
 
 def greeting_name(display_name: str | None) -> str:
     """How to greet the owner of `display_name` ("Katrin Müller"), or "" for a neutral greeting."""
+    if len(display_name or "") > MAX_DISPLAY_NAME_CHARS:
+        return ""
     text = _clean(display_name or "")
     if not text or _ADDRESS_LIKE.search(text) or any(ch.isdigit() for ch in text):
         return ""
