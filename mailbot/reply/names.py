@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from mailbot.header_text import without_controls
 from mailbot.reply.given_names import GIVEN_NAMES
 
 MAX_NAME_WORDS = 5  # "Maria del Carmen García López" has five
@@ -98,7 +99,9 @@ def greeting_name(display_name: str | None) -> str:
 
 
 def _clean(value: str) -> str:
-    text = unicodedata.normalize("NFC", value)
+    # escape sequences, controls and format characters go without a trace ("Ka\u200btrin" is
+    # "Katrin"); white space, separators and private or unassigned characters split words
+    text = unicodedata.normalize("NFC", without_controls(value))
     text = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in text)
     text = " ".join(text.split()).strip(_OUTER_QUOTES + " ")
     previous = None

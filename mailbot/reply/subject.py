@@ -8,8 +8,11 @@ threading headers, so every reply carries exactly one, and a long thread must no
 from __future__ import annotations
 
 import re
-import unicodedata
 from itertools import islice
+
+from mailbot.header_text import one_line
+
+__all__ = ["bare_subject", "find_references", "format_reference", "one_line", "reply_subject"]
 
 _PREFIX_RE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,15}")
 _REFERENCE_RE = re.compile(r"([A-Za-z][A-Za-z0-9]{0,15})-([0-9]{1,12})")
@@ -88,24 +91,6 @@ def find_references(subject: str, prefix: str) -> tuple[int, ...]:
         raise ValueError(f"invalid ticket reference prefix {prefix!r}")
     found = _reference_pattern(prefix).finditer(subject[:SUBJECT_SCAN_CHARS])
     return tuple(int(m.group(1)) for m in islice(found, MAX_REFERENCES_READ))
-
-
-def one_line(text: str) -> str:
-    """`text` as one clean header line.
-
-    Whitespace runs (including CR, LF and Unicode line separators) collapse to one space,
-    other control characters are dropped and lone surrogates (undecodable bytes from a broken
-    mail) become U+FFFD, so the result can always be encoded into a header.
-    """
-    chars = []
-    for ch in text:
-        if ch.isspace():
-            chars.append(" ")
-        elif "\ud800" <= ch <= "\udfff":
-            chars.append("\ufffd")
-        elif unicodedata.category(ch) != "Cc":
-            chars.append(ch)
-    return " ".join("".join(chars).split())
 
 
 def bare_subject(subject: str) -> str:
