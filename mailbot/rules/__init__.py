@@ -43,6 +43,7 @@ RULES: tuple[Rule, ...] = (
     Rule("failed_recipients", bounce.check_failed_recipients, IGNORE),
     Rule("absence_note", auto_responder.check_absence_note, IGNORE),
     Rule("auto_reply_subject", auto_responder.check_subject, NO_REPLY),
+    Rule("bounce_subject", bounce.check_subject, NO_REPLY),
     Rule("unusable_reply_address", reply_address.check_unusable, NO_REPLY),
     Rule("noreply_address", reply_address.check_noreply, NO_REPLY),
     Rule("reply_to_own_address", reply_address.check_own, NO_REPLY),
