@@ -40,6 +40,7 @@ from mailbot.escalate.jira_jobs import (
     run_jira_job,
 )
 from mailbot.escalate.webhook import post_event
+from mailbot.header_text import one_line
 from mailbot.reply.deliver import backoff
 
 if TYPE_CHECKING:  # a runtime import would be circular (the app wires this module in)
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 MAX_JOB_ATTEMPTS = 12  # with capped backoff, about half a day of retries before a job counts as failed
 MAX_SERVER_WAIT = timedelta(hours=6)  # a Retry-After longer than this is cut to it
 DESCRIPTION_CHARS = 4000
+SUBJECT_CHARS = 255  # a subject on one line, as long as Jira's summary; the text goes in "text"
 __all__ = [
     "CUSTOMER_REPLY",
     "ESCALATED",
@@ -122,7 +124,7 @@ def event_payload(
             "state": ticket.state,
             "customer": ticket.customer,
             "customer_name": ticket.customer_name,
-            "subject": ticket.subject,
+            "subject": one_line(ticket.subject)[:SUBJECT_CHARS],
             "language": ticket.language,
             "severity": ticket.severity,
             "severity_reasons": list(ticket.severity_reasons or []),
