@@ -54,10 +54,11 @@ def local_part(address: str) -> str:
 
 def shown(value: str) -> str:
     """A value fit for a one-line reason: control characters and runs of space collapsed, long cut."""
-    text = _SPACE.sub(" ", "".join(c if c.isprintable() else " " for c in value)).strip()
+    opening = value[: _MAX_SHOWN * 8]  # what can be shown of a 1 MB header, and no regex time on the rest
+    text = _SPACE.sub(" ", "".join(c if c.isprintable() else " " for c in opening)).strip()
     if not text:
         return "(empty)"
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+    return text if len(text) <= _MAX_SHOWN and len(value) <= len(opening) else text[: _MAX_SHOWN - 1] + "…"
 
 
 def title(name: str) -> str:

@@ -151,6 +151,10 @@ def test_a_long_stornier_word_does_not_hold_a_severity_signal():
     assert timed(lambda: find_signals(classification_mapped("", text))) < SECONDS
 
 
+def test_a_body_that_is_all_quotes_is_read_from_its_opening():
+    assert len(parse_mail(raw_mail(body="> x\r\n" * (MB // 5))).body) <= 100_000
+
+
 def test_a_long_name_line_does_not_make_the_signature_finder_quadratic():
     body = "Hallo,\n\nmeine App stürzt ab.\n\nA" + "a" * 100_000 + "1"
     assert timed(lambda: extract_body(body)) < SECONDS
