@@ -344,6 +344,12 @@ def test_addresses_are_compared_exactly_and_old_lower_cased_tickets_keep_working
     assert joined[1] == 2 and joined[3] == 3
     assert joined[0] not in (None, 1) and joined[2] not in (None, 2)
 
+    bot.deliver(mail("jo@beispiel.example", subject="Nachfrage", body="Gibt es Neuigkeiten?"))
+    bot.run_once()  # a status question without a reference finds the old ticket too
+    last = bot.inbound()[-1]
+    assert last.ticket_id == 3
+    assert [row.kind for row in bot.outbox() if row.inbound_id == last.id] == ["status", "team_notice"]
+
 
 # --- the team's own address -------------------------------------------------------------------------
 
