@@ -144,6 +144,12 @@ class SupportSettings(Section):
     mailbox: str = Field(default="default", pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
     default_language: Language = Language.DE
     message_id_domain: str | None = None  # defaults to the domain of `address`
+    # contact forms that send as themselves with the person in Reply-To: only their Reply-To (or one of
+    # From's own domain) is honoured, and that person becomes the ticket's customer (rules.reply_target)
+    form_senders: list[Address] = Field(default_factory=list)
+    # the authserv-id of the Authentication-Results header (RFC 8601) our receiving server adds; only
+    # headers with it are believed (rules.sender_auth). None: From is taken as written
+    authserv_id: str | None = Field(default=None, pattern=r"^[^\s;()\"]{1,255}$")
 
 
 class TeamSettings(Section):

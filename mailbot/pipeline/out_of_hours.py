@@ -4,7 +4,9 @@ Mail that arrives while the business calendar is closed is stored but not decide
 opening (in arrival order), unless the contract lets it be decided at once (mailbot.pipeline.deferral:
 urgent faults, confident answers with `answer_outside_hours`). In acknowledge mode each mail from a
 person that is still waiting after that gets this one short note; the rules decide who is a person
-(no note to auto-replies, bounces, lists or loops), and the outbox's dedup key makes it once per mail.
+(no note to auto-replies, bounces, lists or loops, nor over the daily limits per recipient and per
+sender), `rules.reply_target` where it goes (a Reply-To only where an answer would go there too), and
+the outbox's dedup key makes it once per mail.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from mailbot.pipeline.process import rule_context
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, enqueue
 from mailbot.rules import apply_rules
+from mailbot.rules.reply_target import reply_target
 from mailbot.tickets.notify import already_queued, sender_of
 
 if TYPE_CHECKING:
@@ -54,18 +57,22 @@ def acknowledge_out_of_hours(app: App) -> int:
                 mail = parse_mail(row.raw, default_language=settings.support.default_language)
             except Quarantine:
                 continue  # decided (quarantined) at the opening, with its reason
-            hits = apply_rules(mail, rule_context(session, app, mail, now))
+            context = rule_context(session, app, mail, now)
+            hits = apply_rules(mail, context)
             if hits:
                 log.info("no out-of-hours note for inbound #%s: %s", row.id, hits[0].reason)
                 continue
+            target = reply_target(mail, context)  # the same trust as any answer: no relay via Reply-To
+            if target.note:
+                log.info("out-of-hours note for inbound #%s: %s", row.id, target.note)
             threading = threading_headers(mail.message_id, mail.references)
             item = Outgoing(
                 kind="out_of_hours",
                 language=mail.language,
-                recipient=mail.reply_address,
+                recipient=target.address,
                 to_customer=True,
                 context={
-                    "customer_name": mail.addressee_name,
+                    "customer_name": target.name,
                     "support_name": settings.support.name,
                     "subject": mail.subject,
                     "next_opening": opening.astimezone(app.calendar.zone),
