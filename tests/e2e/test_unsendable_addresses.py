@@ -46,7 +46,9 @@ def utf8_mail(sender: str, subject: str, body: str, number: int) -> bytes:
 
 
 @pytest.fixture
-def pg_bot(tmp_path: Path, dovecot: DovecotServer, imap_user: str, smtp_sink: SmtpSink, database_url: str) -> Bot:
+def pg_bot(
+    tmp_path: Path, dovecot: DovecotServer, imap_user: str, smtp_sink: SmtpSink, database_url: str
+) -> Bot:
     config = write_config(tmp_path / "mailbot.toml", dovecot, imap_user, smtp_sink, database_url=database_url)
     return Bot(dovecot, imap_user, smtp_sink, config)
 
@@ -96,7 +98,12 @@ def test_a_knowledge_base_answer_to_an_unsendable_address_is_recorded_not_retrie
 
 
 def test_out_of_hours_notes_go_to_everyone_else_when_one_mail_fails(
-    tmp_path: Path, dovecot: DovecotServer, imap_user: str, smtp_sink: SmtpSink, database_url: str, monkeypatch
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    imap_user: str,
+    smtp_sink: SmtpSink,
+    database_url: str,
+    monkeypatch,
 ):
     config = write_config(
         tmp_path / "mailbot.toml", dovecot, imap_user, smtp_sink, hours=HOURS, database_url=database_url
