@@ -28,7 +28,7 @@ from mailbot.parse import parse_mail
 from mailbot.pipeline.process import rule_context
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, enqueue, store_failed
-from mailbot.rules import apply_rules
+from mailbot.rules import apply_rules, header_only
 from mailbot.tickets.notify import already_queued, sender_of
 
 if TYPE_CHECKING:
@@ -73,6 +73,8 @@ def _note(session: Session, app: App, row: InboundMail, key: str, opening: datet
         mail = parse_mail(row.raw, default_language=settings.support.default_language)
     except Quarantine:
         return 0  # decided (quarantined) at the opening, with its reason
+    if header_only.stored_header_only(row.size, len(row.raw)):
+        mail = header_only.mark(mail)  # released with --force: no automatic mail (rules.header_only)
     hits = apply_rules(mail, rule_context(session, app, mail, now))
     if hits:
         log.info("no out-of-hours note for inbound #%s: %s", row.id, hits[0].reason)

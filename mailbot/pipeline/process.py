@@ -34,7 +34,7 @@ from mailbot.pipeline.deferral import OutsideHours, decide_now
 from mailbot.pipeline.effects import apply_decision
 from mailbot.pipeline.logline import decision_line
 from mailbot.reply.compose import verify_message_id
-from mailbot.rules import RuleContext, apply_rules
+from mailbot.rules import RuleContext, apply_rules, header_only
 from mailbot.tickets.closing import is_closing
 from mailbot.tickets.lookup import find_ticket, only_open_ticket
 from mailbot.tickets.status_query import asks_for_news, is_status_request
@@ -100,6 +100,8 @@ def process_one(app: App, row_id: int, outside_hours: OutsideHours | None = None
             if verdict is not None and not verdict.now:
                 return _leave_waiting(app, row, verdict.reason, now)
             return _quarantine(row, exc.reason, now)
+        if header_only.stored_header_only(row.size, len(row.raw)):  # released with --force
+            mail = header_only.mark(mail)
         row.from_addr, row.subject, row.language = mail.from_addr[:320], mail.subject, mail.language.value
         decision = _decide(session, app, row, mail, now)
         if outside_hours is not None:
