@@ -27,7 +27,7 @@ from mailbot.tickets.incidents import Candidate, pick_parent
 from mailbot.tickets.notify import local_time, sender_of, to_team
 from mailbot.tickets.oncall import alert_oncall
 from mailbot.tickets.overdue import Promise, alert_response_overdue, overdue_note, promise
-from mailbot.tickets.sla import due_times
+from mailbot.tickets.sla import clock_start, due_times
 from mailbot.tickets.team_view import customer_label, team_reasons
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,8 @@ class _Effects:
         ticket.severity_shown = show_to_customer(
             guess, classification_text(self.mail.subject, self.mail.body)
         )
-        due = due_times(self.row.received_at, guess.severity, self.app.calendar, self.app.settings.sla)
+        started = clock_start(self.row.received_at, self.row.ingested_at, self.app.settings.sla.start_skew)
+        due = due_times(started, guess.severity, self.app.calendar, self.app.settings.sla)
         if due is not None:
             ticket.sla_started_at = due.started_at
             ticket.response_due_at = due.response_due

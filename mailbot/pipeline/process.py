@@ -34,7 +34,7 @@ from mailbot.pipeline.deferral import OutsideHours, decide_now
 from mailbot.pipeline.effects import apply_decision
 from mailbot.pipeline.logline import decision_line
 from mailbot.reply.compose import verify_message_id
-from mailbot.rules import RuleContext, apply_rules
+from mailbot.rules import RuleContext, apply_rules, header_only
 from mailbot.rules.base import address_key
 from mailbot.rules.reply_target import reply_target
 from mailbot.rules.sender_auth import check_sender
@@ -103,6 +103,8 @@ def process_one(app: App, row_id: int, outside_hours: OutsideHours | None = None
             if verdict is not None and not verdict.now:
                 return _leave_waiting(app, row, verdict.reason, now)
             return _quarantine(row, exc.reason, now)
+        if header_only.stored_header_only(row.size, len(row.raw)):  # released with --force
+            mail = header_only.mark(mail)
         row.from_addr, row.subject, row.language = mail.from_addr[:320], mail.subject, mail.language.value
         decision = _decide(session, app, row, mail, now)
         if outside_hours is not None:

@@ -15,6 +15,7 @@ from mailbot.rules import (
     auto_responder,
     auto_submitted,
     bounce,
+    header_only,
     mailing_list,
     own_mail,
     precedence,
@@ -51,6 +52,7 @@ RULES: tuple[Rule, ...] = (
     Rule("noreply_address", reply_address.check_noreply, NO_REPLY),
     Rule("reply_to_own_address", reply_address.check_own, NO_REPLY),
     Rule("sender_limit", sender_limit.check, NO_REPLY),
+    Rule("header_only", header_only.check, NO_REPLY),
 )
 
 _DEFAULT_CONTEXT = RuleContext(own_addresses=frozenset(), own_message_id_domains=frozenset())
