@@ -117,7 +117,7 @@ def _from_agent(comment: Comment, own_account: str | None, customer: str) -> boo
     """Neither mailbot's own comment (the customer's follow-ups it added) nor the customer's words."""
     if own_account is not None and comment.author_account == own_account:
         return False
-    return (comment.author_email or "").lower() != customer
+    return (comment.author_email or "").lower() != customer.lower()  # Ticket.customer keeps its local part
 
 
 def _root(session: Session, ticket: Ticket) -> Ticket:

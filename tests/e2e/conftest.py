@@ -110,7 +110,9 @@ def write_config(
     extra: str = "",
     hours: str = "always_open = true",
     database_url: str | None = None,
+    support: str = "",
 ) -> Path:
+    """`extra`: whole sections at the end; `support`: more keys of [support]; `hours`: [business_hours]."""
     port = dovecot.imaps_port if security == "tls" else dovecot.imap_port
     path.write_text(
         f"""
@@ -119,6 +121,7 @@ address = "{SUPPORT}"
 name = "Aktivo Support"
 ticket_prefix = "MB"
 ticket_numbers = "sequential"  # readable references in the tests; the default (random) is tested on its own
+{support}
 [team]
 address = "{TEAM}"
 language = "de"

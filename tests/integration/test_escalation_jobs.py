@@ -6,7 +6,6 @@ No mail servers: tickets and stored mails are written straight into a SQLite dat
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from mailbot.app import App, open_database
 from mailbot.config import Settings
 from mailbot.db.schema import EscalationJob, InboundMail, InboundState, OutboxMail, Ticket, TicketEvent
 from mailbot.escalate.jobs import MAX_SERVER_WAIT, enqueue_jobs, poll_jira, run_due_jobs
+from mailbot.ingest.keys import content_keys
 from mailbot.paths import SHIPPED_TEMPLATES
 from tests.e2e.conftest import text_of
 from tests.servers.jsm import FakeJsm
@@ -75,9 +75,11 @@ class Desk:
             mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
         raw = mail.as_bytes()
         with self.app.sessions.begin() as session:
+            keys = content_keys(raw)
             row = InboundMail(
                 mailbox=self.app.mailbox, source_key=f"test:{mail['Message-ID']}", folder="INBOX",
-                message_id=mail["Message-ID"], sha256=hashlib.sha256(raw).hexdigest(), raw=raw, size=len(raw),
+                message_id=keys.message_id, sha256=keys.sha256, fingerprint=keys.fingerprint, raw=raw,
+                size=len(raw),
                 received_at=self.clock(), ingested_at=self.clock(), state=InboundState.DONE,
                 ticket_id=ticket_id,
             )  # fmt: skip

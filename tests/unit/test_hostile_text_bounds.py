@@ -80,7 +80,7 @@ def whole_way(raw: bytes, classifier: Classifier, severity: SeverityModel) -> De
     reply_subject(mail.subject, "MB-000001")
     bare_subject(mail.subject)
     find_references(mail.subject, "MB")
-    greeting_name(mail.addressee_name)
+    greeting_name(mail.from_name)
     return decide(hits, prediction, None, cues=Cues(intent))
 
 
