@@ -123,7 +123,7 @@ def event_payload(
             "reference": ticket.reference,
             "state": ticket.state,
             "customer": ticket.customer,
-            "customer_name": ticket.customer_name,
+            "customer_name": one_line(ticket.customer_name),  # Jira's displayName is made from it
             "subject": one_line(ticket.subject)[:SUBJECT_CHARS],
             "language": ticket.language,
             "severity": ticket.severity,

@@ -11,7 +11,7 @@ from tests.integration.test_escalation_jobs import CUSTOMER, SECRET, make_desk
 from tests.servers.webhook_sink import WebhookSink
 
 
-def test_the_webhook_subject_is_one_bounded_line(tmp_path: Path) -> None:
+def test_the_webhook_subject_is_one_bounded_line_and_the_name_has_no_controls(tmp_path: Path) -> None:
     subject = (
         "Drucker\r\nX-Injected: ja\tläuft\u2028über " + "a" * 100_000
     )  # a decoded =0D=0A and a 100 kB tail
@@ -19,7 +19,8 @@ def test_the_webhook_subject_is_one_bounded_line(tmp_path: Path) -> None:
         desk = make_desk(tmp_path, webhook=sink)
         with desk.app.sessions.begin() as session:
             ticket = Ticket(
-                mailbox=desk.app.mailbox, customer=CUSTOMER, customer_name="Erika Muster", subject=subject,
+                mailbox=desk.app.mailbox, customer=CUSTOMER, customer_name="\x1b[1mErika\u202e Muster",
+                subject=subject,
                 language="de", state="escalated", created_at=desk.clock(), updated_at=desk.clock(),
                 text_excerpt="Der Drucker läuft über.",
             )  # fmt: skip
@@ -34,3 +35,4 @@ def test_the_webhook_subject_is_one_bounded_line(tmp_path: Path) -> None:
         assert sent.startswith("Drucker X-Injected: ja läuft über aaa")
         assert len(sent) == SUBJECT_CHARS and "\n" not in sent and "\r" not in sent
         assert delivery.event["ticket"]["text"] == "Der Drucker läuft über."
+        assert delivery.event["ticket"]["customer_name"] == "Erika Muster"
