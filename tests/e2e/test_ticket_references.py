@@ -28,7 +28,9 @@ RANDOM = re.compile(r"MB-[1-9][0-9]{7}")
 
 def random_numbers(config: Path) -> Path:
     """The configuration as an operator writes it: without the tests' `ticket_numbers = "sequential"`."""
-    config.write_text(config.read_text().replace('ticket_numbers = "sequential"\n', ""))
+    text, removed = re.subn(r"(?m)^ticket_numbers = \"sequential\".*\n", "", config.read_text())
+    assert removed == 1
+    config.write_text(text)
     return config
 
 
