@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import logredact
@@ -19,9 +19,9 @@ from mailbot.classify.severity import SeverityModel, load_severity_examples, tra
 from mailbot.classify.snapshot import write_snapshot
 from mailbot.clock import BusinessCalendar, Clock, system_clock
 from mailbot.config import MESSAGE_ID_SECRET_ENV, ClassifierSettings, Settings, all_secrets, where_set
-from mailbot.db.engine import make_engine, make_session_factory
-from mailbot.db.migrate import upgrade
-from mailbot.db.schema import InstallationSecret
+from mailbot.db.engine import make_session_factory, open_engine
+from mailbot.db.health import DatabaseProblem, database_name
+from mailbot.db.schema import InboundMail, InstallationSecret, Ticket
 from mailbot.errors import ConfigError
 from mailbot.ingest.imap import ImapSource
 from mailbot.ingest.maildir import MaildirSource
@@ -35,9 +35,43 @@ log = logging.getLogger(__name__)
 
 
 def open_database(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
-    engine = make_engine(settings.database.url)
-    upgrade(engine)
+    """Checked and migrated (mailbot.db.engine.open_engine): a damaged or foreign database is one line."""
+    engine = open_engine(settings.database.url)
     return engine, make_session_factory(engine)
+
+
+def refuse_new_database(app: App, source: MailSource) -> None:
+    """Before `mailbot run` takes mail: a database that holds no mail of this mailbox, while the
+    mailbox's Processed folder already holds mail, is a lost database (deleted, zero bytes, a volume
+    not mounted, the wrong URL), not a new installation; starting on it would hand out the ticket
+    numbers of the lost one again, to other customers. DatabaseProblem then; TransientError when the
+    mail server cannot be asked.
+
+    Cheap: one indexed lookup, and only for a database without mail one look at the folder (IMAP
+    STATUS, a Maildir listing). Mailbot moves every decided mail to Processed, so a Processed folder
+    with mail is the mark an installation leaves in the mailbox itself, where a lost database cannot
+    take it along.
+    """
+    with app.sessions() as session:
+        if holds_mail(session, app.mailbox):
+            return
+    decided = source.processed_count()
+    if decided:
+        name = database_name(app.settings.database.url)
+        raise DatabaseProblem(
+            f"the database {name} holds no mail of mailbox {app.mailbox!r}, but the mailbox's Processed "
+            f"folder ({source.name}) holds {decided} decided mail(s): mailbot has worked here with another "
+            "database, and starting anew would give its ticket numbers to new tickets again; restore the "
+            "database from a backup or correct [database] url (MAILBOT_DATABASE_URL); to start over on "
+            "purpose, first move the mail out of the Processed folder"
+        )
+
+
+def holds_mail(session: Session, mailbox: str) -> bool:
+    for column, owner in ((InboundMail.id, InboundMail.mailbox), (Ticket.id, Ticket.mailbox)):
+        if session.scalar(select(column).where(owner == mailbox).limit(1)) is not None:
+            return True
+    return False
 
 
 @dataclass

@@ -30,11 +30,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.log_level or ("WARNING" if args.command == "demo" else "INFO"))
     try:
         return int(args.handler(args))
-    except ConfigError as exc:
+    except ConfigError as exc:  # includes a database that is damaged or not mailbot's (db.health)
         print(f"mailbot: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        line = _database_failure(exc)
+        if line is None:
+            raise
+        print(f"mailbot: {line}", file=sys.stderr)
+        return 2
+
+
+def _database_failure(exc: Exception) -> str | None:
+    """One line for a database error met in the middle of a command (damage found only when a page is
+    read, a server gone), instead of a traceback; None for anything else."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if not isinstance(exc, SQLAlchemyError):
+        return None
+    from mailbot.db.health import first_line
+
+    return (
+        f"database error: {first_line(exc)}; check the database named by [database] url (restore it "
+        "from a backup if it is damaged) and run the command again"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -167,6 +188,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     app = build_app(load_settings(args.config), _clock(args.now))
     try:
+        if not _mailbox_matches_database(app, forever=not args.once):
+            return 1
         if args.once:
             report = run_once(app)
             log.info(
@@ -186,6 +209,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
     finally:
         app.close()
     return 0
+
+
+def _mailbox_matches_database(app: App, forever: bool) -> bool:
+    """mailbot.app.refuse_new_database before the first pass (a DatabaseProblem is raised on); False,
+    said why, when the mail server cannot be asked, which only a database without mail needs."""
+    from mailbot.app import refuse_new_database
+    from mailbot.errors import TransientError
+
+    source = app.make_source()
+    try:
+        refuse_new_database(app, source)
+    except TransientError as exc:
+        print(f"mailbot: {exc}", file=sys.stderr)
+        if forever:
+            print(
+                "mailbot: not started: the database holds no mail yet, so the mailbox's Processed folder "
+                "must be looked at first (a lost database must not hand out ticket numbers again); "
+                "start again once the mail server answers",
+                file=sys.stderr,
+            )
+        return False
+    finally:
+        source.close()
+    return True
 
 
 def _log_availability(app: App) -> None:

@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -144,6 +144,12 @@ class SupportSettings(Section):
     mailbox: str = Field(default="default", pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
     default_language: Language = Language.DE
     message_id_domain: str | None = None  # defaults to the domain of `address`
+    # contact forms that send as themselves with the person in Reply-To: only their Reply-To (or one of
+    # From's own domain) is honoured, and that person becomes the ticket's customer (rules.reply_target)
+    form_senders: list[Address] = Field(default_factory=list)
+    # the authserv-id of the Authentication-Results header (RFC 8601) our receiving server adds; only
+    # headers with it are believed (rules.sender_auth). None: From is taken as written
+    authserv_id: str | None = Field(default=None, pattern=r"^[^\s;()\"]{1,255}$")
 
 
 class TeamSettings(Section):
@@ -355,6 +361,9 @@ class SlaSettings(Section):
     """The service contract's targets per severity; defaults are the contract's standard classes."""
 
     warn_at: float = Field(default=0.75, gt=0, lt=1)  # share of the response target that triggers a warning
+    # the SLA clock starts at the delivery time, but at most this long before mailbot took the mail
+    # (mailbot.tickets.sla.clock_start): re-filed archive mail must not start in the past
+    start_skew_minutes: float = Field(default=15.0, ge=0)
     critical: SlaTarget = _default_target(Severity.CRITICAL)
     major: SlaTarget = _default_target(Severity.MAJOR)
     minor: SlaTarget = _default_target(Severity.MINOR)
@@ -372,6 +381,10 @@ class SlaSettings(Section):
             if isinstance(section, dict) and not {"response_hours", "resolution_hours"} & section.keys():
                 filled[name] = {"response_hours": response, "resolution_hours": resolution, **section}
         return filled
+
+    @property
+    def start_skew(self) -> timedelta:
+        return timedelta(minutes=self.start_skew_minutes)
 
     def target(self, severity: Severity) -> SlaTarget:
         targets = {

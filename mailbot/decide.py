@@ -6,11 +6,17 @@ that is not with the 2nd level ends there, quietly; a status question without a 
 sender's only open ticket; otherwise the classifier answers when it is confident, the article may be
 answered automatically and no other question of the mail is about another article, and the 2nd level
 gets the rest.
+
+A mail about an existing ticket whose sender the receiving server could not verify (`sender`, see
+mailbot.rules.sender_auth) is recorded on the ticket and shown to the team as such, and nothing else:
+a forged From must not reopen a ticket, learn its state or speak as the customer. A new conversation
+carries `reply_target` (mailbot.rules.reply_target): where its automatic mail goes and whose ticket it is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 
 from mailbot.domain import (
     Action,
@@ -18,8 +24,10 @@ from mailbot.domain import (
     Decision,
     Intent,
     Prediction,
+    ReplyTarget,
     RuleEffect,
     RuleHit,
+    SenderCheck,
     TicketContext,
     TicketState,
 )
@@ -40,6 +48,8 @@ def decide(
     escalating_articles: Collection[str] = (),
     cues: Cues | None = None,
     open_ticket: TicketContext | None = None,
+    reply_target: ReplyTarget | None = None,
+    sender: SenderCheck | None = None,
 ) -> Decision:
     """`ticket`: the ticket the mail refers to; `open_ticket`: the sender's only open ticket, looked up
     only for a mail without a reference that asks for news (`cues.intent` STATUS)."""
@@ -47,6 +57,24 @@ def decide(
     ignore = [hit for hit in hits if hit.effect is RuleEffect.IGNORE]
     if ignore:
         return Decision(Action.IGNORE, ignore[0].reason, rule_hits=hits, prediction=prediction)
+    joined = ticket or (open_ticket if cues.intent is Intent.STATUS else None)
+    if joined is not None and sender is not None and sender.failed:
+        return _unverified(joined, sender, hits, prediction)
+    decision = _decide(hits, prediction, ticket, escalating_articles, cues, open_ticket)
+    if decision.action is Action.FOLLOW_UP or reply_target is None:
+        return decision
+    details = decision.details | ({"reply_to": reply_target.note} if reply_target.note else {})
+    return replace(decision, reply_target=reply_target, details=details)
+
+
+def _decide(
+    hits: tuple[RuleHit, ...],
+    prediction: Prediction | None,
+    ticket: TicketContext | None,
+    escalating_articles: Collection[str],
+    cues: Cues,
+    open_ticket: TicketContext | None,
+) -> Decision:
     silenced = [hit for hit in hits if hit.effect is RuleEffect.NO_REPLY]
     may_reply = not silenced
     if ticket is not None:
@@ -97,6 +125,25 @@ def decide(
         return Decision(Action.ESCALATE, reason, None, None, False, hits, prediction)
     reason = f"answered with {article} at {prediction.confidence:.2f} (threshold {prediction.threshold:.2f})"
     return Decision(Action.ANSWER, reason, article, None, True, hits, prediction)
+
+
+def _unverified(
+    ticket: TicketContext, sender: SenderCheck, hits: tuple[RuleHit, ...], prediction: Prediction | None
+) -> Decision:
+    reason = (
+        f"claims to come from the customer of {ticket.reference} (matched by {ticket.matched_by}), but the "
+        f"sender is not verified: {sender.reason}; recorded on the ticket for the team, nothing sent, "
+        "the ticket unchanged"
+    )
+    return Decision(
+        Action.FOLLOW_UP,
+        reason,
+        ticket_id=ticket.ticket_id,
+        reply_to_customer=False,
+        rule_hits=hits,
+        prediction=prediction,
+        sender_not_verified=sender.reason,
+    )
 
 
 def _follow_up(

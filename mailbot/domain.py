@@ -50,6 +50,9 @@ class ParsedMail:
     attachments: tuple[Attachment, ...] = ()
     defects: tuple[str, ...] = ()
     reply_to_name: str = ""  # display name of the first Reply-To address ("" without one)
+    # why nobody can tell who wrote the mail ("" when From is one address in one header): several
+    # From headers or addresses; such a mail gets nothing automatic and joins no ticket
+    sender_ambiguity: str = ""
 
     def header(self, name: str) -> str | None:
         """First value of a header, or None."""
@@ -58,17 +61,50 @@ class ParsedMail:
 
     @property
     def reply_address(self) -> str:
-        """Where a reply to the customer goes (Reply-To wins over From, as mail clients do)."""
+        """Where the mail *asks* replies to go (Reply-To wins over From, as mail clients do).
+
+        Anyone can write any Reply-To: where mailbot writes is decided by
+        `mailbot.rules.reply_target` (new mail) or is the address stored on the ticket (follow-ups)."""
         return self.reply_to or self.from_addr
 
+
+class Verification(StrEnum):
+    """What the receiving server's Authentication-Results say about the From (rules.sender_auth)."""
+
+    UNCHECKED = "unchecked"  # no [support] authserv_id: the From is taken as written
+    PASS = "pass"  # DMARC, or without DMARC an aligned SPF or DKIM, passed for the From domain
+    FAIL = "fail"  # anything else: the From may be forged
+
+
+@dataclass(frozen=True)
+class SenderCheck:
+    verdict: Verification
+    reason: str  # one line naming the header and result it rests on
+
     @property
-    def addressee_name(self) -> str:
-        """The display name of whom a reply goes to: Reply-To's own name when Reply-To is another
-        address (a contact form "Kontaktformular <noreply@shop.de>" with "Reply-To: Katrin Müller
-        <katrin@example.com>"), else the sender's. Raw: the renderer makes the greeting from it."""
-        if self.reply_to and self.reply_to.casefold() != self.from_addr.casefold():
-            return self.reply_to_name
-        return self.from_name
+    def failed(self) -> bool:
+        return self.verdict is Verification.FAIL
+
+
+UNCHECKED_SENDER = SenderCheck(Verification.UNCHECKED, "no [support] authserv_id: From is taken as written")
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    """Where automatic mail about a new mail goes, and whose ticket it becomes (rules.reply_target).
+
+    Names are raw display names (the renderer makes the greeting; "" greets neutrally)."""
+
+    address: str  # the answer, acknowledgement or out-of-hours note goes here
+    name: str
+    customer: str  # the ticket's customer: who may join the ticket and gets later mail about it
+    customer_name: str
+    note: str = ""  # why the mail's Reply-To was not honoured ("" when it was, or there is none)
+
+    @classmethod
+    def sender(cls, mail: ParsedMail, note: str = "") -> ReplyTarget:
+        """The From, for everything: the safe default."""
+        return cls(mail.from_addr, mail.from_name, mail.from_addr, mail.from_name, note)
 
 
 class RuleEffect(StrEnum):
@@ -168,3 +204,7 @@ class Decision:
     prediction: Prediction | None = None
     details: dict[str, str] = field(default_factory=dict)
     intent: Intent | None = None  # of a follow-up: a status question or a closing thank-you
+    reply_target: ReplyTarget | None = None  # of a new conversation: where automatic mail goes
+    # of a follow-up: why its sender is not verified ("" when it is, or nobody checks); such a mail is
+    # recorded on the ticket and shown to the team, and changes and reveals nothing
+    sender_not_verified: str = ""

@@ -3,7 +3,8 @@
 Releasing puts the stored mail back to "received" with a fresh attempt count, so the next pass decides
 it like new mail (after a parser fix or a KB change); its copy on the server stays in the Quarantine
 folder. Mail that was too large was
-stored as its header only: it is released only with `--force`, and then decided on its header alone.
+stored as its header only: it is released only with `--force`, and then decided on its header alone,
+which never sends anything automatic (mailbot.rules.header_only): it becomes a ticket for the team.
 None of it needs the mail passwords. Headers, subjects and reasons are escaped before they reach the
 terminal (mailbot.terminal); `show --raw` writes the bytes only where they do not reach a terminal.
 """
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.config import load_settings
 from mailbot.db.schema import InboundMail, InboundState
-from mailbot.ingest.store import TOO_LARGE_PREFIX
+from mailbot.rules.header_only import stored_header_only
 from mailbot.terminal import safe_json, safe_line, safe_text
 
 
@@ -33,7 +34,11 @@ def add_parser(commands: Any, config_option: Any) -> None:
     show.add_argument("--raw", action="store_true", help="the stored message as it arrived, on stdout")
     release = sub.add_parser("release", help="decide it again on the next pass")
     release.add_argument("id", type=int)
-    release.add_argument("--force", action="store_true", help="also mail stored as its header only")
+    release.add_argument(
+        "--force",
+        action="store_true",
+        help="also mail stored as its header only (a ticket, no automatic mail)",
+    )
     for parser in (listing, show, release):
         config_option(parser)
 
@@ -107,11 +112,12 @@ def _show(row: InboundMail, raw: bool) -> int:
 
 
 def _release(row: InboundMail, force: bool) -> int:
-    if (row.reason or "").startswith(TOO_LARGE_PREFIX) and not force:
+    header_only = stored_header_only(row.size, len(row.raw))
+    if header_only and not force:
         print(
             f"mailbot: #{row.id} was too large and only its header is stored; raise [limits] "
             "max_message_bytes and fetch it again from the server's Quarantine folder, or release it "
-            "with --force to decide it on its header alone",
+            "with --force to decide it on its header alone (a ticket for the team, no automatic mail)",
             file=sys.stderr,
         )
         return 1
@@ -123,5 +129,6 @@ def _release(row: InboundMail, force: bool) -> int:
     row.lease_until = None
     row.last_error = f"released from quarantine (was: {previous})"[:2000]
     row.reason = None
-    print(f"#{row.id} released: the next pass decides it again")
+    note = " on its header alone: a ticket for the team, nothing automatic is sent" if header_only else ""
+    print(f"#{row.id} released: the next pass decides it again{note}")
     return 0

@@ -23,7 +23,7 @@ from types import FrameType
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
-from mailbot.db.schema import OutboxMail, Ticket
+from mailbot.db.schema import OutboxMail
 from mailbot.errors import TransientError
 from mailbot.escalate.jobs import JobReport, poll_jira, run_due_jobs
 from mailbot.ingest.source import MailSource
@@ -31,8 +31,7 @@ from mailbot.pipeline.deferral import OutsideHours
 from mailbot.pipeline.out_of_hours import acknowledge_out_of_hours
 from mailbot.pipeline.process import ProcessReport, process_pending
 from mailbot.reply.deliver import Deliverer, DeliveryReport
-from mailbot.tickets.notify import mail_team
-from mailbot.tickets.team_view import recipient_label
+from mailbot.tickets.notify import tell_team_not_delivered
 from mailbot.tickets.watch import WatchReport, sla_watch
 
 log = logging.getLogger(__name__)
@@ -54,15 +53,7 @@ class CycleReport:
 
 def deliverer_for(app: App) -> Deliverer:
     def tell_team(session: Session, row: OutboxMail) -> None:
-        """A customer's mail bounced for good: the team must reach the customer another way."""
-        if not row.to_customer:  # the team's own address refusing mail cannot be told by mail
-            return
-        ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
-        mail_team(
-            session, app, ticket, "delivery_failed", f"delivery-failed:{row.id}", app.clock(),
-            reference=ticket.reference if ticket else None, recipient=recipient_label(row.recipient, ticket),
-            subject=row.subject, error=row.last_error or "",
-        )  # fmt: skip
+        tell_team_not_delivered(session, app, row)
 
     return Deliverer(app.settings.smtp, app.mailbox, app.sessions, app.clock, on_failed=tell_team)
 

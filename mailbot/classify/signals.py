@@ -346,8 +346,13 @@ def find_signals(text: str | MappedText) -> tuple[Hit, ...]:
         match = signal.pattern.search(mapped.text)
         if match:
             start, end = _whole_words(mapped.text, match.start(), match.end())
-            hits.append(Hit(signal, mapped.original_span(start, end).strip()))
+            quote = mapped.original_span(start, end).strip()
+            # a pattern anchored on the end of the previous sentence quotes from the new one
+            hits.append(Hit(signal, quote.lstrip(_LEADING_PUNCTUATION) or quote))
     return tuple(hits)
+
+
+_LEADING_PUNCTUATION = ".,;:!? \t\n"
 
 
 def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:

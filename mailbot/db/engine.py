@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.db import health
+from mailbot.db.migrate import upgrade
 
 
 def make_engine(url: str) -> Engine:
@@ -27,6 +32,29 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    return engine
+
+
+def open_engine(url: str) -> Engine:
+    """The engine of mailbot's database, checked and migrated to the newest schema (mailbot.db.health):
+    a database that is not mailbot's, not whole or not reachable is one DatabaseProblem line naming it
+    and what to do, never a traceback, and is never migrated."""
+    name = health.database_name(url)
+    health.check_file(url)
+    try:
+        engine = make_engine(url)
+    except (SQLAlchemyError, OSError) as exc:
+        raise health.DatabaseProblem(health.problem_line(name, exc)) from None
+    try:
+        health.check_before_upgrade(engine, url)
+        upgrade(engine)
+        health.check_after_upgrade(engine, name)
+    except health.DatabaseProblem:
+        engine.dispose()
+        raise
+    except (SQLAlchemyError, CommandError, OSError) as exc:
+        engine.dispose()
+        raise health.DatabaseProblem(health.problem_line(name, exc)) from None
     return engine
 
 

@@ -162,6 +162,15 @@ class ImapSource:
             self.close()
             raise TransientError(f"IMAP {what} on {self.address} failed: {error_text(exc)}") from exc
 
+    def processed_count(self) -> int:
+        """How many mails the processed folder holds (IMAP STATUS; created empty at connect if missing)."""
+        folder = self.settings.processed_folder
+
+        def count(client: IMAPClient) -> int:
+            return int(client.folder_status(folder, [b"MESSAGES"])[b"MESSAGES"])
+
+        return int(self._guard(count, f"STATUS {folder}"))
+
     # -- ingest ---------------------------------------------------------------------------------------
     def fetch_new(self) -> int:
         """Store every mail above the watermark; return how many new rows were stored."""

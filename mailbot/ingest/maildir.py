@@ -215,6 +215,16 @@ class MaildirSource:
         except FileNotFoundError:
             log.info("%s was already moved away", path)
 
+    def processed_count(self) -> int:
+        """How many mails the processed folder (`.Processed/cur` and `new`) holds."""
+        folder = self.root / f".{self.settings.processed_folder}"
+        count = 0
+        for sub in ("cur", "new"):
+            if (folder / sub).is_dir():
+                with os.scandir(folder / sub) as entries:
+                    count += sum(1 for entry in entries if not entry.name.startswith("."))
+        return count
+
     def wait(self, seconds: float, stop: threading.Event) -> None:
         stop.wait(seconds)
 

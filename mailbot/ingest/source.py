@@ -25,6 +25,10 @@ class MailSource(Protocol):
         """Move mail whose row is terminal to its final folder; return how many rows were finished."""
         ...
 
+    def processed_count(self) -> int:
+        """How many mails the processed folder holds (mailbot.app.refuse_new_database)."""
+        ...
+
     def wait(self, seconds: float, stop: threading.Event) -> None:
         """Block until new mail may be there, `seconds` pass or `stop` is set."""
         ...

@@ -70,8 +70,13 @@ def _parse(raw: bytes, default_language: Language) -> ParsedMail:
     if not from_values:
         raise Quarantine("no sender: the mail has no From header, so there is nobody to answer")
     senders = addresses(from_values, keep_empty=True)
-    from_name, from_addr = next((pair for pair in senders if pair[1]), senders[0] if senders else ("", ""))
+    # an address with a domain first: "Müller, Hans <hans@example.com>" (an unquoted comma) is hans's
+    first = next((pair for pair in senders if pair[1]), senders[0] if senders else ("", ""))
+    from_name, from_addr = next((pair for pair in senders if "@" in pair[1]), first)
     defects = [*view.defects, *parts.notes]
+    ambiguity = sender_ambiguity(len(from_values), [addr for _, addr in senders if "@" in addr])
+    if ambiguity:
+        defects.append(ambiguity)
     if not from_addr:  # e.g. "MAILER-DAEMON <>": a bounce, left to the rules
         defects.append("From header names no address")
     elif "@" not in from_addr:
@@ -111,7 +116,21 @@ def _parse(raw: bytes, default_language: Language) -> ParsedMail:
         attachments=tuple(parts.attachments),
         defects=tuple(dict.fromkeys(clean(defect) for defect in defects)),  # a defect may quote the mail
         reply_to_name=reply_to[0][0] if reply_to else "",
+        sender_ambiguity=ambiguity,
     )
+
+
+def sender_ambiguity(from_headers: int, from_addresses: list[str]) -> str:
+    """Why nobody can tell who wrote the mail, or "": several From headers, or a From naming several
+    addresses (RFC 5322 allows a list, but every mail server, DMARC and we would each pick another)."""
+    problems = []
+    if from_headers > 1:
+        problems.append(f"the mail has {from_headers} From headers")
+    if len(from_addresses) > 1:
+        shown = ", ".join(address[:80] for address in from_addresses[:3])
+        more = f" and {len(from_addresses) - 3} more" if len(from_addresses) > 3 else ""
+        problems.append(f"From names {len(from_addresses)} addresses ({shown}{more})")
+    return "; ".join(problems)
 
 
 def _raw_all(message: Message, name: str) -> list[str]:

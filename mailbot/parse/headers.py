@@ -14,8 +14,9 @@ import base64
 import binascii
 import re
 from datetime import UTC, datetime
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
+from mailbot.parse.address_list import mailboxes
 from mailbot.parse.charsets import clean, decode_bytes
 
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
@@ -93,17 +94,18 @@ def decode_value(raw: str) -> str:
 
 
 def addresses(raw_values: list[str], *, keep_empty: bool = False) -> list[tuple[str, str]]:
-    """(decoded display name, bare addr-spec) pairs from raw header values.
+    """(decoded display name, bare addr-spec) pairs from raw header values, read strictly as RFC 5322
+    reads them (``mailbot.parse.address_list``: the address in angle brackets wins).
 
     Parsing happens before decoding: a decoded name may contain commas or angle brackets. Pairs
     without an address (``<>``, groups, garbage) are dropped unless ``keep_empty`` and they have a name.
     """
-    unfolded = [unfold(value) for value in raw_values]
     pairs = []
-    for name, addr in getaddresses(unfolded):
-        addr, name = _plain(addr).strip(), decode_value(name).strip()
-        if addr or (keep_empty and name):
-            pairs.append((name, clean(addr)))
+    for value in raw_values:
+        for mailbox in mailboxes(unfold(value)):
+            addr, name = _plain(mailbox.address).strip(), decode_value(mailbox.name).strip()
+            if addr or (keep_empty and name):
+                pairs.append((name, clean(addr)))
     return pairs
 
 

@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mailbot.addresses import canonical
 from mailbot.app import App
 from mailbot.classify.disclosure import show_to_customer
 from mailbot.classify.normalise import classification_text
 from mailbot.db.schema import InboundMail, OutboxMail, Ticket, TicketEvent
-from mailbot.domain import Action, Decision, Intent, ParsedMail, SeverityGuess, TicketState
+from mailbot.domain import Action, Decision, Intent, ParsedMail, ReplyTarget, SeverityGuess, TicketState
 from mailbot.escalate.jobs import enqueue_jobs
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, enqueue
@@ -26,7 +27,7 @@ from mailbot.tickets.incidents import Candidate, pick_parent
 from mailbot.tickets.notify import local_time, sender_of, to_team
 from mailbot.tickets.oncall import alert_oncall
 from mailbot.tickets.overdue import Promise, alert_response_overdue, overdue_note, promise
-from mailbot.tickets.sla import due_times
+from mailbot.tickets.sla import clock_start, due_times
 from mailbot.tickets.team_view import customer_label, team_reasons
 
 log = logging.getLogger(__name__)
@@ -65,12 +66,19 @@ class _Effects:
     decision: Decision
     now: datetime
 
+    @property
+    def target(self) -> ReplyTarget:
+        """Where a new conversation's automatic mail goes and whose ticket it is (rules.reply_target);
+        the From when the decision names none."""
+        return self.decision.reply_target or ReplyTarget.sender(self.mail)
+
     def open_ticket(self) -> Ticket:
         answered = self.decision.action is Action.ANSWER
+        target = self.target
         ticket = Ticket(
             mailbox=self.app.mailbox,
-            customer=self.mail.from_addr.lower(),  # who may join the ticket later (see tickets.lookup)
-            customer_name=self.mail.addressee_name[:300],
+            customer=canonical(target.customer),  # who may join the ticket later (see tickets.lookup)
+            customer_name=target.customer_name[:300],
             subject=self.mail.subject,
             language=self.mail.language.value,
             state=TicketState.ANSWERED if answered else TicketState.ESCALATED,
@@ -83,6 +91,8 @@ class _Effects:
         self.session.flush()  # the reference is made from the id
         ticket.reference = format_reference(self.app.settings.support.ticket_prefix, ticket.id)
         self.event(ticket, "created", self.decision.reason)
+        if target.note:
+            self.event(ticket, "reply_to_not_honoured", target.note)
         return ticket
 
     def answer(self, ticket: Ticket) -> None:
@@ -122,7 +132,8 @@ class _Effects:
         ticket.severity_shown = show_to_customer(
             guess, classification_text(self.mail.subject, self.mail.body)
         )
-        due = due_times(self.row.received_at, guess.severity, self.app.calendar, self.app.settings.sla)
+        started = clock_start(self.row.received_at, self.row.ingested_at, self.app.settings.sla.start_skew)
+        due = due_times(started, guess.severity, self.app.calendar, self.app.settings.sla)
         if due is not None:
             ticket.sla_started_at = due.started_at
             ticket.response_due_at = due.response_due
@@ -176,6 +187,10 @@ class _Effects:
 
     def follow_up(self, ticket: Ticket) -> None:
         self.event(ticket, "customer_reply", self.decision.reason)
+        if self.decision.sender_not_verified:  # a forged From: on the ticket for the team, nothing else
+            self.event(ticket, "sender_not_verified", self.decision.sender_not_verified)
+            self.team_notice(ticket, "unverified_follow_up")
+            return
         if self.decision.intent is Intent.CLOSING:  # decide() only says so for tickets not with the team
             self.event(ticket, "customer_closing", f"thanks or 'solved'; the ticket stays {ticket.state}")
             ticket.updated_at = self.now
@@ -252,11 +267,17 @@ class _Effects:
             self.event(ticket, "resolution_overdue", f"resolution was due {ticket.resolution_due_at}")
 
     def to_customer(self, ticket: Ticket, kind: str, recipient: str | None = None, **context: object) -> None:
-        """Queue `kind` in reply to this mail, to its reply address unless `recipient` is given."""
+        """Queue `kind` in reply to this mail: about an existing ticket to the address and name stored
+        on it (never a Reply-To of the new mail: a forged From learns nothing), else to the reply target
+        of the new conversation. `recipient` overrides the address."""
+        if self.decision.action is Action.FOLLOW_UP:
+            address, name = ticket.customer, ticket.customer_name
+        else:
+            address, name = self.target.address, self.target.name
         threading = threading_headers(self.mail.message_id, self.mail.references)
         context |= {
             "reference": ticket.reference,
-            "customer_name": self.mail.addressee_name,
+            "customer_name": name,
             "support_name": self.app.settings.support.name,
             "subject": self.mail.subject,
         }
@@ -265,7 +286,7 @@ class _Effects:
             Outgoing(
                 kind=kind,
                 language=self.mail.language,
-                recipient=recipient or self.mail.reply_address,
+                recipient=recipient or address,
                 to_customer=True,
                 context=context,
                 in_reply_to=threading.get("In-Reply-To"),

@@ -14,11 +14,11 @@ in between leaves it claimable after its lease, as always.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
@@ -34,9 +34,12 @@ from mailbot.pipeline.deferral import OutsideHours, decide_now
 from mailbot.pipeline.effects import apply_decision
 from mailbot.pipeline.logline import decision_line
 from mailbot.reply.compose import verify_message_id
-from mailbot.rules import RuleContext, apply_rules
+from mailbot.rules import RuleContext, apply_rules, header_only
+from mailbot.rules.base import address_key
+from mailbot.rules.reply_target import reply_target
+from mailbot.rules.sender_auth import check_sender
 from mailbot.tickets.closing import is_closing
-from mailbot.tickets.lookup import find_ticket, only_open_ticket
+from mailbot.tickets.lookup import claimed_sender, find_ticket, only_open_ticket
 from mailbot.tickets.status_query import asks_for_news, is_status_request
 
 log = logging.getLogger(__name__)
@@ -100,6 +103,8 @@ def process_one(app: App, row_id: int, outside_hours: OutsideHours | None = None
             if verdict is not None and not verdict.now:
                 return _leave_waiting(app, row, verdict.reason, now)
             return _quarantine(row, exc.reason, now)
+        if header_only.stored_header_only(row.size, len(row.raw)):  # released with --force
+            mail = header_only.mark(mail)
         row.from_addr, row.subject, row.language = mail.from_addr[:320], mail.subject, mail.language.value
         decision = _decide(session, app, row, mail, now)
         if outside_hours is not None:
@@ -150,20 +155,26 @@ def _leave_waiting(app: App, row: InboundMail, reason: str, now: datetime) -> No
 
 
 def _decide(session: Session, app: App, row: InboundMail, mail: ParsedMail, now: datetime) -> Decision:
-    hits = apply_rules(mail, rule_context(session, app, mail, now))
+    context = rule_context(session, app, mail, now)
+    hits = apply_rules(mail, context)
     if any(hit.effect is RuleEffect.IGNORE for hit in hits):
         return decide(hits, None, None)
     settings = app.settings
+    target = reply_target(mail, context)
+    if target.note:
+        log.info("inbound #%s: %s", row.id, target.note)
+    trust = {"reply_target": target, "sender": context.sender_check}
     ticket = find_ticket(session, app.mailbox, settings.support.ticket_prefix, mail, app.message_id_key)
     intent = read_intent(mail, in_thread=ticket is not None)
     open_ticket = None
     if ticket is None and intent is Intent.STATUS:
-        open_ticket = only_open_ticket(session, app.mailbox, mail.from_addr)
+        open_ticket = only_open_ticket(session, app.mailbox, claimed_sender(mail))
     if ticket or open_ticket:
-        return decide(hits, None, ticket, cues=Cues(intent), open_ticket=open_ticket)
+        return decide(hits, None, ticket, cues=Cues(intent), open_ticket=open_ticket, **trust)
     prediction = app.classifier.predict(mail.subject, mail.body)
     escalating = {article.id for article in app.kb.articles if article.action == "escalate"}
-    return decide(hits, prediction, None, escalating, Cues(intent, _questions(app, mail, prediction)))
+    cues = Cues(intent, _questions(app, mail, prediction))
+    return decide(hits, prediction, None, escalating, cues, **trust)
 
 
 def read_intent(mail: ParsedMail, *, in_thread: bool) -> Intent | None:
@@ -184,16 +195,26 @@ def _questions(app: App, mail: ParsedMail, prediction: Prediction) -> tuple[Pred
 
 
 def rule_context(session: Session, app: App, mail: ParsedMail, now: datetime) -> RuleContext:
-    """What the rules need to know beyond the mail: who we are, what we sent, how often we wrote."""
+    """What the rules need to know beyond the mail: who we are and the team is, which senders are our
+    contact forms, what the receiving server verified, what we sent, how often we wrote (per recipient
+    and per sender)."""
     settings = app.settings
-    return RuleContext(
+    context = RuleContext(
         own_addresses=frozenset({settings.support.address}),
         own_message_id_domains=frozenset({settings.message_id_domain}),
         own_message_ids=_own_ids(session, app, mail.message_id),
-        replies_to_sender_today=_replies_since(
-            session, app.mailbox, mail.reply_address, now - timedelta(days=1)
-        ),
         max_replies_per_sender=settings.limits.replies_per_sender_per_day,
+        team_addresses=frozenset({settings.team.address}),
+        form_senders=frozenset(settings.support.form_senders),
+        sender_check=check_sender(mail, settings.support.authserv_id),
+    )
+    since = now - timedelta(days=1)
+    recipient = reply_target(mail, context).address
+    form = context.is_form_sender(mail.from_addr)  # many people write through it: its Reply-To counts
+    return replace(
+        context,
+        replies_to_sender_today=_mails_to(session, app.mailbox, recipient, since),
+        replies_for_sender_today=0 if form else _mails_because_of(session, app, mail, since),
     )
 
 
@@ -210,18 +231,38 @@ def _own_ids(session: Session, app: App, message_id: str) -> frozenset[str]:
     return frozenset({found}) if found else frozenset()
 
 
-def _replies_since(session: Session, mailbox: str, address: str, since: datetime) -> int:
-    return int(
-        session.scalar(
-            select(func.count(OutboxMail.id)).where(
-                OutboxMail.mailbox == mailbox,
-                OutboxMail.to_customer.is_(True),
-                func.lower(OutboxMail.recipient) == address.lower(),
-                OutboxMail.created_at >= since,
-            )
+def _mails_to(session: Session, mailbox: str, address: str, since: datetime) -> int:
+    """Automatic and agent mail to `address` since then (any spelling of its domain; the local part
+    compared without case, so that a limit is never dodged by writing it differently)."""
+    column = OutboxMail.recipient
+    query = select(column).where(OutboxMail.mailbox == mailbox, OutboxMail.to_customer.is_(True))
+    return _count_same(session, query.where(OutboxMail.created_at >= since), column, address)
+
+
+def _mails_because_of(session: Session, app: App, mail: ParsedMail, since: datetime) -> int:
+    """Automatic mail to anyone that mail from this From caused since then (any Reply-To included)."""
+    column = InboundMail.from_addr
+    query = (
+        select(column)
+        .join(OutboxMail, OutboxMail.inbound_id == InboundMail.id)
+        .where(
+            OutboxMail.mailbox == app.mailbox,
+            OutboxMail.to_customer.is_(True),
+            OutboxMail.created_at >= since,
         )
-        or 0
     )
+    return _count_same(session, query, column, mail.from_addr)
+
+
+def _count_same(session: Session, query: Select[tuple[str | None]], column: Any, address: str) -> int:
+    """Rows of `query` whose `column` is `address` by `address_key`: narrowed in SQL by the local part,
+    compared in Python (IDNA domains cannot be compared in SQL)."""
+    local, at, _ = address.strip().rpartition("@")
+    if not at or not local:
+        return 0
+    key = address_key(address)
+    narrowed = query.where(func.lower(column).startswith(f"{local.lower()}@", autoescape=True))
+    return sum(1 for found in session.scalars(narrowed) if found and address_key(found) == key)
 
 
 def _decision_record(decision: Decision) -> dict[str, Any]:
@@ -232,6 +273,8 @@ def _decision_record(decision: Decision) -> dict[str, Any]:
         "article_id": decision.article_id,
         "reply_to_customer": decision.reply_to_customer,
         "intent": decision.intent.value if decision.intent else None,
+        "details": dict(decision.details),
+        "sender_not_verified": decision.sender_not_verified or None,
         "rule_hits": [
             {"name": h.name, "reason": h.reason, "effect": h.effect.value} for h in decision.rule_hits
         ],

@@ -24,6 +24,7 @@ from email.policy import EmailPolicy
 from io import BytesIO
 from typing import Any
 
+from mailbot.addresses import UndeliverableAddress, envelope_address
 from mailbot.reply.render import Rendered
 
 AUTO_SUBMITTED_VALUES = ("auto-replied", "auto-generated")
@@ -137,24 +138,26 @@ def _check_header_value(name: str, value: str) -> None:
             raise HeaderInjectionError(f"{name} contains an undecodable character ({ch!r})")
 
 
-def _address(name: str, addr_spec: str, display_name: str = "") -> Address:
-    """Validate `addr_spec` (IDN domains become punycode; a non-ASCII local part is refused)."""
-    local, at, domain = addr_spec.rpartition("@")
-    if not at or not local or not domain:
-        raise ValueError(f"{name} {addr_spec!r} is not an address (local@domain)")
+def sendable_address(address: str) -> str:
+    """`address` as our headers and the SMTP envelope carry it (IDNA 2008 A-labels, mailbot.addresses);
+    raises UndeliverableAddress (a ValueError) for an address no mail of ours can be sent to.
+
+    One judge for compose and delivery: what compose writes into To, delivery can put into RCPT TO,
+    so an address is refused once, at enqueue (mailbot.reply.outbox), never half-way.
+    """
+    envelope = envelope_address(address)
     try:
-        ascii_domain = domain.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise ValueError(f"{name} {addr_spec!r} has an invalid domain") from exc
-    if not local.isascii():
-        raise ValueError(f"{name} {addr_spec!r}: non-ASCII local parts need SMTPUTF8, which is not supported")
-    if not _DOMAIN_RE.fullmatch(ascii_domain):
-        raise ValueError(f"{name} {addr_spec!r} has an invalid domain")
-    try:
-        address = Address(display_name=display_name, addr_spec=f"{local}@{ascii_domain}")
+        Address(addr_spec=envelope)
     except (ValueError, IndexError) as exc:  # the stdlib raises header defects (ValueError subclasses)
-        raise ValueError(f"{name} {addr_spec!r} is not a valid addr-spec: {exc}") from exc
-    return address
+        raise UndeliverableAddress(f"{address!r} is not a valid addr-spec: {exc}") from None
+    return envelope
+
+
+def _address(name: str, addr_spec: str, display_name: str = "") -> Address:
+    try:
+        return Address(display_name=display_name, addr_spec=sendable_address(addr_spec))
+    except UndeliverableAddress as exc:
+        raise UndeliverableAddress(f"{name}: {exc}") from None
 
 
 def _check_msg_id(name: str, value: str) -> None:
@@ -262,7 +265,7 @@ def _headers(
     subject: str,
     from_addr: str,
     from_name: str,
-    to_addr: str,
+    to_addr: str | None,
     message_id: str,
     in_reply_to: str | None,
     references: Sequence[str],
@@ -276,7 +279,7 @@ def _headers(
         ("Subject", subject),
         ("From name", from_name),
         ("From", from_addr),
-        ("To", to_addr),
+        ("To", to_addr or ""),
         ("Message-ID", message_id),
         ("In-Reply-To", in_reply_to or ""),
         ("Auto-Submitted", auto_submitted or ""),
@@ -312,7 +315,7 @@ def _headers(
 
     headers: list[tuple[str, object]] = [
         ("From", _address("From", from_addr, from_name)),
-        ("To", _address("To", to_addr)),
+        *([("To", _address("To", to_addr))] if to_addr is not None else []),
         ("Subject", subject.strip(" \t")),
         ("Date", date),
         ("Message-ID", message_id),
@@ -358,7 +361,7 @@ def compose_reply(
     rendered: Rendered,
     from_addr: str,
     from_name: str,
-    to_addr: str,
+    to_addr: str | None,
     message_id: str,
     in_reply_to: str | None,
     references: Sequence[str],
@@ -380,10 +383,12 @@ def compose_reply(
     `precedence` must then be None). `precedence` ("bulk" by default, None to omit) is not
     standard but still what older vacation responders check before answering, so it keeps them
     from replying to us. `references` is written as given:
-    build it with `threading_headers`, which drops malformed ids from customer mail.
+    build it with `threading_headers`, which drops malformed ids from customer mail. `to_addr` None
+    leaves out To: the record of a mail whose recipient cannot be sent to (it is never sent).
 
-    Raises HeaderInjectionError for line breaks or control characters in any header value and
-    ValueError for malformed addresses, ids, dates or header names — all before building.
+    Raises HeaderInjectionError for line breaks or control characters in any header value,
+    UndeliverableAddress for an address that cannot be sent to (`sendable_address`) and ValueError
+    for malformed ids, dates or header names — all before building.
     """
     headers = _headers(
         subject=rendered.subject,

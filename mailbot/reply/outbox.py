@@ -2,20 +2,32 @@
 
 Because the bytes are final when the row is written, a re-send after a crash is byte-identical, and
 because the row is part of the decision's transaction, a decision never exists without its mail.
+
+A recipient that no mail can be sent to (mailbot.addresses: a non-ASCII local part without SMTPUTF8,
+an invalid or over-long domain) never fails the decision: its row is stored failed at once with the
+reason and the text it would have carried, and `Sender.on_failed` tells the team, exactly as when the
+recipient's server refuses a mail for good at delivery.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from mailbot.addresses import UndeliverableAddress
 from mailbot.db.schema import OutboxMail, OutboxState
 from mailbot.domain import Language
-from mailbot.reply.compose import compose_reply, make_message_id
+from mailbot.reply.compose import compose_reply, make_message_id, sendable_address
 from mailbot.reply.render import Rendered, TemplateRenderer
+
+log = logging.getLogger(__name__)
+MAX_ERROR_CHARS = 2000
+
+FailedHook = Callable[[Session, OutboxMail], None]
 
 
 @dataclass(frozen=True)
@@ -24,6 +36,8 @@ class Sender:
     name: str
     message_id_domain: str
     message_id_key: bytes | None = None  # signs our Message-IDs (compose.verify_message_id)
+    # called in the caller's transaction when a mail fails for good at enqueue (the team is told)
+    on_failed: FailedHook | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -61,14 +75,22 @@ def enqueue(
     dedup_key: str | None = None,
 ) -> OutboxMail:
     """Render, compose and store one mail. Mail not caused by an inbound mail needs a `dedup_key`
-    naming its cause (unique per mailbox), so that doing the same thing twice sends once."""
+    naming its cause (unique per mailbox), so that doing the same thing twice sends once.
+
+    A recipient that cannot be sent to gives a failed row (see the module's docstring), not an error."""
     rendered = renderer.render(item.kind, item.language, item.context)
     message_id = make_message_id(sender.message_id_domain, key=sender.message_id_key)
+    try:
+        sendable_address(item.recipient)
+    except UndeliverableAddress as exc:
+        unsendable: str | None = f"not sent: {exc}"
+    else:
+        unsendable = None
     raw = compose_reply(
         rendered=rendered,
         from_addr=sender.address,
         from_name=sender.name,
-        to_addr=item.recipient,
+        to_addr=None if unsendable else item.recipient,  # the record keeps the text, not the address
         message_id=message_id,
         in_reply_to=item.in_reply_to,
         references=item.references,
@@ -80,23 +102,79 @@ def enqueue(
         # X-Loop names us, so a copy of this mail that finds its way back is recognised as ours
         extra_headers={"X-Loop": sender.address} | ({"Reply-To": item.reply_to} if item.reply_to else {}),
     )
-    row = OutboxMail(
+    row = _row(
+        mailbox, sender, item.kind, item.recipient, rendered.subject, raw, message_id,
+        to_customer=item.to_customer, ticket_id=ticket_id, inbound_id=inbound_id, now=now,
+        dedup_key=dedup_key, error=unsendable,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    if unsendable is not None:
+        log.error("outbox #%s (%s) failed for good at enqueue: %s", row.id, item.kind, unsendable)
+        if sender.on_failed is not None:
+            sender.on_failed(session, row)
+    return row
+
+
+def store_failed(
+    session: Session,
+    sender: Sender,
+    mailbox: str,
+    *,
+    kind: str,
+    recipient: str,
+    subject: str,
+    error: str,
+    inbound_id: int | None,
+    now: datetime,
+    dedup_key: str,
+) -> OutboxMail:
+    """Record a customer mail that could not even be composed (a fault of ours, logged by the caller):
+    failed at once with `error`, no bytes, so that `mailbot status` lists it and its cause (the
+    `dedup_key`) is not tried again on every pass. The team is not mailed: nothing left the house,
+    and the mail it belongs to is decided (and seen by the team) as usual."""
+    message_id = make_message_id(sender.message_id_domain, key=sender.message_id_key)
+    row = _row(
+        mailbox, sender, kind, recipient, subject, b"", message_id,
+        to_customer=True, ticket_id=None, inbound_id=inbound_id, now=now, dedup_key=dedup_key, error=error,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _row(
+    mailbox: str,
+    sender: Sender,
+    kind: str,
+    recipient: str,
+    subject: str,
+    raw: bytes,
+    message_id: str,
+    *,
+    to_customer: bool,
+    ticket_id: int | None,
+    inbound_id: int | None,
+    now: datetime,
+    dedup_key: str | None,
+    error: str | None,
+) -> OutboxMail:
+    """A pending row, or with `error` one failed for good before it was ever sent."""
+    return OutboxMail(
         mailbox=mailbox,
-        kind=item.kind,
-        to_customer=item.to_customer,
+        kind=kind,
+        to_customer=to_customer,
         ticket_id=ticket_id,
         inbound_id=inbound_id,
         message_id=message_id,
         mail_from=sender.address,
-        recipient=item.recipient,
-        subject=rendered.subject,
+        recipient=recipient,
+        subject=subject,
         raw=raw,
-        state=OutboxState.PENDING,
+        state=OutboxState.PENDING if error is None else OutboxState.FAILED,
+        last_error=None if error is None else error[:MAX_ERROR_CHARS],
         attempts=0,
         next_attempt_at=now,
         created_at=now,
         dedup_key=dedup_key,
     )
-    session.add(row)
-    session.flush()
-    return row

@@ -90,10 +90,11 @@ oncall_alert        reference, subject, customer, severity, response_due,       
 - ``recipient``: the address that rejected the mail (with the customer's name when it is the
   ticket's customer); ``error``: the SMTP response text.
 - ``ranking``: (article_id, score) pairs, best first; ``rule_hits``: (name, reason) pairs;
-  ``event``: "new" or "follow_up"; ``language``: the ticket's (customer's) language code (the
-  template language is the team's); ``customer``: the customer as the team sees it, name and address
-  (`mailbot.tickets.team_view.customer_label`). Team subjects show the customer's subject through
-  ``bare_subject``, so the reference stands once, in front.
+  ``event``: "new", "follow_up" or "unverified_follow_up" (a mail about the ticket whose sender
+  the receiving server could not verify: recorded, nothing else); ``language``: the ticket's
+  (customer's) language code (the template language is the team's); ``customer``: the customer as
+  the team sees it, name and address (`mailbot.tickets.team_view.customer_label`). Team subjects
+  show the customer's subject through ``bare_subject``, so the reference stands once, in front.
 
 The renderer adds ``lang`` (the template language code) itself, and for customer kinds
 ``personal`` (a person's reply, see above), ``greet`` (False when the agent's message opens with
@@ -193,7 +194,7 @@ OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
     "delivery_failed": {"reference": None},
     "oncall_alert": {},
 }
-TEAM_EVENTS = ("new", "follow_up")
+TEAM_EVENTS = ("new", "follow_up", "unverified_follow_up")
 STATUS_STATES = ("escalated", "answered", "solved")
 SEVERITIES = tuple(s.value for s in Severity)
 RESERVED_KEYS = frozenset({"lang", "personal", "greet", "sign"})

@@ -15,11 +15,14 @@ from mailbot.rules import (
     auto_responder,
     auto_submitted,
     bounce,
+    header_only,
     mailing_list,
     own_mail,
     precedence,
     reply_address,
+    sender_ambiguity,
     sender_limit,
+    team_mail,
 )
 from mailbot.rules.base import Check, Rule, RuleContext
 
@@ -32,6 +35,7 @@ RULES: tuple[Rule, ...] = (
     Rule("own_address", own_mail.check_own_address, IGNORE),
     Rule("own_loop_header", own_mail.check_loop_header, IGNORE),
     Rule("own_message_id", own_mail.check_own_message_id, IGNORE),
+    Rule("team_address", team_mail.check, IGNORE),
     Rule("auto_submitted", auto_submitted.check, IGNORE),
     Rule("auto_response_suppress", auto_responder.check_suppress, IGNORE),
     Rule("autoreply_header", auto_responder.check_autoreply_header, IGNORE),
@@ -43,10 +47,12 @@ RULES: tuple[Rule, ...] = (
     Rule("failed_recipients", bounce.check_failed_recipients, IGNORE),
     Rule("absence_note", auto_responder.check_absence_note, IGNORE),
     Rule("auto_reply_subject", auto_responder.check_subject, NO_REPLY),
+    Rule("ambiguous_sender", sender_ambiguity.check, NO_REPLY),
     Rule("unusable_reply_address", reply_address.check_unusable, NO_REPLY),
     Rule("noreply_address", reply_address.check_noreply, NO_REPLY),
     Rule("reply_to_own_address", reply_address.check_own, NO_REPLY),
     Rule("sender_limit", sender_limit.check, NO_REPLY),
+    Rule("header_only", header_only.check, NO_REPLY),
 )
 
 _DEFAULT_CONTEXT = RuleContext(own_addresses=frozenset(), own_message_id_domains=frozenset())

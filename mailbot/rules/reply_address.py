@@ -1,4 +1,4 @@
-"""Whether the address a reply would go to (Reply-To, else From) can take an automatic reply.
+"""Whether the address a reply would go to (`rules.reply_target`) can take an automatic reply.
 
 All NO_REPLY: the content may still be a real request (a monitoring alert from ``noreply@``, a form
 without a sender), so it is handled; only the automatic answer is withheld.
@@ -11,6 +11,7 @@ import re
 from mailbot.domain import ParsedMail
 from mailbot.rules._headers import local_part, shown
 from mailbot.rules.base import RuleContext
+from mailbot.rules.reply_target import reply_target
 
 # A plain addr-spec with a dotted domain (UTF-8 allowed, RFC 6531); no quoted local parts or literals.
 _LOCAL = r"[^\s@<>()\[\],;:\"\\]+"
@@ -20,7 +21,7 @@ _NOREPLY = re.compile(r"^(?:no|do[-_.]?not)[-_.]?reply(?![a-z0-9])", re.IGNORECA
 
 
 def check_unusable(mail: ParsedMail, ctx: RuleContext) -> str | None:
-    address = mail.reply_address.strip()
+    address = reply_target(mail, ctx).address.strip()
     if not address:
         return "From/Reply-To: (empty) (no address to answer to)"
     if not _ADDR_SPEC.fullmatch(address):
@@ -29,8 +30,9 @@ def check_unusable(mail: ParsedMail, ctx: RuleContext) -> str | None:
 
 
 def check_noreply(mail: ParsedMail, ctx: RuleContext) -> str | None:
-    if _NOREPLY.match(local_part(mail.reply_address)):
-        return f"Reply address {shown(mail.reply_address)} is a no-reply mailbox"
+    address = reply_target(mail, ctx).address
+    if _NOREPLY.match(local_part(address)):
+        return f"Reply address {shown(address)} is a no-reply mailbox"
     return None
 
 

@@ -5,12 +5,16 @@ never load the classifier. Each action changes the ticket and queues the custome
 transaction, then delivers the outbox once, so the customer hears at once and a crash in between loses
 nothing (the next worker pass sends what is queued). Customer text is escaped before it reaches the
 terminal (mailbot.terminal).
+
+An agent's text (`--message`, `--file PATH`, `--file -` for standard input) must be UTF-8 and at most
+MAX_AGENT_TEXT_BYTES; anything else is refused with one line before anything is written.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -24,6 +28,13 @@ from mailbot.terminal import safe_json, safe_line, safe_text
 from mailbot.tickets.service import ActionResult, TicketActionError, find_by_reference, reopen, reply, resolve
 from mailbot.tickets.views import conversation, events, references_of, ticket_row
 from mailbot.worker import deliverer_for
+
+# An agent's reply travels twice, as text/plain and as text/html, each in a 7-bit transfer encoding
+# (quoted-printable or base64): 1 MB of text becomes a mail of 2.5 to 4 MB, which every provider takes.
+# A 6 MB paste went out as a 12 MB mail (23 MB with umlauts); logs and files belong in an attachment
+# of a mail written by hand, not in the reply text.
+MAX_AGENT_TEXT_BYTES = 1_000_000
+STDIN = "-"
 
 
 def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
@@ -46,7 +57,8 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
         source = action.add_mutually_exclusive_group(required=name == "reply")
         source.add_argument("--message", "-m", help="the text for the customer")
         source.add_argument(
-            "--file", type=argparse.FileType("r", encoding="utf-8"), help="read the text here"
+            "--file",
+            help=f"read the text (UTF-8, at most {MAX_AGENT_TEXT_BYTES // 1_000_000} MB) here; - for stdin",
         )
         action.add_argument("--agent", default="", help="your name, signed under the text")
     again = sub.add_parser("reopen", help="back to the 2nd level")
@@ -84,11 +96,7 @@ def run_tickets_command(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def _act(app: App, args: argparse.Namespace) -> ActionResult:
-    message = ""
-    if getattr(args, "file", None):
-        message = args.file.read()
-    elif getattr(args, "message", None):
-        message = args.message
+    message = agent_text(args)
     now = app.clock()
     with app.sessions.begin() as session:
         ticket = find_by_reference(session, app, args.reference)
@@ -97,6 +105,48 @@ def _act(app: App, args: argparse.Namespace) -> ActionResult:
         if args.tickets_command == "resolve":
             return resolve(session, app, ticket, message, now, cause="", agent_name=args.agent)
         return reopen(session, app, ticket, args.note, now)
+
+
+def agent_text(args: argparse.Namespace) -> str:
+    """The agent's text from `--message` or `--file` ("" when neither is given); TicketActionError
+    (one line: where, what, how to fix) for text that is not UTF-8 or larger than the limit."""
+    path = getattr(args, "file", None)
+    if path:
+        where = "standard input (--file -)" if path == STDIN else f"--file {path}"
+        try:
+            if path == STDIN:
+                data = sys.stdin.buffer.read(MAX_AGENT_TEXT_BYTES + 1)
+            else:
+                with Path(path).open("rb") as handle:
+                    data = handle.read(MAX_AGENT_TEXT_BYTES + 1)
+        except OSError as exc:
+            raise TicketActionError(f"{where}: {exc.strerror or exc}") from None
+        _check_size(len(data), where)
+        try:
+            return data.decode("utf-8-sig")  # a byte order mark (Windows editors) is not part of the text
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise TicketActionError(
+                f"{where} is not UTF-8 text (byte 0x{data[exc.start]:02x} in line {line}); save it as UTF-8 "
+                "(from Latin-1: `iconv -f latin1 -t utf-8`) and give that"
+            ) from None
+    message = getattr(args, "message", None) or ""
+    if any("\udc80" <= char <= "\udcff" for char in message):  # argv bytes Python could not decode
+        raise TicketActionError(
+            "--message holds bytes that are not UTF-8 (is the terminal's locale UTF-8?); "
+            "set a UTF-8 locale, or save the text as UTF-8 and give it with --file"
+        )
+    _check_size(len(message.encode("utf-8", "surrogateescape")), "--message")
+    return message
+
+
+def _check_size(size: int, where: str) -> None:
+    if size > MAX_AGENT_TEXT_BYTES:
+        raise TicketActionError(
+            f"{where}: the text is larger than {MAX_AGENT_TEXT_BYTES // 1_000_000} MB, the most a reply "
+            "may carry (its mail holds it twice, as text and HTML); shorten it and send long logs or files "
+            "as an attachment of a mail written by hand"
+        )
 
 
 def _list(app: App, args: argparse.Namespace) -> int:

@@ -5,6 +5,14 @@ Message-IDs we sent and the customer mails already on a ticket; then the `[MB-00
 the subject. A stranger who quotes a reference or forges In-Reply-To starts a new conversation and
 learns nothing about the existing ticket. `only_open_ticket` finds the ticket a status question
 without any reference can only be about.
+
+"The sender" is the From, read strictly (mailbot.parse.address_list) and compared exactly
+(`addresses.same_address`: domain case-insensitive and IDNA, the local part as written, never
+Unicode-casefolded: `straße@` is not `strasse@`). A mail naming several From addresses or headers
+joins nothing: nobody can tell who wrote it. Whether the From is forged is decided elsewhere
+(mailbot.rules.sender_auth, mailbot.decide).
+Tickets stored before addresses were stored canonically hold the whole address lower-cased; they keep
+matching a customer who writes their address in lower case.
 """
 
 from __future__ import annotations
@@ -12,9 +20,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot.addresses import canonical, same_address
 from mailbot.db.schema import InboundMail, OutboxMail, Ticket
 from mailbot.domain import ParsedMail, TicketContext, TicketState
 from mailbot.reply.compose import verify_message_id
@@ -26,12 +35,16 @@ log = logging.getLogger(__name__)
 def find_ticket(
     session: Session, mailbox: str, prefix: str, mail: ParsedMail, message_id_key: bytes | None = None
 ) -> TicketContext | None:
-    sender = mail.from_addr.casefold()
+    sender = claimed_sender(mail)
+    if not sender:
+        if mail.sender_ambiguity:
+            log.warning("mail %s joins no ticket: %s", mail.message_id, mail.sender_ambiguity)
+        return None
     for ticket_id, matched_by in _candidates(session, mailbox, prefix, mail, message_id_key):
         ticket = session.get(Ticket, ticket_id)
         if ticket is None or ticket.mailbox != mailbox:
             continue
-        if ticket.customer.casefold() != sender:
+        if not same_address(ticket.customer, sender):
             log.warning(
                 "mail %s refers to ticket %s by %s, but its sender is not the ticket's customer: "
                 "treated as a new conversation",
@@ -44,6 +57,11 @@ def find_ticket(
             ticket.id, ticket.reference or "", ticket.customer, TicketState(ticket.state), matched_by
         )
     return None
+
+
+def claimed_sender(mail: ParsedMail) -> str:
+    """The address a mail may join tickets as: its From, "" when it names no single sender."""
+    return "" if mail.sender_ambiguity else mail.from_addr.strip()
 
 
 def _candidates(
@@ -98,17 +116,29 @@ def only_open_ticket(session: Session, mailbox: str, sender: str) -> TicketConte
     sender is the mail's From, so only the ticket's own customer is matched; the caller sends the
     answer to the address stored on the ticket, never to a Reply-To of the new mail.
     """
+    if not sender.strip():
+        return None
     tickets = session.scalars(
         select(Ticket)
         .where(
             Ticket.mailbox == mailbox,
-            func.lower(Ticket.customer) == sender.lower(),
+            Ticket.customer.in_(stored_forms(sender)),
             Ticket.state == TicketState.ESCALATED,
         )
         .limit(2)
     ).all()
-    if len(tickets) != 1 or not sender:
+    if len(tickets) != 1:
         return None
     ticket = tickets[0]
     state = TicketState(ticket.state)
     return TicketContext(ticket.id, ticket.reference or "", ticket.customer, state, "sender")
+
+
+def stored_forms(address: str) -> list[str]:
+    """How `Ticket.customer` may hold this address: canonical, or (rows stored before that) the whole
+    address lower-cased, which is the same address only when its local part was lower-case already."""
+    forms = [canonical(address)]
+    lowered = address.strip().lower()
+    if lowered not in forms and same_address(lowered, address):
+        forms.append(lowered)
+    return forms

@@ -17,11 +17,33 @@ from mailbot.db.schema import InboundMail, OutboxMail, Ticket
 from mailbot.domain import Language
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, Sender, enqueue
+from mailbot.tickets.team_view import recipient_label
 
 
 def sender_of(app: App) -> Sender:
+    """Who our mail comes from; a customer mail that fails for good at enqueue tells the team."""
     support = app.settings.support
-    return Sender(support.address, support.name, app.settings.message_id_domain, app.message_id_key)
+    return Sender(
+        support.address,
+        support.name,
+        app.settings.message_id_domain,
+        app.message_id_key,
+        on_failed=lambda session, row: tell_team_not_delivered(session, app, row),
+    )
+
+
+def tell_team_not_delivered(session: Session, app: App, row: OutboxMail) -> None:
+    """A customer's mail failed for good (refused by their server, or an address no mail can be sent
+    to): the team must reach the customer another way. One `delivery_failed` mail per row, from the
+    outbox at enqueue and from the deliverer alike."""
+    if not row.to_customer:  # the team's own address refusing mail cannot be told by mail
+        return
+    ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
+    mail_team(
+        session, app, ticket, "delivery_failed", f"delivery-failed:{row.id}", app.clock(),
+        reference=ticket.reference if ticket else None, recipient=recipient_label(row.recipient, ticket),
+        subject=row.subject, error=row.last_error or "",
+    )  # fmt: skip
 
 
 def local_time(app: App, value: datetime | None) -> datetime | None:

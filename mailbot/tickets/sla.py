@@ -7,12 +7,17 @@ Each severity class counts on its own calendar (`[sla.<class>] calendar`): the b
 around the clock for faults the contract promises to handle without delay, so that an outage on the
 Thursday before Easter is due that night and not on Tuesday. `sla_calendar` is the one place that
 picks it; everything here that measures a ticket's time goes through it.
+
+A clock starts when the mail reached the mailbox (`clock_start`), as far as mailbot can tell: the
+delivery time the server records (IMAP INTERNALDATE, the Maildir file's time), but never more than
+`[sla] start_skew_minutes` before mailbot took the mail, because a mail moved back into the inbox
+from an archive keeps its old INTERNALDATE and must not be overdue the moment it is read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from mailbot.clock import BusinessCalendar
@@ -35,6 +40,18 @@ class SlaState(StrEnum):
     BREACHED = "breached"  # past the due time
 
 
+def clock_start(received_at: datetime, ingested_at: datetime, skew: timedelta) -> datetime:
+    """When the SLA clock of a mail delivered at `received_at` and taken by mailbot at `ingested_at` may
+    start: max(received_at, ingested_at - skew), and never after `ingested_at`.
+
+    `skew` is what normal operation puts between delivery and our fetch (the poll interval, the
+    source's pause after a failure, a restart, the mail server's clock against ours). A mail older
+    than that was re-filed from an archive, or waited while mailbot was not fetching: its clock starts
+    `skew` before we took it. The received time itself is left alone: arrival order stays its own.
+    """
+    return min(max(received_at, ingested_at - skew), ingested_at)
+
+
 def sla_calendar(severity: Severity | None, calendar: BusinessCalendar, sla: SlaSettings) -> BusinessCalendar:
     """The calendar that a class's SLA clock runs on: `calendar` (the business one) or, for a class
     with `calendar = "24/7"`, one that never closes. No class (a question): the business calendar."""
@@ -46,9 +63,10 @@ def sla_calendar(severity: Severity | None, calendar: BusinessCalendar, sla: Sla
 def due_times(
     received_at: datetime, severity: Severity | None, calendar: BusinessCalendar, sla: SlaSettings
 ) -> SlaDue | None:
-    """The due times of a fault received at `received_at`, or None for a question (the contract gives
-    questions and wishes no SLA); `calendar` is the business calendar, the class may count around the
-    clock instead (`sla_calendar`). Raises ValueError when the calendar never opens."""
+    """The due times of a fault received at `received_at` (its `clock_start`), or None for a question
+    (the contract gives questions and wishes no SLA); `calendar` is the business calendar, the class
+    may count around the clock instead (`sla_calendar`). Raises ValueError when the calendar never
+    opens."""
     if severity is None:
         return None
     target = sla.target(severity)

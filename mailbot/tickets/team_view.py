@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from mailbot.addresses import canonical
 from mailbot.classify.reasons import for_team
 from mailbot.domain import Language
 from mailbot.reply.subject import one_line
@@ -32,7 +33,9 @@ def customer_label(name: str | None, address: str) -> str:
 
 def recipient_label(address: str, ticket: Ticket | None) -> str:
     """A recipient with the customer's name when it is the ticket's customer (not a Reply-To contact)."""
-    if ticket is not None and address.casefold() == ticket.customer.casefold():
+    # loosely (any case of the local part, tickets stored before issue 11 are lower case), but never
+    # Unicode-casefolded: the label only names, it decides nothing
+    if ticket is not None and canonical(address).lower() == canonical(ticket.customer).lower():
         return customer_label(ticket.customer_name, address)
     return address
 

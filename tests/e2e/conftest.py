@@ -110,7 +110,9 @@ def write_config(
     extra: str = "",
     hours: str = "always_open = true",
     database_url: str | None = None,
+    support: str = "",
 ) -> Path:
+    """`extra`: whole sections at the end; `support`: more keys of [support]; `hours`: [business_hours]."""
     port = dovecot.imaps_port if security == "tls" else dovecot.imap_port
     path.write_text(
         f"""
@@ -118,6 +120,7 @@ def write_config(
 address = "{SUPPORT}"
 name = "Aktivo Support"
 ticket_prefix = "MB"
+{support}
 [team]
 address = "{TEAM}"
 language = "de"

@@ -46,7 +46,10 @@ def test_kb_answer_greets_by_name_and_its_text_part_shows_no_markdown(bot: Bot):
     assert parse(answer)["Auto-Submitted"] == "auto-replied"  # automatic mail stays marked
 
 
-def test_contact_form_answer_greets_the_person_in_reply_to(bot: Bot):
+def test_contact_form_answer_greets_the_person_in_reply_to(tmp_path, dovecot, imap_user, smtp_sink):
+    support = 'form_senders = ["noreply@shop.example"]'  # issue 11: only a configured form's Reply-To counts
+    config = conftest.write_config(tmp_path / "mailbot.toml", dovecot, imap_user, smtp_sink, support=support)
+    bot = Bot(dovecot, imap_user, smtp_sink, config)
     form = make_mail(
         "noreply@shop.example",
         "Passwort vergessen",
@@ -62,6 +65,7 @@ def test_contact_form_answer_greets_the_person_in_reply_to(bot: Bot):
     assert not bot.sent_to("noreply@shop.example")
     [ticket] = bot.tickets()
     assert ticket.customer_name == "Katrin Müller"  # later agent replies greet her too
+    assert ticket.customer == "katrin@kunde.example"  # ... and go to her
 
 
 def test_agent_reply_and_resolve_are_a_persons_mail_signed_by_the_agent(bot: Bot):

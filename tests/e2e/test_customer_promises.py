@@ -72,6 +72,9 @@ def test_status_question_after_the_due_time_says_overdue_and_the_team_is_alerted
 
 
 def test_backlog_decided_after_the_due_time_acknowledges_it_as_overdue(sla_bot: Bot) -> None:
+    # issue 11: the clock starts at most [sla] start_skew_minutes before mailbot took the mail (re-filed
+    # archive mail); an installation that counts its own outages from delivery trusts it for a week
+    sla_bot.config.write_text(sla_bot.config.read_text() + "\n[sla]\nstart_skew_minutes = 10080\n")
     report_outage(sla_bot, CUSTOMER, "2026-05-22T17:55+02:00")  # due Tuesday 09:55 (Whit Monday closed)
     sla_bot.run_once("--now", "2026-05-26T10:30+02:00")  # the worker was down until now
 

@@ -24,7 +24,7 @@ import pytest
 
 from mailbot.config import load_settings
 from mailbot.db.schema import InboundState, OutboxState
-from mailbot.parse import message_id_of
+from mailbot.ingest.keys import content_keys
 from tests.e2e.conftest import Bot
 
 pytestmark = pytest.mark.servers
@@ -50,16 +50,15 @@ def _corpus_files() -> list[tuple[str, Path]]:
 
 
 def _duplicates(fetched: list[bytes]) -> list[int]:
-    """Indexes of the mails ingest skips: a Message-ID or content seen before (its unique keys)."""
-    ids: set[str] = set()
-    digests: set[str] = set()
+    """Indexes of the mails ingest skips: the same bytes, or the same Message-ID, From and body, seen
+    before (its unique keys; a Message-ID alone is no duplicate)."""
+    seen: set[str] = set()
     skipped = []
     for index, raw in enumerate(fetched):
-        key, digest = message_id_of(raw), hashlib.sha256(raw).hexdigest()
-        if key in ids or digest in digests:
+        keys = content_keys(raw)
+        if keys.sha256 in seen or keys.fingerprint in seen:
             skipped.append(index)
-        ids.add(key)
-        digests.add(digest)
+        seen.update((keys.sha256, keys.fingerprint))
     return skipped
 
 

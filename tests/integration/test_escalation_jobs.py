@@ -77,8 +77,8 @@ class Desk:
             maintype, subtype = ctype.split("/")
             mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
         raw = mail.as_bytes()
-        keys = content_keys(raw)
         with self.app.sessions.begin() as session:
+            keys = content_keys(raw)
             row = InboundMail(
                 mailbox=self.app.mailbox, source_key=f"test:{mail['Message-ID']}", folder="INBOX",
                 message_id=keys.message_id, sha256=keys.sha256, fingerprint=keys.fingerprint, raw=raw,

@@ -167,3 +167,23 @@ def test_bad_holidays_and_sla_name_the_key(tmp_path, section, expected):
     with pytest.raises(ConfigError, match=expected) as error:
         load_settings(write(tmp_path, MINIMAL + section), env={})
     assert str(tmp_path / "mailbot.toml") in str(error.value)
+
+
+def test_trust_keys_of_support(tmp_path):
+    """Issue 11: contact-form senders and the receiving server's authserv-id; none by default."""
+    assert load_settings(write(tmp_path, MINIMAL), env={}).support.form_senders == []
+    assert load_settings(write(tmp_path, MINIMAL), env={}).support.authserv_id is None
+    text = MINIMAL.replace(
+        'address = "support@example.com"',
+        'address = "support@example.com"\nform_senders = ["NoReply@App.example"]\n'
+        'authserv_id = "mx.example.com"',
+    )
+    support = load_settings(write(tmp_path, text), env={}).support
+    assert (support.form_senders, support.authserv_id) == (["noreply@app.example"], "mx.example.com")
+    for wrong, key in (
+        ('form_senders = ["Kontaktformular"]', "[support] form_senders"),
+        ('authserv_id = "mx.example.com; dmarc=pass"', "[support] authserv_id"),
+    ):
+        bad = MINIMAL.replace('address = "support@example.com"', f'address = "support@example.com"\n{wrong}')
+        with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
+            load_settings(write(tmp_path, bad), env={})

@@ -8,10 +8,13 @@ from mailbot.domain import (
     Cues,
     Intent,
     Prediction,
+    ReplyTarget,
     RuleEffect,
     RuleHit,
+    SenderCheck,
     TicketContext,
     TicketState,
+    Verification,
 )
 
 AUTO = RuleHit("auto_submitted", "Auto-Submitted: auto-replied", RuleEffect.IGNORE)
@@ -129,3 +132,51 @@ def test_other_topic_level_is_inclusive():
     whole = prediction("a", 0.9)
     assert other_topic(whole, (prediction("b", 0.7),), level=0.7) is not None
     assert other_topic(whole, (prediction("b", 0.69),), level=0.7) is None
+
+
+# --- issue 11: who mailbot trusts ------------------------------------------------------------------
+
+FORGED = SenderCheck(Verification.FAIL, "dmarc=fail for example.org")
+VERIFIED = SenderCheck(Verification.PASS, "dmarc=pass for example.org")
+TARGET = ReplyTarget("kunde@example.org", "Kunde", "kunde@example.org", "Kunde", "Reply-To x not honoured")
+
+
+@pytest.mark.parametrize(
+    ("ticket", "cues", "open_ticket"),
+    [
+        (SOLVED, Cues(), None),  # would reopen
+        (ANSWERED, Cues(), None),  # would escalate and acknowledge
+        (ESCALATED, Cues(Intent.STATUS), None),  # would tell the state
+        (ANSWERED, Cues(Intent.CLOSING), None),
+        (None, Cues(Intent.STATUS), OWN_OPEN),  # would tell the state of the sender's only open ticket
+    ],
+)
+def test_a_follow_up_from_an_unverified_sender_is_only_recorded(ticket, cues, open_ticket):
+    decision = decide((), None, ticket, cues=cues, open_ticket=open_ticket, sender=FORGED)
+    joined = ticket or open_ticket
+    assert (decision.action, decision.ticket_id) == (Action.FOLLOW_UP, joined.ticket_id)
+    assert decision.reply_to_customer is False and decision.intent is None
+    assert decision.sender_not_verified == "dmarc=fail for example.org"
+    assert "not verified: dmarc=fail" in decision.reason and "nothing sent" in decision.reason
+
+
+@pytest.mark.parametrize("sender", [VERIFIED, SenderCheck(Verification.UNCHECKED, "no authserv_id"), None])
+def test_a_verified_or_unchecked_follow_up_is_handled_as_before(sender):
+    decision = decide((), None, SOLVED, sender=sender)
+    assert decision.action is Action.FOLLOW_UP and decision.reply_to_customer is True
+    assert decision.sender_not_verified == ""
+
+
+def test_an_unverified_sender_of_a_new_mail_is_decided_as_before():
+    decision = decide((), prediction("password-reset", 0.9), None, sender=FORGED, reply_target=TARGET)
+    assert decision.action is Action.ANSWER and decision.sender_not_verified == ""
+
+
+def test_a_new_conversation_carries_its_reply_target_and_why_a_reply_to_was_not_honoured():
+    answer = decide((), prediction("password-reset", 0.9), None, reply_target=TARGET)
+    assert answer.reply_target == TARGET and answer.details == {"reply_to": "Reply-To x not honoured"}
+    escalation = decide((LIMIT,), prediction("x", 0.2), None, reply_target=TARGET)
+    assert escalation.action is Action.ESCALATE and escalation.reply_target == TARGET
+    follow_up = decide((), None, TICKET, reply_target=TARGET)
+    assert follow_up.reply_target is None  # mail about a ticket goes to the address stored on it
+    assert decide((AUTO,), None, None, reply_target=TARGET).reply_target is None

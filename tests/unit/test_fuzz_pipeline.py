@@ -605,8 +605,8 @@ def test_rule_table_is_covered():
     """The rule headers the fuzzer mixes in reach rules of both effects (guards against a dead strategy)."""
     raw = (
         b"From: MAILER-DAEMON@mx.example.net\r\nReturn-Path: <>\r\nAuto-Submitted: auto-replied\r\n"
-        b"Reply-To: noreply@example.org\r\nSubject: Out of Office\r\n\r\nBounce\r\n"
-    )
+        b"Reply-To: noreply@mx.example.net\r\nSubject: Out of Office\r\n\r\nBounce\r\n"
+    )  # a Reply-To is only where a reply goes when it is of From's own domain (issue 11)
     mail = parse_mail(raw)
     hits = apply_rules(mail, _context(mail, 3, own_id=True))
     names = {hit.name for hit in hits}

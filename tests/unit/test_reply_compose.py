@@ -12,11 +12,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from mailbot.addresses import UndeliverableAddress, envelope_address
 from mailbot.reply.compose import (
     MAX_REFERENCES,
     HeaderInjectionError,
     compose_reply,
     make_message_id,
+    sendable_address,
     threading_headers,
 )
 from mailbot.reply.render import Rendered
@@ -399,3 +401,47 @@ def test_signed_message_ids_verify_and_forgeries_do_not():
     assert make_message_id("support.example.com", token="t1", key=key) == make_message_id(
         "support.example.com", token="t1", key=key
     )
+
+
+# --- compose and delivery agree on what is sendable (issue 11) -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "written"),
+    [
+        ("erika@bücher.de", "erika@xn--bcher-kva.de"),
+        ("kunde@straße.example", "kunde@xn--strae-oqa.example"),  # IDNA 2008: ß is not "ss"
+        ("Erika@EXAMPLE.org", "Erika@example.org"),  # the local part as written
+        ("joerg@MÜNCHEN.example", "joerg@xn--mnchen-3ya.example"),  # UTS #46 maps the case first
+    ],
+)
+def test_the_to_header_is_the_envelope_address(address: str, written: str):
+    assert parse(compose(to_addr=address))["To"] == written == envelope_address(address)
+    assert sendable_address(address) == written
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "jörg@example.com",  # non-ASCII local part, no SMTPUTF8
+        "x@xn--zz.example",  # invalid punycode
+        f"x@{'a' * 64}.example",  # a label over 63 octets
+        "x@☃.example",  # a symbol: IDNA 2003 (the stdlib codec) allowed it, IDNA 2008 does not
+        "x@local",  # no dot: a host name, not a mail domain
+        "x y@example.com",  # a space in the local part
+        "no-at-sign",
+    ],
+)
+def test_an_address_delivery_refuses_is_refused_by_compose_too(address: str):
+    with pytest.raises(UndeliverableAddress):
+        envelope_address(address)
+    with pytest.raises(UndeliverableAddress):
+        sendable_address(address)
+    with pytest.raises(UndeliverableAddress):
+        compose(to_addr=address)
+
+
+def test_without_a_recipient_the_mail_is_a_record_without_to():
+    msg = parse(compose(to_addr=None))
+    assert "To" not in msg and msg["Subject"] == RENDERED.subject
+    assert text_of(msg.get_body(("plain",))) == RENDERED.text

@@ -2,7 +2,7 @@
 
 `greeting_name` is a pure function, so the shapes display names take in real mail are a table; the
 rendered greetings check that every customer kind in both languages uses it, and the parser and
-`ParsedMail.addressee_name` that a contact form greets the person in its Reply-To.
+`rules.reply_target` that a configured contact form greets the person in its Reply-To.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from mailbot.domain import Language
 from mailbot.parse import parse_mail
 from mailbot.reply.names import greeting_name
 from mailbot.reply.render import CUSTOMER_KINDS, TemplateRenderer
+from mailbot.rules import RuleContext
+from mailbot.rules.reply_target import reply_target
 from tests.unit.test_reply_render import CONTEXTS, TEMPLATES
 
 GREETINGS = [
@@ -151,10 +153,17 @@ def raw_mail(from_header: str, reply_to: str | None = None) -> bytes:
     return ("\r\n".join(lines) + "\r\nMein Parkschein wurde doppelt abgebucht.\r\n").encode()
 
 
+FORMS = RuleContext(
+    own_addresses=frozenset({"support@aktivo.example"}),
+    own_message_id_domains=frozenset(),
+    form_senders=frozenset({"noreply@shop.example", "form@shop.example"}),
+)
+
+
 @pytest.mark.parametrize(
     ("from_header", "reply_to", "reply_address", "addressee", "greeting"),
     [
-        # a contact form: the person is in Reply-To
+        # a configured contact form: the person is in Reply-To
         (
             "Kontaktformular <noreply@shop.example>",
             "Katrin Müller <katrin@kunde.example>",
@@ -178,24 +187,41 @@ def raw_mail(from_header: str, reply_to: str | None = None) -> bytes:
         ),
         # Reply-To without a name: we write to an address we have no name for
         ("Kontaktformular <noreply@shop.example>", "katrin@kunde.example", "katrin@kunde.example", "", ""),
-        # Reply-To the same address (any case): the sender's name
+        # Reply-To the same address (any case of the domain): the sender's name
         (
             "Katrin Müller <katrin@kunde.example>",
-            "<Katrin@Kunde.example>",
-            "Katrin@Kunde.example",
+            "<katrin@Kunde.example>",
+            "katrin@kunde.example",
             "Katrin Müller",
             "Katrin Müller",
         ),
         ("MEIER HANS <hans@kunde.example>", None, "hans@kunde.example", "MEIER HANS", "Hans Meier"),
+        # issue 11: a form that is not configured is a sender like any other, its Reply-To not honoured
+        (
+            "Kontaktformular <noreply@other-shop.example>",
+            "Katrin Müller <katrin@kunde.example>",
+            "noreply@other-shop.example",
+            "Kontaktformular",
+            "",
+        ),
+        # ... and a stranger's Reply-To never gets the name the stranger chose for it
+        (
+            "Mallory Evans <mallory@evil.example>",
+            "Dear Victim <victim@kunde.example>",
+            "mallory@evil.example",
+            "Mallory Evans",
+            "Mallory Evans",
+        ),
     ],
 )
 def test_contact_form_greets_the_person_in_reply_to(
     from_header, reply_to, reply_address, addressee, greeting
 ):
     mail = parse_mail(raw_mail(from_header, reply_to), default_language=Language.DE)
-    assert mail.reply_address == reply_address
-    assert mail.addressee_name == addressee
-    assert greeting_name(mail.addressee_name) == greeting
+    target = reply_target(mail, FORMS)
+    assert target.address == reply_address
+    assert target.name == addressee
+    assert greeting_name(target.name) == greeting
 
 
 def test_parse_keeps_the_reply_to_display_name():

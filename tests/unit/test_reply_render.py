@@ -255,6 +255,19 @@ def test_team_notice_subjects_and_events(renderer):
     assert "Kundenantwort zu Ticket MB-000123" in follow_de.text
 
 
+def test_team_notice_of_an_unverified_sender_says_so_first(renderer):
+    """Issue 11: a follow-up the receiving server could not verify is flagged, in subject and opening."""
+    de = renderer.render("team_notice", Language.DE, team_context(event="unverified_follow_up"))
+    en = renderer.render("team_notice", Language.EN, team_context(event="unverified_follow_up"))
+    assert de.subject == "[MB-000123] Absender nicht bestätigt: Export bricht ab"
+    assert en.subject == "[MB-000123] Sender not verified: Export bricht ab"
+    assert de.text.startswith("ABSENDER NICHT BESTÄTIGT: Eine Nachricht zu Ticket MB-000123")
+    assert en.text.startswith("SENDER NOT VERIFIED: a message about ticket MB-000123")
+    assert "<strong>Absender nicht bestätigt</strong>" in de.html
+    assert "<strong>Sender not verified</strong>" in en.html
+    assert "Kundenantwort zu Ticket" not in de.text
+
+
 def test_team_notice_without_ranking_or_rule_hits(renderer):
     out = renderer.render("team_notice", Language.EN, team_context(ranking=[], rule_hits=()))
     assert "Rule hits:\n- none\n" in out.text

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailbot.domain import Language, ParsedMail, RuleEffect
+from mailbot.domain import Language, ParsedMail, RuleEffect, SenderCheck, Verification
 from mailbot.rules import RULES, RuleContext, apply_rules, is_automatic
 
 OWN = "support@example.com"
@@ -19,6 +19,8 @@ CTX = RuleContext(
     own_message_id_domains=frozenset({"example.com"}),
     own_message_ids=frozenset({"<sent-1@example.com>"}),
 )
+
+TEAM = {"team_addresses": frozenset({"team@example.com"})}
 
 
 def make_mail(headers: dict[str, str | list[str]] | None = None, **fields: Any) -> ParsedMail:
@@ -159,7 +161,57 @@ CASES = [
     case("no-reply sender", ("noreply_address",), from_addr="No-Reply@shop.example"),
     case("do-not-reply sender", ("noreply_address",), from_addr="do_not_reply@shop.example"),
     case("noreply with suffix", ("noreply_address",), from_addr="noreply-dmarc-support@google.com"),
-    case("noreply from, person reply-to", (), from_addr="noreply@shop.example", reply_to="kunde@customer.de"),
+    # issue 11: a Reply-To is where a reply goes only for a contact form of ours or on From's domain
+    case(
+        "form sender, person reply-to",
+        (),
+        ctx={"form_senders": frozenset({"noreply@shop.example"})},
+        from_addr="noreply@shop.example",
+        reply_to="kunde@customer.de",
+    ),
+    case(
+        "unconfigured noreply from, stranger reply-to",
+        ("noreply_address",),
+        from_addr="noreply@shop.example",
+        reply_to="kunde@customer.de",
+    ),
+    case("person from, noreply reply-to elsewhere", (), reply_to="noreply@elsewhere.example"),
+    case("person from, noreply reply-to same domain", ("noreply_address",), reply_to="noreply@customer.de"),
+    case("person from, broken reply-to elsewhere", (), reply_to="not an address"),
+    case(
+        "form sender forged",
+        ("noreply_address",),
+        ctx={
+            "form_senders": frozenset({"noreply@shop.example"}),
+            "sender_check": SenderCheck(Verification.FAIL, "dmarc=fail for shop.example"),
+        },
+        from_addr="noreply@shop.example",
+        reply_to="kunde@customer.de",
+    ),
+    # --- the team's own address (issue 11) ---
+    case("team address as from", ("team_address",), ctx=TEAM, from_addr="Team@Example.com"),
+    case("team address as reply-to", ("team_address",), ctx=TEAM, reply_to="team@example.com"),
+    case(
+        "team mailbox auto-responder without headers",
+        ("team_address", "auto_reply_subject"),
+        ctx=TEAM,
+        from_addr="team@example.com",
+        subject="Automatische Antwort: [MB-000001] Neues Ticket",
+    ),
+    case(
+        "team mailbox auto-responder",
+        ("team_address", "auto_submitted"),
+        {"Auto-Submitted": "auto-replied"},
+        ctx=TEAM,
+        from_addr="team@example.com",
+    ),
+    case("a colleague of the team is a customer", (), ctx=TEAM, from_addr="katrin@example.com"),
+    # --- several senders (issue 11) ---
+    case(
+        "two from addresses",
+        ("ambiguous_sender",),
+        sender_ambiguity="From names 2 addresses (a@customer.de, b@evil.example)",
+    ),
     case("reply@ is fine", (), from_addr="reply@customer.de"),
     # --- subjects of header-less auto-responders ---
     case("subject automatic reply", ("auto_reply_subject",), subject="Automatic reply: Passwort vergessen"),
@@ -237,6 +289,8 @@ CASES = [
     case("above limit", ("sender_limit",), ctx={"replies_to_sender_today": 4}),
     case("limit zero means never", ("sender_limit",), ctx={"max_replies_per_sender": 0}),
     case("custom limit below", (), ctx={"replies_to_sender_today": 9, "max_replies_per_sender": 10}),
+    case("sender at limit", ("sender_limit",), ctx={"replies_for_sender_today": 3}),
+    case("sender below limit", (), ctx={"replies_for_sender_today": 2, "replies_to_sender_today": 2}),
     # --- several at once: table order ---
     case(
         "exchange out-of-office at limit",
@@ -325,6 +379,9 @@ def test_context_is_normalised() -> None:
         own_message_ids=frozenset({" <a@b> "}),
     )
     assert ctx.own_addresses == {"support@example.com"}
+    assert RuleContext(frozenset({"hilfe@MÜNCHEN.example"}), frozenset()).is_own_address(
+        "Hilfe@xn--mnchen-3ya.example"
+    )  # loop guards: IDNA domain, and the local part without case
     assert ctx.own_message_id_domains == {"example.com"}
     assert ctx.own_message_ids == {"a@b"}
 

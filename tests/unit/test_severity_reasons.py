@@ -171,3 +171,12 @@ def test_a_closest_example_is_bounded():
     assert len(reason) < 200 and "…" in reason
     (shown,) = for_team([reason], Language.EN)
     assert shown.startswith('Closest example of major (text model): "sehr sehr')
+
+
+def test_a_quote_starts_with_the_customers_words_not_the_previous_sentences_full_stop():
+    from mailbot.classify.normalise import classification_mapped
+    from mailbot.classify.signals import find_signals
+
+    hits = find_signals(classification_mapped("", "I lost my headphones. Is there a lost and found?"))
+    [question] = [hit for hit in hits if hit.signal.name == "question"]
+    assert question.matched == "Is there"

@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 from mailbot.clock import BusinessCalendar
 from mailbot.config import BusinessHoursSettings, HolidaySettings, SlaSettings, SlaTarget
 from mailbot.domain import Severity
-from mailbot.tickets.sla import SlaDue, SlaState, due_times, response_state, share_used, sla_calendar
+from mailbot.tickets.sla import (
+    SlaDue,
+    SlaState,
+    clock_start,
+    due_times,
+    response_state,
+    share_used,
+    sla_calendar,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WORKDAY = ["08:00-12:00", "13:00-17:00"]
@@ -197,3 +205,51 @@ def test_property_24_7_due_times_are_elapsed_time_and_never_later(received, seve
     assert due.resolution_due.astimezone(UTC) - start == timedelta(hours=target.resolution_hours)
     assert due.response_due.astimezone(UTC) <= business.response_due.astimezone(UTC)
     assert due.resolution_due.astimezone(UTC) <= business.resolution_due.astimezone(UTC)
+
+
+# --- when the clock starts (issue 11) ------------------------------------------------------------
+
+
+SKEW = timedelta(minutes=15)
+
+
+@pytest.mark.parametrize(
+    ("received", "ingested", "expected", "why"),
+    [
+        ("2026-05-26T09:00", "2026-05-26T09:01", "2026-05-26T09:00", "fetched at once: the delivery time"),
+        ("2026-05-26T08:46", "2026-05-26T09:01", "2026-05-26T08:46", "within the skew: the delivery time"),
+        ("2025-01-10T10:00", "2026-05-26T09:00", "2026-05-26T08:45", "re-filed from an archive"),
+        ("2026-05-22T17:55", "2026-05-26T10:30", "2026-05-26T10:15", "waited while mailbot was not fetching"),
+        ("2033-01-01T00:00", "2026-05-26T09:00", "2026-05-26T09:00", "a future date: never after we took it"),
+    ],
+)
+def test_clock_start_is_the_delivery_time_but_not_long_before_we_took_the_mail(
+    received, ingested, expected, why
+):
+    assert clock_start(at(received), at(ingested), SKEW) == at(expected), why
+
+
+def test_without_skew_the_clock_starts_when_the_mail_was_taken():
+    assert clock_start(at("2026-05-26T08:00"), at("2026-05-26T09:00"), timedelta(0)) == at("2026-05-26T09:00")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    received=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    ingested=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    minutes=st.integers(min_value=0, max_value=100_000),
+)
+def test_clock_start_lies_between_ingest_minus_skew_and_ingest(received, ingested, minutes):
+    skew = timedelta(minutes=minutes)
+    start = clock_start(received, ingested, skew)
+    assert ingested - skew <= start <= ingested
+    assert start == received or not (ingested - skew <= received <= ingested)
+
+
+def test_the_default_skew_is_fifteen_minutes():
+    assert SlaSettings().start_skew == timedelta(minutes=15)
+    assert SlaSettings(start_skew_minutes=1440).start_skew == timedelta(days=1)
