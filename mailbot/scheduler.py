@@ -4,13 +4,29 @@
   backlog at the opening in arrival order), then a wait for new mail: IMAP IDLE while open, else
   until the opening (at most 30 s). Its trigger fires every second, so it behaves like a loop that
   the scheduler owns (a re-adding one-off job was tried and lost itself: APScheduler drops a run
-  submitted while the previous one is still finishing); a single-thread executor runs the other
-  jobs between two passes, so no two jobs ever write to the database at the same time. After a
-  failed pass (server down, password refused) the source is left alone for 15 s, then 30 s, 60 s, ...
-  at most 10 minutes, while the outbox is still delivered.
-- `escalations`: due calls to Jira Service Management and the webhook.
-- `jira`: follow mirrored requests (public comments, done) every `[jira] poll_minutes`.
+  submitted while the previous one is still finishing). After a failed pass (server down, password
+  refused) the source is left alone for 15 s, then 30 s, 60 s, ... at most 10 minutes, while the
+  outbox is still delivered.
 - `sla_watch`: warn the team before a response target runs out; record breaches.
+- `escalations`: due calls to Jira Service Management and the webhook (at start, then every 30 s).
+- `jira`: follow mirrored requests (public comments, done): at start, then every `[jira] poll_minutes`.
+
+Two executors of one thread each. `mail` and `sla_watch` share the default one, as before. The two
+HTTP jobs have their own ("http"), so a slow Jira or webhook receiver never delays mail handling
+(issue 11: one dripping receiver held the only thread for minutes). Each HTTP pass is bounded
+anyway (a deadline per call, a budget per pass: mailbot.escalate.jobs), and on stop a call is given
+up at once (`bounded_http.stop_calls_on`), so shutting down never waits for a server.
+
+Why two threads writing keeps "exactly once": the HTTP jobs make no call inside a transaction, and
+their writes are short transactions on rows the mail stages never update: escalation jobs (only
+`run_due_jobs` changes a job's state; the mail stages only insert new ones), a ticket's Jira key,
+comment watermark and (when Jira says done) its state, plus new outbox rows and ticket events. Every
+outbox row and job row is unique by its dedup key, so two inserts of one cause cannot both commit;
+the loser's whole transaction rolls back and is redone at its next pass, finding the row there. Only
+the mail job claims inbound mail and delivers the outbox, exactly as before. A ticket solved by Jira
+while its customer's follow-up is decided is the same race as `mailbot tickets resolve` from
+another process has always had: both are single transactions, and on SQLite the second writer
+waits for the first (busy timeout 30 s).
 """
 
 from __future__ import annotations
@@ -29,6 +45,7 @@ from sqlalchemy.exc import OperationalError
 
 from mailbot.app import App
 from mailbot.errors import TransientError
+from mailbot.escalate.bounded_http import stop_calls_on
 from mailbot.escalate.jobs import poll_jira, run_due_jobs
 from mailbot.ingest.source import MailSource
 from mailbot.reply.deliver import Deliverer
@@ -41,6 +58,7 @@ MAX_RETRY_SECONDS = 600.0  # ... up to this: a wrong password or a server that i
 IDLE_SLICE_SECONDS = 30.0  # longest wait inside the mail job, so the other jobs get their turn
 SLA_WATCH_SECONDS = 60
 ESCALATION_SECONDS = 30
+HTTP_EXECUTOR = "http"  # the thread of the jobs that call Jira and the webhook
 
 
 def retry_delay(failures: int) -> float:
@@ -124,20 +142,31 @@ class MailJob:
 
 def build_scheduler(app: App, mail_job: MailJob) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        executors={
+            "default": ThreadPoolExecutor(max_workers=1),
+            HTTP_EXECUTOR: ThreadPoolExecutor(max_workers=1),
+        },
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         timezone=app.calendar.zone,
     )
+    stop = mail_job.stop
+    start = datetime.now(app.calendar.zone)  # jobs queued while the worker was down go out at once
     # every second: the pass itself waits (IDLE) up to IDLE_SLICE_SECONDS, so this only means "again
     # as soon as the last pass returned"; the skipped ticks meanwhile are expected (_QuietSkips)
     scheduler.add_job(mail_job, IntervalTrigger(seconds=1), id="mail", name="mail pass")
     scheduler.add_job(
-        _guarded(run_due_jobs, app), IntervalTrigger(seconds=ESCALATION_SECONDS), id="escalations"
+        _guarded(sla_watch, app, stop), IntervalTrigger(seconds=SLA_WATCH_SECONDS), id="sla_watch"
     )
-    scheduler.add_job(_guarded(sla_watch, app), IntervalTrigger(seconds=SLA_WATCH_SECONDS), id="sla_watch")
+    scheduler.add_job(
+        _guarded(run_due_jobs, app, stop), IntervalTrigger(seconds=ESCALATION_SECONDS), id="escalations",
+        executor=HTTP_EXECUTOR, next_run_time=start,
+    )  # fmt: skip
     if app.settings.jira is not None:
         minutes = app.settings.jira.poll_minutes
-        scheduler.add_job(_guarded(poll_jira, app), IntervalTrigger(minutes=minutes), id="jira")
+        scheduler.add_job(
+            _guarded(poll_jira, app, stop), IntervalTrigger(minutes=minutes), id="jira",
+            executor=HTTP_EXECUTOR, next_run_time=start,
+        )  # fmt: skip
     return scheduler
 
 
@@ -164,12 +193,14 @@ def run_scheduler(app: App, stop: threading.Event) -> None:
         log.info("worker stopped")
 
 
-def _guarded(job: Callable[[App], Any], app: App) -> Callable[[], None]:
-    """A job's failure is logged and retried at its next run; it never stops the scheduler."""
+def _guarded(job: Callable[[App], Any], app: App, stop: threading.Event) -> Callable[[], None]:
+    """A job's failure is logged and retried at its next run; it never stops the scheduler. Its HTTP
+    calls end as soon as the worker stops."""
 
     def run() -> None:
         try:
-            job(app)
+            with stop_calls_on(stop):
+                job(app)
         except Exception:
             log.exception("job %s failed; it runs again at its next turn", job.__name__)
 

@@ -238,6 +238,8 @@ class Ticket(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     external_key: Mapped[str | None] = mapped_column(String(100))  # e.g. the Jira issue key
     external_comment_id: Mapped[int | None] = mapped_column(BigInteger)  # last public comment relayed
+    # when the Jira follow-up last looked at the request: the least recently looked at come first
+    external_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TicketEvent(Base):

@@ -22,6 +22,7 @@ class JobReport:
     done: int = 0
     deferred: int = 0
     failed: int = 0
+    waiting: int = 0  # not looked at in this pass (its time budget was used up, or the server was slow)
     errors: list[str] = field(default_factory=list)
 
 
@@ -32,6 +33,11 @@ class HttpTransientError(TransientError):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+
+
+class HttpTimeout(HttpTransientError):
+    """No complete answer in time (the server is down or hopelessly slow): asking it again in the
+    same pass would only cost another deadline, so the job queue leaves the backend alone until then."""
 
 
 class HttpPermanentError(PermanentError):
@@ -65,4 +71,11 @@ def describe_url(url: str) -> str:
     return f"{scheme}{sep}{host}" if sep else "(invalid URL)"
 
 
-__all__ = ["HttpPermanentError", "HttpTransientError", "JobReport", "describe_url", "parse_retry_after"]
+__all__ = [
+    "HttpPermanentError",
+    "HttpTimeout",
+    "HttpTransientError",
+    "JobReport",
+    "describe_url",
+    "parse_retry_after",
+]

@@ -1,101 +1,154 @@
 """Following mirrored tickets in Jira Service Management: public comments and resolutions.
 
 Runs every `[jira] poll_minutes` (and once per `run --once`). What it reads is only acted on in the
-ticket's own transaction: a relayed comment advances `external_comment_id` in the same commit as
-the customer's mail enters the outbox, so a crash relays nothing twice and loses nothing.
+ticket's own transaction: relayed comments advance `external_comment_id` in the same commit as
+the customer's mail enters the outbox, so a crash relays nothing twice and loses nothing, and the
+mail's dedup key (`relay.cause`) names the comments, so a re-poll of the same ones sends nothing.
+
+Whose words reach whom (`relay`): a request's public comments by agents go to the customer of
+that request's ticket only, all new ones in one mail per poll. A request marked done solves its
+own ticket: the parent of an incident together with its children (whose customers are told it is
+solved, without the comment meant for the parent's customer), a child alone, telling only its
+customer. One pass takes at most POLL_SECONDS, the requests least recently looked at first; the
+rest waits for the next pass, and a Jira that asks for a pause (429) or does not answer in time
+ends the pass at once.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailbot.db.schema import Ticket, TicketEvent
 from mailbot.domain import TicketState
 from mailbot.errors import PermanentError, TransientError
-from mailbot.escalate import JobReport
+from mailbot.escalate import HttpTimeout, JobReport
+from mailbot.escalate.bounded_http import stopping
 from mailbot.escalate.jira import Comment, JsmClient, RequestState
 from mailbot.escalate.jira_jobs import jira_client
+from mailbot.escalate.relay import Requester, batch, cause, mail_text
 
 if TYPE_CHECKING:  # a runtime import would be circular (the app wires this module in)
     from mailbot.app import App
 
 log = logging.getLogger(__name__)
+POLL_SECONDS = 30.0  # one pass over the mirrored requests; the rest waits for the next pass
 
 
-def poll_jira(app: App, make_jira: Callable[[], JsmClient] | None = None) -> JobReport:
-    """Relay public comments of mirrored tickets to their customers; solve tickets Jira marks done.
+@dataclass(frozen=True)
+class Seen:
+    """What Jira shows of one request now: the comments after the last one read, and its state."""
 
-    Comments by the [jira] user are mailbot's own (the customer's follow-ups it added) and comments
-    by the customer are their own words: neither is mailed back to the customer. A resolution solves
-    the ticket once: if the customer reopens it, mailbot waits until Jira's status changes again.
-    A 429 ends this round: the next one comes `[jira] poll_minutes` later.
+    comments: list[Comment]
+    state: RequestState
+    own_account: str | None
+
+
+def poll_jira(
+    app: App,
+    make_jira: Callable[[], JsmClient] | None = None,
+    *,
+    budget_seconds: float = POLL_SECONDS,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> JobReport:
+    """Relay the agents' public comments of mirrored tickets to their customers; solve what Jira marks done.
+
+    A resolution solves the ticket once: if the customer reopens it, mailbot waits until Jira's
+    status changes again (or an agent writes again).
     """
-    from mailbot.tickets.service import TicketActionError, add_event, reply, resolve
-
     report = JobReport()
     if app.settings.jira is None:
         return report
     with app.sessions() as session:
         watched = session.execute(
-            select(Ticket.id, Ticket.external_key, Ticket.external_comment_id).where(
+            select(Ticket.id, Ticket.external_key, Ticket.external_comment_id)
+            .where(
                 Ticket.mailbox == app.mailbox,
                 Ticket.external_key.is_not(None),
                 Ticket.state != TicketState.SOLVED,
             )
+            .order_by(Ticket.external_polled_at.asc().nulls_first(), Ticket.id)
         ).all()
     if not watched:
         return report
+    started = monotonic()
     with (make_jira or (lambda: jira_client(app)))() as jira:
-        for ticket_id, key, last_comment in watched:
+        for index, (ticket_id, key, last_comment) in enumerate(watched):
+            if stopping() or (index and monotonic() - started >= budget_seconds):  # one at least
+                report.waiting += len(watched) - index
+                if not stopping():
+                    log.info("Jira follow-up used its %g s; %d requests wait for the next pass",
+                             budget_seconds, len(watched) - index)  # fmt: skip
+                break
             try:
-                comments = jira.public_comments(key, since_id=last_comment)
-                state = jira.request_state(key)
-                own = jira.own_account_id() if comments else None
+                seen = _read(jira, key, last_comment)
             except TransientError as exc:
+                if stopping():
+                    report.waiting += len(watched) - index
+                    break
                 report.errors.append(f"Jira {key}: {exc}")
-                if getattr(exc, "retry_after", None) is not None:
-                    log.warning("Jira asks to slow down; following requests again at the next poll: %s", exc)
+                _looked_at(app, ticket_id)
+                if isinstance(exc, HttpTimeout) or getattr(exc, "retry_after", None) is not None:
+                    log.warning("Jira is slow or asks to slow down; the next poll goes on: %s", exc)
+                    report.waiting += len(watched) - index - 1
                     break
                 continue
             except PermanentError as exc:
                 report.errors.append(f"Jira {key}: {exc}")
                 log.error("following Jira request %s failed: %s", key, exc)
+                _looked_at(app, ticket_id)
                 continue
-            now = app.clock()
             with app.sessions.begin() as session:
-                ticket = session.get_one(Ticket, ticket_id)
-                if ticket.state == TicketState.SOLVED:
-                    continue
-
-                agents = [c for c in comments if _from_agent(c, own, ticket.customer)]
-                solution = agents[-1] if state.done and agents else None
-                for comment in agents:
-                    if comment is not solution:
-                        reply(session, app, ticket, comment.body, now, cause=f"jira:{key}:{comment.id}")
-                for comment in comments:
-                    ticket.external_comment_id = max(comment.id, ticket.external_comment_id or 0)
-                done = _done_marker(key, state) if state.done else None
-                if done is not None and (solution is not None or not _seen(session, ticket, done)):
-                    cause = f"jira:{key}:done:{solution.id if solution else state.changed_at}"
-                    try:
-                        resolve(
-                            session,
-                            app,
-                            _root(session, ticket),
-                            solution.body if solution else "",
-                            now,
-                            cause,
-                        )
-                    except TicketActionError as exc:  # already solved through its incident
-                        log.info("Jira %s done: %s", key, exc)
-                    add_event(session, ticket, "jira_done", done, now)
-                report.done += 1
+                ticket = session.get_one(Ticket, ticket_id, with_for_update=True)
+                ticket.external_polled_at = app.clock()
+                if ticket.state != TicketState.SOLVED:
+                    _follow(session, app, ticket, key, seen, app.clock())
+            report.done += 1
     return report
+
+
+def _read(jira: JsmClient, key: str, last_comment: int | None) -> Seen:
+    comments = jira.public_comments(key, since_id=last_comment)
+    state = jira.request_state(key)
+    return Seen(comments, state, jira.own_account_id() if comments else None)
+
+
+def _follow(session: Session, app: App, ticket: Ticket, key: str, seen: Seen, now: datetime) -> None:
+    """Act on what Jira shows, in the ticket's transaction."""
+    from mailbot.tickets.service import add_event, reply, resolve, resolve_alone
+
+    requester = Requester(ticket.customer, seen.state.customers, seen.own_account)
+    relay = batch(seen.comments, requester)
+    if relay.read_up_to is not None:
+        ticket.external_comment_id = max(relay.read_up_to, ticket.external_comment_id or 0)
+    text = mail_text(relay.comments, ticket.language)
+    done = _done_marker(key, seen.state) if seen.state.done and relay.complete else None
+    if done is not None and (relay.comments or not _seen(session, ticket, done)):
+        last = relay.comments[-1].id if relay.comments else seen.state.changed_at
+        solved_by = f"jira:{key}:done:{last}"
+        if ticket.parent_id is None:  # the incident's parent (or no incident): its children with it
+            resolve(session, app, ticket, text, now, solved_by, shared=False)
+        else:  # one child's request says nothing about the other customers' reports
+            resolve_alone(session, app, ticket, text, now, solved_by)
+        add_event(session, ticket, "jira_done", done, now)
+    elif relay.comments:
+        reply(session, app, ticket, text, now, cause=cause(key, relay.comments))
+        if not relay.complete:
+            note = f"{len(relay.comments)} comments of {key} relayed; the next ones follow at the next poll"
+            add_event(session, ticket, "jira_comments_waiting", note, now)
+
+
+def _looked_at(app: App, ticket_id: int) -> None:
+    """A request that could not be read goes to the back of the queue, so it cannot starve the others."""
+    with app.sessions.begin() as session:
+        session.execute(update(Ticket).where(Ticket.id == ticket_id).values(external_polled_at=app.clock()))
 
 
 def _done_marker(key: str, state: RequestState) -> str:
@@ -111,14 +164,3 @@ def _seen(session: Session, ticket: Ticket, done: str) -> bool:
         TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "jira_done", TicketEvent.note == done
     )
     return session.scalar(query.limit(1)) is not None
-
-
-def _from_agent(comment: Comment, own_account: str | None, customer: str) -> bool:
-    """Neither mailbot's own comment (the customer's follow-ups it added) nor the customer's words."""
-    if own_account is not None and comment.author_account == own_account:
-        return False
-    return (comment.author_email or "").lower() != customer.lower()  # Ticket.customer keeps its local part
-
-
-def _root(session: Session, ticket: Ticket) -> Ticket:
-    return session.get_one(Ticket, ticket.parent_id) if ticket.parent_id else ticket

@@ -51,6 +51,8 @@ class RequestState:
     status: str  # the workflow status name, e.g. "Waiting for support"
     category: str  # currentStatus.statusCategory: NEW, INDETERMINATE, DONE (UNDEFINED if Jira has none)
     changed_at: datetime | None
+    # accountIds of the request's customers: its reporter and participants (their comments are theirs)
+    customers: frozenset[str] = frozenset()
 
     @property
     def done(self) -> bool:
@@ -218,17 +220,33 @@ class JsmClient(JiraHttp):
         return None
 
     def request_state(self, issue_key: str) -> RequestState:
-        status = self._request(issue_key).get("currentStatus") or {}
+        """Status, and who the request's customers are: the reporter and the participants
+        (`expand=participant` adds the first page of them; more are read from their own resource)."""
+        found = self._request(issue_key, expand="participant")
+        status = found.get("currentStatus") or {}
+        page = found.get("participants") or {}
+        participants = list(page.get("values") or []) if isinstance(page, dict) else []
+        if isinstance(page, dict) and page.get("isLastPage") is False:
+            path = f"{API}/request/{quote(issue_key, safe='')}/participant"
+            what = f"reading the participants of {issue_key}"
+            participants = list(self._pages(path, {}, what, self._request_hints(issue_key)))
+        people = [u for u in (found.get("reporter"), *participants) if isinstance(u, dict)]
+        accounts = frozenset(str(u["accountId"]) for u in people if u.get("accountId"))
         return RequestState(
             status=str(status.get("status", "")),
             category=str(status.get("statusCategory") or "UNDEFINED"),
             changed_at=_date(status.get("statusDate")),
+            customers=accounts,
         )
 
-    def _request(self, issue_key: str) -> dict[str, Any]:
+    def _request(self, issue_key: str, expand: str | None = None) -> dict[str, Any]:
         what = f"reading request {issue_key}"
         response = self._send(
-            "GET", f"{API}/request/{quote(issue_key, safe='')}", what, hints=self._request_hints(issue_key)
+            "GET",
+            f"{API}/request/{quote(issue_key, safe='')}",
+            what,
+            params={"expand": expand} if expand else None,
+            hints=self._request_hints(issue_key),
         )
         found = self._json(response, what)
         return found if isinstance(found, dict) else {}

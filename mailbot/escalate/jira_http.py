@@ -2,8 +2,13 @@
 
 Every failure becomes one of mailbot's two retry words (see mailbot.escalate): network trouble,
 timeouts, 408, 429, 5xx and replies that are not JSON are HttpTransientError (with the server's
-Retry-After); 401, 403, 404, 400 and every other 4xx or 3xx are HttpPermanentError, whose message
-names what to fix. The API token never appears in a message, repr or log line.
+Retry-After; a call without a complete answer in time is HttpTimeout); 401, 403, 404, 400 and every
+other 4xx or 3xx are HttpPermanentError, whose message names what to fix. The API token never
+appears in a message, repr or log line.
+
+`[jira] timeout_seconds` bounds each call as a whole (`bounded_http`), not only each read: a Jira
+(or a proxy in front of it) that answers one byte at a time cannot hold the worker. An upload gets
+more time by its size (UPLOAD_BYTES_PER_SECOND).
 """
 
 from __future__ import annotations
@@ -15,7 +20,14 @@ from typing import Any, Self
 import httpx
 from pydantic import SecretStr
 
-from mailbot.escalate import HttpPermanentError, HttpTransientError, describe_url, parse_retry_after
+from mailbot.escalate import (
+    HttpPermanentError,
+    HttpTimeout,
+    HttpTransientError,
+    describe_url,
+    parse_retry_after,
+)
+from mailbot.escalate.bounded_http import DEADLINE_EXTENSION, BoundedTransport
 from mailbot.escalate.settings import JIRA_TOKEN_ENV, JiraSettings
 
 API = "/rest/servicedeskapi"
@@ -24,10 +36,14 @@ MAX_PAGES = 200  # a runaway pager (a server that never says "last page") stops 
 # Some servicedeskapi resources were experimental for years; the opt-in header is harmless otherwise.
 EXPERIMENTAL = {"X-ExperimentalApi": "opt-in"}
 TRANSIENT_STATUSES = (408, 429)  # plus every 5xx
+UPLOAD_BYTES_PER_SECOND = 256 * 1024  # an attachment adds size / this to the call's deadline
 
 
 class JiraHttp:
-    """Basic auth (Atlassian account e-mail + API token), explicit timeouts, no redirects followed."""
+    """Basic auth (Atlassian account e-mail + API token), a deadline per call, no redirects followed.
+
+    `transport` replaces the bounded one (tests); the deadline then is the caller's business.
+    """
 
     def __init__(
         self,
@@ -44,7 +60,7 @@ class JiraHttp:
             timeout=httpx.Timeout(settings.timeout_seconds, connect=min(10.0, settings.timeout_seconds)),
             headers={"Accept": "application/json", "User-Agent": "mailbot"},
             follow_redirects=False,
-            transport=transport,
+            transport=transport or BoundedTransport(settings.base_url, settings.timeout_seconds),
         )
 
     def __repr__(self) -> str:
@@ -101,12 +117,16 @@ class JiraHttp:
         allow: tuple[int, ...] = (),
     ) -> httpx.Response:
         where = describe_url(self.settings.base_url)
+        extensions = {}
+        if files:
+            size = sum(len(content) for _, content, _ in files.values())
+            extensions[DEADLINE_EXTENSION] = self.settings.timeout_seconds + size / UPLOAD_BYTES_PER_SECOND
         try:
             response = self._http.request(
-                method, path, params=params, json=json, files=files, headers=headers
+                method, path, params=params, json=json, files=files, headers=headers, extensions=extensions
             )
         except httpx.TimeoutException as exc:
-            raise HttpTransientError(f"Jira at {where}: {what} timed out ({type(exc).__name__})") from None
+            raise HttpTimeout(f"Jira at {where}: {what} timed out ({exc or type(exc).__name__})") from None
         except httpx.TransportError as exc:
             reason = self._scrub(str(exc)) or type(exc).__name__
             raise HttpTransientError(f"Jira at {where}: {what} failed: {reason}") from None

@@ -11,6 +11,11 @@ performs due jobs later, outside any transaction, and records the result. What c
 - anything else is a bug: logged with its traceback and retried like a transient error, so one bad
   job never stops the other jobs or the mail.
 
+A pass is bounded (issue 11: 10,000 queued events took ~200 s): every call has a deadline
+(`bounded_http`), a pass takes no new job after PASS_SECONDS (the rest stays due for the next
+pass, no attempt counted), and a backend that did not answer in time is left alone for the rest
+of the pass (its other jobs wait, untouched), so a slow receiver costs one deadline per pass.
+
 Jobs may run more than once (a crash between a call and the commit), so each is idempotent: see
 `mirror` for Jira, and the delivery id (the dedup key) for the webhook. `poll_jira` follows mirrored
 tickets (`follow`): a public comment reaches the customer, a request marked done solves the ticket.
@@ -19,16 +24,19 @@ tickets (`follow`): a public comment reaches the customer, a request marked done
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailbot.db.schema import EscalationJob, JobState, Ticket
 from mailbot.errors import ConfigError, PermanentError, TransientError
-from mailbot.escalate import JobReport
+from mailbot.escalate import HttpTimeout, JobReport
+from mailbot.escalate.bounded_http import stopping
 from mailbot.escalate.follow import poll_jira
 from mailbot.escalate.jira import JsmClient
 from mailbot.escalate.jira_jobs import (
@@ -39,7 +47,7 @@ from mailbot.escalate.jira_jobs import (
     jira_wants,
     run_jira_job,
 )
-from mailbot.escalate.webhook import post_event
+from mailbot.escalate.webhook import post_event, webhook_client
 from mailbot.header_text import one_line
 from mailbot.reply.deliver import backoff
 
@@ -49,8 +57,10 @@ if TYPE_CHECKING:  # a runtime import would be circular (the app wires this modu
 log = logging.getLogger(__name__)
 MAX_JOB_ATTEMPTS = 12  # with capped backoff, about half a day of retries before a job counts as failed
 MAX_SERVER_WAIT = timedelta(hours=6)  # a Retry-After longer than this is cut to it
-DESCRIPTION_CHARS = 4000
-SUBJECT_CHARS = 255  # a subject on one line, as long as Jira's summary; the text goes in "text"
+PASS_SECONDS = 30.0  # one pass takes no new job after this; the rest stays due for the next pass
+DESCRIPTION_CHARS = 4000  # the customer's words in an event (and in a Jira request's description)
+SUBJECT_CHARS = 255  # the subject in an event: Jira's summary holds 255 characters too
+NAME_CHARS = 200
 __all__ = [
     "CUSTOMER_REPLY",
     "ESCALATED",
@@ -108,8 +118,9 @@ def event_payload(
 ) -> dict[str, Any]:
     """What the webhook receives (and Jira's request is built from): the ticket, not the raw mail.
 
-    A reply names its stored mail (`reply.inbound_id`); the Jira job reads it at run time, so the
-    payload stays small whatever the mail carries.
+    Every text from mail is bounded (subject, name, the customer's words), so an event stays small
+    whatever the mail carried; a reply names its stored mail (`reply.inbound_id`), which the Jira
+    job reads at run time.
     """
 
     def iso(value: datetime | None) -> str | None:
@@ -123,7 +134,7 @@ def event_payload(
             "reference": ticket.reference,
             "state": ticket.state,
             "customer": ticket.customer,
-            "customer_name": one_line(ticket.customer_name),  # Jira's displayName is made from it
+            "customer_name": one_line(ticket.customer_name)[:NAME_CHARS],  # Jira makes displayName of it
             "subject": one_line(ticket.subject)[:SUBJECT_CHARS],
             "language": ticket.language,
             "severity": ticket.severity,
@@ -138,7 +149,14 @@ def event_payload(
     return payload
 
 
-def run_due_jobs(app: App, make_jira: Callable[[], JsmClient] | None = None) -> JobReport:
+def run_due_jobs(
+    app: App,
+    make_jira: Callable[[], JsmClient] | None = None,
+    *,
+    budget_seconds: float = PASS_SECONDS,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> JobReport:
+    """Perform the due jobs, oldest first, within `budget_seconds` (see the module's docstring)."""
     report = JobReport()
     now = app.clock()
     with app.sessions.begin() as session:
@@ -151,22 +169,35 @@ def run_due_jobs(app: App, make_jira: Callable[[], JsmClient] | None = None) -> 
             )
             .order_by(EscalationJob.id)
         ).all()
+    started = monotonic()
     jira: JsmClient | None = None
+    receiver: httpx.Client | None = None  # one connection to the webhook receiver for the whole pass
     paused: set[str] = set()  # backends that asked for a pause in this run (their jobs are moved already)
+    slow: set[str] = set()  # backends that did not answer in time: their other jobs wait for the next pass
     try:
-        for job_id in due:
+        for index, job_id in enumerate(due):
+            if stopping() or (index and monotonic() - started >= budget_seconds):  # one at least
+                report.waiting += len(due) - index
+                if not stopping():
+                    log.info("escalation pass used its %g s; %d due jobs wait for the next pass",
+                             budget_seconds, len(due) - index)  # fmt: skip
+                break
             with app.sessions() as session:
                 job = session.get_one(EscalationJob, job_id)
                 backend, event, key = job.backend, job.event, job.dedup_key
             if backend in paused:
                 report.deferred += 1  # moved to the end of the server's pause by _pause already
                 continue
+            if backend in slow:
+                report.waiting += 1
+                continue
             try:
                 if backend == "jira":
                     jira = jira or (make_jira or (lambda: jira_client(app)))()
                     note = run_jira_job(app, jira, job_id)
                 else:
-                    _post_webhook(app, job_id, key)
+                    receiver = receiver or _webhook_client(app)
+                    _post_webhook(app, job_id, key, receiver)
                     note = None
             except NotYet as exc:
                 _defer(app, job_id, exc.until, str(exc))
@@ -174,11 +205,16 @@ def run_due_jobs(app: App, make_jira: Callable[[], JsmClient] | None = None) -> 
             except PermanentError as exc:
                 _fail(app, job_id, str(exc), report)
             except TransientError as exc:
+                if stopping():  # given up because the worker stops: not the job's fault, no attempt
+                    report.waiting += len(due) - index
+                    break
                 wait = _server_wait(exc)
                 until = _retry(app, job_id, str(exc), report, wait)
                 if wait is not None and until is not None:
                     _pause(app, backend, until)
                     paused.add(backend)
+                elif isinstance(exc, HttpTimeout):
+                    slow.add(backend)
             except ConfigError as exc:  # e.g. the token's variable is not set: fixable, then retried
                 _retry(app, job_id, str(exc), report, None)
             except Exception as exc:  # a bug must not stop the other jobs or the mail: retried, then failed
@@ -190,10 +226,18 @@ def run_due_jobs(app: App, make_jira: Callable[[], JsmClient] | None = None) -> 
     finally:
         if jira is not None:
             jira.close()
+        if receiver is not None:
+            receiver.close()
     return report
 
 
-def _post_webhook(app: App, job_id: int, delivery_id: str) -> None:
+def _webhook_client(app: App) -> httpx.Client:
+    webhook = app.settings.webhook
+    assert webhook is not None
+    return webhook_client(webhook.url, webhook.timeout_seconds)
+
+
+def _post_webhook(app: App, job_id: int, delivery_id: str, receiver: httpx.Client) -> None:
     webhook = app.settings.webhook
     assert webhook is not None
     with app.sessions() as session:
@@ -204,6 +248,7 @@ def _post_webhook(app: App, job_id: int, delivery_id: str) -> None:
         payload,
         delivery_id=delivery_id,
         timeout=webhook.timeout_seconds,
+        client=receiver,
     )
 
 

@@ -29,7 +29,14 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from mailbot.escalate import HttpPermanentError, HttpTransientError, describe_url, parse_retry_after
+from mailbot.escalate import (
+    HttpPermanentError,
+    HttpTimeout,
+    HttpTransientError,
+    describe_url,
+    parse_retry_after,
+)
+from mailbot.escalate.bounded_http import BoundedTransport
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +80,14 @@ def verify_signature(
     return any(matches)
 
 
+def webhook_client(url: str, timeout: float) -> httpx.Client:
+    """A client for one receiver whose every call ends within `timeout` s (`bounded_http`); a pass of
+    the job queue keeps one, so a backlog does not pay for a new connection and TLS set-up per event."""
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)), transport=BoundedTransport(url, timeout)
+    )
+
+
 def post_event(
     url: str,
     secret: str | SecretStr,
@@ -87,6 +102,7 @@ def post_event(
 
     408, 429, 5xx, redirects and network trouble are transient (Retry-After is passed on); any other
     4xx means the receiver refuses this event for good (bad signature, unknown event, gone).
+    `timeout` bounds the whole call, however slowly the receiver answers (`bounded_http`).
     """
     event_type = event.get("type")
     if not isinstance(event_type, str) or not event_type:
@@ -103,11 +119,11 @@ def post_event(
     }
     where = f"webhook {describe_url(url)}"
     own_client = client is None
-    http = client or httpx.Client(timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)))
+    http = client or webhook_client(url, timeout)
     try:
         response = http.post(url, content=body, headers=headers, follow_redirects=False)
     except httpx.TimeoutException as exc:
-        raise HttpTransientError(f"{where}: {event_type} timed out ({type(exc).__name__})") from None
+        raise HttpTimeout(f"{where}: {event_type} timed out ({exc or type(exc).__name__})") from None
     except httpx.TransportError as exc:
         raise HttpTransientError(f"{where}: {event_type} failed: {exc or type(exc).__name__}") from None
     finally:

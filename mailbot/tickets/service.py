@@ -126,9 +126,24 @@ def reply(
 
 
 def resolve(
-    session: Session, app: App, ticket: Ticket, message: str, now: datetime, cause: str, agent_name: str = ""
+    session: Session,
+    app: App,
+    ticket: Ticket,
+    message: str,
+    now: datetime,
+    cause: str,
+    agent_name: str = "",
+    *,
+    shared: bool = True,
 ) -> ActionResult:
-    """Solve a ticket and every ticket grouped under it; each customer is told once."""
+    """Solve a ticket and every ticket grouped under it; each customer is told once.
+
+    An incident is solved by its parent, never through one of its children (`resolve_alone` solves
+    a child by itself). `shared`: the message is for every customer of the incident (an agent
+    wrote it for all, `tickets resolve`); False: it is for this ticket's customer only (a comment
+    on their own Jira request), and the incident's other customers are told that it is solved,
+    without it.
+    """
     if ticket.state == TicketState.SOLVED:
         raise TicketActionError(f"{ticket.reference} is already solved; `mailbot tickets reopen` it first")
     if ticket.parent_id is not None:
@@ -144,16 +159,50 @@ def resolve(
     ).all()
     notified = []
     for solved in (ticket, *children):
-        event = add_event(session, solved, "solved", message[:2000] or "(no message)", now)
-        solved.state = TicketState.SOLVED
-        solved.resolved_at = now
-        solved.responded_at = solved.responded_at or now
-        solved.updated_at = now
-        key = f"solved:{solved.id}:{cause or event.id}"
-        if mail_customer(session, app, solved, "solved", key, now, message=message, agent_name=agent_name):
+        if shared or solved is ticket:
+            told = _solve(session, app, solved, message, now, cause, agent_name, message[:2000])
+        else:
+            note = f"solved with its incident {ticket.reference}"
+            told = _solve(session, app, solved, "", now, cause, "", note)
+        if told:
             notified.append(solved.reference or "")
-        enqueue_jobs(session, app, solved, "ticket.solved", key, now)
     return ActionResult(ticket.reference or "", tuple(notified))
+
+
+def resolve_alone(
+    session: Session, app: App, ticket: Ticket, message: str, now: datetime, cause: str
+) -> ActionResult:
+    """Solve this one ticket and tell only its customer, whatever incident it belongs to.
+
+    For a child whose own Jira request is done: that says nothing about the other customers'
+    reports, and the message (a comment on that request) is for this customer alone.
+    """
+    if ticket.state == TicketState.SOLVED:
+        raise TicketActionError(f"{ticket.reference} is already solved")
+    told = _solve(session, app, ticket, message, now, cause, "", message[:2000])
+    return ActionResult(ticket.reference or "", (ticket.reference or "",) if told else ())
+
+
+def _solve(
+    session: Session,
+    app: App,
+    ticket: Ticket,
+    message: str,
+    now: datetime,
+    cause: str,
+    agent_name: str,
+    note: str,
+) -> bool:
+    """One ticket solved, its customer told (once per cause) and its backends told; True if mailed."""
+    event = add_event(session, ticket, "solved", note or "(no message)", now)
+    ticket.state = TicketState.SOLVED
+    ticket.resolved_at = now
+    ticket.responded_at = ticket.responded_at or now
+    ticket.updated_at = now
+    key = f"solved:{ticket.id}:{cause or event.id}"
+    told = mail_customer(session, app, ticket, "solved", key, now, message=message, agent_name=agent_name)
+    enqueue_jobs(session, app, ticket, "ticket.solved", key, now)
+    return told
 
 
 def reopen(session: Session, app: App, ticket: Ticket, note: str, now: datetime) -> ActionResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +11,7 @@ from pydantic import SecretStr, ValidationError
 
 from mailbot.domain import Severity
 from mailbot.errors import ConfigError, PermanentError, TransientError
-from mailbot.escalate import HttpTransientError, parse_retry_after
+from mailbot.escalate import HttpTimeout, HttpTransientError, parse_retry_after
 from mailbot.escalate.jira import JsmClient
 from mailbot.escalate.settings import JiraSettings
 from tests.servers.jsm import FakeJsm
@@ -291,6 +292,22 @@ def test_timeout_is_transient(jsm: FakeJsm) -> None:
         pytest.raises(TransientError, match="timed out"),
     ):
         client.request_state("HELP-1")
+
+
+def test_a_jira_answering_byte_by_byte_is_given_up_at_the_timeout(jsm: FakeJsm) -> None:
+    """Issue 11: each byte arrives within the read timeout; the call as a whole must not last longer."""
+    jsm.drip_next(1, interval=0.4)
+    started = time.monotonic()
+    with (
+        JsmClient(settings_for(jsm, timeout_seconds=1)) as client,
+        pytest.raises(
+            HttpTimeout, match=r"reading request HELP-1 timed out \(no complete answer within 1 s\)"
+        ),
+    ):
+        client.request_state("HELP-1")
+    assert time.monotonic() - started < 2
+    with JsmClient(settings_for(jsm, timeout_seconds=1)) as client:  # the next call is answered as usual
+        client.ensure_customer(CUSTOMER, "Erika")
 
 
 def test_unreachable_server_is_transient(jsm: FakeJsm) -> None:

@@ -11,10 +11,10 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from mailbot.errors import ConfigError, PermanentError, TransientError
-from mailbot.escalate import HttpPermanentError, HttpTransientError
+from mailbot.escalate import HttpPermanentError, HttpTimeout, HttpTransientError
 from mailbot.escalate.settings import WebhookSettings
 from mailbot.escalate.webhook import encode_event, post_event, sign, verify_signature
-from tests.servers.common import free_ports
+from tests.servers.common import free_ports, wait_until
 from tests.servers.webhook_sink import WebhookSink
 
 SECRET = "whsec-test-0123456789abcdef"
@@ -138,3 +138,15 @@ def test_webhook_settings_secret_url_and_events() -> None:
     ):
         with pytest.raises(ValidationError):
             WebhookSettings.model_validate(bad)
+
+
+def test_a_dripping_receiver_cannot_hold_a_call_past_its_timeout(sink: WebhookSink) -> None:
+    """Issue 11: one byte every 1.5 s met a 2 s read timeout for ever; the whole call is bounded now."""
+    sink.drip_next(1, interval=1.5)
+    started = time.monotonic()
+    with pytest.raises(HttpTimeout, match="no complete answer within 2 s") as caught:
+        post_event(sink.url, SECRET, EVENT, delivery_id="d-8", timeout=2)
+    took = time.monotonic() - started
+    assert 1.9 < took < 3, f"the call took {took:.1f} s"
+    assert isinstance(caught.value, TransientError)  # retried later, like any timeout
+    wait_until(lambda: sink.drips == 0, timeout=5, what="the receiver noticed that we left")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import BinaryIO, Self
 
 LOOPBACK = "127.0.0.1"
 
@@ -71,6 +71,19 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise TimeoutError(f"{what} not reached within {timeout:.1f} s")
         time.sleep(interval)
+
+
+def send_slowly(wfile: BinaryIO, data: bytes, interval: float, stopping: threading.Event) -> None:
+    """Write `data` one byte every `interval` s: a peer that is alive but hopelessly slow, whose every
+    single byte arrives within any read timeout. Ends early when `stopping` is set or the client left."""
+    try:
+        for byte in data:
+            wfile.write(bytes([byte]))
+            wfile.flush()
+            if stopping.wait(interval):
+                return
+    except OSError:  # the client gave up: what a good client does
+        pass
 
 
 def make_self_signed_cert(directory: Path, name: str = "server") -> tuple[Path, Path]:

@@ -16,12 +16,14 @@ says what happens without them:
 
 Served (under /rest/servicedeskapi unless noted): GET /servicedesk, GET /servicedesk/{id},
 GET+POST /servicedesk/{id}/customer, POST /servicedesk/{id}/attachTemporaryFile, POST /customer,
-POST+GET /request, GET /request/{key}, GET+POST /request/{key}/comment, POST /request/{key}/attachment;
+POST+GET /request, GET /request/{key} (``expand=participant``), GET /request/{key}/participant,
+GET+POST /request/{key}/comment, POST /request/{key}/attachment;
 platform: GET /rest/api/3/myself, GET /rest/api/3/user/search, POST /rest/api/3/search/jql (the
 JQL the client sends: ``project = "KEY" AND summary ~ "\\"phrase\\""``). A desk id in a path may also
 be the project key ("can alternatively be a project identifier"); in a request body or query it must
-be the number. Test controls: ``add_customer``, ``set_status``, ``add_comment``, ``fail_next``,
-``hang_next``; every request received is in ``received``.
+be the number. Test controls: ``add_customer``, ``add_participant``, ``set_status``, ``add_comment``
+(an agent's, or with ``by=`` a customer's comment from the portal), ``fail_next``, ``hang_next``,
+``drip_next`` (the answer one byte at a time, issue 11); every request received is in ``received``.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .common import LoopbackHttpServer
+from .common import LoopbackHttpServer, send_slowly
 from .jsm_shapes import API, date_dto, desk_dto, jql_page, page, platform_error, sd_error
 
 JQL = re.compile(
@@ -89,6 +91,7 @@ class _Request:
     status_date: datetime = field(default_factory=lambda: datetime.now(UTC))
     comments: list[dict[str, Any]] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
+    participants: list[str] = field(default_factory=list)  # accountIds
 
 
 class FakeJsm(LoopbackHttpServer):
@@ -123,6 +126,7 @@ class FakeJsm(LoopbackHttpServer):
         self._temporary: dict[str, tuple[str, Attachment]] = {}  # id -> (desk id, file)
         self._failures: list[_Failure] = []
         self._hang = 0
+        self._drip: list[float] = []
         self._release = threading.Event()
         self._ids = itertools.count(1)
         self.bot_account = self._new_user(user, "mailbot", on_desk=False)
@@ -179,11 +183,22 @@ class FakeJsm(LoopbackHttpServer):
             request = self._requests[key]
             request.status, request.category, request.status_date = status, category, datetime.now(UTC)
 
-    def add_comment(self, key: str, body: str, *, public: bool = True, author: str = "Agent Smith") -> int:
-        """A comment by an agent; internal ones (public=False) must never reach the customer."""
+    def add_comment(
+        self, key: str, body: str, *, public: bool = True, author: str = "Agent Smith", by: str | None = None
+    ) -> int:
+        """A comment by an agent; internal ones (public=False) must never reach the customer.
+
+        `by`: the accountId of a customer who wrote it in the portal (their profile decides whether
+        the comment's author shows an e-mail address)."""
         agent = {"accountId": "agent-1", "displayName": author, "emailAddress": "agent@example.test"}
         with self._lock:
-            return self._comment(self._requests[key], body, public, agent)["id_int"]
+            writer = agent if by is None else self._user_dto(by)
+            return self._comment(self._requests[key], body, public, writer)["id_int"]
+
+    def add_participant(self, key: str, account: str) -> None:
+        """Another customer the agent added to the request (they read and comment in the portal)."""
+        with self._lock:
+            self._requests[key].participants.append(account)
 
     def fail_next(
         self,
@@ -198,6 +213,15 @@ class FakeJsm(LoopbackHttpServer):
         full = None if path is None else path if path.startswith("/rest/") else API + path
         with self._lock:
             self._failures.append(_Failure(status, count, retry_after, method, full))
+
+    def drip_next(self, count: int = 1, interval: float = 1.5) -> None:
+        """Send the next `count` answers one byte every `interval` s, until the client gives up."""
+        with self._lock:
+            self._drip.extend([interval] * count)
+
+    def _drip_interval(self) -> float | None:
+        with self._lock:
+            return self._drip.pop(0) if self._drip else None
 
     def hang_next(self) -> None:
         """Hold the next request unanswered until ``stop()``: the client's read timeout must fire."""
@@ -244,7 +268,7 @@ class FakeJsm(LoopbackHttpServer):
         request.comments.append(comment)
         return comment | {"id_int": comment_id}
 
-    def _request_dto(self, r: _Request) -> dict[str, Any]:
+    def _request_dto(self, r: _Request, expand: str = "") -> dict[str, Any]:
         base = self.base_url
         values = [{"fieldId": "summary", "label": "What do you need?", "value": r.fields["summary"]}]
         if "description" in r.fields:
@@ -253,7 +277,12 @@ class FakeJsm(LoopbackHttpServer):
             )
         if "priority" in r.fields:
             values.append({"fieldId": "priority", "label": "Priority", "value": r.fields["priority"]})
-        return {
+        expanded: dict[str, Any] = {}
+        if "participant" in expand.split(","):  # a PagedDTO of UserDTOs, like every list of the API
+            users = [self._user_dto(a) for a in r.participants]
+            path = f"{API}/request/{r.key}/participant"
+            expanded["participants"] = page(users, {}, base, path, self.page_size)
+        return expanded | {
             "_expands": ["participant", "status", "sla", "requestType", "serviceDesk", "attachment"],
             "issueId": r.issue_id,
             "issueKey": r.key,
@@ -312,7 +341,7 @@ class FakeJsm(LoopbackHttpServer):
             if not desk.isdigit():
                 return 400, sd_error(f"serviceDeskId: '{desk}' is not a number.")
             return 200, self._page(self._search(query), query, path)
-        match = re.fullmatch(rf"{API}/request/([^/]+)(/comment|/attachment)?", path)
+        match = re.fullmatch(rf"{API}/request/([^/]+)(/comment|/attachment|/participant)?", path)
         if match:
             request = self._requests.get(match.group(1))
             if request is None:
@@ -370,7 +399,10 @@ class FakeJsm(LoopbackHttpServer):
         self, method: str, request: _Request, sub: str, query: dict[str, list[str]], body: Any
     ) -> tuple[int, Any]:
         if sub == "" and method == "GET":
-            return 200, self._request_dto(request)
+            return 200, self._request_dto(request, query.get("expand", [""])[0])
+        if sub == "/participant" and method == "GET":
+            users = [self._user_dto(a) for a in request.participants]
+            return 200, self._page(users, query, f"{API}/request/{request.key}/participant")
         if sub == "/comment" and method == "GET":
             want_public = query.get("public", ["true"])[0] == "true"
             want_internal = query.get("internal", ["true"])[0] == "true"
@@ -571,6 +603,15 @@ class _Handler(BaseHTTPRequestHandler):
             data, content_type = payload.encode(), "text/plain;charset=UTF-8"
         else:
             data, content_type = json.dumps(payload).encode(), "application/json;charset=UTF-8"
+        interval = fake._drip_interval()
+        if interval is not None:
+            head = f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"
+            head += "".join(f"{name}: {value}\r\n" for name, value in extra.items())
+            head += f"Content-Type: {content_type}\r\n" if content_type else ""
+            head += f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+            self.close_connection = True
+            send_slowly(self.wfile, head.encode("latin-1") + data, interval, fake._release)
+            return
         self.send_response(status)
         for name, value in extra.items():
             self.send_header(name, value)

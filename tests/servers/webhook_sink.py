@@ -3,6 +3,10 @@
 It verifies every POST with ``mailbot.escalate.webhook.verify_signature`` over the raw bytes it
 received, answers 401 to a bad signature and 204 to a good one (unless ``respond_next`` planned
 another status), and records everything as ``Delivery`` so tests can look at the exact bytes.
+
+``drip_next`` makes it a receiver that is alive but hopelessly slow (issue 11): it sends its answer
+one byte every `interval` seconds, so every single read of the client succeeds within its timeout
+and only a deadline for the whole call ends it; ``drips`` counts the answers being dripped now.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 
 from mailbot.escalate.webhook import verify_signature
 
-from .common import LoopbackHttpServer
+from .common import LoopbackHttpServer, send_slowly
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,9 @@ class WebhookSink(LoopbackHttpServer):
         self._lock = threading.Lock()
         self._deliveries: list[Delivery] = []
         self._planned: list[tuple[int, dict[str, str]]] = []
+        self._drip: list[float] = []  # intervals of the next dripped answers
+        self._dripping = 0
+        self._stopping = threading.Event()
 
     @property
     def url(self) -> str:
@@ -53,6 +60,33 @@ class WebhookSink(LoopbackHttpServer):
         """Answer the next `count` verified deliveries with `status` instead of 204."""
         with self._lock:
             self._planned.extend([(status, headers or {})] * count)
+
+    def drip_next(self, count: int = 1, interval: float = 1.5) -> None:
+        """Send the next `count` answers one byte every `interval` s (until the client gives up)."""
+        with self._lock:
+            self._drip.extend([interval] * count)
+
+    @property
+    def drips(self) -> int:
+        """Answers being dripped right now (the client has not given up on them yet)."""
+        with self._lock:
+            return self._dripping
+
+    def before_stop(self) -> None:
+        self._stopping.set()  # dripping answers end
+
+    def _drip_interval(self) -> float | None:
+        with self._lock:
+            return self._drip.pop(0) if self._drip else None
+
+    def _send_slowly(self, wfile: Any, data: bytes, interval: float) -> None:
+        with self._lock:
+            self._dripping += 1
+        try:
+            send_slowly(wfile, data, interval, self._stopping)
+        finally:
+            with self._lock:
+                self._dripping -= 1
 
     def _receive(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str]]:
         verified = verify_signature(
@@ -80,6 +114,14 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         status, extra = sink._receive(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         reply = b"" if status == 204 else json.dumps({"status": status}).encode()
+        interval = sink._drip_interval()
+        if interval is not None:
+            head = f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"
+            head += "".join(f"{name}: {value}\r\n" for name, value in extra.items())
+            head += f"Content-Length: {len(reply)}\r\nConnection: close\r\n\r\n"
+            self.close_connection = True
+            sink._send_slowly(self.wfile, head.encode("latin-1") + reply, interval)
+            return
         self.send_response(status)
         for name, value in extra.items():
             self.send_header(name, value)
