@@ -271,11 +271,14 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 def _cmd_kb_check(args: argparse.Namespace) -> int:
     from mailbot.classify.severity import check_severity_examples, load_severity_examples
-    from mailbot.kb import check_knowledge_base, load_knowledge_base
+    from mailbot.kb import check_knowledge_base, knowledge_base_warnings, load_knowledge_base
 
     problems = check_knowledge_base(args.kb) + check_severity_examples(args.kb)
+    warnings = knowledge_base_warnings(args.kb)
     for problem in problems:
         print(problem)
+    for warning in warnings:
+        print(f"warning: {warning}")
     if problems:
         print(f"{len(problems)} problem(s) in {args.kb}", file=sys.stderr)
         return 1
@@ -284,7 +287,8 @@ def _cmd_kb_check(args: argparse.Namespace) -> int:
     extra = f", {len(kb.out_of_scope.examples)} out-of-scope examples" if kb.out_of_scope else ""
     topics = f"{len(kb.topic_ids())} topics ({', '.join(languages)})"
     severity = len(load_severity_examples(args.kb))
-    print(f"{args.kb}: {len(kb.articles)} articles, {topics}{extra}, {severity} severity examples, OK")
+    verdict = f"OK ({len(warnings)} warning(s) above)" if warnings else "OK"
+    print(f"{args.kb}: {len(kb.articles)} articles, {topics}{extra}, {severity} severity examples, {verdict}")
     return 0
 
 

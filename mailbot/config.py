@@ -141,6 +141,9 @@ class SupportSettings(Section):
     address: Address
     name: str = "Support"
     ticket_prefix: str = Field(default="MB", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
+    # "random": eight random digits (MB-48213377), so a reference tells a stranger nothing about how
+    # many tickets there are; "sequential": the ticket's number (MB-000123), which does
+    ticket_numbers: Literal["random", "sequential"] = "random"
     mailbox: str = Field(default="default", pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
     default_language: Language = Language.DE
     message_id_domain: str | None = None  # defaults to the domain of `address`

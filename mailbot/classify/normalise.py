@@ -3,6 +3,10 @@
 `normalise_mapped` gives the same text and remembers where each character came from, so a phrase
 found in the normalised text ("none of our 0 drivers") can be quoted in the customer's own words
 ("None of our 40 drivers").
+
+What a mail can make the classifier read is bounded: the opening `MAX_BODY_CHARS` of the body and
+`MAX_SUBJECT_CHARS` of the subject (a mail names its topic at the start; Exim accepts a 1 MB
+subject), and every pattern here is linear in its input, so no sender can hold the worker up.
 """
 
 from __future__ import annotations
@@ -13,8 +17,13 @@ from dataclasses import dataclass
 
 from mailbot.reply.subject import bare_subject
 
+MAX_SUBJECT_CHARS = 300  # beyond a few hundred characters a subject names no topic
+MAX_BODY_CHARS = 20_000  # the opening of a mail says what it is about; the rest only costs time
+
 _URL = re.compile(r"https?://\S+|www\.\S+")
-_EMAIL = re.compile(r"\S+@\S+")
+# tried at the start of a token only: `\S+@\S+` tried every position of a token without "@" and
+# scanned to its end each time (quadratic: a 1 MB subject took over ten minutes)
+_EMAIL = re.compile(r"(?<!\S)\S+@\S+")
 _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
 
@@ -169,17 +178,18 @@ def classification_text(subject: str, body: str) -> str:
 
     Reply markers and ticket references are dropped; a subject of generic words only ("Frage",
     "Question") or one that just repeats the body's first words is left out, since it would weigh
-    those words twice (measured on the CLINC150 e-mail cases in bench/quality.py).
+    those words twice (measured on the CLINC150 e-mail cases in bench/quality.py). Only the opening
+    of each is read (`MAX_SUBJECT_CHARS`, `MAX_BODY_CHARS`).
     """
-    topic = normalise(bare_subject(subject))
-    text = normalise(body)
+    topic = normalise(bare_subject(subject[:MAX_SUBJECT_CHARS]))
+    text = normalise(body[:MAX_BODY_CHARS])
     return f"{topic}\n{text}" if _adds_a_topic(topic, text) else text
 
 
 def classification_mapped(subject: str, body: str) -> MappedText:
     """`classification_text` that can quote the customer's words (subject and body as written)."""
-    topic = normalise_mapped(bare_subject(subject))
-    text = normalise_mapped(body)
+    topic = normalise_mapped(bare_subject(subject[:MAX_SUBJECT_CHARS]))
+    text = normalise_mapped(body[:MAX_BODY_CHARS])
     if not _adds_a_topic(topic.text, text.text):
         return text
     return topic + MappedText("\n", "\n", (0,), (1,)) + text

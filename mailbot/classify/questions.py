@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from mailbot.classify.normalise import MAX_BODY_CHARS
+
 MAX_QUESTIONS = 6  # beyond that the mail is a list for a person, not a question for an article
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
@@ -20,7 +22,7 @@ def question_segments(body: str) -> tuple[str, ...]:
     """Each question of the mail with the statements before it; () unless there are two or more."""
     segments: list[str] = []
     context: list[str] = []
-    for sentence in _SENTENCE_END.split(body):
+    for sentence in _SENTENCE_END.split(body[:MAX_BODY_CHARS]):  # what the classifier reads of a mail
         sentence = _SPACE.sub(" ", sentence).strip()
         if not sentence:
             continue

@@ -59,6 +59,9 @@ def _signal(name: str, german: str, weights: Mapping[str, float], *patterns: str
 # a core function fails for the writer: the default reading is "major" (no workaround mentioned)
 _CORE = {"major": 0.8, "critical": 0.3, "minor": 0.1, NONE: -0.8, "cosmetic": -0.6}
 _W = r"(?:[\w'-]+\s+)"  # one word and the space after it, for "stürzt bei mir jedes mal ab"
+# Word endings after a stem are bounded (`\w{0,40}`, not `\w*`) wherever more must follow: every "zahlung"
+# inside one long word was scanned to the word's end again (quadratic), and "stornier\w*)\w* " twice
+# over (a 20,000-letter word held the worker for minutes).
 
 CRASH = _signal(
     "crash",
@@ -95,17 +98,17 @@ LOGIN = _signal(
     r"(?:ständig|staendig|immer wieder) (?:\w+ )?ausgeloggt|keep (?:getting )?logged out",
     r"komme? (?:\w+ ){0,2}nicht (?:mehr )?in (?:mein|das|die|unser)\w* (?:konto|account|app|profil)",
     r"(?:can'?t|cannot|unable to|couldn'?t) (?:get into|access) (?:my|our|the) (?:account|app|profile)",
-    r"locked out|(?:konto|account)\w* (?:\w+ )?(?:gesperrt|locked|blocked)",
+    r"locked out|(?:konto|account)\w{0,40} (?:\w+ )?(?:gesperrt|locked|blocked)",
 )
 PAYMENT = _signal(
     "payment failing",
     "Zahlung schlägt fehl",
     _CORE,
-    r"(?:zahlung|bezahlung|abbuchung|kauf)\w* (?:\w+ ){0,3}(?:fehl|abgelehnt|nicht m(?:ö|oe)glich)",
-    r"(?:zahlung|bezahl)\w* (?:\w+ ){0,3}(?:geht|klappt|funktioniert) (?:\w+ )?nicht",
+    r"(?:zahlung|bezahlung|abbuchung|kauf)\w{0,40} (?:\w+ ){0,3}(?:fehl|abgelehnt|nicht m(?:ö|oe)glich)",
+    r"(?:zahlung|bezahl)\w{0,40} (?:\w+ ){0,3}(?:geht|klappt|funktioniert) (?:\w+ )?nicht",
     r"(?:kann|k(?:ö|oe)nnen|konnte) (?:\w+ ){0,4}nicht (?:mehr )?(?:be)?zahlen",
     r"(?:doppelt|zweimal|mehrfach) (?:\w+ )?(?:abgebucht|belastet|bezahlt)",
-    r"payment\w* (?:\w+ ){0,3}(?:fail|declin|not go|error|doesn|won|reject)",
+    r"payment\w{0,40} (?:\w+ ){0,3}(?:fail|declin|not go|error|doesn|won|reject)",
     r"(?:can'?t|cannot|unable to|couldn'?t) (?:pay|check ?out|complete (?:the |my )?(?:purchase|payment))",
     r"checkout (?:\w+ )?(?:fails|failed|error|broken|not working)",
     r"(?:charged|billed) (?:me )?(?:twice|double)",
@@ -115,13 +118,14 @@ BOOKING = _signal(
     "booking or check-in failing",
     "Buchung oder Check-in schlägt fehl",
     _CORE,
-    r"(?:buchung|buchen|stornier\w*|check-?in|einchecken|warteliste)\w* "
+    r"(?:buchung|buchen|stornier|check-?in|einchecken|warteliste)\w{0,40} "
     r"(?:\w+ ){0,4}(?:geht|klappt|funktioniert) (?:\w+ )?nicht",
     r"(?:kann|k(?:ö|oe)nnen|konnte) (?:\w+ ){0,5}nicht (?:mehr )?(?:buchen|stornieren|einchecken)",
     r"(?:can'?t|cannot|unable to|couldn'?t) (?:book|check ?in|join the waitlist)",
     r"(?:can'?t|cannot|unable to|couldn'?t) cancel (?:my|a|the) (?:class|booking)",
-    r"(?:booking|check-?in)\w* (?:\w+ )?(?:fail|error|broken|not work|doesn|isn|won)",
-    r"(?:code|karte|card|ticket|pass)\w* (?:\w+ ){0,3}(?:nicht (?:mehr )?(?:erkannt|akzeptiert|angenommen)"
+    r"(?:booking|check-?in)\w{0,40} (?:\w+ )?(?:fail|error|broken|not work|doesn|isn|won)",
+    r"(?:code|karte|card|ticket|pass)\w{0,40} (?:\w+ ){0,3}"
+    r"(?:nicht (?:mehr )?(?:erkannt|akzeptiert|angenommen)"
     r"|(?:isn'?t|not|no longer) (?:\w+ )?(?:accepted|recogni[sz]ed|scanned))",
     r"nicht (?:mehr )?reingekommen|komme? (?:\w+ )?nicht (?:mehr )?rein|(?:couldn'?t|can'?t|cannot) get in\b",
 )
@@ -206,7 +210,7 @@ WORKAROUND = _signal(
     {"minor": 1.0, "major": -0.6, "critical": -0.8},
     r"umgeh\w*|workaround|zur not|vorerst|\bfor now\b",
     r"(?:(?:ü|ue)ber|im|am|per|mit|auf) (?:den |die |das |der |dem )?"
-    r"(?:browser|webseite|website|web|desktop|pc|laptop|tablet|ipad|e-?mail)\w*"
+    r"(?:browser|webseite|website|web|desktop|pc|laptop|tablet|ipad|e-?mail)\w{0,40}"
     r" (?:\w+ ){0,2}(?:geht|klappt|funktioniert)",
     r"(?:geht|klappt|funktioniert) (?:es )?(?:aber|dann|wieder|trotzdem)\b(?! (?:\w+ )?nicht)",
     r"(?:beim|im) (?:zweiten|dritten|n(?:ä|ae)chsten) (?:versuch|anlauf)",
@@ -217,7 +221,7 @@ WORKAROUND = _signal(
     r"(?:\bbut|(?<!even )\bthough)\b (?:\w+ ){0,6}(?:works|worked)|via the (?:website|browser|desktop)",
     r"(?:second|third|another) (?:try|attempt)",
     r"(?<!even )after (?:a restart|restarting|reconnecting|re-?logging)",
-    r"(?:restart\w*|reconnect\w*|relog\w*) (?:\w+ )?(?:fixes|helps|solves)|von hand|manuell|by hand|manually",
+    r"(?:restart|reconnect|relog)\w{0,40} (?:\w+ )?(?:fixes|helps|solves)|von hand|manuell|by hand|manually",
 )
 INTERMITTENT = _signal(
     "only sometimes",

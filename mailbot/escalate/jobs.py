@@ -48,6 +48,7 @@ from mailbot.escalate.jira_jobs import (
     run_jira_job,
 )
 from mailbot.escalate.webhook import post_event, webhook_client
+from mailbot.header_text import one_line
 from mailbot.reply.deliver import backoff
 
 if TYPE_CHECKING:  # a runtime import would be circular (the app wires this module in)
@@ -133,8 +134,8 @@ def event_payload(
             "reference": ticket.reference,
             "state": ticket.state,
             "customer": ticket.customer,
-            "customer_name": ticket.customer_name[:NAME_CHARS],
-            "subject": ticket.subject[:SUBJECT_CHARS],
+            "customer_name": one_line(ticket.customer_name)[:NAME_CHARS],  # Jira makes displayName of it
+            "subject": one_line(ticket.subject)[:SUBJECT_CHARS],
             "language": ticket.language,
             "severity": ticket.severity,
             "severity_reasons": list(ticket.severity_reasons or []),

@@ -1,10 +1,11 @@
 """The knowledge base: one Markdown article per topic and language, with YAML front matter.
 
 See knowledge_base/README.md for the article format; `check_knowledge_base` reports every problem
-with file, line and fix, `load_knowledge_base` refuses a knowledge base that has any.
+with file, line and fix, `load_knowledge_base` refuses a knowledge base that has any;
+`knowledge_base_warnings` lists what reaches a customer other than meant (never refused).
 """
 
-from mailbot.kb.loader import check_knowledge_base, load_knowledge_base
+from mailbot.kb.loader import check_knowledge_base, knowledge_base_warnings, load_knowledge_base
 from mailbot.kb.model import Article, KnowledgeBase, KnowledgeBaseError, Problem
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     "KnowledgeBaseError",
     "Problem",
     "check_knowledge_base",
+    "knowledge_base_warnings",
     "load_knowledge_base",
 ]

@@ -6,7 +6,7 @@ every key and value, so each problem can name its line in the .md file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -25,6 +25,7 @@ class Source:
     mapping: yaml.MappingNode
     body: str  # everything after the closing fence, stripped
     closing_line: int  # file line of the closing fence
+    body_line: int = 0  # file line of the body's first line (after blank lines), for body warnings
 
 
 def node_line(node: yaml.Node) -> int:
@@ -51,7 +52,10 @@ def read_source(path: Path, data: bytes) -> Source | Problem:
     closing = _closing_fence(lines)
     if closing is None:
         return Problem(path, 1, "the front matter is not closed", f"add a line '{FENCE}' after the examples")
-    return _compose(path, "\n".join(lines[1:closing]), "\n".join(lines[closing + 1 :]).strip(), closing + 1)
+    rest = lines[closing + 1 :]
+    blank = next((index for index, line in enumerate(rest) if line.strip()), 0)
+    source = _compose(path, "\n".join(lines[1:closing]), "\n".join(rest).strip(), closing + 1)
+    return replace(source, body_line=closing + 2 + blank) if isinstance(source, Source) else source
 
 
 def _closing_fence(lines: list[str]) -> int | None:

@@ -9,7 +9,7 @@ from pathlib import Path, PurePath
 from mailbot.kb.crosscheck import cross_check
 from mailbot.kb.frontmatter import read_source
 from mailbot.kb.model import KnowledgeBase, KnowledgeBaseError, Problem
-from mailbot.kb.validate import OUT_OF_SCOPE_ID, Located, check_article
+from mailbot.kb.validate import OUT_OF_SCOPE_ID, Located, body_warnings, check_article
 from mailbot.paths import SHIPPED_KNOWLEDGE_BASE
 
 _SKIPPED_NAMES = {"readme.md"}
@@ -26,6 +26,7 @@ class _Scan:
     located: tuple[Located, ...]
     problems: tuple[Problem, ...]
     digest: str
+    warnings: tuple[Problem, ...] = ()
 
 
 def check_knowledge_base(root: Path) -> list[Problem]:
@@ -34,6 +35,12 @@ def check_knowledge_base(root: Path) -> list[Problem]:
     Content problems are returned, never raised, so `mailbot kb check` can list them all at once.
     """
     return list(_scan(root).problems)
+
+
+def knowledge_base_warnings(root: Path) -> list[Problem]:
+    """What `mailbot kb check` warns about in the answers (raw HTML, template syntax, remote images),
+    sorted by file and line; warnings never stop a knowledge base from loading."""
+    return list(_scan(root).warnings)
 
 
 def load_knowledge_base(root: Path, *, missing_fix: str = MISSING_FIX) -> KnowledgeBase:
@@ -97,13 +104,16 @@ def _scan(root: Path, missing_fix: str = MISSING_FIX) -> _Scan:
             message = f"cannot read the file: {exc.strerror}"
             problems.append(Problem(path, 0, message, "check that the file is readable"))
     located: list[Located] = []
+    warnings: list[Problem] = []
     for path, data in contents.items():
         source = read_source(path, data)
         result = check_article(source) if not isinstance(source, Problem) else [source]
         if isinstance(result, Located):
             located.append(result)
+            warnings.extend(body_warnings(source))  # a Located came from a Source
         else:
             problems.extend(result)
     problems.extend(cross_check(located))
     problems.sort(key=lambda problem: (problem.path.as_posix(), problem.line))
-    return _Scan(tuple(located), tuple(problems), digest(root, contents))
+    warnings.sort(key=lambda problem: (problem.path.as_posix(), problem.line))
+    return _Scan(tuple(located), tuple(problems), digest(root, contents), tuple(warnings))

@@ -1,7 +1,12 @@
-"""Check the front matter of one article and turn it into an `Article`.
+"""Check the front matter of one article and turn it into an `Article`; warn about its answer.
 
 Every problem names the line of the key or value at fault, so a support agent editing the file
 finds it at once; all problems of a file are reported together, not just the first.
+`body_warnings` reads the answer as the mail renderer will (markdown-it) and warns, with line and
+fix, about what reaches a customer other than the editor meant: raw HTML and template syntax are
+shown as literal text (an answer is Markdown and data, never markup or template code), and a remote
+image is blocked by most mail clients and tells whoever serves it that the mail was opened.
+Warnings never stop a knowledge base from loading.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import re
 from dataclasses import dataclass
 
 import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from mailbot.domain import Language
 from mailbot.kb.frontmatter import Source, node_line
@@ -23,6 +30,22 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 # `_out_of_scope.md`: examples of what is never answered automatically (a class of its own, no answer)
 OUT_OF_SCOPE_ID = "_out_of_scope"
 _NULL_TAG = "tag:yaml.org,2002:null"
+# html enabled here only to find it: the renderer's parser shows it as text
+_FINDER = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+_TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|\{#")
+_REMOTE = re.compile(r"(?:https?:)?//", re.IGNORECASE)
+_HTML_FIX = (
+    "write it in Markdown (**bold**, [text](https://...), lists, tables): HTML is shown to the customer"
+    " as text"
+)
+_TEMPLATE_FIX = (
+    "write the words the customer should read: an answer is sent as written, '{{ ... }}' is not filled in"
+    " (or put it in `code` if it is meant literally)"
+)
+_IMAGE_FIX = (
+    "describe it in words or link to it as [text](https://...): mail clients block remote images, and loading"
+    " one tells the image's server that the customer opened the mail"
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +87,35 @@ def check_article(source: Source) -> Located | list[Problem]:
         path=source.path,
     )
     return Located(article, fields.line_of("id"), tuple(line for _, line in examples))
+
+
+def body_warnings(source: Source) -> list[Problem]:
+    """Raw HTML, template syntax and remote images in the answer, one warning per line and kind."""
+    if source.path.name == f"{OUT_OF_SCOPE_ID}.md":
+        return []  # its body is a note for the editors, never sent
+    lines = source.body.split("\n")
+    found: dict[tuple[int, str], Problem] = {}
+
+    def warn(token: Token, snippet: str, message: str, fix: str) -> None:
+        start, end = token.map or (0, 1)
+        offset = next((i for i in range(start, min(end, len(lines))) if snippet in lines[i]), start)
+        line = source.body_line + offset
+        found.setdefault((line, fix), Problem(source.path, line, message, fix))
+
+    for block in _FINDER.parse(source.body):
+        if block.type == "html_block":
+            tag = block.content.strip().split("\n", 1)[0][:60]
+            warn(block, tag, f"raw HTML '{tag}' in the answer", _HTML_FIX)
+        for child in block.children or ():
+            if child.type == "html_inline":
+                warn(block, child.content, f"raw HTML '{child.content[:60]}' in the answer", _HTML_FIX)
+            elif child.type == "image" and _REMOTE.match(str(child.attrGet("src") or "")):
+                src = str(child.attrGet("src"))
+                warn(block, src, f"remote image {src[:80]} in the answer", _IMAGE_FIX)
+            elif child.type == "text" and (syntax := _TEMPLATE_SYNTAX.search(child.content)):
+                shown = child.content[syntax.start() : syntax.start() + 40]
+                warn(block, syntax.group(), f"template syntax '{shown}' in the answer", _TEMPLATE_FIX)
+    return sorted(found.values(), key=lambda problem: problem.line)
 
 
 def _scalar_text(node: yaml.Node) -> str | None:

@@ -15,6 +15,7 @@ from email.policy import compat32
 
 from mailbot.domain import Language, ParsedMail
 from mailbot.errors import Quarantine
+from mailbot.header_text import without_controls
 from mailbot.parse.adapter import load
 from mailbot.parse.charsets import clean
 from mailbot.parse.headers import addresses, decode_value, message_ids, parse_date, unfold
@@ -90,7 +91,9 @@ def _parse(raw: bytes, default_language: Language) -> ParsedMail:
     if date_note:
         defects.append(date_note)
 
-    subject = headers.get("subject", [""])[0].strip()
+    # the subject is shown and written back (tickets, answers, team mail): no control, escape or bidi
+    # character of it reaches a reader (`mailbot.header_text`)
+    subject = without_controls(headers.get("subject", [""])[0]).strip()
     # mail-parser's text (it also reads attached messages and parts recovered from an epilogue) only
     # when the sender wrote no text part of their own, e.g. a forward as attachment without comment
     text = _text(parts.plain, parts.html) or _text(list(view.plain), list(view.html))

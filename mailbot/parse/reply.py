@@ -81,6 +81,7 @@ def strip_quotes(text: str) -> str:
 
 
 def extract_body(text: str) -> str:
-    """The customer's own words; never empty while ``text`` has content."""
+    """The customer's own words; never empty while ``text`` has content, never longer than `MAX_CHARS`
+    (a mail that is all quotes is read from its opening)."""
     reply = split_reply(text)
-    return reply.body or reply.text or text.strip()
+    return reply.body or reply.text or text[:MAX_CHARS].strip()

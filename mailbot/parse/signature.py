@@ -23,6 +23,9 @@ _SHORT_WORDS = 6
 _BLOCK_WORDS = 8  # a line of a name block: "1717 H Street NW * Washington, DC 20006"
 _BLOCK_LINES = 10
 _NAME_WORDS = 4
+# no line of a signature block is longer; a longer one is text, and is not matched against _NAME, whose
+# optional phone number may start anywhere in its last word (quadratic on a 100,000-letter "name")
+_BLOCK_LINE_CHARS = 200
 _SENT_FROM_WORDS = 8  # "Sent from my Verizon Wireless 4G LTE smartphone"
 _ANSWERS = frozenset(  # one-word answers, not names
     {"yes", "no", "ok", "okay", "done", "sure", "fine", "great", "perfect", "super", "cool"}
@@ -110,6 +113,8 @@ def _name(line: str) -> bool:
 
 def _block_line(line: str) -> bool:
     """A line that may stand in a signature block: short, and not a question or a sentence."""
+    if len(line) > _BLOCK_LINE_CHARS:
+        return False
     words = line.split()
     if _RULE.match(line) or _SENT_FROM.match(line) or _CONTACT.match(line):
         return True

@@ -22,11 +22,11 @@ from mailbot.domain import Action, Decision, Intent, ParsedMail, ReplyTarget, Se
 from mailbot.escalate.jobs import enqueue_jobs
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, enqueue
-from mailbot.reply.subject import format_reference
 from mailbot.tickets.incidents import Candidate, pick_parent
 from mailbot.tickets.notify import local_time, sender_of, to_team
 from mailbot.tickets.oncall import alert_oncall
 from mailbot.tickets.overdue import Promise, alert_response_overdue, overdue_note, promise
+from mailbot.tickets.service import new_reference
 from mailbot.tickets.sla import clock_start, due_times
 from mailbot.tickets.team_view import customer_label, team_reasons
 
@@ -89,7 +89,7 @@ class _Effects:
         )
         self.session.add(ticket)
         self.session.flush()  # the reference is made from the id
-        ticket.reference = format_reference(self.app.settings.support.ticket_prefix, ticket.id)
+        ticket.reference = new_reference(self.session, self.app, ticket.id)
         self.event(ticket, "created", self.decision.reason)
         if target.note:
             self.event(ticket, "reply_to_not_honoured", target.note)

@@ -30,6 +30,7 @@ from mailbot.decide import decide
 from mailbot.domain import Action, Cues, Decision, Intent, ParsedMail, Prediction, RuleEffect, Severity
 from mailbot.errors import Quarantine
 from mailbot.parse import parse_mail
+from mailbot.pipeline import bounces
 from mailbot.pipeline.deferral import OutsideHours, decide_now
 from mailbot.pipeline.effects import apply_decision
 from mailbot.pipeline.logline import decision_line
@@ -113,6 +114,8 @@ def process_one(app: App, row_id: int, outside_hours: OutsideHours | None = None
                 return _leave_waiting(app, row, verdict.reason, now)
             log.info("inbound #%s decided outside business hours: %s", row.id, verdict.reason)
         ticket_reference = apply_decision(session, app, row, mail, decision, now)
+        if any(hit.name == bounces.RULE_NAME for hit in decision.rule_hits):
+            ticket_reference = bounces.record_bounce(session, app, row, mail, decision.rule_hits, now)
         row.state = InboundState.DONE
         row.outcome = OUTCOMES[decision.action]
         row.reason = decision.reason
@@ -157,6 +160,8 @@ def _leave_waiting(app: App, row: InboundMail, reason: str, now: datetime) -> No
 def _decide(session: Session, app: App, row: InboundMail, mail: ParsedMail, now: datetime) -> Decision:
     context = rule_context(session, app, mail, now)
     hits = apply_rules(mail, context)
+    if bounce := bounces.find_bounce(session, app, row.raw, mail, hits):  # a bounce of our own mail
+        hits = (bounces.bounce_hit(bounce), *hits)
     if any(hit.effect is RuleEffect.IGNORE for hit in hits):
         return decide(hits, None, None)
     settings = app.settings

@@ -18,9 +18,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from mailbot.header_text import without_controls
 from mailbot.reply.given_names import GIVEN_NAMES
 
 MAX_NAME_WORDS = 5  # "Maria del Carmen García López" has five
+MAX_DISPLAY_NAME_CHARS = 200  # a longer display name is no person's name (and not worth the regex time)
 
 _OUTER_QUOTES = "\"'`„“”‚‘’«»‹›"
 # comments, an address in brackets, a nickname in quotes ('Hans "Hansi" Meier'); other quotes go later
@@ -82,6 +84,8 @@ NOT_A_PERSON = frozenset(
 
 def greeting_name(display_name: str | None) -> str:
     """How to greet the owner of `display_name` ("Katrin Müller"), or "" for a neutral greeting."""
+    if len(display_name or "") > MAX_DISPLAY_NAME_CHARS:
+        return ""
     text = _clean(display_name or "")
     if not text or _ADDRESS_LIKE.search(text) or any(ch.isdigit() for ch in text):
         return ""
@@ -95,7 +99,9 @@ def greeting_name(display_name: str | None) -> str:
 
 
 def _clean(value: str) -> str:
-    text = unicodedata.normalize("NFC", value)
+    # escape sequences, controls and format characters go without a trace ("Ka\u200btrin" is
+    # "Katrin"); white space, separators and private or unassigned characters split words
+    text = unicodedata.normalize("NFC", without_controls(value))
     text = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in text)
     text = " ".join(text.split()).strip(_OUTER_QUOTES + " ")
     previous = None

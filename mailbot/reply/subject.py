@@ -8,11 +8,20 @@ threading headers, so every reply carries exactly one, and a long thread must no
 from __future__ import annotations
 
 import re
-import unicodedata
+from itertools import islice
+
+from mailbot.header_text import one_line
+
+__all__ = ["bare_subject", "find_references", "format_reference", "one_line", "reply_subject"]
 
 _PREFIX_RE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,15}")
 _REFERENCE_RE = re.compile(r"([A-Za-z][A-Za-z0-9]{0,15})-([0-9]{1,12})")
 MAX_NUMBER = 10**12 - 1
+# Only the opening of a subject is read (a topic is named in its first words; Exim accepts 1 MB), and
+# the topic we write back is cut to what a mail client shows, so an answer's subject stays a line.
+SUBJECT_SCAN_CHARS = 2000
+MAX_TOPIC_CHARS = 200
+MAX_REFERENCES_READ = 10  # each one costs a database lookup; nobody means more tickets in one subject
 
 # Reply/forward markers of common de/en clients: "Re:", "AW:", "Antw:", "WG:", "Fwd:", "Fw:",
 # counted forms such as "Re[2]:" or "Re(2):", and the full-width colon some clients write.
@@ -24,7 +33,7 @@ _REPLY_MARKER_RE = re.compile(
 # "Problem – [MB-000012]", as helpdesks and agents write them. A dash inside the topic stays.
 _BEFORE_REFERENCE = r"(?:(?<=\s)[-–—|]\s*)?"
 _AFTER_REFERENCE = r"(?:\s*[-–—|:](?=\s|$))?"
-_DANGLING_SEPARATOR = re.compile(r"(?:^|\s)[-–—|]$")  # "Problem -" would lose its dash at the next reply
+_SEPARATORS = "-–—|"  # a dangling one: "Problem -" would lose its dash at the next reply
 
 
 def format_reference(prefix: str, number: int) -> str:
@@ -42,49 +51,46 @@ def _reference_pattern(prefix: str) -> re.Pattern[str]:
 
 
 def _without(references: str, text: str) -> str:
-    """`text` as one line without the bracketed `references` (a pattern) and their separators."""
+    """The topic of subject `text`: one line without the bracketed `references` (a pattern) and their
+    separators, reply markers and a dangling separator, at most `MAX_TOPIC_CHARS` long."""
     pattern = re.compile(_BEFORE_REFERENCE + references + _AFTER_REFERENCE, re.IGNORECASE | re.ASCII)
-    return _topic(" ".join(pattern.sub(" ", one_line(text)).split()))
+    return _shortened(_topic(" ".join(pattern.sub(" ", one_line(text[:SUBJECT_SCAN_CHARS])).split())))
 
 
 def _topic(text: str) -> str:
-    """`text` without leading reply markers and a trailing lone separator, until neither is left."""
+    """`text` (single-spaced) without leading reply markers and a trailing lone separator, until
+    neither is left; by moving two indexes, so that "Re: " a million times is one pass."""
+    start, end = 0, len(text)
     while True:
-        if marker := _REPLY_MARKER_RE.match(text):
-            text = text[marker.end() :]
-        elif dangling := _DANGLING_SEPARATOR.search(text):
-            text = text[: dangling.start()]
+        if start < end and (marker := _REPLY_MARKER_RE.match(text, start, end)) and marker.end() > start:
+            start = marker.end()
+        elif start < end and text[end - 1] in _SEPARATORS and (end - 1 == start or text[end - 2].isspace()):
+            end = max(start, end - 2)
         else:
-            return text
+            return text[start:end]
+
+
+def _shortened(topic: str) -> str:
+    """`topic` cut after a word to at most `MAX_TOPIC_CHARS`, marked with "…"; a topic cut once is
+    not cut again, so a reply to our reply keeps its subject."""
+    if len(topic) <= MAX_TOPIC_CHARS:
+        return topic
+    cut = topic[: MAX_TOPIC_CHARS - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > MAX_TOPIC_CHARS // 2 else cut).rstrip() + "…"
 
 
 def find_references(subject: str, prefix: str) -> tuple[int, ...]:
     """Numbers of every bracketed ``[PREFIX-digits]`` in `subject`, in order of appearance.
 
     Brackets are required so that "MB-2024 Planung" is not mistaken for a ticket. Duplicates are
-    kept: the caller decides what several references mean.
+    kept: the caller decides what several references mean. At most `MAX_REFERENCES_READ`, from the
+    first `SUBJECT_SCAN_CHARS` characters.
     """
     if not _PREFIX_RE.fullmatch(prefix):
         raise ValueError(f"invalid ticket reference prefix {prefix!r}")
-    return tuple(int(m.group(1)) for m in _reference_pattern(prefix).finditer(subject))
-
-
-def one_line(text: str) -> str:
-    """`text` as one clean header line.
-
-    Whitespace runs (including CR, LF and Unicode line separators) collapse to one space,
-    other control characters are dropped and lone surrogates (undecodable bytes from a broken
-    mail) become U+FFFD, so the result can always be encoded into a header.
-    """
-    chars = []
-    for ch in text:
-        if ch.isspace():
-            chars.append(" ")
-        elif "\ud800" <= ch <= "\udfff":
-            chars.append("\ufffd")
-        elif unicodedata.category(ch) != "Cc":
-            chars.append(ch)
-    return " ".join("".join(chars).split())
+    found = _reference_pattern(prefix).finditer(subject[:SUBJECT_SCAN_CHARS])
+    return tuple(int(m.group(1)) for m in islice(found, MAX_REFERENCES_READ))
 
 
 def bare_subject(subject: str) -> str:

@@ -47,6 +47,7 @@ RULES: tuple[Rule, ...] = (
     Rule("failed_recipients", bounce.check_failed_recipients, IGNORE),
     Rule("absence_note", auto_responder.check_absence_note, IGNORE),
     Rule("auto_reply_subject", auto_responder.check_subject, NO_REPLY),
+    Rule("bounce_subject", bounce.check_subject, NO_REPLY),
     Rule("ambiguous_sender", sender_ambiguity.check, NO_REPLY),
     Rule("unusable_reply_address", reply_address.check_unusable, NO_REPLY),
     Rule("noreply_address", reply_address.check_noreply, NO_REPLY),

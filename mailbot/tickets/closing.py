@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 MAX_WORDS = 40  # thanks are short; a longer reply probably says more than thanks
+MAX_CHARS = 2000  # forty words fit many times over; a longer text is not read (and costs no regex time)
 
 
 def _any(*patterns: str) -> re.Pattern[str]:
@@ -50,6 +51,8 @@ _CLOSE_IT = _any(
 
 def is_closing(body: str) -> bool:
     """True for a short reply that only thanks or says the matter is settled."""
+    if len(body) > MAX_CHARS:
+        return False
     words = re.findall(r"\w+", body)
     if not words or len(words) > MAX_WORDS:
         return False

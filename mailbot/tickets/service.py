@@ -8,6 +8,8 @@ linked customer. Used by `mailbot tickets` and by the Jira Service Management fo
 from __future__ import annotations
 
 import re
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,6 +32,35 @@ class TicketActionError(Exception):
 class ActionResult:
     reference: str
     notified: tuple[str, ...]  # references of the tickets whose customer gets a mail
+
+
+RANDOM_NUMBERS = range(10_000_000, 100_000_000)  # eight digits; never a sequential one below ten million
+_DRAWS = 20  # with 90 million numbers, even a million tickets make a second draw rare
+
+
+def new_reference(
+    session: Session, app: App, ticket_id: int, draw: Callable[[int], int] = secrets.randbelow
+) -> str:
+    """The reference of a new ticket: not a counter a stranger can read volume from (issue 11).
+
+    `[support] ticket_numbers = "random"` (the default): eight random digits, drawn again while the
+    mailbox has that reference already; the unique key on (mailbox, reference) is the last guard when
+    two workers draw the same number at once (that mail fails one attempt and is decided again). As
+    the digits start with 1-9, they never repeat a sequential reference of the first ten million
+    tickets, so tickets made before keep theirs. "sequential": the ticket's id, as before.
+    Short, digits only, and typed like any other: `parse_reference` reads "mb-48213377" or "48213377".
+    """
+    prefix = app.settings.support.ticket_prefix
+    if app.settings.support.ticket_numbers == "sequential":
+        return format_reference(prefix, ticket_id)
+    for _ in range(_DRAWS):
+        reference = format_reference(prefix, RANDOM_NUMBERS.start + draw(len(RANDOM_NUMBERS)))
+        taken = session.scalar(
+            select(Ticket.id).where(Ticket.mailbox == app.mailbox, Ticket.reference == reference)
+        )
+        if taken is None:
+            return reference
+    raise RuntimeError(f"no free ticket number in {_DRAWS} draws; mailbox {app.mailbox!r} is nearly full")
 
 
 _TYPED_REFERENCE = re.compile(r"\[?\s*(?:([A-Za-z][A-Za-z0-9]{0,15})\s*-\s*)?([0-9]{1,12})\s*\]?", re.ASCII)

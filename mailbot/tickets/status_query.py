@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 MAX_WORDS = 25  # a status question is short; anything longer probably carries news for the team
+MAX_CHARS = 1000  # twenty-five words fit many times over; a longer text is not read
 
 _NEWS_PATTERNS = [
     r"^\W*(?:status|stand|update|neuigkeiten|news)\W*$",  # the whole mail is one word: "Status?"
@@ -41,6 +42,8 @@ _STATUS = re.compile("|".join(_NEWS_PATTERNS + _THREAD_PATTERNS), re.IGNORECASE)
 
 
 def _short(body: str) -> bool:
+    if len(body) > MAX_CHARS:
+        return False
     words = re.findall(r"\w+", body)
     return 0 < len(words) <= MAX_WORDS
 

@@ -120,6 +120,7 @@ def write_config(
 address = "{SUPPORT}"
 name = "Aktivo Support"
 ticket_prefix = "MB"
+ticket_numbers = "sequential"  # readable references in the tests; the default (random) is tested on its own
 {support}
 [team]
 address = "{TEAM}"

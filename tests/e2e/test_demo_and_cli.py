@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from email import message_from_bytes, policy
 
 from mailbot.cli import main
@@ -23,7 +24,7 @@ def test_demo_runs_the_real_pipeline_and_leaves_eml_files(tmp_path, capsys):
     sent = sorted((directory / "sent").glob("*.eml"))
     assert len(sent) == 10  # 6 answers, 2 acknowledgements, 2 team notices
     first = message_from_bytes(sent[0].read_bytes(), policy=policy.default)
-    assert "[MB-000001]" in first["Subject"]
+    assert re.search(r"\[MB-[1-9][0-9]{7}\]", first["Subject"])  # issue 11: random ticket numbers by default
     # the samples were moved out of the Maildir into its .Processed folder
     assert not list((directory / "Maildir" / "new").iterdir())
     assert len(list((directory / "Maildir" / ".Processed" / "cur").iterdir())) == 10

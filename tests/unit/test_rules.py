@@ -132,7 +132,14 @@ CASES = [
     case("x-failed-recipients", ("failed_recipients",), {"X-Failed-Recipients": "gone@customer.de"}),
     case(
         "full bounce",
-        ("auto_submitted", "null_reverse_path", "daemon_sender", "multipart_report", "failed_recipients"),
+        (
+            "auto_submitted",
+            "null_reverse_path",
+            "daemon_sender",
+            "multipart_report",
+            "failed_recipients",
+            "bounce_subject",  # issue 11: the subject of a plain-text bounce counts too
+        ),
         {"Auto-Submitted": "auto-replied", "X-Failed-Recipients": "gone@customer.de"},
         **BOUNCE,
     ),
