@@ -19,6 +19,7 @@ from mailbot.errors import ConfigError
 
 if TYPE_CHECKING:
     from mailbot.app import App
+    from mailbot.clients.fleet import Fleet
 
 NOW_ENV = "MAILBOT_NOW"
 log = logging.getLogger("mailbot")
@@ -183,43 +184,81 @@ def _clock(now: str | None) -> Clock:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from mailbot.app import build_app
-    from mailbot.worker import run_forever, run_once
+    from mailbot.clients import load_installation
+    from mailbot.clients.fleet import Fleet
+    from mailbot.worker import run_forever
 
-    app = build_app(load_settings(args.config), _clock(args.now))
+    installation = load_installation(args.config)
+    if not installation.clients:
+        raise ConfigError(f"no client can be served:\n{installation.report()}")
+    fleet = Fleet.open(installation, _clock(args.now))
     try:
-        if not _mailbox_matches_database(app, forever=not args.once):
+        for slug, app in list(fleet.apps.items()):
+            if not _mailbox_matches_database(app, forever=not args.once, strict=not installation.several):
+                if not installation.several:
+                    return 1
+                fleet.problems[slug] = "not started: see above"
+                fleet.apps.pop(slug).close()
+        if not fleet.apps:
             return 1
         if args.once:
-            report = run_once(app)
-            log.info(
-                "done: %d fetched, %d processed (%d failed attempts), %d sent, %d deferred, %d failed",
-                report.fetched,
-                len(report.processed.outcomes),
-                report.processed.failures,
-                report.delivery.sent,
-                report.delivery.deferred,
-                report.delivery.failed,
-            )
-            _log_availability(app)
-            for error in report.errors:
-                print(f"mailbot: {error}", file=sys.stderr)
-            return 1 if report.errors else 0
-        run_forever(app)
+            return _run_once(fleet)
+        run_forever(fleet)
     finally:
-        app.close()
+        fleet.close()
     return 0
 
 
-def _mailbox_matches_database(app: App, forever: bool) -> bool:
-    """mailbot.app.refuse_new_database before the first pass (a DatabaseProblem is raised on); False,
-    said why, when the mail server cannot be asked, which only a database without mail needs."""
+def _run_once(fleet: Fleet) -> int:
+    """One pass of every client; one client's failure is reported and never stops the others."""
+    from mailbot.worker import run_once
+
+    failed = bool(fleet.problems)
+    for app in fleet:
+        who = f"client {app.mailbox}: " if fleet.installation.several else ""
+        try:
+            report = run_once(app)
+        except Exception:
+            if not fleet.installation.several:
+                raise
+            log.exception("%spass failed; the other clients go on", who)
+            failed = True
+            continue
+        log.info(
+            "%sdone: %d fetched, %d processed (%d failed attempts), %d sent, %d deferred, %d failed",
+            who,
+            report.fetched,
+            len(report.processed.outcomes),
+            report.processed.failures,
+            report.delivery.sent,
+            report.delivery.deferred,
+            report.delivery.failed,
+        )
+        _log_availability(app)
+        for error in report.errors:
+            print(f"mailbot: {who}{error}", file=sys.stderr)
+        failed = failed or bool(report.errors)
+    for slug, problem in sorted(fleet.problems.items()):
+        print(f"mailbot: client {slug} not served:\n{problem}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _mailbox_matches_database(app: App, forever: bool, strict: bool = True) -> bool:
+    """mailbot.app.refuse_new_database before the first pass (a DatabaseProblem is raised on, unless
+    not `strict`: one client of several is then said to be not started); False, said why, when the
+    mail server cannot be asked, which only a database without mail needs."""
     from mailbot.app import refuse_new_database
+    from mailbot.db.health import DatabaseProblem
     from mailbot.errors import TransientError
 
     source = app.make_source()
     try:
         refuse_new_database(app, source)
+    except DatabaseProblem as exc:
+        if strict:
+            raise
+        print(f"mailbot: client {app.mailbox} not started: {exc}", file=sys.stderr)
+        return False
     except TransientError as exc:
         print(f"mailbot: {exc}", file=sys.stderr)
         if forever:
