@@ -94,7 +94,7 @@ def test_each_client_has_its_own_password_variables(tmp_path):
     config = make(tmp_path, {"app-one": text})
     installation = load_installation(config, env={})
     assert "MAILBOT_APP_ONE_IMAP_PASSWORD" in installation.problems["app-one"]  # required, and named
-    assert "MAILBOT_APP_ONE_IMAP_PASSWORD" == password_variable("app-one", "imap")
+    assert password_variable("app-one", "imap") == "MAILBOT_APP_ONE_IMAP_PASSWORD"
     installation = load_installation(config, env={"MAILBOT_APP_ONE_IMAP_PASSWORD": "s3cret"})
     assert installation.clients["app-one"].imap is not None
     assert load_installation(config, env={}, require_secrets=False).clients
@@ -201,5 +201,8 @@ def test_merge_replaces_values_and_merges_tables():
     ],
 )
 def test_line_of_finds_keys_tables_and_dotted_keys(location, line):
-    text = 'limits.max_attempts = 2\n[support]\naddress = "a@b"\n# comment\n\n[sla.major]\nresponse_hours = 4\n\n[sla.minor]\n'
+    text = (
+        'limits.max_attempts = 2\n[support]\naddress = "a@b"\n# comment\n\n'
+        "[sla.major]\nresponse_hours = 4\n\n[sla.minor]\n"
+    )
     assert line_of(text, location) == line
