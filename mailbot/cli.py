@@ -134,6 +134,11 @@ def _parser() -> argparse.ArgumentParser:
     add_quarantine_parser(commands, _config_option)
     commands.choices["quarantine"].set_defaults(handler=_cmd_quarantine)
 
+    from mailbot.clients.commands import add_parser as add_clients_parser
+
+    add_clients_parser(commands, _config_option)
+    commands.choices["clients"].set_defaults(handler=_cmd_clients)
+
     init = commands.add_parser(
         "init", help="write an annotated mailbot.toml and a sample knowledge base to start from"
     )
@@ -160,6 +165,12 @@ def _cmd_tickets(args: argparse.Namespace) -> int:
     from mailbot.tickets.commands import run_tickets_command
 
     return run_tickets_command(args, _clock(args.now))
+
+
+def _cmd_clients(args: argparse.Namespace) -> int:
+    from mailbot.clients.commands import run_clients_command
+
+    return run_clients_command(args)
 
 
 def _cmd_quarantine(args: argparse.Namespace) -> int:
