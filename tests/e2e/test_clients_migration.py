@@ -23,11 +23,8 @@ def tickets(url: str) -> list[Ticket]:
 def test_rows_of_a_single_file_installation_move_to_its_client(
     tmp_path: Path, dovecot, imap_user, smtp_sink, capsys
 ):
-    single = (
-        write_config(tmp_path / "single" / "mailbot.toml", dovecot, imap_user, smtp_sink)
-        if ((tmp_path / "single").mkdir() or True)
-        else None
-    )
+    (tmp_path / "single").mkdir()
+    single = write_config(tmp_path / "single" / "mailbot.toml", dovecot, imap_user, smtp_sink)
     url = f"sqlite:///{tmp_path / 'single' / 'mailbot.db'}"
     dovecot.deliver_lmtp(
         imap_user, make_mail(CUSTOMER, "App stürzt ab", "Die App stürzt bei jedem Start ab.")
