@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -52,6 +52,7 @@ class Fleet:
     problems: dict[str, str] = field(default_factory=dict)
     _renderers: dict[tuple[Path, ...], TemplateRenderer] = field(default_factory=dict)
     _seen: dict[str, str] = field(default_factory=dict)  # slug → fingerprint of the files last looked at
+    only: str | None = None  # `--client`: this client alone, also after a reload
 
     @classmethod
     def open(
@@ -65,7 +66,7 @@ class Fleet:
         """Every usable client of `installation` (or the one `only` names: ConfigError if it is broken)."""
         selected = installation.select(only)
         engine = open_engine(installation.database_url)
-        fleet = cls(installation, engine, make_session_factory(engine), clock, full)
+        fleet = cls(installation, engine, make_session_factory(engine), clock, full, only=only)
         fleet.problems = {} if only is not None else dict(installation.problems)
         fleet._seen = dict(installation.fingerprints)
         for slug, settings in selected.items():
@@ -119,6 +120,12 @@ class Fleet:
                 log.error("configuration has problems; the clients keep running as they were:\n%s", exc)
             return Reload()
         self._seen.pop("", None)
+        if self.only is not None:
+            new = replace(
+                new,
+                clients={s: c for s, c in new.clients.items() if s == self.only},
+                problems={s: p for s, p in new.problems.items() if s == self.only},
+            )
         change = Reload()
         for slug in sorted(set(self.apps) - set(new.clients) - set(new.problems)):
             log.info("client %s removed: no longer served (its tickets and mail stay in the database)", slug)
