@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import logredact
 from mailbot.app import App, build_app, open_app
+from mailbot.clients.clashes import clashes
 from mailbot.clients.loading import Installation, load_installation
 from mailbot.clock import Clock, system_clock
 from mailbot.config import Settings, all_secrets
@@ -126,6 +127,7 @@ class Fleet:
                 clients={s: c for s, c in new.clients.items() if s == self.only},
                 problems={s: p for s, p in new.problems.items() if s == self.only},
             )
+        new = self._without_clashes_with_kept(new)
         change = Reload()
         for slug in sorted(set(self.apps) - set(new.clients) - set(new.problems)):
             log.info("client %s removed: no longer served (its tickets and mail stay in the database)", slug)
@@ -155,6 +157,19 @@ class Fleet:
         if change.started or change.stopped:
             self._install_log_filter()
         return change
+
+    def _without_clashes_with_kept(self, new: Installation) -> Installation:
+        """A running client whose edit is broken keeps its previous settings, so a new or changed
+        client must not take its prefix, address or mailbox meanwhile."""
+        kept = {slug: self.apps[slug].settings for slug in new.problems if slug in self.apps}
+        if not kept:
+            return new
+        found = clashes({**new.clients, **kept})
+        refused = {slug: "\n".join(found[slug]) for slug in new.clients if slug in found}
+        if not refused:
+            return new
+        clients = {slug: c for slug, c in new.clients.items() if slug not in refused}
+        return replace(new, clients=clients, problems={**new.problems, **refused})
 
     def close(self) -> None:
         for app in self.apps.values():
