@@ -86,7 +86,13 @@ class Fleet:
             if not self.full:
                 return open_app(settings, self.clock, database=(self.engine, self.sessions))
             renderer = self._renderer(settings)
-            return build_app(settings, self.clock, database=(self.engine, self.sessions), renderer=renderer)
+            return build_app(
+                settings,
+                self.clock,
+                database=(self.engine, self.sessions),
+                renderer=renderer,
+                escalate_without_kb=self.installation.several,
+            )
         except ConfigError as exc:
             if strict:
                 raise
