@@ -80,6 +80,7 @@ class App:
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Clock = system_clock
+    owns_engine: bool = True  # False for a client of several: the installation's Fleet closes the engine
 
     @property
     def mailbox(self) -> str:
@@ -105,8 +106,15 @@ class App:
         try:
             kb = load_configured_kb(self.settings)
         except ConfigError as exc:
-            log.error("knowledge base changed but has problems; still using the previous one:\n%s", exc)
+            if str(exc) != self.__dict__.get("kb_problems"):  # once per edit, not at every pass
+                self.__dict__["kb_problems"] = str(exc)
+                log.error(
+                    "mailbox %s: knowledge base changed but has problems; still using the previous one:\n%s",
+                    self.mailbox,
+                    exc,
+                )
             return False
+        self.__dict__.pop("kb_problems", None)
         if kb.digest == self.kb.digest:
             return self._refresh_severity()
         log.info("knowledge base changed: retraining")
@@ -166,7 +174,8 @@ class App:
         return MaildirSource(self.settings.maildir, self.mailbox, self.sessions, self.clock, max_bytes=limit)
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self.owns_engine:
+            self.engine.dispose()
 
 
 def severity_files_digest(kb_root: Path) -> str:
@@ -222,13 +231,17 @@ def _configured_threshold(classifier: Classifier, settings: ClassifierSettings) 
     return classifier if settings.threshold is None else replace(classifier, threshold=settings.threshold)
 
 
-def load_kb_and_classifier(settings: Settings) -> tuple[KnowledgeBase, Classifier]:
+def load_kb_and_classifier(
+    settings: Settings, *, escalate_without_kb: bool = False
+) -> tuple[KnowledgeBase, Classifier]:
     """The knowledge base and its model; a KB that does not load keeps the last good model.
 
     An agent's broken edit must not stop the mail, at start-up no more than while the worker runs
     (App.refresh_knowledge_base): the problems are logged at ERROR with file, line and fix, and the
     saved model answers with the articles saved beside it. With no saved model, the problems stop
-    the start as before.
+    the start as before; or, with `escalate_without_kb` (one client of several, whose colleagues must
+    keep running), the client runs on an empty knowledge base: every mail is escalated, none is
+    answered, until the articles are fixed (the worker picks the fix up like any edit).
     """
     try:
         kb = load_configured_kb(settings)
@@ -237,6 +250,15 @@ def load_kb_and_classifier(settings: Settings) -> tuple[KnowledgeBase, Classifie
         good = store.last_good(
             model.model_dir, settings.knowledge_base.path, model.target_precision, model.out_of_scope_share
         )
+        if good is None and escalate_without_kb:
+            log.error(
+                "client %s: the knowledge base has problems and there is no saved model; escalating "
+                "every mail until they are fixed:\n%s",
+                settings.support.mailbox,
+                exc,
+            )
+            empty = KnowledgeBase(settings.knowledge_base.path, (), "broken", None)
+            return empty, _configured_threshold(train(empty, model.target_precision), model)
         if good is None:
             raise
         log.error(
@@ -251,12 +273,31 @@ def load_kb_and_classifier(settings: Settings) -> tuple[KnowledgeBase, Classifie
     return kb, load_or_train(kb, settings.classifier)
 
 
-def build_app(settings: Settings, clock: Clock = system_clock) -> App:
-    """Open (and migrate) the database; load KB, model and templates now so errors show at start-up."""
-    logredact.install(all_secrets(settings), settings.privacy.redact_addresses)
-    engine, sessions = open_database(settings)
-    app = App(settings, engine, sessions, clock)
-    app.__dict__["kb"], app.__dict__["classifier"] = load_kb_and_classifier(settings)
+def build_app(
+    settings: Settings,
+    clock: Clock = system_clock,
+    *,
+    database: tuple[Engine, sessionmaker[Session]] | None = None,
+    renderer: TemplateRenderer | None = None,
+    escalate_without_kb: bool = False,
+) -> App:
+    """Open (and migrate) the database; load KB, model and templates now so errors show at start-up.
+
+    `database` and `renderer`: shared by the clients of one installation (mailbot.clients.fleet).
+    `escalate_without_kb`: a client of several runs on with a knowledge base that does not load (it
+    escalates everything) instead of stopping the start (load_kb_and_classifier).
+    """
+    if database is None:
+        logredact.install(all_secrets(settings), settings.privacy.redact_addresses)
+        engine, sessions = open_database(settings)
+    else:
+        engine, sessions = database
+    app = App(settings, engine, sessions, clock, owns_engine=database is None)
+    if renderer is not None:
+        app.__dict__["renderer"] = renderer
+    app.__dict__["kb"], app.__dict__["classifier"] = load_kb_and_classifier(
+        settings, escalate_without_kb=escalate_without_kb
+    )
     try:
         _ = app.severity
     except KnowledgeBaseError as exc:  # like a broken article: run on, say so
@@ -270,14 +311,22 @@ def build_app(settings: Settings, clock: Clock = system_clock) -> App:
     return app
 
 
-def open_app(settings: Settings, clock: Clock = system_clock) -> App:
+def open_app(
+    settings: Settings,
+    clock: Clock = system_clock,
+    *,
+    database: tuple[Engine, sessionmaker[Session]] | None = None,
+) -> App:
     """The database and the business calendar only, for commands that read and write rows but neither
     fetch nor decide mail (status, tickets, quarantine): no password needed, no model loaded or trained.
 
     The knowledge base, the models and the templates stay lazy: a command that needs one loads it.
     """
-    logredact.install(all_secrets(settings), settings.privacy.redact_addresses)
-    engine, sessions = open_database(settings)
-    app = App(settings, engine, sessions, clock)
+    if database is None:
+        logredact.install(all_secrets(settings), settings.privacy.redact_addresses)
+        engine, sessions = open_database(settings)
+    else:
+        engine, sessions = database
+    app = App(settings, engine, sessions, clock, owns_engine=database is None)
     _ = app.calendar
     return app

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from mailbot.classify import DEFAULT_OUT_OF_SCOPE_SHARE
 from mailbot.clock import Clock, fixed_clock, system_clock
-from mailbot.config import CONFIG_ENV, load_settings
+from mailbot.config import CONFIG_ENV
 from mailbot.errors import ConfigError
 
 if TYPE_CHECKING:
     from mailbot.app import App
+    from mailbot.clients import Installation
+    from mailbot.clients.fleet import Fleet
 
 NOW_ENV = "MAILBOT_NOW"
 log = logging.getLogger("mailbot")
@@ -84,7 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     check = kb_commands.add_parser(
         "check", help="validate the knowledge base; errors name file, line and fix"
     )
-    check.add_argument("--kb", type=Path, required=True, help="knowledge-base directory")
+    check.add_argument("--kb", type=Path, help="knowledge-base directory (default: the configured clients')")
+    _config_option(check)
     check.set_defaults(handler=_cmd_kb_check)
 
     train = commands.add_parser("train", help="train the classifier on the knowledge base and save it")
@@ -92,13 +95,15 @@ def _parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="train on a KB and measure answers on labelled cases")
-    evaluate.add_argument("--kb", type=Path, required=True, help="knowledge-base directory")
+    evaluate.add_argument("--kb", type=Path, help="knowledge-base directory (or --config: a client's)")
     evaluate.add_argument(
         "--cases",
         type=Path,
         required=True,
-        help="JSON Lines cases (format: docs/architecture.md, Evaluation cases)",
+        help="JSON Lines cases (format: docs/architecture.md, Evaluation cases); with --config and "
+        "several clients, a folder of <client>.jsonl files",
     )
+    _config_option(evaluate)
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
     evaluate.add_argument(
         "--plot", type=Path, help="write a precision-coverage picture (PNG; needs matplotlib)"
@@ -107,13 +112,14 @@ def _parser() -> argparse.ArgumentParser:
         "--predictions", type=Path, help="write one JSON line per case (expected, predicted, confidence ...)"
     )
     evaluate.add_argument(
-        "--target-precision", type=float, default=0.97, help="as [classifier] target_precision"
+        "--target-precision",
+        type=float,
+        help="as [classifier] target_precision (default: 0.97, or the client's)",
     )
     evaluate.add_argument(
         "--out-of-scope-share",
         type=float,
-        default=DEFAULT_OUT_OF_SCOPE_SHARE,
-        help="as [classifier] out_of_scope_share",
+        help=f"as [classifier] out_of_scope_share (default: {DEFAULT_OUT_OF_SCOPE_SHARE}, or the client's)",
     )
     evaluate.add_argument("--threshold", type=float, help="use this threshold instead of the chosen one")
     evaluate.set_defaults(handler=_cmd_evaluate)
@@ -127,6 +133,11 @@ def _parser() -> argparse.ArgumentParser:
 
     add_quarantine_parser(commands, _config_option)
     commands.choices["quarantine"].set_defaults(handler=_cmd_quarantine)
+
+    from mailbot.clients.commands import add_parser as add_clients_parser
+
+    add_clients_parser(commands, _config_option)
+    commands.choices["clients"].set_defaults(handler=_cmd_clients)
 
     init = commands.add_parser(
         "init", help="write an annotated mailbot.toml and a sample knowledge base to start from"
@@ -143,6 +154,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help=f"TOML configuration (default: ${CONFIG_ENV})")
+    parser.add_argument("--client", metavar="SLUG", help="only this client (default: every client)")
 
 
 def _now_option(parser: argparse.ArgumentParser) -> None:
@@ -153,6 +165,12 @@ def _cmd_tickets(args: argparse.Namespace) -> int:
     from mailbot.tickets.commands import run_tickets_command
 
     return run_tickets_command(args, _clock(args.now))
+
+
+def _cmd_clients(args: argparse.Namespace) -> int:
+    from mailbot.clients.commands import run_clients_command
+
+    return run_clients_command(args)
 
 
 def _cmd_quarantine(args: argparse.Namespace) -> int:
@@ -183,43 +201,81 @@ def _clock(now: str | None) -> Clock:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from mailbot.app import build_app
-    from mailbot.worker import run_forever, run_once
+    from mailbot.clients import load_installation
+    from mailbot.clients.fleet import Fleet
+    from mailbot.worker import run_forever
 
-    app = build_app(load_settings(args.config), _clock(args.now))
+    installation = load_installation(args.config)
+    if not installation.clients:
+        raise ConfigError(f"no client can be served:\n{installation.report()}")
+    fleet = Fleet.open(installation, _clock(args.now), only=args.client)
     try:
-        if not _mailbox_matches_database(app, forever=not args.once):
+        for slug, app in list(fleet.apps.items()):
+            if not _mailbox_matches_database(app, forever=not args.once, strict=not installation.several):
+                if not installation.several:
+                    return 1
+                fleet.problems[slug] = "not started: see above"
+                fleet.apps.pop(slug).close()
+        if not fleet.apps:
             return 1
         if args.once:
-            report = run_once(app)
-            log.info(
-                "done: %d fetched, %d processed (%d failed attempts), %d sent, %d deferred, %d failed",
-                report.fetched,
-                len(report.processed.outcomes),
-                report.processed.failures,
-                report.delivery.sent,
-                report.delivery.deferred,
-                report.delivery.failed,
-            )
-            _log_availability(app)
-            for error in report.errors:
-                print(f"mailbot: {error}", file=sys.stderr)
-            return 1 if report.errors else 0
-        run_forever(app)
+            return _run_once(fleet)
+        run_forever(fleet)
     finally:
-        app.close()
+        fleet.close()
     return 0
 
 
-def _mailbox_matches_database(app: App, forever: bool) -> bool:
-    """mailbot.app.refuse_new_database before the first pass (a DatabaseProblem is raised on); False,
-    said why, when the mail server cannot be asked, which only a database without mail needs."""
+def _run_once(fleet: Fleet) -> int:
+    """One pass of every client; one client's failure is reported and never stops the others."""
+    from mailbot.worker import run_once
+
+    failed = bool(fleet.problems)
+    for app in fleet:
+        who = f"client {app.mailbox}: " if fleet.installation.several else ""
+        try:
+            report = run_once(app)
+        except Exception:
+            if not fleet.installation.several:
+                raise
+            log.exception("%spass failed; the other clients go on", who)
+            failed = True
+            continue
+        log.info(
+            "%sdone: %d fetched, %d processed (%d failed attempts), %d sent, %d deferred, %d failed",
+            who,
+            report.fetched,
+            len(report.processed.outcomes),
+            report.processed.failures,
+            report.delivery.sent,
+            report.delivery.deferred,
+            report.delivery.failed,
+        )
+        _log_availability(app)
+        for error in report.errors:
+            print(f"mailbot: {who}{error}", file=sys.stderr)
+        failed = failed or bool(report.errors)
+    for slug, problem in sorted(fleet.problems.items()):
+        print(f"mailbot: client {slug} not served:\n{problem}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _mailbox_matches_database(app: App, forever: bool, strict: bool = True) -> bool:
+    """mailbot.app.refuse_new_database before the first pass (a DatabaseProblem is raised on, unless
+    not `strict`: one client of several is then said to be not started); False, said why, when the
+    mail server cannot be asked, which only a database without mail needs."""
     from mailbot.app import refuse_new_database
+    from mailbot.db.health import DatabaseProblem
     from mailbot.errors import TransientError
 
     source = app.make_source()
     try:
         refuse_new_database(app, source)
+    except DatabaseProblem as exc:
+        if strict:
+            raise
+        print(f"mailbot: client {app.mailbox} not started: {exc}", file=sys.stderr)
+        return False
     except TransientError as exc:
         print(f"mailbot: {exc}", file=sys.stderr)
         if forever:
@@ -253,56 +309,105 @@ def _log_availability(app: App) -> None:
 
 def _cmd_status(args: argparse.Namespace) -> int:
     """Reads the database only: works without the mail passwords and without loading a model."""
-    from mailbot.app import open_app
-    from mailbot.status import collect_status, format_status
+    from mailbot.clients import load_installation
+    from mailbot.clients.fleet import Fleet
+    from mailbot.status import collect_status, combine_status, format_status
     from mailbot.terminal import safe_json
 
-    app = open_app(load_settings(args.config, require_secrets=False), _clock(args.now))
+    installation = load_installation(args.config, require_secrets=False)
+    fleet = Fleet.open(installation, _clock(args.now), full=False, only=args.client)
+    statuses: dict[str, dict[str, Any]] = {}
     try:
-        now = app.clock()
-        with app.sessions() as session:
-            outside_hours = app.settings.business_hours.outside_hours
-            status = collect_status(session, app.mailbox, app.calendar, now, outside_hours)
+        for app in fleet:
+            now = app.clock()
+            with app.sessions() as session:
+                outside_hours = app.settings.business_hours.outside_hours
+                statuses[app.mailbox] = collect_status(session, app.mailbox, app.calendar, now, outside_hours)
     finally:
-        app.close()
-    print(safe_json(status) if args.json else format_status(status, app.calendar, now))
+        fleet.close()
+    if not installation.several:  # one client: today's keys, and the same under "clients"
+        ((slug, status),) = statuses.items()
+        if args.json:
+            print(safe_json({**status, "clients": {slug: status}}))
+        else:
+            app = next(iter(fleet))
+            print(format_status(status, app.calendar, app.clock()))
+        return 0
+    total = combine_status(statuses, fleet.problems)
+    if args.json:
+        print(safe_json(total))
+        return 0
+    blocks = [format_status(statuses[app.mailbox], app.calendar, app.clock()) for app in fleet]
+    blocks += [
+        f"client {slug} NOT SERVED:\n  " + p.replace("\n", "\n  ") for slug, p in fleet.problems.items()
+    ]
+    print("\n\n".join(blocks))
     return 0
 
 
 def _cmd_kb_check(args: argparse.Namespace) -> int:
+    """One folder (--kb), or the knowledge base of every configured client (--config, --client)."""
+    if args.kb is not None:
+        return _check_kb(args.kb)
+    installation = _installation(args, require_secrets=False)
+    clients = installation.select(args.client)
+    failed = 0
+    for slug, settings in clients.items():
+        print(f"client {slug}:")
+        failed += _check_kb(settings.knowledge_base.path)
+    if args.client is None:
+        for slug, problem in sorted(installation.problems.items()):
+            print(f"client {slug}: NOT SERVED\n{problem}")
+            failed += 1
+    return 1 if failed else 0
+
+
+def _installation(args: argparse.Namespace, *, require_secrets: bool) -> Installation:
+    from mailbot.clients import load_installation
+
+    if args.config is None and not os.environ.get(CONFIG_ENV):
+        raise ConfigError("name the knowledge base with --kb DIR, or the configuration with --config FILE")
+    return load_installation(args.config, require_secrets=require_secrets)
+
+
+def _check_kb(root: Path) -> int:
     from mailbot.classify.severity import check_severity_examples, load_severity_examples
     from mailbot.kb import check_knowledge_base, knowledge_base_warnings, load_knowledge_base
 
-    problems = check_knowledge_base(args.kb) + check_severity_examples(args.kb)
-    warnings = knowledge_base_warnings(args.kb)
+    problems = check_knowledge_base(root) + check_severity_examples(root)
+    warnings = knowledge_base_warnings(root)
     for problem in problems:
         print(problem)
     for warning in warnings:
         print(f"warning: {warning}")
     if problems:
-        print(f"{len(problems)} problem(s) in {args.kb}", file=sys.stderr)
+        print(f"{len(problems)} problem(s) in {root}", file=sys.stderr)
         return 1
-    kb = load_knowledge_base(args.kb)
+    kb = load_knowledge_base(root)
     languages = sorted({article.language.value for article in kb.articles})
     extra = f", {len(kb.out_of_scope.examples)} out-of-scope examples" if kb.out_of_scope else ""
     topics = f"{len(kb.topic_ids())} topics ({', '.join(languages)})"
-    severity = len(load_severity_examples(args.kb))
+    severity = len(load_severity_examples(root))
     verdict = f"OK ({len(warnings)} warning(s) above)" if warnings else "OK"
-    print(f"{args.kb}: {len(kb.articles)} articles, {topics}{extra}, {severity} severity examples, {verdict}")
+    print(f"{root}: {len(kb.articles)} articles, {topics}{extra}, {severity} severity examples, {verdict}")
     return 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    """Train anew, for every client (or the one --client names); one JSON line per client."""
     from mailbot.app import load_configured_kb, load_or_train
     from mailbot.classify import store
 
-    settings = load_settings(args.config)
-    kb = load_configured_kb(settings)
-    (settings.classifier.model_dir / store.CARD_FILE).unlink(missing_ok=True)  # on demand: always anew
-    classifier = load_or_train(kb, settings.classifier)
-    print(
-        json.dumps({"model": classifier.version, "threshold": classifier.threshold, **classifier.validation})
-    )
+    installation = _installation(args, require_secrets=False)
+    for slug, settings in installation.select(args.client).items():
+        kb = load_configured_kb(settings)
+        (settings.classifier.model_dir / store.CARD_FILE).unlink(missing_ok=True)  # on demand: always anew
+        classifier = load_or_train(kb, settings.classifier)
+        summary = {"client": slug, "model": classifier.version, "threshold": classifier.threshold}
+        print(json.dumps({**summary, **classifier.validation}))
+    if args.client is None and installation.problems:
+        print(installation.report(), file=sys.stderr)
+        return 1
     return 0
 
 
@@ -322,15 +427,27 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     for option, output in (("--plot", args.plot), ("--predictions", args.predictions)):
         if output is not None and not output.resolve().parent.is_dir():
             raise ConfigError(f"{option} {output}: the folder {output.resolve().parent} does not exist")
-    result = evaluate(
-        args.kb,
-        args.cases,
-        target_precision=args.target_precision,
-        out_of_scope_share=args.out_of_scope_share,
-        threshold=args.threshold,
-        progress=progress,
-        say=lambda message: print(f"training: {message}", file=sys.stderr),
-    )
+    runs = _evaluation_runs(args)
+    results: dict[str, Any] = {}
+    for name, (kb, cases, target, share) in runs.items():
+        result = evaluate(
+            kb,
+            cases,
+            target_precision=target,
+            out_of_scope_share=share,
+            threshold=args.threshold,
+            progress=progress,
+            say=lambda message: print(f"training: {message}", file=sys.stderr),
+        )
+        results[name] = result
+    if len(runs) > 1:  # several clients: a summary per client, the client named in every row
+        if args.json:
+            print(json.dumps({"clients": {n: r.summary for n, r in results.items()}}, ensure_ascii=False))
+        else:
+            for name, result in results.items():
+                print(f"client {name}:\n{format_summary(result.summary)}")
+        return 0
+    ((name, result),) = results.items()
     if args.predictions:
         with args.predictions.open("w", encoding="utf-8") as out:
             for row in prediction_rows(result.outcomes):
@@ -338,9 +455,48 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.plot:
         from mailbot.classify.plot import plot_title, write_plot
 
-        write_plot(result.outcomes, result.summary, args.plot, plot_title(args.kb, args.cases))
-    print(json.dumps(result.summary, ensure_ascii=False) if args.json else format_summary(result.summary))
+        write_plot(result.outcomes, result.summary, args.plot, plot_title(runs[name][0], runs[name][1]))
+    summary = result.summary if name is None else {"client": name, **result.summary}
+    print(json.dumps(summary, ensure_ascii=False) if args.json else format_summary(result.summary))
     return 0
+
+
+def _evaluation_runs(args: argparse.Namespace) -> dict[Any, tuple[Path, Path, float, float]]:
+    """What to evaluate: --kb on --cases; or a configured client's KB and classifier settings (the
+    options win); or, for several clients, each client's KB on <cases folder>/<client>.jsonl."""
+
+    def options(target: float, share: float) -> tuple[float, float]:
+        return (
+            args.target_precision if args.target_precision is not None else target,
+            args.out_of_scope_share if args.out_of_scope_share is not None else share,
+        )
+
+    if args.kb is not None:
+        return {None: (args.kb, args.cases, *options(0.97, DEFAULT_OUT_OF_SCOPE_SHARE))}
+    installation = _installation(args, require_secrets=False)
+    clients = installation.select(args.client)
+    several = len(clients) > 1
+    if several and not args.cases.is_dir():
+        raise ConfigError(
+            f"--cases {args.cases}: with several clients give a folder of <client>.jsonl files, "
+            "or name one client with --client"
+        )
+    runs: dict[Any, tuple[Path, Path, float, float]] = {}
+    for slug, settings in clients.items():
+        cases = args.cases / f"{slug}.jsonl" if several else args.cases
+        if several and not cases.is_file():
+            print(f"client {slug}: no {cases}, not evaluated", file=sys.stderr)
+            continue
+        model = settings.classifier
+        name = slug if installation.several else None
+        runs[name] = (
+            settings.knowledge_base.path,
+            cases,
+            *options(model.target_precision, model.out_of_scope_share),
+        )
+    if not runs:
+        raise ConfigError(f"--cases {args.cases}: no <client>.jsonl for any client ({', '.join(clients)})")
+    return runs
 
 
 def _cmd_init(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ import difflib
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -33,6 +33,10 @@ from mailbot.errors import ConfigError
 from mailbot.escalate.settings import JIRA_TOKEN_ENV, WEBHOOK_SECRET_ENV, JiraSettings, WebhookSettings
 from mailbot.paths import SHIPPED_TEMPLATES
 from mailbot.settings_base import Address, Section
+from mailbot.toml_lines import line_of
+
+# where a key of the validated mapping was written: the file and its line (None: not written there)
+Origin = Callable[[Sequence[str]], tuple[Path, int | None]]
 
 CONFIG_ENV = "MAILBOT_CONFIG"
 DATABASE_URL_ENV = "MAILBOT_DATABASE_URL"
@@ -522,34 +526,54 @@ def load_settings(
         if not env.get(CONFIG_ENV):
             raise ConfigError(f"no configuration: pass --config FILE or set {CONFIG_ENV}")
         path = Path(env[CONFIG_ENV])
+    text, data = read_toml(path)
+    if "clients" in data:
+        raise ConfigError(
+            f"{path} serves several clients ([clients] dir): give it to a command that takes --config "
+            "(mailbot run, status, tickets ...), which read every client's client.toml"
+        )
+    return settings_from_mapping(
+        data, path, env, require_secrets=require_secrets, origin=lambda where: (path, line_of(text, where))
+    )
+
+
+def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    """The file's text and its tables; ConfigError naming the file (and the line) when unreadable."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        return text, tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
-    return settings_from_mapping(data, path, env, require_secrets=require_secrets)
 
 
 def settings_from_mapping(
-    data: dict[str, Any], path: Path, env: Mapping[str, str] | None = None, *, require_secrets: bool = True
+    data: dict[str, Any],
+    path: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    require_secrets: bool = True,
+    origin: Origin | None = None,
 ) -> Settings:
+    """`origin` tells, for an invalid key, in which file and on which line it was written (a client's
+    setting may come from its client.toml or from the installation's defaults)."""
     env = os.environ if env is None else env
     if env.get(DATABASE_URL_ENV):
         data = {**data, "database": {**data.get("database", {}), "url": env[DATABASE_URL_ENV]}}
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path)) from None
+        raise ConfigError(_describe(exc, path, origin)) from None
     settings = _resolve_paths(settings, path.parent.resolve())
     if require_secrets:
         _check_secrets(settings, path, env)
     return settings.model_copy(update={"source_file": path})
 
 
-def _describe(exc: ValidationError, path: Path) -> str:
+def _describe(exc: ValidationError, path: Path, origin: Origin | None = None) -> str:
     lines = [f"{path}: invalid configuration"]
     for error in exc.errors():
         location = [str(part) for part in error["loc"]]
@@ -572,8 +596,20 @@ def _describe(exc: ValidationError, path: Path) -> str:
             message = "required key is missing"
         elif "input" in error and not isinstance(error["input"], dict) and not _is_secret_key(key):
             message += f" (got {error['input']!r})"
-        lines.append(f"  {key}: {message}")
+        lines.append(f"  {_where(location, path, origin)}{key}: {message}")
     return "\n".join(lines)
+
+
+def _where(location: Sequence[str], path: Path, origin: Origin | None) -> str:
+    """'line 12: ', or '/etc/mailbot/mailbot.toml, line 4: ' for a key written in another file than
+    `path` (a client's default from the installation's file)."""
+    if origin is None or not location:
+        return ""
+    file, line = origin(location)
+    parts = [] if file == path else [str(file)]
+    if line is not None:
+        parts.append(f"line {line}")
+    return f"{', '.join(parts)}: " if parts else ""
 
 
 def _unknown_key(location: Sequence[str]) -> str:

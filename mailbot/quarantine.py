@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.config import load_settings
 from mailbot.db.schema import InboundMail, InboundState
 from mailbot.rules.header_only import stored_header_only
 from mailbot.terminal import safe_json, safe_line, safe_text
@@ -44,17 +43,18 @@ def add_parser(commands: Any, config_option: Any) -> None:
 
 
 def run_quarantine_command(args: argparse.Namespace) -> int:
-    from mailbot.app import open_database
+    from mailbot.clients import load_installation
+    from mailbot.clients.fleet import Fleet
 
-    settings = load_settings(args.config, require_secrets=False)
-    engine, sessions = open_database(settings)
-    mailbox = settings.support.mailbox
+    installation = load_installation(args.config, require_secrets=False)
+    fleet = Fleet.open(installation, full=False, only=getattr(args, "client", None))
+    mailboxes = sorted(fleet.apps)
     try:
-        with sessions.begin() as session:
+        with fleet.sessions.begin() as session:
             if args.quarantine_command == "list":
-                return _list(session, mailbox, args.json)
+                return _list(session, mailboxes, args.json, installation.several)
             row = session.get(InboundMail, args.id)
-            if row is None or row.mailbox != mailbox or row.state != InboundState.QUARANTINED:
+            if row is None or row.mailbox not in mailboxes or row.state != InboundState.QUARANTINED:
                 hint = "see `mailbot quarantine list`"
                 print(f"mailbot: no quarantined mail #{args.id}; {hint}", file=sys.stderr)
                 return 1
@@ -62,17 +62,20 @@ def run_quarantine_command(args: argparse.Namespace) -> int:
                 return _show(row, args.raw)
             return _release(row, args.force)
     finally:
-        engine.dispose()
+        fleet.close()
 
 
-def _list(session: Session, mailbox: str, as_json: bool) -> int:
+def _list(session: Session, mailboxes: list[str], as_json: bool, several: bool) -> int:
+    """Every quarantined mail of the clients given, oldest first; each names its client when there are
+    several."""
     rows = session.scalars(
         select(InboundMail)
-        .where(InboundMail.mailbox == mailbox, InboundMail.state == InboundState.QUARANTINED)
+        .where(InboundMail.mailbox.in_(mailboxes), InboundMail.state == InboundState.QUARANTINED)
         .order_by(InboundMail.id)
     ).all()
     items = [
         {
+            **({"client": r.mailbox} if several else {}),
             "id": r.id,
             "received_at": r.received_at.isoformat(),
             "from": r.from_addr,
@@ -87,7 +90,8 @@ def _list(session: Session, mailbox: str, as_json: bool) -> int:
     else:
         for item in items:
             sender, subject = safe_line(item["from"]) or "?", safe_line(item["subject"])
-            print(f"#{item['id']}  {item['received_at']}  {sender}  '{subject}'")
+            client = f"{item['client']}  " if several else ""
+            print(f"{client}#{item['id']}  {item['received_at']}  {sender}  '{subject}'")
             print(f"    {safe_line(item['reason'])}")
         print(f"{len(items)} quarantined")
     return 0

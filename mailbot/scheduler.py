@@ -1,4 +1,4 @@
-"""The long-running worker: APScheduler runs every timed job of one mailbox.
+"""The long-running worker: APScheduler runs every timed job of every client (mailbox).
 
 - `mail`: a pass of the mail stages as the business calendar allows (new mail only while open, the
   backlog at the opening in arrival order), then a wait for new mail: IMAP IDLE while open, else
@@ -11,11 +11,14 @@
 - `escalations`: due calls to Jira Service Management and the webhook (at start, then every 30 s).
 - `jira`: follow mirrored requests (public comments, done): at start, then every `[jira] poll_minutes`.
 
-Two executors of one thread each. `mail` and `sla_watch` share the default one, as before. The two
-HTTP jobs have their own ("http"), so a slow Jira or webhook receiver never delays mail handling
-(issue 11: one dripping receiver held the only thread for minutes). Each HTTP pass is bounded
-anyway (a deadline per call, a budget per pass: mailbot.escalate.jobs), and on stop a call is given
-up at once (`bounded_http.stop_calls_on`), so shutting down never waits for a server.
+Each client has these jobs (ids `<job>:<slug>`) and two executors of one thread each: `mail` and
+`sla_watch` share one (`client:<slug>`), the two HTTP jobs have the other (`http:<slug>`), so a slow
+Jira or webhook receiver never delays mail handling (issue 11: one dripping receiver held the only
+thread for minutes), and one client's slow mailbox or backend never delays another client. With a
+clients folder, the `clients` job reads it again every RELOAD_SECONDS (mailbot.clients.fleet).
+Each HTTP pass is bounded anyway (a deadline per call, a budget per pass: mailbot.escalate.jobs),
+and on stop a call is given up at once (`bounded_http.stop_calls_on`), so shutting down never
+waits for a server.
 
 Why two threads writing keeps "exactly once": the HTTP jobs make no call inside a transaction, and
 their writes are short transactions on rows the mail stages never update: escalation jobs (only
@@ -31,19 +34,24 @@ waits for the first (busy timeout 30 s).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import OperationalError
 
 from mailbot.app import App
+from mailbot.clients.fleet import Fleet
 from mailbot.errors import TransientError
 from mailbot.escalate.bounded_http import stop_calls_on
 from mailbot.escalate.jobs import poll_jira, run_due_jobs
@@ -58,7 +66,7 @@ MAX_RETRY_SECONDS = 600.0  # ... up to this: a wrong password or a server that i
 IDLE_SLICE_SECONDS = 30.0  # longest wait inside the mail job, so the other jobs get their turn
 SLA_WATCH_SECONDS = 60
 ESCALATION_SECONDS = 30
-HTTP_EXECUTOR = "http"  # the thread of the jobs that call Jira and the webhook
+RELOAD_SECONDS = 30  # how often the clients folder is looked at for added, changed, removed clients
 
 
 def retry_delay(failures: int) -> float:
@@ -140,34 +148,80 @@ class MailJob:
         self.source.close()
 
 
-def build_scheduler(app: App, mail_job: MailJob) -> BackgroundScheduler:
-    scheduler = BackgroundScheduler(
-        executors={
-            "default": ThreadPoolExecutor(max_workers=1),
-            HTTP_EXECUTOR: ThreadPoolExecutor(max_workers=1),
-        },
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
-        timezone=app.calendar.zone,
-    )
-    stop = mail_job.stop
+@dataclass
+class ClientJobs:
+    """The jobs of one client: its mail pass and SLA watch share one thread of their own (as the one
+    mailbox's did before there were several), its HTTP jobs run in the shared HTTP threads."""
+
+    app: App
+    stop: threading.Event  # set when the client stops (removed, changed) or the worker does
+    mail_job: MailJob
+    job_ids: tuple[str, ...]
+
+    @property
+    def executors(self) -> tuple[str, str]:
+        return client_executors(self.app.mailbox)
+
+
+def client_executors(slug: str) -> tuple[str, str]:
+    """The client's mail thread (mail pass, SLA watch) and its HTTP thread (Jira, webhook)."""
+    return f"client:{slug}", f"http:{slug}"
+
+
+def add_client(scheduler: BaseScheduler, app: App, worker_stop: threading.Event) -> ClientJobs:
+    """Schedule one client's jobs: `mail`, `sla_watch`, `escalations`, `jira` (ids `<job>:<slug>`)."""
+    slug = app.mailbox
+    stop = threading.Event()
+    if worker_stop.is_set():
+        stop.set()
+    executor, http = client_executors(slug)
+    scheduler.add_executor(ThreadPoolExecutor(max_workers=1), alias=executor)
+    scheduler.add_executor(ThreadPoolExecutor(max_workers=1), alias=http)
+    mail_job = MailJob(app, stop)
     start = datetime.now(app.calendar.zone)  # jobs queued while the worker was down go out at once
     # every second: the pass itself waits (IDLE) up to IDLE_SLICE_SECONDS, so this only means "again
     # as soon as the last pass returned"; the skipped ticks meanwhile are expected (_QuietSkips)
-    scheduler.add_job(mail_job, IntervalTrigger(seconds=1), id="mail", name="mail pass")
     scheduler.add_job(
-        _guarded(sla_watch, app, stop), IntervalTrigger(seconds=SLA_WATCH_SECONDS), id="sla_watch"
+        mail_job, IntervalTrigger(seconds=1), id=f"mail:{slug}", name=f"mail pass {slug}", executor=executor
     )
     scheduler.add_job(
-        _guarded(run_due_jobs, app, stop), IntervalTrigger(seconds=ESCALATION_SECONDS), id="escalations",
-        executor=HTTP_EXECUTOR, next_run_time=start,
+        _guarded(sla_watch, app, stop), IntervalTrigger(seconds=SLA_WATCH_SECONDS), id=f"sla_watch:{slug}",
+        executor=executor,
     )  # fmt: skip
+    scheduler.add_job(
+        _guarded(run_due_jobs, app, stop), IntervalTrigger(seconds=ESCALATION_SECONDS),
+        id=f"escalations:{slug}", executor=http, next_run_time=start,
+    )  # fmt: skip
+    ids = [f"mail:{slug}", f"sla_watch:{slug}", f"escalations:{slug}"]
     if app.settings.jira is not None:
         minutes = app.settings.jira.poll_minutes
         scheduler.add_job(
-            _guarded(poll_jira, app, stop), IntervalTrigger(minutes=minutes), id="jira",
-            executor=HTTP_EXECUTOR, next_run_time=start,
+            _guarded(poll_jira, app, stop), IntervalTrigger(minutes=minutes), id=f"jira:{slug}",
+            executor=http, next_run_time=start,
         )  # fmt: skip
-    return scheduler
+        ids.append(f"jira:{slug}")
+    return ClientJobs(app, stop, mail_job, tuple(ids))
+
+
+def remove_client(scheduler: BaseScheduler, jobs: ClientJobs) -> None:
+    """Stop a client: no new runs, the running pass ends at its next step (its wait ends at once),
+    then its connection is closed. Its rows stay in the database."""
+    jobs.stop.set()
+    for job_id in jobs.job_ids:
+        with contextlib.suppress(JobLookupError):
+            scheduler.remove_job(job_id)
+    for executor in jobs.executors:
+        scheduler.remove_executor(executor, shutdown=True)  # waits for the running pass to return
+    jobs.mail_job.close()
+    jobs.app.close()
+
+
+def build_scheduler() -> BackgroundScheduler:
+    return BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(max_workers=1)},  # the clients reload
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        timezone=UTC,
+    )
 
 
 class _QuietSkips(logging.Filter):
@@ -178,19 +232,45 @@ class _QuietSkips(logging.Filter):
         return not ("maximum number of running instances" in message and '"mail pass' in message)
 
 
-def run_scheduler(app: App, stop: threading.Event) -> None:
-    mail_job = MailJob(app, stop)
-    scheduler = build_scheduler(app, mail_job)
+def run_scheduler(fleet: Fleet, stop: threading.Event) -> None:
+    """Every client's jobs until `stop`; with a clients folder, its changes are picked up every
+    RELOAD_SECONDS (clients added, changed or removed) without a restart."""
+    scheduler = build_scheduler()
     logging.getLogger("apscheduler.scheduler").addFilter(_QuietSkips())
-    log.info("worker started: %s, mailbox %s, jobs %s", mail_job.source.name, app.mailbox,
-             ", ".join(job.id for job in scheduler.get_jobs()))  # fmt: skip
+    running = {app.mailbox: add_client(scheduler, app, stop) for app in fleet}
+    if fleet.installation.several:
+        scheduler.add_job(
+            _reload_clients(fleet, scheduler, running, stop), IntervalTrigger(seconds=RELOAD_SECONDS),
+            id="clients", name="clients reload",
+        )  # fmt: skip
+    for jobs in running.values():
+        log.info("worker started: %s, mailbox %s", jobs.mail_job.source.name, jobs.app.mailbox)
     scheduler.start()
     try:
         stop.wait()
     finally:
+        for jobs in running.values():
+            jobs.stop.set()
         scheduler.shutdown(wait=True)
-        mail_job.close()
+        for jobs in running.values():
+            jobs.mail_job.close()
         log.info("worker stopped")
+
+
+def _reload_clients(
+    fleet: Fleet, scheduler: BaseScheduler, running: dict[str, ClientJobs], stop: threading.Event
+) -> Callable[[], None]:
+    def reload() -> None:
+        try:
+            change = fleet.reload()
+            for slug in change.stopped:
+                remove_client(scheduler, running.pop(slug))
+            for slug, app in change.started.items():
+                running[slug] = add_client(scheduler, app, stop)
+        except Exception:
+            log.exception("reading the clients again failed; trying again in %d s", RELOAD_SECONDS)
+
+    return reload
 
 
 def _guarded(job: Callable[[App], Any], app: App, stop: threading.Event) -> Callable[[], None]:

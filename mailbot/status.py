@@ -224,3 +224,26 @@ def format_status(
                 what = f"  outbox #{item['id']} ({item['mail_kind']}) to {safe_line(item['recipient'])}"
             lines.append(f"{what}: {safe_line(item['reason'])}")
     return "\n".join(lines)
+
+
+_COUNTS = ("inbound", "outcomes", "tickets", "outbox", "escalation_jobs")
+_SUMS = ("sla_breached", "duplicates_skipped", "waiting")
+_LISTS = ("quarantined", "failed", "pending_outbox")
+
+
+def combine_status(statuses: dict[str, dict[str, Any]], problems: dict[str, str]) -> dict[str, Any]:
+    """The installation's status: today's keys as totals over the clients (items of lists name their
+    client), `clients` (slug → that client's status) and `problems` (slug → why it is not served)."""
+    total: dict[str, Any] = (
+        {key: {} for key in _COUNTS} | {key: 0 for key in _SUMS} | {key: [] for key in _LISTS}
+    )
+    for slug in sorted(statuses):
+        status = statuses[slug]
+        for key in _COUNTS:
+            for state, count in status[key].items():
+                total[key][state] = total[key].get(state, 0) + count
+        for key in _SUMS:
+            total[key] += status.get(key, 0)
+        for key in _LISTS:
+            total[key] += [{"client": slug, **item} for item in status[key]]
+    return {**total, "clients": {slug: statuses[slug] for slug in sorted(statuses)}, "problems": problems}

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,9 @@ from mailbot.pipeline.process import ProcessReport, process_pending
 from mailbot.reply.deliver import Deliverer, DeliveryReport
 from mailbot.tickets.notify import tell_team_not_delivered
 from mailbot.tickets.watch import WatchReport, sla_watch
+
+if TYPE_CHECKING:
+    from mailbot.clients.fleet import Fleet
 
 log = logging.getLogger(__name__)
 
@@ -136,15 +140,15 @@ def run_once(app: App) -> CycleReport:
         source.close()
 
 
-def run_forever(app: App, stop: threading.Event | None = None) -> None:
-    """Run the scheduler (mailbot.scheduler) until SIGTERM/SIGINT (or `stop`)."""
+def run_forever(fleet: Fleet, stop: threading.Event | None = None) -> None:
+    """Run the scheduler (mailbot.scheduler) for every client until SIGTERM/SIGINT (or `stop`)."""
     from mailbot.scheduler import run_scheduler
 
     if stop is not None:
-        run_scheduler(app, stop)
+        run_scheduler(fleet, stop)
         return
     with _stop_on_signals() as stop_on_signal:
-        run_scheduler(app, stop_on_signal)
+        run_scheduler(fleet, stop_on_signal)
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)

@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from mailbot.app import App, open_app
+from mailbot.app import App
+from mailbot.clients.pick import app_of_reference
 from mailbot.clock import Clock
-from mailbot.config import load_settings
 from mailbot.db.schema import Ticket
 from mailbot.domain import TicketState
 from mailbot.terminal import safe_json, safe_line, safe_text
@@ -71,14 +71,26 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
 
 
 def run_tickets_command(args: argparse.Namespace, clock: Clock) -> int:
+    from mailbot.clients import load_installation
+    from mailbot.clients.fleet import Fleet
+
     command = args.tickets_command
     reading = command in ("list", "show")
-    app = open_app(load_settings(args.config, require_secrets=not reading), clock)
+    installation = load_installation(args.config, require_secrets=not reading)
+    fleet = Fleet.open(installation, clock, full=False, only=getattr(args, "client", None))
+    apps = list(fleet)
+    several = installation.several
     try:
         if command == "list":
-            return _list(app, args)
+            return _list(apps, args, several)
+        try:
+            with fleet.sessions() as session:
+                app = app_of_reference(session, apps, args.reference)
+        except TicketActionError as exc:
+            print(f"mailbot: {safe_line(str(exc))}", file=sys.stderr)
+            return 1
         if command == "show":
-            return _show(app, args)
+            return _show(app, args, several)
         _ = app.renderer, app.message_id_key  # template problems show before anything is written
         try:
             result = _act(app, args)
@@ -92,7 +104,7 @@ def run_tickets_command(args: argparse.Namespace, clock: Clock) -> int:
             print(f"mailbot: {error} (queued; the worker sends it later)", file=sys.stderr)
         return 0
     finally:
-        app.close()
+        fleet.close()
 
 
 def _act(app: App, args: argparse.Namespace) -> ActionResult:
@@ -149,15 +161,23 @@ def _check_size(size: int, where: str) -> None:
         )
 
 
-def _list(app: App, args: argparse.Namespace) -> int:
-    now = app.clock()
-    with app.sessions() as session:
-        query = select(Ticket).where(Ticket.mailbox == app.mailbox)
-        if args.state:
-            query = query.where(Ticket.state == args.state)
-        tickets = session.scalars(query.order_by(Ticket.id.desc()).limit(args.limit)).all()
-        parents = references_of(session, {t.parent_id for t in tickets})
-        rows = [ticket_row(app, t, parents.get(t.parent_id or 0), now) for t in tickets]
+def _list(apps: list[App], args: argparse.Namespace, several: bool) -> int:
+    """Newest first over every client given; rows name their client when there are several."""
+    rows: list[dict[str, Any]] = []
+    for app in apps:
+        now = app.clock()
+        with app.sessions() as session:
+            query = select(Ticket).where(Ticket.mailbox == app.mailbox)
+            if args.state:
+                query = query.where(Ticket.state == args.state)
+            tickets = session.scalars(query.order_by(Ticket.id.desc()).limit(args.limit)).all()
+            parents = references_of(session, {t.parent_id for t in tickets})
+            for ticket in tickets:
+                row = ticket_row(app, ticket, parents.get(ticket.parent_id or 0), now)
+                rows.append({"client": app.mailbox, **row} if several else row)
+                rows[-1]["_order"] = ticket.id
+    rows.sort(key=lambda row: row.pop("_order"), reverse=True)
+    rows = rows[: args.limit]
     if args.json:
         print(safe_json(rows))
         return 0
@@ -166,22 +186,21 @@ def _list(app: App, args: argparse.Namespace) -> int:
         incident = f" (incident {row['parent']})" if row["parent"] else ""
         severity = row["severity"] or "-"
         flag = "OVERDUE" if row["overdue"] else ""
+        client = f"{row['client']:<12} " if several else ""
         print(
-            f"{row['reference']}  {row['state']:<9} {severity:<8} {flag:<7}  {safe_line(row['customer'])}  "
-            f"'{safe_line(row['subject'])}'{due}{incident}"
+            f"{client}{row['reference']}  {row['state']:<9} {severity:<8} {flag:<7}  "
+            f"{safe_line(row['customer'])}  '{safe_line(row['subject'])}'{due}{incident}"
         )
     return 0
 
 
-def _show(app: App, args: argparse.Namespace) -> int:
+def _show(app: App, args: argparse.Namespace, several: bool) -> int:
     with app.sessions() as session:
-        try:
-            ticket = find_by_reference(session, app, args.reference)
-        except TicketActionError as exc:
-            print(f"mailbot: {safe_line(str(exc))}", file=sys.stderr)
-            return 1
+        ticket = find_by_reference(session, app, args.reference)
         parent = references_of(session, {ticket.parent_id}).get(ticket.parent_id or 0)
         row = ticket_row(app, ticket, parent, app.clock())
+        if several:
+            row = {"client": app.mailbox, **row}
         row["children"] = list(session.scalars(select(Ticket.reference).where(Ticket.parent_id == ticket.id)))
         row["severity_reasons"] = list(ticket.severity_reasons or [])
         row["events"] = events(session, app, ticket)
