@@ -25,8 +25,8 @@ def parse(path: Path) -> EmailMessage:
     return message
 
 
-def test_there_is_a_second_client_with_five_or_six_numbered_samples():
-    assert [client.name for client in CLIENTS] == ["kerbside"]
+def test_the_demo_clients_have_five_or_six_numbered_samples():
+    assert "kerbside" in [client.name for client in CLIENTS]
     for client in CLIENTS:
         samples = sorted((client / "samples").glob("*.eml"))
         assert 5 <= len(samples) <= 6
