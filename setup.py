@@ -1,4 +1,4 @@
-"""Ships the top-level `templates/`, `knowledge_base/` and `mailbot.example.toml` inside the wheel.
+"""Ships the top-level templates, knowledge bases and example configurations inside the wheel.
 
 They stay at the top of the repository, where agents and developers edit them, but an installed
 mailbot must find them without a checkout: `build_py` copies them into the built package as
@@ -15,7 +15,13 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-SHIPPED = ("templates", "knowledge_base", "mailbot.example.toml")
+SHIPPED = (
+    "templates",
+    "knowledge_base",
+    "mailbot.example.toml",
+    "client.example.toml",
+    "starter_knowledge_base",
+)
 
 
 class BuildPyWithShippedFolders(build_py):

@@ -140,9 +140,17 @@ def _parser() -> argparse.ArgumentParser:
     commands.choices["clients"].set_defaults(handler=_cmd_clients)
 
     init = commands.add_parser(
-        "init", help="write an annotated mailbot.toml and a sample knowledge base to start from"
+        "init",
+        help="write an annotated mailbot.toml and a sample knowledge base to start from, or (--client) "
+        "one client app's client.toml and starter knowledge base",
     )
-    init.add_argument("dir", type=Path, nargs="?", default=Path("."), help="where (default: here)")
+    init.add_argument("dir", type=Path, nargs="?", help="where the installation goes (default: here)")
+    init.add_argument(
+        "--client",
+        type=Path,
+        metavar="clients/SLUG",
+        help="add a client app: its folder, whose name is the client's id (a-z, 0-9, '_', '-')",
+    )
     init.set_defaults(handler=_cmd_init)
 
     demo = commands.add_parser("demo", help="run the real pipeline on sample mails, no server needed")
@@ -500,12 +508,21 @@ def _evaluation_runs(args: argparse.Namespace) -> dict[Any, tuple[Path, Path, fl
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    from mailbot.scaffold import init_installation, next_steps
+    from mailbot.scaffold import client_next_steps, init_client, init_installation, next_steps
 
-    written = init_installation(args.dir)
+    if args.client is not None and args.dir is not None:
+        raise ConfigError(
+            "give either DIR (a new installation) or --client clients/SLUG (a client app), not both"
+        )
+    if args.client is not None:
+        written = init_client(args.client)
+        steps = client_next_steps(written[0])
+    else:
+        written = init_installation(args.dir if args.dir is not None else Path("."))
+        steps = next_steps(written[0])
     for path in written:
         print(f"wrote {path}")
-    print(next_steps(written[0]))
+    print(steps)
     return 0
 
 

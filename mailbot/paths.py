@@ -16,4 +16,7 @@ _ROOT = _INSTALLED if (_INSTALLED / "templates").is_dir() else _CHECKOUT
 SHIPPED_KNOWLEDGE_BASE = _ROOT / "knowledge_base"
 SHIPPED_TEMPLATES = _ROOT / "templates"
 EXAMPLE_CONFIG = _ROOT / "mailbot.example.toml"
+CLIENT_EXAMPLE_CONFIG = _ROOT / "client.example.toml"
+STARTER_KNOWLEDGE_BASE = _ROOT / "starter_knowledge_base"  # what `mailbot init --client` writes
 DEMO_SAMPLES = PACKAGE_DIR / "demo" / "samples"
+DEMO_CLIENTS = PACKAGE_DIR / "demo" / "clients"  # further demo client apps: client.toml, KB, samples

@@ -9,13 +9,19 @@ import sys
 import zipfile
 from pathlib import Path
 
-from mailbot.paths import DEMO_SAMPLES, SHIPPED_KNOWLEDGE_BASE
+from mailbot.paths import (
+    DEMO_CLIENTS,
+    DEMO_SAMPLES,
+    PACKAGE_DIR,
+    SHIPPED_KNOWLEDGE_BASE,
+    STARTER_KNOWLEDGE_BASE,
+)
 from mailbot.reply.render import required_templates
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_wheel_ships_templates_knowledge_base_example_config_and_samples(tmp_path):
+def test_wheel_ships_templates_knowledge_bases_example_configs_and_demo_clients(tmp_path):
     subprocess.run(
         [
             sys.executable,
@@ -42,6 +48,15 @@ def test_wheel_ships_templates_knowledge_base_example_config_and_samples(tmp_pat
     ]
     assert articles and all(f"{shipped}knowledge_base/{a}" in names for a in articles)
     assert f"{shipped}mailbot.example.toml" in names
+    assert f"{shipped}client.example.toml" in names
+    starter = [p.relative_to(STARTER_KNOWLEDGE_BASE).as_posix() for p in STARTER_KNOWLEDGE_BASE.rglob("*.md")]
+    assert starter and all(f"{shipped}starter_knowledge_base/{a}" in names for a in starter)
+    demo_clients = [
+        p.relative_to(PACKAGE_DIR.parent).as_posix() for p in DEMO_CLIENTS.rglob("*") if p.is_file()
+    ]
+    assert any(n.endswith("_severity/critical.md") for n in demo_clients)
+    assert any(n.endswith("_out_of_scope.md") for n in demo_clients)
+    assert [n for n in demo_clients if n not in names and "__pycache__" not in n] == []
     assert all(f"mailbot/demo/samples/{p.name}" in names for p in DEMO_SAMPLES.glob("*.eml"))
     assert any(n.startswith("mailbot/db/migrations/versions/0001") for n in names)
     assert not any(n.startswith(("tests/", "bench/", "templates/", "knowledge_base/")) for n in names)
