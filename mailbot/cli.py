@@ -155,7 +155,8 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the real pipeline on sample mails, no server needed")
     demo.add_argument("--dir", type=Path, default=Path("mailbot-demo"), help="working directory (re-created)")
-    demo.add_argument("--kb", type=Path, help="knowledge base to use (default: the shipped one)")
+    demo.add_argument("--kb", type=Path, help="the fitness app's knowledge base (default: the shipped one)")
+    _now_option(demo)
     demo.set_defaults(handler=_cmd_demo)
     return parser
 
@@ -529,7 +530,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from mailbot.demo.run import run_demo
 
-    return run_demo(args.dir, args.kb)
+    return run_demo(args.dir, args.kb, _clock(args.now))
 
 
 if __name__ == "__main__":

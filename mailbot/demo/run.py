@@ -1,7 +1,10 @@
 """Run the real pipeline once on the shipped sample mails, with nothing to install.
 
-A Maildir holds the samples (as if a local MTA had delivered them), SQLite keeps the state, the
-shipped knowledge base answers, and a local SMTP sink writes every reply as an .eml file.
+One installation with two client apps, as an agency runs it: the shipped German fitness app
+(`aktivo`, the shipped knowledge base) and Kerbside, an English-first UK parking app with its own
+knowledge base, contract (London business hours, English bank holidays) and sender
+(mailbot/demo/clients/). Each has a Maildir holding its samples (as if a local MTA had delivered
+them); SQLite keeps the state, and a local SMTP sink writes every mail sent as an .eml file.
 """
 
 from __future__ import annotations
@@ -12,21 +15,39 @@ import time
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot.app import build_app
-from mailbot.config import load_settings
+from mailbot.app import App
+from mailbot.clients import load_installation
+from mailbot.clients.fleet import Fleet
+from mailbot.clock import Clock, system_clock
 from mailbot.db.schema import InboundMail, OutboxMail, Ticket
 from mailbot.demo.sink import EmlSink
 from mailbot.errors import ConfigError
 from mailbot.ingest.maildir import ensure_maildir
-from mailbot.paths import DEMO_SAMPLES, SHIPPED_KNOWLEDGE_BASE
+from mailbot.paths import DEMO_CLIENTS, DEMO_SAMPLES, SHIPPED_KNOWLEDGE_BASE
+from mailbot.status import availability_line, count_waiting
 from mailbot.worker import run_once
 
 MARKER = ".mailbot-demo"
+FITNESS = "aktivo"  # the shipped knowledge base: a German fitness app
 
-CONFIG = """\
-# Written by `mailbot demo`. Try: mailbot status --config {config}
+INSTALLATION = """\
+# Written by `mailbot demo`: one installation, two client apps (clients/*/client.toml).
+# Try: mailbot status --config {config}    mailbot tickets list --config {config}
+[clients]
+dir = "clients"
+
+[database]
+url = "sqlite:///mailbot.db"
+
+[smtp]
+host = "127.0.0.1"
+port = {port}
+security = "none"   # the local demo sink only; real servers use "tls" or "starttls"
+"""
+
+FITNESS_CLIENT = """\
+# The shipped sample: a German fitness app, open around the clock for the demo.
 [support]
 address = "support@example.com"
 name = "Aktivo Support"
@@ -40,14 +61,6 @@ language = "de"
 [maildir]
 path = "Maildir"
 
-[smtp]
-host = "127.0.0.1"
-port = {port}
-security = "none"   # the local demo sink only; real servers use "tls" or "starttls"
-
-[database]
-url = "sqlite:///mailbot.db"
-
 [knowledge_base]
 path = "{kb}"
 
@@ -57,30 +70,45 @@ always_open = true
 """
 
 
-def run_demo(directory: Path, kb: Path | None = None) -> int:
+def run_demo(directory: Path, kb: Path | None = None, clock: Clock = system_clock) -> int:
     directory = _fresh_directory(directory.resolve())
-    maildir = directory / "Maildir"
-    names = _deliver_samples(maildir)
+    clients = _write_clients(directory, (kb or SHIPPED_KNOWLEDGE_BASE).resolve())
+    names = {
+        slug: _deliver_samples(directory / "clients" / slug / "Maildir", samples) for slug, samples in clients
+    }
     with EmlSink(directory / "sent") as sink:
         config = directory / "mailbot.toml"
-        config.write_text(
-            CONFIG.format(
-                config=config,
-                port=sink.port,
-                kb=(kb or SHIPPED_KNOWLEDGE_BASE).resolve(),
-            ),
-            encoding="utf-8",
-        )
-        app = build_app(load_settings(config))
+        config.write_text(INSTALLATION.format(config=config, port=sink.port), encoding="utf-8")
+        fleet = Fleet.open(load_installation(config), clock)
+        sent = 0
         try:
-            report = run_once(app)
-            _print_summary(app.sessions, names)
+            for app in fleet:
+                report = run_once(app)
+                sent += report.delivery.sent
+                _print_summary(app, names[app.mailbox])
         finally:
-            app.close()
+            fleet.close()
     sent_dir = directory / "sent"
-    print(f"\n{report.delivery.sent} mails sent to the local SMTP sink, saved as .eml files in {sent_dir}")
+    print(f"\n{sent} mails sent to the local SMTP sink, saved as .eml files in {sent_dir}")
     print(f"State of the demo database: mailbot status --config {config}")
     return 0
+
+
+def _write_clients(directory: Path, kb: Path) -> list[tuple[str, Path]]:
+    """clients/aktivo (the shipped KB) and every demo client app shipped in mailbot/demo/clients/:
+    their client.toml as shipped, plus a Maildir and the knowledge base where it is shipped."""
+    fitness = directory / "clients" / FITNESS
+    fitness.mkdir(parents=True)
+    (fitness / "client.toml").write_text(FITNESS_CLIENT.format(kb=kb), encoding="utf-8")
+    clients = [(FITNESS, DEMO_SAMPLES)]
+    for shipped in sorted(path for path in DEMO_CLIENTS.iterdir() if (path / "client.toml").is_file()):
+        folder = directory / "clients" / shipped.name
+        folder.mkdir()
+        text = (shipped / "client.toml").read_text(encoding="utf-8")
+        where = f'\n[maildir]\npath = "Maildir"\n\n[knowledge_base]\npath = "{shipped / "knowledge_base"}"\n'
+        (folder / "client.toml").write_text(text + where, encoding="utf-8")
+        clients.append((shipped.name, shipped / "samples"))
+    return clients
 
 
 def _fresh_directory(directory: Path) -> Path:
@@ -93,12 +121,12 @@ def _fresh_directory(directory: Path) -> Path:
     return directory
 
 
-def _deliver_samples(maildir: Path) -> dict[str, str]:
+def _deliver_samples(maildir: Path, folder: Path) -> dict[str, str]:
     """Copy the samples into Maildir/new in order; return source key -> sample file name."""
     ensure_maildir(maildir)
-    samples = sorted(DEMO_SAMPLES.glob("*.eml"))
+    samples = sorted(folder.glob("*.eml"))
     if not samples:
-        raise ConfigError(f"no sample mails in {DEMO_SAMPLES}")
+        raise ConfigError(f"no sample mails in {folder}")
     start = time.time() - len(samples)
     names = {}
     for index, sample in enumerate(samples):
@@ -110,16 +138,26 @@ def _deliver_samples(maildir: Path) -> dict[str, str]:
     return names
 
 
-def _print_summary(sessions: sessionmaker[Session], names: dict[str, str]) -> None:
-    with sessions() as session:
-        rows = session.scalars(select(InboundMail).order_by(InboundMail.id)).all()
+def _print_summary(app: App, names: dict[str, str]) -> None:
+    """The client, its contract's state now, then one line per mail."""
+    settings, now = app.settings, app.clock()
+    with app.sessions() as session:
+        waiting = count_waiting(session, app.mailbox)
+        rows = session.scalars(
+            select(InboundMail).where(InboundMail.mailbox == app.mailbox).order_by(InboundMail.id)
+        ).all()
+        is_open = app.calendar.is_open(now)
+        opening = None if is_open else app.calendar.next_opening(now)
+        hours = availability_line(is_open, opening, waiting, settings.business_hours.outside_hours, now)
+        print(f"\nclient {app.mailbox}: {settings.support.name} <{settings.support.address}>, {hours}")
         width = max((len(name) for name in names.values()), default=10)
         for row in rows:
             ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
             sent = session.scalars(select(OutboxMail.kind).where(OutboxMail.inbound_id == row.id)).all()
             detail = _detail(row, ticket.reference if ticket else None, list(sent))
             name = names.get(row.source_key, row.source_key)
-            print(f"{name:<{width}}  {row.outcome or row.state:<11} {detail}")
+            label = row.outcome or ("waiting" if row.state == "received" else row.state)
+            print(f"  {name:<{width}}  {label:<11} {detail}")
 
 
 def _detail(row: InboundMail, reference: str | None, sent: list[str]) -> str:
@@ -132,4 +170,6 @@ def _detail(row: InboundMail, reference: str | None, sent: list[str]) -> str:
     if row.outcome == "ignored":
         hits = decision.get("rule_hits") or [{}]
         return f"rule {hits[0].get('name')}: {row.reason}"
+    if row.outcome is None and row.state == "received":  # the contract is closed: decided at the opening
+        return f"until the opening{replies}"
     return row.reason or ""

@@ -12,7 +12,8 @@ from mailbot.paths import SHIPPED_KNOWLEDGE_BASE, SHIPPED_TEMPLATES
 
 def test_demo_runs_the_real_pipeline_and_leaves_eml_files(tmp_path, capsys):
     directory = tmp_path / "demo"
-    assert main(["demo", "--dir", str(directory)]) == 0
+    tuesday = "2026-12-08T10:00+00:00"  # within both clients' business hours
+    assert main(["demo", "--dir", str(directory), "--now", tuesday]) == 0
     out = capsys.readouterr().out
     lines = {line.split()[0]: line for line in out.splitlines() if line.endswith(".eml") or ".eml " in line}
     assert "answered    password-reset" in lines["01-password-forgotten-de.eml"]
@@ -20,24 +21,36 @@ def test_demo_runs_the_real_pipeline_and_leaves_eml_files(tmp_path, capsys):
     assert "escalated" in lines["04-lost-property-en.eml"]
     assert "ignored     rule auto_submitted" in lines["07-out-of-office-de.eml"]
     assert "ignored" in lines["08-newsletter-en.eml"]
+    # the second client app of the same installation: its own knowledge base, prefix and sender
+    assert "client kerbside: Kerbside Help <help@kerbside.example>, open" in out
+    assert re.search(r"answered +extend-parking \[KS-[1-9][0-9]{7}\]", lines["01-extend-meeting-en.eml"])
+    assert "escalated" in lines["03-crash-start-parking-en.eml"]
+    assert "ignored" in lines["05-out-of-office-en.eml"]
 
     sent = sorted((directory / "sent").glob("*.eml"))
-    assert len(sent) == 10  # 6 answers, 2 acknowledgements, 2 team notices
-    first = message_from_bytes(sent[0].read_bytes(), policy=policy.default)
-    assert re.search(r"\[MB-[1-9][0-9]{7}\]", first["Subject"])  # issue 11: random ticket numbers by default
-    # the samples were moved out of the Maildir into its .Processed folder
-    assert not list((directory / "Maildir" / "new").iterdir())
-    assert len(list((directory / "Maildir" / ".Processed" / "cur").iterdir())) == 10
+    assert len(sent) == 16  # aktivo: 6 answers, 2 acknowledgements, 2 team notices; kerbside: 2, 2, 2
+    mails = [message_from_bytes(path.read_bytes(), policy=policy.default) for path in sent]
+    kerbside = [m for m in mails if "help@kerbside.example" in m["From"]]
+    assert len(kerbside) == 6 and all("[KS-" in m["Subject"] for m in kerbside)
+    assert sum("team@kerbside.example" in m["To"] for m in kerbside) == 2  # its own team
+    aktivo = [m for m in mails if "support@example.com" in m["From"]]
+    assert aktivo and all(re.search(r"\[MB-[1-9][0-9]{7}\]", m["Subject"]) for m in aktivo)  # random numbers
+    # the samples were moved out of each client's Maildir into its .Processed folder
+    for slug, count in (("aktivo", 10), ("kerbside", 5)):
+        maildir = directory / "clients" / slug / "Maildir"
+        assert not list((maildir / "new").iterdir())
+        assert len(list((maildir / ".Processed" / "cur").iterdir())) == count
 
     capsys.readouterr()
     assert main(["status", "--json", "--config", str(directory / "mailbot.toml")]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert status["inbound"] == {"done": 10}
-    assert status["outbox"] == {"sent": 10}
+    assert status["inbound"] == {"done": 15}
+    assert status["outbox"] == {"sent": 16}
+    assert status["clients"]["kerbside"]["inbound"] == {"done": 5}
 
     # running the demo again starts afresh instead of mixing two runs
-    assert main(["demo", "--dir", str(directory)]) == 0
-    assert len(list((directory / "sent").glob("*.eml"))) == 10
+    assert main(["demo", "--dir", str(directory), "--now", tuesday]) == 0
+    assert len(list((directory / "sent").glob("*.eml"))) == 16
 
 
 def test_demo_refuses_a_directory_it_did_not_make(tmp_path, capsys):
