@@ -123,6 +123,11 @@ def child_model(config: Path) -> dict[str, Any]:
     renderer = TemplateRenderer(settings.templates.directory)
     build_app(settings, database=database, renderer=renderer)  # first one: lazy imports and caches
     _app, app_bytes = traced(lambda: build_app(settings, database=database, renderer=renderer))
+    began = time.perf_counter()
+    load_configured_kb(settings)
+    kb_s, began = time.perf_counter() - began, time.perf_counter()
+    store.load(model.model_dir, kb.digest, model.target_precision, model.out_of_scope_share)
+    model_s = time.perf_counter() - began
     return {
         "kb_bytes": kb_bytes,
         "kb_files": sum(path.stat().st_size for path in settings.knowledge_base.path.glob("*.md")),
@@ -131,12 +136,15 @@ def child_model(config: Path) -> dict[str, Any]:
         "model_bytes": model_bytes,
         "skops_file": (model.model_dir / store.MODEL_FILE).stat().st_size,
         "app_bytes": app_bytes,
+        "kb_s": kb_s,
+        "model_s": model_s,
     }
 
 
 def child_diff(config: Path, top: int = 12) -> dict[str, Any]:
-    """Open 10 clients, then the 11th under tracemalloc: what its memory is, by mailbot call site
-    (innermost frame in mailbot/) and by allocating line."""
+    """Open 10 clients, then the 11th: what it adds to the RSS; then the 12th under tracemalloc (whose
+    own bookkeeping would swell the RSS): what it keeps, by mailbot call site (innermost frame in
+    mailbot/) and by allocating line, and the transient peak while it loads."""
     import tracemalloc
 
     from mailbot.clients import load_installation
@@ -144,19 +152,23 @@ def child_diff(config: Path, top: int = 12) -> dict[str, Any]:
 
     installation = load_installation(config)
     slugs = sorted(installation.clients)
-    if len(slugs) < 11:
-        raise RuntimeError("the diff needs an installation of at least 11 clients")
-    eleventh = slugs[10]
+    if len(slugs) < 12:
+        raise RuntimeError("the diff needs an installation of at least 12 clients")
+    eleventh, twelfth = slugs[10], slugs[11]
     first_ten = {slug: installation.clients[slug] for slug in slugs[:10]}
     fleet = Fleet.open(replace_clients(installation, first_ten))
     gc.collect()
+    rss_before = rss_bytes()
+    fleet._build(eleventh, installation.clients[eleventh], strict=True)
+    gc.collect()
+    rss_grown = rss_bytes() - rss_before
     tracemalloc.start(40)
     before = tracemalloc.take_snapshot()
-    rss_before = rss_bytes()
-    app = fleet._build(eleventh, installation.clients[eleventh], strict=True)
+    start_traced = tracemalloc.get_traced_memory()[0]
+    app = fleet._build(twelfth, installation.clients[twelfth], strict=True)
     gc.collect()
+    peak = tracemalloc.get_traced_memory()[1] - start_traced
     after = tracemalloc.take_snapshot()
-    rss_grown = rss_bytes() - rss_before
     tracemalloc.stop()
     filters = [tracemalloc.Filter(False, tracemalloc.__file__)]
     stats = after.filter_traces(filters).compare_to(before.filter_traces(filters), "traceback")
@@ -167,7 +179,9 @@ def child_diff(config: Path, top: int = 12) -> dict[str, Any]:
     assert app is not None
     return {
         "client": eleventh,
+        "traced_client": twelfth,
         "traced": sum(stat.size_diff for stat in stats),
+        "peak": peak,
         "rss_grown": rss_grown,
         "by_site": sorted(by_site.items(), key=lambda item: -item[1])[:top],
         "by_line": [(str(stat.traceback[0]), stat.size_diff) for stat in lines[:top]],
@@ -244,14 +258,16 @@ def print_table(results: dict[int, dict[str, dict[str, Any]]], model: dict[str, 
         f"one client (client01): {model['articles']} articles, {model['examples']} examples, KB files "
         f"{model['kb_files'] / 1024:.0f} kB, KB in memory {model['kb_bytes'] / MB:.2f} MB; model in memory "
         f"{model['model_bytes'] / MB:.2f} MB (skops file {model['skops_file'] / MB:.2f} MB); its whole App "
-        f"(KB, model, severity, calendar, key; renderer and engine shared) {model['app_bytes'] / MB:.2f} MB"
+        f"(KB, model, severity, calendar, key; renderer and engine shared) {model['app_bytes'] / MB:.2f} MB; "
+        f"loading its KB {model['kb_s']:.2f} s, its saved model {model['model_s']:.2f} s"
     )
 
 
 def print_diff(diff: dict[str, Any]) -> None:
     print(
-        f"\n11th client ({diff['client']}) under tracemalloc: {diff['traced'] / MB:.2f} MB traced, "
-        f"RSS +{diff['rss_grown'] / MB:.2f} MB"
+        f"\n11th client ({diff['client']}): RSS +{diff['rss_grown'] / MB:.2f} MB; 12th "
+        f"({diff['traced_client']}) under tracemalloc: {diff['traced'] / MB:.2f} MB kept, "
+        f"{diff['peak'] / MB:.1f} MB transient peak while it loaded"
     )
     print("by mailbot call site (innermost frame in mailbot/):")
     for site, size in diff["by_site"]:
@@ -337,7 +353,7 @@ def main() -> None:
     results = {int(count): modes for count, modes in json.loads(saved.read_text()).items()}
     largest = base / f"n{max(results)}" / "mailbot.toml"
     print_table(results, in_child("model", largest))
-    if "diff" in parts and max(results) >= 11:
+    if "diff" in parts and max(results) >= 12:
         print_diff(in_child("diff", largest))
     if "once" in parts:
         run_once(base, 10 if 10 in results else max(results), args.mails)
