@@ -4,8 +4,8 @@ Each client has its own ~30-article knowledge base from CLINC150 (bench/clients_
 every N, in a fresh subprocess each: a cold start (`Fleet.open` training every client's model) and a
 warm start (the saved models loaded); wall time, peak RSS (ru_maxrss) and RSS after the start. Then
 what one more client costs, (RSS(N) - RSS(1)) / (N - 1), beside what one client's model and knowledge
-base take in memory (tracemalloc around loading them), and where the memory of the 11th client goes
-(tracemalloc snapshot diff, 10 → 11 clients, by mailbot call site and by allocating line). Last, one
+base take in memory (tracemalloc around loading them), and what one more client adds beside 10 (the
+11th: RSS; the 12th: tracemalloc snapshot diff by mailbot call site and by allocating line). Last, one
 `mailbot run --once` over the N=10 installation with a few mails per client in their Maildirs.
 
 Usage: .venv/bin/python bench/clients_startup.py [--counts 1,10,50] [--mails 3] [--keep DIR]
