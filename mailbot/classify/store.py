@@ -40,7 +40,16 @@ ALLOWED_TYPES: frozenset[str] = frozenset()
 
 
 def serialise(pipeline: Pipeline) -> bytes:
-    """skops bytes, deflated: its schema (the vocabularies as JSON) shrinks about five-fold."""
+    """skops bytes, deflated: its schema (the vocabularies as JSON) shrinks about five-fold.
+
+    The vectorisers' vocabularies map terms to numpy integers, which skops stores as one small file
+    each (thousands per model, most of the load time: bench/README.md, "clients"); as Python ints
+    they are one JSON object. The values mean the same to scikit-learn.
+    """
+    for step in pipeline.get_params(deep=True).values():
+        vocabulary = getattr(step, "vocabulary_", None)
+        if isinstance(vocabulary, dict):
+            step.vocabulary_ = {term: int(index) for term, index in vocabulary.items()}
     return sio.dumps(pipeline, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -195,6 +196,9 @@ def test_model_round_trip_through_skops_and_card(tmp_path):
     texts = [normalise("reset my password"), normalise("notifications broken")]
     assert loaded.predict_texts(texts) == classifier.predict_texts(texts)
     assert not list((tmp_path / "model").glob("*.pkl"))
+    # the vocabularies are one JSON object each, not a file per term (what made loading slow)
+    with zipfile.ZipFile(tmp_path / "model" / store.MODEL_FILE) as saved:
+        assert len(saved.namelist()) < 20
 
 
 def test_a_changed_kb_or_tampered_model_is_not_loaded(tmp_path):
