@@ -279,11 +279,13 @@ def build_app(
     *,
     database: tuple[Engine, sessionmaker[Session]] | None = None,
     renderer: TemplateRenderer | None = None,
+    escalate_without_kb: bool = False,
 ) -> App:
     """Open (and migrate) the database; load KB, model and templates now so errors show at start-up.
 
-    `database` and `renderer`: shared by the clients of one installation (mailbot.clients.fleet),
-    which then also tolerates a client's broken knowledge base (it escalates everything).
+    `database` and `renderer`: shared by the clients of one installation (mailbot.clients.fleet).
+    `escalate_without_kb`: a client of several runs on with a knowledge base that does not load (it
+    escalates everything) instead of stopping the start (load_kb_and_classifier).
     """
     if database is None:
         logredact.install(all_secrets(settings), settings.privacy.redact_addresses)
@@ -294,7 +296,7 @@ def build_app(
     if renderer is not None:
         app.__dict__["renderer"] = renderer
     app.__dict__["kb"], app.__dict__["classifier"] = load_kb_and_classifier(
-        settings, escalate_without_kb=database is not None
+        settings, escalate_without_kb=escalate_without_kb
     )
     try:
         _ = app.severity

@@ -208,7 +208,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     installation = load_installation(args.config)
     if not installation.clients:
         raise ConfigError(f"no client can be served:\n{installation.report()}")
-    fleet = Fleet.open(installation, _clock(args.now))
+    fleet = Fleet.open(installation, _clock(args.now), only=args.client)
     try:
         for slug, app in list(fleet.apps.items()):
             if not _mailbox_matches_database(app, forever=not args.once, strict=not installation.several):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import logredact
 from mailbot.app import App, build_app, open_app
+from mailbot.clients.clashes import clashes
 from mailbot.clients.loading import Installation, load_installation
 from mailbot.clock import Clock, system_clock
 from mailbot.config import Settings, all_secrets
@@ -52,6 +53,7 @@ class Fleet:
     problems: dict[str, str] = field(default_factory=dict)
     _renderers: dict[tuple[Path, ...], TemplateRenderer] = field(default_factory=dict)
     _seen: dict[str, str] = field(default_factory=dict)  # slug → fingerprint of the files last looked at
+    only: str | None = None  # `--client`: this client alone, also after a reload
 
     @classmethod
     def open(
@@ -65,7 +67,7 @@ class Fleet:
         """Every usable client of `installation` (or the one `only` names: ConfigError if it is broken)."""
         selected = installation.select(only)
         engine = open_engine(installation.database_url)
-        fleet = cls(installation, engine, make_session_factory(engine), clock, full)
+        fleet = cls(installation, engine, make_session_factory(engine), clock, full, only=only)
         fleet.problems = {} if only is not None else dict(installation.problems)
         fleet._seen = dict(installation.fingerprints)
         for slug, settings in selected.items():
@@ -84,7 +86,13 @@ class Fleet:
             if not self.full:
                 return open_app(settings, self.clock, database=(self.engine, self.sessions))
             renderer = self._renderer(settings)
-            return build_app(settings, self.clock, database=(self.engine, self.sessions), renderer=renderer)
+            return build_app(
+                settings,
+                self.clock,
+                database=(self.engine, self.sessions),
+                renderer=renderer,
+                escalate_without_kb=self.installation.several,
+            )
         except ConfigError as exc:
             if strict:
                 raise
@@ -119,6 +127,13 @@ class Fleet:
                 log.error("configuration has problems; the clients keep running as they were:\n%s", exc)
             return Reload()
         self._seen.pop("", None)
+        if self.only is not None:
+            new = replace(
+                new,
+                clients={s: c for s, c in new.clients.items() if s == self.only},
+                problems={s: p for s, p in new.problems.items() if s == self.only},
+            )
+        new = self._without_clashes_with_kept(new)
         change = Reload()
         for slug in sorted(set(self.apps) - set(new.clients) - set(new.problems)):
             log.info("client %s removed: no longer served (its tickets and mail stay in the database)", slug)
@@ -148,6 +163,19 @@ class Fleet:
         if change.started or change.stopped:
             self._install_log_filter()
         return change
+
+    def _without_clashes_with_kept(self, new: Installation) -> Installation:
+        """A running client whose edit is broken keeps its previous settings, so a new or changed
+        client must not take its prefix, address or mailbox meanwhile."""
+        kept = {slug: self.apps[slug].settings for slug in new.problems if slug in self.apps}
+        if not kept:
+            return new
+        found = clashes({**new.clients, **kept})
+        refused = {slug: "\n".join(found[slug]) for slug in new.clients if slug in found}
+        if not refused:
+            return new
+        clients = {slug: c for slug, c in new.clients.items() if slug not in refused}
+        return replace(new, clients=clients, problems={**new.problems, **refused})
 
     def close(self) -> None:
         for app in self.apps.values():
