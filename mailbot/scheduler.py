@@ -15,7 +15,8 @@ Each client has these jobs (ids `<job>:<slug>`) and two executors of one thread 
 `sla_watch` share one (`client:<slug>`), the two HTTP jobs have the other (`http:<slug>`), so a slow
 Jira or webhook receiver never delays mail handling (issue 11: one dripping receiver held the only
 thread for minutes), and one client's slow mailbox or backend never delays another client. With a
-clients folder, the `clients` job reads it again every RELOAD_SECONDS (mailbot.clients.fleet).
+clients folder, the `clients` job reads it again every RELOAD_SECONDS (mailbot.clients.fleet); the
+environment variable MAILBOT_RELOAD_SECONDS sets another period (the tests use 1 s rather than wait 30).
 Each HTTP pass is bounded anyway (a deadline per call, a budget per pass: mailbot.escalate.jobs),
 and on stop a call is given up at once (`bounded_http.stop_calls_on`), so shutting down never
 waits for a server.
@@ -36,9 +37,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -52,7 +54,7 @@ from sqlalchemy.exc import OperationalError
 
 from mailbot.app import App
 from mailbot.clients.fleet import Fleet
-from mailbot.errors import TransientError
+from mailbot.errors import ConfigError, TransientError
 from mailbot.escalate.bounded_http import stop_calls_on
 from mailbot.escalate.jobs import poll_jira, run_due_jobs
 from mailbot.ingest.source import MailSource
@@ -67,6 +69,21 @@ IDLE_SLICE_SECONDS = 30.0  # longest wait inside the mail job, so the other jobs
 SLA_WATCH_SECONDS = 60
 ESCALATION_SECONDS = 30
 RELOAD_SECONDS = 30  # how often the clients folder is looked at for added, changed, removed clients
+RELOAD_ENV = "MAILBOT_RELOAD_SECONDS"
+
+
+def reload_seconds(env: Mapping[str, str] | None = None) -> float:
+    """RELOAD_SECONDS, or the period $MAILBOT_RELOAD_SECONDS gives; ConfigError for anything else."""
+    value = (os.environ if env is None else env).get(RELOAD_ENV, "").strip()
+    if not value:
+        return RELOAD_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < 86_400:
+        raise ConfigError(f"{RELOAD_ENV}={value!r}: seconds between two looks at the clients, e.g. 5")
+    return seconds
 
 
 def retry_delay(failures: int) -> float:
@@ -237,10 +254,11 @@ def run_scheduler(fleet: Fleet, stop: threading.Event) -> None:
     RELOAD_SECONDS (clients added, changed or removed) without a restart."""
     scheduler = build_scheduler()
     logging.getLogger("apscheduler.scheduler").addFilter(_QuietSkips())
+    period = reload_seconds()
     running = {app.mailbox: add_client(scheduler, app, stop) for app in fleet}
     if fleet.installation.several:
         scheduler.add_job(
-            _reload_clients(fleet, scheduler, running, stop), IntervalTrigger(seconds=RELOAD_SECONDS),
+            _reload_clients(fleet, scheduler, running, stop, period), IntervalTrigger(seconds=period),
             id="clients", name="clients reload",
         )  # fmt: skip
     for jobs in running.values():
@@ -258,7 +276,11 @@ def run_scheduler(fleet: Fleet, stop: threading.Event) -> None:
 
 
 def _reload_clients(
-    fleet: Fleet, scheduler: BaseScheduler, running: dict[str, ClientJobs], stop: threading.Event
+    fleet: Fleet,
+    scheduler: BaseScheduler,
+    running: dict[str, ClientJobs],
+    stop: threading.Event,
+    period: float,
 ) -> Callable[[], None]:
     def reload() -> None:
         try:
@@ -268,7 +290,7 @@ def _reload_clients(
             for slug, app in change.started.items():
                 running[slug] = add_client(scheduler, app, stop)
         except Exception:
-            log.exception("reading the clients again failed; trying again in %d s", RELOAD_SECONDS)
+            log.exception("reading the clients again failed; trying again in %g s", period)
 
     return reload
 

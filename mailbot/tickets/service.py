@@ -47,12 +47,15 @@ def new_reference(
     mailbox has that reference already; the unique key on (mailbox, reference) is the last guard when
     two workers draw the same number at once (that mail fails one attempt and is decided again). As
     the digits start with 1-9, they never repeat a sequential reference of the first ten million
-    tickets, so tickets made before keep theirs. "sequential": the ticket's id, as before.
+    tickets, so tickets made before keep theirs. "sequential": one more than the mailbox's newest
+    ticket (its id, as before, while the database holds one mailbox): the row id counts the tickets of
+    every client of the installation, and one client's numbers must not tell its customers how many
+    the others have (issue 12).
     Short, digits only, and typed like any other: `parse_reference` reads "mb-48213377" or "48213377".
     """
     prefix = app.settings.support.ticket_prefix
     if app.settings.support.ticket_numbers == "sequential":
-        return format_reference(prefix, ticket_id)
+        return format_reference(prefix, _next_number(session, app.mailbox, ticket_id))
     for _ in range(_DRAWS):
         reference = format_reference(prefix, RANDOM_NUMBERS.start + draw(len(RANDOM_NUMBERS)))
         taken = session.scalar(
@@ -61,6 +64,25 @@ def new_reference(
         if taken is None:
             return reference
     raise RuntimeError(f"no free ticket number in {_DRAWS} draws; mailbox {app.mailbox!r} is nearly full")
+
+
+def _next_number(session: Session, mailbox: str, ticket_id: int) -> int:
+    """One more than the number of the mailbox's newest ticket, skipping numbers it has already (a
+    mailbox that switched from random to sequential numbers); the unique key on (mailbox, reference)
+    guards two workers counting at once, as for random numbers."""
+    newest = session.scalar(
+        select(Ticket.reference)
+        .where(Ticket.mailbox == mailbox, Ticket.id != ticket_id, Ticket.reference.is_not(None))
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+    parsed = parse_reference(newest) if newest else None
+    number = parsed[1] + 1 if parsed else 1
+    while session.scalar(
+        select(Ticket.id).where(Ticket.mailbox == mailbox, Ticket.reference.like(f"%-{number:06d}")).limit(1)
+    ):
+        number += 1
+    return number
 
 
 _TYPED_REFERENCE = re.compile(r"\[?\s*(?:([A-Za-z][A-Za-z0-9]{0,15})\s*-\s*)?([0-9]{1,12})\s*\]?", re.ASCII)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +27,13 @@ CUSTOMER = "kunde@customer.example.org"
 
 @dataclass
 class Installation:
+    """mailbot.toml plus clients/<slug>/client.toml, one Dovecot user per client, one SMTP sink."""
+
     root: Path
     dovecot: DovecotServer
     sink: SmtpSink
     users: dict[str, str]  # slug → IMAP user
+    database_url: str = ""
 
     @property
     def config(self) -> Path:
@@ -36,21 +42,50 @@ class Installation:
     def address(self, slug: str) -> str:
         return f"support@{slug}.example"
 
+    def client_file(self, slug: str) -> Path:
+        return self.root / "clients" / slug / "client.toml"
+
+    def add(self, slug: str, prefix: str, extra: str = "", kb: Path | None = SHIPPED_KNOWLEDGE_BASE) -> None:
+        self.users[slug] = add_client(self.root, self.dovecot, slug, prefix, kb, extra)
+
     def deliver(self, slug: str, raw: bytes) -> None:
         self.dovecot.deliver_lmtp(self.users[slug], raw)
+
+    def arrives(self, slug: str, raw: bytes, when: str) -> None:
+        """Delivered at `when` (the INBOX date the SLA clock starts from)."""
+        self.dovecot.append(self.users[slug], "INBOX", raw, msg_time=datetime.fromisoformat(when))
 
     def run_once(self, *extra: str, expect: int = 0) -> None:
         assert main(["run", "--once", "--config", str(self.config), *extra]) == expect
 
-    def status(self, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
+    def cli(self, capsys: pytest.CaptureFixture[str], *args: str, expect: int = 0) -> tuple[str, str]:
+        """`mailbot ARGS --config ...`: its exit code must be `expect`; (stdout, stderr)."""
         capsys.readouterr()
-        assert main(["status", "--json", "--config", str(self.config), *extra]) == 0
-        return json.loads(capsys.readouterr().out)
+        assert main([*args, "--config", str(self.config)]) == expect
+        captured = capsys.readouterr()
+        return captured.out, captured.err
+
+    def status(self, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
+        return json.loads(self.cli(capsys, "status", "--json", *extra)[0])
+
+    def sent(self, *, to: str | None = None, sender: str | None = None) -> list[EmailMessage]:
+        """What reached the SMTP sink (envelope recipient `to`, envelope sender `sender`)."""
+        return [
+            parse(m.data)
+            for m in self.sink.messages
+            if (to is None or to in m.rcpt_tos) and (sender is None or m.mail_from == sender)
+        ]
+
+    @cached_property
+    def _sessions(self) -> Any:
+        return make_session_factory(make_engine(self.database_url))
 
     def rows(self, model: Any) -> list[Any]:
-        sessions = make_session_factory(make_engine(f"sqlite:///{self.root / 'mailbot.db'}"))
-        with sessions() as session:
+        with self._sessions() as session:
             return list(session.scalars(select(model).order_by(model.id)))
+
+    def tickets(self, slug: str | None = None) -> list[Ticket]:
+        return [t for t in self.rows(Ticket) if slug is None or t.mailbox == slug]
 
 
 def add_client(
@@ -82,15 +117,28 @@ poll_seconds = 2
     return user
 
 
-@pytest.fixture
-def installation(tmp_path: Path, dovecot: DovecotServer, smtp_sink: SmtpSink) -> Installation:
-    (tmp_path / "mailbot.toml").write_text(
+def make_installation(
+    root: Path,
+    dovecot: DovecotServer,
+    sink: SmtpSink,
+    *,
+    database_url: str | None = None,
+    model_dir: Path | None = None,
+    defaults: str = "[business_hours]\nalways_open = true\n",
+) -> Installation:
+    """An installation without clients yet (`Installation.add`). `model_dir`: a folder shared by
+    tests, so a client whose knowledge base is the same as in an earlier test is not trained again.
+    `defaults`: more sections of mailbot.toml."""
+    url = database_url or f"sqlite:///{root / 'mailbot.db'}"
+    (root / "clients").mkdir(parents=True)
+    classifier = f'[classifier]\nmodel_dir = "{model_dir}"\n' if model_dir is not None else ""
+    (root / "mailbot.toml").write_text(
         f"""
 [clients]
 dir = "clients"
 
 [database]
-url = "sqlite:///mailbot.db"
+url = "{url}"
 
 [support]
 ticket_numbers = "sequential"
@@ -101,19 +149,31 @@ language = "de"
 
 [smtp]
 host = "127.0.0.1"
-port = {smtp_sink.port}
+port = {sink.port}
 security = "none"
 
-[business_hours]
-always_open = true
+{classifier}
+{defaults}
 """,
         encoding="utf-8",
     )
-    users = {
-        "aktivo": add_client(tmp_path, dovecot, "aktivo", "AK", SHIPPED_KNOWLEDGE_BASE),
-        "parkfuchs": add_client(tmp_path, dovecot, "parkfuchs", "PF", SHIPPED_KNOWLEDGE_BASE),
-    }
-    return Installation(tmp_path, dovecot, smtp_sink, users)
+    return Installation(root, dovecot, sink, {}, url)
+
+
+def shared_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model folder for the whole test run: a client with the same slug and articles as in an
+    earlier test loads the model saved then instead of training again (minutes over a module)."""
+    folder = tmp_path_factory.getbasetemp() / "client-models"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def installation(tmp_path: Path, dovecot: DovecotServer, smtp_sink: SmtpSink) -> Installation:
+    built = make_installation(tmp_path, dovecot, smtp_sink)
+    built.add("aktivo", "AK")
+    built.add("parkfuchs", "PF")
+    return built
 
 
 PASSWORD_QUESTION = (
