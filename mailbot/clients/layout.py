@@ -36,6 +36,7 @@ PATH_KEYS: tuple[tuple[str, ...], ...] = (
 )
 INSTALLATION_ONLY = ("database", "clients")  # one database, one clients folder for all clients
 SERVER_SECTIONS = ("imap", "smtp")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def password_variable(slug: str, section: str) -> str:
@@ -116,6 +117,10 @@ def client_mapping(
     mine = resolve_paths(own, client_dir)
     data = merge(defaults, mine)
     data["support"] = {**data.get("support", {}), "mailbox": slug}
+    hours = mine.get("business_hours", {})
+    if any(day in hours for day in WEEKDAYS) and "always_open" not in hours:
+        # a client that writes its own opening hours means them, whatever the default says
+        data["business_hours"] = {**data["business_hours"], "always_open": False}
     if KB_FOLDER not in mine:
         data[KB_FOLDER] = {"path": str(client_dir / KB_FOLDER)}
     if "model_dir" not in mine.get("classifier", {}):

@@ -206,3 +206,19 @@ def test_line_of_finds_keys_tables_and_dotted_keys(location, line):
         "[sla.major]\nresponse_hours = 4\n\n[sla.minor]\n"
     )
     assert line_of(text, location) == line
+
+
+def test_own_opening_hours_win_over_an_always_open_default(tmp_path):
+    always = INSTALLATION.replace('monday = ["09:00-17:00"]', "always_open = true")
+    config = make(
+        tmp_path,
+        {
+            "own": client_toml("o@o.example", "OW", '[business_hours]\ntuesday = ["08:00-12:00"]\n'),
+            "default": client_toml("d@d.example", "DF"),
+        },
+        always,
+    )
+    clients = load_installation(config, env={}).clients
+    assert not clients["own"].business_hours.always_open
+    assert clients["own"].business_hours.tuesday == ["08:00-12:00"]
+    assert clients["default"].business_hours.always_open
