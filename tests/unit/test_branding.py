@@ -314,3 +314,20 @@ def test_required_templates_are_looked_for_along_the_whole_search_path(tmp_path)
 def test_a_missing_override_folder_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match=r"does not exist: point \[templates\] path \(or overrides\)"):
         TemplateRenderer([tmp_path / "nope", TEMPLATES])
+
+
+def test_the_example_configuration_explains_branding_and_its_keys_work(tmp_path):
+    example = (Path(__file__).resolve().parents[2] / "mailbot.example.toml").read_text(encoding="utf-8")
+    section = example[example.index("\n[branding]") : example.index("\n[classifier]")]
+    # uncomment every key of the section, as an operator would: the result must load and brand the mails
+    keys = "\n".join(
+        line.removeprefix("# ").split("  #")[0]
+        for line in section.splitlines()
+        if line.startswith(("# [branding", "# name", "# de", "# en", "accent_color", "[branding]"))
+    )
+    settings = load_settings(config(tmp_path, keys + "\n"), env={})
+    assert settings.branding.name == "Parkfuchs" and settings.branding.accent_color == "#2f6feb"
+    assert settings.branding.signature[Language.DE][0] == "Ihr Parkfuchs-Support-Team"
+    assert settings.branding.footer[Language.EN][1] == "Register court Berlin HRB 123456"
+    overrides = example[example.index("\n[templates]") : example.index("\n[branding]")]
+    assert '# overrides = "my-templates"' in overrides
