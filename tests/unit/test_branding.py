@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.app import App
 from mailbot.config import BrandingSettings, TemplateSettings, load_settings
 from mailbot.domain import Language
 from mailbot.errors import ConfigError
@@ -331,3 +332,23 @@ def test_the_example_configuration_explains_branding_and_its_keys_work(tmp_path)
     assert settings.branding.footer[Language.EN][1] == "Register court Berlin HRB 123456"
     overrides = example[example.index("\n[templates]") : example.index("\n[branding]")]
     assert '# overrides = "my-templates"' in overrides
+
+
+def test_the_app_renders_with_the_configured_overrides_and_branding(tmp_path):
+    (tmp_path / "client-templates").mkdir()
+    (tmp_path / "client-templates" / "status.en.subject.j2").write_text(
+        "Parkfuchs: {{ subject | reply_subject(reference, fallback='Your request') }}\n", encoding="utf-8"
+    )
+    settings = load_settings(
+        config(
+            tmp_path,
+            '[templates]\noverrides = "client-templates"\n[branding]\nname = "Parkfuchs"\n'
+            '[branding.signature]\nen = ["Your Parkfuchs team"]\n',
+        ),
+        env={},
+    )
+    app = App(settings, engine=None, sessions=None)  # type: ignore[arg-type]  # rendering needs no database
+    kind, context = CASES["status"]
+    out = app.renderer.render(kind, Language.EN, context)
+    assert out.subject == "Parkfuchs: Re: Passwort vergessen [MB-000123]"
+    assert "Kind regards\nYour Parkfuchs team\n" in out.text and ">Parkfuchs</td>" in out.html
