@@ -107,12 +107,12 @@ that reads on it), ``brand_signature`` (the lines of the closing block in the ma
 the mail's language; () when unset and for team kinds).
 
 Templates are looked up along a search path, first match wins (`TemplateSettings.directories`): a
-client's override folder holds only the files that differ, the base set holds all of them.
+client's override folder holds only the files that differ, the base set holds all of them. Override
+folders are checked at construction (`mailbot.reply.overrides`): names, syntax, a sample render.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -135,6 +135,7 @@ from mailbot.reply.agent_text import (
 from mailbot.reply.branding import text_on
 from mailbot.reply.markdown import markdown_to_html, markdown_to_text
 from mailbot.reply.names import greeting_name
+from mailbot.reply.overrides import check_override_names, failure_at, sample_contexts
 from mailbot.reply.subject import bare_subject, one_line, reply_subject
 
 CUSTOMER_KINDS = (
@@ -337,34 +338,6 @@ def _brand_values(
     }
 
 
-def _check_override_names(directory: Path) -> None:
-    """A file in an override folder that no mail uses is a misspelt name: say which name was meant.
-
-    Files starting with "_" may be partials of the client's own (imported by its overrides) unless
-    they are one letter off a shipped partial; files not ending in .j2 (a README) are left alone.
-    """
-    known = required_templates()
-    for path in sorted(directory.glob("*.j2")):
-        if path.name in known:
-            continue
-        close = difflib.get_close_matches(path.name, known, n=1, cutoff=0.85)
-        if path.name.startswith("_") and not close:
-            continue
-        parts = path.name.split(".")
-        if len(parts) == 4 and parts[1] not in {lang.value for lang in Language}:
-            # a language mailbot does not write: "did you mean answer.en.txt.j2?" would mislead
-            languages = ", ".join(lang.value for lang in Language)
-            raise ConfigError(
-                f"{path}: no mail uses this template: mails are written in {languages} only "
-                "(the customer's language decides; remove the file)"
-            )
-        hint = f"did you mean {close[0]}?" if close else "names are <kind>.<lang>.<txt|html|subject>.j2"
-        raise ConfigError(
-            f"{path}: no mail uses this template, so it would change nothing: {hint} "
-            "(rename it to the file it should replace, or remove it)"
-        )
-
-
 def _environment(loader: FileSystemLoader, *, html: bool) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         loader=loader,
@@ -407,7 +380,7 @@ class TemplateRenderer:
                     "in the configuration at an existing folder, or leave it out for the shipped templates"
                 )
         for override in self.directories[:-1]:
-            _check_override_names(override)
+            check_override_names(override, required_templates())
         missing = [n for n in required_templates() if not any((d / n).is_file() for d in self.directories)]
         if missing:
             where = " or ".join(str(d) for d in self.directories)
@@ -421,6 +394,7 @@ class TemplateRenderer:
         own_partials = [p.name for d in self.directories[:-1] for p in sorted(d.glob("_*.j2"))]
         for name in (*required_templates(), *own_partials):
             self._compile(name)
+        self._try_overrides()
 
     def _compile(self, name: str) -> None:
         """Parse one template as the search path finds it; errors name that file and line."""
@@ -435,6 +409,26 @@ class TemplateRenderer:
             raise ConfigError(
                 f"{self._found(name)}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
             ) from exc
+
+    def _try_overrides(self) -> None:
+        """Render every kind an override touches with sample values (`mailbot.reply.overrides`)."""
+        files = {path.name for directory in self.directories[:-1] for path in directory.glob("*.j2")}
+        every_kind = any(name.startswith("_") for name in files)  # a partial frames many kinds
+        for kind in KINDS:
+            for language in Language:
+                if not every_kind and not any(template_name(kind, language, p) in files for p in PARTS):
+                    continue
+                for context in sample_contexts(REQUIRED_KEYS[kind], OPTIONAL_DEFAULTS[kind]):
+                    try:
+                        self.render(kind, language, context)
+                    except Exception as exc:  # any failure of an edited template: report it at start
+                        where = failure_at(exc, self.directories, template_name(kind, language, "*"))
+                        message = getattr(exc, "message", None) or str(exc)
+                        raise ConfigError(
+                            f"{where}: the {kind} mail ({language.value}) fails with sample values: "
+                            f"{message}; use only the variables this kind has (listed in "
+                            "mailbot/reply/render.py), spelt as there, or compare with the shipped file"
+                        ) from exc
 
     def _found(self, name: str) -> Path:
         return next((d / name for d in self.directories if (d / name).is_file()), self.directories[-1] / name)

@@ -352,3 +352,40 @@ def test_the_app_renders_with_the_configured_overrides_and_branding(tmp_path):
     out = app.renderer.render(kind, Language.EN, context)
     assert out.subject == "Parkfuchs: Re: Passwort vergessen [MB-000123]"
     assert "Kind regards\nYour Parkfuchs team\n" in out.text and ">Parkfuchs</td>" in out.html
+
+
+def test_a_misspelt_variable_in_an_override_stops_the_start_with_file_and_line(tmp_path):
+    overrides = tmp_path / "overrides"
+    overrides.mkdir()
+    (overrides / "followup_received.de.txt.j2").write_text(
+        '{% extends "_customer.de.txt.j2" %}\n{% block body %}\nIhre Nachricht zu {{ referenc }} ist da.\n'
+        "{% endblock %}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        TemplateRenderer([overrides, TEMPLATES])
+    message = str(info.value)
+    assert message.startswith(
+        f"{overrides / 'followup_received.de.txt.j2'}:3: the followup_received mail (de)"
+    )
+    assert "'referenc' is undefined" in message and "mailbot/reply/render.py" in message
+
+
+def test_a_mistake_in_an_optional_branch_of_an_override_is_found_by_the_full_sample(tmp_path):
+    overrides = tmp_path / "overrides"
+    overrides.mkdir()
+    shipped = (TEMPLATES / "status.en.html.j2").read_text(encoding="utf-8")
+    broken = shipped.replace("{{ sev.words(severity) }}", "{{ sev.words(severity_class) }}", 1)
+    assert broken != shipped
+    (overrides / "status.en.html.j2").write_text(broken, encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=r"status\.en\.html\.j2:\d+: the status mail \(en\).*severity_class"
+    ):
+        TemplateRenderer([overrides, TEMPLATES])
+
+
+def test_the_whole_shipped_set_as_overrides_passes_the_sample_renders(tmp_path):
+    overrides = tmp_path / "overrides"
+    shutil.copytree(TEMPLATES, overrides)
+    client = TemplateRenderer([overrides, TEMPLATES])  # every kind, both languages, both samples
+    assert render_all(client) == render_all(TemplateRenderer(TEMPLATES))
