@@ -159,7 +159,7 @@ class App:
 
     @cached_property
     def renderer(self) -> TemplateRenderer:
-        return TemplateRenderer(self.settings.templates.directory)
+        return TemplateRenderer(self.settings.templates.directories, self.settings.branding)
 
     @cached_property
     def calendar(self) -> BusinessCalendar:

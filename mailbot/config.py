@@ -32,6 +32,7 @@ from mailbot.domain import Language, Severity
 from mailbot.errors import ConfigError
 from mailbot.escalate.settings import JIRA_TOKEN_ENV, WEBHOOK_SECRET_ENV, JiraSettings, WebhookSettings
 from mailbot.paths import SHIPPED_TEMPLATES
+from mailbot.reply.branding import DEFAULT_ACCENT, accent_colour, brand_lines
 from mailbot.settings_base import Address, Section
 from mailbot.toml_lines import line_of
 
@@ -173,13 +174,59 @@ class PathSettings(Section):
 
 
 class TemplateSettings(Section):
-    """Where the mail templates are; unset: the set shipped with mailbot (see mailbot.paths)."""
+    """Where the mail templates are; unset: the set shipped with mailbot (see mailbot.paths).
+
+    `overrides` holds only the files that differ (a client's `clients/<slug>/templates`): each file
+    there wins over the file of the same name in `path` or the shipped set, the rest come from those.
+    """
 
     path: Path | None = None
+    overrides: Path | None = None
 
     @property
     def directory(self) -> Path:
+        """The complete base set: `path`, else the shipped templates."""
         return self.path if self.path is not None else SHIPPED_TEMPLATES
+
+    @property
+    def directories(self) -> list[Path]:
+        """The search path of the renderer, first match wins: overrides, then the base set."""
+        return [self.overrides, self.directory] if self.overrides is not None else [self.directory]
+
+
+class BrandingSettings(Section):
+    """What an agency varies per client app without copying a template; unset keys give today's mails.
+
+    Values are checked by `mailbot.reply.branding` (a colour that could carry CSS or HTML is refused)
+    and escaped in HTML like everything else.
+    """
+
+    name: str | None = Field(default=None, min_length=1, max_length=80)  # header of HTML mails
+    accent_color: str = DEFAULT_ACCENT  # "#rrggbb": header bar, quoted articles
+    # the closing block under "Mit freundlichen Grüßen" per language; unset: [support] name
+    signature: dict[Language, list[str]] = Field(default_factory=dict)
+    # legal lines under the footer of customer mails (Impressum), per language; unset: none
+    footer: dict[Language, list[str]] = Field(default_factory=dict)
+
+    @field_validator("accent_color")
+    @classmethod
+    def _colour(cls, value: str) -> str:
+        return accent_colour(value)
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        return None if value is None else brand_lines(value, "name")[0]
+
+    @field_validator("signature", "footer", mode="before")
+    @classmethod
+    def _lines(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {
+            lang: brand_lines(lines, f"{info.field_name}.{lang}") if isinstance(lines, str | list) else lines
+            for lang, lines in value.items()
+        }
 
 
 class ClassifierSettings(Section):
@@ -434,6 +481,7 @@ class Settings(Section):
     database: DatabaseSettings = DatabaseSettings()
     knowledge_base: PathSettings = PathSettings(path=Path("knowledge_base"))
     templates: TemplateSettings = TemplateSettings()
+    branding: BrandingSettings = BrandingSettings()
     classifier: ClassifierSettings = ClassifierSettings()
     limits: LimitSettings = LimitSettings()
     business_hours: BusinessHoursSettings = BusinessHoursSettings(always_open=True)
@@ -663,7 +711,8 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     updates: dict[str, Any] = {
         "knowledge_base": PathSettings(path=resolve(settings.knowledge_base.path)),
         "templates": TemplateSettings(
-            path=resolve(settings.templates.path) if settings.templates.path else None
+            path=resolve(settings.templates.path) if settings.templates.path else None,
+            overrides=resolve(settings.templates.overrides) if settings.templates.overrides else None,
         ),
         "classifier": settings.classifier.model_copy(
             update={"model_dir": resolve(settings.classifier.model_dir)}

@@ -100,11 +100,20 @@ The renderer adds ``lang`` (the template language code) itself, and for customer
 ``personal`` (a person's reply, see above), ``greet`` (False when the agent's message opens with
 its own salutation, so the mail does not greet twice) and ``sign`` (False when it ends with its own
 closing: the mail is then the agent's letter, and what the mail adds goes to the footer).
+From ``[branding]`` (`BrandingSettings`) it adds to every kind ``brand_name`` (None: no header),
+``brand_accent`` and ``brand_on_accent`` (checked ``#rrggbb`` colours: the accent and the text colour
+that reads on it), ``brand_signature`` (the lines of the closing block in the mail's language; default
+``support_name`` alone, so () for team kinds) and ``brand_footer`` (legal lines of customer mails in
+the mail's language; () when unset and for team kinds).
+
+Templates are looked up along a search path, first match wins (`TemplateSettings.directories`): a
+client's override folder holds only the files that differ, the base set holds all of them. Override
+folders are checked at construction (`mailbot.reply.overrides`): names, syntax, a sample render.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -114,6 +123,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateSyntaxError, Undef
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
+from mailbot.config import BrandingSettings
 from mailbot.domain import Language, Severity
 from mailbot.errors import ConfigError
 from mailbot.reply.agent_text import (
@@ -122,8 +132,10 @@ from mailbot.reply.agent_text import (
     paragraphs_to_html,
     paragraphs_to_text,
 )
+from mailbot.reply.branding import text_on
 from mailbot.reply.markdown import markdown_to_html, markdown_to_text
 from mailbot.reply.names import greeting_name
+from mailbot.reply.overrides import check_override_names, failure_at, sample_contexts
 from mailbot.reply.subject import bare_subject, one_line, reply_subject
 
 CUSTOMER_KINDS = (
@@ -197,7 +209,8 @@ OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
 TEAM_EVENTS = ("new", "follow_up", "unverified_follow_up")
 STATUS_STATES = ("escalated", "answered", "solved")
 SEVERITIES = tuple(s.value for s in Severity)
-RESERVED_KEYS = frozenset({"lang", "personal", "greet", "sign"})
+BRAND_KEYS = frozenset({"brand_name", "brand_accent", "brand_on_accent", "brand_signature", "brand_footer"})
+RESERVED_KEYS = frozenset({"lang", "personal", "greet", "sign"}) | BRAND_KEYS
 # Kinds that carry an agent's words when their `message` is not empty: a person's reply (RFC 3834).
 PERSONAL_KINDS = ("agent_reply", "solved")
 
@@ -310,6 +323,21 @@ def _customer_values(kind: str, values: dict[str, object]) -> dict[str, object]:
     return values
 
 
+def _brand_values(
+    branding: BrandingSettings, kind: str, language: Language, values: Mapping[str, object]
+) -> dict[str, object]:
+    """The `[branding]` values a template of `kind` in `language` sees (see the module docstring)."""
+    customer = kind in CUSTOMER_KINDS
+    default_signature = (str(values["support_name"]),) if "support_name" in values else ()
+    return {
+        "brand_name": branding.name,
+        "brand_accent": branding.accent_color,
+        "brand_on_accent": text_on(branding.accent_color),
+        "brand_signature": tuple(branding.signature.get(language) or default_signature),
+        "brand_footer": tuple(branding.footer.get(language) or ()) if customer else (),
+    }
+
+
 def _environment(loader: FileSystemLoader, *, html: bool) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         loader=loader,
@@ -333,32 +361,77 @@ def _environment(loader: FileSystemLoader, *, html: bool) -> ImmutableSandboxedE
 
 
 class TemplateRenderer:
-    """Renders one mail kind in one language; checks the whole template set at start-up."""
+    """Renders one mail kind in one language; checks the whole template set at start-up.
 
-    def __init__(self, template_dir: Path) -> None:
-        self.template_dir = Path(template_dir)
-        if not self.template_dir.is_dir():
-            raise ConfigError(
-                f"template directory {self.template_dir} does not exist: point [templates] path in "
-                "the configuration at a copy of mailbot's templates, or leave it out for the shipped ones"
-            )
-        missing = [n for n in required_templates() if not (self.template_dir / n).is_file()]
+    `directories` is a search path, first match wins: a client's override folder (only the files
+    that differ), then a complete set. Every required template must be found somewhere on it, and
+    every file that would be used must parse, or construction fails naming the file, line and fix.
+    """
+
+    def __init__(self, directories: Path | Sequence[Path], branding: BrandingSettings | None = None) -> None:
+        self.directories = [Path(directories)] if isinstance(directories, str | Path) else list(directories)
+        if not self.directories:
+            raise ValueError("TemplateRenderer needs at least one template directory")
+        self.branding = branding if branding is not None else BrandingSettings()
+        for directory in self.directories:
+            if not directory.is_dir():
+                raise ConfigError(
+                    f"template directory {directory} does not exist: point [templates] path (or overrides) "
+                    "in the configuration at an existing folder, or leave it out for the shipped templates"
+                )
+        for override in self.directories[:-1]:
+            check_override_names(override, required_templates())
+        missing = [n for n in required_templates() if not any((d / n).is_file() for d in self.directories)]
         if missing:
+            where = " or ".join(str(d) for d in self.directories)
             raise ConfigError(
-                f"template directory {self.template_dir} lacks {', '.join(missing)}: add the "
+                f"template directory {where} lacks {', '.join(missing)}: add the "
                 "missing file(s), e.g. by copying the same kind in the other language and translating it"
             )
-        loader = FileSystemLoader(self.template_dir, encoding="utf-8")
+        loader = FileSystemLoader(self.directories, encoding="utf-8")
         self._text_env = _environment(loader, html=False)
         self._html_env = _environment(loader, html=True)
-        for name in required_templates():
-            try:
-                self._env_for(name).get_template(name)
-            except TemplateSyntaxError as exc:
-                raise ConfigError(
-                    f"{self.template_dir / name}:{exc.lineno}: template syntax error: {exc.message}; "
-                    "fix the template"
-                ) from exc
+        own_partials = [p.name for d in self.directories[:-1] for p in sorted(d.glob("_*.j2"))]
+        for name in (*required_templates(), *own_partials):
+            self._compile(name)
+        self._try_overrides()
+
+    def _compile(self, name: str) -> None:
+        """Parse one template as the search path finds it; errors name that file and line."""
+        try:
+            self._env_for(name).get_template(name)
+        except TemplateSyntaxError as exc:
+            raise ConfigError(
+                f"{exc.filename or self._found(name)}:{exc.lineno}: template syntax error: {exc.message}; "
+                "fix the template (compare it with the shipped file of the same name)"
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{self._found(name)}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+            ) from exc
+
+    def _try_overrides(self) -> None:
+        """Render every kind an override touches with sample values (`mailbot.reply.overrides`)."""
+        files = {path.name for directory in self.directories[:-1] for path in directory.glob("*.j2")}
+        every_kind = any(name.startswith("_") for name in files)  # a partial frames many kinds
+        for kind in KINDS:
+            for language in Language:
+                if not every_kind and not any(template_name(kind, language, p) in files for p in PARTS):
+                    continue
+                for context in sample_contexts(REQUIRED_KEYS[kind], OPTIONAL_DEFAULTS[kind]):
+                    try:
+                        self.render(kind, language, context)
+                    except Exception as exc:  # any failure of an edited template: report it at start
+                        where = failure_at(exc, self.directories, template_name(kind, language, "*"))
+                        message = getattr(exc, "message", None) or str(exc)
+                        raise ConfigError(
+                            f"{where}: the {kind} mail ({language.value}) fails with sample values: "
+                            f"{message}; use only the variables this kind has (listed in "
+                            "mailbot/reply/render.py), spelt as there, or compare with the shipped file"
+                        ) from exc
+
+    def _found(self, name: str) -> Path:
+        return next((d / name for d in self.directories if (d / name).is_file()), self.directories[-1] / name)
 
     def _env_for(self, name: str) -> ImmutableSandboxedEnvironment:
         return self._html_env if name.endswith(".html.j2") else self._text_env
@@ -375,6 +448,7 @@ class TemplateRenderer:
         if reserved:
             raise ValueError(f"context key(s) {', '.join(reserved)} are set by the renderer")
         values: dict[str, object] = {**OPTIONAL_DEFAULTS[kind], **context, "lang": language.value}
+        values |= _brand_values(self.branding, kind, language, values)
         if kind in CUSTOMER_KINDS:
             values = _customer_values(kind, values)
         if kind == "team_notice" and values["event"] not in TEAM_EVENTS:
