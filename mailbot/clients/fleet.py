@@ -101,11 +101,12 @@ class Fleet:
             return None
 
     def _renderer(self, settings: Settings) -> TemplateRenderer:
-        """One renderer per distinct set of template folders: clients without overrides share one."""
-        key = (settings.templates.directory,)
+        """Clients with the same template folders share the compiled templates; each signs with its
+        own branding."""
+        key = tuple(settings.templates.directories)
         if key not in self._renderers:
-            self._renderers[key] = TemplateRenderer(settings.templates.directory)
-        return self._renderers[key]
+            self._renderers[key] = TemplateRenderer(settings.templates.directories, settings.branding)
+        return self._renderers[key].with_branding(settings.branding)
 
     def _install_log_filter(self) -> None:
         """Every client's secrets are scrubbed from every log line; addresses when any client asks."""

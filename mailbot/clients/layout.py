@@ -36,6 +36,8 @@ PATH_KEYS: tuple[tuple[str, ...], ...] = (
 )
 INSTALLATION_ONLY = ("database", "clients")  # one database, one clients folder for all clients
 SERVER_SECTIONS = ("imap", "smtp")
+# tables a client states whole: its signature and legal lines are one text, never half the default's
+WHOLE_TABLES = (("branding", "signature"), ("branding", "footer"))
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -117,6 +119,10 @@ def client_mapping(
     mine = resolve_paths(own, client_dir)
     data = merge(defaults, mine)
     data["support"] = {**data.get("support", {}), "mailbox": slug}
+    for section, key in WHOLE_TABLES:
+        own_table = mine.get(section, {}).get(key)
+        if isinstance(own_table, Mapping):  # never one language's lines from the default, one from here
+            data[section][key] = dict(own_table)
     hours = mine.get("business_hours", {})
     if any(day in hours for day in WEEKDAYS) and "always_open" not in hours:
         # a client that writes its own opening hours means them, whatever the default says

@@ -50,12 +50,12 @@ def write_kb(folder: Path) -> None:
     )
 
 
-def add_client(root: Path, slug: str, prefix: str, name: str = "Support") -> Path:
+def add_client(root: Path, slug: str, prefix: str, name: str = "Support", extra: str = "") -> Path:
     folder = root / "clients" / slug
     write_kb(folder / "knowledge_base")
     (folder / "client.toml").write_text(
         f'[support]\naddress = "support@{slug}.example"\nname = "{name}"\nticket_prefix = "{prefix}"\n'
-        '[maildir]\npath = "Maildir"\n',
+        f'[maildir]\npath = "Maildir"\n{extra}',
         encoding="utf-8",
     )
     return folder / "client.toml"
@@ -78,11 +78,14 @@ def test_added_changed_and_removed_clients(fleet: Fleet, tmp_path: Path):
     alpha = fleet.apps["alpha"]
     assert fleet.reload().started == {}  # nothing changed: nothing restarted
 
-    add_client(tmp_path, "beta", "BE")
+    add_client(tmp_path, "beta", "BE", extra='[branding]\nname = "Beta"\n')
     change = fleet.reload()
     assert list(change.started) == ["beta"] and not change.stopped
     assert fleet.apps["beta"].engine is alpha.engine  # one database for all
-    assert fleet.apps["beta"].renderer is alpha.renderer  # the same templates: one renderer
+    # the same template set is compiled once and shared; each client signs with its own branding
+    assert fleet.apps["beta"].renderer._text_env is alpha.renderer._text_env
+    assert fleet.apps["beta"].renderer.branding.name == "Beta"
+    assert alpha.renderer.branding.name is None
 
     config = tmp_path / "clients" / "alpha" / "client.toml"
     config.write_text(config.read_text().replace('name = "Support"', 'name = "Alpha Help"'))

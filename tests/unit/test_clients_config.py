@@ -9,6 +9,7 @@ import pytest
 from mailbot.clients import load_installation
 from mailbot.clients.layout import merge, password_variable
 from mailbot.config import load_settings
+from mailbot.domain import Language
 from mailbot.errors import ConfigError
 from mailbot.toml_lines import line_of
 
@@ -222,3 +223,18 @@ def test_own_opening_hours_win_over_an_always_open_default(tmp_path):
     assert not clients["own"].business_hours.always_open
     assert clients["own"].business_hours.tuesday == ["08:00-12:00"]
     assert clients["default"].business_hours.always_open
+
+
+def test_a_client_signature_is_its_own_whole(tmp_path):
+    defaults = INSTALLATION + '[branding.signature]\nde = ["Ihr Agentur-Team"]\nen = ["Your agency team"]\n'
+    own = '[branding.signature]\nde = ["Ihr Parkfuchs-Team"]\n'
+    config = make(
+        tmp_path,
+        {"pf": client_toml("p@p.example", "PF", own), "other": client_toml("o@o.example", "OT")},
+        defaults,
+    )
+    clients = load_installation(config, env={}).clients
+    assert clients["pf"].branding.signature == {
+        Language.DE: ["Ihr Parkfuchs-Team"]
+    }  # not the agency's English
+    assert clients["other"].branding.signature[Language.EN] == ["Your agency team"]
