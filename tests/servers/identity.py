@@ -8,9 +8,9 @@ Real enough that msal and google-auth talk to it unchanged (an `authority` / `to
   a wrong secret is ``401 invalid_client`` (AADSTS7000215), a scope other than
   ``https://outlook.office365.com/.default`` is ``400 invalid_scope`` (AADSTS70011).
 - Google's ``POST /google/token``: the JWT-bearer grant of a service account (RS256 signature checked
-  against the key this stand-in made, ``aud`` = Google's token URI as documented, ``scope``; a subject the account is not
-  delegated for is ``401 unauthorized_client``) and the refresh-token grant (``400 invalid_grant`` for an
-  unknown or revoked refresh token).
+  against the key this stand-in made, ``aud`` = Google's token URI as documented, ``scope``; a subject
+  the account is not delegated for is ``401 unauthorized_client``) and the refresh-token grant
+  (``400 invalid_grant`` for an unknown or revoked refresh token).
 - ``POST /introspect`` (form ``token=...``): ``{"active": true, "username": <mailbox>}`` while the token
   is issued, unexpired and not revoked, else ``{"active": false}`` (Dovecot then refuses the login).
 

@@ -134,8 +134,10 @@ class _OAuthHandler(_Handler):
         accepted = self.sink._check_token(user, token)
         if not accepted:
             await server.challenge_auth(_XOAUTH2_ERROR)  # the client answers with an empty line
-            return AuthResult(success=False, message="535 5.7.8 Username and Password not accepted")
-        return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
+            return AuthResult(
+                success=False, handled=False, message="535 5.7.8 Username and Password not accepted"
+            )
+        return AuthResult(success=True, auth_data=user)
 
 
 class SmtpSink:
