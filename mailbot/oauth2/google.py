@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from mailbot.oauth2.http import token_session
 from mailbot.oauth2.microsoft import short_error
 from mailbot.oauth2.settings import GOOGLE_SCOPE, GOOGLE_TOKEN_URI, OAuth2Settings
 from mailbot.oauth2.token import REFRESH_MARGIN_SECONDS, TokenError, TokenProvider
@@ -108,6 +107,8 @@ class GoogleProvider(TokenProvider):
     def _transport(self) -> Any:
         if self._request is None:
             from google.auth.transport.requests import Request
+
+            from mailbot.oauth2.http import token_session
 
             request = Request(token_session(self.oauth.cafile, self.oauth.timeout_seconds))
             timeout = self.oauth.timeout_seconds

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from mailbot.oauth2.http import token_session
 from mailbot.oauth2.settings import MICROSOFT_AUTHORITY, MICROSOFT_SCOPE, OAuth2Settings
 from mailbot.oauth2.token import REFRESH_MARGIN_SECONDS, TokenError, TokenProvider
 
@@ -66,6 +65,8 @@ class MicrosoftProvider(TokenProvider):
     def _application(self) -> Any:
         if self._app is None:
             import msal  # imported here: only installations with a Microsoft mailbox pay for it
+
+            from mailbot.oauth2.http import token_session
 
             o = self.oauth
             try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,16 +36,22 @@ def oauth_sink(identity: IdentityStandIn) -> Iterator[SmtpSink]:
         yield sink
 
 
+@dataclass
+class OAuthBot(Bot):
+    identity: IdentityStandIn | None = None
+    apps: dict[str, str] = field(default_factory=dict)  # section -> the Entra app's client id
+
+
 def oauth_bot(
-    tmp_path: Path, dovecot: DovecotServer, sink: SmtpSink, imap_block: str, smtp_block: str
-) -> Bot:
-    user = dovecot.new_user()
+    tmp_path: Path, dovecot: DovecotServer, user: str, sink: SmtpSink, imap_block: str, smtp_block: str
+) -> OAuthBot:
+    """The e2e harness's configuration with auth = "oauth2" for IMAP and SMTP and no password at all."""
     path = write_config(tmp_path / "mailbot.toml", dovecot, user, sink)
     text = path.read_text(encoding="utf-8")
     text = text.replace('password = "secret"\n', 'auth = "oauth2"\n', 1)
     text = text.replace("[smtp]\n", f'[smtp]\nauth = "oauth2"\nusername = "{user}"\n', 1)
     path.write_text(text + f"\n[imap.oauth2]\n{imap_block}\n[smtp.oauth2]\n{smtp_block}\n", encoding="utf-8")
-    return Bot(dovecot, user, sink, path)
+    return OAuthBot(dovecot, user, sink, path)
 
 
 def microsoft_block(identity: IdentityStandIn, tenant: str, client_id: str, secret_env: str) -> str:
@@ -56,32 +63,19 @@ def microsoft_block(identity: IdentityStandIn, tenant: str, client_id: str, secr
 
 
 @pytest.fixture
-def microsoft_bot(tmp_path, oauth_dovecot, oauth_sink, identity, monkeypatch) -> Bot:
+def microsoft_bot(tmp_path, oauth_dovecot, oauth_sink, identity, monkeypatch) -> OAuthBot:
     """IMAP and SMTP with two Entra apps of one tenant (each may be revoked alone)."""
-    tenant = f"contoso-{uuid.uuid4().hex[:6]}"
-    apps = {}
+    tenant, user = f"contoso-{uuid.uuid4().hex[:6]}", oauth_dovecot.new_user()
+    blocks, apps = {}, {}
     for section in ("imap", "smtp"):
         client_id, secret = str(uuid.uuid4()), f"{section}~" + uuid.uuid4().hex
-        identity.add_microsoft_app(tenant, client_id, secret, "placeholder")
-        apps[section] = client_id
+        identity.add_microsoft_app(tenant, client_id, secret, user)
         monkeypatch.setenv(f"TEST_{section.upper()}_SECRET", secret)
-    bot = oauth_bot(
-        tmp_path,
-        oauth_dovecot,
-        oauth_sink,
-        microsoft_block(identity, tenant, apps["imap"], "TEST_IMAP_SECRET"),
-        microsoft_block(identity, tenant, apps["smtp"], "TEST_SMTP_SECRET"),
-    )
-    for section, client_id in apps.items():  # now that the mailbox is known: the apps may use it
-        identity.add_microsoft_app(tenant, client_id, _secret(monkeypatch, section), bot.user)
-    bot.apps = apps  # type: ignore[attr-defined]
+        blocks[section] = microsoft_block(identity, tenant, client_id, f"TEST_{section.upper()}_SECRET")
+        apps[section] = client_id
+    bot = oauth_bot(tmp_path, oauth_dovecot, user, oauth_sink, blocks["imap"], blocks["smtp"])
+    bot.identity, bot.apps = identity, apps
     return bot
-
-
-def _secret(monkeypatch, section: str) -> str:
-    import os
-
-    return os.environ[f"TEST_{section.upper()}_SECRET"]
 
 
 def run_once(bot: Bot, *extra: str, expect: int = 0) -> list[str]:
@@ -118,15 +112,12 @@ def test_mail_is_fetched_over_xoauth2_imap_and_answered_over_xoauth2_smtp(micros
 def test_google_service_account_mailbox_end_to_end(tmp_path, oauth_dovecot, oauth_sink, identity):
     user = oauth_dovecot.new_user()
     email = f"mailbot-{uuid.uuid4().hex[:6]}@project.iam.gserviceaccount.com"
-    key = identity.add_service_account(tmp_path, email, {user})
+    key = identity.add_service_account(tmp_path, email, {user})  # delegated for this mailbox only
     block = (
         f'provider = "google"\nservice_account_file = "{key}"\n'
         f'token_uri = "{identity.google_token_uri}"\ncafile = "{identity.cafile}"\n'
     )
-    bot = oauth_bot(tmp_path, oauth_dovecot, oauth_sink, block, block)
-    bot.user = user  # oauth_bot drew its own user: use the delegated one
-    text = bot.config.read_text(encoding="utf-8")
-    bot.config.write_text(text.replace(oauth_dovecot_user(text), user), encoding="utf-8")
+    bot = oauth_bot(tmp_path, oauth_dovecot, user, oauth_sink, block, block)
 
     bot.deliver(make_mail(CUSTOMER, "Passwort vergessen", QUESTION))
     logins = run_once(bot)
@@ -136,17 +127,13 @@ def test_google_service_account_mailbox_end_to_end(tmp_path, oauth_dovecot, oaut
     assert identity.fetches(email) == 1  # IMAP and SMTP share the credential's cached token
 
 
-def oauth_dovecot_user(config_text: str) -> str:
-    return config_text.split('username = "', 1)[1].split('"', 1)[0]
-
-
 def test_an_expired_token_is_renewed_before_it_is_used(
     tmp_path, oauth_dovecot, oauth_sink, identity, monkeypatch
 ):
     tenant, client_id = f"short-{uuid.uuid4().hex[:6]}", str(uuid.uuid4())
     monkeypatch.setenv("TEST_SECRET", "short~secret")
     block = microsoft_block(identity, tenant, client_id, "TEST_SECRET")
-    bot = oauth_bot(tmp_path, oauth_dovecot, oauth_sink, block, block)
+    bot = oauth_bot(tmp_path, oauth_dovecot, oauth_dovecot.new_user(), oauth_sink, block, block)
     identity.add_microsoft_app(tenant, client_id, "short~secret", bot.user, lifetime=4)
 
     bot.deliver(make_mail(CUSTOMER, "Passwort vergessen", QUESTION))
@@ -165,16 +152,13 @@ def test_an_expired_token_is_renewed_before_it_is_used(
     assert_only_xoauth2(bot, logins)
 
 
-def test_a_revoked_imap_token_is_a_clear_error_and_the_mail_waits_for_the_next_pass(
-    microsoft_bot: Bot, capsys
-):
-    bot = microsoft_bot
-    identity_client = bot.apps["imap"]  # type: ignore[attr-defined]
+def test_a_revoked_imap_token_is_a_clear_error_and_the_mail_waits_for_the_next_pass(microsoft_bot, capsys):
+    bot, identity = microsoft_bot, microsoft_bot.identity
+    imap_client = bot.apps["imap"]
     bot.deliver(make_mail(CUSTOMER, "Passwort vergessen", QUESTION))
     bot.run_once()  # the database now holds mail of this mailbox
-    identity = _identity_of(bot)
-    identity.revoke(identity_client)
-    fetches = identity.fetches(identity_client)
+    identity.revoke(imap_client)
+    fetches = identity.fetches(imap_client)
 
     bot.deliver(make_mail("max@example.org", "Passwort vergessen", QUESTION))
     capsys.readouterr()
@@ -182,24 +166,23 @@ def test_a_revoked_imap_token_is_a_clear_error_and_the_mail_waits_for_the_next_p
     error = capsys.readouterr().err
     assert f"OAuth2 token refused for {bot.user} at 127.0.0.1:{bot.dovecot.imap_port}" in error
     assert "provider microsoft" in error and "re-consent / check app permissions" in error
-    assert identity.fetches(identity_client) == fetches + 1  # one fresh token, tried once
+    assert identity.fetches(imap_client) == fetches + 1  # one fresh token, tried once
     assert len(bot.dovecot.list_folder(bot.user, "INBOX")) == 1  # the mail is not lost
     assert len(bot.inbound()) == 1
 
     # one connection, the cached token and one fresh one, no third try and no password
     assert len(refused) == 1 and "auth failed, 2 attempts" in refused[0] and "method=XOAUTH2" in refused[0]
 
-    identity.reinstate(identity_client)
+    identity.reinstate(imap_client)
     logins = run_once(bot)
     assert len(bot.sent_to("max@example.org")) == 1
     assert bot.dovecot.list_folder(bot.user, "INBOX") == []
     assert_only_xoauth2(bot, refused + logins)
 
 
-def test_a_revoked_smtp_token_keeps_the_answer_queued_until_it_works_again(microsoft_bot: Bot, capsys):
-    bot = microsoft_bot
-    identity = _identity_of(bot)
-    smtp_client = bot.apps["smtp"]  # type: ignore[attr-defined]
+def test_a_revoked_smtp_token_keeps_the_answer_queued_until_it_works_again(microsoft_bot, capsys):
+    bot, identity = microsoft_bot, microsoft_bot.identity
+    smtp_client = bot.apps["smtp"]
     identity.revoke(smtp_client)
 
     bot.deliver(make_mail(CUSTOMER, "Passwort vergessen", QUESTION))
@@ -217,15 +200,3 @@ def test_a_revoked_smtp_token_keeps_the_answer_queued_until_it_works_again(micro
     assert len(bot.sent_to(CUSTOMER)) == 1
     assert [row.state for row in bot.outbox()] == ["sent"]
     assert_only_xoauth2(bot, logins)
-
-
-_IDENTITY: list[IdentityStandIn] = []
-
-
-@pytest.fixture(autouse=True)
-def _remember_identity(identity: IdentityStandIn) -> None:
-    _IDENTITY[:] = [identity]
-
-
-def _identity_of(bot: Bot) -> IdentityStandIn:
-    return _IDENTITY[0]
