@@ -4,6 +4,7 @@ protocols to it (authority discovery, client credentials, JWT bearer, refresh to
 from __future__ import annotations
 
 import logging
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -150,3 +151,37 @@ def test_tokens_never_reach_a_log_line(identity, caplog):
         assert token not in later.scrub(f"token {token}")
     finally:
         logging.getLogger().removeHandler(handler)
+
+
+def rsa_certificate(directory: Path, name: str) -> tuple[Path, str]:
+    """An app certificate as Entra takes it: RSA key and certificate in one PEM file (mode 600)."""
+    key, cert = directory / f"{name}.key", directory / f"{name}.crt"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", f"/CN={name}",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    pem = directory / f"{name}.pem"
+    pem.write_text(key.read_text() + cert.read_text(), encoding="ascii")
+    pem.chmod(0o600)
+    return pem, cert.read_text()
+
+
+def test_microsoft_certificate_credential_signs_a_client_assertion(identity, tmp_path):
+    pem, registered = rsa_certificate(tmp_path, "mailbot-app")
+    tenant, client_id = f"t-{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+    identity.add_microsoft_app(tenant, client_id, "", "box@example.test", certificate=registered)
+    oauth = OAuth2Settings(
+        provider="microsoft",
+        tenant=tenant,
+        client_id=client_id,
+        certificate_file=pem,
+        authority=identity.authority(tenant),
+        cafile=identity.cafile,
+    )
+    token = MicrosoftProvider(oauth, "imap", {}).access_token()
+    assert identity.introspect(token)["username"] == "box@example.test"
+
+    other, _ = rsa_certificate(tmp_path, "not-registered")
+    with pytest.raises(TokenError, match="AADSTS700027"):
+        MicrosoftProvider(oauth.model_copy(update={"certificate_file": other}), "imap", {}).access_token()

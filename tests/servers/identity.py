@@ -39,6 +39,7 @@ MICROSOFT_SCOPE = "https://outlook.office365.com/.default"
 GOOGLE_SCOPE = "https://mail.google.com/"
 GOOGLE_AUDIENCE = "https://oauth2.googleapis.com/token"  # Google's documented `aud`, wherever the POST goes
 REVOKED = "Token has been expired or revoked."
+CLIENT_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
@@ -56,6 +57,7 @@ class _App:
     secret: str
     mailbox: str  # the mailbox Exchange lets this app use
     lifetime: float | None = None
+    certificate: str | None = None  # PEM of the certificate registered instead of a secret
 
 
 @dataclass
@@ -160,11 +162,18 @@ class IdentityStandIn(LoopbackHttpServer):
 
     # -- what a test registers ----------------------------------------------------------------------
     def add_microsoft_app(
-        self, tenant: str, client_id: str, secret: str, mailbox: str, lifetime: float | None = None
+        self,
+        tenant: str,
+        client_id: str,
+        secret: str,
+        mailbox: str,
+        lifetime: float | None = None,
+        certificate: str | None = None,
     ) -> None:
-        """An Entra app with a client secret, allowed to use `mailbox`; its tokens live `lifetime` s."""
+        """An Entra app with a client secret (or a registered `certificate`, PEM), allowed to use
+        `mailbox`; its tokens live `lifetime` s."""
         with self._lock:
-            self._apps[client_id] = _App(tenant, secret, mailbox.lower(), lifetime)
+            self._apps[client_id] = _App(tenant, secret, mailbox.lower(), lifetime, certificate)
 
     def add_service_account(
         self, directory: Path, email: str, subjects: set[str], lifetime: float | None = None
@@ -253,7 +262,13 @@ class IdentityStandIn(LoopbackHttpServer):
                 "error_description": f"AADSTS700016: Application with identifier '{client_id}' was not "
                 f"found in the directory '{tenant}'.",
             }
-        if not secrets.compare_digest(form.get("client_secret", ""), app.secret):
+        if form.get("client_assertion_type") == CLIENT_ASSERTION:
+            refused = self._bad_assertion(app, client_id, f"{self.base_url}/{tenant}/oauth2/v2.0/token", form)
+            if refused:
+                return 401, {"error": "invalid_client", "error_description": refused}
+        elif app.certificate is not None or not secrets.compare_digest(
+            form.get("client_secret", ""), app.secret
+        ):
             return 401, {
                 "error": "invalid_client",
                 "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret "
@@ -269,6 +284,39 @@ class IdentityStandIn(LoopbackHttpServer):
         body["ext_expires_in"] = body["expires_in"]
         del body["scope"]
         return 200, body
+
+    @staticmethod
+    def _bad_assertion(app: _App, client_id: str, audience: str, form: dict[str, str]) -> str | None:
+        """Why a certificate's client assertion (RFC 7523, as Entra checks it) is refused, or None."""
+        import base64
+
+        import jwt  # PyJWT, which msal itself depends on
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+
+        if app.certificate is None:
+            return "AADSTS700027: no certificate is registered on the application"
+        cert = x509.load_pem_x509_certificate(app.certificate.encode())
+        thumbprint = base64.urlsafe_b64encode(cert.fingerprint(hashes.SHA256())).rstrip(b"=").decode()
+        assertion = form.get("client_assertion", "")
+        try:
+            header = jwt.get_unverified_header(assertion)
+            claims = jwt.decode(
+                assertion,
+                cert.public_key(),
+                algorithms=["PS256", "RS256"],
+                audience=audience,  # type: ignore[arg-type]
+            )
+        except jwt.PyJWTError as exc:
+            return f"AADSTS700027: Client assertion failed signature validation ({exc})"
+        if str(header.get("x5t#S256", "")).rstrip("=") != thumbprint:  # base64url, padded or not
+            return (
+                "AADSTS700027: The certificate with identifier used to sign the client assertion is not "
+                "registered on application."
+            )
+        if claims.get("iss") != client_id or claims.get("sub") != client_id:
+            return "AADSTS700023: client assertion iss/sub is not the client id"
+        return None
 
     def google_token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         grant = form.get("grant_type", "")
