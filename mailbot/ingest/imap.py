@@ -137,8 +137,8 @@ class ImapSource:
             client.oauth2_login(user, token, mech="XOAUTH2")
             return
         except LoginError as exc:
-            log.info("IMAP %s refused the OAuth2 token for %s (%s); fetching a fresh one", self.address, user,
-                     error_text(exc))  # fmt: skip
+            why = error_text(exc)
+            log.info("IMAP %s refused the OAuth2 token of %s (%s): one fresh try", self.address, user, why)
         try:
             client.oauth2_login(user, provider.refresh(refused=token), mech="XOAUTH2")
         except LoginError as exc:

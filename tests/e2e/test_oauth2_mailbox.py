@@ -200,3 +200,16 @@ def test_a_revoked_smtp_token_keeps_the_answer_queued_until_it_works_again(micro
     assert len(bot.sent_to(CUSTOMER)) == 1
     assert [row.state for row in bot.outbox()] == ["sent"]
     assert_only_xoauth2(bot, logins)
+
+
+def test_a_wrong_client_secret_names_the_app_and_leaves_the_mail(microsoft_bot, capsys, monkeypatch):
+    bot = microsoft_bot
+    monkeypatch.setenv("TEST_IMAP_SECRET", "an-old-expired-secret")
+    bot.deliver(make_mail(CUSTOMER, "Passwort vergessen", QUESTION))
+    capsys.readouterr()
+    run_once(bot, expect=1)
+    error = capsys.readouterr().err
+    assert "OAuth2 token refused by Microsoft" in error and "AADSTS7000215" in error
+    assert bot.apps["imap"] in error and "an-old-expired-secret" not in error
+    assert len(bot.dovecot.list_folder(bot.user, "INBOX")) == 1
+    assert bot.sink.auth_attempts == []  # nothing was decided, nothing sent
