@@ -41,7 +41,6 @@ class TokenProvider(ABC):
     ) -> None:
         self.clock = clock
         self.margin = margin
-        self.fetches = 0  # how many tokens were fetched (status and tests)
         self._token: Token | None = None
         self._lock = threading.Lock()  # IMAP and SMTP of one mailbox may share the credential
 
@@ -80,6 +79,5 @@ class TokenProvider(ABC):
         old, self._token = self._token, None
         value, lifetime = self._fetch()
         logredact.register_secret(value, replaces=old.value if old is not None else None)
-        self.fetches += 1
         self._token = Token(value, self.clock() + lifetime, lifetime)
         return value
