@@ -31,6 +31,7 @@ from mailbot.classify import DEFAULT_OUT_OF_SCOPE_SHARE
 from mailbot.domain import Language, Severity
 from mailbot.errors import ConfigError
 from mailbot.escalate.settings import JIRA_TOKEN_ENV, WEBHOOK_SECRET_ENV, JiraSettings, WebhookSettings
+from mailbot.oauth2 import OAuth2Settings, credential_problems, secret_values
 from mailbot.paths import SHIPPED_TEMPLATES
 from mailbot.reply.branding import DEFAULT_ACCENT, accent_colour, brand_lines
 from mailbot.settings_base import Address, Section
@@ -46,10 +47,15 @@ _HOURS_RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 Security = Literal["tls", "starttls", "none"]
+Auth = Literal["password", "oauth2"]
 
 
 class _ServerSection(Section):
-    """What IMAP and SMTP share: where the server is, how to secure and log in."""
+    """What IMAP and SMTP share: where the server is, how to secure and log in.
+
+    `auth = "oauth2"` logs in with SASL XOAUTH2 and a token from `[<section>.oauth2]` (mailbot.oauth2),
+    never with a password: a password key there is refused, so nothing can fall back to one.
+    """
 
     host: str
     port: int | None = Field(default=None, ge=1, le=65535)
@@ -60,6 +66,30 @@ class _ServerSection(Section):
     password: SecretStr | None = None
     password_env: str | None = None  # name of an environment variable that holds the password
     timeout_seconds: float = Field(default=30.0, gt=0)
+    auth: Auth = "password"
+    oauth2: OAuth2Settings | None = None  # [imap.oauth2] / [smtp.oauth2], with auth = "oauth2"
+
+    def _check_auth(self, name: str) -> None:
+        if self.auth == "password":
+            if self.oauth2 is not None:
+                raise ValueError(
+                    f'[{name}.oauth2] is set but [{name}] auth = "password": set auth = "oauth2" to log in '
+                    f"with its tokens, or remove [{name}.oauth2]"
+                )
+            return
+        if self.oauth2 is None:
+            raise ValueError(
+                f'auth = "oauth2" needs an [{name}.oauth2] section with provider = "microsoft" or "google" '
+                "and the provider's keys (see mailbot.example.toml)"
+            )
+        if not self.username:
+            raise ValueError(f'auth = "oauth2" needs [{name}] username: the mailbox the token is used for')
+        given = sorted(key for key in ("password", "password_env") if key in self.model_fields_set)
+        if given:
+            raise ValueError(
+                f'auth = "oauth2" never uses a password: remove [{name}] {" and ".join(given)} '
+                "(mail must not go out or in with a password the provider is turning off)"
+            )
 
 
 class ImapSettings(_ServerSection):
@@ -82,6 +112,11 @@ class ImapSettings(_ServerSection):
             if other is not None and imap_folder_key(other) == imap_folder_key(value):
                 raise ValueError(_same_folder("imap", key, str(info.field_name)))
         return value
+
+    @model_validator(mode="after")
+    def _auth(self) -> ImapSettings:
+        self._check_auth("imap")
+        return self
 
 
 def imap_folder_key(name: str) -> str:
@@ -139,7 +174,10 @@ class MaildirSettings(Section):
 
 
 class SmtpSettings(_ServerSection):
-    pass
+    @model_validator(mode="after")
+    def _auth(self) -> SmtpSettings:
+        self._check_auth("smtp")
+        return self
 
 
 class SupportSettings(Section):
@@ -534,6 +572,8 @@ def secret(section: _ServerSection, section_name: str, env: Mapping[str, str] | 
     be written into the file.
     """
     env = os.environ if env is None else env
+    if section.auth == "oauth2":
+        return None
     variable = password_variable(section, section_name)
     if env.get(variable):
         return env[variable]
@@ -551,6 +591,10 @@ def all_secrets(settings: Settings, env: Mapping[str, str] | None = None) -> lis
     """Every secret value this installation knows, for the log filter's second line of defence."""
     env = os.environ if env is None else env
     found = [secret(s, name, env) for s, name in ((settings.imap, "imap"), (settings.smtp, "smtp")) if s]
+    for name in ("imap", "smtp"):
+        section = getattr(settings, name)
+        if section is not None and section.oauth2 is not None:
+            found.extend(secret_values(section.oauth2, name, env))
     if settings.jira is not None:
         found.append(settings.jira.token.get_secret_value() if settings.jira.token else None)
         found.append(env.get(settings.jira.token_env or JIRA_TOKEN_ENV))
@@ -722,8 +766,13 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         updates["maildir"] = settings.maildir.model_copy(update={"path": resolve(settings.maildir.path)})
     for name in ("imap", "smtp"):
         section = getattr(settings, name)
-        if section is not None and section.cafile is not None:
-            updates[name] = section.model_copy(update={"cafile": resolve(section.cafile)})
+        if section is not None and (section.cafile is not None or section.oauth2 is not None):
+            updates[name] = section.model_copy(
+                update={
+                    "cafile": resolve(section.cafile) if section.cafile is not None else None,
+                    "oauth2": section.oauth2.resolved(base) if section.oauth2 is not None else None,
+                }
+            )
     url = settings.database.url
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
         updates["database"] = DatabaseSettings(url="sqlite:///" + str(base / url.removeprefix("sqlite:///")))
@@ -733,6 +782,11 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
 def _check_secrets(settings: Settings, path: Path, env: Mapping[str, str]) -> None:
     for name in ("imap", "smtp"):
         section = getattr(settings, name)
+        if section is not None and section.oauth2 is not None:
+            problems = credential_problems(section.oauth2, name, env)
+            if problems:
+                raise ConfigError("\n".join(f"{path}: {problem}" for problem in problems))
+            continue
         if section is None or section.username is None:
             continue
         if secret(section, name, env) is None:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 _ADDRESS = re.compile(r"(?<![\w.+-])([\w.+-]{1,64})@([\w-]+(?:\.[\w-]+)+)")
 MIN_SECRET = 4  # shorter "secrets" would redact ordinary words
+_runtime_secrets: set[str] = set()  # secrets that appear while running (OAuth2 access tokens)
 
 
 def redact_address(match: re.Match[str]) -> str:
@@ -22,8 +23,14 @@ def redact_address(match: re.Match[str]) -> str:
 class RedactingFilter(logging.Filter):
     def __init__(self, secrets: Iterable[str], addresses: bool) -> None:
         super().__init__()
-        self.secrets = sorted({s for s in secrets if len(s) >= MIN_SECRET}, key=len, reverse=True)
+        self.secrets = sorted(
+            {s for s in (*secrets, *_runtime_secrets) if len(s) >= MIN_SECRET}, key=len, reverse=True
+        )
         self.addresses = addresses
+
+    def replace_secret(self, new: str, old: str | None) -> None:
+        kept = {s for s in self.secrets if s != old}
+        self.secrets = sorted(kept | ({new} if len(new) >= MIN_SECRET else set()), key=len, reverse=True)
 
     def scrub(self, text: str) -> str:
         for secret in self.secrets:
@@ -40,6 +47,18 @@ class RedactingFilter(logging.Filter):
         if scrubbed != message:
             record.msg, record.args = scrubbed, ()
         return True
+
+
+def register_secret(value: str, replaces: str | None = None) -> None:
+    """A secret known only at run time (an OAuth2 access token): scrubbed from now on by every filter,
+    installed or still to come. `replaces` (the token it succeeds) is dropped, so a long run does not
+    collect every token it ever had."""
+    _runtime_secrets.discard(replaces or "")
+    if len(value) >= MIN_SECRET:
+        _runtime_secrets.add(value)
+    for handler in logging.getLogger().handlers:
+        for redacting in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
+            redacting.replace_secret(value, replaces)
 
 
 def install(secrets: Iterable[str], addresses: bool) -> RedactingFilter:

@@ -3,6 +3,8 @@
 - ``dovecot`` (session): one Dovecot for the whole run; isolate tests by user, not by restart.
 - ``imap_user`` (function): a fresh address whose mailbox on ``dovecot`` starts empty.
 - ``smtp_sink`` (function): a fresh, plain aiosmtpd sink per test.
+- ``identity`` (session): a loopback identity provider (Microsoft / Google token endpoints, token
+  introspection); ``oauth_dovecot`` (session): a second Dovecot whose XOAUTH2 logins it checks.
 - ``postgres`` (session): one throwaway PostgreSQL cluster; ``database_url`` (function, parametrised)
   gives a test a fresh SQLite file and, in a second run, a fresh PostgreSQL database.
 """
@@ -13,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.servers import DovecotError, DovecotServer, SmtpSink
+from tests.servers import DovecotError, DovecotServer, IdentityStandIn, OAuth2Passdb, SmtpSink
 from tests.servers.postgres import PostgresError, PostgresServer
 
 
@@ -24,6 +26,26 @@ def dovecot() -> Iterator[DovecotServer]:
         server = DovecotServer.started()
     except DovecotError as exc:
         failure = str(exc)  # fail outside the except block: no chained-traceback noise
+    else:
+        with server:
+            yield server
+        return
+    pytest.fail(failure, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def identity() -> Iterator[IdentityStandIn]:
+    with IdentityStandIn() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture(scope="session")
+def oauth_dovecot(identity: IdentityStandIn) -> Iterator[DovecotServer]:
+    """Dovecot with the oauth2 passdb: XOAUTH2 tokens are checked at `identity`'s introspection URL."""
+    try:
+        server = DovecotServer.started(oauth2=OAuth2Passdb(identity.introspection_url, identity.cafile))
+    except DovecotError as exc:
+        failure = str(exc)
     else:
         with server:
             yield server

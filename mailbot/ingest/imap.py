@@ -33,6 +33,7 @@ from mailbot.db.schema import InboundMail, InboundState, Watermark
 from mailbot.errors import TransientError
 from mailbot.ingest.source import FinalPlace, final_place, pending_finalisation
 from mailbot.ingest.store import FetchedMail, store_mail, too_large_reason
+from mailbot.oauth2 import refused_message, token_provider
 from mailbot.tls import client_context
 
 log = logging.getLogger(__name__)
@@ -115,12 +116,34 @@ class ImapSource:
         s = self.settings
         if not s.username:
             return
+        if s.auth == "oauth2":
+            self._oauth2_login(client, s.username)
+            return
         try:
             client.login(s.username, self._password or "")
         except LoginError as exc:
             raise TransientError(
                 f"IMAP login as {s.username} on {self.address} failed: {error_text(exc)}; "
                 f"check the password in {password_source(s)} and [imap] username"
+            ) from exc
+
+    def _oauth2_login(self, client: IMAPClient, user: str) -> None:
+        """AUTHENTICATE XOAUTH2; a refused token is replaced by a fresh one once, then the pass gives up
+        (TransientError: the source pauses, the mail stays in the inbox). Never a password."""
+        assert self.settings.oauth2 is not None  # ImapSettings checks it for auth = "oauth2"
+        provider = token_provider(self.settings.oauth2, "imap", user)
+        token = provider.access_token()
+        try:
+            client.oauth2_login(user, token, mech="XOAUTH2")
+            return
+        except LoginError as exc:
+            why = error_text(exc)
+            log.info("IMAP %s refused the OAuth2 token of %s (%s): one fresh try", self.address, user, why)
+        try:
+            client.oauth2_login(user, provider.refresh(refused=token), mech="XOAUTH2")
+        except LoginError as exc:
+            raise TransientError(
+                f"{refused_message(provider, user, self.address)} (server: {error_text(exc)})"
             ) from exc
 
     def _select_inbox(self, client: IMAPClient) -> None:

@@ -24,6 +24,8 @@ from mailbot.clock import Clock
 from mailbot.config import SmtpSettings, secret
 from mailbot.db.claims import claim_due_outbox
 from mailbot.db.schema import OutboxMail, OutboxState
+from mailbot.errors import TransientError
+from mailbot.oauth2 import refused_message, token_provider
 from mailbot.tls import client_context
 
 log = logging.getLogger(__name__)
@@ -113,10 +115,16 @@ class Deliverer:
         try:
             await client.connect()
             if s.username:
-                await client.login(s.username, self._password or "")
+                await self._login(client, s.username, f"{s.host}:{port}")
             while current is not None:
                 await self._send_one(client, current, report)
                 current = self._claim_next()
+        except TransientError as exc:  # no token, or the server refused a fresh one: all rows wait
+            message = str(exc)
+            log.warning("delivery interrupted: %s", message)
+            report.errors.append(message)
+            if current is not None:
+                self._defer(current, message, report)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             # the connection is gone: the mail in hand waits for the next attempt, the rest stay due
             message = f"SMTP {s.host}:{port}: {exc}"
@@ -130,6 +138,26 @@ class Deliverer:
                     await client.quit()
                 except (aiosmtplib.SMTPException, OSError, TimeoutError):
                     client.close()
+
+    async def _login(self, client: aiosmtplib.SMTP, user: str, address: str) -> None:
+        """AUTH with the password, or XOAUTH2 with a token: a refused token is replaced by a fresh one
+        once, then TransientError (the rows stay queued and are retried). Never a password then."""
+        s = self.settings
+        if s.auth != "oauth2":
+            await client.login(user, self._password or "")
+            return
+        assert s.oauth2 is not None  # SmtpSettings checks it for auth = "oauth2"
+        provider = token_provider(s.oauth2, "smtp", user)
+        token = provider.access_token()
+        try:
+            await client.auth_xoauth2(user, token)
+            return
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            log.info("SMTP %s refused the OAuth2 token for %s (%s); fetching a fresh one", address, user, exc)
+        try:
+            await client.auth_xoauth2(user, provider.refresh(refused=token))
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise TransientError(f"{refused_message(provider, user, address)} (server: {exc})") from exc
 
     async def _send_one(self, client: aiosmtplib.SMTP, row_id: int, report: DeliveryReport) -> None:
         """Send one claimed row. Whatever goes wrong with this row ends with this row (failed or

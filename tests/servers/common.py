@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -119,6 +120,7 @@ class LoopbackHttpServer:
     host = LOOPBACK
     handler: type[BaseHTTPRequestHandler]
     thread_name = "http-stand-in"
+    ssl_context: ssl.SSLContext | None = None  # set: the server speaks HTTPS
 
     def __init__(self) -> None:
         self.port = free_ports(1)[0]
@@ -126,6 +128,8 @@ class LoopbackHttpServer:
 
     def start(self) -> None:
         server = ThreadingHTTPServer((self.host, self.port), self.handler)
+        if self.ssl_context is not None:
+            server.socket = self.ssl_context.wrap_socket(server.socket, server_side=True)
         server.daemon_threads = True
         server.block_on_close = False
         server.owner = self  # type: ignore[attr-defined]

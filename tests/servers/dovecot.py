@@ -37,6 +37,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -87,13 +88,14 @@ ssl_cert = <{cert}
 ssl_key = <{key}
 # Plain LOGIN / AUTH PLAIN without TLS: loopback only, and the bot's plain mode needs it.
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 
 # Any user name logs in with the one password and gets its own fresh Maildir.
 passdb {{
   driver = static
   args = password={password}
-}}
+{static_mechanisms}}}
+{oauth2_passdb}
 userdb {{
   driver = static
   args = uid={mail_user} gid={mail_group} home={d}/mail/%d/%n allow_all_users=yes
@@ -126,6 +128,37 @@ stats_writer_socket_path =
 # Test data only: skip fsync (APPEND and LMTP get faster).
 mail_fsync = never
 """
+
+
+# The oauth2 variant: XOAUTH2/OAUTHBEARER tokens are checked by RFC 7662 introspection at a loopback
+# stand-in (Dovecot 2.3 syntax: a passdb whose args name this file; 2.4 moved these keys into
+# oauth2_* settings and no longer routes the mechanism through a passdb). The static passdb is kept
+# for PLAIN/LOGIN only, so the suite's helpers still log in, and a token is never taken as a password.
+_OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {args}
+}}
+# Tests refuse tokens on purpose, all from 127.0.0.1: no failure delay, no growing per-IP penalty.
+auth_failure_delay = 0
+login_trusted_networks = 127.0.0.0/8
+"""
+_OAUTH2_ARGS = """\
+introspection_mode = post
+introspection_url = {introspection_url}
+username_attribute = username
+active_attribute = active
+active_value = true
+{tls}"""
+
+
+@dataclass(frozen=True)
+class OAuth2Passdb:
+    """Where Dovecot's oauth2 passdb asks whether a token is active and whose it is."""
+
+    introspection_url: str
+    cafile: Path | None = None  # trusted for an https:// introspection_url
 
 
 class DovecotError(RuntimeError):
@@ -181,8 +214,11 @@ class DovecotServer:
 
     host: str = LOOPBACK
 
-    def __init__(self, directory: Path | None = None, binary: str | None = None) -> None:
+    def __init__(
+        self, directory: Path | None = None, binary: str | None = None, oauth2: OAuth2Passdb | None = None
+    ) -> None:
         self.binary = binary or find_dovecot()
+        self.oauth2 = oauth2
         self._own_dir = directory is None
         self.directory = Path(directory or tempfile.mkdtemp(prefix="mailbot-dovecot-")).resolve()
         self.imap_port, self.imaps_port, self.lmtp_port = free_ports(3)
@@ -215,6 +251,14 @@ class DovecotServer:
             mail_group = grp.getgrgid(os.getegid()).gr_name
             extra_global = f"default_internal_group = {mail_group}\n"
             extra_services = "service anvil {\n  chroot =\n}\n"
+        mechanisms, static_mechanisms, oauth2_passdb = "plain login", "", ""
+        if self.oauth2 is not None:
+            args = d / "dovecot-oauth2.conf.ext"
+            tls = f"tls_ca_cert_file = {self.oauth2.cafile}\n" if self.oauth2.cafile else ""
+            args.write_text(_OAUTH2_ARGS.format(introspection_url=self.oauth2.introspection_url, tls=tls))
+            mechanisms = "plain login xoauth2 oauthbearer"
+            static_mechanisms = "  mechanisms = plain login\n"
+            oauth2_passdb = _OAUTH2_PASSDB.format(args=args)
         self.config_path.write_text(
             _CONFIG.format(
                 d=d,
@@ -232,6 +276,9 @@ class DovecotServer:
                 login_user=login_user,
                 extra_global=extra_global,
                 extra_services=extra_services,
+                mechanisms=mechanisms,
+                static_mechanisms=static_mechanisms,
+                oauth2_passdb=oauth2_passdb,
             )
         )
 
@@ -315,9 +362,11 @@ class DovecotServer:
             self.stop()
 
     @classmethod
-    def started(cls, directory: Path | None = None, binary: str | None = None) -> DovecotServer:
+    def started(
+        cls, directory: Path | None = None, binary: str | None = None, oauth2: OAuth2Passdb | None = None
+    ) -> DovecotServer:
         """Create and start a server; on failure nothing is left running or on disk."""
-        server = cls(directory, binary)
+        server = cls(directory, binary, oauth2)
         try:
             server.start()
         except BaseException:

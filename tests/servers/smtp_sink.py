@@ -11,6 +11,11 @@ MTA would only produce by accident. Delivery tests use:
 - ``tls="implicit"`` (SMTPS) or ``tls="starttls"``, with a self-signed cert (``cafile``) whose
   SAN covers 127.0.0.1 and localhost, so the client's TLS verification can be tested for real.
 
+- ``xoauth2=verify``: the sink requires AUTH (plain connection allowed, loopback) and offers XOAUTH2
+  besides PLAIN/LOGIN; ``verify(user, token)`` decides (e.g. the identity stand-in's introspection).
+  A refused token gets Gmail's answer: a 334 challenge with a JSON error, then ``535 5.7.8``. PLAIN and
+  LOGIN are always refused; every attempt is recorded in ``auth_attempts`` (mechanism, user, accepted).
+
 Messages are recorded as ``SinkMessage(mail_from, rcpt_tos, data)`` with ``data`` the raw bytes as
 received (CRLF line endings, dot-stuffing removed); rejected attempts go to ``rejections``.
 """
@@ -21,13 +26,15 @@ import shutil
 import ssl
 import tempfile
 import threading
+from base64 import b64decode
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, NamedTuple
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from .common import LOOPBACK, free_ports, make_self_signed_cert
 
@@ -102,6 +109,37 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
+class AuthAttempt(NamedTuple):
+    mechanism: str
+    user: str
+    accepted: bool
+
+
+_XOAUTH2_ERROR = '{"status":"401","schemes":"Bearer","scope":"https://mail.google.com/"}'
+
+
+class _OAuthHandler(_Handler):
+    """The sink's hooks plus SASL XOAUTH2 (aiosmtpd calls `auth_<MECHANISM>` methods of the handler)."""
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        blob = args[1] if len(args) > 1 else ""
+        try:
+            fields = dict(
+                part.split("=", 1) for part in b64decode(blob).decode().split("\x01") if "=" in part
+            )
+        except ValueError:
+            await server.push("501 5.5.2 Cannot decode XOAUTH2 response")
+            return AuthResult(success=False, handled=True)
+        user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        accepted = self.sink._check_token(user, token)
+        if not accepted:
+            await server.challenge_auth(_XOAUTH2_ERROR)  # the client answers with an empty line
+            return AuthResult(
+                success=False, handled=False, message="535 5.7.8 Username and Password not accepted"
+            )
+        return AuthResult(success=True, auth_data=user)
+
+
 class SmtpSink:
     """aiosmtpd Controller on 127.0.0.1 (free port) collecting messages, with failure injection."""
 
@@ -114,8 +152,11 @@ class SmtpSink:
         tls: TlsMode = "none",
         require_starttls: bool = False,
         cert_dir: Path | None = None,
+        xoauth2: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.port = port or free_ports(1)[0]
+        self.xoauth2 = xoauth2
+        self._auth_attempts: list[AuthAttempt] = []
         self.tls: TlsMode = tls
         self.require_starttls = require_starttls
         self.cafile: Path | None = None
@@ -146,8 +187,12 @@ class SmtpSink:
         elif self.tls == "starttls":
             kwargs["tls_context"] = self._server_ctx
             kwargs["require_starttls"] = self.require_starttls
+        handler = _Handler(self)
+        if self.xoauth2 is not None:
+            handler = _OAuthHandler(self)
+            kwargs.update(auth_required=True, auth_require_tls=False, authenticator=self._refuse_password)
         controller = Controller(
-            _Handler(self),
+            handler,
             hostname=self.host,
             port=self.port,
             # A fixed name avoids socket.getfqdn(), which can hang on a machine without DNS.
@@ -239,7 +284,27 @@ class SmtpSink:
         with self._lock:
             self._bad_rcpts[address.lower()] = _reply(code, message)
 
+    @property
+    def auth_attempts(self) -> list[AuthAttempt]:
+        with self._lock:
+            return list(self._auth_attempts)
+
     # --- called from the server thread -------------------------------------------------------
+
+    def _check_token(self, user: str, token: str) -> bool:
+        assert self.xoauth2 is not None
+        accepted = self.xoauth2(user, token)
+        with self._lock:
+            self._auth_attempts.append(AuthAttempt("XOAUTH2", user, accepted))
+        return accepted
+
+    def _refuse_password(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        user = data.login.decode(errors="replace") if isinstance(data, LoginPassword) else ""
+        with self._lock:
+            self._auth_attempts.append(AuthAttempt(mechanism, user, False))
+        return AuthResult(success=False)
 
     def _take_failure(self, stage: Stage, mail_from: str, rcpts: list[str]) -> str | None:
         with self._lock:
