@@ -31,8 +31,12 @@ PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("templates", "overrides"),
     ("classifier", "model_dir"),
     ("maildir", "path"),
-    ("imap", "cafile"),
-    ("smtp", "cafile"),
+    *((server, "cafile") for server in ("imap", "smtp")),
+    *(
+        (server, "oauth2", key)
+        for server in ("imap", "smtp")
+        for key in ("cafile", "certificate_file", "service_account_file", "authorized_user_file")
+    ),
 )
 INSTALLATION_ONLY = ("database", "clients")  # one database, one clients folder for all clients
 SERVER_SECTIONS = ("imap", "smtp")
@@ -61,8 +65,10 @@ def merge(defaults: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]
 def resolve_paths(data: Mapping[str, Any], base: Path) -> dict[str, Any]:
     """A copy of `data` whose relative paths (PATH_KEYS, an SQLite URL) are made absolute from `base`."""
     resolved = merge({}, data)
-    for section, key in PATH_KEYS:
-        table = resolved.get(section)
+    for *tables, key in PATH_KEYS:
+        table: Any = resolved
+        for name in tables:
+            table = table.get(name) if isinstance(table, dict) else None
         if isinstance(table, dict) and isinstance(table.get(key), str):
             path = Path(table[key]).expanduser()
             table[key] = str(path if path.is_absolute() else base / path)
@@ -137,9 +143,27 @@ def client_mapping(
         data["templates"] = {**data.get("templates", {}), "overrides": str(overrides)}
     for section in SERVER_SECTIONS:
         table = data.get(section)
-        if isinstance(table, dict) and not (table.get("password") or table.get("password_env")):
+        if not isinstance(table, dict):
+            continue
+        if table.get("auth") == "oauth2":
+            _oauth2_variables(table.get("oauth2"), slug, section)
+        elif not (table.get("password") or table.get("password_env")):
             table["password_env"] = password_variable(slug, section)
     return data
+
+
+def _oauth2_variables(block: Any, slug: str, section: str) -> None:
+    """The client's own variable names where the OAuth2 block leaves them to the default
+    (MAILBOT_<SLUG>_<SECTION>_CLIENT_SECRET, _REFRESH_TOKEN): one client's secret is never another's."""
+    if not isinstance(block, dict):
+        return
+    prefix = f"MAILBOT_{slug.upper().replace('-', '_')}_{section.upper()}"
+    wants_secret = block.get("provider") == "microsoft" and "certificate_file" not in block
+    if block.get("provider") == "google" and "client_id" in block:
+        wants_secret = True
+        block.setdefault("refresh_token_env", f"{prefix}_REFRESH_TOKEN")
+    if wants_secret:
+        block.setdefault("client_secret_env", f"{prefix}_CLIENT_SECRET")
 
 
 def written_in(own: Mapping[str, Any], location: Sequence[str]) -> bool:

@@ -238,3 +238,31 @@ def test_a_client_signature_is_its_own_whole(tmp_path):
         Language.DE: ["Ihr Parkfuchs-Team"]
     }  # not the agency's English
     assert clients["other"].branding.signature[Language.EN] == ["Your agency team"]
+
+
+def test_oauth2_mailboxes_get_the_clients_own_variables_and_paths(tmp_path):
+    imap = (
+        '[imap]\nhost = "outlook.office365.com"\nusername = "help@ms.example"\nauth = "oauth2"\n'
+        '[imap.oauth2]\nprovider = "microsoft"\ntenant = "t"\nclient_id = "c"\n'
+    )
+    google = (
+        '[imap]\nhost = "imap.gmail.com"\nusername = "help@g.example"\nauth = "oauth2"\n'
+        '[imap.oauth2]\nprovider = "google"\nservice_account_file = "keys/sa.json"\n'
+    )
+    no_maildir = '[maildir]\npath = "Maildir"\n'
+    config = make(
+        tmp_path,
+        {
+            "ms-app": client_toml("m@ms.example", "MS").replace(no_maildir, "") + imap,
+            "g-app": client_toml("g@g.example", "GG").replace(no_maildir, "") + google,
+        },
+    )
+    installation = load_installation(config, env={}, require_secrets=False)
+    assert not installation.problems, installation.problems
+    ms = installation.clients["ms-app"].imap
+    assert ms is not None and ms.oauth2 is not None
+    assert ms.oauth2.client_secret_env == "MAILBOT_MS_APP_IMAP_CLIENT_SECRET" and ms.password_env is None
+    g = installation.clients["g-app"].imap
+    assert g is not None and g.oauth2 is not None
+    assert g.oauth2.service_account_file == tmp_path / "clients" / "g-app" / "keys" / "sa.json"
+    assert g.oauth2.client_secret_env is None  # a service account has no client secret
