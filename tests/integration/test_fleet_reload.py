@@ -122,3 +122,19 @@ def test_a_broken_edit_is_reported_once_and_the_client_keeps_running(
     change = fleet.reload()
     assert "gamma" not in change.started and fleet.apps["alpha"] is running
     assert "ticket_prefix 'AL'" in fleet.problems["gamma"]
+
+
+def test_a_client_with_an_empty_or_missing_knowledge_base_escalates_everything(fleet: Fleet, tmp_path: Path):
+    empty = add_client(tmp_path, "empty", "EM").parent / "knowledge_base"
+    shutil.rmtree(empty)
+    empty.mkdir()  # a new client whose agents have not written an article yet
+    missing = add_client(tmp_path, "missing", "MI").parent / "knowledge_base"
+    shutil.rmtree(missing)  # or whose folder is not there at all
+    change = fleet.reload()
+    assert sorted(change.started) == ["empty", "missing"]
+    for slug in ("empty", "missing"):
+        prediction = fleet.apps[slug].classifier.predict("Refund", "I want a refund for my purchase")
+        assert prediction.article_id is None or prediction.confidence < prediction.threshold
+        assert fleet.apps[slug].kb.articles == ()  # never another client's articles
+    answered = fleet.apps["alpha"].classifier.predict("Refund", "I want a refund for my purchase")
+    assert answered.article_id == "refund"
