@@ -288,7 +288,8 @@ def _reload_clients(
             for slug in change.stopped:
                 remove_client(scheduler, running.pop(slug))
             for slug, app in change.started.items():
-                running[slug] = add_client(scheduler, app, stop)
+                if slug in change.stopped or fleet.vet_new(slug):  # a changed client was vetted at its start
+                    running[slug] = add_client(scheduler, app, stop)
         except Exception:
             log.exception("reading the clients again failed; trying again in %g s", period)
 

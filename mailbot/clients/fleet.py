@@ -22,13 +22,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import logredact
-from mailbot.app import App, build_app, open_app
+from mailbot.app import App, build_app, open_app, refuse_new_database
 from mailbot.clients.clashes import clashes
 from mailbot.clients.loading import Installation, load_installation
 from mailbot.clock import Clock, system_clock
 from mailbot.config import Settings, all_secrets
 from mailbot.db.engine import make_session_factory, open_engine
-from mailbot.errors import ConfigError
+from mailbot.db.health import DatabaseProblem
+from mailbot.errors import ConfigError, TransientError
 from mailbot.reply.render import TemplateRenderer
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,29 @@ class Fleet:
             return new
         clients = {slug: c for slug, c in new.clients.items() if slug not in refused}
         return replace(new, clients=clients, problems={**new.problems, **refused})
+
+    def vet_new(self, slug: str) -> bool:
+        """The lost-database check `mailbot run` makes at start (mailbot.app.refuse_new_database), for a
+        client that a reload added: a database without its mail while its Processed folder holds some
+        is not this client's, and it is not served (said why). A mail server that cannot be asked
+        leaves it out until the next reload asks again."""
+        app = self.apps[slug]
+        source = app.make_source()
+        try:
+            refuse_new_database(app, source)
+            return True
+        except (DatabaseProblem, TransientError) as exc:
+            retry = isinstance(exc, TransientError)
+            log.error(
+                "client %s not started%s: %s", slug, " (asked again at the next reload)" if retry else "", exc
+            )
+            self.problems[slug] = str(exc)
+            if retry:
+                self._seen.pop(slug, None)
+            self.apps.pop(slug).close()
+            return False
+        finally:
+            source.close()
 
     def close(self) -> None:
         for app in self.apps.values():

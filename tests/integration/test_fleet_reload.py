@@ -138,3 +138,16 @@ def test_a_client_with_an_empty_or_missing_knowledge_base_escalates_everything(f
         assert fleet.apps[slug].kb.articles == ()  # never another client's articles
     answered = fleet.apps["alpha"].classifier.predict("Refund", "I want a refund for my purchase")
     assert answered.article_id == "refund"
+
+
+def test_a_client_added_while_running_gets_the_lost_database_check(fleet: Fleet, tmp_path: Path):
+    add_client(tmp_path, "fresh", "FR")
+    used = add_client(tmp_path, "used", "US").parent / "Maildir"
+    for sub in ("new", "cur", "tmp", ".Processed/new", ".Processed/tmp", ".Processed/cur"):
+        (used / sub).mkdir(parents=True, exist_ok=True)
+    (used / ".Processed" / "cur" / "1.decided:2,S").write_bytes(b"From: a@b.example\r\n\r\nold\r\n")
+    change = fleet.reload()
+    assert sorted(change.started) == ["fresh", "used"]
+    assert fleet.vet_new("fresh") is True
+    assert fleet.vet_new("used") is False  # mailbot worked on this mailbox with another database
+    assert "used" not in fleet.apps and "holds no mail of mailbox 'used'" in fleet.problems["used"]
