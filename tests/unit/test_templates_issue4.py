@@ -232,13 +232,13 @@ def test_team_notice_shows_severity_reasons_and_due_times(renderer, language):
 
     for text in (out.text, out.html):
         assert ("kritisch" if language is Language.DE else "critical") in text
-        assert "0.87" in text
+        assert ("0,87" if language is Language.DE else "0.87") in text
         assert "signal: 'stürzt ab' + 'alle Nutzer'" in text or "signal: &#39;stürzt ab&#39;" in text
         assert DUE_TEXT[language] in text and RESOLUTION_TEXT[language] in text
         assert "MB-000010" in text and "SUP-123" in text
         assert "login-problems" in text and "app-update" in text  # near misses
     assert (
-        "Einstufung: kritisch (critical), Konfidenz 0.87"
+        "Einstufung: kritisch (critical), Konfidenz 0,87"
         if language is Language.DE
         else "Severity: critical, confidence 0.87"
     ) in out.text
