@@ -101,23 +101,34 @@ def _decide(
             may_reply,
             hits,
             prediction,
+            why="no_article",
         )
     article = prediction.article_id
     if prediction.out_of_scope:
         reason = f"resembles the out-of-scope examples more than any article (closest: {article})"
-        return Decision(Action.ESCALATE, reason, None, None, may_reply, hits, prediction)
+        return Decision(
+            Action.ESCALATE, reason, None, None, may_reply, hits, prediction,
+            why="out_of_scope", why_values={"article": article},
+        )  # fmt: skip
     if not prediction.confident:
         reason = (
             f"not confident: best article {article} at {prediction.confidence:.2f} "
             f"< threshold {prediction.threshold:.2f}"
         )
-        return Decision(Action.ESCALATE, reason, None, None, may_reply, hits, prediction)
+        values = {"article": article, "confidence": prediction.confidence, "threshold": prediction.threshold}
+        return Decision(
+            Action.ESCALATE, reason, None, None, may_reply, hits, prediction,
+            why="not_confident", why_values={k: str(v) for k, v in values.items()},
+        )  # fmt: skip
     if article in escalating_articles:
         reason = f"article {article} says this topic goes to the 2nd level"
-        return Decision(Action.ESCALATE, reason, article, None, may_reply, hits, prediction)
+        return Decision(
+            Action.ESCALATE, reason, article, None, may_reply, hits, prediction,
+            why="escalating_article", why_values={"article": article},
+        )  # fmt: skip
     other = other_topic(prediction, cues.questions)
     if other is not None:
-        return Decision(Action.ESCALATE, other, None, None, may_reply, hits, prediction)
+        return Decision(Action.ESCALATE, other, None, None, may_reply, hits, prediction, why="other_question")
     if not may_reply:
         reason = (
             f"would answer with {article}, but no automatic mail may go to the sender: {silenced[0].reason}"

@@ -208,3 +208,6 @@ class Decision:
     # of a follow-up: why its sender is not verified ("" when it is, or nobody checks); such a mail is
     # recorded on the ticket and shown to the team, and changes and reveals nothing
     sender_not_verified: str = ""
+    # what `reason` says, as a code and its values, so that a team mail can say it in its own language
+    why: str = ""
+    why_values: dict[str, str] = field(default_factory=dict)

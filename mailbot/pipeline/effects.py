@@ -28,6 +28,7 @@ from mailbot.tickets.oncall import alert_oncall
 from mailbot.tickets.overdue import Promise, alert_response_overdue, overdue_note, promise
 from mailbot.tickets.service import new_reference
 from mailbot.tickets.sla import clock_start, due_times
+from mailbot.tickets.team_reason import team_reason
 from mailbot.tickets.team_view import customer_label, team_reasons
 
 log = logging.getLogger(__name__)
@@ -306,11 +307,12 @@ class _Effects:
         if self.flooding(ticket):
             return
         prediction = self.decision.prediction
+        reason = team_reason(self.decision, self.app.settings.team.language)
         context = {
             "reference": ticket.reference,
             "customer": customer_label(ticket.customer_name, ticket.customer),
             "subject": self.mail.subject,
-            "reason": f"{self.decision.reason}; {note}" if note else self.decision.reason,
+            "reason": f"{reason}; {note}" if note else reason,
             "language": ticket.language,  # the ticket's; the notice itself is in the team's language
             "ranking": list(prediction.ranking) if prediction else [],
             "rule_hits": [(hit.name, hit.reason) for hit in self.decision.rule_hits],
