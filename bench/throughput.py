@@ -1,7 +1,8 @@
 """Throughput of issue 13, measured: `mailbot run --once` end to end against the I/O floor of the same run.
 
-Per size N (default 1,000 and 10,000): N realistic German/English mails (80 % questions the shipped KB
-answers, 20 % faults, out-of-scope requests and auto-replies) are appended to a real Dovecot;
+Per size N (issue 13: 1,000 and 10,000; default 1,000 only): N realistic German/English mails
+(80 % questions the shipped KB answers, 20 % faults, out-of-scope requests and auto-replies) are
+appended to a real Dovecot;
 `mailbot train`, then one `mailbot run --once` as a subprocess, timed until it exits (by then every
 mail is decided and every reply accepted by the aiosmtpd sink: both are checked in the database and
 the sink). In the same run, the I/O floor: a batched FETCH of the same mails over imapclient and the
@@ -10,7 +11,7 @@ Printed: mails/s, floor, ratio, peak RSS of the worker (ru_maxrss of the child),
 first size to the last, and with --latency the p50/p95 arrival→reply latency of `mailbot run` (IDLE)
 while mails arrive over LMTP at 20/s.
 
-    .venv/bin/python bench/throughput.py                        # 1k and 10k
+    .venv/bin/python bench/throughput.py --counts 1000,10000    # 1k and 10k (10k: > 15 min here)
     .venv/bin/python bench/throughput.py --counts 1000,1000     # 1k twice
     .venv/bin/python bench/throughput.py --counts 1000 --backlog 4000 --profile bench/out/prof-backlog
     .venv/bin/python bench/throughput.py --counts 0 --latency 60
@@ -202,6 +203,7 @@ class ChildResult:
     seconds: float
     max_rss_mb: float
     returncode: int
+    cpu_seconds: float  # user + system time of the child: cpu_seconds / seconds = cores used
 
 
 def run_child(argv: Sequence[str], env: dict[str, str], profile_to: Path | None = None) -> ChildResult:
@@ -240,7 +242,7 @@ def run_child(argv: Sequence[str], env: dict[str, str], profile_to: Path | None 
     if proc.returncode != 0:
         tail = b"".join(stderr_lines[-20:]).decode(errors="replace")
         raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{tail}")
-    return ChildResult(seconds, usage.ru_maxrss / 1024, proc.returncode)
+    return ChildResult(seconds, usage.ru_maxrss / 1024, proc.returncode, usage.ru_utime + usage.ru_stime)
 
 
 def append_mails(dovecot: DovecotServer, user: str, factory: MailFactory, indexes: range) -> None:
@@ -250,7 +252,7 @@ def append_mails(dovecot: DovecotServer, user: str, factory: MailFactory, indexe
             client.multiappend("INBOX", [factory.mail(i) for i in chunk])
 
 
-def check_everything_decided(database: Path, sink: SmtpSink) -> dict[str, object]:
+def check_everything_decided(database: Path, sink: SmtpSink, sent_before: int = 0) -> dict[str, object]:
     """Every mail decided, every outbox row sent and accepted by the sink: or the figure means nothing."""
     engine = create_engine(f"sqlite:///{database}")
     with engine.connect() as conn:
@@ -264,9 +266,10 @@ def check_everything_decided(database: Path, sink: SmtpSink) -> dict[str, object
     engine.dispose()
     undecided = {state: n for state, n in inbound.items() if state not in ("done", "quarantined")}
     unsent = {state: n for state, n in outbox.items() if state != "sent"}
-    if undecided or unsent or outbox.get("sent", 0) != len(sink.messages):
+    sent = outbox.get("sent", 0) - sent_before  # the backlog's replies were sent before the sink was cleared
+    if undecided or unsent or sent != len(sink.messages):
         raise RuntimeError(f"not finished: inbound {inbound}, outbox {outbox}, sink {len(sink.messages)}")
-    return {"outcomes": outcomes, "sent": outbox.get("sent", 0)}
+    return {"outcomes": outcomes, "sent": sent}
 
 
 # --- the I/O floor --------------------------------------------------------------------------------
@@ -313,6 +316,7 @@ class SizeResult:
     fetch_seconds: float
     send_seconds: float
     load: str
+    cpu_seconds: float
 
     @property
     def rate(self) -> float:
@@ -336,6 +340,7 @@ def measure_size(
         user = dovecot.new_user()
         config = write_config(Path(tmp) / "mailbot.toml", dovecot, user, sink)
         env = environment(config)
+        sent_before = 0
         run_child([*MAILBOT, "train", "--config", str(config)], env)
         startup = run_child([*MAILBOT, "run", "--once", "--config", str(config)], env)
         print(f"  [{label}] start-up: empty run --once {startup.seconds:.2f} s, {startup.max_rss_mb:.0f} MB")
@@ -358,7 +363,7 @@ def measure_size(
             )
         else:
             result = run_child([*MAILBOT, "run", "--once", "--config", str(config)], env)
-        checked = check_everything_decided(Path(tmp) / "mailbot.db", sink)
+        checked = check_everything_decided(Path(tmp) / "mailbot.db", sink, sent_before)
         send_seconds = floor_send(sink.messages)
     return SizeResult(
         count,
@@ -369,6 +374,7 @@ def measure_size(
         fetch_seconds,
         send_seconds,
         load,
+        result.cpu_seconds,
     )
 
 
@@ -380,6 +386,10 @@ def print_size(result: SizeResult, label: str) -> None:
         f"  I/O floor              FETCH {result.count / result.fetch_seconds:.0f} mails/s, "
         f"SMTP {result.sent / result.send_seconds:.0f} mails/s one connection "
         f"({result.fetch_seconds:.2f} + {result.send_seconds:.2f} s) -> {result.floor_rate:.0f} mails/s"
+    )
+    print(
+        f"  CPU of the worker      {result.cpu_seconds:.1f} s"
+        f" = {result.cpu_seconds / result.seconds:.2f} cores"
     )
     print(f"  ratio to the floor     {result.rate / result.floor_rate:.1%}")
     print(f"  peak RSS of the worker {result.max_rss_mb:.0f} MB")
@@ -484,7 +494,9 @@ def measure_latency(factory: MailFactory, seconds: float, rate: float) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--counts", default="1000,10000", help="comma-separated sizes; 0 for none")
+    parser.add_argument(
+        "--counts", default="1000", help="comma-separated sizes (1000,10000: 10k takes > 15 min); 0: none"
+    )
     parser.add_argument("--backlog", type=int, default=0, help="mails stored before each measured run")
     parser.add_argument("--profile", type=Path, help="py-spy + SQL counts into this folder")
     parser.add_argument("--latency", type=float, default=0, help="seconds of arrivals at --rate for `run`")
@@ -507,6 +519,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 f"  SQL statements         {sql['total']} ({sql['total'] / count:.1f} per mail)",
                 sql["kinds"],
             )
+            for call, (calls, ms) in sql["calls"].items():
+                print(f"  {calls:6d} x {ms:6.2f} ms   {call}")
             print(f"  profile                {args.profile / (label + '-table.md')}")
     if len(results) > 1 and results[-1].count != results[0].count:
         first, last = results[0], results[-1]
