@@ -350,6 +350,7 @@ def measure_size(
             print(
                 f"  [{label}] backlog: {backlog} mails stored first in {before.seconds:.1f} s (not counted)"
             )
+            sent_before = int(str(check_everything_decided(Path(tmp) / "mailbot.db", sink)["sent"]))
             sink.clear()
         append_mails(dovecot, user, factory, range(count))
         fetched, fetch_seconds = floor_fetch(dovecot, user, "INBOX")
