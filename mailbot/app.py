@@ -287,12 +287,7 @@ def build_app(
     `escalate_without_kb`: a client of several runs on with a knowledge base that does not load (it
     escalates everything) instead of stopping the start (load_kb_and_classifier).
     """
-    if database is None:
-        logredact.install(all_secrets(settings), settings.privacy.redact_addresses)
-        engine, sessions = open_database(settings)
-    else:
-        engine, sessions = database
-    app = App(settings, engine, sessions, clock, owns_engine=database is None)
+    app = _app_on(settings, clock, database)
     if renderer is not None:
         app.__dict__["renderer"] = renderer
     app.__dict__["kb"], app.__dict__["classifier"] = load_kb_and_classifier(
@@ -322,11 +317,15 @@ def open_app(
 
     The knowledge base, the models and the templates stay lazy: a command that needs one loads it.
     """
-    if database is None:
-        logredact.install(all_secrets(settings), settings.privacy.redact_addresses)
-        engine, sessions = open_database(settings)
-    else:
-        engine, sessions = database
-    app = App(settings, engine, sessions, clock, owns_engine=database is None)
+    app = _app_on(settings, clock, database)
     _ = app.calendar
     return app
+
+
+def _app_on(settings: Settings, clock: Clock, database: tuple[Engine, sessionmaker[Session]] | None) -> App:
+    """An App on the installation's shared database, or on its own (which it then closes): only an
+    App of its own installs the log filter; a Fleet installs one for all its clients."""
+    if database is not None:
+        return App(settings, *database, clock, owns_engine=False)
+    logredact.install(all_secrets(settings), settings.privacy.redact_addresses)
+    return App(settings, *open_database(settings), clock)

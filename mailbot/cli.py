@@ -303,17 +303,11 @@ def _mailbox_matches_database(app: App, forever: bool, strict: bool = True) -> b
 def _log_availability(app: App) -> None:
     """After `run --once`: "closed until Mon 7 Dec 08:00 CET, 3 mails waiting", so that a pass that
     decided nothing reads as the calendar at work, not as a fault."""
-    from mailbot.status import availability_line, count_waiting
+    from mailbot.status import availability_now
 
-    now = app.clock()
-    with app.sessions() as session:
-        waiting = count_waiting(session, app.mailbox)
-    is_open = app.calendar.is_open(now)
-    opening = None if is_open else app.calendar.next_opening(now)
-    if is_open and not waiting:
-        return
-    mode = app.settings.business_hours.outside_hours
-    log.info("mailbox %s", availability_line(is_open, opening, waiting, mode, now))
+    quiet, line = availability_now(app)
+    if not quiet:
+        log.info("mailbox %s", line)
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -406,8 +400,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     """Train anew, for every client (or the one --client names); one JSON line per client."""
     from mailbot.app import load_configured_kb, load_or_train
     from mailbot.classify import store
+    from mailbot.clients import load_installation
 
-    installation = _installation(args, require_secrets=False)
+    installation = load_installation(args.config, require_secrets=False)
     for slug, settings in installation.select(args.client).items():
         kb = load_configured_kb(settings)
         (settings.classifier.model_dir / store.CARD_FILE).unlink(missing_ok=True)  # on demand: always anew

@@ -15,6 +15,7 @@ import shutil
 import tomllib
 from pathlib import Path
 
+from mailbot.clients.layout import CLIENT_FILE, SLUG, env_slug, password_variable
 from mailbot.errors import ConfigError
 from mailbot.paths import (
     CLIENT_EXAMPLE_CONFIG,
@@ -24,9 +25,7 @@ from mailbot.paths import (
 )
 
 CONFIG_NAME = "mailbot.toml"
-CLIENT_CONFIG_NAME = "client.toml"
 KB_NAME = "knowledge_base"
-SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")  # the same as [support] mailbox
 PREFIX_LENGTH = 10  # [support] ticket_prefix: ^[A-Z][A-Z0-9]{0,9}$
 _IGNORED = shutil.ignore_patterns("__pycache__", ".*")
 
@@ -73,7 +72,7 @@ def init_client(folder: Path) -> list[Path]:
     prefix = ticket_prefix(slug, taken=prefixes_in_use(folder.parent))
     kb = folder / KB_NAME
     folder.mkdir(parents=True)
-    config = folder / CLIENT_CONFIG_NAME
+    config = folder / CLIENT_FILE
     config.write_text(client_config(slug, prefix), encoding="utf-8")
     shutil.copytree(STARTER_KNOWLEDGE_BASE, kb, ignore=_IGNORED)
     shutil.copyfile(SHIPPED_KNOWLEDGE_BASE / "README.md", kb / "README.md")  # how to write articles
@@ -81,7 +80,7 @@ def init_client(folder: Path) -> list[Path]:
 
 
 def check_slug(slug: str) -> None:
-    if not SLUG_PATTERN.match(slug):
+    if not SLUG.match(slug):
         raise ConfigError(
             f"{slug!r} cannot be a client's folder name: it is the client's id in the database, so it "
             "must be 1 to 40 lower-case letters, digits, '_' or '-', starting with a letter or digit; "
@@ -107,7 +106,7 @@ def prefixes_in_use(clients_dir: Path) -> frozenset[str]:
     """The ticket prefixes that the other clients' client.toml files set (unreadable files are skipped:
     the clients check reports them, this only avoids an obvious clash)."""
     found = set()
-    for path in clients_dir.glob(f"*/{CLIENT_CONFIG_NAME}"):
+    for path in clients_dir.glob(f"*/{CLIENT_FILE}"):
         try:
             prefix = tomllib.loads(path.read_text(encoding="utf-8")).get("support", {}).get("ticket_prefix")
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
@@ -123,11 +122,6 @@ def client_config(slug: str, prefix: str) -> str:
     text = text.replace("<SLUG>", env_slug(slug)).replace("<slug>", slug)
     text = _set_string(text, "support", "name", f"{display_name(slug)} Support")
     return _set_string(text, "support", "ticket_prefix", prefix)
-
-
-def env_slug(slug: str) -> str:
-    """The slug as it appears in environment variable names: MAILBOT_<SLUG>_IMAP_PASSWORD."""
-    return slug.upper().replace("-", "_")
 
 
 def display_name(slug: str) -> str:
@@ -155,7 +149,7 @@ def _set_string(text: str, section: str, key: str, value: str) -> str:
 
 def client_next_steps(config: Path) -> str:
     folder = config.parent
-    variable = env_slug(folder.name)
+    imap, smtp = (password_variable(folder.name, section) for section in ("imap", "smtp"))
     kb = folder / KB_NAME
     return "\n".join(
         [
@@ -165,7 +159,7 @@ def client_next_steps(config: Path) -> str:
             "  replace the example article getting-started, and add mail no article may answer to",
             "  _out_of_scope.md. Then:",
             f"  mailbot kb check --kb {kb}",
-            f"  export MAILBOT_{variable}_IMAP_PASSWORD=... MAILBOT_{variable}_SMTP_PASSWORD=...",
+            f"  export {imap}=... {smtp}=...",
             f"  mailbot run --config mailbot.toml   (with [clients] dir = {str(folder.parent)!r} there)",
         ]
     )

@@ -8,12 +8,15 @@ decided, and outbox mail not yet sent (with why and when it is tried next), so t
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot.clock import BusinessCalendar
+
+if TYPE_CHECKING:
+    from mailbot.app import App
 from mailbot.db.schema import (
     EscalationJob,
     InboundMail,
@@ -75,6 +78,17 @@ def availability_line(
     if outside_hours == "wait":
         line += " (new mail stays in the mailbox until then)"
     return line
+
+
+def availability_now(app: App) -> tuple[bool, str]:
+    """Whether the client is open with nothing waiting (nothing worth saying), and the status line."""
+    now = app.clock()
+    with app.sessions() as session:
+        waiting = count_waiting(session, app.mailbox)
+    is_open = app.calendar.is_open(now)
+    opening = None if is_open else app.calendar.next_opening(now)
+    mode = app.settings.business_hours.outside_hours
+    return is_open and not waiting, availability_line(is_open, opening, waiting, mode, now)
 
 
 def collect_status(

@@ -45,9 +45,14 @@ WHOLE_TABLES = (("branding", "signature"), ("branding", "footer"))
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
+def env_slug(slug: str) -> str:
+    """The slug as it appears in environment variable names: MAILBOT_<SLUG>_IMAP_PASSWORD."""
+    return slug.upper().replace("-", "_")
+
+
 def password_variable(slug: str, section: str) -> str:
     """MAILBOT_<SLUG>_<SECTION>_PASSWORD: each client's mailbox has its own secret."""
-    return f"MAILBOT_{slug.upper().replace('-', '_')}_{section.upper()}_PASSWORD"
+    return f"MAILBOT_{env_slug(slug)}_{section.upper()}_PASSWORD"
 
 
 def merge(defaults: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
@@ -157,7 +162,7 @@ def _oauth2_variables(block: Any, slug: str, section: str) -> None:
     (MAILBOT_<SLUG>_<SECTION>_CLIENT_SECRET, _REFRESH_TOKEN): one client's secret is never another's."""
     if not isinstance(block, dict):
         return
-    prefix = f"MAILBOT_{slug.upper().replace('-', '_')}_{section.upper()}"
+    prefix = f"MAILBOT_{env_slug(slug)}_{section.upper()}"
     wants_secret = block.get("provider") == "microsoft" and "certificate_file" not in block
     if block.get("provider") == "google" and "client_id" in block:
         wants_secret = True

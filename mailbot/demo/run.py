@@ -25,7 +25,7 @@ from mailbot.demo.sink import EmlSink
 from mailbot.errors import ConfigError
 from mailbot.ingest.maildir import ensure_maildir
 from mailbot.paths import DEMO_CLIENTS, DEMO_SAMPLES, SHIPPED_KNOWLEDGE_BASE
-from mailbot.status import availability_line, count_waiting
+from mailbot.status import availability_now
 from mailbot.worker import run_once
 
 MARKER = ".mailbot-demo"
@@ -140,16 +140,13 @@ def _deliver_samples(maildir: Path, folder: Path) -> dict[str, str]:
 
 def _print_summary(app: App, names: dict[str, str]) -> None:
     """The client, its contract's state now, then one line per mail."""
-    settings, now = app.settings, app.clock()
+    settings = app.settings
+    _, hours = availability_now(app)
+    print(f"\nclient {app.mailbox}: {settings.support.name} <{settings.support.address}>, {hours}")
     with app.sessions() as session:
-        waiting = count_waiting(session, app.mailbox)
         rows = session.scalars(
             select(InboundMail).where(InboundMail.mailbox == app.mailbox).order_by(InboundMail.id)
         ).all()
-        is_open = app.calendar.is_open(now)
-        opening = None if is_open else app.calendar.next_opening(now)
-        hours = availability_line(is_open, opening, waiting, settings.business_hours.outside_hours, now)
-        print(f"\nclient {app.mailbox}: {settings.support.name} <{settings.support.address}>, {hours}")
         width = max((len(name) for name in names.values()), default=10)
         for row in rows:
             ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
