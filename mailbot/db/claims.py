@@ -45,6 +45,42 @@ def claim_next_inbound(
             return row_id
 
 
+def claim_inbound_batch(
+    session: Session, mailbox: str, now: datetime, lease: timedelta, limit: int, skip: Collection[int] = ()
+) -> list[int]:
+    """Claim up to `limit` processable mails in arrival order, in one UPDATE; return their ids.
+
+    A mail claimed before that has no outcome yet (its worker died or its processing failed) is a
+    suspect and is claimed alone: a mail that kills its worker then uses up only its own attempts,
+    never those of the mails that happened to be claimed with it.
+    """
+    claimable = or_(
+        InboundMail.state == InboundState.RECEIVED,
+        and_(InboundMail.state == InboundState.PROCESSING, InboundMail.lease_until < now),
+    )
+    query = select(InboundMail.id, InboundMail.attempts).where(InboundMail.mailbox == mailbox, claimable)
+    if skip:
+        query = query.where(InboundMail.id.not_in(list(skip)))
+    candidates = session.execute(query.order_by(InboundMail.received_at, InboundMail.id).limit(limit)).all()
+    wanted: list[int] = []
+    for row_id, attempts in candidates:
+        if attempts:
+            wanted = wanted or [row_id]
+            break
+        wanted.append(row_id)
+    if not wanted:
+        return []
+    claimed = session.scalars(
+        update(InboundMail)
+        .where(InboundMail.id.in_(wanted), claimable)
+        .values(state=InboundState.PROCESSING, lease_until=now + lease, attempts=InboundMail.attempts + 1)
+        .returning(InboundMail.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    order = {row_id: index for index, row_id in enumerate(wanted)}
+    return sorted(claimed, key=order.__getitem__)
+
+
 def claim_due_outbox(
     session: Session, mailbox: str, now: datetime, lease: timedelta, limit: int
 ) -> list[int]:

@@ -20,6 +20,7 @@ from mailbot.classify.normalise import classification_text
 from mailbot.db.schema import InboundMail, OutboxMail, Ticket, TicketEvent
 from mailbot.domain import Action, Decision, Intent, ParsedMail, ReplyTarget, SeverityGuess, TicketState
 from mailbot.escalate.jobs import enqueue_jobs
+from mailbot.pipeline.prepare import Prepared, severity_for
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, enqueue
 from mailbot.tickets.incidents import Candidate, pick_parent
@@ -36,12 +37,19 @@ EXCERPT_CHARS = 2000
 
 
 def apply_decision(
-    session: Session, app: App, row: InboundMail, mail: ParsedMail, decision: Decision, now: datetime
+    session: Session,
+    app: App,
+    row: InboundMail,
+    mail: ParsedMail,
+    decision: Decision,
+    now: datetime,
+    prepared: Prepared | None = None,
 ) -> str | None:
-    """Write the effects of `decision`; return the reference of the ticket it touched, if any."""
+    """Write the effects of `decision`; return the reference of the ticket it touched, if any.
+    `prepared`: what the batch already guessed about the mail (its severity), so it is not guessed twice."""
     if decision.action is Action.IGNORE:
         return None
-    effects = _Effects(session, app, row, mail, decision, now)
+    effects = _Effects(session, app, row, mail, decision, now, prepared)
     if decision.action is Action.FOLLOW_UP:
         assert decision.ticket_id is not None
         ticket = session.get_one(Ticket, decision.ticket_id)
@@ -66,6 +74,7 @@ class _Effects:
     mail: ParsedMail
     decision: Decision
     now: datetime
+    prepared: Prepared | None = None
 
     @property
     def target(self) -> ReplyTarget:
@@ -104,7 +113,7 @@ class _Effects:
         self.event(ticket, "answered", f"article {article.id}")
 
     def escalate(self, ticket: Ticket) -> None:
-        guess = self.app.severity.guess(self.mail.subject, self.mail.body)
+        guess = severity_for(self.app, self.prepared, self.mail)
         self.assess(ticket, guess)
         parent = self.group(ticket)
         response = promise(local_time(self.app, ticket.response_due_at), self.now)

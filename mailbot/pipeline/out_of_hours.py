@@ -35,7 +35,8 @@ from mailbot.rules.reply_target import reply_target
 from mailbot.tickets.notify import already_queued, sender_of
 
 if TYPE_CHECKING:
-    from mailbot.app import App
+    from mailbot.db.engine import begin_write
+from mailbot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def acknowledge_out_of_hours(app: App) -> int:
         return 0
     queued = 0
     with app.sessions.begin() as session:
+        begin_write(session)  # each note's savepoint commits with the rest, not alone
         waiting = session.scalars(
             select(InboundMail)
             .where(InboundMail.mailbox == app.mailbox, InboundMail.state == InboundState.RECEIVED)
