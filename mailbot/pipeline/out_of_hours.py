@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot.db.engine import begin_write
 from mailbot.db.schema import InboundMail, InboundState, OutboxState
 from mailbot.errors import Quarantine
 from mailbot.parse import parse_mail
@@ -35,8 +36,7 @@ from mailbot.rules.reply_target import reply_target
 from mailbot.tickets.notify import already_queued, sender_of
 
 if TYPE_CHECKING:
-    from mailbot.db.engine import begin_write
-from mailbot.app import App
+    from mailbot.app import App
 
 log = logging.getLogger(__name__)
 
