@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mailbot.app import App
 from mailbot.classify.normalise import classification_text
@@ -138,10 +139,13 @@ def _decide_batch(
         begin_write(session)  # the savepoints below nest in the batch's transaction
         rows = session.scalars(
             select(InboundMail)
-            .options(defer(InboundMail.raw))  # loaded only for the few mails that need it (bounces)
+            .options(defer(InboundMail.raw))  # read above already
             .where(InboundMail.id.in_(row_ids))
             .order_by(InboundMail.received_at, InboundMail.id)
         ).all()
+        raws = {item.row_id: item.raw for item in stored}
+        for row in rows:  # as loaded, not a change: bounces and team notices read it without a query
+            set_committed_value(row, "raw", raws[row.id])
         for row in rows:
             try:
                 with session.begin_nested():
