@@ -209,7 +209,11 @@ class SkippedDuplicate(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
-    __table_args__ = (UniqueConstraint("mailbox", "reference"),)
+    __table_args__ = (
+        UniqueConstraint("mailbox", "reference"),
+        # incident grouping: the most recent open faults of one severity (tickets/incidents.py)
+        Index("ix_tickets_open_faults", "mailbox", "state", "severity", "created_at"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mailbox: Mapped[str] = mapped_column(String(40))
     reference: Mapped[str | None] = mapped_column(String(40))  # "MB-000123", set right after insert
@@ -267,6 +271,8 @@ class OutboxMail(Base):
         UniqueConstraint("mailbox", "dedup_key"),
         Index("ix_outbox_state", "mailbox", "state", "next_attempt_at"),
         Index("ix_outbox_recipient", "mailbox", "recipient", "created_at"),
+        # a ticket's mails, newest first: the thread of the team's notices (tickets/notify.to_team)
+        Index("ix_outbox_ticket", "ticket_id", "id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mailbox: Mapped[str] = mapped_column(String(40))

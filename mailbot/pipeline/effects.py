@@ -23,7 +23,7 @@ from mailbot.escalate.jobs import enqueue_jobs
 from mailbot.pipeline.prepare import Prepared, severity_for
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, enqueue
-from mailbot.tickets.incidents import Candidate, pick_parent
+from mailbot.tickets.incidents import MAX_CANDIDATES, Candidate, pick_parent
 from mailbot.tickets.notify import local_time, sender_of, to_team
 from mailbot.tickets.oncall import alert_oncall
 from mailbot.tickets.overdue import Promise, alert_response_overdue, overdue_note, promise
@@ -162,23 +162,30 @@ class _Effects:
         return guess
 
     def group(self, ticket: Ticket) -> Ticket | None:
-        """Join an incident: an open report of the same fault from the grouping window."""
+        """Join an incident: an open report of the same fault from the grouping window.
+
+        Bounded per escalation however many faults are open (an outage is when it counts): one indexed
+        query for the columns grouping reads, of the `MAX_CANDIDATES` most recent open faults of the
+        same severity (pick_parent compares no other), passed oldest first as before."""
         settings = self.app.settings.incidents
         if not settings.window_minutes or ticket.severity is None:
             return None
         since = self.now - timedelta(minutes=settings.window_minutes)
-        open_faults = self.session.scalars(
-            select(Ticket).where(
+        recent_first = self.session.execute(
+            select(Ticket.id, Ticket.parent_id, Ticket.severity, Ticket.text_excerpt, Ticket.severity_reasons)
+            .where(
                 Ticket.mailbox == ticket.mailbox,
-                Ticket.id != ticket.id,
                 Ticket.state == TicketState.ESCALATED,
-                Ticket.severity.is_not(None),
+                Ticket.severity == ticket.severity,
                 Ticket.created_at >= since,
+                Ticket.id != ticket.id,
             )
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(MAX_CANDIDATES)
         ).all()
         candidates = [
-            Candidate(t.id, t.parent_id, t.severity, t.text_excerpt, t.severity_reasons or ())
-            for t in open_faults
+            Candidate(row.id, row.parent_id, row.severity, row.text_excerpt, row.severity_reasons or ())
+            for row in reversed(recent_first)
         ]
         picked = pick_parent(
             ticket.text_excerpt,
