@@ -3,70 +3,120 @@
 A claim is one conditional UPDATE, so two workers (or a worker and its restarted self) can never
 both hold an item: whoever's UPDATE matched the row owns it until the lease runs out. An item whose
 worker died is claimable again after the lease; every claim counts an attempt.
+
+A batch is claimed in one statement where the database can say which rows it took (`UPDATE ... WHERE
+id IN (SELECT ... LIMIT n) RETURNING id`; PostgreSQL skips rows another worker is claiming right now,
+SQLite runs one writer at a time); elsewhere each candidate gets its own conditional UPDATE. Each query
+names one state, so it walks an index in the order it returns (`ix_inbound_mail_claim`: mailbox, state,
+arrival) instead of sorting the mailbox; mail whose lease ran out is looked for by its own query.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from mailbot.db.schema import InboundMail, InboundState, OutboxMail, OutboxState
+
+
+def claim_inbound_batch(
+    session: Session,
+    mailbox: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    after: int | None = None,
+) -> list[int]:
+    """Claim up to `limit` processable mails and return their ids in arrival order.
+
+    `after`: the last id a pass claimed before; only mail that arrived after it is taken, so a pass
+    looks at each mail once (one that failed or was left waiting is not taken again in the same pass)
+    without carrying the ids it tried. Mail whose worker's lease ran out comes first: it waited longest.
+    """
+    return _claim_inbound(session, mailbox, now, lease, limit, after, ())
 
 
 def claim_next_inbound(
     session: Session, mailbox: str, now: datetime, lease: timedelta, skip: Collection[int] = ()
 ) -> int | None:
     """Claim the oldest processable mail (arrival order) and return its id, or None."""
-    claimable = or_(
-        InboundMail.state == InboundState.RECEIVED,
-        and_(InboundMail.state == InboundState.PROCESSING, InboundMail.lease_until < now),
-    )
-    while True:
+    claimed = _claim_inbound(session, mailbox, now, lease, 1, None, skip)
+    return claimed[0] if claimed else None
+
+
+def _claim_inbound(
+    session: Session,
+    mailbox: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    after: int | None,
+    skip: Collection[int],
+) -> list[int]:
+    expired = and_(InboundMail.state == InboundState.PROCESSING, InboundMail.lease_until < now)
+    waiting = InboundMail.state == InboundState.RECEIVED
+    values = {
+        "state": InboundState.PROCESSING,
+        "lease_until": now + lease,
+        "attempts": InboundMail.attempts + 1,
+    }
+    claimed: list[tuple[int, datetime]] = []
+    for claimable in (expired, waiting):
+        if len(claimed) >= limit:
+            break
         query = select(InboundMail.id).where(InboundMail.mailbox == mailbox, claimable)
+        if after is not None:
+            mark = select(InboundMail.received_at).where(InboundMail.id == after).scalar_subquery()
+            query = query.where(tuple_(InboundMail.received_at, InboundMail.id) > tuple_(mark, after))
         if skip:
             query = query.where(InboundMail.id.not_in(list(skip)))
-        row_id = session.scalar(query.order_by(InboundMail.received_at, InboundMail.id).limit(1))
-        if row_id is None:
-            return None
-        claimed = session.execute(
-            update(InboundMail)
-            .where(InboundMail.id == row_id, claimable)
-            .values(
-                state=InboundState.PROCESSING,
-                lease_until=now + lease,
-                attempts=InboundMail.attempts + 1,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            return row_id
+        query = query.order_by(InboundMail.received_at, InboundMail.id).limit(limit - len(claimed))
+        claimed += _claim(session, InboundMail, query, claimable, values, InboundMail.received_at)
+    return [row_id for row_id, _ in sorted(claimed, key=lambda pair: (pair[1], pair[0]))]
 
 
 def claim_due_outbox(
     session: Session, mailbox: str, now: datetime, lease: timedelta, limit: int
 ) -> list[int]:
-    """Claim up to `limit` outbox rows that are due, oldest first."""
-    claimable = or_(
-        and_(OutboxMail.state == OutboxState.PENDING, OutboxMail.next_attempt_at <= now),
-        and_(OutboxMail.state == OutboxState.SENDING, OutboxMail.lease_until < now),
+    """Claim up to `limit` outbox rows that are due, oldest first. The states are named as a list too,
+    so the query reads the unsent rows from `ix_outbox_state` and never the mail sent long ago."""
+    claimable = and_(
+        OutboxMail.state.in_([OutboxState.PENDING, OutboxState.SENDING]),
+        or_(
+            and_(OutboxMail.state == OutboxState.PENDING, OutboxMail.next_attempt_at <= now),
+            and_(OutboxMail.state == OutboxState.SENDING, OutboxMail.lease_until < now),
+        ),
     )
-    candidates = session.scalars(
-        select(OutboxMail.id)
-        .where(OutboxMail.mailbox == mailbox, claimable)
-        .order_by(OutboxMail.id)
-        .limit(limit)
-    ).all()
-    claimed: list[int] = []
-    for row_id in candidates:
-        result = session.execute(
-            update(OutboxMail)
-            .where(OutboxMail.id == row_id, claimable)
-            .values(state=OutboxState.SENDING, lease_until=now + lease, attempts=OutboxMail.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(row_id)
-    return claimed
+    query = select(OutboxMail.id).where(OutboxMail.mailbox == mailbox, claimable).order_by(OutboxMail.id)
+    values = {"state": OutboxState.SENDING, "lease_until": now + lease, "attempts": OutboxMail.attempts + 1}
+    claimed = _claim(session, OutboxMail, query.limit(limit), claimable, values, OutboxMail.id)
+    return sorted(row_id for row_id, _ in claimed)
+
+
+def _claim(
+    session: Session,
+    table: type[InboundMail] | type[OutboxMail],
+    candidates: Any,
+    claimable: ColumnElement[bool],
+    values: dict[str, Any],
+    order: Any,
+) -> list[tuple[int, Any]]:
+    """Set `values` on the rows of `candidates` that are still `claimable`; return (id, `order`) of
+    the rows this statement took. The condition is checked again by the UPDATE itself: a row another
+    worker took in between is not matched, so it is never claimed twice."""
+    claim = update(table).where(claimable).values(values).execution_options(synchronize_session=False)
+    if session.get_bind().dialect.update_returning:
+        # a CTE is evaluated once; as an `IN (subquery)` PostgreSQL may run it again for a row it
+        # re-checks and take more than `limit` rows. SKIP LOCKED: PostgreSQL; SQLite has one writer.
+        picked = candidates.with_for_update(skip_locked=True).cte("picked")
+        returned = session.execute(claim.where(table.id == picked.c.id).returning(table.id, order))
+        return [(row_id, key) for row_id, key in returned]
+    taken: list[tuple[int, Any]] = []
+    for row_id, key in session.execute(candidates.add_columns(order)):
+        if session.execute(claim.where(table.id == row_id)).rowcount == 1:  # type: ignore[attr-defined]
+            taken.append((row_id, key))
+    return taken
