@@ -30,21 +30,25 @@ def claim_inbound_batch(
     lease: timedelta,
     limit: int,
     after: int | None = None,
+    *,
+    outside_hours: bool = False,
 ) -> list[int]:
     """Claim up to `limit` processable mails and return their ids in arrival order.
 
     `after`: the last id a pass claimed before; only mail that arrived after it is taken, so a pass
     looks at each mail once (one that failed or was left waiting is not taken again in the same pass)
     without carrying the ids it tried. Mail whose worker's lease ran out comes first: it waited longest.
+    `outside_hours`: mail left waiting for an opening still to come (`deferred_until` after `now`) is
+    not taken (mailbot.pipeline.deferral).
     """
-    return _claim_inbound(session, mailbox, now, lease, limit, after, ())
+    return _claim_inbound(session, mailbox, now, lease, limit, after, (), outside_hours)
 
 
 def claim_next_inbound(
     session: Session, mailbox: str, now: datetime, lease: timedelta, skip: Collection[int] = ()
 ) -> int | None:
     """Claim the oldest processable mail (arrival order) and return its id, or None."""
-    claimed = _claim_inbound(session, mailbox, now, lease, 1, None, skip)
+    claimed = _claim_inbound(session, mailbox, now, lease, 1, None, skip, False)
     return claimed[0] if claimed else None
 
 
@@ -56,9 +60,12 @@ def _claim_inbound(
     limit: int,
     after: int | None,
     skip: Collection[int],
+    outside_hours: bool,
 ) -> list[int]:
     expired = and_(InboundMail.state == InboundState.PROCESSING, InboundMail.lease_until < now)
     waiting = InboundMail.state == InboundState.RECEIVED
+    if outside_hours:
+        waiting = and_(waiting, or_(InboundMail.deferred_until.is_(None), InboundMail.deferred_until <= now))
     values = {
         "state": InboundState.PROCESSING,
         "lease_until": now + lease,

@@ -76,6 +76,22 @@ def test_after_takes_only_later_mail_and_an_expired_lease_comes_first(database_u
         assert session.get_one(InboundMail, ids[1]).attempts == 2
 
 
+def test_outside_hours_mail_left_for_a_later_opening_is_not_claimed(database_url: str) -> None:
+    sessions = migrated(database_url)
+    with sessions.begin() as session:
+        left = inbound(session, received_at=NOW - timedelta(minutes=3))
+        left.deferred_until = NOW + timedelta(hours=10)
+        opened = inbound(session, received_at=NOW - timedelta(minutes=2))
+        opened.deferred_until = NOW
+        new = inbound(session, received_at=NOW - timedelta(minutes=1)).id
+        ids = [left.id, opened.id, new]
+    with sessions.begin() as session:
+        assert claim_inbound_batch(session, "mb", NOW, LEASE, 5, outside_hours=True) == ids[1:]
+    later = NOW + timedelta(hours=10)  # the opening: everything is claimable again
+    with sessions.begin() as session:
+        assert claim_inbound_batch(session, "mb", later, LEASE, 5) == ids
+
+
 def test_claim_next_inbound_still_claims_one_at_a_time_with_skip(database_url: str) -> None:
     sessions = migrated(database_url)
     with sessions.begin() as session:
