@@ -4,9 +4,10 @@ A claim is one conditional UPDATE, so two workers (or a worker and its restarted
 both hold an item: whoever's UPDATE matched the row owns it until the lease runs out. An item whose
 worker died is claimable again after the lease; every claim counts an attempt.
 
-A batch is claimed in one statement where the database can say which rows it took (`UPDATE ... WHERE
-id IN (SELECT ... LIMIT n) RETURNING id`; PostgreSQL skips rows another worker is claiming right now,
-SQLite runs one writer at a time); elsewhere each candidate gets its own conditional UPDATE. Each query
+A batch is claimed in one statement where the database can say which rows it took (`WITH picked AS
+(SELECT ... LIMIT n FOR UPDATE SKIP LOCKED) UPDATE ... FROM picked ... RETURNING id`: PostgreSQL skips
+rows another worker is claiming right now, SQLite runs one writer at a time); elsewhere each candidate
+gets its own conditional UPDATE. Each query
 names one state, so it walks an index in the order it returns (`ix_inbound_mail_claim`: mailbox, state,
 arrival) instead of sorting the mailbox; mail whose lease ran out is looked for by its own query.
 """

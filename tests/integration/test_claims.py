@@ -125,6 +125,21 @@ def test_due_outbox_rows_are_claimed_in_one_statement(database_url: str) -> None
         assert session.get_one(OutboxMail, live).attempts == 0
 
 
+def test_without_update_returning_each_row_gets_its_own_conditional_update(tmp_path, monkeypatch) -> None:
+    sessions = migrated(f"sqlite:///{tmp_path / 'old.db'}")
+    engine = sessions.kw["bind"]
+    monkeypatch.setattr(engine.dialect, "update_returning", False)  # as SQLite before 3.35
+    with sessions.begin() as session:
+        ids = [inbound(session, received_at=NOW - timedelta(minutes=m)).id for m in (2, 3, 1)]
+        out = [outbox(session, f"k{n}@x.example").id for n in range(3)]
+    with sessions.begin() as session:
+        assert claim_inbound_batch(session, "mb", NOW, LEASE, 2) == [ids[1], ids[0]]
+        assert claim_next_inbound(session, "mb", NOW, LEASE) == ids[2]
+        assert claim_due_outbox(session, "mb", NOW, LEASE, 5) == out
+    with sessions() as session:
+        assert {r.attempts for r in session.scalars(select(InboundMail))} == {1}
+
+
 def test_two_workers_on_postgresql_never_claim_the_same_row(postgres: PostgresServer) -> None:
     sessions = migrated(postgres.new_database())
     with sessions.begin() as session:
