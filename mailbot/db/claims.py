@@ -4,10 +4,10 @@ A claim is one conditional UPDATE, so two workers (or a worker and its restarted
 both hold an item: whoever's UPDATE matched the row owns it until the lease runs out. An item whose
 worker died is claimable again after the lease; every claim counts an attempt.
 
-A batch is claimed in one statement where the database can say which rows it took (`WITH picked AS
-(SELECT ... LIMIT n FOR UPDATE SKIP LOCKED) UPDATE ... FROM picked ... RETURNING id`: PostgreSQL skips
-rows another worker is claiming right now, SQLite runs one writer at a time); elsewhere each candidate
-gets its own conditional UPDATE. Each query
+A batch is claimed in one statement where the database can say which rows it took (PostgreSQL: `WITH
+picked AS (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED) UPDATE ... FROM picked ... RETURNING id`, skipping
+rows another worker is claiming right now; SQLite: `UPDATE ... WHERE id IN (SELECT ... LIMIT n)
+RETURNING id`, one writer at a time); elsewhere each candidate gets its own conditional UPDATE. Each query
 names one state, so it walks an index in the order it returns (`ix_inbound_mail_claim`: mailbox, state,
 arrival) instead of sorting the mailbox; mail whose lease ran out is looked for by its own query.
 """
@@ -72,6 +72,7 @@ def _claim_inbound(
         "lease_until": now + lease,
         "attempts": InboundMail.attempts + 1,
     }
+    not_tried = InboundMail.id.not_in(list(skip)) if skip else None  # built once: O(len(skip)) to build
     claimed: list[tuple[int, datetime]] = []
     for claimable in (expired, waiting):
         if len(claimed) >= limit:
@@ -80,8 +81,8 @@ def _claim_inbound(
         if after is not None:
             mark = select(InboundMail.received_at).where(InboundMail.id == after).scalar_subquery()
             query = query.where(tuple_(InboundMail.received_at, InboundMail.id) > tuple_(mark, after))
-        if skip:
-            query = query.where(InboundMail.id.not_in(list(skip)))
+        if not_tried is not None:
+            query = query.where(not_tried)
         query = query.order_by(InboundMail.received_at, InboundMail.id).limit(limit - len(claimed))
         claimed += _claim(session, InboundMail, query, claimable, values, InboundMail.received_at)
     return [row_id for row_id, _ in sorted(claimed, key=lambda pair: (pair[1], pair[0]))]
@@ -116,15 +117,22 @@ def _claim(
     """Set `values` on the rows of `candidates` that are still `claimable`; return (id, `order`) of
     the rows this statement took. The condition is checked again by the UPDATE itself: a row another
     worker took in between is not matched, so it is never claimed twice."""
-    claim = update(table).where(claimable).values(values).execution_options(synchronize_session=False)
-    if session.get_bind().dialect.update_returning:
+    claim = update(table).where(claimable).values(values)
+    connection = session.connection()  # Core: the ORM has nothing to synchronise, ids are all we need
+    if connection.dialect.name == "sqlite" and connection.dialect.update_returning:
+        # SQLite runs one writer at a time. Not the CTE below: Python's sqlite3 opens its implicit
+        # transaction only before a statement that starts with UPDATE (not WITH), so a `WITH ... UPDATE`
+        # would commit on its own, outside the caller's transaction.
+        returned = connection.execute(claim.where(table.id.in_(candidates)).returning(table.id, order))
+        return [(row_id, key) for row_id, key in returned]
+    if connection.dialect.update_returning:
         # a CTE is evaluated once; as an `IN (subquery)` PostgreSQL may run it again for a row it
-        # re-checks and take more than `limit` rows. SKIP LOCKED: PostgreSQL; SQLite has one writer.
+        # re-checks and take more than `limit` rows. SKIP LOCKED: rows other workers are claiming.
         picked = candidates.with_for_update(skip_locked=True).cte("picked")
-        returned = session.execute(claim.where(table.id == picked.c.id).returning(table.id, order))
+        returned = connection.execute(claim.where(table.id == picked.c.id).returning(table.id, order))
         return [(row_id, key) for row_id, key in returned]
     taken: list[tuple[int, Any]] = []
-    for row_id, key in session.execute(candidates.add_columns(order)):
-        if session.execute(claim.where(table.id == row_id)).rowcount == 1:  # type: ignore[attr-defined]
+    for row_id, key in connection.execute(candidates.add_columns(order)).all():
+        if connection.execute(claim.where(table.id == row_id)).rowcount == 1:
             taken.append((row_id, key))
     return taken

@@ -125,6 +125,20 @@ def test_due_outbox_rows_are_claimed_in_one_statement(database_url: str) -> None
         assert session.get_one(OutboxMail, live).attempts == 0
 
 
+def test_a_claim_belongs_to_the_callers_transaction(database_url: str) -> None:
+    sessions = migrated(database_url)
+    with sessions.begin() as session:
+        mail = inbound(session).id
+        out = outbox(session, "k@x.example").id
+    with sessions() as session:
+        assert claim_inbound_batch(session, "mb", NOW, LEASE, 5) == [mail]
+        assert claim_due_outbox(session, "mb", NOW, LEASE, 5) == [out]
+        session.rollback()
+    with sessions() as session:
+        assert session.get_one(InboundMail, mail).state == InboundState.RECEIVED
+        assert session.get_one(OutboxMail, out).state == OutboxState.PENDING
+
+
 def test_without_update_returning_each_row_gets_its_own_conditional_update(tmp_path, monkeypatch) -> None:
     sessions = migrated(f"sqlite:///{tmp_path / 'old.db'}")
     engine = sessions.kw["bind"]
