@@ -347,15 +347,18 @@ class _Effects:
 
     def flooding(self, ticket: Ticket) -> bool:
         """One sender's flood opens tickets but does not bury the team's mailbox (bench/torture.py
-        flood: 200 mails in a minute had become 197 notices)."""
+        flood: 200 mails in a minute had become 197 notices). Counted from the customer's tickets
+        (`ix_tickets_customer`) to their notices of the hour (`ix_outbox_ticket`), so the count does
+        not read the mailbox's other mail (a ticket's notices are in its mailbox)."""
         cap = self.app.settings.limits.team_notices_per_sender_per_hour
         recent = self.session.scalar(
             select(func.count(OutboxMail.id))
-            .join(Ticket, OutboxMail.ticket_id == Ticket.id)
+            .select_from(Ticket)
+            .join(OutboxMail, OutboxMail.ticket_id == Ticket.id)
             .where(
-                OutboxMail.mailbox == ticket.mailbox,
-                OutboxMail.kind == "team_notice",
+                Ticket.mailbox == ticket.mailbox,
                 Ticket.customer == ticket.customer,
+                OutboxMail.kind == "team_notice",
                 OutboxMail.created_at >= self.now - timedelta(hours=1),
             )
         )

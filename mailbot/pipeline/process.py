@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -28,7 +28,7 @@ from mailbot.classify.normalise import classification_text
 from mailbot.classify.questions import question_segments
 from mailbot.db.claims import claim_inbound_batch
 from mailbot.db.engine import begin_write
-from mailbot.db.schema import InboundMail, InboundState, OutboxMail, Outcome
+from mailbot.db.schema import InboundMail, InboundState, Outcome
 from mailbot.decide import decide
 from mailbot.domain import Action, Cues, Decision, Intent, ParsedMail, Prediction, RuleEffect
 from mailbot.pipeline import bounces
@@ -36,11 +36,9 @@ from mailbot.pipeline.deferral import OutsideHours, decide_now
 from mailbot.pipeline.effects import apply_decision
 from mailbot.pipeline.logline import decision_line
 from mailbot.pipeline.prepare import Prepared, Stored, prepare_batch, severity_for
-from mailbot.reply.compose import verify_message_id
-from mailbot.rules import RuleContext, apply_rules
-from mailbot.rules.base import address_key
+from mailbot.pipeline.rule_context import rule_context
+from mailbot.rules import apply_rules
 from mailbot.rules.reply_target import reply_target
-from mailbot.rules.sender_auth import check_sender
 from mailbot.tickets.closing import is_closing
 from mailbot.tickets.lookup import claimed_sender, find_ticket, only_open_ticket
 from mailbot.tickets.status_query import asks_for_news, is_status_request
@@ -76,11 +74,19 @@ def process_pending(
     is called after each batch's decisions are committed (the deliverer starts on their mail).
     """
     report = ProcessReport()
-    tried: set[int] = set(_deferred(app) if outside_hours is not None else ())
+    tried: set[int] = set()  # looked at in this pass and left undecided (failed, or waiting)
     lease = timedelta(seconds=app.settings.limits.lease_seconds)
     while True:
         with app.sessions.begin() as session:
-            row_ids = claim_inbound_batch(session, app.mailbox, app.clock(), lease, BATCH_SIZE, tried)
+            row_ids = claim_inbound_batch(
+                session,
+                app.mailbox,
+                app.clock(),
+                lease,
+                BATCH_SIZE,
+                tried,
+                outside_hours=outside_hours is not None,
+            )
         if not row_ids:
             return report
         # decided mail is claimable no more; what failed or waits is not looked at again in this pass
@@ -200,20 +206,6 @@ def process_one(
     return row.outcome, summary
 
 
-def _deferred(app: App) -> list[int]:
-    """Waiting mail left for an opening still to come: not looked at again before it."""
-    with app.sessions() as session:
-        return list(
-            session.scalars(
-                select(InboundMail.id).where(
-                    InboundMail.mailbox == app.mailbox,
-                    InboundMail.state == InboundState.RECEIVED,
-                    InboundMail.deferred_until > app.clock(),
-                )
-            )
-        )
-
-
 def _leave_waiting(app: App, row: InboundMail, reason: str, now: datetime) -> None:
     """Back to waiting as it was, in the caller's transaction; looking at it was no attempt."""
     row.state = InboundState.RECEIVED
@@ -265,77 +257,6 @@ def _questions(app: App, mail: ParsedMail, prediction: Prediction) -> tuple[Pred
     if not segments:
         return ()
     return tuple(app.classifier.predict_texts([classification_text("", s) for s in segments]))
-
-
-def rule_context(session: Session, app: App, mail: ParsedMail, now: datetime) -> RuleContext:
-    """What the rules need to know beyond the mail: who we are and the team is, which senders are our
-    contact forms, what the receiving server verified, what we sent, how often we wrote (per recipient
-    and per sender)."""
-    settings = app.settings
-    context = RuleContext(
-        own_addresses=frozenset({settings.support.address}),
-        own_message_id_domains=frozenset({settings.message_id_domain}),
-        own_message_ids=_own_ids(session, app, mail.message_id),
-        max_replies_per_sender=settings.limits.replies_per_sender_per_day,
-        team_addresses=frozenset({settings.team.address}),
-        form_senders=frozenset(settings.support.form_senders),
-        sender_check=check_sender(mail, settings.support.authserv_id),
-    )
-    since = now - timedelta(days=1)
-    recipient = reply_target(mail, context).address
-    form = context.is_form_sender(mail.from_addr)  # many people write through it: its Reply-To counts
-    return replace(
-        context,
-        replies_to_sender_today=_mails_to(session, app.mailbox, recipient, since),
-        replies_for_sender_today=0 if form else _mails_because_of(session, app, mail, since),
-    )
-
-
-def _own_ids(session: Session, app: App, message_id: str) -> frozenset[str]:
-    """The mail's Message-ID when it is one of ours (signed by us, or in our outbox): our own mail
-    come back, whatever its other headers say."""
-    if verify_message_id(message_id, app.message_id_key):
-        return frozenset({message_id})
-    found = session.scalar(
-        select(OutboxMail.message_id).where(
-            OutboxMail.mailbox == app.mailbox, OutboxMail.message_id == message_id
-        )
-    )
-    return frozenset({found}) if found else frozenset()
-
-
-def _mails_to(session: Session, mailbox: str, address: str, since: datetime) -> int:
-    """Automatic and agent mail to `address` since then (any spelling of its domain; the local part
-    compared without case, so that a limit is never dodged by writing it differently)."""
-    column = OutboxMail.recipient
-    query = select(column).where(OutboxMail.mailbox == mailbox, OutboxMail.to_customer.is_(True))
-    return _count_same(session, query.where(OutboxMail.created_at >= since), column, address)
-
-
-def _mails_because_of(session: Session, app: App, mail: ParsedMail, since: datetime) -> int:
-    """Automatic mail to anyone that mail from this From caused since then (any Reply-To included)."""
-    column = InboundMail.from_addr
-    query = (
-        select(column)
-        .join(OutboxMail, OutboxMail.inbound_id == InboundMail.id)
-        .where(
-            OutboxMail.mailbox == app.mailbox,
-            OutboxMail.to_customer.is_(True),
-            OutboxMail.created_at >= since,
-        )
-    )
-    return _count_same(session, query, column, mail.from_addr)
-
-
-def _count_same(session: Session, query: Select[tuple[str | None]], column: Any, address: str) -> int:
-    """Rows of `query` whose `column` is `address` by `address_key`: narrowed in SQL by the local part,
-    compared in Python (IDNA domains cannot be compared in SQL)."""
-    local, at, _ = address.strip().rpartition("@")
-    if not at or not local:
-        return 0
-    key = address_key(address)
-    narrowed = query.where(func.lower(column).startswith(f"{local.lower()}@", autoescape=True))
-    return sum(1 for found in session.scalars(narrowed) if found and address_key(found) == key)
 
 
 def _decision_record(decision: Decision) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """indexes for incident grouping and the team notice's thread (branch incidents)
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-05
 
 Issue 13: each escalation looked at every ticket of the mailbox to find the open faults of the grouping
@@ -11,15 +11,15 @@ window, and each team notice scanned the whole outbox for the last mail the team
 
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_ticket", ["ticket_id", "id"], unique=False)
+        batch_op.create_index("ix_outbox_ticket_thread", ["ticket_id", "id"], unique=False)
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.create_index(
             "ix_tickets_open_faults", ["mailbox", "state", "severity", "created_at"], unique=False
@@ -30,4 +30,4 @@ def downgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index("ix_tickets_open_faults")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbox_ticket")
+        batch_op.drop_index("ix_outbox_ticket_thread")
