@@ -14,6 +14,7 @@ in between leaves it claimable after its lease, as always.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,11 +61,15 @@ class ProcessReport:
     waiting: int = 0  # looked at outside business hours and left for the opening
 
 
-def process_pending(app: App, outside_hours: OutsideHours | None = None) -> ProcessReport:
+def process_pending(
+    app: App, outside_hours: OutsideHours | None = None, on_commit: Callable[[], None] | None = None
+) -> ProcessReport:
     """Work through every claimable mail once, oldest first.
 
     `outside_hours` (the business calendar is closed): only what it allows is decided now; the rest is
     left waiting, and mail left waiting before is not looked at again until its opening.
+    `on_commit` is called after each committed decision (the delivery thread's `wake`: its replies
+    can leave at once).
     """
     report = ProcessReport()
     tried: set[int] = set(_deferred(app) if outside_hours is not None else ())
@@ -86,6 +91,8 @@ def process_pending(app: App, outside_hours: OutsideHours | None = None) -> Proc
                 report.waiting += 1
             else:
                 report.outcomes.append((row_id, *outcome))
+            if on_commit is not None:
+                on_commit()
 
 
 def process_one(app: App, row_id: int, outside_hours: OutsideHours | None = None) -> tuple[str, str] | None:

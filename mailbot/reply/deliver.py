@@ -110,12 +110,14 @@ class Deliverer:
         pool.begin_drain()
         breaks: dict[int, int] = {}
         in_flight: dict[asyncio.Task[Accepted | None], Slot] = {}
+        accepted: list[Accepted] = []
         try:
             while True:
                 free = pool.free() if keep_going() else []
                 if not pool.connected:  # one row probes the server; one that failed ends the drain
                     free = [] if in_flight or pool.any_dead else free[:1]
-                rows = self._claim(len(free)) if free else []
+                rows = self._settle_and_claim(accepted, len(free), report)
+                accepted = []
                 for slot, row in zip(free, rows, strict=False):
                     slot.busy = True
                     task = asyncio.create_task(self._send(pool, slot, row, report, breaks))
@@ -123,24 +125,29 @@ class Deliverer:
                 if not in_flight:
                     return report
                 done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                accepted: list[Accepted] = []
                 for task in done:
                     in_flight.pop(task).busy = False
                     if (result := task.result()) is not None:
                         accepted.append(result)
-                self._mark_sent(accepted, report)
         finally:
             for task in in_flight:  # only when interrupted: those rows wait for their lease
                 task.cancel()
 
-    def _claim(self, limit: int) -> list[Outgoing]:
-        return outbox_states.claim(self.sessions, self.mailbox, self.clock(), LEASE, limit)
-
-    def _mark_sent(self, accepted: list[Accepted], report: DeliveryReport) -> None:
-        outbox_states.mark_sent(self.sessions, accepted, self.clock())
+    def _settle_and_claim(
+        self, accepted: list[Accepted], limit: int, report: DeliveryReport
+    ) -> list[Outgoing]:
+        """Mark what the server accepted as sent and claim rows for the free connections, in one
+        transaction; it runs as soon as a send ends, so the window between a 250 and its row marked
+        sent stays as short as it was."""
+        if not accepted and limit == 0:
+            return []
+        rows = outbox_states.settle_and_claim(
+            self.sessions, self.mailbox, accepted, self.clock(), LEASE, limit
+        )
         for row in accepted:
             log.info("sent outbox #%s (%s) to %s", row.id, row.kind, row.recipient)
         report.sent += len(accepted)
+        return rows
 
     async def _send(
         self, pool: SmtpPool, slot: Slot, row: Outgoing, report: DeliveryReport, breaks: dict[int, int]

@@ -49,12 +49,19 @@ class Accepted:
     response: str
 
 
-def claim(
-    sessions: sessionmaker[Session], mailbox: str, now: datetime, lease: timedelta, limit: int
+def settle_and_claim(
+    sessions: sessionmaker[Session],
+    mailbox: str,
+    accepted: Sequence[Accepted],
+    now: datetime,
+    lease: timedelta,
+    limit: int,
 ) -> list[Outgoing]:
-    """Claim up to `limit` due rows and load them, oldest first, in one transaction."""
+    """In one transaction: mark the accepted rows sent (one statement), then claim up to `limit` due
+    rows and load them, oldest first."""
     with sessions.begin() as session:
-        ids = claim_due_outbox(session, mailbox, now, lease, limit)
+        _mark_sent(session, accepted, now)
+        ids = claim_due_outbox(session, mailbox, now, lease, limit) if limit > 0 else []
         if not ids:
             return []
         rows = session.execute(
@@ -66,24 +73,23 @@ def claim(
     return [loaded[row_id] for row_id in ids if row_id in loaded]
 
 
-def mark_sent(sessions: sessionmaker[Session], accepted: Sequence[Accepted], now: datetime) -> None:
+def _mark_sent(session: Session, accepted: Sequence[Accepted], now: datetime) -> None:
     """Every accepted row sent, in one statement (executemany by primary key)."""
     if not accepted:
         return
-    with sessions.begin() as session:
-        session.execute(
-            update(OutboxMail),
-            [
-                {
-                    "id": row.id,
-                    "state": OutboxState.SENT,
-                    "sent_at": now,
-                    "smtp_response": row.response[:500],
-                    "lease_until": None,
-                }
-                for row in accepted
-            ],
-        )
+    session.execute(
+        update(OutboxMail),
+        [
+            {
+                "id": row.id,
+                "state": OutboxState.SENT,
+                "sent_at": now,
+                "smtp_response": row.response[:500],
+                "lease_until": None,
+            }
+            for row in accepted
+        ],
+    )
 
 
 def mark_failed(
