@@ -116,7 +116,7 @@ class _Handler:
         data = envelope.original_content or envelope.content or b""
         if isinstance(data, str):  # only with decode_data=True, which we don't use
             data = data.encode("utf-8", "surrogateescape")
-        self.sink._record(SinkMessage(envelope.mail_from or "", rcpts, data), session)
+        self.sink._accept(SinkMessage(envelope.mail_from or "", rcpts, data), session)
         return "250 Message accepted for delivery"
 
 
@@ -373,16 +373,20 @@ class SmtpSink:
             self._drops -= 1
             return True
 
-    def _number(self, session: Session) -> None:
+    def _number(self, session: Session) -> int:
         with self._lock:
             if id(session) not in self._sessions:
                 self._sessions[id(session)] = len(self._sessions)
                 self._live_sessions.append(session)
+            return self._sessions[id(session)]
 
-    def _record(self, message: SinkMessage, session: Session) -> None:
-        self._number(session)
+    def _accept(self, message: SinkMessage, session: Session) -> None:
+        with self._lock:  # re-entrant: _record (which subclasses extend) takes it again
+            self._connections.append(self._number(session))
+            self._accepted_at.append(datetime.now(UTC))
+            self._record(message)
+
+    def _record(self, message: SinkMessage) -> None:
         with self._lock:
             self._messages.append(message)
-            self._connections.append(self._sessions[id(session)])
-            self._accepted_at.append(datetime.now(UTC))
             self._lock.notify_all()
