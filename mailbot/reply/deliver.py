@@ -4,14 +4,19 @@ At-least-once with a tiny window: if the process dies after the server accepted 
 the row is marked sent, the lease runs out and the same bytes are sent again. Everything else is
 exactly once, because a row is only ever sent by the worker that claimed it.
 
-Rows go out over a small pool of connections (`[smtp] connections`, mailbot.reply.smtp_pool). A row
-is claimed only when a connection is free to take it, so a crash leaves at most one row per
-connection waiting for its lease (bench/torture.py once found 75 rows parked after two kills, when
-rows were claimed 50 at a time); rows freed together are claimed in one statement, and rows accepted
-together are marked sent in one. What goes wrong with one row ends with that row (failed or
-deferred), never with the others; a broken connection defers only the row it carried and is opened
-again for the next one, and a server that cannot be reached ends the drain after one try per
-connection. With one connection this is exactly the one-at-a-time delivery of before.
+Rows go out over a small pool of connections (`[smtp] connections`, mailbot.reply.smtp_pool). Rows
+are claimed when connections are free to take them, up to BATCH_PER_CONNECTION each, in one
+statement, and sent one after the other on their connection; when a connection is done with its
+rows, they are marked sent in one statement, in the transaction that claims the next ones (the
+database works in a thread of its own meanwhile, so the other connections keep sending). A crash
+therefore parks at most connections x BATCH_PER_CONNECTION rows until their lease runs out (bench/
+torture.py once found 75 rows parked after two kills, when rows were claimed 50 at a time), and
+widens the at-least-once window to the rest of a connection's batch (a few milliseconds). What goes
+wrong with one row ends with that row (failed or deferred), never with the others; a broken
+connection defers only the row it carried and is opened again for the next one; rows claimed for a
+connection that cannot be had go back to the queue untouched, and a server that cannot be reached
+ends the drain after one try. With one connection this is exactly the delivery of before: one row
+claimed, sent and marked sent at a time.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ __all__ = ["LEASE", "Deliverer", "DeliveryReport", "backoff"]
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
+BATCH_PER_CONNECTION = 4  # a crash parks at most connections x this many rows for their lease
 BREAKS_PER_DRAIN = 2  # a connection that broke this often in one drain is not opened again in it
 
 
@@ -75,6 +81,8 @@ class Deliverer:
         self.connector = SmtpConnector(settings, password)
         # called in the transaction that marks a row failed for good (the worker tells the team)
         self.on_failed = on_failed
+        # rows a connection takes per claim; with one connection one row at a time, as before the pool
+        self.batch = 1 if settings.connections == 1 else BATCH_PER_CONNECTION
 
     def pool(self) -> SmtpPool:
         return SmtpPool(self.connector, self.settings.connections)
@@ -109,29 +117,45 @@ class Deliverer:
         report = DeliveryReport()
         pool.begin_drain()
         breaks: dict[int, int] = {}
-        in_flight: dict[asyncio.Task[Accepted | None], Slot] = {}
+        in_flight: dict[asyncio.Task[list[Accepted]], Slot] = {}
         accepted: list[Accepted] = []
         try:
             while True:
                 free = pool.free() if keep_going() else []
+                batch = self.batch
                 if not pool.connected:  # one row probes the server; one that failed ends the drain
-                    free = [] if in_flight or pool.any_dead else free[:1]
-                rows = self._settle_and_claim(accepted, len(free), report)
+                    free, batch = ([] if in_flight or pool.any_dead else free[:1]), 1
+                # the database works in a thread of its own meanwhile: the connections keep sending
+                rows = await asyncio.to_thread(self._settle_and_claim, accepted, len(free) * batch, report)
                 accepted = []
-                for slot, row in zip(free, rows, strict=False):
+                for number, slot in enumerate(free[: len(rows)]):
                     slot.busy = True
-                    task = asyncio.create_task(self._send(pool, slot, row, report, breaks))
+                    mine = rows[number :: len(free)]  # spread over the free connections
+                    task = asyncio.create_task(self._send_batch(pool, slot, mine, report, breaks))
                     in_flight[task] = slot
                 if not in_flight:
                     return report
                 done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     in_flight.pop(task).busy = False
-                    if (result := task.result()) is not None:
-                        accepted.append(result)
+                    accepted.extend(task.result())
         finally:
             for task in in_flight:  # only when interrupted: those rows wait for their lease
                 task.cancel()
+
+    async def _send_batch(
+        self, pool: SmtpPool, slot: Slot, rows: list[Outgoing], report: DeliveryReport, breaks: dict[int, int]
+    ) -> list[Accepted]:
+        """One connection's rows, one after the other; rows it can no longer send (its connection
+        cannot be had, the login was refused) go back to the queue untouched, due at once."""
+        accepted: list[Accepted] = []
+        for index, row in enumerate(rows):
+            if slot.dead or pool.halted:
+                outbox_states.release(self.sessions, [left.id for left in rows[index:]])
+                break
+            if (result := await self._send(pool, slot, row, report, breaks)) is not None:
+                accepted.append(result)
+        return accepted
 
     def _settle_and_claim(
         self, accepted: list[Accepted], limit: int, report: DeliveryReport

@@ -92,6 +92,20 @@ def _mark_sent(session: Session, accepted: Sequence[Accepted], now: datetime) ->
     )
 
 
+def release(sessions: sessionmaker[Session], row_ids: Sequence[int]) -> None:
+    """Claimed rows that never reached the wire: back to pending, due as they were, the attempt their
+    claim counted taken back."""
+    if not row_ids:
+        return
+    with sessions.begin() as session:
+        session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id.in_(row_ids), OutboxMail.state == OutboxState.SENDING)
+            .values(state=OutboxState.PENDING, lease_until=None, attempts=OutboxMail.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def mark_failed(
     sessions: sessionmaker[Session],
     row_id: int,

@@ -1,8 +1,8 @@
 """Delivery over a pool of SMTP connections, against the real aiosmtpd sink (issue 13, finding 3).
 
 Every row arrives exactly once over several connections; a 4xx for one recipient or a connection
-dropped in the middle defers only the row concerned; a crash leaves at most one row per connection
-waiting for its lease; and `run --once` sends replies while mail is still being decided.
+dropped in the middle defers only the row concerned; a crash parks only the few rows claimed for
+the connections until their lease; and replies leave while mail is still being decided.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from sqlalchemy import select
 from mailbot.app import App, build_app
 from mailbot.config import load_settings
 from mailbot.db.schema import InboundMail, OutboxMail, OutboxState
-from mailbot.reply.deliver import LEASE
+from mailbot.reply.deliver import BATCH_PER_CONNECTION, LEASE
+from mailbot.reply.smtp_pool import SmtpConnector
 from mailbot.scheduler import MailJob
 from mailbot.worker import deliverer_for, delivery_for, run_once
 from tests.e2e.conftest import Bot, make_mail
@@ -146,10 +147,12 @@ def test_a_connection_that_breaks_later_is_replaced(bot: Bot, app_of):
     assert set(message_ids(bot).values()) == {1} and len(message_ids(bot)) == 9
 
 
-def test_a_crash_leaves_at_most_one_row_per_connection_waiting_for_its_lease(bot: Bot, app_of, monkeypatch):
+def test_a_crash_parks_only_the_rows_claimed_for_the_connections_until_their_lease(
+    bot: Bot, app_of, monkeypatch
+):
     with_connections(bot, 3)
     app = app_of()
-    queue(app, customers(12))
+    queue(app, customers(30))
     original = __import__("aiosmtplib").SMTP.sendmail
     calls = [0]
 
@@ -163,14 +166,37 @@ def test_a_crash_leaves_at_most_one_row_per_connection_waiting_for_its_lease(bot
     with pytest.raises(KeyboardInterrupt):
         deliverer_for(app).deliver_due()
     states = Counter(row.state for row in bot.outbox())
-    assert states["sent"] == 1 and 1 <= states["sending"] <= 3  # only rows on a connection are leased
-    assert states["pending"] == 12 - 1 - states["sending"]
+    parked = 3 * BATCH_PER_CONNECTION
+    assert states == Counter({"sent": 1, "sending": parked, "pending": 30 - 1 - parked})
 
     monkeypatch.undo()
+    assert deliverer_for(app).deliver_due().sent == 30 - 1 - parked  # the rest are due at once
     after_lease = datetime.now(UTC) + LEASE + timedelta(seconds=1)
     app.clock = lambda: after_lease
-    assert deliverer_for(app).deliver_due().sent == 11  # the leased rows came back
-    assert set(message_ids(bot).values()) == {1} and len(message_ids(bot)) == 12
+    assert deliverer_for(app).deliver_due().sent == parked  # the parked ones came back, none lost
+    assert set(message_ids(bot).values()) == {1} and len(message_ids(bot)) == 30
+
+
+def test_rows_claimed_for_a_connection_that_cannot_be_opened_go_back_untouched(bot: Bot, app_of, monkeypatch):
+    with_connections(bot, 3)
+    app = app_of()
+    queue(app, customers(20))
+    original = SmtpConnector.open
+    opened = [0]
+
+    async def second_one_refused(self):
+        opened[0] += 1
+        if opened[0] == 2:
+            raise ConnectionRefusedError(111, "Connection refused")
+        return await original(self)
+
+    monkeypatch.setattr(SmtpConnector, "open", second_one_refused)
+    report = deliverer_for(app).deliver_due()
+    assert (report.sent, report.deferred, report.failed) == (19, 1, 0)  # the row in hand waits
+    [waiting] = [row for row in bot.outbox() if row.state != "sent"]
+    assert waiting.state == "pending" and "Connection refused" in (waiting.last_error or "")
+    assert all(row.attempts == 1 for row in bot.outbox())  # the released rows were claimed once to send
+    assert set(message_ids(bot).values()) == {1} and len(message_ids(bot)) == 19
 
 
 def test_run_once_sends_replies_while_mail_is_still_being_decided(bot: Bot):
