@@ -214,7 +214,7 @@ def test_run_once_sends_replies_while_mail_is_still_being_decided(bot: Bot):
     assert len(report.processed.outcomes) == 25 and report.delivery.sent == 25 and report.errors == []
     assert set(outbox) == {"sent"} and set(message_ids(bot).values()) == {1}
     last_decided = max(when.replace(tzinfo=UTC) if when.tzinfo is None else when for when in decided)
-    assert min(bot.sink.accepted_at) < last_decided  # the first reply left before the last decision
+    assert min(bot.sink.acceptance_times) < last_decided  # the first reply left before the last decision
 
 
 def test_the_worker_sends_each_reply_as_soon_as_it_is_decided(bot: Bot):
@@ -233,7 +233,7 @@ def test_the_worker_sends_each_reply_as_soon_as_it_is_decided(bot: Bot):
         app.close()
     assert job.delivery is not None and not job.delivery.running  # close() stopped it
     last_decided = max(when.replace(tzinfo=UTC) if when.tzinfo is None else when for when in decided)
-    assert min(bot.sink.accepted_at) < last_decided
+    assert min(bot.sink.acceptance_times) < last_decided
     assert set(message_ids(bot).values()) == {1} and len(message_ids(bot)) == 15
 
 
@@ -249,7 +249,7 @@ def test_the_delivery_thread_sends_a_deferred_row_when_it_is_due_without_being_w
         bot.sink.wait_for(1, timeout=15)
     finally:
         delivery.stop(timeout=10)
-    assert bot.sink.accepted_at[0] >= due
+    assert bot.sink.acceptance_times[0] >= due
     assert not delivery.running and delivery.report.sent == 1
 
 

@@ -22,7 +22,7 @@ Messages are recorded as ``SinkMessage(mail_from, rcpt_tos, data)`` with ``data`
 received (CRLF line endings, dot-stuffing removed); rejected attempts go to ``rejections``. For each
 message, ``connections`` holds the number of the SMTP session (connection) that carried it, counted
 from 0 in the order of their first DATA (a client port may be reused, a session is not;
-``session_count`` counts every session that reached DATA, dropped ones too), and ``accepted_at`` the
+``session_count`` counts every session that reached DATA, dropped ones too), and ``acceptance_times`` the
 wall-clock time (UTC) of the 250 reply.
 """
 
@@ -184,7 +184,7 @@ class SmtpSink:
         self._connections: list[int] = []
         self._sessions: dict[int, int] = {}  # id() of a live aiosmtpd Session -> its number
         self._live_sessions: list[Session] = []  # kept, so that no id() is reused while we count
-        self._accepted_at: list[datetime] = []
+        self._acceptance_times: list[datetime] = []
         self._drops = 0
         self._rejections: list[Rejection] = []
         self._planned: list[_PlannedFailure] = []
@@ -276,10 +276,10 @@ class SmtpSink:
             return len(self._sessions)
 
     @property
-    def accepted_at(self) -> list[datetime]:
+    def acceptance_times(self) -> list[datetime]:
         """When each message was accepted (UTC), in the order of `messages`."""
         with self._lock:
-            return list(self._accepted_at)
+            return list(self._acceptance_times)
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[SinkMessage]:
         """Block until at least `count` messages arrived (no fixed sleep); raise TimeoutError after."""
@@ -298,7 +298,7 @@ class SmtpSink:
             self._connections.clear()
             self._sessions.clear()
             self._live_sessions.clear()
-            self._accepted_at.clear()
+            self._acceptance_times.clear()
             self._drops = 0
             self._rejections.clear()
             self._planned.clear()
@@ -383,7 +383,7 @@ class SmtpSink:
     def _accept(self, message: SinkMessage, session: Session) -> None:
         with self._lock:  # re-entrant: _record (which subclasses extend) takes it again
             self._connections.append(self._number(session))
-            self._accepted_at.append(datetime.now(UTC))
+            self._acceptance_times.append(datetime.now(UTC))
             self._record(message)
 
     def _record(self, message: SinkMessage) -> None:
