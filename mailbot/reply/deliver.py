@@ -22,10 +22,13 @@ claimed, sent and marked sent at a time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import aiosmtplib
 from sqlalchemy import func, select
@@ -47,6 +50,10 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 BATCH_PER_CONNECTION = 4  # a crash parks at most connections x this many rows for their lease
 BREAKS_PER_DRAIN = 2  # a connection that broke this often in one drain is not opened again in it
+
+
+class _Gate(Protocol):
+    def turn(self) -> AbstractContextManager[None]: ...
 
 
 @dataclass
@@ -83,6 +90,8 @@ class Deliverer:
         self.on_failed = on_failed
         # rows a connection takes per claim; with one connection one row at a time, as before the pool
         self.batch = 1 if settings.connections == 1 else BATCH_PER_CONNECTION
+        # the delivery thread's CommitGate: its claims wait for the process stage's commit boundary
+        self.gate: _Gate | None = None
 
     def pool(self) -> SmtpPool:
         return SmtpPool(self.connector, self.settings.connections)
@@ -165,9 +174,10 @@ class Deliverer:
         sent stays as short as it was."""
         if not accepted and limit == 0:
             return []
-        rows = outbox_states.settle_and_claim(
-            self.sessions, self.mailbox, accepted, self.clock(), LEASE, limit
-        )
+        with self.gate.turn() if self.gate is not None else contextlib.nullcontext():
+            rows = outbox_states.settle_and_claim(
+                self.sessions, self.mailbox, accepted, self.clock(), LEASE, limit
+            )
         for row in accepted:
             log.info("sent outbox #%s (%s) to %s", row.id, row.kind, row.recipient)
         report.sent += len(accepted)
