@@ -18,6 +18,7 @@ from sqlalchemy import select
 from mailbot.app import App, build_app
 from mailbot.config import load_settings
 from mailbot.db.schema import InboundMail, OutboxMail, OutboxState
+from mailbot.pipeline.process import BATCH_SIZE
 from mailbot.reply.deliver import BATCH_PER_CONNECTION, LEASE
 from mailbot.reply.smtp_pool import SmtpConnector
 from mailbot.scheduler import MailJob
@@ -201,7 +202,8 @@ def test_rows_claimed_for_a_connection_that_cannot_be_opened_go_back_untouched(b
 
 def test_run_once_sends_replies_while_mail_is_still_being_decided(bot: Bot):
     with_connections(bot, 3)
-    for number in range(25):
+    mails = 2 * BATCH_SIZE + 8  # three batches: the first one's replies leave while the others are decided
+    for number in range(mails):
         bot.deliver(make_mail(f"kunde{number}@example.org", "Passwort vergessen", QUESTION))
     app = build_app(load_settings(bot.config))
     try:
@@ -211,7 +213,7 @@ def test_run_once_sends_replies_while_mail_is_still_being_decided(bot: Bot):
             outbox = list(session.scalars(select(OutboxMail.state)))
     finally:
         app.close()
-    assert len(report.processed.outcomes) == 25 and report.delivery.sent == 25 and report.errors == []
+    assert len(report.processed.outcomes) == mails and report.delivery.sent == mails and report.errors == []
     assert set(outbox) == {"sent"} and set(message_ids(bot).values()) == {1}
     last_decided = max(when.replace(tzinfo=UTC) if when.tzinfo is None else when for when in decided)
     assert min(bot.sink.acceptance_times) < last_decided  # the first reply left before the last decision
@@ -219,13 +221,14 @@ def test_run_once_sends_replies_while_mail_is_still_being_decided(bot: Bot):
 
 def test_the_worker_sends_each_reply_as_soon_as_it_is_decided(bot: Bot):
     """`mailbot run`: replies leave from the delivery thread while the pass still decides mail."""
-    for number in range(15):
+    mails = 2 * BATCH_SIZE + 8  # three batches: the first one's replies leave while the others are decided
+    for number in range(mails):
         bot.deliver(make_mail(f"kunde{number}@example.org", "Passwort vergessen", QUESTION))
     app = build_app(load_settings(bot.config))
     job = MailJob(app, threading.Event())
     try:
-        job.run_pass()  # decides all 15, then waits on IDLE for at most poll_seconds (2 s)
-        bot.sink.wait_for(15, timeout=10)
+        job.run_pass()  # decides them all, then waits on IDLE for at most poll_seconds (2 s)
+        bot.sink.wait_for(mails, timeout=20)
         with app.sessions() as session:
             decided = list(session.scalars(select(InboundMail.processed_at)))
     finally:
@@ -234,7 +237,7 @@ def test_the_worker_sends_each_reply_as_soon_as_it_is_decided(bot: Bot):
     assert job.delivery is not None and not job.delivery.running  # close() stopped it
     last_decided = max(when.replace(tzinfo=UTC) if when.tzinfo is None else when for when in decided)
     assert min(bot.sink.acceptance_times) < last_decided
-    assert set(message_ids(bot).values()) == {1} and len(message_ids(bot)) == 15
+    assert set(message_ids(bot).values()) == {1} and len(message_ids(bot)) == mails
 
 
 def test_the_delivery_thread_sends_a_deferred_row_when_it_is_due_without_being_woken(bot: Bot, app_of):
