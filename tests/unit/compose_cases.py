@@ -78,9 +78,11 @@ _EDGE: dict[str, dict[str, Any]] = {
 def _boundary_clash_cases() -> dict[str, dict[str, Any]]:
     """Content that contains the boundary the message id gives: the counter must step on."""
     probe = compose_reply(**(_BASE | {"rendered": _SIMPLE, "attach_rfc822": ORIGINAL}))
-    mixed, alternative = (line.split(b'"')[1].decode() for line in probe.split(b"\r\n") if b"boundary=" in line)
+    lines = [line for line in probe.split(b"\r\n") if b"boundary=" in line]
+    mixed, alternative = (line.split(b'"')[1].decode() for line in lines)
+    clash = ORIGINAL + f"--{mixed}--\r\n".encode()
     return {
-        "boundary-in-original": {"rendered": _SIMPLE, "attach_rfc822": ORIGINAL + f"--{mixed}--\r\n".encode()},
+        "boundary-in-original": {"rendered": _SIMPLE, "attach_rfc822": clash},
         "boundary-in-ascii-text": {"rendered": Rendered("S", f"see\n--{alternative}\n", "<p>h</p>\n")},
         "boundary-in-ascii-html": {
             "rendered": Rendered("S", "t\n", f"--{alternative}\n--{alternative}.1\n"),
