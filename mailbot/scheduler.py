@@ -128,6 +128,8 @@ class MailJob:
                 self.wake_delivery()
                 return min(pause, IDLE_SLICE_SECONDS)
             self.app.refresh_knowledge_base()  # agents edit the KB while the worker runs
+            # a worker that runs for days loads its models now, not when the first customer waits
+            _ = self.app.classifier, self.app.severity
             now = self.app.clock()
             report = run_pass(self.app, self.source, self.wake_delivery)
             if report.open != self.was_open:

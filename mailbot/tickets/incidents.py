@@ -22,7 +22,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.feature_extraction.text import HashingVectorizer
 
 MAX_CANDIDATES = 100  # open faults compared per escalation: the most recent of the same severity
 
@@ -54,9 +53,10 @@ def signal_overlap(a: frozenset[str], b: frozenset[str]) -> float:
 
 # the features of the TfidfVectorizer this replaces; 2**28 buckets make a collision between the few
 # thousand n-grams of two texts negligible, and cost nothing (the vectors are sparse)
-_HASHER = HashingVectorizer(
-    analyzer="char_wb", ngram_range=(3, 5), lowercase=True, alternate_sign=False, norm=None, n_features=2**28
-)
+_HASHER_SETTINGS: dict[str, object] = {
+    "analyzer": "char_wb", "ngram_range": (3, 5), "lowercase": True, "alternate_sign": False,
+    "norm": None, "n_features": 2**28,
+}  # fmt: skip
 _CACHED_TEXTS = 512  # the candidates of every severity and more; a 2,000-character excerpt is ~50 kB
 
 
@@ -94,7 +94,11 @@ class _CountsCache:
 
 
 def _count(texts: Sequence[str]) -> list[_Counts]:
-    matrix = _HASHER.transform(texts).tocsr()
+    from sklearn.feature_extraction.text import (
+        HashingVectorizer,  # deferred: scikit-learn, at the first fault
+    )
+
+    matrix = HashingVectorizer(**_HASHER_SETTINGS).transform(texts).tocsr()  # type: ignore[arg-type]
     matrix.sort_indices()
     rows = []
     for i in range(matrix.shape[0]):

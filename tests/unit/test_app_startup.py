@@ -7,8 +7,6 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from mailbot.app import build_app, load_or_train
 from mailbot.classify import store
 from mailbot.config import Settings
@@ -33,11 +31,6 @@ def test_building_the_command_line_parser_imports_no_skops():
     assert "skops" not in imported_after("from mailbot.cli import _parser\n_parser()")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mailbot/tickets/incidents.py imports scikit-learn at module level (worker -> pipeline -> "
-    "effects -> incidents); once it imports it where it fits its TF-IDF, remove this mark",
-)
 def test_building_the_command_line_parser_imports_no_scikit_learn():
     assert imported_after("from mailbot.cli import _parser\n_parser()") == []
 
