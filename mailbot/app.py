@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -35,7 +36,7 @@ from mailbot.ingest.imap import ImapSource
 from mailbot.ingest.maildir import MaildirSource
 from mailbot.ingest.source import MailSource
 from mailbot.kb import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
-from mailbot.kb.loader import SAMPLE_HINT
+from mailbot.kb.loader import SAMPLE_HINT, tree_stamp
 from mailbot.kb.validate import OUT_OF_SCOPE_ID
 from mailbot.reply.render import TemplateRenderer
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from mailbot.classify.severity import SeverityModel
 
 log = logging.getLogger(__name__)
+FULL_LOOK_SECONDS = 60.0  # the knowledge base is read again at least this often, changed or not
 
 
 def open_database(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
@@ -121,7 +123,17 @@ class App:
         return train_severity(self.severity_examples)
 
     def refresh_knowledge_base(self) -> bool:
-        """Reload the KB when its files changed, and retrain; an invalid KB keeps the old one (logged)."""
+        """Reload the KB when its files changed, and retrain; an invalid KB keeps the old one (logged).
+
+        Reading and checking every article took ~100 ms, at every pass of the worker (so before every
+        reply under IDLE); the files' stamp is compared first, and they are read again when it changed,
+        or after FULL_LOOK_SECONDS in any case (a file system with coarse times may hide an edit)."""
+        stamp = tree_stamp(self.settings.knowledge_base.path)
+        looked = self.__dict__.get("kb_looked_at")
+        now = time.monotonic()
+        if stamp == self.__dict__.get("kb_stamp") and looked is not None and now - looked < FULL_LOOK_SECONDS:
+            return False
+        self.__dict__["kb_stamp"], self.__dict__["kb_looked_at"] = stamp, now
         try:
             kb = load_configured_kb(self.settings)
         except ConfigError as exc:
