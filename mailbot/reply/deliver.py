@@ -1,7 +1,8 @@
 """Deliver the outbox over SMTP (aiosmtplib): claim, send, mark sent; back off on 4xx, fail on 5xx.
 
 At-least-once with a tiny window: if the process dies after the server accepted a mail but before
-the row is marked sent, the lease runs out and the same bytes are sent again. Everything else is
+the row is marked sent, the lease runs out and the same bytes are sent again, unless the accepted
+journal of an SQLite database (mailbot.reply.accepted_journal) says the server took them. Everything else is
 exactly once, because a row is only ever sent by the worker that claimed it.
 
 Rows go out over a small pool of connections (`[smtp] connections`, mailbot.reply.smtp_pool). Rows
@@ -40,6 +41,7 @@ from mailbot.config import SmtpSettings, secret
 from mailbot.db.schema import OutboxMail, OutboxState
 from mailbot.errors import TransientError
 from mailbot.reply import outbox_states
+from mailbot.reply.accepted_journal import AcceptedJournal
 from mailbot.reply.outbox_states import Accepted, Outgoing, backoff
 from mailbot.reply.smtp_pool import Slot, SmtpConnector, SmtpPool, reset
 
@@ -92,6 +94,7 @@ class Deliverer:
         self.batch = 1 if settings.connections == 1 else BATCH_PER_CONNECTION
         # the delivery thread's CommitGate: its claims wait for the process stage's commit boundary
         self.gate: _Gate | None = None
+        self.journal = _journal_of(sessions)
 
     def pool(self) -> SmtpPool:
         return SmtpPool(self.connector, self.settings.connections)
@@ -188,6 +191,9 @@ class Deliverer:
     ) -> Accepted | None:
         """Send one claimed row over the slot's connection. Whatever goes wrong with this row ends with
         this row (failed or deferred); a connection that cannot be had takes its slot out of the drain."""
+        if self.journal is not None and self.journal.accepted(row.id):  # sent before a crash
+            log.info("outbox #%s was accepted before the worker stopped: marked sent, not sent again", row.id)
+            return Accepted(row.id, row.kind, row.recipient, "accepted before a restart (accepted journal)")
         try:
             envelope_from, envelope_to = envelope_address(row.mail_from), envelope_address(row.recipient)
         except UndeliverableAddress as exc:
@@ -228,6 +234,8 @@ class Deliverer:
             self._fail(row.id, f"not sent: {type(exc).__name__}: {exc}", report)
             await reset(client)
             return None
+        if self.journal is not None:
+            self.journal.record(row.id)
         return Accepted(row.id, row.kind, row.recipient, response)
 
     async def _broken(
@@ -268,3 +276,15 @@ class Deliverer:
     def _defer(self, row_id: int, error: str, report: DeliveryReport) -> None:
         outbox_states.mark_deferred(self.sessions, row_id, error, self.clock())
         report.deferred += 1
+
+
+def _journal_of(sessions: sessionmaker[Session]) -> AcceptedJournal | None:
+    """The accepted journal of an SQLite database (mailbot.reply.accepted_journal), cut down at start."""
+    engine = sessions.kw.get("bind")
+    if engine is None:
+        return None
+    journal = AcceptedJournal.beside(engine.url.render_as_string(hide_password=False))
+    if journal is not None:
+        with sessions() as session:
+            journal.compact(outbox_states.still_sending(session))
+    return journal

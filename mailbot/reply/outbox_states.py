@@ -131,3 +131,8 @@ def mark_deferred(sessions: sessionmaker[Session], row_id: int, error: str, now:
         row.last_error = error[:2000]
         row.lease_until = None
         row.next_attempt_at = now + backoff(row.attempts)
+
+
+def still_sending(session: Session) -> list[int]:
+    """Rows claimed for sending and not marked since (any mailbox of the database)."""
+    return list(session.scalars(select(OutboxMail.id).where(OutboxMail.state == OutboxState.SENDING)))
