@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sklearn.pipeline import FeatureUnion
 
 import mailbot.db.claims
+import mailbot.pipeline.prepare
 import mailbot.pipeline.process
 import mailbot.reply.outbox
 from mailbot.classify.model import Classifier
@@ -42,7 +43,9 @@ SECONDS: Counter[str] = Counter()
 
 def _timed(owner: Any, name: str, label: str) -> None:
     """Replace `owner.name` by a wrapper that counts the calls and sums their wall time."""
-    original: Callable[..., Any] = getattr(owner, name)
+    original: Callable[..., Any] | None = getattr(owner, name, None)
+    if original is None:  # named by an older or newer mailbot: nothing to time
+        return
 
     def timed(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -58,8 +61,12 @@ def _timed(owner: Any, name: str, label: str) -> None:
 for _owner, _name, _label in [
     (mailbot.reply.outbox, "compose_reply", "compose_reply"),
     (mailbot.pipeline.process, "parse_mail", "parse_mail"),
+    (mailbot.pipeline.prepare, "parse_mail", "parse_mail"),
+    (mailbot.pipeline.process, "prepare_batch", "prepare_batch (parse + both models, per batch)"),
+    (mailbot.pipeline.process, "apply_decision", "apply_decision"),
     (mailbot.pipeline.process, "rule_context", "rule_context"),
     (mailbot.pipeline.process, "claim_next_inbound", "claim_next_inbound"),
+    (mailbot.pipeline.process, "claim_inbound_batch", "claim_inbound_batch"),
     (Classifier, "predict_texts", "Classifier.predict_texts (article model)"),
     (SeverityModel, "guess_texts", "SeverityModel.guess_texts (severity model)"),
     (FeatureUnion, "transform", "FeatureUnion.transform (TF-IDF, both models)"),

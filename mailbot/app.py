@@ -1,21 +1,30 @@
-"""Wire the parts of one mailbot installation together from its settings."""
+"""Wire the parts of one mailbot installation together from its settings.
+
+The models are loaded when the first mail needs them, not at start: scikit-learn and skops alone
+take ~2 s and ~90 MB, which `run --once` on an empty mailbox, a client without mail and every
+command that only reads the database need not pay. What can be wrong with them is still found at
+start (`build_app`): the knowledge base and the severity examples are read and checked, and a saved
+model that does not fit is trained then, as before. So scikit-learn is imported inside the
+functions that need it (marked "deferred").
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import logredact
 from mailbot.classify import store
-from mailbot.classify.model import Classifier, train
-from mailbot.classify.severity import SeverityModel, load_severity_examples, train_severity
+from mailbot.classify.severity_examples import SeverityExample, load_severity_examples
 from mailbot.classify.snapshot import write_snapshot
 from mailbot.clock import BusinessCalendar, Clock, system_clock
 from mailbot.config import MESSAGE_ID_SECRET_ENV, ClassifierSettings, Settings, all_secrets, where_set
@@ -27,11 +36,16 @@ from mailbot.ingest.imap import ImapSource
 from mailbot.ingest.maildir import MaildirSource
 from mailbot.ingest.source import MailSource
 from mailbot.kb import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
-from mailbot.kb.loader import SAMPLE_HINT
+from mailbot.kb.loader import SAMPLE_HINT, tree_stamp
 from mailbot.kb.validate import OUT_OF_SCOPE_ID
 from mailbot.reply.render import TemplateRenderer
 
+if TYPE_CHECKING:
+    from mailbot.classify.model import Classifier
+    from mailbot.classify.severity import SeverityModel
+
 log = logging.getLogger(__name__)
+FULL_LOOK_SECONDS = 60.0  # the knowledge base is read again at least this often, changed or not
 
 
 def open_database(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
@@ -95,14 +109,31 @@ class App:
         return load_or_train(self.kb, self.settings.classifier)
 
     @cached_property
-    def severity(self) -> SeverityModel:
-        """Small enough to train at every start (well under a second): nothing stored, nothing stale."""
+    def severity_examples(self) -> tuple[SeverityExample, ...]:
+        """`_severity/`, read and checked (KnowledgeBaseError); cheap, so done at start (build_app)."""
         root = self.settings.knowledge_base.path
         self.__dict__["severity_files"] = severity_files_digest(root)
-        return train_severity(load_severity_examples(root))
+        return tuple(load_severity_examples(root))
+
+    @cached_property
+    def severity(self) -> SeverityModel:
+        """Small enough to train when first needed (well under a second): nothing stored, nothing stale."""
+        from mailbot.classify.severity import train_severity  # deferred: scikit-learn
+
+        return train_severity(self.severity_examples)
 
     def refresh_knowledge_base(self) -> bool:
-        """Reload the KB when its files changed, and retrain; an invalid KB keeps the old one (logged)."""
+        """Reload the KB when its files changed, and retrain; an invalid KB keeps the old one (logged).
+
+        Reading and checking every article took ~100 ms, at every pass of the worker (so before every
+        reply under IDLE); the files' stamp is compared first, and they are read again when it changed,
+        or after FULL_LOOK_SECONDS in any case (a file system with coarse times may hide an edit)."""
+        stamp = tree_stamp(self.settings.knowledge_base.path)
+        looked = self.__dict__.get("kb_looked_at")
+        now = time.monotonic()
+        if stamp == self.__dict__.get("kb_stamp") and looked is not None and now - looked < FULL_LOOK_SECONDS:
+            return False
+        self.__dict__["kb_stamp"], self.__dict__["kb_looked_at"] = stamp, now
         try:
             kb = load_configured_kb(self.settings)
         except ConfigError as exc:
@@ -119,8 +150,8 @@ class App:
             return self._refresh_severity()
         log.info("knowledge base changed: retraining")
         self.__dict__["kb"] = kb
-        self.__dict__.pop("classifier", None)
-        self.__dict__.pop("severity", None)
+        for name in ("classifier", "severity", "severity_examples"):
+            self.__dict__.pop(name, None)
         _ = self.classifier, self.severity
         return True
 
@@ -131,13 +162,16 @@ class App:
         if files == self.__dict__.get("severity_files"):
             return False
         self.__dict__["severity_files"] = files  # a broken edit is reported once, not on every pass
+        from mailbot.classify.severity import train_severity  # deferred: scikit-learn
+
         try:
-            model = train_severity(load_severity_examples(root))
+            examples = tuple(load_severity_examples(root))
+            model = train_severity(examples)
         except ConfigError as exc:
             log.error("severity examples changed but have problems; still using the previous ones:\n%s", exc)
             return False
         log.info("severity examples changed: retrained")
-        self.__dict__["severity"] = model
+        self.__dict__["severity_examples"], self.__dict__["severity"] = examples, model
         return True
 
     @cached_property
@@ -195,6 +229,8 @@ def load_configured_kb(settings: Settings) -> KnowledgeBase:
 
 def load_or_train(kb: KnowledgeBase, settings: ClassifierSettings) -> Classifier:
     """The saved model when it fits this KB, else a freshly trained one (saved for the next start)."""
+    from mailbot.classify.model import train  # deferred: scikit-learn
+
     classifier = store.load(
         settings.model_dir, kb.digest, settings.target_precision, settings.out_of_scope_share
     )
@@ -234,7 +270,21 @@ def _configured_threshold(classifier: Classifier, settings: ClassifierSettings) 
 def load_kb_and_classifier(
     settings: Settings, *, escalate_without_kb: bool = False
 ) -> tuple[KnowledgeBase, Classifier]:
-    """The knowledge base and its model; a KB that does not load keeps the last good model.
+    """The knowledge base and its model; a KB that does not load keeps the last good model
+    (`start_kb_and_classifier`, which see)."""
+    kb, classifier = start_kb_and_classifier(settings, escalate_without_kb=escalate_without_kb)
+    return kb, classifier if classifier is not None else load_or_train(kb, settings.classifier)
+
+
+def start_kb_and_classifier(
+    settings: Settings, *, escalate_without_kb: bool = False
+) -> tuple[KnowledgeBase, Classifier | None]:
+    """The knowledge base, and its model unless the saved one fits (None: load it when first needed,
+    `App.classifier`); a KB that does not load keeps the last good model.
+
+    Whatever can fail is done here, at start: reading and checking the articles, and training when
+    the saved model does not fit them (so a start after an edit or an upgrade trains before the
+    first mail, as it always did); only loading a fitting model waits for the first mail.
 
     An agent's broken edit must not stop the mail, at start-up no more than while the worker runs
     (App.refresh_knowledge_base): the problems are logged at ERROR with file, line and fix, and the
@@ -246,6 +296,8 @@ def load_kb_and_classifier(
     try:
         kb = load_configured_kb(settings)
     except KnowledgeBaseError as exc:
+        from mailbot.classify.model import train  # deferred: scikit-learn
+
         model = settings.classifier
         good = store.last_good(
             model.model_dir, settings.knowledge_base.path, model.target_precision, model.out_of_scope_share
@@ -270,7 +322,10 @@ def load_kb_and_classifier(
             exc,
         )
         return good.kb, _configured_threshold(good.classifier, model)
-    return kb, load_or_train(kb, settings.classifier)
+    model = settings.classifier
+    if store.is_current(model.model_dir, kb.digest, model.target_precision, model.out_of_scope_share):
+        return kb, None
+    return kb, load_or_train(kb, model)
 
 
 def build_app(
@@ -281,7 +336,8 @@ def build_app(
     renderer: TemplateRenderer | None = None,
     escalate_without_kb: bool = False,
 ) -> App:
-    """Open (and migrate) the database; load KB, model and templates now so errors show at start-up.
+    """Open (and migrate) the database; read KB, severity examples and templates now so errors show at
+    start-up (and train a model that does not fit); load the models when the first mail needs them.
 
     `database` and `renderer`: shared by the clients of one installation (mailbot.clients.fleet).
     `escalate_without_kb`: a client of several runs on with a knowledge base that does not load (it
@@ -290,18 +346,19 @@ def build_app(
     app = _app_on(settings, clock, database)
     if renderer is not None:
         app.__dict__["renderer"] = renderer
-    app.__dict__["kb"], app.__dict__["classifier"] = load_kb_and_classifier(
-        settings, escalate_without_kb=escalate_without_kb
-    )
+    kb, classifier = start_kb_and_classifier(settings, escalate_without_kb=escalate_without_kb)
+    app.__dict__["kb"] = kb
+    if classifier is not None:
+        app.__dict__["classifier"] = classifier
     try:
-        _ = app.severity
+        _ = app.severity_examples
     except KnowledgeBaseError as exc:  # like a broken article: run on, say so
         log.error(
             "the severity examples have problems; guessing severity from the signals alone until they "
             "are fixed:\n%s",
             exc,
         )
-        app.__dict__["severity"] = train_severity(())
+        app.__dict__["severity_examples"] = ()
     _ = app.renderer, app.calendar, app.message_id_key
     return app
 

@@ -174,6 +174,10 @@ class MaildirSettings(Section):
 
 
 class SmtpSettings(_ServerSection):
+    # connections used at once to deliver the outbox (mailbot.reply.smtp_pool); 1 sends one mail after
+    # the other over one connection. Ask the provider's limit before raising it (many allow ~10)
+    connections: int = Field(default=3, ge=1, le=20)
+
     @model_validator(mode="after")
     def _auth(self) -> SmtpSettings:
         self._check_auth("smtp")

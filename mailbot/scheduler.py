@@ -7,6 +7,9 @@
   submitted while the previous one is still finishing). After a failed pass (server down, password
   refused) the source is left alone for 15 s, then 30 s, 60 s, ... at most 10 minutes, while the
   outbox is still delivered.
+- delivery: each client's outbox is sent by a thread of its own (mailbot.reply.delivery_thread, not
+  an APScheduler job), woken after every committed decision and after every other job that may have
+  queued mail, so a reply leaves within milliseconds of its decision, not at the next pass.
 - `sla_watch`: warn the team before a response target runs out; record breaches.
 - `escalations`: due calls to Jira Service Management and the webhook (at start, then every 30 s).
 - `jira`: follow mirrored requests (public comments, done): at start, then every `[jira] poll_minutes`.
@@ -27,7 +30,9 @@ their writes are short transactions on rows the mail stages never update: escala
 comment watermark and (when Jira says done) its state, plus new outbox rows and ticket events. Every
 outbox row and job row is unique by its dedup key, so two inserts of one cause cannot both commit;
 the loser's whole transaction rolls back and is redone at its next pass, finding the row there. Only
-the mail job claims inbound mail and delivers the outbox, exactly as before. A ticket solved by Jira
+the mail job claims inbound mail; only the delivery thread (and `mailbot tickets`, as before) sends
+the outbox, each row under its claim's lease, and it changes nothing but the rows it claimed, which
+the mail stages only ever insert. A ticket solved by Jira
 while its customer's follow-up is decided is the same race as `mailbot tickets resolve` from
 another process has always had: both are single transactions, and on SQLite the second writer
 waits for the first (busy timeout 30 s).
@@ -58,9 +63,9 @@ from mailbot.errors import ConfigError, TransientError
 from mailbot.escalate.bounded_http import stop_calls_on
 from mailbot.escalate.jobs import poll_jira, run_due_jobs
 from mailbot.ingest.source import MailSource
-from mailbot.reply.deliver import Deliverer
+from mailbot.reply.delivery_thread import DeliveryThread
 from mailbot.tickets.watch import sla_watch
-from mailbot.worker import deliverer_for, run_pass
+from mailbot.worker import delivery_for, run_pass
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 15.0  # first pause after the mail source failed; doubled with every failure in a row ...
@@ -93,8 +98,9 @@ def retry_delay(failures: int) -> float:
 
 
 class MailJob:
-    """One pass plus the wait for new mail; keeps the connection, the open/closed state and the
-    pause after failures (`monotonic` is the clock of that pause)."""
+    """One pass plus the wait for new mail; keeps the connection, the open/closed state, the
+    pause after failures (`monotonic` is the clock of that pause) and the client's delivery thread
+    (started with the first pass, stopped by `close`)."""
 
     def __init__(
         self, app: App, stop: threading.Event, monotonic: Callable[[], float] = time.monotonic
@@ -102,7 +108,8 @@ class MailJob:
         self.app = app
         self.stop = stop
         self.source: MailSource = app.make_source()
-        self.deliverer: Deliverer = deliverer_for(app)
+        self.delivery: DeliveryThread | None = None
+        self._delivery_lock = threading.Lock()  # woken from the mail thread and the HTTP thread
         self.was_open: bool | None = None
         self.monotonic = monotonic
         self.failures = 0  # failed attempts at the mail source in a row
@@ -118,19 +125,19 @@ class MailJob:
         try:
             pause = self.retry_at - self.monotonic()
             if pause > 0:  # leave the failed source alone; replies already decided still go out
-                self.deliverer.deliver_due()
+                self.wake_delivery()
                 return min(pause, IDLE_SLICE_SECONDS)
             self.app.refresh_knowledge_base()  # agents edit the KB while the worker runs
+            # a worker that runs for days loads its models now, not when the first customer waits
+            _ = self.app.classifier, self.app.severity
             now = self.app.clock()
-            report = run_pass(self.app, self.source, self.deliverer)
+            report = run_pass(self.app, self.source, self.wake_delivery)
             if report.open != self.was_open:
                 _log_hours(self.app, now, report.open)
                 self.was_open = report.open
-            if len(report.errors) > len(report.delivery.errors):  # fetch or move failed
+            if report.errors:  # fetch or move failed (delivery reports in its own thread)
                 return self._source_failed()
             self.failures = 0
-            if report.errors:  # only delivery: the outbox keeps its own pause per mail
-                return RETRY_SECONDS
             wait = min(IDLE_SLICE_SECONDS, self._seconds_until_next(now, report.open))
             if not report.open:
                 return wait
@@ -150,11 +157,18 @@ class MailJob:
         )
         return min(delay, IDLE_SLICE_SECONDS)
 
+    def wake_delivery(self) -> None:
+        """Something may have been queued: the delivery thread sends it now (started on first use)."""
+        with self._delivery_lock:
+            if self.delivery is None or not self.delivery.running:  # first use, or it died (logged)
+                if self.stop.is_set():
+                    return
+                self.delivery = delivery_for(self.app).start()
+            delivery = self.delivery
+        delivery.wake()
+
     def _seconds_until_next(self, now: datetime, is_open: bool) -> float:
-        wait = self.app.settings.poll_seconds
-        next_due = self.deliverer.next_due()
-        if next_due is not None:
-            wait = min(wait, max(0.5, (next_due - now).total_seconds()))
+        wait = self.app.settings.poll_seconds  # deferred replies: the delivery thread keeps their time
         if not is_open:
             opening = self.app.calendar.next_opening(now)
             if opening is not None:
@@ -162,7 +176,13 @@ class MailJob:
         return wait
 
     def close(self) -> None:
+        """Close the mail source and stop delivery: the rows in flight end (bounded by the SMTP
+        timeout), the rest stay queued."""
         self.source.close()
+        with self._delivery_lock:
+            delivery = self.delivery
+        if delivery is not None:
+            delivery.stop(timeout=self.app.settings.smtp.timeout_seconds + 5)
 
 
 @dataclass
@@ -201,19 +221,20 @@ def add_client(scheduler: BaseScheduler, app: App, worker_stop: threading.Event)
     scheduler.add_job(
         mail_job, IntervalTrigger(seconds=1), id=f"mail:{slug}", name=f"mail pass {slug}", executor=executor
     )
+    wake = mail_job.wake_delivery  # the jobs may queue mail (warnings, Jira comments)
     scheduler.add_job(
-        _guarded(sla_watch, app, stop), IntervalTrigger(seconds=SLA_WATCH_SECONDS), id=f"sla_watch:{slug}",
-        executor=executor,
+        _guarded(sla_watch, app, stop, wake), IntervalTrigger(seconds=SLA_WATCH_SECONDS),
+        id=f"sla_watch:{slug}", executor=executor,
     )  # fmt: skip
     scheduler.add_job(
-        _guarded(run_due_jobs, app, stop), IntervalTrigger(seconds=ESCALATION_SECONDS),
+        _guarded(run_due_jobs, app, stop, wake), IntervalTrigger(seconds=ESCALATION_SECONDS),
         id=f"escalations:{slug}", executor=http, next_run_time=start,
     )  # fmt: skip
     ids = [f"mail:{slug}", f"sla_watch:{slug}", f"escalations:{slug}"]
     if app.settings.jira is not None:
         minutes = app.settings.jira.poll_minutes
         scheduler.add_job(
-            _guarded(poll_jira, app, stop), IntervalTrigger(minutes=minutes), id=f"jira:{slug}",
+            _guarded(poll_jira, app, stop, wake), IntervalTrigger(minutes=minutes), id=f"jira:{slug}",
             executor=http, next_run_time=start,
         )  # fmt: skip
         ids.append(f"jira:{slug}")
@@ -296,9 +317,11 @@ def _reload_clients(
     return reload
 
 
-def _guarded(job: Callable[[App], Any], app: App, stop: threading.Event) -> Callable[[], None]:
+def _guarded(
+    job: Callable[[App], Any], app: App, stop: threading.Event, after: Callable[[], None] | None = None
+) -> Callable[[], None]:
     """A job's failure is logged and retried at its next run; it never stops the scheduler. Its HTTP
-    calls end as soon as the worker stops."""
+    calls end as soon as the worker stops. `after` runs after the job (wakes delivery for its mail)."""
 
     def run() -> None:
         try:
@@ -306,6 +329,8 @@ def _guarded(job: Callable[[App], Any], app: App, stop: threading.Event) -> Call
                 job(app)
         except Exception:
             log.exception("job %s failed; it runs again at its next turn", job.__name__)
+        if after is not None:
+            after()
 
     run.__name__ = job.__name__
     return run

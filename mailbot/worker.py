@@ -16,7 +16,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -32,6 +32,7 @@ from mailbot.pipeline.deferral import OutsideHours
 from mailbot.pipeline.out_of_hours import acknowledge_out_of_hours
 from mailbot.pipeline.process import ProcessReport, process_pending
 from mailbot.reply.deliver import Deliverer, DeliveryReport
+from mailbot.reply.delivery_thread import DeliveryThread
 from mailbot.tickets.notify import tell_team_not_delivered
 from mailbot.tickets.watch import WatchReport, sla_watch
 
@@ -62,10 +63,15 @@ def deliverer_for(app: App) -> Deliverer:
     return Deliverer(app.settings.smtp, app.mailbox, app.sessions, app.clock, on_failed=tell_team)
 
 
+def delivery_for(app: App) -> DeliveryThread:
+    """The client's delivery thread (not started): it sends while mail is decided."""
+    return DeliveryThread(deliverer_for(app), name=f"delivery:{app.mailbox}")
+
+
 def run_cycle(
     app: App,
     source: MailSource,
-    deliverer: Deliverer,
+    wake_delivery: Callable[[], None],
     *,
     fetch: bool = True,
     outside_hours: OutsideHours | None = None,
@@ -74,6 +80,8 @@ def run_cycle(
     """One pass of the mail stages. A mail server being down stops only the steps that need it:
     mail already stored is still decided, and the outbox is still delivered.
 
+    Delivery runs beside it (mailbot.reply.delivery_thread): `wake_delivery` is called after every
+    committed decision and at the end, so replies leave while the next mail is decided.
     `outside_hours` (the calendar is closed): decide only what it allows; `acknowledge`: then queue the
     out-of-hours note for every mail still waiting (after deciding, so mail decided now gets none).
     """
@@ -87,7 +95,7 @@ def run_cycle(
     decides = outside_hours is None or outside_hours.takes_mail
     # a mail whose processing failed is retried in the same run, up to max_attempts passes
     for _ in range(app.settings.limits.max_attempts if decides else 0):
-        result = process_pending(app, outside_hours)
+        result = process_pending(app, outside_hours, on_commit=wake_delivery)
         report.processed.outcomes.extend(result.outcomes)
         report.processed.failures += result.failures
         report.waiting += result.waiting
@@ -101,43 +109,43 @@ def run_cycle(
         except TransientError as exc:
             report.errors.append(str(exc))
             log.warning("%s; decided mail stays in the inbox until the next run", exc)
-    report.delivery = deliverer.deliver_due()
-    report.errors.extend(report.delivery.errors)
+    wake_delivery()  # out-of-hours notes, and anything else queued meanwhile
     return report
 
 
-def run_pass(app: App, source: MailSource, deliverer: Deliverer) -> CycleReport:
+def run_pass(app: App, source: MailSource, wake_delivery: Callable[[], None]) -> CycleReport:
     """The mail stages as the business calendar allows them now."""
     if app.calendar.is_open(app.clock()):
-        return run_cycle(app, source, deliverer)
+        return run_cycle(app, source, wake_delivery)
     outside_hours = OutsideHours.from_settings(app.settings)
     acknowledge = app.settings.business_hours.outside_hours == "acknowledge"
     fetch = acknowledge or outside_hours.takes_mail
     return run_cycle(
-        app, source, deliverer, fetch=fetch, outside_hours=outside_hours, acknowledge=acknowledge
+        app, source, wake_delivery, fetch=fetch, outside_hours=outside_hours, acknowledge=acknowledge
     )
 
 
 def run_once(app: App) -> CycleReport:
     """One pass of everything (for cron, tests, replays with --now): mail as the calendar allows,
-    escalation jobs, Jira follow-up, the SLA watch, and the outbox once more for what they queued."""
+    escalation jobs, Jira follow-up, the SLA watch; the outbox is delivered all along, and the pass
+    ends when the outbox is empty or holds only rows backed off for later."""
     source = app.make_source()
-    deliverer = deliverer_for(app)
+    delivery = delivery_for(app).start()
     try:
-        report = run_pass(app, source, deliverer)
+        report = run_pass(app, source, delivery.wake)
         report.jobs = run_due_jobs(app)
         followed = poll_jira(app)
         report.jobs.done += followed.done
         report.jobs.errors += followed.errors
         report.watch = sla_watch(app)
-        later = deliverer.deliver_due()
-        report.delivery.sent += later.sent
-        report.delivery.deferred += later.deferred
-        report.delivery.failed += later.failed
-        report.errors.extend(later.errors + report.jobs.errors)
-        return report
+    except BaseException:
+        delivery.stop()
+        raise
     finally:
         source.close()
+    report.delivery = delivery.finish()
+    report.errors.extend(report.delivery.errors + report.jobs.errors)
+    return report
 
 
 def run_forever(fleet: Fleet, stop: threading.Event | None = None) -> None:

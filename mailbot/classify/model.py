@@ -27,7 +27,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from mailbot.classify import DEFAULT_OUT_OF_SCOPE_SHARE
+from mailbot.classify import DEFAULT_OUT_OF_SCOPE_SHARE, MODEL_NAME
 from mailbot.classify.calibrate import (
     IDENTITY,
     Calibration,
@@ -40,7 +40,6 @@ from mailbot.domain import Prediction
 from mailbot.kb import KnowledgeBase
 from mailbot.kb.validate import OUT_OF_SCOPE_ID
 
-MODEL_NAME = "tfidf-svm-4"
 RANKING_SIZE = 3
 FOLDS = 2  # see the module docstring: why two folds and not five
 NEAR_DUPLICATE = 0.85  # cosine of character n-grams above which two examples count as one in CV

@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import skops.io as sio
-from sklearn.pipeline import Pipeline
-
-from mailbot.classify import DEFAULT_OUT_OF_SCOPE_SHARE
-from mailbot.classify.calibrate import Calibration
-from mailbot.classify.model import MODEL_NAME, Classifier
+from mailbot.classify import DEFAULT_OUT_OF_SCOPE_SHARE, MODEL_NAME
 from mailbot.classify.snapshot import ARTICLES_FILE, read_snapshot, write_snapshot
 from mailbot.kb import KnowledgeBase
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+    from mailbot.classify.model import Classifier
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ def serialise(pipeline: Pipeline) -> bytes:
     each (thousands per model, most of the load time: bench/README.md, "clients"); as Python ints
     they are one JSON object. The values mean the same to scikit-learn.
     """
+    import skops.io as sio  # deferred: skops imports all of scikit-learn (~2 s, ~60 MB)
+
     for step in pipeline.get_params(deep=True).values():
         vocabulary = getattr(step, "vocabulary_", None)
         if isinstance(vocabulary, dict):
@@ -112,6 +114,48 @@ def load(
     out_of_scope_share: float = DEFAULT_OUT_OF_SCOPE_SHARE,
 ) -> Classifier | None:
     """The saved classifier if it was trained on this KB with these libraries, else None."""
+    checked = _checked_card(directory, kb_digest, target_precision, out_of_scope_share)
+    if checked is None:
+        return None
+    card, data = checked
+    import skops.io as sio  # deferred: skops imports all of scikit-learn (~2 s, ~60 MB)
+
+    from mailbot.classify.calibrate import Calibration
+    from mailbot.classify.model import Classifier
+
+    model_path = directory / MODEL_FILE
+    untrusted = set(sio.get_untrusted_types(data=data)) - ALLOWED_TYPES
+    if untrusted:
+        log.warning("model file %s contains types we do not load: %s", model_path, sorted(untrusted))
+        return None
+    pipeline = sio.loads(data, trusted=sorted(ALLOWED_TYPES) or None)
+    calibration = Calibration(card["calibration"]["slope"], card["calibration"]["intercept"])
+    return Classifier(
+        pipeline,
+        tuple(card["labels"]),
+        calibration,
+        float(card["threshold"]),
+        card["version"],
+        dict(card.get("validation", {})),
+    )
+
+
+def is_current(
+    directory: Path,
+    kb_digest: str,
+    target_precision: float,
+    out_of_scope_share: float = DEFAULT_OUT_OF_SCOPE_SHARE,
+) -> bool:
+    """Whether `load` would find a saved model for this KB: its card fits and the file is the one the
+    card names. Cheap (a JSON file and a hash, no scikit-learn), so a start can tell whether it must
+    train now or may load the model when the first mail needs it; logs why not, as `load` does."""
+    return _checked_card(directory, kb_digest, target_precision, out_of_scope_share) is not None
+
+
+def _checked_card(
+    directory: Path, kb_digest: str, target_precision: float, out_of_scope_share: float
+) -> tuple[dict[str, Any], bytes] | None:
+    """The card and the model file's bytes when they fit this KB, settings and libraries, else None."""
     card_path, model_path = directory / CARD_FILE, directory / MODEL_FILE
     if not card_path.is_file() or not model_path.is_file():
         return None
@@ -128,20 +172,7 @@ def load(
     if hashlib.sha256(data).hexdigest() != card.get("model_sha256"):
         log.warning("model file %s does not match its card: retraining", model_path)
         return None
-    untrusted = set(sio.get_untrusted_types(data=data)) - ALLOWED_TYPES
-    if untrusted:
-        log.warning("model file %s contains types we do not load: %s", model_path, sorted(untrusted))
-        return None
-    pipeline = sio.loads(data, trusted=sorted(ALLOWED_TYPES) or None)
-    calibration = Calibration(card["calibration"]["slope"], card["calibration"]["intercept"])
-    return Classifier(
-        pipeline,
-        tuple(card["labels"]),
-        calibration,
-        float(card["threshold"]),
-        card["version"],
-        dict(card.get("validation", {})),
-    )
+    return card, data
 
 
 @dataclass(frozen=True)

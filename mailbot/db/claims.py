@@ -3,70 +3,140 @@
 A claim is one conditional UPDATE, so two workers (or a worker and its restarted self) can never
 both hold an item: whoever's UPDATE matched the row owns it until the lease runs out. An item whose
 worker died is claimable again after the lease; every claim counts an attempt.
+
+A batch is claimed in one statement where the database can say which rows it took (PostgreSQL: `WITH
+picked AS (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED) UPDATE ... FROM picked ... RETURNING id`, skipping
+rows another worker is claiming right now; SQLite: `UPDATE ... WHERE id IN (SELECT ... LIMIT n)
+RETURNING id`, one writer at a time); elsewhere each candidate gets its own conditional UPDATE. Each query
+names one state, so it walks an index in the order it returns (`ix_inbound_mail_claim`: mailbox, state,
+attempts, arrival) instead of sorting the mailbox; suspects (mail claimed before, still undecided) are
+looked for by their own queries and claimed alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.db.schema import InboundMail, InboundState, OutboxMail, OutboxState
+
+
+def claim_inbound_batch(
+    session: Session,
+    mailbox: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    skip: Collection[int] = (),
+    *,
+    outside_hours: bool = False,
+) -> list[int]:
+    """Claim up to `limit` processable mails and return their ids in arrival order.
+
+    A mail claimed before that has no outcome yet (its worker died, its lease ran out, or its
+    processing failed) is a suspect and is claimed alone, before any other: a mail that kills its
+    worker then uses up only its own attempts, never those of the mails claimed with it.
+    `skip`: mail a pass already looked at and left undecided (failed, or waiting), not taken again in
+    the same pass. `outside_hours`: mail left waiting for an opening still to come (`deferred_until`
+    after `now`) is not taken (mailbot.pipeline.deferral).
+    """
+    return _claim_inbound(session, mailbox, now, lease, limit, skip, outside_hours)
 
 
 def claim_next_inbound(
     session: Session, mailbox: str, now: datetime, lease: timedelta, skip: Collection[int] = ()
 ) -> int | None:
     """Claim the oldest processable mail (arrival order) and return its id, or None."""
-    claimable = or_(
-        InboundMail.state == InboundState.RECEIVED,
-        and_(InboundMail.state == InboundState.PROCESSING, InboundMail.lease_until < now),
+    claimed = _claim_inbound(session, mailbox, now, lease, 1, skip, False)
+    return claimed[0] if claimed else None
+
+
+def _claim_inbound(
+    session: Session,
+    mailbox: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    skip: Collection[int],
+    outside_hours: bool,
+) -> list[int]:
+    expired = and_(InboundMail.state == InboundState.PROCESSING, InboundMail.lease_until < now)
+    waiting = InboundMail.state == InboundState.RECEIVED
+    if outside_hours:
+        waiting = and_(waiting, or_(InboundMail.deferred_until.is_(None), InboundMail.deferred_until <= now))
+    values = {
+        "state": InboundState.PROCESSING,
+        "lease_until": now + lease,
+        "attempts": InboundMail.attempts + 1,
+    }
+    not_tried = InboundMail.id.not_in(list(skip)) if skip else None  # built once: O(len(skip)) to build
+    # suspects one at a time (fewest attempts first: the index's order), then fresh mail in arrival order
+    steps = (
+        (expired, 1, False),
+        (and_(waiting, InboundMail.attempts > 0), 1, False),
+        (and_(waiting, InboundMail.attempts == 0), limit, True),
     )
-    while True:
+    for claimable, most, in_arrival_order in steps:
         query = select(InboundMail.id).where(InboundMail.mailbox == mailbox, claimable)
-        if skip:
-            query = query.where(InboundMail.id.not_in(list(skip)))
-        row_id = session.scalar(query.order_by(InboundMail.received_at, InboundMail.id).limit(1))
-        if row_id is None:
-            return None
-        claimed = session.execute(
-            update(InboundMail)
-            .where(InboundMail.id == row_id, claimable)
-            .values(
-                state=InboundState.PROCESSING,
-                lease_until=now + lease,
-                attempts=InboundMail.attempts + 1,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            return row_id
+        if not_tried is not None:
+            query = query.where(not_tried)
+        if in_arrival_order:
+            query = query.order_by(InboundMail.received_at, InboundMail.id)
+        claimed = _claim(session, InboundMail, query.limit(most), claimable, values, InboundMail.received_at)
+        if claimed:
+            return [row_id for row_id, _ in sorted(claimed, key=lambda pair: (pair[1], pair[0]))]
+    return []
 
 
 def claim_due_outbox(
     session: Session, mailbox: str, now: datetime, lease: timedelta, limit: int
 ) -> list[int]:
-    """Claim up to `limit` outbox rows that are due, oldest first."""
-    claimable = or_(
-        and_(OutboxMail.state == OutboxState.PENDING, OutboxMail.next_attempt_at <= now),
-        and_(OutboxMail.state == OutboxState.SENDING, OutboxMail.lease_until < now),
+    """Claim up to `limit` outbox rows that are due, oldest first. The states are named as a list too,
+    so the query reads the unsent rows from `ix_outbox_state` and never the mail sent long ago."""
+    claimable = and_(
+        OutboxMail.state.in_([OutboxState.PENDING, OutboxState.SENDING]),
+        or_(
+            and_(OutboxMail.state == OutboxState.PENDING, OutboxMail.next_attempt_at <= now),
+            and_(OutboxMail.state == OutboxState.SENDING, OutboxMail.lease_until < now),
+        ),
     )
-    candidates = session.scalars(
-        select(OutboxMail.id)
-        .where(OutboxMail.mailbox == mailbox, claimable)
-        .order_by(OutboxMail.id)
-        .limit(limit)
-    ).all()
-    claimed: list[int] = []
-    for row_id in candidates:
-        result = session.execute(
-            update(OutboxMail)
-            .where(OutboxMail.id == row_id, claimable)
-            .values(state=OutboxState.SENDING, lease_until=now + lease, attempts=OutboxMail.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(row_id)
-    return claimed
+    query = select(OutboxMail.id).where(OutboxMail.mailbox == mailbox, claimable).order_by(OutboxMail.id)
+    values = {"state": OutboxState.SENDING, "lease_until": now + lease, "attempts": OutboxMail.attempts + 1}
+    claimed = _claim(session, OutboxMail, query.limit(limit), claimable, values, OutboxMail.id)
+    return sorted(row_id for row_id, _ in claimed)
+
+
+def _claim(
+    session: Session,
+    table: type[InboundMail] | type[OutboxMail],
+    candidates: Any,
+    claimable: ColumnElement[bool],
+    values: dict[str, Any],
+    order: Any,
+) -> list[tuple[int, Any]]:
+    """Set `values` on the rows of `candidates` that are still `claimable`; return (id, `order`) of
+    the rows this statement took. The condition is checked again by the UPDATE itself: a row another
+    worker took in between is not matched, so it is never claimed twice."""
+    claim = update(table).where(claimable).values(values)
+    connection = session.connection()  # Core: the ORM has nothing to synchronise, ids are all we need
+    if connection.dialect.name == "sqlite" and connection.dialect.update_returning:
+        # SQLite runs one writer at a time. Not the CTE below: Python's sqlite3 opens its implicit
+        # transaction only before a statement that starts with UPDATE (not WITH), so a `WITH ... UPDATE`
+        # would commit on its own, outside the caller's transaction.
+        returned = connection.execute(claim.where(table.id.in_(candidates)).returning(table.id, order))
+        return [(row_id, key) for row_id, key in returned]
+    if connection.dialect.update_returning:
+        # a CTE is evaluated once; as an `IN (subquery)` PostgreSQL may run it again for a row it
+        # re-checks and take more than `limit` rows. SKIP LOCKED: rows other workers are claiming.
+        picked = candidates.with_for_update(skip_locked=True).cte("picked")
+        returned = connection.execute(claim.where(table.id == picked.c.id).returning(table.id, order))
+        return [(row_id, key) for row_id, key in returned]
+    taken: list[tuple[int, Any]] = []
+    for row_id, key in connection.execute(candidates.add_columns(order)).all():
+        if connection.execute(claim.where(table.id == row_id)).rowcount == 1:
+            taken.append((row_id, key))
+    return taken

@@ -58,5 +58,20 @@ def open_engine(url: str) -> Engine:
     return engine
 
 
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a write transaction, before its first statement.
+
+    Why: pysqlite (Python < 3.12) sends BEGIN only before an INSERT, UPDATE or DELETE; a SAVEPOINT
+    sent before that opens SQLite's transaction itself, and its RELEASE commits at once, so the
+    savepoints of a batch would commit mail by mail instead of with the batch. BEGIN IMMEDIATE also
+    takes SQLite's write lock up front (waiting up to the busy timeout), so the transaction never
+    fails later for having read a snapshot another writer has since changed. PostgreSQL begins
+    properly by itself: nothing to do.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)

@@ -26,7 +26,11 @@ from sqlalchemy import (
     false,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
+
+from mailbot.rules.base import address_key
+
+ADDRESS_KEY_CHARS = 640  # a 320-character address whose domain grows to its A-labels (at most 253)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -161,7 +165,9 @@ class InboundMail(Base):
         # mailers reuse ids like <1@localhost> for every customer)
         UniqueConstraint("mailbox", "fingerprint"),
         Index("ix_inbound_mail_message_id", "mailbox", "message_id"),
-        Index("ix_inbound_mail_state", "mailbox", "state", "id"),
+        # the claim walks one state in arrival order (db.claims) without sorting the mailbox
+        Index("ix_inbound_mail_claim", "mailbox", "state", "attempts", "received_at", "id"),
+        Index("ix_inbound_mail_from_key", "mailbox", "from_key"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mailbox: Mapped[str] = mapped_column(String(40))
@@ -184,6 +190,8 @@ class InboundMail(Base):
     outcome: Mapped[str | None] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(MailText)
     from_addr: Mapped[str | None] = mapped_column(MailString(320))
+    # address_key(from_addr), set with it: the per-sender limits count by it over an index
+    from_key: Mapped[str | None] = mapped_column(MailString(ADDRESS_KEY_CHARS))
     subject: Mapped[str | None] = mapped_column(MailText)
     language: Mapped[str | None] = mapped_column(String(5))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
@@ -193,6 +201,11 @@ class InboundMail(Base):
     # looked at while the business calendar was closed and left for the opening at this instant: not
     # looked at again before it (mailbot.pipeline.deferral)
     deferred_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @validates("from_addr")
+    def _keep_from_key(self, _: str, value: str | None) -> str | None:
+        self.from_key = _stored_key(value, 320)
+        return value
 
 
 class SkippedDuplicate(Base):
@@ -209,7 +222,12 @@ class SkippedDuplicate(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
-    __table_args__ = (UniqueConstraint("mailbox", "reference"),)
+    __table_args__ = (
+        UniqueConstraint("mailbox", "reference"),
+        # incident grouping: the most recent open faults of one severity (tickets/incidents.py)
+        Index("ix_tickets_open_faults", "mailbox", "state", "severity", "created_at"),
+        Index("ix_tickets_customer", "mailbox", "customer"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mailbox: Mapped[str] = mapped_column(String(40))
     reference: Mapped[str | None] = mapped_column(String(40))  # "MB-000123", set right after insert
@@ -266,7 +284,10 @@ class OutboxMail(Base):
         UniqueConstraint("inbound_id", "kind"),
         UniqueConstraint("mailbox", "dedup_key"),
         Index("ix_outbox_state", "mailbox", "state", "next_attempt_at"),
-        Index("ix_outbox_recipient", "mailbox", "recipient", "created_at"),
+        Index("ix_outbox_recipient_key", "mailbox", "recipient_key", "created_at"),
+        Index("ix_outbox_ticket", "ticket_id", "kind", "created_at"),
+        # a ticket's mails, newest first: the thread of the team's notices (tickets/notify.to_team)
+        Index("ix_outbox_ticket_thread", "ticket_id", "id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mailbox: Mapped[str] = mapped_column(String(40))
@@ -277,6 +298,8 @@ class OutboxMail(Base):
     message_id: Mapped[str] = mapped_column(MailString(998))
     mail_from: Mapped[str] = mapped_column(String(320))
     recipient: Mapped[str] = mapped_column(MailString(320))
+    # address_key(recipient), set with it: the per-recipient limit counts by it over an index
+    recipient_key: Mapped[str | None] = mapped_column(MailString(ADDRESS_KEY_CHARS))
     subject: Mapped[str] = mapped_column(MailText)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     state: Mapped[str] = mapped_column(String(20), default=OutboxState.PENDING)
@@ -288,6 +311,18 @@ class OutboxMail(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dedup_key: Mapped[str | None] = mapped_column(MailString(200))
+
+    @validates("recipient")
+    def _keep_recipient_key(self, _: str, value: str) -> str:
+        self.recipient_key = _stored_key(value, 320)
+        return value
+
+
+def _stored_key(address: str | None, length: int) -> str | None:
+    """`address_key` of the address as its column keeps it (cleaned, cut to `length`), so that a row counts
+    exactly as the Python comparison of the stored address did. Set by the classes' validators, so no
+    writer can forget it; the migration that added the columns computed it for older rows."""
+    return None if address is None else address_key(clean_text(address, length))
 
 
 class JobState(StrEnum):

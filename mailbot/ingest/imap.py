@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.clock import Clock
 from mailbot.config import ImapSettings, password_variable, secret
+from mailbot.db.engine import begin_write
 from mailbot.db.schema import InboundMail, InboundState, Watermark
 from mailbot.errors import TransientError
 from mailbot.ingest.source import FinalPlace, final_place, pending_finalisation
@@ -255,6 +256,7 @@ class ImapSource:
         stored = 0
         folder = self.settings.folder
         with self.sessions.begin() as session:
+            begin_write(session)  # store_mail's savepoints commit with the watermark, not one by one
             for uid in uids:
                 data = response.get(uid)
                 if data is None or b"BODY[]" not in data:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.clock import Clock
 from mailbot.config import MaildirSettings
+from mailbot.db.engine import begin_write
 from mailbot.db.schema import InboundMail
 from mailbot.ingest.source import FinalPlace, final_place, pending_finalisation
 from mailbot.ingest.store import FetchedMail, store_mail, too_large_reason
@@ -144,6 +145,7 @@ class MaildirSource:
         stored = 0
         duplicates: list[Path] = []
         with self.sessions.begin() as session:
+            begin_write(session)  # store_mail's savepoints commit with the batch, not one by one
             keyed = self._source_keys(session, files)
             known = set(
                 session.scalars(

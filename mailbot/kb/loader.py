@@ -57,6 +57,22 @@ def load_knowledge_base(root: Path, *, missing_fix: str = MISSING_FIX) -> Knowle
     return KnowledgeBase(root, articles, scan.digest, special[0] if special else None)
 
 
+def tree_stamp(root: Path) -> tuple[tuple[str, int, int, int], ...]:
+    """Name, inode, size and modification time (ns) of everything under `root`: cheap to take (a stat
+    per file), and different after any edit, added, removed or renamed file (a worker compares it at
+    every pass and reads the articles again only when it changed)."""
+    if not root.is_dir():
+        return ()
+    stamp = []
+    for path in sorted(root.rglob("*")):
+        try:
+            info = path.stat()
+        except OSError:  # removed while we looked: the next pass sees the rest of the change
+            continue
+        stamp.append((path.relative_to(root).as_posix(), info.st_ino, info.st_size, info.st_mtime_ns))
+    return tuple(stamp)
+
+
 def article_files(root: Path) -> list[Path]:
     """Article files under `root`, sorted by relative path.
 

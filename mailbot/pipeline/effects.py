@@ -20,9 +20,10 @@ from mailbot.classify.normalise import classification_text
 from mailbot.db.schema import InboundMail, OutboxMail, Ticket, TicketEvent
 from mailbot.domain import Action, Decision, Intent, ParsedMail, ReplyTarget, SeverityGuess, TicketState
 from mailbot.escalate.jobs import enqueue_jobs
+from mailbot.pipeline.prepare import Prepared, severity_for
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, enqueue
-from mailbot.tickets.incidents import Candidate, pick_parent
+from mailbot.tickets.incidents import MAX_CANDIDATES, Candidate, pick_parent
 from mailbot.tickets.notify import local_time, sender_of, to_team
 from mailbot.tickets.oncall import alert_oncall
 from mailbot.tickets.overdue import Promise, alert_response_overdue, overdue_note, promise
@@ -36,12 +37,19 @@ EXCERPT_CHARS = 2000
 
 
 def apply_decision(
-    session: Session, app: App, row: InboundMail, mail: ParsedMail, decision: Decision, now: datetime
+    session: Session,
+    app: App,
+    row: InboundMail,
+    mail: ParsedMail,
+    decision: Decision,
+    now: datetime,
+    prepared: Prepared | None = None,
 ) -> str | None:
-    """Write the effects of `decision`; return the reference of the ticket it touched, if any."""
+    """Write the effects of `decision`; return the reference of the ticket it touched, if any.
+    `prepared`: what the batch already guessed about the mail (its severity), so it is not guessed twice."""
     if decision.action is Action.IGNORE:
         return None
-    effects = _Effects(session, app, row, mail, decision, now)
+    effects = _Effects(session, app, row, mail, decision, now, prepared)
     if decision.action is Action.FOLLOW_UP:
         assert decision.ticket_id is not None
         ticket = session.get_one(Ticket, decision.ticket_id)
@@ -66,6 +74,7 @@ class _Effects:
     mail: ParsedMail
     decision: Decision
     now: datetime
+    prepared: Prepared | None = None
 
     @property
     def target(self) -> ReplyTarget:
@@ -104,7 +113,7 @@ class _Effects:
         self.event(ticket, "answered", f"article {article.id}")
 
     def escalate(self, ticket: Ticket) -> None:
-        guess = self.app.severity.guess(self.mail.subject, self.mail.body)
+        guess = severity_for(self.app, self.prepared, self.mail)
         self.assess(ticket, guess)
         parent = self.group(ticket)
         response = promise(local_time(self.app, ticket.response_due_at), self.now)
@@ -153,23 +162,30 @@ class _Effects:
         return guess
 
     def group(self, ticket: Ticket) -> Ticket | None:
-        """Join an incident: an open report of the same fault from the grouping window."""
+        """Join an incident: an open report of the same fault from the grouping window.
+
+        Bounded per escalation however many faults are open (an outage is when it counts): one indexed
+        query for the columns grouping reads, of the `MAX_CANDIDATES` most recent open faults of the
+        same severity (pick_parent compares no other), passed oldest first as before."""
         settings = self.app.settings.incidents
         if not settings.window_minutes or ticket.severity is None:
             return None
         since = self.now - timedelta(minutes=settings.window_minutes)
-        open_faults = self.session.scalars(
-            select(Ticket).where(
+        recent_first = self.session.execute(
+            select(Ticket.id, Ticket.parent_id, Ticket.severity, Ticket.text_excerpt, Ticket.severity_reasons)
+            .where(
                 Ticket.mailbox == ticket.mailbox,
-                Ticket.id != ticket.id,
                 Ticket.state == TicketState.ESCALATED,
-                Ticket.severity.is_not(None),
+                Ticket.severity == ticket.severity,
                 Ticket.created_at >= since,
+                Ticket.id != ticket.id,
             )
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(MAX_CANDIDATES)
         ).all()
         candidates = [
-            Candidate(t.id, t.parent_id, t.severity, t.text_excerpt, t.severity_reasons or ())
-            for t in open_faults
+            Candidate(row.id, row.parent_id, row.severity, row.text_excerpt, row.severity_reasons or ())
+            for row in reversed(recent_first)
         ]
         picked = pick_parent(
             ticket.text_excerpt,
@@ -331,15 +347,18 @@ class _Effects:
 
     def flooding(self, ticket: Ticket) -> bool:
         """One sender's flood opens tickets but does not bury the team's mailbox (bench/torture.py
-        flood: 200 mails in a minute had become 197 notices)."""
+        flood: 200 mails in a minute had become 197 notices). Counted from the customer's tickets
+        (`ix_tickets_customer`) to their notices of the hour (`ix_outbox_ticket`), so the count does
+        not read the mailbox's other mail (a ticket's notices are in its mailbox)."""
         cap = self.app.settings.limits.team_notices_per_sender_per_hour
         recent = self.session.scalar(
             select(func.count(OutboxMail.id))
-            .join(Ticket, OutboxMail.ticket_id == Ticket.id)
+            .select_from(Ticket)
+            .join(OutboxMail, OutboxMail.ticket_id == Ticket.id)
             .where(
-                OutboxMail.mailbox == ticket.mailbox,
-                OutboxMail.kind == "team_notice",
+                Ticket.mailbox == ticket.mailbox,
                 Ticket.customer == ticket.customer,
+                OutboxMail.kind == "team_notice",
                 OutboxMail.created_at >= self.now - timedelta(hours=1),
             )
         )

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot.db.engine import begin_write
 from mailbot.db.schema import InboundMail, InboundState, OutboxState
 from mailbot.errors import Quarantine
 from mailbot.parse import parse_mail
@@ -51,6 +52,7 @@ def acknowledge_out_of_hours(app: App) -> int:
         return 0
     queued = 0
     with app.sessions.begin() as session:
+        begin_write(session)  # each note's savepoint commits with the rest, not alone
         waiting = session.scalars(
             select(InboundMail)
             .where(InboundMail.mailbox == app.mailbox, InboundMail.state == InboundState.RECEIVED)

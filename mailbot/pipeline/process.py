@@ -14,31 +14,31 @@ in between leaves it claimable after its lease, as always.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mailbot.app import App
 from mailbot.classify.normalise import classification_text
 from mailbot.classify.questions import question_segments
-from mailbot.db.claims import claim_next_inbound
-from mailbot.db.schema import InboundMail, InboundState, OutboxMail, Outcome
+from mailbot.db.claims import claim_inbound_batch
+from mailbot.db.engine import begin_write
+from mailbot.db.schema import InboundMail, InboundState, Outcome
 from mailbot.decide import decide
-from mailbot.domain import Action, Cues, Decision, Intent, ParsedMail, Prediction, RuleEffect, Severity
-from mailbot.errors import Quarantine
-from mailbot.parse import parse_mail
+from mailbot.domain import Action, Cues, Decision, Intent, ParsedMail, Prediction, RuleEffect
 from mailbot.pipeline import bounces
 from mailbot.pipeline.deferral import OutsideHours, decide_now
 from mailbot.pipeline.effects import apply_decision
 from mailbot.pipeline.logline import decision_line
-from mailbot.reply.compose import verify_message_id
-from mailbot.rules import RuleContext, apply_rules, header_only
-from mailbot.rules.base import address_key
+from mailbot.pipeline.prepare import Prepared, Stored, prepare_batch, severity_for
+from mailbot.pipeline.rule_context import rule_context
+from mailbot.rules import apply_rules
 from mailbot.rules.reply_target import reply_target
-from mailbot.rules.sender_auth import check_sender
 from mailbot.tickets.closing import is_closing
 from mailbot.tickets.lookup import claimed_sender, find_ticket, only_open_ticket
 from mailbot.tickets.status_query import asks_for_news, is_status_request
@@ -60,92 +60,150 @@ class ProcessReport:
     waiting: int = 0  # looked at outside business hours and left for the opening
 
 
-def process_pending(app: App, outside_hours: OutsideHours | None = None) -> ProcessReport:
-    """Work through every claimable mail once, oldest first.
+BATCH_SIZE = 32  # mails claimed, prepared and committed together (see prepare.py for why)
 
+
+def process_pending(
+    app: App, outside_hours: OutsideHours | None = None, on_commit: Callable[[], None] | None = None
+) -> ProcessReport:
+    """Work through every claimable mail once, oldest first, a batch at a time.
+
+    The mails of a batch are decided in one transaction, each in its own savepoint (`_process_batch`).
     `outside_hours` (the business calendar is closed): only what it allows is decided now; the rest is
-    left waiting, and mail left waiting before is not looked at again until its opening.
+    left waiting, and mail left waiting before is not looked at again until its opening. `on_commit`
+    is called after each batch's decisions are committed (the deliverer starts on their mail).
     """
     report = ProcessReport()
-    tried: set[int] = set(_deferred(app) if outside_hours is not None else ())
+    tried: set[int] = set()  # looked at in this pass and left undecided (failed, or waiting)
     lease = timedelta(seconds=app.settings.limits.lease_seconds)
     while True:
         with app.sessions.begin() as session:
-            row_id = claim_next_inbound(session, app.mailbox, app.clock(), lease, skip=tried)
-        if row_id is None:
-            return report
-        tried.add(row_id)
-        try:
-            outcome = process_one(app, row_id, outside_hours)
-        except Exception as exc:
-            log.exception("processing inbound #%s failed", row_id)
-            _record_failure(app, row_id, exc)
-            report.failures += 1
-        else:
-            if outcome is None:
-                report.waiting += 1
-            else:
-                report.outcomes.append((row_id, *outcome))
-
-
-def process_one(app: App, row_id: int, outside_hours: OutsideHours | None = None) -> tuple[str, str] | None:
-    """Decide one claimed mail; return (outcome, a one-line summary), or None when the decision may not
-    take effect outside business hours and the mail waits for the opening."""
-    with app.sessions.begin() as session:
-        row = session.get_one(InboundMail, row_id)
-        now = app.clock()
-        if row.attempts > app.settings.limits.max_attempts:
-            reason = f"gave up after {row.attempts - 1} failed attempts; last error: {row.last_error}"
-            return _quarantine(row, reason, now)
-        try:
-            mail = parse_mail(row.raw, default_language=app.settings.support.default_language)
-        except Quarantine as exc:
-            verdict = decide_now(None, None, outside_hours) if outside_hours is not None else None
-            if verdict is not None and not verdict.now:
-                return _leave_waiting(app, row, verdict.reason, now)
-            return _quarantine(row, exc.reason, now)
-        if header_only.stored_header_only(row.size, len(row.raw)):  # released with --force
-            mail = header_only.mark(mail)
-        row.from_addr, row.subject, row.language = mail.from_addr[:320], mail.subject, mail.language.value
-        decision = _decide(session, app, row, mail, now)
-        if outside_hours is not None:
-            verdict = decide_now(decision.action, _severity_of(app, mail, decision), outside_hours)
-            if not verdict.now:
-                return _leave_waiting(app, row, verdict.reason, now)
-            log.info("inbound #%s decided outside business hours: %s", row.id, verdict.reason)
-        ticket_reference = apply_decision(session, app, row, mail, decision, now)
-        if any(hit.name == bounces.RULE_NAME for hit in decision.rule_hits):
-            ticket_reference = bounces.record_bounce(session, app, row, mail, decision.rule_hits, now)
-        row.state = InboundState.DONE
-        row.outcome = OUTCOMES[decision.action]
-        row.reason = decision.reason
-        row.decision = _decision_record(decision)
-        row.processed_at = now
-        row.lease_until = None
-        summary = decision.article_id or ticket_reference or decision.reason
-        log.info("%s", decision_line(row.id, mail.from_addr, row.outcome, ticket_reference, decision))
-        return row.outcome, summary
-
-
-def _severity_of(app: App, mail: ParsedMail, decision: Decision) -> Severity | None:
-    """The severity guess an escalation gets (the same one apply_decision records on the ticket)."""
-    if decision.action is not Action.ESCALATE:
-        return None
-    return app.severity.guess(mail.subject, mail.body).severity
-
-
-def _deferred(app: App) -> list[int]:
-    """Waiting mail left for an opening still to come: not looked at again before it."""
-    with app.sessions() as session:
-        return list(
-            session.scalars(
-                select(InboundMail.id).where(
-                    InboundMail.mailbox == app.mailbox,
-                    InboundMail.state == InboundState.RECEIVED,
-                    InboundMail.deferred_until > app.clock(),
-                )
+            row_ids = claim_inbound_batch(
+                session,
+                app.mailbox,
+                app.clock(),
+                lease,
+                BATCH_SIZE,
+                tried,
+                outside_hours=outside_hours is not None,
             )
-        )
+        if not row_ids:
+            return report
+        # decided mail is claimable no more; what failed or waits is not looked at again in this pass
+        tried.update(_process_batch(app, row_ids, outside_hours, report))
+        if on_commit is not None:
+            on_commit()
+
+
+def _process_batch(
+    app: App, row_ids: list[int], outside_hours: OutsideHours | None, report: ProcessReport
+) -> list[int]:
+    """Decide a batch in one transaction, each mail in its own savepoint; return the ids left undecided
+    (failed, or waiting for the opening). A mail that fails is rolled back alone and counted as a failed
+    attempt after the commit. Should the commit itself fail, the batch's mails are decided one by one,
+    so that no mail's fault is counted against the others. (A mail that kills its worker is claimed
+    alone the next time: db.claims.claim_inbound_batch.)"""
+    try:
+        decided, failed = _decide_batch(app, row_ids, outside_hours)
+    except Exception as exc:
+        if len(row_ids) > 1:
+            log.warning("a batch of %d mails could not be committed (%s); one by one", len(row_ids), exc)
+            alone = (_process_batch(app, [row_id], outside_hours, report) for row_id in row_ids)
+            return [row_id for left in alone for row_id in left]
+        log.exception("processing inbound #%s failed", row_ids[0])
+        decided, failed = [], [(row_ids[0], exc)]
+    for row_id, error in failed:
+        _record_failure(app, row_id, error)
+        report.failures += 1
+    left = [row_id for row_id, _ in failed]
+    for row_id, outcome in decided:
+        if outcome is None:
+            report.waiting += 1
+            left.append(row_id)
+        else:
+            report.outcomes.append((row_id, *outcome))
+    return left
+
+
+Decided = tuple[int, tuple[str, str] | None]
+
+
+def _decide_batch(
+    app: App, row_ids: list[int], outside_hours: OutsideHours | None
+) -> tuple[list[Decided], list[tuple[int, Exception]]]:
+    decided: list[Decided] = []
+    failed: list[tuple[int, Exception]] = []
+    with app.sessions() as session:  # read, then parse and classify without holding the write lock
+        stored = [
+            Stored(*found)
+            for found in session.execute(
+                select(InboundMail.id, InboundMail.raw, InboundMail.size).where(InboundMail.id.in_(row_ids))
+            )
+        ]
+    prepared = prepare_batch(app, stored)
+    with app.sessions.begin() as session:
+        begin_write(session)  # the savepoints below nest in the batch's transaction
+        rows = session.scalars(
+            select(InboundMail)
+            .options(defer(InboundMail.raw))  # read above already
+            .where(InboundMail.id.in_(row_ids))
+            .order_by(InboundMail.received_at, InboundMail.id)
+        ).all()
+        raws = {item.row_id: item.raw for item in stored}
+        for row in rows:  # as loaded, not a change: bounces and team notices read it without a query
+            set_committed_value(row, "raw", raws[row.id])
+        for row in rows:
+            try:
+                with session.begin_nested():
+                    outcome = process_one(session, app, row, prepared[row.id], outside_hours)
+            except Exception as exc:
+                log.exception("processing inbound #%s failed", row.id)
+                failed.append((row.id, exc))
+            else:
+                decided.append((row.id, outcome))
+    return decided, failed
+
+
+def process_one(
+    session: Session,
+    app: App,
+    row: InboundMail,
+    prepared: Prepared,
+    outside_hours: OutsideHours | None = None,
+) -> tuple[str, str] | None:
+    """Decide one claimed mail in the caller's transaction; return (outcome, a one-line summary), or
+    None when the decision may not take effect outside business hours and the mail waits for the
+    opening."""
+    now = app.clock()
+    if row.attempts > app.settings.limits.max_attempts:
+        reason = f"gave up after {row.attempts - 1} failed attempts; last error: {row.last_error}"
+        return _quarantine(row, reason, now)
+    mail = prepared.mail
+    if mail is None:
+        verdict = decide_now(None, None, outside_hours) if outside_hours is not None else None
+        if verdict is not None and not verdict.now:
+            return _leave_waiting(app, row, verdict.reason, now)
+        return _quarantine(row, prepared.unparsable or "the mail could not be parsed", now)
+    row.from_addr, row.subject, row.language = mail.from_addr[:320], mail.subject, mail.language.value
+    decision = _decide(session, app, row, prepared, now)
+    if outside_hours is not None:
+        severity = severity_for(app, prepared, mail) if decision.action is Action.ESCALATE else None
+        verdict = decide_now(decision.action, severity.severity if severity else None, outside_hours)
+        if not verdict.now:
+            return _leave_waiting(app, row, verdict.reason, now)
+        log.info("inbound #%s decided outside business hours: %s", row.id, verdict.reason)
+    ticket_reference = apply_decision(session, app, row, mail, decision, now, prepared)
+    if any(hit.name == bounces.RULE_NAME for hit in decision.rule_hits):
+        ticket_reference = bounces.record_bounce(session, app, row, mail, decision.rule_hits, now)
+    row.state = InboundState.DONE
+    row.outcome = OUTCOMES[decision.action]
+    row.reason = decision.reason
+    row.decision = _decision_record(decision)
+    row.processed_at = now
+    row.lease_until = None
+    summary = decision.article_id or ticket_reference or decision.reason
+    log.info("%s", decision_line(row.id, mail.from_addr, row.outcome, ticket_reference, decision))
+    return row.outcome, summary
 
 
 def _leave_waiting(app: App, row: InboundMail, reason: str, now: datetime) -> None:
@@ -157,7 +215,9 @@ def _leave_waiting(app: App, row: InboundMail, reason: str, now: datetime) -> No
     log.info("inbound #%s waits for the opening: %s", row.id, reason)
 
 
-def _decide(session: Session, app: App, row: InboundMail, mail: ParsedMail, now: datetime) -> Decision:
+def _decide(session: Session, app: App, row: InboundMail, prepared: Prepared, now: datetime) -> Decision:
+    mail = prepared.mail
+    assert mail is not None  # unparsable mail is quarantined before
     context = rule_context(session, app, mail, now)
     hits = apply_rules(mail, context)
     if bounce := bounces.find_bounce(session, app, row.raw, mail, hits):  # a bounce of our own mail
@@ -176,7 +236,7 @@ def _decide(session: Session, app: App, row: InboundMail, mail: ParsedMail, now:
         open_ticket = only_open_ticket(session, app.mailbox, claimed_sender(mail))
     if ticket or open_ticket:
         return decide(hits, None, ticket, cues=Cues(intent), open_ticket=open_ticket, **trust)
-    prediction = app.classifier.predict(mail.subject, mail.body)
+    prediction = prepared.prediction or app.classifier.predict(mail.subject, mail.body)
     escalating = {article.id for article in app.kb.articles if article.action == "escalate"}
     cues = Cues(intent, _questions(app, mail, prediction))
     return decide(hits, prediction, None, escalating, cues, **trust)
@@ -197,77 +257,6 @@ def _questions(app: App, mail: ParsedMail, prediction: Prediction) -> tuple[Pred
     if not segments:
         return ()
     return tuple(app.classifier.predict_texts([classification_text("", s) for s in segments]))
-
-
-def rule_context(session: Session, app: App, mail: ParsedMail, now: datetime) -> RuleContext:
-    """What the rules need to know beyond the mail: who we are and the team is, which senders are our
-    contact forms, what the receiving server verified, what we sent, how often we wrote (per recipient
-    and per sender)."""
-    settings = app.settings
-    context = RuleContext(
-        own_addresses=frozenset({settings.support.address}),
-        own_message_id_domains=frozenset({settings.message_id_domain}),
-        own_message_ids=_own_ids(session, app, mail.message_id),
-        max_replies_per_sender=settings.limits.replies_per_sender_per_day,
-        team_addresses=frozenset({settings.team.address}),
-        form_senders=frozenset(settings.support.form_senders),
-        sender_check=check_sender(mail, settings.support.authserv_id),
-    )
-    since = now - timedelta(days=1)
-    recipient = reply_target(mail, context).address
-    form = context.is_form_sender(mail.from_addr)  # many people write through it: its Reply-To counts
-    return replace(
-        context,
-        replies_to_sender_today=_mails_to(session, app.mailbox, recipient, since),
-        replies_for_sender_today=0 if form else _mails_because_of(session, app, mail, since),
-    )
-
-
-def _own_ids(session: Session, app: App, message_id: str) -> frozenset[str]:
-    """The mail's Message-ID when it is one of ours (signed by us, or in our outbox): our own mail
-    come back, whatever its other headers say."""
-    if verify_message_id(message_id, app.message_id_key):
-        return frozenset({message_id})
-    found = session.scalar(
-        select(OutboxMail.message_id).where(
-            OutboxMail.mailbox == app.mailbox, OutboxMail.message_id == message_id
-        )
-    )
-    return frozenset({found}) if found else frozenset()
-
-
-def _mails_to(session: Session, mailbox: str, address: str, since: datetime) -> int:
-    """Automatic and agent mail to `address` since then (any spelling of its domain; the local part
-    compared without case, so that a limit is never dodged by writing it differently)."""
-    column = OutboxMail.recipient
-    query = select(column).where(OutboxMail.mailbox == mailbox, OutboxMail.to_customer.is_(True))
-    return _count_same(session, query.where(OutboxMail.created_at >= since), column, address)
-
-
-def _mails_because_of(session: Session, app: App, mail: ParsedMail, since: datetime) -> int:
-    """Automatic mail to anyone that mail from this From caused since then (any Reply-To included)."""
-    column = InboundMail.from_addr
-    query = (
-        select(column)
-        .join(OutboxMail, OutboxMail.inbound_id == InboundMail.id)
-        .where(
-            OutboxMail.mailbox == app.mailbox,
-            OutboxMail.to_customer.is_(True),
-            OutboxMail.created_at >= since,
-        )
-    )
-    return _count_same(session, query, column, mail.from_addr)
-
-
-def _count_same(session: Session, query: Select[tuple[str | None]], column: Any, address: str) -> int:
-    """Rows of `query` whose `column` is `address` by `address_key`: narrowed in SQL by the local part,
-    compared in Python (IDNA domains cannot be compared in SQL)."""
-    local, at, _ = address.strip().rpartition("@")
-    if not at or not local:
-        return 0
-    key = address_key(address)
-    narrowed = query.where(func.lower(column).startswith(f"{local.lower()}@", autoescape=True))
-    return sum(1 for found in session.scalars(narrowed) if found and address_key(found) == key)
 
 
 def _decision_record(decision: Decision) -> dict[str, Any]:

@@ -1,8 +1,23 @@
 """Deliver the outbox over SMTP (aiosmtplib): claim, send, mark sent; back off on 4xx, fail on 5xx.
 
 At-least-once with a tiny window: if the process dies after the server accepted a mail but before
-the row is marked sent, the lease runs out and the same bytes are sent again. Everything else is
+the row is marked sent, the lease runs out and the same bytes are sent again, unless the accepted
+journal of an SQLite database (mailbot.reply.accepted_journal) says the server took them. Everything else is
 exactly once, because a row is only ever sent by the worker that claimed it.
+
+Rows go out over a small pool of connections (`[smtp] connections`, mailbot.reply.smtp_pool). Rows
+are claimed when connections are free to take them, up to BATCH_PER_CONNECTION each, in one
+statement, and sent one after the other on their connection; when a connection is done with its
+rows, they are marked sent in one statement, in the transaction that claims the next ones (the
+database works in a thread of its own meanwhile, so the other connections keep sending). A crash
+therefore parks at most connections x BATCH_PER_CONNECTION rows until their lease runs out (bench/
+torture.py once found 75 rows parked after two kills, when rows were claimed 50 at a time), and
+widens the at-least-once window to the rest of a connection's batch (a few milliseconds). What goes
+wrong with one row ends with that row (failed or deferred), never with the others; a broken
+connection defers only the row it carried and is opened again for the next one; rows claimed for a
+connection that cannot be had go back to the queue untouched, and a server that cannot be reached
+ends the drain after one try. With one connection this is exactly the delivery of before: one row
+claimed, sent and marked sent at a time.
 """
 
 from __future__ import annotations
@@ -10,10 +25,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import aiosmtplib
 from sqlalchemy import func, select
@@ -22,17 +38,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailbot.addresses import UndeliverableAddress, envelope_address
 from mailbot.clock import Clock
 from mailbot.config import SmtpSettings, secret
-from mailbot.db.claims import claim_due_outbox
 from mailbot.db.schema import OutboxMail, OutboxState
 from mailbot.errors import TransientError
-from mailbot.oauth2 import refused_message, token_provider
-from mailbot.tls import client_context
+from mailbot.reply import outbox_states
+from mailbot.reply.accepted_journal import AcceptedJournal
+from mailbot.reply.outbox_states import Accepted, Outgoing, backoff
+from mailbot.reply.smtp_pool import Slot, SmtpConnector, SmtpPool, reset
+
+__all__ = ["LEASE", "Deliverer", "DeliveryReport", "backoff"]
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
-BACKOFF_BASE_SECONDS = 30.0
-BACKOFF_CAP_SECONDS = 3600.0
+BATCH_PER_CONNECTION = 4  # a crash parks at most connections x this many rows for their lease
+BREAKS_PER_DRAIN = 2  # a connection that broke this often in one drain is not opened again in it
+
+
+class _Gate(Protocol):
+    def turn(self) -> AbstractContextManager[None]: ...
 
 
 @dataclass
@@ -42,17 +65,11 @@ class DeliveryReport:
     failed: int = 0
     errors: list[str] = field(default_factory=list)
 
-
-async def _reset(client: aiosmtplib.SMTP) -> None:
-    """Abort a half-sent transaction so that the next row starts clean (RFC 5321 RSET)."""
-    with contextlib.suppress(aiosmtplib.SMTPException):
-        await client.rset()
-
-
-def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
-    """Capped exponential backoff with full jitter: 30 s, 60 s, 120 s ... at most one hour."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
-    return timedelta(seconds=(rng or random).uniform(ceiling / 2, ceiling))
+    def add(self, other: DeliveryReport) -> None:
+        self.sent += other.sent
+        self.deferred += other.deferred
+        self.failed += other.failed
+        self.errors.extend(other.errors)
 
 
 class Deliverer:
@@ -69,27 +86,29 @@ class Deliverer:
         self.mailbox = mailbox
         self.sessions = sessions
         self.clock = clock
-        self._password = password if password is not None else secret(settings, "smtp")
+        password = password if password is not None else secret(settings, "smtp")
+        self.connector = SmtpConnector(settings, password)
         # called in the transaction that marks a row failed for good (the worker tells the team)
         self.on_failed = on_failed
+        # rows a connection takes per claim; with one connection one row at a time, as before the pool
+        self.batch = 1 if settings.connections == 1 else BATCH_PER_CONNECTION
+        # the delivery thread's CommitGate: its claims wait for the process stage's commit boundary
+        self.gate: _Gate | None = None
+        self.journal = _journal_of(sessions)
+
+    def pool(self) -> SmtpPool:
+        return SmtpPool(self.connector, self.settings.connections)
 
     def deliver_due(self) -> DeliveryReport:
-        """Send every due row over one connection; returns what happened.
+        """Send every due row now over a pool of its own, closed at the end; returns what happened."""
+        return asyncio.run(self._drain_once())
 
-        Rows are claimed one at a time, right before each is sent: a crash leaves at most the one row
-        in flight waiting for its lease, not a whole batch (found by bench/torture.py: 75 rows waited
-        five minutes after two kills during delivery).
-        """
-        report = DeliveryReport()
-        first = self._claim_next()
-        if first is not None:
-            asyncio.run(self._send_all(first, report))
-        return report
-
-    def _claim_next(self) -> int | None:
-        with self.sessions.begin() as session:
-            ids = claim_due_outbox(session, self.mailbox, self.clock(), LEASE, 1)
-        return ids[0] if ids else None
+    async def _drain_once(self) -> DeliveryReport:
+        pool = self.pool()
+        try:
+            return await self.drain(pool)
+        finally:
+            await pool.close()
 
     def next_due(self) -> datetime | None:
         """When the next deferred row becomes due (for the worker's sleep)."""
@@ -100,107 +119,146 @@ class Deliverer:
                 )
             )
 
-    async def _send_all(self, first: int, report: DeliveryReport) -> None:
-        s = self.settings
-        port = s.port or {"tls": 465, "starttls": 587, "none": 25}[s.security]
-        client = aiosmtplib.SMTP(
-            hostname=s.host,
-            port=port,
-            use_tls=s.security == "tls",
-            start_tls=s.security == "starttls",
-            tls_context=client_context(s.cafile, s.tls_verify) if s.security != "none" else None,
-            timeout=s.timeout_seconds,
-        )
-        current: int | None = first
+    async def drain(self, pool: SmtpPool, keep_going: Callable[[], bool] = lambda: True) -> DeliveryReport:
+        """Send rows until none is due (rows queued meanwhile included) or no connection works.
+
+        While no connection of the pool is open, one row goes first: a server that is down costs
+        that one row a backoff and ends the drain, as it did before there was a pool, not one row
+        per connection. `keep_going` returning False claims nothing more (the rows in flight end).
+        """
+        report = DeliveryReport()
+        pool.begin_drain()
+        breaks: dict[int, int] = {}
+        in_flight: dict[asyncio.Task[list[Accepted]], Slot] = {}
+        accepted: list[Accepted] = []
         try:
-            await client.connect()
-            if s.username:
-                await self._login(client, s.username, f"{s.host}:{port}")
-            while current is not None:
-                await self._send_one(client, current, report)
-                current = self._claim_next()
-        except TransientError as exc:  # no token, or the server refused a fresh one: all rows wait
-            message = str(exc)
-            log.warning("delivery interrupted: %s", message)
-            report.errors.append(message)
-            if current is not None:
-                self._defer(current, message, report)
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            # the connection is gone: the mail in hand waits for the next attempt, the rest stay due
-            message = f"SMTP {s.host}:{port}: {exc}"
-            log.warning("delivery interrupted: %s", message)
-            report.errors.append(message)
-            if current is not None:
-                self._defer(current, message, report)
+            while True:
+                free = pool.free() if keep_going() else []
+                batch = self.batch
+                if not pool.connected:  # one row probes the server; one that failed ends the drain
+                    free, batch = ([] if in_flight or pool.any_dead else free[:1]), 1
+                # the database works in a thread of its own meanwhile: the connections keep sending
+                rows = await asyncio.to_thread(self._settle_and_claim, accepted, len(free) * batch, report)
+                accepted = []
+                for number, slot in enumerate(free[: len(rows)]):
+                    slot.busy = True
+                    mine = rows[number :: len(free)]  # spread over the free connections
+                    task = asyncio.create_task(self._send_batch(pool, slot, mine, report, breaks))
+                    in_flight[task] = slot
+                if not in_flight:
+                    return report
+                done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    in_flight.pop(task).busy = False
+                    accepted.extend(task.result())
         finally:
-            if client.is_connected:
-                try:
-                    await client.quit()
-                except (aiosmtplib.SMTPException, OSError, TimeoutError):
-                    client.close()
+            for task in in_flight:  # only when interrupted: those rows wait for their lease
+                task.cancel()
 
-    async def _login(self, client: aiosmtplib.SMTP, user: str, address: str) -> None:
-        """AUTH with the password, or XOAUTH2 with a token: a refused token is replaced by a fresh one
-        once, then TransientError (the rows stay queued and are retried). Never a password then."""
-        s = self.settings
-        if s.auth != "oauth2":
-            await client.login(user, self._password or "")
-            return
-        assert s.oauth2 is not None  # SmtpSettings checks it for auth = "oauth2"
-        provider = token_provider(s.oauth2, "smtp", user)
-        token = provider.access_token()
-        try:
-            await client.auth_xoauth2(user, token)
-            return
-        except aiosmtplib.SMTPAuthenticationError as exc:
-            log.info("SMTP %s refused the OAuth2 token for %s (%s); fetching a fresh one", address, user, exc)
-        try:
-            await client.auth_xoauth2(user, provider.refresh(refused=token))
-        except aiosmtplib.SMTPAuthenticationError as exc:
-            raise TransientError(f"{refused_message(provider, user, address)} (server: {exc})") from exc
+    async def _send_batch(
+        self, pool: SmtpPool, slot: Slot, rows: list[Outgoing], report: DeliveryReport, breaks: dict[int, int]
+    ) -> list[Accepted]:
+        """One connection's rows, one after the other; rows it can no longer send (its connection
+        cannot be had, the login was refused) go back to the queue untouched, due at once."""
+        accepted: list[Accepted] = []
+        for index, row in enumerate(rows):
+            if slot.dead or pool.halted:
+                outbox_states.release(self.sessions, [left.id for left in rows[index:]])
+                break
+            if (result := await self._send(pool, slot, row, report, breaks)) is not None:
+                accepted.append(result)
+        return accepted
 
-    async def _send_one(self, client: aiosmtplib.SMTP, row_id: int, report: DeliveryReport) -> None:
-        """Send one claimed row. Whatever goes wrong with this row ends with this row (failed or
-        deferred), never with the pass: only a broken connection (raised) stops the others."""
-        with self.sessions.begin() as session:
-            row = session.get_one(OutboxMail, row_id)
-            mail_from, recipient, raw = row.mail_from, row.recipient, row.raw
+    def _settle_and_claim(
+        self, accepted: list[Accepted], limit: int, report: DeliveryReport
+    ) -> list[Outgoing]:
+        """Mark what the server accepted as sent and claim rows for the free connections, in one
+        transaction; it runs as soon as a send ends, so the window between a 250 and its row marked
+        sent stays as short as it was."""
+        if not accepted and limit == 0:
+            return []
+        with self.gate.turn() if self.gate is not None else contextlib.nullcontext():
+            rows = outbox_states.settle_and_claim(
+                self.sessions, self.mailbox, accepted, self.clock(), LEASE, limit
+            )
+        for row in accepted:
+            log.info("sent outbox #%s (%s) to %s", row.id, row.kind, row.recipient)
+        report.sent += len(accepted)
+        return rows
+
+    async def _send(
+        self, pool: SmtpPool, slot: Slot, row: Outgoing, report: DeliveryReport, breaks: dict[int, int]
+    ) -> Accepted | None:
+        """Send one claimed row over the slot's connection. Whatever goes wrong with this row ends with
+        this row (failed or deferred); a connection that cannot be had takes its slot out of the drain."""
+        if self.journal is not None and self.journal.accepted(row.id):  # sent before a crash
+            log.info("outbox #%s was accepted before the worker stopped: marked sent, not sent again", row.id)
+            return Accepted(row.id, row.kind, row.recipient, "accepted before a restart (accepted journal)")
         try:
-            envelope_from, envelope_to = envelope_address(mail_from), envelope_address(recipient)
+            envelope_from, envelope_to = envelope_address(row.mail_from), envelope_address(row.recipient)
         except UndeliverableAddress as exc:
-            self._fail(row_id, f"not sent: {exc}", report)
-            return
+            self._fail(row.id, f"not sent: {exc}", report)
+            return None
+        try:
+            client = await pool.client_of(slot)
+        except TransientError as exc:  # no token, or the server refused a fresh one: all rows wait
+            pool.halted = True
+            self._interrupted(row.id, str(exc), report)
+            return None
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            slot.dead = True  # the rest stay due for the other connections or the next drain
+            self._interrupted(row.id, f"SMTP {pool.connector.address}: {exc}", report)
+            return None
         try:
             # the customer's original rides along unchanged in team notices and may be 8-bit
-            eight_bit = not raw.isascii() and client.supports_extension("8bitmime")
+            eight_bit = not row.raw.isascii() and client.supports_extension("8bitmime")
             _errors, response = await client.sendmail(
-                envelope_from, [envelope_to], raw, mail_options=["BODY=8BITMIME"] if eight_bit else None
+                envelope_from, [envelope_to], row.raw, mail_options=["BODY=8BITMIME"] if eight_bit else None
             )
-        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError, OSError, TimeoutError):
-            raise  # the connection is gone: handled for the whole pass by the caller
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError, OSError, TimeoutError) as exc:
+            await self._broken(pool, slot, row.id, exc, report, breaks)
+            return None
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            self._reply_code(row_id, exc.recipients[0].code, exc.recipients[0].message, report)
-            return
+            self._reply_code(row.id, exc.recipients[0].code, exc.recipients[0].message, report)
+            return None
         except aiosmtplib.SMTPResponseException as exc:
-            if exc.code in (421,):  # the server closes the connection: the batch cannot go on
-                raise
-            self._reply_code(row_id, exc.code, exc.message, report)
+            if exc.code == 421:  # the server closes the connection
+                await self._broken(pool, slot, row.id, exc, report, breaks)
+                return None
+            self._reply_code(row.id, exc.code, exc.message, report)
             if exc.code >= 400:
-                await client.rset()
-            return
+                await reset(client)
+            return None
         except Exception as exc:  # a bug or a mail the library cannot send: this row only, for good
-            log.exception("outbox #%s could not be sent", row_id)
-            self._fail(row_id, f"not sent: {type(exc).__name__}: {exc}", report)
-            await _reset(client)
-            return
-        with self.sessions.begin() as session:
-            row = session.get_one(OutboxMail, row_id)
-            row.state = OutboxState.SENT
-            row.sent_at = self.clock()
-            row.smtp_response = response[:500]
-            row.lease_until = None
-        log.info("sent outbox #%s (%s) to %s", row_id, row.kind, recipient)
-        report.sent += 1
+            log.exception("outbox #%s could not be sent", row.id)
+            self._fail(row.id, f"not sent: {type(exc).__name__}: {exc}", report)
+            await reset(client)
+            return None
+        if self.journal is not None:
+            self.journal.record(row.id)
+        return Accepted(row.id, row.kind, row.recipient, response)
+
+    async def _broken(
+        self,
+        pool: SmtpPool,
+        slot: Slot,
+        row_id: int,
+        exc: Exception,
+        report: DeliveryReport,
+        breaks: dict[int, int],
+    ) -> None:
+        """The connection is gone mid-row: that row waits for its next attempt, the slot reconnects for
+        the next row (unless it keeps breaking)."""
+        await pool.drop(slot)
+        breaks[slot.number] = breaks.get(slot.number, 0) + 1
+        if breaks[slot.number] >= BREAKS_PER_DRAIN:
+            slot.dead = True
+        self._interrupted(row_id, f"SMTP {pool.connector.address}: {exc}", report)
+
+    def _interrupted(self, row_id: int, message: str, report: DeliveryReport) -> None:
+        log.warning("delivery interrupted: %s", message)
+        report.errors.append(message)
+        self._defer(row_id, message, report)
 
     def _reply_code(self, row_id: int, code: int, message: str, report: DeliveryReport) -> None:
         text = f"{code} {message}"
@@ -211,21 +269,22 @@ class Deliverer:
 
     def _fail(self, row_id: int, error: str, report: DeliveryReport) -> None:
         """For good: the row is failed with its reason, and the team is told (`on_failed`)."""
-        with self.sessions.begin() as session:
-            row = session.get_one(OutboxMail, row_id)
-            row.state = OutboxState.FAILED
-            row.last_error = error[:2000]
-            row.lease_until = None
-            if self.on_failed is not None:
-                self.on_failed(session, row)
+        outbox_states.mark_failed(self.sessions, row_id, error, self.on_failed)
         log.error("outbox #%s failed for good: %s", row_id, error)
         report.failed += 1
 
     def _defer(self, row_id: int, error: str, report: DeliveryReport) -> None:
-        with self.sessions.begin() as session:
-            row = session.get_one(OutboxMail, row_id)
-            row.state = OutboxState.PENDING
-            row.last_error = error[:2000]
-            row.lease_until = None
-            row.next_attempt_at = self.clock() + backoff(row.attempts)
+        outbox_states.mark_deferred(self.sessions, row_id, error, self.clock())
         report.deferred += 1
+
+
+def _journal_of(sessions: sessionmaker[Session]) -> AcceptedJournal | None:
+    """The accepted journal of an SQLite database (mailbot.reply.accepted_journal), cut down at start."""
+    engine = sessions.kw.get("bind")
+    if engine is None:
+        return None
+    journal = AcceptedJournal.beside(engine.url.render_as_string(hide_password=False))
+    if journal is not None:
+        with sessions() as session:
+            journal.compact(outbox_states.still_sending(session))
+    return journal

@@ -15,6 +15,7 @@ they do for the rest of the template text.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 from markdown_it import MarkdownIt
@@ -65,6 +66,11 @@ _HTML_RENDERER.core.ruler.push("mailbot_inline_styles", _inline_styles_rule)
 _TEXT_PARSER = _parser()
 
 
+# the same few articles are rendered for most mails: parsing them again was half of rendering a reply
+RENDERED_KEPT = 256
+
+
+@functools.lru_cache(maxsize=RENDERED_KEPT)
 def markdown_to_html(markdown: str) -> Markup:
     """CommonMark (+ tables, strikethrough) to HTML; raw HTML in the source is escaped, not passed.
 
@@ -80,6 +86,7 @@ _CODE_INDENT = "    "
 _RULE = "----"
 
 
+@functools.lru_cache(maxsize=RENDERED_KEPT)
 def markdown_to_text(markdown: str) -> str:
     """The same Markdown as readable plain text, without Markdown syntax (see the module docstring)."""
     tree = SyntaxTreeNode(_TEXT_PARSER.parse(markdown))

@@ -1,19 +1,29 @@
 """Incident grouping: reports of the same fault by several customers become children of one parent.
 
-Pure: the caller passes the open tickets of the window. Similarity is the larger of two views:
-the cosine of character n-gram TF-IDF vectors fitted on just these texts (typos, word order), and
-the overlap of the severity signals that fired (crash, all users, since the update ...), which are
-named the same in every language, so a German and an English report of one outage still meet.
+Pure: the caller passes the open tickets of the window (at most `MAX_CANDIDATES`, the most recent).
+Similarity is the larger of two views: the cosine of character n-gram TF-IDF vectors (typos, word
+order), and the overlap of the severity signals that fired (crash, all users, since the update ...),
+which are named the same in every language, so a German and an English report of one outage still meet.
+
+The text view must not grow with the outage it is meant to catch (issue 13): it used to fit a new
+TF-IDF over every open fault of the window for every new escalation, reading every text again. Now
+each text is counted once into hashed n-grams (no vocabulary to fit; the counts are remembered by text,
+so a candidate's words are read once per process), and the IDF over the report and its candidates is
+counted from those buckets: the same values as the fitted TF-IDF (to float precision), at a cost
+bounded by `MAX_CANDIDATES`.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics.pairwise import cosine_similarity
+import numpy as np
+
+MAX_CANDIDATES = 100  # open faults compared per escalation: the most recent of the same severity
 
 
 @dataclass(frozen=True)
@@ -41,15 +51,88 @@ def signal_overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(shared) / len(a | b) if len(shared) >= MIN_SHARED_SIGNALS else 0.0
 
 
+# the features of the TfidfVectorizer this replaces; 2**28 buckets make a collision between the few
+# thousand n-grams of two texts negligible, and cost nothing (the vectors are sparse)
+_HASHER_SETTINGS: dict[str, object] = {
+    "analyzer": "char_wb", "ngram_range": (3, 5), "lowercase": True, "alternate_sign": False,
+    "norm": None, "n_features": 2**28,
+}  # fmt: skip
+_CACHED_TEXTS = 512  # the candidates of every severity and more; a 2,000-character excerpt is ~50 kB
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """One text's hashed n-grams (sorted bucket numbers) with sublinear term frequencies."""
+
+    buckets: np.ndarray
+    tf: np.ndarray
+
+
+class _CountsCache:
+    """Counts by text, least recently used dropped first; keyed by the text itself, so a ticket id that
+    a rolled-back transaction gave away (or another database) can never bring back another text."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, _Counts] = OrderedDict()
+        self._lock = threading.Lock()  # clients of one installation decide mail in their own threads
+
+    def get(self, texts: Sequence[str]) -> list[_Counts]:
+        with self._lock:
+            known = {text: self._items[text] for text in texts if text in self._items}
+            for text in known:
+                self._items.move_to_end(text)
+        missing = sorted(set(texts) - known.keys())
+        if missing:
+            made = dict(zip(missing, _count(missing), strict=True))
+            known |= made
+            with self._lock:
+                self._items.update(made)
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+        return [known[text] for text in texts]
+
+
+def _count(texts: Sequence[str]) -> list[_Counts]:
+    from sklearn.feature_extraction.text import (
+        HashingVectorizer,  # deferred: scikit-learn, at the first fault
+    )
+
+    matrix = HashingVectorizer(**_HASHER_SETTINGS).transform(texts).tocsr()  # type: ignore[arg-type]
+    matrix.sort_indices()
+    rows = []
+    for i in range(matrix.shape[0]):
+        start, end = matrix.indptr[i], matrix.indptr[i + 1]
+        rows.append(_Counts(matrix.indices[start:end].copy(), 1.0 + np.log(matrix.data[start:end])))
+    return rows
+
+
+_COUNTS = _CountsCache(_CACHED_TEXTS)
+
+
 def similarities(text: str, others: Sequence[str]) -> list[float]:
+    """The cosine of `text` and each of `others` as character n-gram TF-IDF vectors (char_wb 3-5,
+    sublinear tf, smooth IDF over these texts, l2): what a TfidfVectorizer fitted on them gives."""
     if not others or not text.strip():
         return [0.0] * len(others)
-    vectoriser = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=True)
-    try:
-        vectors = vectoriser.fit_transform([text, *others])
-    except ValueError:  # nothing but stop characters
+    mine, *theirs = _COUNTS.get([text, *others])
+    if not mine.buckets.size:
         return [0.0] * len(others)
-    return [float(value) for value in cosine_similarity(vectors[0], vectors[1:])[0]]
+    n = len(theirs)
+    lengths = np.fromiter((counts.buckets.size for counts in theirs), dtype=np.int64, count=n)
+    rows = np.repeat(np.arange(n), lengths)
+    buckets = np.concatenate([counts.buckets for counts in theirs])
+    # document frequency: a text holds each bucket once, so counting buckets over all texts counts texts
+    _, where, df = np.unique(np.concatenate([mine.buckets, buckets]), return_inverse=True, return_counts=True)
+    idf = np.log((1.0 + n + 1) / (1.0 + df[where])) + 1.0
+    my_weights = mine.tf * idf[: mine.buckets.size]
+    weights = np.concatenate([counts.tf for counts in theirs]) * idf[mine.buckets.size :]
+    at = np.minimum(np.searchsorted(mine.buckets, buckets), mine.buckets.size - 1)
+    mine_too = np.where(mine.buckets[at] == buckets, my_weights[at], 0.0)
+    dot = np.bincount(rows, weights=mine_too * weights, minlength=n)
+    norms = np.sqrt(np.bincount(rows, weights=weights**2, minlength=n)) * float(np.linalg.norm(my_weights))
+    cosine = np.divide(dot, norms, out=np.zeros(n), where=norms > 0)
+    return [min(float(value), 1.0) for value in cosine]
 
 
 def pick_parent(
@@ -61,7 +144,8 @@ def pick_parent(
 ) -> tuple[int, float] | None:
     """The ticket a new report joins (the root of the most similar candidate's incident) and the
     similarity, or None. Only faults group: a question (no severity) never does, and severities must
-    agree, because one incident has one urgency."""
+    agree, because one incident has one urgency. On equal similarity the earlier candidate wins
+    (callers pass them oldest first)."""
     if severity is None:
         return None
     same = [c for c in candidates if c.severity == severity]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
 from mailbot.app import build_app
 from mailbot.config import load_settings
 from mailbot.pipeline.process import process_pending
+from mailbot.reply import outbox_states
 from mailbot.worker import deliverer_for
 from tests.e2e.conftest import TEAM, Bot, make_mail, text_of
 
@@ -123,3 +124,37 @@ def test_a_mail_that_keeps_failing_is_quarantined_after_max_attempts_not_retried
     assert len(bot.dovecot.list_folder(bot.user, "Quarantine")) == 1
     [item] = bot.status(capsys)["quarantined"]
     assert "template store unavailable" in item["reason"]
+
+
+def test_a_mail_the_server_accepted_before_the_crash_is_not_sent_again(bot: Bot, monkeypatch):
+    """The worker dies after the server's 250 but before the row is marked sent (on SQLite it waits
+    for the write lock the process stage holds): after the lease the row is marked sent from the
+    accepted journal, not sent a second time."""
+    bot.deliver(make_mail(CUSTOMER, "Passwort vergessen", QUESTION))
+    app = build_app(load_settings(bot.config))
+    try:
+        source = app.make_source()
+        source.fetch_new()
+        process_pending(app)
+        source.close()
+
+        def die(sessions, mailbox, accepted, *rest):
+            if accepted:
+                raise KeyboardInterrupt  # killed before the accepted row is marked sent
+            return real(sessions, mailbox, accepted, *rest)
+
+        real = outbox_states.settle_and_claim
+        monkeypatch.setattr(outbox_states, "settle_and_claim", die)
+        with pytest.raises(KeyboardInterrupt):
+            deliverer_for(app).deliver_due()
+    finally:
+        app.close()
+    monkeypatch.undo()
+    [row] = bot.outbox()
+    assert row.state == "sending" and len(bot.sink.messages) == 1  # sent, but the database does not know
+
+    later = (row.lease_until + timedelta(seconds=1)).replace(tzinfo=UTC).isoformat()
+    bot.run_once("--now", later)  # a new worker, after the lease
+    [row] = bot.outbox()
+    assert row.state == "sent" and len(bot.sink.messages) == 1
+    assert (bot.config.parent / "mailbot.db.accepted").read_text() == f"{row.id}\n"

@@ -8,6 +8,8 @@ MTA would only produce by accident. Delivery tests use:
   aiosmtplib raises ``SMTPResponseException`` (``SMTPDataError``) with ``.code == 451``.
 - ``fail_recipient("x@example.test", 550)``: RCPT TO for that address is refused until ``clear()``.
 - ``stop()`` / ``start()``: an outage on the same port (connections are refused meanwhile).
+- ``drop_next(count=1)``: the next `count` transactions lose their connection at the end of DATA
+  (nothing is accepted or recorded; the client sees the server disconnect).
 - ``tls="implicit"`` (SMTPS) or ``tls="starttls"``, with a self-signed cert (``cafile``) whose
   SAN covers 127.0.0.1 and localhost, so the client's TLS verification can be tested for real.
 
@@ -17,7 +19,11 @@ MTA would only produce by accident. Delivery tests use:
   LOGIN are always refused; every attempt is recorded in ``auth_attempts`` (mechanism, user, accepted).
 
 Messages are recorded as ``SinkMessage(mail_from, rcpt_tos, data)`` with ``data`` the raw bytes as
-received (CRLF line endings, dot-stuffing removed); rejected attempts go to ``rejections``.
+received (CRLF line endings, dot-stuffing removed); rejected attempts go to ``rejections``. For each
+message, ``connections`` holds the number of the SMTP session (connection) that carried it, counted
+from 0 in the order of their first DATA (a client port may be reused, a session is not;
+``session_count`` counts every session that reached DATA, dropped ones too), and ``acceptance_times`` the
+wall-clock time (UTC) of the 250 reply.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import threading
 from base64 import b64decode
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, NamedTuple
@@ -102,10 +109,14 @@ class _Handler:
         rcpts = list(envelope.rcpt_tos)
         if reply := self.sink._take_failure("DATA", envelope.mail_from or "", rcpts):
             return reply
+        self.sink._number(session)
+        if self.sink._take_drop() and server.transport is not None:
+            server.transport.abort()  # the connection is gone before the reply: nothing was accepted
+            return "421 4.4.2 connection dropped"  # written nowhere: the transport is closed
         data = envelope.original_content or envelope.content or b""
         if isinstance(data, str):  # only with decode_data=True, which we don't use
             data = data.encode("utf-8", "surrogateescape")
-        self.sink._record(SinkMessage(envelope.mail_from or "", rcpts, data))
+        self.sink._accept(SinkMessage(envelope.mail_from or "", rcpts, data), session)
         return "250 Message accepted for delivery"
 
 
@@ -170,6 +181,11 @@ class SmtpSink:
             self._server_ctx.load_cert_chain(self.cafile, key)
         self._lock = threading.Condition()
         self._messages: list[SinkMessage] = []
+        self._connections: list[int] = []
+        self._sessions: dict[int, int] = {}  # id() of a live aiosmtpd Session -> its number
+        self._live_sessions: list[Session] = []  # kept, so that no id() is reused while we count
+        self._acceptance_times: list[datetime] = []
+        self._drops = 0
         self._rejections: list[Rejection] = []
         self._planned: list[_PlannedFailure] = []
         self._bad_rcpts: dict[str, str] = {}
@@ -247,6 +263,24 @@ class SmtpSink:
         with self._lock:
             return list(self._rejections)
 
+    @property
+    def connections(self) -> list[int]:
+        """The session (connection) number of each accepted message, in the order of `messages`."""
+        with self._lock:
+            return list(self._connections)
+
+    @property
+    def session_count(self) -> int:
+        """How many SMTP sessions reached DATA (the connections a client used)."""
+        with self._lock:
+            return len(self._sessions)
+
+    @property
+    def acceptance_times(self) -> list[datetime]:
+        """When each message was accepted (UTC), in the order of `messages`."""
+        with self._lock:
+            return list(self._acceptance_times)
+
     def wait_for(self, count: int, timeout: float = 5.0) -> list[SinkMessage]:
         """Block until at least `count` messages arrived (no fixed sleep); raise TimeoutError after."""
         with self._lock:
@@ -261,6 +295,11 @@ class SmtpSink:
         """Forget messages, rejections and all programmed failures."""
         with self._lock:
             self._messages.clear()
+            self._connections.clear()
+            self._sessions.clear()
+            self._live_sessions.clear()
+            self._acceptance_times.clear()
+            self._drops = 0
             self._rejections.clear()
             self._planned.clear()
             self._bad_rcpts.clear()
@@ -278,6 +317,11 @@ class SmtpSink:
             raise ValueError("count must be >= 1")
         with self._lock:
             self._planned.append(_PlannedFailure(stage, _reply(code, message), count))
+
+    def drop_next(self, count: int = 1) -> None:
+        """Close the connection at the end of DATA of the next `count` transactions, without a reply."""
+        with self._lock:
+            self._drops += count
 
     def fail_recipient(self, address: str, code: int = 550, message: str | None = None) -> None:
         """Refuse RCPT TO:`address` (case-insensitive) with `code` until ``clear()``."""
@@ -321,6 +365,26 @@ class SmtpSink:
             if reply is not None:
                 self._rejections.append(Rejection(stage, mail_from, rcpts, reply))
             return reply
+
+    def _take_drop(self) -> bool:
+        with self._lock:
+            if self._drops <= 0:
+                return False
+            self._drops -= 1
+            return True
+
+    def _number(self, session: Session) -> int:
+        with self._lock:
+            if id(session) not in self._sessions:
+                self._sessions[id(session)] = len(self._sessions)
+                self._live_sessions.append(session)
+            return self._sessions[id(session)]
+
+    def _accept(self, message: SinkMessage, session: Session) -> None:
+        with self._lock:  # re-entrant: _record (which subclasses extend) takes it again
+            self._connections.append(self._number(session))
+            self._acceptance_times.append(datetime.now(UTC))
+            self._record(message)
 
     def _record(self, message: SinkMessage) -> None:
         with self._lock:

@@ -134,3 +134,14 @@ def test_answer_text_part_has_no_markdown_syntax(renderer, language):
         assert markdown_to_text(article.body) in out.text
         for syntax in ("**", "](", "\n# ", "\n* ", "`"):
             assert syntax not in out.text, (article.id, syntax)
+
+
+def test_an_article_rendered_again_is_not_parsed_again():
+    from mailbot.reply.markdown import markdown_to_html, markdown_to_text
+
+    article = "Öffnen Sie **Einstellungen** > *Konto*.\n\n| Tarif | Preis |\n|---|---|\n| Basis | 5 € |"
+    html, text = markdown_to_html(article), markdown_to_text(article)
+    html_hits, text_hits = markdown_to_html.cache_info().hits, markdown_to_text.cache_info().hits
+    assert (markdown_to_html(article), markdown_to_text(article)) == (html, text)
+    assert markdown_to_html.cache_info().hits == html_hits + 1
+    assert markdown_to_text.cache_info().hits == text_hits + 1

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics.pairwise import cosine_similarity
 
-from mailbot.tickets.incidents import Candidate, pick_parent, signal_names
+from mailbot.classify.severity import load_severity_examples
+from mailbot.paths import SHIPPED_KNOWLEDGE_BASE
+from mailbot.tickets.incidents import Candidate, pick_parent, signal_names, similarities
 from mailbot.tickets.status_query import is_status_request
 
 CRASH_ALL = ('signal: "stürzt ab" (crash)', 'signal: "bei allen" (all users affected)')
@@ -38,6 +42,20 @@ def test_different_severity_questions_and_unrelated_faults_do_not_group():
         pick_parent("Beim Export der Statistik stürzt es ab.", "critical", candidates, 0.5, one_signal)
         is None
     )
+
+
+@pytest.mark.parametrize("count", [1, 2, 7, 60])
+def test_text_similarity_is_the_tf_idf_cosine_fitted_on_the_report_and_its_candidates(count):
+    """Hashed counts and an IDF counted per call give what the TfidfVectorizer fitted for every
+    escalation gave (issue 13: same grouping, without the fit), whatever the number of candidates."""
+    texts = [example.text for example in load_severity_examples(SHIPPED_KNOWLEDGE_BASE)]
+    texts += ["", "!!", "OK", OUTAGE * 20]
+    for start in range(0, len(texts), 23):
+        text, others = texts[start], [texts[(start + 1 + k * 7) % len(texts)] for k in range(count)]
+        fitted = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=True)
+        vectors = fitted.fit_transform([text, *others])
+        expected = cosine_similarity(vectors[0], vectors[1:])[0]
+        assert similarities(text, others) == pytest.approx(list(expected), abs=1e-9)
 
 
 def test_signal_names_ignore_other_reasons():

@@ -1,0 +1,80 @@
+"""What can be worked out about a batch of stored mails before the database is consulted: parsing and
+both models' guesses, in one vectorised call per model for the whole batch.
+
+Why in a batch: a TF-IDF transform has a large fixed cost per call; for 32 mails one call costs
+about a quarter per mail of 32 single calls (0.5 vs 2.0 ms for the article model, 1.4 vs 3.2 ms for
+the severity model, measured on the sample KB). The guesses are made before anyone knows whether a
+mail will need them (a mail in a ticket's thread or one the rules ignore is never classified in
+process_one), so the severity model, the costlier one, is asked only for mails likely to be
+escalated; the rest is asked one by one if it ever is (`severity_for`).
+
+Everything here is a pure function of the stored bytes and the models: no session, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mailbot.app import App
+from mailbot.classify.normalise import classification_mapped, classification_text
+from mailbot.domain import ParsedMail, Prediction, SeverityGuess
+from mailbot.errors import Quarantine
+from mailbot.parse import parse_mail
+from mailbot.rules import header_only
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What process_one reads of an inbound row to prepare it."""
+
+    row_id: int
+    raw: bytes
+    size: int
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One mail, parsed and guessed about; `unparsable` is the reason it could not be parsed."""
+
+    mail: ParsedMail | None
+    unparsable: str | None = None
+    prediction: Prediction | None = None
+    severity: SeverityGuess | None = None
+
+
+def prepare_batch(app: App, stored: Sequence[Stored]) -> dict[int, Prepared]:
+    """Parse every mail and guess about the parsed ones, by inbound id."""
+    parsed: dict[int, ParsedMail] = {}
+    prepared: dict[int, Prepared] = {}
+    for item in stored:
+        try:
+            mail = parse_mail(item.raw, default_language=app.settings.support.default_language)
+        except Quarantine as exc:
+            prepared[item.row_id] = Prepared(None, unparsable=exc.reason)
+            continue
+        if header_only.stored_header_only(item.size, len(item.raw)):  # released with --force
+            mail = header_only.mark(mail)
+        parsed[item.row_id] = mail
+    ids = list(parsed)
+    texts = [classification_text(parsed[i].subject, parsed[i].body) for i in ids]
+    predictions = dict(zip(ids, app.classifier.predict_texts(texts), strict=True)) if ids else {}
+    escalating = {article.id for article in app.kb.articles if article.action == "escalate"}
+    likely = [i for i in ids if _likely_escalated(predictions[i], escalating)]
+    # mapped texts, so that the guess's reasons quote the customer's words (as SeverityModel.guess does)
+    mapped = [classification_mapped(parsed[i].subject, parsed[i].body) for i in likely]
+    severities = dict(zip(likely, app.severity.guess_texts(mapped), strict=True)) if likely else {}
+    for row_id, mail in parsed.items():
+        prepared[row_id] = Prepared(mail, None, predictions[row_id], severities.get(row_id))
+    return prepared
+
+
+def _likely_escalated(prediction: Prediction, escalating: set[str]) -> bool:
+    return not prediction.confident or prediction.article_id in escalating
+
+
+def severity_for(app: App, prepared: Prepared | None, mail: ParsedMail) -> SeverityGuess:
+    """The severity guess of `mail`: the batch's when it made one, else the model's now."""
+    if prepared is not None and prepared.severity is not None and prepared.mail is mail:
+        return prepared.severity
+    return app.severity.guess(mail.subject, mail.body)

@@ -1,0 +1,107 @@
+"""What the rules may know beyond the mail: who we are, what we sent, how often we wrote to someone.
+
+The per-address counts compare addresses by `rules.base.address_key` (IDNA domain, case-insensitive),
+which SQL cannot compute; every row stores the key of its address when it is written
+(`InboundMail.from_key`, `OutboxMail.recipient_key`), so a count is one indexed query whose cost does
+not grow with the mail already stored (bench/README.md, "Findings", 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailbot.app import App
+from mailbot.db.schema import InboundMail, OutboxMail
+from mailbot.domain import ParsedMail
+from mailbot.reply.compose import verify_message_id
+from mailbot.rules import RuleContext
+from mailbot.rules.base import address_key
+from mailbot.rules.reply_target import reply_target
+from mailbot.rules.sender_auth import check_sender
+
+
+def rule_context(session: Session, app: App, mail: ParsedMail, now: datetime) -> RuleContext:
+    """What the rules need to know beyond the mail: who we are and the team is, which senders are our
+    contact forms, what the receiving server verified, what we sent, how often we wrote (per recipient
+    and per sender)."""
+    settings = app.settings
+    context = RuleContext(
+        own_addresses=frozenset({settings.support.address}),
+        own_message_id_domains=frozenset({settings.message_id_domain}),
+        own_message_ids=_own_ids(session, app, mail.message_id),
+        max_replies_per_sender=settings.limits.replies_per_sender_per_day,
+        team_addresses=frozenset({settings.team.address}),
+        form_senders=frozenset(settings.support.form_senders),
+        sender_check=check_sender(mail, settings.support.authserv_id),
+    )
+    since = now - timedelta(days=1)
+    recipient = reply_target(mail, context).address
+    form = context.is_form_sender(mail.from_addr)  # many people write through it: its Reply-To counts
+    return replace(
+        context,
+        replies_to_sender_today=mails_to(session, app.mailbox, recipient, since),
+        replies_for_sender_today=0 if form else mails_because_of(session, app.mailbox, mail.from_addr, since),
+    )
+
+
+def _own_ids(session: Session, app: App, message_id: str) -> frozenset[str]:
+    """The mail's Message-ID when it is one of ours (signed by us, or in our outbox): our own mail
+    come back, whatever its other headers say."""
+    if verify_message_id(message_id, app.message_id_key):
+        return frozenset({message_id})
+    found = session.scalar(
+        select(OutboxMail.message_id).where(
+            OutboxMail.mailbox == app.mailbox, OutboxMail.message_id == message_id
+        )
+    )
+    return frozenset({found}) if found else frozenset()
+
+
+def mails_to(session: Session, mailbox: str, address: str, since: datetime) -> int:
+    """Automatic and agent mail to `address` since then (any spelling of its domain; the local part
+    compared without case, so that a limit is never dodged by writing it differently)."""
+    key = _key(address)
+    if key is None:
+        return 0
+    counted = session.scalar(
+        select(func.count())
+        .select_from(OutboxMail)
+        .where(
+            OutboxMail.mailbox == mailbox,
+            OutboxMail.recipient_key == key,
+            OutboxMail.created_at >= since,
+            OutboxMail.to_customer.is_(True),
+        )
+    )
+    return counted or 0
+
+
+def mails_because_of(session: Session, mailbox: str, sender: str, since: datetime) -> int:
+    """Automatic mail to anyone that mail from `sender` caused since then (any Reply-To included): the
+    sender's mails by their key, then their outbox rows by `inbound_id` (the outbox row of a mail is in
+    the mail's mailbox; naming the outbox's mailbox too would lead SQLite to read all of it first)."""
+    key = _key(sender)
+    if key is None:
+        return 0
+    counted = session.scalar(
+        select(func.count())
+        .select_from(InboundMail)
+        .join(OutboxMail, OutboxMail.inbound_id == InboundMail.id)
+        .where(
+            InboundMail.mailbox == mailbox,
+            InboundMail.from_key == key,
+            OutboxMail.to_customer.is_(True),
+            OutboxMail.created_at >= since,
+        )
+    )
+    return counted or 0
+
+
+def _key(address: str) -> str | None:
+    """The key rows are counted by, or None for what is no address (no local part or no "@")."""
+    local, at, _ = address.strip().rpartition("@")
+    return address_key(address) if at and local else None

@@ -1,0 +1,138 @@
+"""The outbox rows' state changes during delivery, each one short transaction.
+
+claimed (`sending`, leased, an attempt counted) -> `sent` | `failed` (for good, the team is told in
+the same transaction) | `pending` again with a backoff. A row whose worker dies while it is `sending`
+is claimable again after its lease (mailbot.db.claims), so nothing claimed is ever lost.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.db.claims import claim_due_outbox
+from mailbot.db.schema import OutboxMail, OutboxState
+
+BACKOFF_BASE_SECONDS = 30.0
+BACKOFF_CAP_SECONDS = 3600.0
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """Capped exponential backoff with full jitter: 30 s, 60 s, 120 s ... at most one hour."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=(rng or random).uniform(ceiling / 2, ceiling))
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What sending one claimed row needs (loaded with its claim, in the same transaction)."""
+
+    id: int
+    kind: str
+    mail_from: str
+    recipient: str
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A row the server took (its 250 reply), to be marked sent."""
+
+    id: int
+    kind: str
+    recipient: str
+    response: str
+
+
+def settle_and_claim(
+    sessions: sessionmaker[Session],
+    mailbox: str,
+    accepted: Sequence[Accepted],
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+) -> list[Outgoing]:
+    """In one transaction: mark the accepted rows sent (one statement), then claim up to `limit` due
+    rows and load them, oldest first."""
+    with sessions.begin() as session:
+        _mark_sent(session, accepted, now)
+        ids = claim_due_outbox(session, mailbox, now, lease, limit) if limit > 0 else []
+        if not ids:
+            return []
+        rows = session.execute(
+            select(
+                OutboxMail.id, OutboxMail.kind, OutboxMail.mail_from, OutboxMail.recipient, OutboxMail.raw
+            ).where(OutboxMail.id.in_(ids))
+        ).all()
+    loaded = {row.id: Outgoing(row.id, row.kind, row.mail_from, row.recipient, row.raw) for row in rows}
+    return [loaded[row_id] for row_id in ids if row_id in loaded]
+
+
+def _mark_sent(session: Session, accepted: Sequence[Accepted], now: datetime) -> None:
+    """Every accepted row sent, in one statement (executemany by primary key)."""
+    if not accepted:
+        return
+    session.execute(
+        update(OutboxMail),
+        [
+            {
+                "id": row.id,
+                "state": OutboxState.SENT,
+                "sent_at": now,
+                "smtp_response": row.response[:500],
+                "lease_until": None,
+            }
+            for row in accepted
+        ],
+    )
+
+
+def release(sessions: sessionmaker[Session], row_ids: Sequence[int]) -> None:
+    """Claimed rows that never reached the wire: back to pending, due as they were, the attempt their
+    claim counted taken back."""
+    if not row_ids:
+        return
+    with sessions.begin() as session:
+        session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id.in_(row_ids), OutboxMail.state == OutboxState.SENDING)
+            .values(state=OutboxState.PENDING, lease_until=None, attempts=OutboxMail.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def mark_failed(
+    sessions: sessionmaker[Session],
+    row_id: int,
+    error: str,
+    on_failed: Callable[[Session, OutboxMail], None] | None,
+) -> None:
+    """For good: the row is failed with its reason, and `on_failed` (the team's notice) is written in
+    the same transaction."""
+    with sessions.begin() as session:
+        row = session.get_one(OutboxMail, row_id)
+        row.state = OutboxState.FAILED
+        row.last_error = error[:2000]
+        row.lease_until = None
+        if on_failed is not None:
+            on_failed(session, row)
+
+
+def mark_deferred(sessions: sessionmaker[Session], row_id: int, error: str, now: datetime) -> None:
+    """Back to pending, due again after the backoff for its attempts so far."""
+    with sessions.begin() as session:
+        row = session.get_one(OutboxMail, row_id)
+        row.state = OutboxState.PENDING
+        row.last_error = error[:2000]
+        row.lease_until = None
+        row.next_attempt_at = now + backoff(row.attempts)
+
+
+def still_sending(session: Session) -> list[int]:
+    """Rows claimed for sending and not marked since (any mailbox of the database)."""
+    return list(session.scalars(select(OutboxMail.id).where(OutboxMail.state == OutboxState.SENDING)))
