@@ -13,7 +13,6 @@ adds after processing is done.
 from __future__ import annotations
 
 import os
-import random
 import statistics
 import sys
 import tempfile
@@ -31,14 +30,14 @@ from sqlalchemy import select  # noqa: E402
 from mailbot.app import build_app  # noqa: E402
 from mailbot.config import load_settings  # noqa: E402
 from mailbot.db.schema import InboundMail  # noqa: E402
-from mailbot.kb import load_knowledge_base  # noqa: E402
-from mailbot.paths import SHIPPED_KNOWLEDGE_BASE  # noqa: E402
 from mailbot.worker import run_once  # noqa: E402
 
 sys.path.insert(0, str(ROOT))  # this checkout's test servers (the sink's acceptance times)
 for name in [name for name in sys.modules if name == "tests" or name.startswith("tests.")]:
     del sys.modules[name]
-from tests.e2e.conftest import make_mail, write_config  # noqa: E402
+from e2e_throughput import question_mails  # noqa: E402  (bench/ is on sys.path when run as a script)
+
+from tests.e2e.conftest import write_config  # noqa: E402
 from tests.servers import DovecotServer, SmtpSink  # noqa: E402
 
 
@@ -48,22 +47,10 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def main(count: int) -> None:
-    rng = random.Random(13)
-    kb = load_knowledge_base(SHIPPED_KNOWLEDGE_BASE)
-    questions = [(a.title, example) for a in kb.articles for example in a.examples]
-    unknown = [
-        ("Frage", "Wann kommt die neue Version für das Tablet raus?"),
-        ("Hello", "Do you sell gift cards?"),
-    ]
+    mails = question_mails(count, seed=13)
     with DovecotServer.started() as dovecot, SmtpSink() as sink, tempfile.TemporaryDirectory() as tmp:
         user = dovecot.new_user()
         config = write_config(Path(tmp) / "mailbot.toml", dovecot, user, sink)
-        mails = []
-        for index in range(count):
-            subject, text = rng.choice(questions if rng.random() < 0.8 else unknown)
-            mails.append(
-                make_mail(f"customer{index}@example.org", subject, f"Hallo,\n\n{text}\n\nGruß\n{index}")
-            )
         app = build_app(load_settings(config))
         run_once(app)  # an empty pass: models loaded (or trained) before the clock starts
         with dovecot.imap_client(user) as client:

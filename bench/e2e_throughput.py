@@ -24,23 +24,29 @@ from tests.e2e.conftest import make_mail, write_config
 from tests.servers import DovecotServer, SmtpSink
 
 
-def main(count: int) -> None:
-    rng = random.Random(7)
+def question_mails(count: int, seed: int) -> list[bytes]:
+    """`count` customer mails: 80 % the sample KB's own examples, 20 % questions it does not answer."""
+    rng = random.Random(seed)
     kb = load_knowledge_base(SHIPPED_KNOWLEDGE_BASE)
     questions = [(a.title, example) for a in kb.articles for example in a.examples]
     unknown = [
         ("Frage", "Wann kommt die neue Version für das Tablet raus?"),
         ("Hello", "Do you sell gift cards?"),
     ]
+    mails = []
+    for index in range(count):
+        subject, text = rng.choice(questions if rng.random() < 0.8 else unknown)
+        mails.append(
+            make_mail(f"customer{index}@example.org", subject, f"Hallo,\n\n{text}\n\nGruß\nKunde {index}")
+        )
+    return mails
+
+
+def main(count: int) -> None:
+    mails = question_mails(count, seed=7)
     with DovecotServer.started() as dovecot, SmtpSink() as sink, tempfile.TemporaryDirectory() as tmp:
         user = dovecot.new_user()
         config = write_config(Path(tmp) / "mailbot.toml", dovecot, user, sink)
-        mails = []
-        for index in range(count):
-            subject, text = rng.choice(questions if rng.random() < 0.8 else unknown)
-            mails.append(
-                make_mail(f"customer{index}@example.org", subject, f"Hallo,\n\n{text}\n\nGruß\nKunde {index}")
-            )
         with dovecot.imap_client(user) as client:
             client.multiappend("INBOX", mails)
         app = build_app(load_settings(config))

@@ -6,7 +6,7 @@ from datetime import UTC, timedelta
 
 import pytest
 
-from mailbot.app import build_app
+from mailbot.app import App, build_app
 from mailbot.config import load_settings
 from mailbot.pipeline.process import process_pending
 from mailbot.reply import outbox_states
@@ -17,13 +17,20 @@ CUSTOMER = "erika.muster@example.org"
 QUESTION = "Hallo, ich habe mein Passwort vergessen. Wie kann ich es zurücksetzen?"
 
 
+def decide_without_delivering(app: App) -> None:
+    """Fetch and decide (committed), as a worker does before its outbox goes out."""
+    source = app.make_source()
+    try:
+        source.fetch_new()
+        process_pending(app)
+    finally:
+        source.close()
+
+
 def test_crash_between_decision_and_send_sends_once_after_restart(bot: Bot):
     bot.deliver(make_mail(CUSTOMER, "Passwort vergessen", QUESTION))
     app = build_app(load_settings(bot.config))
-    source = app.make_source()
-    source.fetch_new()
-    process_pending(app)  # decided and committed; the process "dies" before delivering
-    source.close()
+    decide_without_delivering(app)  # the process "dies" before delivering
     app.close()
     assert bot.sink.messages == []
     assert [row.state for row in bot.outbox()] == ["pending"]
@@ -68,10 +75,7 @@ def test_a_crash_during_delivery_leaves_only_the_mail_in_flight_waiting(bot: Bot
         bot.deliver(make_mail(f"kunde{number}@example.org", "Passwort vergessen", QUESTION))
     app = build_app(load_settings(bot.config))
     try:
-        source = app.make_source()
-        source.fetch_new()
-        process_pending(app)
-        source.close()
+        decide_without_delivering(app)
         deliverer = deliverer_for(app)
 
         async def die(*_args, **_kwargs):
@@ -133,10 +137,7 @@ def test_a_mail_the_server_accepted_before_the_crash_is_not_sent_again(bot: Bot,
     bot.deliver(make_mail(CUSTOMER, "Passwort vergessen", QUESTION))
     app = build_app(load_settings(bot.config))
     try:
-        source = app.make_source()
-        source.fetch_new()
-        process_pending(app)
-        source.close()
+        decide_without_delivering(app)
 
         def die(sessions, mailbox, accepted, *rest):
             if accepted:
