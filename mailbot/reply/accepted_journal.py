@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -57,14 +57,21 @@ class AcceptedJournal:
     def accepted(self, row_id: int) -> bool:
         return row_id in self._ids
 
-    def compact(self, still_sending: Collection[int]) -> None:
-        """Keep only the rows still `sending` (the only ones that can be claimed again), once the file
-        has grown beyond COMPACT_BYTES. Called when a deliverer starts, before it sends anything."""
+    def forget(self, row_ids: Iterable[int]) -> None:
+        """Rows marked sent in the database can never be claimed again: no need to keep them in memory
+        (a worker that runs for months would otherwise hold every id it ever sent)."""
+        self._ids.difference_update(row_ids)
+
+    def grown(self) -> bool:
+        """Beyond COMPACT_BYTES: time to cut the file down (`compact`)."""
         try:
-            if self.path.stat().st_size <= COMPACT_BYTES:
-                return
+            return self.path.stat().st_size > COMPACT_BYTES
         except FileNotFoundError:
-            return
+            return False
+
+    def compact(self, still_sending: Collection[int]) -> None:
+        """Keep only the rows still `sending` (the only ones that can be claimed again). Called when a
+        deliverer starts, before it sends anything, once the file has `grown()`."""
         self._ids &= set(still_sending)
         kept = self.path.with_name(self.path.name + ".new")
         kept.write_text("".join(f"{row_id}\n" for row_id in sorted(self._ids)), encoding="ascii")

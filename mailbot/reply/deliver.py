@@ -183,6 +183,8 @@ class Deliverer:
             )
         for row in accepted:
             log.info("sent outbox #%s (%s) to %s", row.id, row.kind, row.recipient)
+        if self.journal is not None:
+            self.journal.forget(row.id for row in accepted)  # marked sent: never claimed again
         report.sent += len(accepted)
         return rows
 
@@ -284,7 +286,7 @@ def _journal_of(sessions: sessionmaker[Session]) -> AcceptedJournal | None:
     if engine is None:
         return None
     journal = AcceptedJournal.beside(engine.url.render_as_string(hide_password=False))
-    if journal is not None:
+    if journal is not None and journal.grown():  # the query only when there is something to cut
         with sessions() as session:
             journal.compact(outbox_states.still_sending(session))
     return journal

@@ -25,8 +25,19 @@ def test_a_grown_journal_keeps_only_rows_still_sending(tmp_path, monkeypatch):
     journal = AcceptedJournal(tmp_path / "mailbot.db.accepted")
     for row_id in range(1, 200):
         journal.record(row_id)
+    assert not journal.grown()
     monkeypatch.setattr(accepted_journal, "COMPACT_BYTES", 100)
+    assert journal.grown()
     journal.compact(still_sending=[5, 150, 999])
     assert (tmp_path / "mailbot.db.accepted").read_text() == "5\n150\n"
     assert AcceptedJournal(tmp_path / "mailbot.db.accepted").accepted(150)
     assert not journal.accepted(6)
+
+
+def test_rows_marked_sent_are_not_kept_in_memory_but_stay_in_the_file(tmp_path):
+    journal = AcceptedJournal(tmp_path / "mailbot.db.accepted")
+    for row_id in (1, 2, 3):
+        journal.record(row_id)
+    journal.forget([1, 3])
+    assert [journal.accepted(row_id) for row_id in (1, 2, 3)] == [False, True, False]
+    assert (tmp_path / "mailbot.db.accepted").read_text() == "1\n2\n3\n"
