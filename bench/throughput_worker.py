@@ -65,7 +65,6 @@ for _owner, _name, _label in [
     (mailbot.pipeline.process, "prepare_batch", "prepare_batch (parse + both models, per batch)"),
     (mailbot.pipeline.process, "apply_decision", "apply_decision"),
     (mailbot.pipeline.process, "rule_context", "rule_context"),
-    (mailbot.pipeline.process, "claim_next_inbound", "claim_next_inbound"),
     (mailbot.pipeline.process, "claim_inbound_batch", "claim_inbound_batch"),
     (Classifier, "predict_texts", "Classifier.predict_texts (article model)"),
     (SeverityModel, "guess_texts", "SeverityModel.guess_texts (severity model)"),

@@ -44,26 +44,6 @@ def claim_inbound_batch(
     the same pass. `outside_hours`: mail left waiting for an opening still to come (`deferred_until`
     after `now`) is not taken (mailbot.pipeline.deferral).
     """
-    return _claim_inbound(session, mailbox, now, lease, limit, skip, outside_hours)
-
-
-def claim_next_inbound(
-    session: Session, mailbox: str, now: datetime, lease: timedelta, skip: Collection[int] = ()
-) -> int | None:
-    """Claim the oldest processable mail (arrival order) and return its id, or None."""
-    claimed = _claim_inbound(session, mailbox, now, lease, 1, skip, False)
-    return claimed[0] if claimed else None
-
-
-def _claim_inbound(
-    session: Session,
-    mailbox: str,
-    now: datetime,
-    lease: timedelta,
-    limit: int,
-    skip: Collection[int],
-    outside_hours: bool,
-) -> list[int]:
     expired = and_(InboundMail.state == InboundState.PROCESSING, InboundMail.lease_until < now)
     waiting = InboundMail.state == InboundState.RECEIVED
     if outside_hours:

@@ -236,7 +236,8 @@ def _decide(session: Session, app: App, row: InboundMail, prepared: Prepared, no
         open_ticket = only_open_ticket(session, app.mailbox, claimed_sender(mail))
     if ticket or open_ticket:
         return decide(hits, None, ticket, cues=Cues(intent), open_ticket=open_ticket, **trust)
-    prediction = prepared.prediction or app.classifier.predict(mail.subject, mail.body)
+    prediction = prepared.prediction
+    assert prediction is not None  # prepare_batch classifies every mail it could parse
     escalating = {article.id for article in app.kb.articles if article.action == "escalate"}
     cues = Cues(intent, _questions(app, mail, prediction))
     return decide(hits, prediction, None, escalating, cues, **trust)

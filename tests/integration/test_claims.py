@@ -12,7 +12,7 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot.db.claims import claim_due_outbox, claim_inbound_batch, claim_next_inbound
+from mailbot.db.claims import claim_due_outbox, claim_inbound_batch
 from mailbot.db.schema import InboundMail, InboundState, OutboxMail, OutboxState
 from tests.integration.db_rows import NOW, inbound, migrated, outbox
 from tests.servers.postgres import PostgresServer
@@ -98,14 +98,14 @@ def test_outside_hours_mail_left_for_a_later_opening_is_not_claimed(database_url
         assert claim_inbound_batch(session, "mb", later, LEASE, 5, skip=ids[1:]) == ids[:1]
 
 
-def test_claim_next_inbound_still_claims_one_at_a_time_with_skip(database_url: str) -> None:
+def test_one_at_a_time_with_skip(database_url: str) -> None:
     sessions = migrated(database_url)
     with sessions.begin() as session:
         ids = [inbound(session, received_at=NOW - timedelta(minutes=m)).id for m in (3, 2, 1)]
     with sessions.begin() as session:
-        assert claim_next_inbound(session, "mb", NOW, LEASE, skip={ids[0]}) == ids[1]
-        assert claim_next_inbound(session, "mb", NOW, LEASE) == ids[0]
-        assert claim_next_inbound(session, "mb", NOW, LEASE, skip={ids[2]}) is None
+        assert claim_inbound_batch(session, "mb", NOW, LEASE, 1, skip={ids[0]}) == [ids[1]]
+        assert claim_inbound_batch(session, "mb", NOW, LEASE, 1) == [ids[0]]
+        assert claim_inbound_batch(session, "mb", NOW, LEASE, 1, skip={ids[2]}) == []
 
 
 def test_due_outbox_rows_are_claimed_in_one_statement(database_url: str) -> None:
@@ -154,7 +154,7 @@ def test_without_update_returning_each_row_gets_its_own_conditional_update(tmp_p
         out = [outbox(session, f"k{n}@x.example").id for n in range(3)]
     with sessions.begin() as session:
         assert claim_inbound_batch(session, "mb", NOW, LEASE, 2) == [ids[1], ids[0]]
-        assert claim_next_inbound(session, "mb", NOW, LEASE) == ids[2]
+        assert claim_inbound_batch(session, "mb", NOW, LEASE, 1) == [ids[2]]
         assert claim_due_outbox(session, "mb", NOW, LEASE, 5) == out
     with sessions() as session:
         assert {r.attempts for r in session.scalars(select(InboundMail))} == {1}
