@@ -72,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the worker (IDLE/poll the mailbox, process, deliver)")
     _config_option(run)
     run.add_argument("--once", action="store_true", help="process what is in the inbox now, deliver, exit")
+    run.add_argument(
+        "--fleet",
+        action="store_true",
+        help="one of several workers sharing a PostgreSQL database: each mailbox is watched by one "
+        "worker, periodic jobs run once per fleet (docs/architecture.md, Fleet of workers)",
+    )
     _now_option(run)
     run.set_defaults(handler=_cmd_run)
 
@@ -194,8 +200,9 @@ def _setup_logging(level: str) -> None:
     )
     # third-party chatter that says nothing about mail: aiosmtpd's per-command log of the demo sink,
     # Alembic's plugin list at every start, APScheduler's "Added job", "Running job", "Job executed
-    # successfully" every second (its warnings and errors still show)
-    for name in ("mail.log", "alembic", "apscheduler"):
+    # successfully" every second, Procrastinate's "Starting job", "Deferred 1 job" for every fleet job
+    # (their warnings and errors still show)
+    for name in ("mail.log", "alembic", "apscheduler", "procrastinate"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
@@ -217,6 +224,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     installation = load_installation(args.config)
     if not installation.clients:
         raise ConfigError(f"no client can be served:\n{installation.report()}")
+    if args.fleet:
+        from sqlalchemy.engine import make_url
+
+        try:
+            from mailbot.scaleout.engine import engine_conninfo
+        except ImportError as exc:
+            extra = "pip install 'mailbot[postgres]'"
+            raise ConfigError(f"run --fleet needs the PostgreSQL extra ({exc}): {extra}") from None
+        if args.once:
+            raise ConfigError("run --fleet --once: a fleet worker runs until stopped; use run --once alone")
+        engine_conninfo(make_url(installation.database_url))  # a fleet needs PostgreSQL: said at once
     fleet = Fleet.open(installation, _clock(args.now), only=args.client)
     try:
         for slug, app in list(fleet.apps.items()):
@@ -229,7 +247,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             return 1
         if args.once:
             return _run_once(fleet)
-        run_forever(fleet)
+        run_forever(fleet, shared=args.fleet)
     finally:
         fleet.close()
     return 0
@@ -314,6 +332,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     """Reads the database only: works without the mail passwords and without loading a model."""
     from mailbot.clients import load_installation
     from mailbot.clients.fleet import Fleet
+    from mailbot.scaleout.status import format_fleet_status
     from mailbot.status import collect_status, combine_status, format_status
     from mailbot.terminal import safe_json
 
@@ -326,17 +345,20 @@ def _cmd_status(args: argparse.Namespace) -> int:
             with app.sessions() as session:
                 outside_hours = app.settings.business_hours.outside_hours
                 statuses[app.mailbox] = collect_status(session, app.mailbox, app.calendar, now, outside_hours)
+        workers = _fleet_workers(fleet)
     finally:
         fleet.close()
     if not installation.several:  # one client: today's keys, and the same under "clients"
         ((slug, status),) = statuses.items()
         if args.json:
-            print(safe_json({**status, "clients": {slug: status}}))
+            print(safe_json({**status, "clients": {slug: status}} | ({"fleet": workers} if workers else {})))
         else:
             app = next(iter(fleet))
             print(format_status(status, app.calendar, app.clock()))
+            if workers:
+                print(format_fleet_status(workers, system_clock()))
         return 0
-    total = combine_status(statuses, fleet.problems)
+    total = combine_status(statuses, fleet.problems) | ({"fleet": workers} if workers else {})
     if args.json:
         print(safe_json(total))
         return 0
@@ -344,8 +366,21 @@ def _cmd_status(args: argparse.Namespace) -> int:
     blocks += [
         f"client {slug} NOT SERVED:\n  " + p.replace("\n", "\n  ") for slug, p in fleet.problems.items()
     ]
+    if workers:
+        blocks.append(format_fleet_status(workers, system_clock()))
     print("\n\n".join(blocks))
     return 0
+
+
+def _fleet_workers(fleet: Fleet) -> dict[str, Any] | None:
+    """The fleet part of `mailbot status` (PostgreSQL with fleet workers only)."""
+    if fleet.engine.dialect.name != "postgresql":
+        return None
+    try:
+        from mailbot.scaleout.status import fleet_status
+    except ImportError:  # no PostgreSQL extra: no fleet ever ran from here
+        return None
+    return fleet_status(fleet.engine, fleet.apps, system_clock())
 
 
 def _cmd_kb_check(args: argparse.Namespace) -> int:

@@ -103,9 +103,14 @@ class MailJob:
     (started with the first pass, stopped by `close`)."""
 
     def __init__(
-        self, app: App, stop: threading.Event, monotonic: Callable[[], float] = time.monotonic
+        self,
+        app: App,
+        stop: threading.Event,
+        monotonic: Callable[[], float] = time.monotonic,
+        on_fetched: Callable[[int], None] | None = None,
     ) -> None:
         self.app = app
+        self.on_fetched = on_fetched  # a fleet worker asks its peers to help (mailbot.scaleout)
         self.stop = stop
         self.source: MailSource = app.make_source()
         self.delivery: DeliveryThread | None = None
@@ -131,7 +136,7 @@ class MailJob:
             # a worker that runs for days loads its models now, not when the first customer waits
             _ = self.app.classifier, self.app.severity
             now = self.app.clock()
-            report = run_pass(self.app, self.source, self.wake_delivery)
+            report = run_pass(self.app, self.source, self.wake_delivery, self.on_fetched)
             if report.open != self.was_open:
                 _log_hours(self.app, now, report.open)
                 self.was_open = report.open

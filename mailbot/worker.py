@@ -76,6 +76,7 @@ def run_cycle(
     fetch: bool = True,
     outside_hours: OutsideHours | None = None,
     acknowledge: bool = False,
+    on_fetched: Callable[[int], None] | None = None,
 ) -> CycleReport:
     """One pass of the mail stages. A mail server being down stops only the steps that need it:
     mail already stored is still decided, and the outbox is still delivered.
@@ -84,6 +85,8 @@ def run_cycle(
     committed decision and at the end, so replies leave while the next mail is decided.
     `outside_hours` (the calendar is closed): decide only what it allows; `acknowledge`: then queue the
     out-of-hours note for every mail still waiting (after deciding, so mail decided now gets none).
+    `on_fetched(n)`: n new mails were stored and are about to be decided (a fleet worker asks its
+    peers to help with a large backlog, mailbot.scaleout).
     """
     report = CycleReport(open=outside_hours is None)
     if fetch:
@@ -92,6 +95,8 @@ def run_cycle(
         except TransientError as exc:
             report.errors.append(str(exc))
             log.warning("%s; mail already stored is still processed", exc)
+    if report.fetched and on_fetched is not None:
+        on_fetched(report.fetched)
     decides = outside_hours is None or outside_hours.takes_mail
     # a mail whose processing failed is retried in the same run, up to max_attempts passes
     for _ in range(app.settings.limits.max_attempts if decides else 0):
@@ -113,16 +118,22 @@ def run_cycle(
     return report
 
 
-def run_pass(app: App, source: MailSource, wake_delivery: Callable[[], None]) -> CycleReport:
+def run_pass(
+    app: App,
+    source: MailSource,
+    wake_delivery: Callable[[], None],
+    on_fetched: Callable[[int], None] | None = None,
+) -> CycleReport:
     """The mail stages as the business calendar allows them now."""
     if app.calendar.is_open(app.clock()):
-        return run_cycle(app, source, wake_delivery)
+        return run_cycle(app, source, wake_delivery, on_fetched=on_fetched)
     outside_hours = OutsideHours.from_settings(app.settings)
     acknowledge = app.settings.business_hours.outside_hours == "acknowledge"
     fetch = acknowledge or outside_hours.takes_mail
     return run_cycle(
-        app, source, wake_delivery, fetch=fetch, outside_hours=outside_hours, acknowledge=acknowledge
-    )
+        app, source, wake_delivery, fetch=fetch, outside_hours=outside_hours, acknowledge=acknowledge,
+        on_fetched=on_fetched,
+    )  # fmt: skip
 
 
 def run_once(app: App) -> CycleReport:
@@ -148,15 +159,21 @@ def run_once(app: App) -> CycleReport:
     return report
 
 
-def run_forever(fleet: Fleet, stop: threading.Event | None = None) -> None:
-    """Run the scheduler (mailbot.scheduler) for every client until SIGTERM/SIGINT (or `stop`)."""
+def run_forever(fleet: Fleet, stop: threading.Event | None = None, *, shared: bool = False) -> None:
+    """Run the scheduler (mailbot.scheduler) for every client until SIGTERM/SIGINT (or `stop`);
+    `shared`: as one worker of a fleet on PostgreSQL (mailbot.scaleout, `run --fleet`)."""
     from mailbot.scheduler import run_scheduler
 
+    serve: Callable[[Fleet, threading.Event], None] = run_scheduler
+    if shared:
+        from mailbot.scaleout.run import run_fleet_worker
+
+        serve = run_fleet_worker
     if stop is not None:
-        run_scheduler(fleet, stop)
+        serve(fleet, stop)
         return
     with _stop_on_signals() as stop_on_signal:
-        run_scheduler(fleet, stop_on_signal)
+        serve(fleet, stop_on_signal)
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)

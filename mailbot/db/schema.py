@@ -156,6 +156,18 @@ class Watermark(Base):
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class MailboxWatch(Base):
+    """Which fleet worker watches a client's mailbox now (`mailbot run --fleet`, mailbot.scaleout):
+    written by the watch session when it starts, so `mailbot status` can say who holds what. Who may
+    watch is decided by the job engine's lock, never by this row."""
+
+    __tablename__ = "mailbox_watch"
+    mailbox: Mapped[str] = mapped_column(String(40), primary_key=True)
+    worker: Mapped[str] = mapped_column(String(300))  # host:pid
+    engine_worker_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # its heartbeat row
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class InboundMail(Base):
     __tablename__ = "inbound_mail"
     __table_args__ = (

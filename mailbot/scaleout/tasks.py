@@ -1,0 +1,260 @@
+"""The fleet's jobs, registered on the engine app for one worker process (`register_tasks`).
+
+- `watch_mailbox(slug)` (queue `watch`, lock `mailbox:<slug>`, queueing lock `watch:<slug>`): one
+  watch session of the client's mailbox on this worker (the passes and IMAP IDLE of the one-process
+  worker, mailbot.scheduler.MailJob) for `session_seconds`, then the next session is queued, to run on
+  whichever worker takes it. The lock lets one session run at a time; the queueing lock keeps at most
+  one waiting. A worker that already watches its fair share hands the mailbox on to a peer.
+- `help_decide(slug, hops)` (queue `help`): a watcher that stored a large backlog asks a peer to
+  decide it alongside (claims use FOR UPDATE SKIP LOCKED, so the two never take the same mail).
+- `client_job(slug, kind)` (queue `clients`, lock and queueing lock `<kind>:<slug>`): the SLA watch,
+  due escalation calls, the Jira follow-up of one client, so one slow backend delays only its own.
+- `schedule_client_jobs` (periodic, every 30 s) queues those once per period for the whole fleet.
+- `take_over` (periodic): gives up the jobs of workers whose heartbeat is stale and queues a watch
+  for every served mailbox that has none, so a dead worker's mailboxes are watched again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from procrastinate import App as EngineApp
+from procrastinate import JobContext
+from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import Status
+from procrastinate.tasks import Task
+from sqlalchemy import delete
+
+from mailbot.app import App
+from mailbot.db.schema import MailboxWatch
+from mailbot.escalate.bounded_http import stop_calls_on
+from mailbot.escalate.jobs import poll_jira, run_due_jobs
+from mailbot.pipeline.deferral import OutsideHours
+from mailbot.pipeline.process import BATCH_SIZE, process_pending
+from mailbot.scaleout.local import LocalWorker
+from mailbot.scaleout.share import may_help, should_hand_on
+from mailbot.scheduler import MailJob
+from mailbot.tickets.watch import sla_watch
+from mailbot.worker import delivery_for
+
+log = logging.getLogger(__name__)
+CLIENT_JOBS_SECONDS = 30  # escalation calls every 30 s, the SLA watch every minute (as mailbot.scheduler)
+HAND_ON_SECONDS = 2  # a mailbox handed on waits this long, so that a peer fetches it first
+HELP_HOPS = 3  # a help request that keeps landing on the watcher is then taken there
+WATCH_TASK = "mailbot.watch_mailbox"
+
+LIVE_WORKERS = """
+SELECT count(*) AS live FROM procrastinate_workers
+ WHERE last_heartbeat > now() - make_interval(secs => %(seconds)s)
+"""
+WATCHED = """
+SELECT DISTINCT lock FROM procrastinate_jobs
+ WHERE task_name = %(task)s AND status IN ('todo', 'doing')
+"""
+JOB_WORKER = "SELECT worker_id FROM procrastinate_jobs WHERE id = %(id)s"
+
+
+@dataclass
+class FleetTasks:
+    engine: EngineApp
+    local: LocalWorker
+    watch: Task[Any, Any, Any]
+    help: Task[Any, Any, Any]
+    client_job: Task[Any, Any, Any]
+
+    async def defer_watch(self, slug: str, schedule_in: float | None = None) -> bool:
+        """Queue the mailbox's next watch session; False when one is queued already."""
+        options: dict[str, Any] = {"lock": f"mailbox:{slug}", "queueing_lock": f"watch:{slug}"}
+        if schedule_in:
+            options["schedule_in"] = {"seconds": schedule_in}
+        try:
+            await self.watch.configure(**options).defer_async(slug=slug)
+        except AlreadyEnqueued:
+            return False
+        return True
+
+    async def live_workers(self) -> int:
+        row = await self.engine.connector.execute_query_one_async(
+            LIVE_WORKERS, seconds=self.local.timing.stalled_seconds
+        )
+        return int(row["live"])
+
+    async def ensure_watched(self) -> list[str]:
+        """Queue a watch session for every client served here that has none queued or running."""
+        rows = await self.engine.connector.execute_query_all_async(WATCHED, task=WATCH_TASK)
+        held = {row["lock"] for row in rows}
+        queued = []
+        for slug in sorted(self.local.fleet.apps):
+            if f"mailbox:{slug}" not in held and await self.defer_watch(slug):
+                queued.append(slug)
+        return queued
+
+    async def take_over(self) -> None:
+        """Give up the jobs of dead workers (stale heartbeat), then make sure every mailbox is watched."""
+        manager = self.engine.job_manager
+        stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=self.local.timing.stalled_seconds)
+        for job in stalled:
+            assert job.id is not None
+            await manager.finish_job_by_id_async(job.id, Status.FAILED, delete_job=False)
+            log.warning(
+                "fleet: worker %s stopped answering; its job %s (%s %s) is taken over",
+                job.worker_id, job.id, job.task_name, job.task_kwargs,
+            )  # fmt: skip
+        await manager.prune_stalled_workers(self.local.timing.stalled_seconds)
+        for slug in await self.ensure_watched():
+            log.info("fleet: mailbox of client %s queued to be watched", slug)
+
+
+def register_tasks(engine: EngineApp, local: LocalWorker) -> FleetTasks:
+    """The fleet's tasks, bound to this worker's clients and stop event."""
+    holder: dict[str, FleetTasks] = {}
+
+    @engine.task(name=WATCH_TASK, queue="watch", pass_context=True)
+    def watch_mailbox(context: JobContext, slug: str) -> None:
+        _watch_session(holder["tasks"], context, slug)
+
+    @engine.task(name="mailbot.help_decide", queue="help")
+    def help_decide(slug: str, hops: int = 0) -> None:
+        _help_decide(holder["tasks"], slug, hops)
+
+    @engine.task(name="mailbot.client_job", queue="clients")
+    def client_job(slug: str, kind: str) -> None:
+        _client_job(holder["tasks"].local, slug, kind)
+
+    @engine.periodic(cron=f"* * * * * */{CLIENT_JOBS_SECONDS}", periodic_id="client_jobs")
+    @engine.task(name="mailbot.schedule_client_jobs", queue="fleet", queueing_lock="schedule_client_jobs")
+    async def schedule_client_jobs(timestamp: int) -> None:
+        await _schedule_client_jobs(holder["tasks"], timestamp)
+
+    @engine.periodic(cron=f"* * * * * */{local.timing.takeover_seconds}", periodic_id="take_over")
+    @engine.task(name="mailbot.take_over", queue="fleet", queueing_lock="take_over")
+    async def take_over(timestamp: int) -> None:
+        await holder["tasks"].take_over()
+
+    holder["tasks"] = FleetTasks(engine, local, watch_mailbox, help_decide, client_job)
+    return holder["tasks"]
+
+
+def _watch_session(tasks: FleetTasks, context: JobContext, slug: str) -> None:
+    local = tasks.local
+    app = local.fleet.apps.get(slug)
+    if app is None:  # removed, or broken in this worker's files: a worker that serves it queues it again
+        log.warning("fleet: client %s is not served by this worker; its watch is left to the others", slug)
+        return
+    if should_hand_on(local.watch_count(), len(local.fleet.apps), local.call(tasks.live_workers())):
+        local.call(tasks.defer_watch(slug, schedule_in=HAND_ON_SECONDS))
+        return
+    job_id = context.job.id
+    worker_row = local.call(tasks.engine.connector.execute_query_one_async(JOB_WORKER, id=job_id))
+    _record_holder(app, slug, local.name, worker_row["worker_id"] if worker_row else None)
+    job = MailJob(app, local.stop, on_fetched=lambda fetched: _ask_for_help(tasks, slug, fetched))
+    with local.lock:
+        local.watching[slug] = job
+    log.info("fleet: watching the mailbox of client %s (%s)", slug, job.source.name)
+    deadline = time.monotonic() + local.timing.session_seconds
+    try:
+        while not local.stop.is_set() and time.monotonic() < deadline and local.fleet.apps.get(slug) is app:
+            local.stop.wait(job.run_pass())
+    finally:
+        with local.lock:
+            local.watching.pop(slug, None)
+        job.close()
+        _forget_holder(app, slug, local.name)
+        if local.fleet.apps.get(slug) is not None:  # the next session, on whichever worker takes it
+            with contextlib.suppress(Exception):  # the takeover job queues it when this fails
+                local.call(tasks.defer_watch(slug))
+
+
+def _record_holder(app: App, slug: str, worker: str, engine_worker_id: int | None) -> None:
+    with app.sessions.begin() as session:
+        now = datetime.now(UTC)
+        session.merge(MailboxWatch(mailbox=slug, worker=worker, engine_worker_id=engine_worker_id, since=now))
+
+
+def _forget_holder(app: App, slug: str, worker: str) -> None:
+    with contextlib.suppress(Exception), app.sessions.begin() as session:
+        mine = (MailboxWatch.mailbox == slug) & (MailboxWatch.worker == worker)
+        session.execute(delete(MailboxWatch).where(mine))
+
+
+def _ask_for_help(tasks: FleetTasks, slug: str, fetched: int) -> None:
+    """More than a batch of new mail: a peer decides it alongside the watcher (at most one request
+    waits per mailbox)."""
+    if fetched > BATCH_SIZE:
+        _request_help(tasks, slug, 0)
+
+
+def _request_help(tasks: FleetTasks, slug: str, hops: int) -> None:
+    deferrer = tasks.help.configure(queueing_lock=f"help:{slug}")
+    with contextlib.suppress(AlreadyEnqueued):
+        tasks.local.call(deferrer.defer_async(slug=slug, hops=hops))
+
+
+def _help_decide(tasks: FleetTasks, slug: str, hops: int) -> None:
+    local = tasks.local
+    app = local.fleet.apps.get(slug)
+    if app is None or local.stop.is_set():
+        return
+    if not may_help(local.watches(slug), hops, local.call(tasks.live_workers()), HELP_HOPS):
+        _request_help(tasks, slug, hops + 1)  # the watcher decides it anyway, if no peer takes it
+        return
+    outside_hours = None if app.calendar.is_open(app.clock()) else OutsideHours.from_settings(app.settings)
+    if outside_hours is not None and not outside_hours.takes_mail:
+        return
+    delivery = delivery_for(app).start()
+    try:
+        decided = 0
+        for _ in range(app.settings.limits.max_attempts):
+            if local.stop.is_set():
+                break
+            result = process_pending(app, outside_hours, on_commit=delivery.wake)
+            decided += len(result.outcomes)
+            if not result.failures:
+                break
+        log.info("fleet: helped client %s: %d mails decided here", slug, decided)
+    finally:
+        if local.stop.is_set():
+            delivery.stop()
+        else:
+            delivery.finish()
+
+
+JOBS: dict[str, Callable[[App], Any]] = {
+    "sla_watch": sla_watch,
+    "escalations": run_due_jobs,
+    "jira": poll_jira,
+}
+
+
+def _client_job(local: LocalWorker, slug: str, kind: str) -> None:
+    app = local.fleet.apps.get(slug)
+    if app is None or local.stop.is_set():
+        return
+    try:
+        with stop_calls_on(local.stop):
+            JOBS[kind](app)
+    except Exception:
+        log.exception("fleet: %s of client %s failed; it runs again at its next turn", kind, slug)
+    local.wake_delivery(slug)
+
+
+async def _schedule_client_jobs(tasks: FleetTasks, timestamp: int) -> None:
+    """Every 30 s: escalation calls; every minute: the SLA watch; every `poll_minutes`: Jira."""
+    minute_start = timestamp % 60 < CLIENT_JOBS_SECONDS
+    for slug, app in sorted(tasks.local.fleet.apps.items()):
+        kinds = ["escalations"]
+        if minute_start:
+            kinds.append("sla_watch")
+            jira = app.settings.jira
+            if jira is not None and (timestamp // 60) % max(1, jira.poll_minutes) == 0:
+                kinds.append("jira")
+        for kind in kinds:
+            deferrer = tasks.client_job.configure(lock=f"{kind}:{slug}", queueing_lock=f"{kind}:{slug}")
+            with contextlib.suppress(AlreadyEnqueued):
+                await deferrer.defer_async(slug=slug, kind=kind)

@@ -1,0 +1,175 @@
+"""A fleet of `mailbot run --fleet` workers on one PostgreSQL (the short CI version of bench/chaos.py):
+three clients' mailboxes in one Dovecot, two workers. Every mailbox is watched by exactly one worker;
+after the holder of a mailbox is SIGKILLed, the other worker watches it again (within 90 s; the test
+shortens the heartbeat with MAILBOT_FLEET_STALLED_SECONDS) and every mail is answered exactly once;
+`mailbot status` shows who holds what; the periodic jobs ran once per period across both workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.e2e.conftest import make_mail
+from tests.e2e.test_clients import PASSWORD_QUESTION, Installation, make_installation, shared_models
+from tests.servers import DovecotServer, SmtpSink
+from tests.servers.common import wait_until
+from tests.servers.postgres import PostgresServer
+
+pytestmark = pytest.mark.servers
+SLUGS = ("aktivo", "parkfuchs", "kuechenchef")
+STALLED_SECONDS = 4
+
+
+class FleetWorker:
+    def __init__(self, installation: Installation, log: Path) -> None:
+        self.log = log
+        with log.open("w") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "mailbot.cli", "run", "--fleet", "--config", str(installation.config)],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "MAILBOT_FLEET_STALLED_SECONDS": str(STALLED_SECONDS)},
+            )
+        self.name = f"{os.uname().nodename}:{self.process.pid}"
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+
+
+@pytest.fixture
+def installation(
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    smtp_sink: SmtpSink,
+    postgres: PostgresServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Installation:
+    built = make_installation(
+        tmp_path,
+        dovecot,
+        smtp_sink,
+        database_url=postgres.new_database(),
+        model_dir=shared_models(tmp_path_factory),
+    )
+    for slug, prefix in zip(SLUGS, ("AK", "PF", "KC"), strict=True):
+        built.add(slug, prefix)
+    built.run_once()  # the schema and the models exist before the workers start
+    return built
+
+
+@pytest.fixture
+def workers(installation: Installation, tmp_path: Path) -> Iterator[list[FleetWorker]]:
+    started = [FleetWorker(installation, tmp_path / f"worker{n}.log") for n in (1, 2)]
+    try:
+        yield started
+    finally:
+        for worker in started:
+            worker.stop()
+
+
+def holders(installation: Installation) -> dict[str, str]:
+    engine = create_engine(installation.database_url)
+    try:
+        with engine.connect() as connection:
+            return dict(connection.execute(text("SELECT mailbox, worker FROM mailbox_watch")).all())
+    finally:
+        engine.dispose()
+
+
+def ask_everyone(installation: Installation, round_: int, per_client: int = 3) -> int:
+    for slug in SLUGS:
+        for n in range(per_client):
+            customer = f"r{round_}-{n}@customer.example.org"
+            installation.deliver(slug, make_mail(customer, *PASSWORD_QUESTION, to=installation.address(slug)))
+    return len(SLUGS) * per_client
+
+
+def answered_once(installation: Installation, expected: int) -> bool:
+    replies = [m for m in installation.sent() if m["From"] and "support@" in m["From"]]
+    per_recipient = Counter((str(m["To"]), str(m["From"])) for m in replies)
+    assert all(count == 1 for count in per_recipient.values()), per_recipient  # never answered twice
+    return len(per_recipient) >= expected
+
+
+def test_a_fleet_shares_the_mailboxes_and_takes_over_from_a_killed_worker(
+    installation: Installation, workers: list[FleetWorker], capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = time.monotonic()
+    wait_until(lambda: set(holders(installation)) == set(SLUGS), timeout=60, what="every mailbox watched")
+    assert set(holders(installation).values()) <= {w.name for w in workers}
+
+    expected = ask_everyone(installation, 1)
+    wait_until(lambda: answered_once(installation, expected), timeout=60, what="round 1 answered")
+
+    status = installation.status(capsys)["fleet"]
+    assert status["workers"]["alive"] == 2
+    assert {slug: box["watched_by"] for slug, box in status["mailboxes"].items()} == holders(installation)
+    assert all(box["undecided"] == 0 and box["watcher_alive"] for box in status["mailboxes"].values())
+    out, _ = installation.cli(capsys, "status")
+    assert "fleet: 2 workers alive" in out and f"mailbox {SLUGS[0]}: watched by" in out
+
+    # the holder of the first mailbox dies without a word; mail keeps arriving meanwhile
+    victim = next(w for w in workers if w.name == holders(installation)[SLUGS[0]])
+    survivor = next(w for w in workers if w is not victim)
+    victim.process.send_signal(signal.SIGKILL)
+    victim.process.wait()
+    killed_at = time.monotonic()
+    expected += ask_everyone(installation, 2)
+    wait_until(
+        lambda: set(holders(installation).values()) == {survivor.name} and len(holders(installation)) == 3,
+        timeout=90,
+        what="every mailbox watched by the survivor",
+    )
+    takeover = time.monotonic() - killed_at
+    assert takeover < 90
+    wait_until(lambda: answered_once(installation, expected), timeout=90, what="round 2 answered")
+    expected += ask_everyone(installation, 3)
+    wait_until(lambda: answered_once(installation, expected), timeout=60, what="round 3 answered")
+
+    engine = create_engine(installation.database_url)
+    try:
+        with engine.connect() as connection:
+            doubled = connection.execute(
+                text(
+                    "SELECT args->>'timestamp' FROM procrastinate_jobs "
+                    "WHERE task_name = 'mailbot.schedule_client_jobs' GROUP BY 1 HAVING count(*) > 1"
+                )
+            ).all()
+            escalation_passes = dict(
+                connection.execute(
+                    text(
+                        "SELECT args->>'slug', count(*) FROM procrastinate_jobs WHERE task_name = "
+                        "'mailbot.client_job' AND args->>'kind' = 'escalations' GROUP BY 1"
+                    )
+                ).all()
+            )
+            decisions = connection.execute(
+                text("SELECT count(*), count(DISTINCT message_id) FROM inbound_mail WHERE state = 'done'")
+            ).one()
+    finally:
+        engine.dispose()
+    assert doubled == []  # each period's scheduling job was queued once, by one of the two workers
+    periods = (time.monotonic() - started) / 30
+    assert set(escalation_passes) == set(SLUGS)
+    assert all(1 <= n <= periods + 2 for n in escalation_passes.values()), (escalation_passes, periods)
+    assert decisions == (expected, expected)
+    assert survivor.stop() == 0
+    assert "Traceback" not in survivor.text(), survivor.text()[-3000:]

@@ -1,0 +1,71 @@
+"""The pure rules of a fleet of workers (mailbot.scaleout): fair share of mailboxes, when a help
+request is taken, the timing of takeover, and which databases a fleet can share."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from mailbot.errors import ConfigError
+from mailbot.scaleout.engine import engine_conninfo
+from mailbot.scaleout.run import job_slots
+from mailbot.scaleout.share import fair_share, may_help, should_hand_on
+from mailbot.scaleout.timing import STALLED_ENV, FleetTiming, fleet_timing
+
+
+@pytest.mark.parametrize(
+    ("mailboxes", "workers", "share"),
+    [(3, 1, 3), (3, 2, 2), (3, 3, 1), (10, 3, 4), (1, 5, 1), (0, 2, 1), (4, 0, 4)],
+)
+def test_fair_share_is_an_even_part_rounded_up(mailboxes: int, workers: int, share: int) -> None:
+    assert fair_share(mailboxes, workers) == share
+
+
+def test_a_worker_alone_watches_everything_and_one_with_peers_stops_at_its_share() -> None:
+    assert not should_hand_on(watching_here=9, mailboxes=10, live_workers=1)
+    assert not should_hand_on(watching_here=1, mailboxes=3, live_workers=2)
+    assert should_hand_on(watching_here=2, mailboxes=3, live_workers=2)
+    assert should_hand_on(watching_here=1, mailboxes=3, live_workers=3)
+
+
+def test_help_is_taken_away_from_the_watcher_and_at_last_anywhere() -> None:
+    assert may_help(watched_here=False, hops=0, live_workers=2, max_hops=3)
+    assert not may_help(watched_here=True, hops=0, live_workers=2, max_hops=3)
+    assert may_help(watched_here=True, hops=3, live_workers=2, max_hops=3)  # nobody else took it
+    assert may_help(watched_here=True, hops=0, live_workers=1, max_hops=3)  # no peer to ask
+
+
+def test_default_timing_takes_over_well_inside_90_seconds() -> None:
+    timing = fleet_timing({})
+    assert timing == FleetTiming()
+    assert timing.heartbeat_seconds == 10
+    worst_case = timing.stalled_seconds + timing.takeover_seconds + timing.heartbeat_seconds
+    assert worst_case < 90
+
+
+def test_a_shorter_stalled_period_shortens_every_other_period() -> None:
+    timing = fleet_timing({STALLED_ENV: "4"})
+    assert (timing.stalled_seconds, timing.takeover_seconds) == (4, 2)
+    assert timing.heartbeat_seconds == pytest.approx(4 / 3)
+    assert timing.session_seconds == 60
+
+
+@pytest.mark.parametrize("value", ["0", "1", "601", "soon", "nan"])
+def test_a_wrong_stalled_period_is_refused_with_the_range(value: str) -> None:
+    with pytest.raises(ConfigError, match=f"{STALLED_ENV}=.*2 to 600"):
+        fleet_timing({STALLED_ENV: value})
+
+
+def test_the_job_engine_gets_the_database_sqlalchemy_uses() -> None:
+    url = make_url("postgresql+psycopg://bot:s3cret@db.example:5433/mailbot")
+    assert engine_conninfo(url) == "postgresql://bot:s3cret@db.example:5433/mailbot"
+
+
+def test_a_fleet_on_sqlite_is_refused_with_the_fix() -> None:
+    with pytest.raises(ConfigError, match=r"\[database\] url = \"postgresql\+psycopg://"):
+        engine_conninfo(make_url("sqlite:///mailbot.db"))
+
+
+def test_every_mailbox_fits_on_the_last_worker_standing() -> None:
+    assert job_slots(1) == 8
+    assert job_slots(30) >= 30 + 30  # a watch session and a help request per client
