@@ -16,6 +16,12 @@ def should_hand_on(watching_here: int, mailboxes: int, live_workers: int) -> boo
     return live_workers > 1 and watching_here >= fair_share(mailboxes, live_workers)
 
 
+def is_over_share(watching_here: int, mailboxes: int, live_workers: int) -> bool:
+    """More than the share, counting the sessions already running: one of them should end early (a
+    worker joined, or the last session was taken before the peers had registered)."""
+    return live_workers > 1 and watching_here > fair_share(mailboxes, live_workers)
+
+
 def may_help(watched_here: bool, hops: int, live_workers: int, max_hops: int) -> bool:
     """A help request is worth taking on another worker than the watcher's (same process: same GIL,
     no gain); passed on at most `max_hops` times, then taken wherever it is."""

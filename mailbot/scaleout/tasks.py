@@ -38,7 +38,7 @@ from mailbot.escalate.jobs import poll_jira, run_due_jobs
 from mailbot.pipeline.deferral import OutsideHours
 from mailbot.pipeline.process import BATCH_SIZE, process_pending
 from mailbot.scaleout.local import LocalWorker
-from mailbot.scaleout.share import may_help, should_hand_on
+from mailbot.scaleout.share import is_over_share, may_help, should_hand_on
 from mailbot.scheduler import MailJob
 from mailbot.tickets.watch import sla_watch
 from mailbot.worker import delivery_for
@@ -46,6 +46,7 @@ from mailbot.worker import delivery_for
 log = logging.getLogger(__name__)
 CLIENT_JOBS_SECONDS = 30  # escalation calls every 30 s, the SLA watch every minute (as mailbot.scheduler)
 HAND_ON_SECONDS = 2  # a mailbox handed on waits this long, so that a peer fetches it first
+REBALANCE_SECONDS = 15.0  # how often a watch session asks whether its worker holds more than its share
 HELP_HOPS = 3  # a help request that keeps landing on the watcher is then taken there
 WATCH_TASK = "mailbot.watch_mailbox"
 
@@ -158,9 +159,18 @@ def _watch_session(tasks: FleetTasks, context: JobContext, slug: str) -> None:
         local.watching[slug] = job
     log.info("fleet: watching the mailbox of client %s (%s)", slug, job.source.name)
     deadline = time.monotonic() + local.timing.session_seconds
+    next_look = time.monotonic() + REBALANCE_SECONDS
+    handed_on = False
     try:
         while not local.stop.is_set() and time.monotonic() < deadline and local.fleet.apps.get(slug) is app:
             local.stop.wait(job.run_pass())
+            if time.monotonic() >= next_look:  # a worker joined: give it its share now, not in minutes
+                next_look = time.monotonic() + REBALANCE_SECONDS
+                live = local.call(tasks.live_workers())
+                if is_over_share(local.watch_count(), len(local.fleet.apps), live):
+                    log.info("fleet: %d workers alive; the mailbox of client %s is handed on", live, slug)
+                    handed_on = True
+                    break
     finally:
         with local.lock:
             local.watching.pop(slug, None)
@@ -168,7 +178,7 @@ def _watch_session(tasks: FleetTasks, context: JobContext, slug: str) -> None:
         _forget_holder(app, slug, local.name)
         if local.fleet.apps.get(slug) is not None:  # the next session, on whichever worker takes it
             with contextlib.suppress(Exception):  # the takeover job queues it when this fails
-                local.call(tasks.defer_watch(slug))
+                local.call(tasks.defer_watch(slug, schedule_in=HAND_ON_SECONDS if handed_on else None))
 
 
 def _record_holder(app: App, slug: str, worker: str, engine_worker_id: int | None) -> None:

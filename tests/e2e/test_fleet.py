@@ -2,6 +2,7 @@
 three clients' mailboxes in one Dovecot, two workers. Every mailbox is watched by exactly one worker;
 after the holder of a mailbox is SIGKILLed, the other worker watches it again (within 90 s; the test
 shortens the heartbeat with MAILBOT_FLEET_STALLED_SECONDS) and every mail is answered exactly once;
+a worker that joins gets its share of the mailboxes;
 `mailbot status` shows who holds what; the periodic jobs ran once per period across both workers."""
 
 from __future__ import annotations
@@ -76,8 +77,9 @@ def installation(
 
 
 @pytest.fixture
-def workers(installation: Installation, tmp_path: Path) -> Iterator[list[FleetWorker]]:
-    started = [FleetWorker(installation, tmp_path / f"worker{n}.log") for n in (1, 2)]
+def workers(installation: Installation) -> Iterator[list[FleetWorker]]:
+    """Add workers with `workers.append(FleetWorker(...))`; all are stopped at the end."""
+    started: list[FleetWorker] = []
     try:
         yield started
     finally:
@@ -113,8 +115,19 @@ def test_a_fleet_shares_the_mailboxes_and_takes_over_from_a_killed_worker(
     installation: Installation, workers: list[FleetWorker], capsys: pytest.CaptureFixture[str]
 ) -> None:
     started = time.monotonic()
+    workers.append(FleetWorker(installation, installation.root / "worker1.log"))
     wait_until(lambda: set(holders(installation)) == set(SLUGS), timeout=60, what="every mailbox watched")
-    assert set(holders(installation).values()) <= {w.name for w in workers}
+    assert set(holders(installation).values()) == {workers[0].name}  # alone, it watches them all
+    # a second worker joins: within a rebalancing period it watches its share
+    workers.append(FleetWorker(installation, installation.root / "worker2.log"))
+    wait_until(
+        lambda: (
+            set(holders(installation).values()) == {w.name for w in workers}
+            and len(holders(installation)) == 3
+        ),
+        timeout=60,
+        what="the mailboxes spread over both workers",
+    )
 
     expected = ask_everyone(installation, 1)
     wait_until(lambda: answered_once(installation, expected), timeout=60, what="round 1 answered")

@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 from mailbot.errors import ConfigError
 from mailbot.scaleout.engine import engine_conninfo
 from mailbot.scaleout.run import job_slots
-from mailbot.scaleout.share import fair_share, may_help, should_hand_on
+from mailbot.scaleout.share import fair_share, is_over_share, may_help, should_hand_on
 from mailbot.scaleout.timing import STALLED_ENV, FleetTiming, fleet_timing
 
 
@@ -69,3 +69,9 @@ def test_a_fleet_on_sqlite_is_refused_with_the_fix() -> None:
 def test_every_mailbox_fits_on_the_last_worker_standing() -> None:
     assert job_slots(1) == 8
     assert job_slots(30) >= 30 + 30  # a watch session and a help request per client
+
+
+def test_a_session_ends_early_only_above_the_share() -> None:
+    assert is_over_share(watching_here=3, mailboxes=3, live_workers=2)  # a peer joined: hand one on
+    assert not is_over_share(watching_here=2, mailboxes=3, live_workers=2)
+    assert not is_over_share(watching_here=3, mailboxes=3, live_workers=1)
