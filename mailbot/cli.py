@@ -237,6 +237,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         engine_conninfo(make_url(installation.database_url))  # a fleet needs PostgreSQL: said at once
     fleet = Fleet.open(installation, _clock(args.now), only=args.client)
     try:
+        if not args.fleet:
+            _refuse_beside_a_fleet(fleet)
         for slug, app in list(fleet.apps.items()):
             if not _mailbox_matches_database(app, forever=not args.once, strict=not installation.several):
                 if not installation.several:
@@ -372,14 +374,23 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_beside_a_fleet(fleet: Fleet) -> None:
+    """A single worker beside fleet workers would run the SLA watch and escalation calls outside the
+    fleet's locks (mail itself would still be decided once): refused, with the fix."""
+    from mailbot.scaleout.status import live_fleet_workers  # needs no job engine installed
+
+    live = live_fleet_workers(fleet.engine)
+    if live:
+        raise ConfigError(
+            f"{live} fleet workers (`mailbot run --fleet`) are working on this database; start this "
+            "one with --fleet too, or stop them first"
+        )
+
+
 def _fleet_workers(fleet: Fleet) -> dict[str, Any] | None:
     """The fleet part of `mailbot status` (PostgreSQL with fleet workers only)."""
-    if fleet.engine.dialect.name != "postgresql":
-        return None
-    try:
-        from mailbot.scaleout.status import fleet_status
-    except ImportError:  # no PostgreSQL extra: no fleet ever ran from here
-        return None
+    from mailbot.scaleout.status import fleet_status  # needs no job engine installed
+
     return fleet_status(fleet.engine, fleet.apps, system_clock())
 
 

@@ -22,6 +22,26 @@ QUEUES = text(
 )
 
 
+def live_fleet_workers(engine: Engine, timing: FleetTiming | None = None) -> int:
+    """Fleet workers with a fresh heartbeat on this database (0 on SQLite or where none ever ran)."""
+    if engine.dialect.name != "postgresql":
+        return 0
+    seconds = (timing or FleetTiming()).stalled_seconds
+    with Session(engine) as session:
+        if not session.scalar(text("SELECT to_regclass('procrastinate_workers') IS NOT NULL")):
+            return 0
+        return int(
+            session.scalar(
+                text(
+                    "SELECT count(*) FROM procrastinate_workers "
+                    "WHERE last_heartbeat > now() - make_interval(secs => :seconds)"
+                ),
+                {"seconds": seconds},
+            )
+            or 0
+        )
+
+
 def fleet_status(
     engine: Engine, mailboxes: Iterable[str], now: datetime, timing: FleetTiming | None = None
 ) -> dict[str, Any] | None:

@@ -138,6 +138,9 @@ def test_a_fleet_shares_the_mailboxes_and_takes_over_from_a_killed_worker(
     assert all(box["undecided"] == 0 and box["watcher_alive"] for box in status["mailboxes"].values())
     out, _ = installation.cli(capsys, "status")
     assert "fleet: 2 workers alive" in out and f"mailbox {SLUGS[0]}: watched by" in out
+    # a single worker beside the fleet would run the SLA watch and escalations outside its locks
+    _, err = installation.cli(capsys, "run", "--once", expect=2)
+    assert "2 fleet workers (`mailbot run --fleet`) are working on this database" in err
 
     # the holder of the first mailbox dies without a word; mail keeps arriving meanwhile
     victim = next(w for w in workers if w.name == holders(installation)[SLUGS[0]])
@@ -186,3 +189,17 @@ def test_a_fleet_shares_the_mailboxes_and_takes_over_from_a_killed_worker(
     assert decisions == (expected, expected)
     assert survivor.stop() == 0
     assert "Traceback" not in survivor.text(), survivor.text()[-3000:]
+
+
+def test_a_fleet_on_the_embedded_database_is_refused_with_the_fix(
+    tmp_path: Path, dovecot: DovecotServer, smtp_sink: SmtpSink, capsys: pytest.CaptureFixture[str]
+) -> None:
+    single = make_installation(tmp_path, dovecot, smtp_sink)
+    single.add(SLUGS[0], "AK")
+    _, err = single.cli(capsys, "run", "--fleet", expect=2)
+    assert (
+        "the workers share their work through PostgreSQL, and this installation's database is sqlite" in err
+    )
+    assert '[database] url = "postgresql+psycopg://' in err
+    _, err = single.cli(capsys, "run", "--fleet", "--once", expect=2)
+    assert "run --fleet --once" in err
