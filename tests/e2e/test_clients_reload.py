@@ -26,14 +26,18 @@ A, B, C = "aktivo", "parkfuchs", "kuechenchef"
 
 
 class Worker:
-    def __init__(self, installation: Installation, log: Path) -> None:
+    """`mailbot run ARGS` as a subprocess, its log in `log`, with more environment `env`."""
+
+    def __init__(
+        self, installation: Installation, log: Path, *args: str, env: dict[str, str] | None = None
+    ) -> None:
         self.log = log
         with log.open("w") as output:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "mailbot.cli", "run", "--config", str(installation.config)],
+                [sys.executable, "-m", "mailbot.cli", "run", *args, "--config", str(installation.config)],
                 stdout=output,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "MAILBOT_RELOAD_SECONDS": "1"},
+                env={**os.environ, "MAILBOT_RELOAD_SECONDS": "1", **(env or {})},
             )
 
     def text(self) -> str:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -21,6 +19,7 @@ from sqlalchemy import create_engine, text
 
 from tests.e2e.conftest import make_mail
 from tests.e2e.test_clients import PASSWORD_QUESTION, Installation, make_installation, shared_models
+from tests.e2e.test_clients_reload import Worker
 from tests.servers import DovecotServer, SmtpSink
 from tests.servers.common import wait_until
 from tests.servers.postgres import PostgresServer
@@ -30,29 +29,12 @@ SLUGS = ("aktivo", "parkfuchs", "kuechenchef")
 STALLED_SECONDS = 4
 
 
-class FleetWorker:
+class FleetWorker(Worker):
     def __init__(self, installation: Installation, log: Path) -> None:
-        self.log = log
-        with log.open("w") as output:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "mailbot.cli", "run", "--fleet", "--config", str(installation.config)],
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "MAILBOT_FLEET_STALLED_SECONDS": str(STALLED_SECONDS)},
-            )
+        super().__init__(
+            installation, log, "--fleet", env={"MAILBOT_FLEET_STALLED_SECONDS": str(STALLED_SECONDS)}
+        )
         self.name = f"{os.uname().nodename}:{self.process.pid}"
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8")
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            raise
 
 
 @pytest.fixture
