@@ -55,7 +55,7 @@ def new_reference(
     """
     prefix = app.settings.support.ticket_prefix
     if app.settings.support.ticket_numbers == "sequential":
-        return format_reference(prefix, _next_number(session, app.mailbox, ticket_id))
+        return format_reference(prefix, _next_number(session, app.mailbox, prefix, ticket_id))
     for _ in range(_DRAWS):
         reference = format_reference(prefix, RANDOM_NUMBERS.start + draw(len(RANDOM_NUMBERS)))
         taken = session.scalar(
@@ -66,10 +66,13 @@ def new_reference(
     raise RuntimeError(f"no free ticket number in {_DRAWS} draws; mailbox {app.mailbox!r} is nearly full")
 
 
-def _next_number(session: Session, mailbox: str, ticket_id: int) -> int:
-    """One more than the number of the mailbox's newest ticket, skipping numbers it has already (a
-    mailbox that switched from random to sequential numbers); the unique key on (mailbox, reference)
-    guards two workers counting at once, as for random numbers."""
+def _next_number(session: Session, mailbox: str, prefix: str, ticket_id: int) -> int:
+    """One more than the number of the mailbox's newest ticket, skipping references it has already;
+    the unique key on (mailbox, reference) guards two workers counting at once, as for random numbers.
+    The look-up is by the whole reference (the unique index): it was a LIKE on the number's digits,
+    a scan of every ticket of the mailbox for each new one (issue 13: quadratic in a backlog). Numbers
+    under another prefix need no look-up: counting goes on from the newest ticket, whatever its
+    prefix, and random numbers (eight digits from 10,000,000) lie above any count."""
     newest = session.scalar(
         select(Ticket.reference)
         .where(Ticket.mailbox == mailbox, Ticket.id != ticket_id, Ticket.reference.is_not(None))
@@ -79,7 +82,9 @@ def _next_number(session: Session, mailbox: str, ticket_id: int) -> int:
     parsed = parse_reference(newest) if newest else None
     number = parsed[1] + 1 if parsed else 1
     while session.scalar(
-        select(Ticket.id).where(Ticket.mailbox == mailbox, Ticket.reference.like(f"%-{number:06d}")).limit(1)
+        select(Ticket.id).where(
+            Ticket.mailbox == mailbox, Ticket.reference == format_reference(prefix, number)
+        )
     ):
         number += 1
     return number

@@ -10,7 +10,7 @@ from itertools import count
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from mailbot.app import open_app
 from mailbot.cli import main
@@ -109,6 +109,41 @@ def test_a_drawn_number_already_taken_is_drawn_again(tmp_path, database_url) -> 
         with pytest.raises(RuntimeError, match="no free ticket number"):
             new_reference(session, app, 3, lambda _n: 5)
     assert parse_reference("mb-10000077") == ("MB", 10000077)
+    app.close()
+
+
+def test_a_sequential_number_already_taken_is_skipped_by_an_indexed_look_up(tmp_path, database_url) -> None:
+    config = tmp_path / "mailbot.toml"
+    config.write_text(
+        '[support]\naddress = "support@example.com"\nticket_numbers = "sequential"\n'
+        f'[team]\naddress = "{TEAM}"\n'
+        f'[maildir]\npath = "Maildir"\n[smtp]\nhost = "127.0.0.1"\nsecurity = "none"\n'
+        f'[database]\nurl = "{database_url}"\n'
+    )
+    app = open_app(load_settings(config, env={}))
+    now = datetime(2026, 5, 26, 9, tzinfo=UTC)
+    statements: list[str] = []
+    with app.sessions.begin() as session:
+
+        def new_ticket(reference: str | None = None) -> str:
+            ticket = Ticket(mailbox=app.mailbox, customer="k@example.org", language="de", state="escalated")
+            ticket.created_at = ticket.updated_at = now
+            session.add(ticket)
+            session.flush()
+            ticket.reference = reference or new_reference(session, app, ticket.id)
+            session.flush()
+            return ticket.reference
+
+        new_ticket("MB-000003")  # typed in by hand, say
+        new_ticket("MB-000001")  # the newest ticket: counting goes on from it
+        listen = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(app.engine, "before_cursor_execute", listen)
+        try:
+            assert [new_ticket(), new_ticket()] == ["MB-000002", "MB-000004"]  # 3 is taken: skipped
+        finally:
+            event.remove(app.engine, "before_cursor_execute", listen)
+    looks = [sql for sql in statements if "tickets.reference =" in sql]
+    assert looks and not [sql for sql in statements if " LIKE " in sql.upper()]  # the unique index
     app.close()
 
 
