@@ -33,6 +33,7 @@ from typing import Protocol
 
 import aiosmtplib
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.addresses import UndeliverableAddress, envelope_address
@@ -52,6 +53,9 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 BATCH_PER_CONNECTION = 4  # a crash parks at most connections x this many rows for their lease
 BREAKS_PER_DRAIN = 2  # a connection that broke this often in one drain is not opened again in it
+# pauses before settling again when the database dropped the connection (a restart, a failover): the
+# accepted rows stay in hand, so they are marked sent rather than sent again after their lease
+SETTLE_RETRY_SECONDS = (0.5, 2.0, 5.0)
 
 
 class _Gate(Protocol):
@@ -138,7 +142,7 @@ class Deliverer:
                 if not pool.connected:  # one row probes the server; one that failed ends the drain
                     free, batch = ([] if in_flight or pool.any_dead else free[:1]), 1
                 # the database works in a thread of its own meanwhile: the connections keep sending
-                rows = await asyncio.to_thread(self._settle_and_claim, accepted, len(free) * batch, report)
+                rows = await self._settle_and_claim_retrying(accepted, len(free) * batch, report)
                 accepted = []
                 for number, slot in enumerate(free[: len(rows)]):
                     slot.busy = True
@@ -168,6 +172,25 @@ class Deliverer:
             if (result := await self._send(pool, slot, row, report, breaks)) is not None:
                 accepted.append(result)
         return accepted
+
+    async def _settle_and_claim_retrying(
+        self, accepted: list[Accepted], limit: int, report: DeliveryReport
+    ) -> list[Outgoing]:
+        """`_settle_and_claim` in a thread of its own (the connections keep sending meanwhile), tried
+        again when the database connection broke: a 250 already received must not be lost."""
+        pauses = iter(SETTLE_RETRY_SECONDS)
+        while True:
+            try:
+                return await asyncio.to_thread(self._settle_and_claim, accepted, limit, report)
+            except OperationalError as exc:
+                pause = next(pauses, None)
+                if pause is None:
+                    raise
+                log.warning(
+                    "outbox: the database did not answer (%s); %d sent rows are marked in %g s",
+                    str(exc.orig or exc).splitlines()[0], len(accepted), pause,
+                )  # fmt: skip
+                await asyncio.sleep(pause)
 
     def _settle_and_claim(
         self, accepted: list[Accepted], limit: int, report: DeliveryReport

@@ -8,6 +8,10 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from procrastinate import App as EngineApp
+from procrastinate.exceptions import NoResult
+from procrastinate.worker import Worker
+
 from mailbot.clients.fleet import Fleet
 from mailbot.scaleout.engine import engine_conninfo, ensure_engine_schema, make_engine_app
 from mailbot.scaleout.local import LocalWorker
@@ -17,6 +21,11 @@ from mailbot.scheduler import reload_seconds
 
 log = logging.getLogger(__name__)
 QUEUES = ("watch", "help", "clients", "fleet")
+RESTART_AFTER_SECONDS = (1, 2, 5, 10, 30, 60)  # pauses before joining again after failures in a row
+STOP_POLL_SECONDS = 0.2
+HEARTBEAT_AGE = (
+    "SELECT extract(epoch FROM now() - last_heartbeat) AS age FROM procrastinate_workers WHERE id = %(id)s"
+)
 
 
 def job_slots(clients: int) -> int:
@@ -28,52 +37,117 @@ def job_slots(clients: int) -> int:
 
 def run_fleet_worker(fleet: Fleet, stop: threading.Event, timing: FleetTiming | None = None) -> None:
     """Work for the fleet until `stop` is set (SIGTERM/SIGINT): running sessions end at their next
-    step and their mailboxes are queued for the other workers at once."""
+    step and their mailboxes are queued for the other workers at once. When the database cannot be
+    reached, the worker's sessions end (its peers take its mailboxes over) and it joins the fleet
+    again once it can, as the one-process worker rides out a database outage."""
     asyncio.run(_serve(fleet, stop, timing or fleet_timing()))
 
 
 async def _serve(fleet: Fleet, stop: threading.Event, timing: FleetTiming) -> None:
     conninfo = engine_conninfo(fleet.engine.url)
+    slots = job_slots(len(fleet.apps))
+    # Procrastinate runs blocking jobs in the loop's default executor: room for every slot and the reloads
+    executor = ThreadPoolExecutor(max_workers=slots + 2, thread_name_prefix="fleet-job")
+    asyncio.get_running_loop().set_default_executor(executor)
+    reload = None
+    if fleet.installation.several:
+        reload = asyncio.create_task(_reload_clients(fleet, stop, reload_seconds()))
+    failures = 0
+    try:
+        while not stop.is_set():
+            try:
+                lasted = await _one_life(fleet, stop, timing, conninfo, slots)
+            except Exception as exc:  # the database cannot be reached (at start, or the engine failed)
+                log.error("fleet: the job engine failed: %s", exc)
+                lasted = 0.0
+            if stop.is_set():
+                break
+            failures = 1 if lasted > RESTART_AFTER_SECONDS[-1] else failures + 1
+            delay = RESTART_AFTER_SECONDS[min(failures, len(RESTART_AFTER_SECONDS)) - 1]
+            log.warning("fleet: this worker's sessions ended; it joins the fleet again in %g s", delay)
+            await _wait(stop, delay)
+    finally:
+        if reload is not None:
+            reload.cancel()
+
+
+async def _one_life(
+    fleet: Fleet, stop: threading.Event, timing: FleetTiming, conninfo: str, slots: int
+) -> float:
+    """One membership of this worker in the fleet; returns its length in seconds. It ends when `stop`
+    is set, when the job engine stops, or when the fleet can no longer see this worker alive (the
+    fence): its sessions end then, before its peers take its mailboxes over."""
+    loop = asyncio.get_running_loop()
+    began = loop.time()
     if await ensure_engine_schema(conninfo):
         log.info("fleet: job tables created in the database")
-    loop = asyncio.get_running_loop()
-    slots = job_slots(len(fleet.apps))
-    # Procrastinate runs blocking jobs in the loop's default executor: room for every slot, the stop
-    # waiter and the reloads
-    loop.set_default_executor(ThreadPoolExecutor(max_workers=slots + 4, thread_name_prefix="fleet-job"))
-    local = LocalWorker(fleet, stop, timing, loop)
+    local = LocalWorker(fleet, threading.Event(), timing, loop)  # its own stop: this life's sessions
     engine = make_engine_app(conninfo)
     tasks = register_tasks(engine, local)
     async with engine.open_async():
-        worker = asyncio.create_task(
-            engine.run_worker_async(
-                queues=list(QUEUES),
-                concurrency=slots,
-                name=local.name,
-                wait=True,
-                install_signal_handlers=False,
-                update_heartbeat_interval=timing.heartbeat_seconds,
-                stalled_worker_timeout=timing.stalled_seconds,
-            )
+        worker = Worker(
+            app=engine,
+            queues=list(QUEUES),
+            concurrency=slots,
+            name=local.name,
+            wait=True,
+            install_signal_handlers=False,
+            update_heartbeat_interval=timing.heartbeat_seconds,
+            stalled_worker_timeout=timing.stalled_seconds,
         )
-        await tasks.ensure_watched()
-        log.info("fleet worker %s started: %d clients, %d job slots", local.name, len(fleet.apps), slots)
-        helpers = [asyncio.create_task(asyncio.to_thread(stop.wait))]
-        if fleet.installation.several:
-            helpers.append(asyncio.create_task(_reload_clients(fleet, stop, reload_seconds())))
+        running = asyncio.create_task(worker.run(), name="engine worker")
+        watchers = [
+            asyncio.create_task(_wait(stop), name="stop"),
+            asyncio.create_task(_fence(engine, worker, timing), name="fence"),
+        ]
         try:
-            done, _ = await asyncio.wait([worker, helpers[0]], return_when=asyncio.FIRST_COMPLETED)
-            if worker in done:
-                worker.result()  # the engine stopped on its own (database gone): raise why
-                raise RuntimeError("fleet: the job worker stopped")
+            await tasks.ensure_watched()
+            log.info("fleet worker %s started: %d clients, %d job slots", local.name, len(fleet.apps), slots)
+            await asyncio.wait([running, *watchers], return_when=asyncio.FIRST_COMPLETED)
         finally:
-            stop.set()  # sessions end at their next step, help requests at their next batch
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
-            for helper in helpers[1:]:
-                helper.cancel()
+            local.stop.set()  # sessions end at their next step, help requests at their next batch
+            worker.stop()
+            for watcher in watchers:
+                watcher.cancel()
+            with contextlib.suppress(Exception):
+                await running  # the jobs in hand end first
         log.info("fleet worker %s stopped", local.name)
+    return loop.time() - began
+
+
+async def _fence(engine: EngineApp, worker: Worker, timing: FleetTiming) -> None:
+    """Return when this worker's heartbeat has not reached the database for two thirds of the stalled
+    period (peers take its mailboxes over at the full period), or its row is gone (a peer pruned it):
+    its sessions must end before a peer starts the same mailbox's."""
+    loop = asyncio.get_running_loop()
+    last_seen = loop.time()
+    while True:
+        await asyncio.sleep(timing.heartbeat_seconds / 2)
+        now = loop.time()
+        if worker.worker_id is None:  # still registering
+            last_seen = now
+            continue
+        try:
+            row = await engine.connector.execute_query_one_async(HEARTBEAT_AGE, id=worker.worker_id)
+        except NoResult:
+            log.error("fleet: this worker was given up by its peers; its sessions end")
+            return
+        except Exception as exc:
+            log.warning("fleet: the heartbeat cannot be read: %s: %s", type(exc).__name__, exc)
+        else:
+            last_seen = max(last_seen, now - float(row["age"]))
+        if now - last_seen > timing.stalled_seconds * 2 / 3:
+            log.error(
+                "fleet: this worker's heartbeat has not reached the database for %.0f s", now - last_seen
+            )
+            return
+
+
+async def _wait(stop: threading.Event, seconds: float | None = None) -> None:
+    """Until `stop` is set (or `seconds` passed): polled, so no thread stays blocked on it."""
+    deadline = None if seconds is None else asyncio.get_running_loop().time() + seconds
+    while not stop.is_set() and (deadline is None or asyncio.get_running_loop().time() < deadline):
+        await asyncio.sleep(STOP_POLL_SECONDS)
 
 
 async def _reload_clients(fleet: Fleet, stop: threading.Event, period: float) -> None:

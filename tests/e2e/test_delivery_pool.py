@@ -14,11 +14,13 @@ from email import message_from_bytes
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from mailbot.app import App, build_app
 from mailbot.config import load_settings
 from mailbot.db.schema import InboundMail, OutboxMail, OutboxState
 from mailbot.pipeline.process import BATCH_SIZE
+from mailbot.reply import deliver, outbox_states
 from mailbot.reply.deliver import BATCH_PER_CONNECTION, LEASE
 from mailbot.reply.smtp_pool import SmtpConnector
 from mailbot.scheduler import MailJob
@@ -267,3 +269,47 @@ def test_finish_sends_what_is_due_and_leaves_rows_backed_off_for_later(bot: Bot,
     report = delivery.finish(timeout=30)
     assert not delivery.running and report.sent == 3 and report.errors == []
     assert [row.state for row in bot.outbox()] == ["pending", "sent", "sent", "sent"]
+
+
+def test_rows_the_server_accepted_are_marked_sent_after_the_database_dropped_the_connection(
+    bot: Bot, app_of, monkeypatch
+):
+    """A database restart between the 250 and the row marked sent: settled again, never sent again."""
+    with_connections(bot, 2)
+    app = app_of()
+    queue(app, customers(12))
+    original = outbox_states.settle_and_claim
+    dropped = []
+
+    def drops_once(sessions, mailbox, accepted, *args):
+        if accepted and not dropped:
+            dropped.append(len(accepted))
+            raise OperationalError(
+                "UPDATE outbox ...", {}, Exception("terminating connection due to administrator command")
+            )
+        return original(sessions, mailbox, accepted, *args)
+
+    monkeypatch.setattr(outbox_states, "settle_and_claim", drops_once)
+    monkeypatch.setattr(deliver, "SETTLE_RETRY_SECONDS", (0.01, 0.01))
+    report = deliverer_for(app).deliver_due()
+    assert dropped and (report.sent, report.deferred, report.failed) == (12, 0, 0)
+    assert {row.state for row in bot.outbox()} == {"sent"} and all(row.attempts == 1 for row in bot.outbox())
+    assert set(message_ids(bot).values()) == {1} and len(message_ids(bot)) == 12
+
+
+def test_a_database_that_stays_away_ends_the_drain_with_its_error(bot: Bot, app_of, monkeypatch):
+    app = app_of()
+    queue(app, customers(3))
+    original = outbox_states.settle_and_claim
+
+    def always_drops(sessions, mailbox, accepted, *args):
+        if accepted:
+            raise OperationalError("UPDATE outbox ...", {}, Exception("server closed the connection"))
+        return original(sessions, mailbox, accepted, *args)
+
+    monkeypatch.setattr(outbox_states, "settle_and_claim", always_drops)
+    monkeypatch.setattr(deliver, "SETTLE_RETRY_SECONDS", (0.01, 0.01))
+    with pytest.raises(OperationalError, match="server closed the connection"):
+        deliverer_for(app).deliver_due()
+    states = Counter(row.state for row in bot.outbox())
+    assert states["sent"] == 0 and states["sending"] >= 1  # the accepted one is sent again after its lease

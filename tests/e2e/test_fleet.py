@@ -114,10 +114,17 @@ def test_a_fleet_shares_the_mailboxes_and_takes_over_from_a_killed_worker(
     expected = ask_everyone(installation, 1)
     wait_until(lambda: answered_once(installation, expected), timeout=60, what="round 1 answered")
 
-    status = installation.status(capsys)["fleet"]
-    assert status["workers"]["alive"] == 2
-    assert {slug: box["watched_by"] for slug, box in status["mailboxes"].items()} == holders(installation)
-    assert all(box["undecided"] == 0 and box["watcher_alive"] for box in status["mailboxes"].values())
+    def status_shows_both_watching() -> bool:  # a mailbox handed on is unwatched for a moment
+        status = installation.status(capsys)["fleet"]
+        boxes = status["mailboxes"].values()
+        watched = {box["watched_by"] for box in boxes}
+        assert status["workers"]["alive"] == 2 and watched <= {*names, None}
+        return watched == set(names) and all(box["undecided"] == 0 and box["watcher_alive"] for box in boxes)
+
+    names = [w.name for w in workers]
+    wait_until(
+        status_shows_both_watching, timeout=30, what="status: both workers watching, nothing undecided"
+    )
     out, _ = installation.cli(capsys, "status")
     assert "fleet: 2 workers alive" in out and f"mailbox {SLUGS[0]}: watched by" in out
     # a single worker beside the fleet would run the SLA watch and escalations outside its locks
@@ -185,3 +192,53 @@ def test_a_fleet_on_the_embedded_database_is_refused_with_the_fix(
     assert '[database] url = "postgresql+psycopg://' in err
     _, err = single.cli(capsys, "run", "--fleet", "--once", expect=2)
     assert "run --fleet --once" in err
+
+
+def test_a_worker_rides_out_the_database_dropping_every_connection(
+    installation: Installation, workers: list[FleetWorker]
+) -> None:
+    workers.append(FleetWorker(installation, installation.root / "worker1.log"))
+    wait_until(lambda: set(holders(installation)) == set(SLUGS), timeout=60, what="every mailbox watched")
+    expected = ask_everyone(installation, 1, per_client=1)
+    wait_until(lambda: answered_once(installation, expected), timeout=60, what="round 1 answered")
+
+    engine = create_engine(installation.database_url)  # as a database restart does to its clients
+    try:
+        with engine.connect() as connection:
+            dropped = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert dropped >= 2  # the job engine's and the sessions' connections
+
+    expected += ask_everyone(installation, 2, per_client=1)
+    wait_until(lambda: answered_once(installation, expected), timeout=90, what="round 2 answered")
+    wait_until(
+        lambda: set(holders(installation)) == set(SLUGS), timeout=60, what="every mailbox watched again"
+    )
+
+    # the fleet gives the worker up (as a peer does when its heartbeat is late): its sessions end, and
+    # it joins again as a new member
+    rejoined = workers[0].text().count("joins the fleet again")  # dropped connections may have cost one
+    engine = create_engine(installation.database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM procrastinate_workers"))
+    finally:
+        engine.dispose()
+    wait_until(
+        lambda: workers[0].text().count("joins the fleet again") > rejoined,
+        timeout=30,
+        what="the worker fenced",
+    )
+    expected += ask_everyone(installation, 3, per_client=1)
+    wait_until(lambda: answered_once(installation, expected), timeout=90, what="round 3 answered")
+    wait_until(lambda: set(holders(installation)) == set(SLUGS), timeout=60, what="all watched at last")
+    assert "this worker was given up by its peers; its sessions end" in workers[0].text()
+    assert workers[0].process.poll() is None  # still running
+    assert workers[0].stop() == 0
+    assert "Traceback" not in workers[0].text()
