@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.db.schema import InboundMail, InboundState, MailboxWatch, OutboxMail
 from mailbot.scaleout.timing import FleetTiming
-from mailbot.status import UNSENT
+from mailbot.status import UNSENT, short_time
 
 UNDECIDED = (InboundState.RECEIVED, InboundState.PROCESSING)
 WORKERS = text("SELECT id, last_heartbeat FROM procrastinate_workers ORDER BY id")
@@ -92,13 +92,15 @@ def format_fleet_status(status: dict[str, Any], now: datetime) -> str:
         if box["watched_by"] is None:
             holder = "NOT WATCHED"
         else:
-            holder = f"watched by {box['watched_by']} since {box['watched_since']}"
+            since = short_time(datetime.fromisoformat(box["watched_since"]), now)
+            holder = f"watched by {box['watched_by']} since {since}"
             if not box["watcher_alive"]:
                 holder += " (NO HEARTBEAT: taken over soon)"
         oldest = box["oldest_undecided"]
         age = ""
         if oldest is not None:
-            age = f", oldest since {oldest} ({(now - datetime.fromisoformat(oldest)).total_seconds():.0f} s)"
+            waited = (now - datetime.fromisoformat(oldest)).total_seconds()
+            age = f", the oldest waiting {waited:.0f} s"
         waiting = f"{box['undecided']} undecided{age}; {box['outbox_unsent']} to send"
         lines.append(f"  mailbox {mailbox}: {holder}; {waiting}")
     queues = ", ".join(

@@ -3,6 +3,8 @@ request is taken, the timing of takeover, and which databases a fleet can share.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -10,6 +12,7 @@ from mailbot.errors import ConfigError
 from mailbot.scaleout.engine import engine_conninfo
 from mailbot.scaleout.run import job_slots
 from mailbot.scaleout.share import fair_share, is_over_share, may_help, should_hand_on
+from mailbot.scaleout.status import format_fleet_status
 from mailbot.scaleout.timing import STALLED_ENV, FleetTiming, fleet_timing
 
 
@@ -75,3 +78,30 @@ def test_a_session_ends_early_only_above_the_share() -> None:
     assert is_over_share(watching_here=3, mailboxes=3, live_workers=2)  # a peer joined: hand one on
     assert not is_over_share(watching_here=2, mailboxes=3, live_workers=2)
     assert not is_over_share(watching_here=3, mailboxes=3, live_workers=1)
+
+
+def test_the_fleet_status_says_who_watches_what_and_what_waits() -> None:
+    def box(worker: str | None, alive: bool, undecided: int = 0, oldest: str | None = None) -> dict:
+        since = "2026-12-05T10:20:00+00:00" if worker else None
+        return {
+            "watched_by": worker, "watched_since": since, "watcher_alive": alive, "undecided": undecided,
+            "oldest_undecided": oldest, "outbox_unsent": undecided // 10,
+        }  # fmt: skip
+
+    status = {
+        "workers": {"alive": 2, "stale": 1},
+        "mailboxes": {
+            "aktivo": box("vm:4441", True),
+            "parkfuchs": box("db2:881", False, 37, "2026-12-05T10:27:14+00:00"),
+            "kuechenchef": box(None, False),
+        },
+        "queues": {"watch": {"doing": 2, "todo": 1}, "clients": {"todo": 3}},
+    }
+    assert format_fleet_status(status, datetime(2026, 12, 5, 10, 30, tzinfo=UTC)).splitlines() == [
+        "fleet: 2 workers alive, 1 without heartbeat",
+        "  mailbox aktivo: watched by vm:4441 since Sat 5 Dec 10:20 UTC; 0 undecided; 0 to send",
+        "  mailbox parkfuchs: watched by db2:881 since Sat 5 Dec 10:20 UTC (NO HEARTBEAT: taken over soon); "
+        "37 undecided, the oldest waiting 166 s; 3 to send",
+        "  mailbox kuechenchef: NOT WATCHED; 0 undecided; 0 to send",
+        "  job queues: clients todo 3, watch doing 2/todo 1",
+    ]
