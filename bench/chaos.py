@@ -48,16 +48,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.chaos_checks import FleetDb, check_after_drain
 from bench.chaos_fleet import (
+    IMAP_CONNECTIONS,
     MODELS,
     Servers,
     Slots,
     WatchPoller,
+    dovecot_log,
     fleet_status,
     fleet_workers,
     installation,
+    keep_dovecot_log,
     refused_logins,
     run_once,
     servers,
+    sessions_at_once,
     wait_until,
 )
 from bench.throughput import MailFactory, append_mails, load_average, percentile
@@ -182,6 +186,7 @@ def chaos(srv: Servers, factory: MailFactory, seed: int, quick: bool) -> dict[st
     plan = QUICK if quick else FULL
     slugs = ["aktivo", "parkfuchs", "kuechenchef"]
     built = installation(srv, "chaos", slugs, plan.lease_seconds)
+    refused_before = refused_logins(srv.dovecot)
     prepare_s = run_once(built)
     mail_rng, kill_rng = random.Random(seed), random.Random(seed + 1)
     upfront = put_up_front(srv, built, factory, slugs, plan.upfront, mail_rng)
@@ -224,6 +229,7 @@ def chaos(srv: Servers, factory: MailFactory, seed: int, quick: bool) -> dict[st
         checks["failures"].append(f"takeover over {TAKEOVER_LIMIT:.0f} s: {late}")
     if drained["drained_s"] is None:
         checks["failures"].append(f"not drained within {plan.drain_timeout:.0f} s: {progress}")
+    checks.update(imap_checks(srv, built, refused_before, checks["failures"]))
     result = {
         "plan": plan.__dict__,
         "stalled_seconds": plan.stalled_seconds or 30.0,
@@ -245,7 +251,6 @@ def chaos(srv: Servers, factory: MailFactory, seed: int, quick: bool) -> dict[st
         "total_s": round(total_s, 1),
         "feed_errors": feeder.errors[:10],
         "poll_errors": poller.errors[:10],
-        "imap_logins_refused": refused_logins(srv.dovecot),
         "exit_codes": exits,
         "worker_logs": log_problems(*slots.workers),
         "status_fleet": status,
@@ -254,6 +259,21 @@ def chaos(srv: Servers, factory: MailFactory, seed: int, quick: bool) -> dict[st
     }
     print_result(f"chaos: {len(delivered)} mails, 3 workers, {len(kills)} SIGKILLs (seed {seed})", result)
     return result
+
+
+def imap_checks(
+    srv: Servers, built: Installation, refused_before: int, failures: list[str]
+) -> dict[str, Any]:
+    """Acceptance check 7: no login refused, never two IMAP sessions of one mailbox at once."""
+    refused = refused_logins(srv.dovecot) - refused_before
+    at_once = sessions_at_once(dovecot_log(srv.dovecot), built.users.values())
+    keep_dovecot_log(srv.dovecot, OUT / "chaos" / f"{built.root.name}-dovecot.log")
+    if refused:
+        failures.append(f"{refused} IMAP logins refused (more than {IMAP_CONNECTIONS} connections)")
+    doubled = {user: n for user, n in at_once.items() if n > 1}
+    if doubled:
+        failures.append(f"mailboxes with more than one IMAP session at once: {doubled}")
+    return {"imap_logins_refused": refused, "imap_sessions_at_once": at_once}
 
 
 def print_result(title: str, r: dict[str, Any]) -> None:
@@ -291,6 +311,10 @@ def print_result(title: str, r: dict[str, Any]) -> None:
         ("outbox", r["outbox"]),
         ("IMAP logins refused (2 per user+IP)", r["imap_logins_refused"]),
         (
+            "most IMAP sessions (>= 2 s) of a mailbox at once",
+            max(r["imap_sessions_at_once"].values(), default=0),
+        ),
+        (
             "worker logs",
             f"{r['worker_logs']['tracebacks']} tracebacks, {r['worker_logs']['error_lines']} ERROR lines",
         ),
@@ -310,6 +334,7 @@ def scale_run(
     """`per` mails in each of the fresh mailboxes `slugs` on a fresh database, then `workers` fleet
     workers until every mail is decided and every reply accepted by the sink."""
     built = installation(srv, f"scale{number}", slugs, FULL.lease_seconds)
+    refused_before = refused_logins(srv.dovecot)
     run_once(built)
     delivered: dict[str, str] = {}
     for k, slug in enumerate(slugs):
@@ -329,11 +354,13 @@ def scale_run(
         drained = False
     seconds = time.monotonic() - t0
     load_after = load_average()
+    cpu = slots.cpu_seconds()
     exits = slots.stop()
     checks = check_after_drain(db, delivered, srv.sink.messages, [TEAM])
     deciding = db.deciding_seconds()
     if not drained:
         checks["failures"].append(f"not drained within {SCALE_TIMEOUT:.0f} s: {db.progress()}")
+    checks.update(imap_checks(srv, built, refused_before, checks["failures"]))
     db.close()
     run = {
         "workers": workers,
@@ -345,6 +372,8 @@ def scale_run(
         "mails_per_s": round(len(delivered) / seconds, 1),
         "deciding_s": round(deciding, 1),
         "mails_per_s_deciding": round(len(delivered) / deciding, 1),
+        "workers_cpu_s": round(cpu, 1),
+        "workers_cores": round(cpu / seconds, 2),  # CPU of all workers / wall time
         "exit_codes": exits,
         "worker_logs": log_problems(*slots.workers),
         **checks,
@@ -352,7 +381,8 @@ def scale_run(
     print(
         f"  run {number}: {workers} worker(s), {len(delivered)} mails in {seconds:.1f} s "
         f"(ready after {ready_s:.1f} s): {run['mails_per_s']} mails/s, {run['mails_per_s_deciding']} "
-        f"from the first decision to the last reply; load {load_before} -> {load_after}; "
+        f"from the first decision to the last reply; workers' CPU {cpu:.1f} s = "
+        f"{run['workers_cores']} cores; load {load_before} -> {load_after}; "
         f"failures: {run['failures'] or 'none'}"
     )
     return run
@@ -377,7 +407,8 @@ def scale(srv: Servers, factory: MailFactory, seed: int, quick: bool) -> dict[st
             (
                 f"run {number}: {run['workers']} worker(s)",
                 f"{run['seconds']} s, {run['mails_per_s']} mails/s (first decision to last reply "
-                f"{run['deciding_s']} s: {run['mails_per_s_deciding']}/s), load {run['load_before']}, "
+                f"{run['deciding_s']} s: {run['mails_per_s_deciding']}/s), {run['workers_cores']} cores, "
+                f"load {run['load_before']}, "
                 f"{run['worker_logs']['tracebacks']} tracebacks, failures {len(run['failures'])}",
             )
         )
@@ -417,8 +448,9 @@ def main() -> int:
         for name in names:
             print(f"\n# {name}")
             begun = time.monotonic()
-            results[name] = SCENARIOS[name](srv, factory, args.seed, args.quick)
-            results[name]["run"] = {
+            key = f"{name}-quick" if args.quick else name  # a short run never replaces the full figures
+            results[key] = SCENARIOS[name](srv, factory, args.seed, args.quick)
+            results[key]["run"] = {
                 "date": datetime.now(UTC).isoformat(timespec="seconds"),
                 "seed": args.seed,
                 "quick": args.quick,

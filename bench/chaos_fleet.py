@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,8 +20,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,8 @@ MODELS = Path(__file__).resolve().parent / "out" / "chaos" / "models"
 READY = "job slots"  # "fleet worker host:pid started: 3 clients, 12 job slots" (mailbot/scaleout/run.py)
 IMAP_CONNECTIONS = 2  # per user and IP: a second watcher of one mailbox would be refused at login
 POLL_SECONDS = 0.5
+LOGIN = re.compile(r"imap-login: Info: Login: user=<(?P<user>[^>]+)>.*session=<(?P<session>[^>]+)>")
+SESSION_END = re.compile(r"imap\([^)]*\)<\d+><(?P<session>[^>]+)>: Info: (Disconnected|Logged out)")
 
 
 # --- the installation ------------------------------------------------------------------------------
@@ -65,10 +70,59 @@ def servers() -> Iterator[Servers]:
         yield Servers(postgres, dovecot, sink, Path(tmp))
 
 
+def dovecot_log(dovecot: DovecotServer) -> list[str]:
+    return dovecot.log_path.read_text(errors="replace").splitlines() if dovecot.log_path.exists() else []
+
+
+def keep_dovecot_log(dovecot: DovecotServer, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("\n".join(dovecot_log(dovecot)) + "\n", encoding="utf-8")
+
+
 def refused_logins(dovecot: DovecotServer) -> int:
     """Logins Dovecot refused for too many connections of one user from one IP."""
-    log = dovecot.log_path.read_text(errors="replace") if dovecot.log_path.exists() else ""
-    return sum(1 for line in log.splitlines() if "Maximum number of connections" in line)
+    return sum(1 for line in dovecot_log(dovecot) if "Maximum number of connections" in line)
+
+
+@dataclass(frozen=True)
+class ImapSession:
+    user: str
+    opened: int  # line of the login in Dovecot's log
+    closed: int  # line of its end (the log's length while still open)
+    seconds: float  # from the log's timestamps (whole seconds)
+
+
+def imap_sessions(lines: list[str]) -> list[ImapSession]:
+    """Every IMAP session in Dovecot's log: a login names its session, and so does its end."""
+    opened: dict[str, tuple[str, int, datetime]] = {}
+    sessions = []
+    for number, line in enumerate(lines):
+        if login := LOGIN.search(line):
+            opened[login["session"]] = (login["user"], number, _log_time(line))
+        elif (end := SESSION_END.search(line)) and end["session"] in opened:
+            user, start, began = opened.pop(end["session"])
+            sessions.append(ImapSession(user, start, number, (_log_time(line) - began).total_seconds()))
+    last = _log_time(lines[-1]) if lines else datetime.min
+    sessions += [ImapSession(u, n, len(lines), (last - t).total_seconds()) for u, n, t in opened.values()]
+    return sessions
+
+
+def _log_time(line: str) -> datetime:
+    return datetime.strptime(line[:15], "%b %d %H:%M:%S")
+
+
+def sessions_at_once(log: list[str], users: Iterable[str], min_seconds: float = 2) -> dict[str, int]:
+    """The most IMAP sessions of at least `min_seconds` that each user had open at the same time (in
+    the order of the lines of Dovecot's `log`): 1 = one watcher at a time. The shorter ones are each worker's
+    check of every mailbox when it starts (mailbot.cli run: a client whose mailbox fails it is not
+    served), which overlap when workers start together."""
+    wanted = set(users)
+    long = [s for s in imap_sessions(log) if s.user in wanted and s.seconds >= min_seconds]
+    most = dict.fromkeys(wanted, 0)
+    for session in long:
+        overlapping = sum(1 for o in long if o.user == session.user and o.opened <= session.opened < o.closed)
+        most[session.user] = max(most[session.user], overlapping)
+    return most
 
 
 def installation(servers: Servers, name: str, slugs: list[str], lease_seconds: int) -> Installation:
@@ -156,6 +210,15 @@ class Slots:
 
     def names(self) -> set[str]:
         return {name for worker in self.workers if (name := holder_name(worker))}
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the running workers so far (/proc/<pid>/stat, fields 14 and 15)."""
+        total = 0.0
+        for worker in self.alive():
+            assert worker.proc is not None
+            fields = Path(f"/proc/{worker.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
     def stop(self) -> dict[str, int | None]:
         """SIGTERM to every worker: their exit codes."""
