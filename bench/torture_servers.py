@@ -133,10 +133,21 @@ def worker_env() -> dict[str, str]:
 
 
 class Worker:
-    """`python -m mailbot.cli run --config X` in its own process (and session), log appended to a file."""
+    """`python -m mailbot.cli run --config X` in its own process (and session), log appended to a file.
+    `args` go after `run` (bench/chaos.py: `--fleet`), `env` on top of worker_env(); `ready` is the
+    log line of a started worker."""
 
-    def __init__(self, config: Path, log: Path, name: str = "worker") -> None:
+    def __init__(
+        self,
+        config: Path,
+        log: Path,
+        name: str = "worker",
+        args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+        ready: str = "worker started",
+    ) -> None:
         self.config, self.log, self.name = config, log, name
+        self.args, self.env, self.ready = list(args), dict(env or {}), ready
         self.proc: subprocess.Popen[bytes] | None = None
         self._offset = 0
         self.starts = 0
@@ -151,9 +162,9 @@ class Worker:
             )
             out.flush()
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "mailbot.cli", "run", "--config", str(self.config)],
+                [sys.executable, "-m", "mailbot.cli", "run", *self.args, "--config", str(self.config)],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO,
-                env=worker_env(), start_new_session=True,
+                env={**worker_env(), **self.env}, start_new_session=True,
             )  # fmt: skip
         self.starts += 1
 
@@ -164,9 +175,9 @@ class Worker:
             return f.read().decode("utf-8", "replace")
 
     def wait_ready(self, timeout: float = 60.0) -> float:
-        """Until the log says "worker started"; returns the seconds it took."""
+        """Until the log says `ready` ("worker started"); returns the seconds it took."""
         started = time.monotonic()
-        while "worker started" not in self.new_log():
+        while self.ready not in self.new_log():
             if self.proc is None or self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited early; log:\n{self.new_log()[-3000:]}")
             if time.monotonic() - started > timeout:

@@ -1,0 +1,471 @@
+"""Chaos and scale-out figures for a fleet of `mailbot run --fleet` workers on one PostgreSQL (issue 13).
+
+  chaos  3 clients (3 mailboxes in one Dovecot, one aiosmtpd sink, a throwaway PostgreSQL), 3 fleet
+         workers; 2,000 mails (MailFactory: 80 % KB questions), 30 % in the INBOXes before the workers
+         start, the rest arriving over LMTP while they run; every 2-5 s (seeded) a random worker is
+         SIGKILLed and started again after a short pause. After the last arrival: no more kills, drain.
+         Measured by polling the database every 0.5 s: per kill, the time until every mailbox the victim
+         held is watched again by a live worker (`mailbox_watch`); per mailbox, its longest stretch
+         without a live watcher. After the drain: bench/chaos_checks.py (lost, doubled, decided twice,
+         tickets, one reply per mail at the sink, re-sends apart), tracebacks in the worker logs.
+  scale  1,000 mails over 10 mailboxes, all in the INBOXes before the start, decided once by 1 worker
+         and once by 2 (each on a fresh database and fresh mailboxes holding the same mails), twice:
+         time from the start of the workers until every mail is decided and every reply accepted by
+         the sink, mails/s and the ratio (issue 13: >= 1.7x), the same checks as chaos.
+
+Dovecot allows 2 IMAP connections per user and IP (acceptance check 7: one IDLE per mailbox); every
+refused login is counted from its log. The clients share one model folder (same knowledge base), trained
+once and kept in bench/out/chaos/models; ticket numbers are random (mailbot's default). A mail claimed by
+a killed worker waits for its lease, `[limits] lease_seconds` = 60 here (20 with --quick; default 300);
+a reply claimed by a killed worker waits for the outbox's fixed 5-minute lease (mailbot/reply/deliver.py
+LEASE): the drain times include both.
+Figures: bench/out/chaos.json; worker logs: bench/out/chaos/<scenario>/.
+
+Usage: .venv/bin/python bench/chaos.py [chaos|scale ...] [--seed N] [--quick]
+  --quick: 300 mails, 2 kills, a 6 s stalled period; scale: 200 mails over 4 mailboxes, 1 and 2 workers
+  once. About 2 minutes, up to 7 when a kill leaves replies under their 5-minute lease.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import shlex
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.chaos_checks import FleetDb, check_after_drain
+from bench.chaos_fleet import (
+    IMAP_CONNECTIONS,
+    MODELS,
+    Servers,
+    Slots,
+    WatchPoller,
+    dovecot_log,
+    fleet_status,
+    fleet_workers,
+    installation,
+    keep_dovecot_log,
+    refused_logins,
+    run_once,
+    servers,
+    sessions_at_once,
+    wait_until,
+)
+from bench.throughput import MailFactory, append_mails, load_average, percentile
+from bench.torture import log_problems, table
+from tests.e2e.test_clients import Installation
+
+OUT = Path(__file__).resolve().parent / "out"
+TEAM = "team@agency.example"  # tests/e2e/test_clients.py make_installation
+TAKEOVER_LIMIT = 90.0  # issue 13: a dead worker's mailboxes are watched again within 90 s
+SCALE_TIMEOUT = 900.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    mails: int
+    upfront: int  # in the INBOXes before the workers start
+    rate: float  # arrivals per second afterwards
+    kill_every: tuple[float, float]
+    max_kills: int | None
+    pause: tuple[float, float]  # from a kill to the restart of that worker
+    stalled_seconds: float | None  # MAILBOT_FLEET_STALLED_SECONDS; None: the default (30 s)
+    lease_seconds: int
+    drain_timeout: float
+
+
+FULL = Plan(2000, 600, 8.0, (2.0, 5.0), None, (0.5, 2.0), None, 60, 900.0)
+QUICK = Plan(300, 100, 5.0, (6.0, 12.0), 2, (0.5, 2.0), 6.0, 20, 420.0)
+
+
+# --- chaos -----------------------------------------------------------------------------------------
+
+
+class Feeder(threading.Thread):
+    """Delivers the arrivals over LMTP at `rate` per second, noting each delivered mail's mailbox."""
+
+    def __init__(
+        self, built: Installation, factory: MailFactory, arrivals: list[tuple[int, str]], rate: float
+    ) -> None:
+        super().__init__(daemon=True, name="feeder")
+        self.built, self.factory, self.arrivals, self.rate = built, factory, arrivals, rate
+        self.delivered: dict[str, str] = {}  # bare Message-ID → mailbox
+        self.errors: list[str] = []
+
+    def run(self) -> None:
+        begin = time.monotonic()
+        for k, (index, slug) in enumerate(self.arrivals):
+            time.sleep(max(0.0, begin + k / self.rate - time.monotonic()))
+            try:
+                self.built.deliver(slug, self.factory.mail(index))
+                self.delivered[message_id(index)] = slug
+            except Exception as exc:  # counted; a mail not delivered is not expected either
+                self.errors.append(f"{index}: {exc}")
+
+
+def message_id(index: int) -> str:
+    return f"bench-{index}@customer.example.org"  # MailFactory's Message-ID of mail `index`
+
+
+def put_up_front(
+    srv: Servers, built: Installation, factory: MailFactory, slugs: list[str], count: int, rng: random.Random
+) -> dict[str, str]:
+    """Mails 0..count-1 in the INBOXes, one block of indexes per mailbox (append_mails takes a range)."""
+    cuts = sorted(rng.sample(range(1, count), len(slugs) - 1))
+    delivered: dict[str, str] = {}
+    blocks = [range(a, b) for a, b in zip([0, *cuts], [*cuts, count], strict=True)]
+    for slug, block in zip(slugs, blocks, strict=True):
+        append_mails(srv.dovecot, built.users[slug], factory, block)
+        delivered.update({message_id(i): slug for i in block})
+    return delivered
+
+
+def kill_while_feeding(
+    plan: Plan, slots: Slots, poller: WatchPoller, feeder: Feeder, rng: random.Random
+) -> None:
+    """Every few seconds (seeded) one random live worker is SIGKILLed and started again after a
+    short pause, until the last mail has arrived; then every worker still down is started."""
+    began = time.monotonic()
+    next_kill = began + rng.uniform(*plan.kill_every)
+    feeder.start()
+    while feeder.is_alive():
+        slots.restart_due()
+        alive = slots.alive()
+        more = plan.max_kills is None or len(poller.kills) < plan.max_kills
+        if time.monotonic() >= next_kill and more and alive:
+            victim = rng.choice(alive)
+            kill = poller.kill(victim)
+            pause = rng.uniform(*plan.pause)
+            slots.restart_in(victim, pause)
+            print(
+                f"  kill {kill.number:3d} at {kill.at - began:6.1f} s: {victim.name} "
+                f"(up {kill.uptime:5.1f} s) held {kill.held or 'nothing'}; restart in {pause:.1f} s"
+            )
+            next_kill = time.monotonic() + rng.uniform(*plan.kill_every)
+        time.sleep(0.05)
+    slots.restart_due(everything=True)
+
+
+def drain(plan: Plan, db: FleetDb, poller: WatchPoller, expected: int) -> dict[str, float | None]:
+    """Seconds until every mail is decided, and until every reply is sent too (None: not within the
+    timeout). Also waits until every kill's mailboxes are watched again (given up after twice the
+    limit: reported) and every mailbox has a live watcher."""
+    began = time.monotonic()
+    reached: dict[str, float | None] = {"decided_s": None, "drained_s": None}
+
+    def finished() -> bool:
+        progress = db.progress()
+        if reached["decided_s"] is None and progress.stored >= expected and progress.undecided == 0:
+            reached["decided_s"] = time.monotonic() - began
+        if reached["drained_s"] is None and progress.drained(expected):
+            reached["drained_s"] = time.monotonic() - began
+        waiting = [time.monotonic() - k.at for k in poller.open_kills()]
+        takeovers_done = not waiting or max(waiting) > 2 * TAKEOVER_LIMIT
+        watched = poller.watched() == set(poller.mailboxes)
+        return reached["drained_s"] is not None and takeovers_done and watched
+
+    with contextlib.suppress(TimeoutError):
+        wait_until("drained", finished, plan.drain_timeout)
+    return reached
+
+
+def chaos(srv: Servers, factory: MailFactory, seed: int, quick: bool) -> dict[str, Any]:
+    plan = QUICK if quick else FULL
+    slugs = ["aktivo", "parkfuchs", "kuechenchef"]
+    built = installation(srv, "chaos", slugs, plan.lease_seconds)
+    refused_before = refused_logins(srv.dovecot)
+    prepare_s = run_once(built)
+    mail_rng, kill_rng = random.Random(seed), random.Random(seed + 1)
+    upfront = put_up_front(srv, built, factory, slugs, plan.upfront, mail_rng)
+    feeder = Feeder(
+        built, factory, [(i, mail_rng.choice(slugs)) for i in range(plan.upfront, plan.mails)], plan.rate
+    )
+
+    db = FleetDb(built.database_url)
+    slots = Slots(fleet_workers(built, OUT / "chaos" / "chaos", 3, plan.stalled_seconds))
+    load_before = load_average()
+    t0 = time.monotonic()
+    ready_s = slots.start_all()
+    poller = WatchPoller(db, slots, slugs).start()
+    watched_s = wait_until("every mailbox watched", lambda: poller.watched() == set(slugs), 180)
+    print(
+        f"  run --once on empty mailboxes {prepare_s:.1f} s; 3 workers ready after {ready_s:.1f} s, "
+        f"every mailbox watched {watched_s:.1f} s later"
+    )
+    chaos_started = time.monotonic()
+    kill_while_feeding(plan, slots, poller, feeder, kill_rng)
+    feed_s = time.monotonic() - chaos_started
+    print(f"  last of {len(feeder.arrivals)} arrivals after {feed_s:.1f} s; draining")
+    delivered = {**upfront, **feeder.delivered}
+    drained = drain(plan, db, poller, len(delivered))
+    total_s = time.monotonic() - t0
+    status = fleet_status(built)
+    poller.close()
+    exits = slots.stop()
+    checks = check_after_drain(db, delivered, srv.sink.messages, [TEAM])
+    progress = db.progress()
+    db.close()
+
+    kills = poller.kills
+    takeovers = [k.takeover for k in kills if k.takeover is not None]
+    unresolved = [{"kill": k.number, "held": k.held, "rewatched": k.rewatched} for k in kills if k.open]
+    if unresolved:
+        checks["failures"].append(f"mailboxes of a killed worker never watched again: {unresolved}")
+    late = [round(t, 1) for t in takeovers if t > TAKEOVER_LIMIT]
+    if late:
+        checks["failures"].append(f"takeover over {TAKEOVER_LIMIT:.0f} s: {late}")
+    if drained["drained_s"] is None:
+        checks["failures"].append(f"not drained within {plan.drain_timeout:.0f} s: {progress}")
+    checks.update(imap_checks(srv, built, refused_before, checks["failures"]))
+    result = {
+        "plan": plan.__dict__,
+        "stalled_seconds": plan.stalled_seconds or 30.0,
+        "load_before": load_before,
+        "load_after": load_average(),
+        "prepare_s": round(prepare_s, 1),
+        "ready_s": round(ready_s, 1),
+        "kills": len(kills),
+        "kills_holding_mailboxes": len([k for k in kills if k.held]),
+        "takeover_s": {
+            "max": round(max(takeovers, default=0.0), 1),
+            "p50": round(statistics.median(takeovers), 1) if takeovers else None,
+            "p90": round(percentile(takeovers, 0.9), 1) if takeovers else None,
+            "all": [round(t, 1) for t in takeovers],
+        },
+        "longest_unwatched_s": {m: round(max(g, default=0.0), 1) for m, g in poller.gaps.items()},
+        "drain": {key: None if s is None else round(s, 1) for key, s in drained.items()},
+        "feed_s": round(feed_s, 1),
+        "total_s": round(total_s, 1),
+        "feed_errors": feeder.errors[:10],
+        "poll_errors": poller.errors[:10],
+        "exit_codes": exits,
+        "worker_logs": log_problems(*slots.workers),
+        "status_fleet": status,
+        "events": [kill.summary(chaos_started) for kill in kills],
+        **checks,
+    }
+    print_result(f"chaos: {len(delivered)} mails, 3 workers, {len(kills)} SIGKILLs (seed {seed})", result)
+    return result
+
+
+def imap_checks(
+    srv: Servers, built: Installation, refused_before: int, failures: list[str]
+) -> dict[str, Any]:
+    """Acceptance check 7: no login refused, never two IMAP sessions of one mailbox at once."""
+    refused = refused_logins(srv.dovecot) - refused_before
+    at_once = sessions_at_once(dovecot_log(srv.dovecot), built.users.values())
+    keep_dovecot_log(srv.dovecot, OUT / "chaos" / f"{built.root.name}-dovecot.log")
+    if refused:
+        failures.append(f"{refused} IMAP logins refused (more than {IMAP_CONNECTIONS} connections)")
+    doubled = {user: n for user, n in at_once.items() if n > 1}
+    if doubled:
+        failures.append(f"mailboxes with more than one IMAP session at once: {doubled}")
+    return {"imap_logins_refused": refused, "imap_sessions_at_once": at_once}
+
+
+def print_result(title: str, r: dict[str, Any]) -> None:
+    takeover = r.get("takeover_s")
+    rows: list[tuple[str, Any]] = [("load average before", r["load_before"])]
+    if takeover is not None:
+        rows += [
+            ("kills (of a worker holding mailboxes)", f"{r['kills']} ({r['kills_holding_mailboxes']})"),
+            (
+                f"takeover after a kill (stalled {r['stalled_seconds']:.0f} s)",
+                f"max {takeover['max']} s, p50 {takeover['p50']} s, p90 {takeover['p90']} s",
+            ),
+            ("longest stretch without a live watcher", r["longest_unwatched_s"]),
+            (
+                "after the last arrival: all decided / all sent",
+                f"{r['drain']['decided_s']} s / {r['drain']['drained_s']} s (leases included)",
+            ),
+        ]
+    replies = f"{r['replies_queued_to_customers']} / {r['sink_to_customers']}"
+    rows += [
+        ("mails delivered / inbound rows", f"{r['delivered']} / {r['inbound_rows']}"),
+        ("states", r["states"]),
+        ("outcomes", r["outcomes"]),
+        ("quarantined (reasons)", r["quarantined_reasons"] or 0),
+        (
+            "claimed again after a lease (inbound, outbox)",
+            f"{r['claimed_more_than_once']}, {r['outbox_claimed_more_than_once']}",
+        ),
+        ("tickets", r["tickets"]),
+        ("customer replies queued / at the sink", replies),
+        (
+            "byte-identical re-sends (ids, copies)",
+            f"{r['resent_byte_identical']}, {r['resent_extra_copies']}",
+        ),
+        ("outbox", r["outbox"]),
+        ("IMAP logins refused (2 per user+IP)", r["imap_logins_refused"]),
+        (
+            "most IMAP sessions (>= 2 s) of a mailbox at once",
+            max(r["imap_sessions_at_once"].values(), default=0),
+        ),
+        (
+            "worker logs",
+            f"{r['worker_logs']['tracebacks']} tracebacks, {r['worker_logs']['error_lines']} ERROR lines",
+        ),
+        ("FAILURES", r["failures"] or "none"),
+    ]
+    table(title, rows)
+    for example in r["worker_logs"]["error_examples"][:5]:
+        print(f"    {example[:200]}")
+
+
+# --- scale -----------------------------------------------------------------------------------------
+
+
+def scale_run(
+    srv: Servers, factory: MailFactory, number: int, workers: int, slugs: list[str], per: int
+) -> dict[str, Any]:
+    """`per` mails in each of the fresh mailboxes `slugs` on a fresh database, then `workers` fleet
+    workers until every mail is decided and every reply accepted by the sink."""
+    built = installation(srv, f"scale{number}", slugs, FULL.lease_seconds)
+    refused_before = refused_logins(srv.dovecot)
+    run_once(built)
+    delivered: dict[str, str] = {}
+    for k, slug in enumerate(slugs):
+        block = range(k * per, (k + 1) * per)  # the same mails in every run
+        append_mails(srv.dovecot, built.users[slug], factory, block)
+        delivered.update({message_id(i): slug for i in block})
+    srv.sink.clear()
+    db = FleetDb(built.database_url)
+    slots = Slots(fleet_workers(built, OUT / "chaos" / f"scale{number}-{workers}w", workers, None))
+    load_before = load_average()
+    t0 = time.monotonic()
+    ready_s = slots.start_all()
+    drained = True
+    try:
+        wait_until("drained", lambda: db.progress().drained(len(delivered)), SCALE_TIMEOUT)
+    except TimeoutError:
+        drained = False
+    seconds = time.monotonic() - t0
+    load_after = load_average()
+    cpu = slots.cpu_seconds()
+    exits = slots.stop()
+    checks = check_after_drain(db, delivered, srv.sink.messages, [TEAM])
+    deciding = db.deciding_seconds()
+    if not drained:
+        checks["failures"].append(f"not drained within {SCALE_TIMEOUT:.0f} s: {db.progress()}")
+    checks.update(imap_checks(srv, built, refused_before, checks["failures"]))
+    db.close()
+    run = {
+        "workers": workers,
+        "mailboxes": len(slugs),
+        "load_before": load_before,
+        "load_after": load_after,
+        "ready_s": round(ready_s, 1),
+        "seconds": round(seconds, 1),
+        "mails_per_s": round(len(delivered) / seconds, 1),
+        "deciding_s": round(deciding, 1),
+        "mails_per_s_deciding": round(len(delivered) / deciding, 1),
+        "workers_cpu_s": round(cpu, 1),
+        "workers_cores": round(cpu / seconds, 2),  # CPU of all workers / wall time
+        "exit_codes": exits,
+        "worker_logs": log_problems(*slots.workers),
+        **checks,
+    }
+    print(
+        f"  run {number}: {workers} worker(s), {len(delivered)} mails in {seconds:.1f} s "
+        f"(ready after {ready_s:.1f} s): {run['mails_per_s']} mails/s, {run['mails_per_s_deciding']} "
+        f"from the first decision to the last reply; workers' CPU {cpu:.1f} s = "
+        f"{run['workers_cores']} cores; load {load_before} -> {load_after}; "
+        f"failures: {run['failures'] or 'none'}"
+    )
+    return run
+
+
+def scale(srv: Servers, factory: MailFactory, seed: int, quick: bool) -> dict[str, Any]:
+    """The same mails in fresh mailboxes on a fresh database, decided by 1 worker, then by 2 (twice)."""
+    mailboxes, mails = (4, 200) if quick else (10, 1000)
+    slugs = [f"client{k:02d}" for k in range(mailboxes)]
+    rounds = (1, 2) if quick else (1, 2, 1, 2)
+    runs = [
+        scale_run(srv, factory, number, workers, slugs, mails // mailboxes)
+        for number, workers in enumerate(rounds, start=1)
+    ]
+    rates = {n: [r for r in runs if r["workers"] == n] for n in (1, 2)}
+    pairs = list(zip(rates[1], rates[2], strict=True))
+    ratios = [round(two["mails_per_s"] / one["mails_per_s"], 2) for one, two in pairs]
+    ratios_warm = [round(two["mails_per_s_deciding"] / one["mails_per_s_deciding"], 2) for one, two in pairs]
+    rows: list[tuple[str, Any]] = []
+    for number, run in enumerate(runs, start=1):
+        rows.append(
+            (
+                f"run {number}: {run['workers']} worker(s)",
+                f"{run['seconds']} s, {run['mails_per_s']} mails/s (first decision to last reply "
+                f"{run['deciding_s']} s: {run['mails_per_s_deciding']}/s), {run['workers_cores']} cores, "
+                f"load {run['load_before']}, "
+                f"{run['worker_logs']['tracebacks']} tracebacks, failures {len(run['failures'])}",
+            )
+        )
+    rows += [
+        ("2 workers / 1 worker (from the start)", ratios),
+        ("2 workers / 1 worker (first decision to last reply)", ratios_warm),
+        ("outcomes (last run)", runs[-1]["outcomes"]),
+        ("FAILURES", [f for run in runs for f in run["failures"]] or "none"),
+    ]
+    table(f"scale: {mails} mails over {mailboxes} mailboxes, 1 vs 2 workers (seed {seed})", rows)
+    return {"runs": runs, "ratio": ratios, "ratio_deciding": ratios_warm}
+
+
+SCENARIOS: dict[str, Callable[[Servers, MailFactory, int, bool], dict[str, Any]]] = {
+    "chaos": chaos,
+    "scale": scale,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)} (default: both)")
+    parser.add_argument("--seed", type=int, default=20261207)
+    parser.add_argument("--quick", action="store_true", help="a short version (see above)")
+    parser.add_argument("--out", type=Path, default=OUT / "chaos.json")
+    args = parser.parse_args()
+    names = args.scenarios or list(SCENARIOS)
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario(s) {unknown}; choose from {', '.join(SCENARIOS)}")
+    MODELS.mkdir(parents=True, exist_ok=True)
+    factory = MailFactory.from_shipped_kb()
+    started = time.monotonic()
+    results: dict[str, Any] = {}
+    print(f"{os.cpu_count()} CPUs, load average {load_average()}")
+    with servers() as srv:
+        for name in names:
+            print(f"\n# {name}")
+            begun = time.monotonic()
+            key = f"{name}-quick" if args.quick else name  # a short run never replaces the full figures
+            results[key] = SCENARIOS[name](srv, factory, args.seed, args.quick)
+            results[key]["run"] = {
+                "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                "seed": args.seed,
+                "quick": args.quick,
+                "seconds": round(time.monotonic() - begun, 1),
+                "command": "python bench/chaos.py " + shlex.join(sys.argv[1:]),
+            }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(args.out.read_text()) if args.out.exists() else {}
+    previous.setdefault("scenarios", {}).update(results)
+    args.out.write_text(json.dumps(previous, indent=2, ensure_ascii=False, default=str) + "\n")
+    print(f"\nfigures: {args.out} ({time.monotonic() - started:.0f} s in all)")
+    failed = [f for r in results.values() for f in r.get("failures", [])]
+    failed += [f for r in results.values() for run in r.get("runs", []) for f in run["failures"]]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
