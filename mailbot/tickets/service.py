@@ -7,13 +7,14 @@ linked customer. Used by `mailbot tickets` and by the Jira Service Management fo
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
@@ -55,6 +56,7 @@ def new_reference(
     """
     prefix = app.settings.support.ticket_prefix
     if app.settings.support.ticket_numbers == "sequential":
+        _count_one_at_a_time(session, app.mailbox)
         return format_reference(prefix, _next_number(session, app.mailbox, prefix, ticket_id))
     for _ in range(_DRAWS):
         reference = format_reference(prefix, RANDOM_NUMBERS.start + draw(len(RANDOM_NUMBERS)))
@@ -64,6 +66,16 @@ def new_reference(
         if taken is None:
             return reference
     raise RuntimeError(f"no free ticket number in {_DRAWS} draws; mailbox {app.mailbox!r} is nearly full")
+
+
+def _count_one_at_a_time(session: Session, mailbox: str) -> None:
+    """Two workers deciding one mailbox at once (a fleet on PostgreSQL) would both count newest + 1,
+    neither seeing the other's uncommitted ticket, and one decision would fail on the unique key (and
+    be quarantined after its attempts). A transaction-scoped advisory lock per mailbox makes the
+    second wait for the first's commit. SQLite's single writer does this already."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(f"mailbot ticket numbers {mailbox}".encode()).digest()
+        session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True))))
 
 
 def _next_number(session: Session, mailbox: str, prefix: str, ticket_id: int) -> int:
