@@ -106,9 +106,10 @@ class FleetTasks:
         for job in stalled:
             assert job.id is not None
             await manager.finish_job_by_id_async(job.id, Status.FAILED, delete_job=False)
+            who = f"worker {job.worker_id}" if job.worker_id is not None else "a worker that is gone"
             log.warning(
-                "fleet: worker %s stopped answering; its job %s (%s %s) is taken over",
-                job.worker_id, job.id, job.task_name, job.task_kwargs,
+                "fleet: %s stopped answering; its job %s (%s %s) is taken over",
+                who, job.id, job.task_name, job.task_kwargs,
             )  # fmt: skip
         await manager.prune_stalled_workers(self.local.timing.stalled_seconds)
         for slug in await self.ensure_watched():
