@@ -106,13 +106,14 @@ class Checkpoints:
         f"{'free':>6} {'mmap':>6} {'sqlite':>6} {'traced':>7} {'t.peak':>7} {'tm own':>6}"
     )
 
-    def __init__(self, trace_frames: int, trace_from: str) -> None:
+    def __init__(self, trace_frames: int, trace_from: str, trim_at: tuple[str, ...] = ()) -> None:
         self.started = time.perf_counter()
         self.libc = _libc()
         self.libc.mallinfo2.restype = _MallInfo2
         self.sqlite = _sqlite_memory_used()
         self.trace_frames = trace_frames
         self.trace_from = trace_from
+        self.trim_at = trim_at
         self.snapshots: dict[str, tracemalloc.Snapshot] = {}
         print(
             "MB; anon/file: RSS of the heap and of mapped files (libraries); malloc: in use, free: inside "
@@ -141,6 +142,13 @@ class Checkpoints:
             f"{sqlite:6.1f} {traced:7.1f} {traced_peak:7.1f} {own:6.1f}",
             flush=True,
         )
+        if any(name.startswith(prefix) for prefix in self.trim_at):  # an experiment: what could go back
+            before = rss_mb()[0]
+            self.libc.malloc_trim(0)
+            print(
+                f"{'  malloc_trim(0) here: RSS':<34} {'':>6} {rss_mb()[0]:6.1f} (was {before:.1f})",
+                flush=True,
+            )
         if self.trace_frames and not tracemalloc.is_tracing() and name.startswith(self.trace_from):
             tracemalloc.start(self.trace_frames)
             self.snapshots[name] = tracemalloc.take_snapshot()
@@ -228,9 +236,9 @@ def _after_property(cls: type, name: str, after: Callable[[], None]) -> None:
     setattr(cls, name, replacement)
 
 
-def run_worker(config: Path, every: int, trace_frames: int, trace_from: str, top: int) -> int:
+def run_worker(config: Path, every: int, trace: tuple[int, str], trim_at: tuple[str, ...], top: int) -> int:
     """`mailbot run --once --config CONFIG` in this process, with the checkpoints of the docstring."""
-    marks = Checkpoints(trace_frames, trace_from)
+    marks = Checkpoints(*trace, trim_at)
     marks.mark("start (interpreter + bench imports)")
 
     import mailbot.pipeline.prepare as prepare
@@ -276,7 +284,9 @@ def run_worker(config: Path, every: int, trace_frames: int, trace_from: str, top
 # --- the driver -----------------------------------------------------------------------------------
 
 
-def drive(count: int, every: int, trace: tuple[int, str], top: int, extra_env: list[str]) -> None:
+def drive(
+    count: int, every: int, trace: tuple[int, str], trim_at: tuple[str, ...], top: int, extra_env: list[str]
+) -> None:
     from bench.throughput import (
         MAILBOT,
         MailFactory,
@@ -300,11 +310,12 @@ def drive(count: int, every: int, trace: tuple[int, str], top: int, extra_env: l
         tracing = f"{trace[0]} frames from {trace[1]!r}" if trace[0] else "off"
         print(
             f"{count} mails (bench/throughput.py's mix), load average {load_average()}, "
-            f"tracemalloc {tracing}, env {' '.join(extra_env) or '-'}",
+            f"tracemalloc {tracing}, env {' '.join(extra_env) or '-'}, malloc_trim at {list(trim_at)}",
             flush=True,
         )
         argv = [sys.executable, __file__, "--worker", str(config), "--every", str(every)]
         argv += ["--trace", str(trace[0]), "--trace-from", trace[1], "--top", str(top)]
+        argv += [arg for prefix in trim_at for arg in ("--trim-at", prefix)]
         log_path = Path(tmp) / "worker.log"
         with log_path.open("wb") as log:
             started = time.perf_counter()
@@ -329,13 +340,17 @@ def main() -> None:
     parser.add_argument(
         "--trace-from", default="start", help="start tracemalloc at the first checkpoint named so (prefix)"
     )
+    parser.add_argument(
+        "--trim-at", action="append", default=[], help="experiment: malloc_trim(0) after checkpoints so named"
+    )
     parser.add_argument("--top", type=int, default=15, help="allocation sites to print")
     parser.add_argument("--env", action="append", default=[], help="VAR=VALUE for the worker (repeatable)")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)  # the child: its config
     args = parser.parse_args()
     if args.worker is not None:
-        sys.exit(run_worker(args.worker, args.every, args.trace, args.trace_from, args.top))
-    drive(args.count, args.every, (args.trace, args.trace_from), args.top, args.env)
+        trace = (args.trace, args.trace_from)
+        sys.exit(run_worker(args.worker, args.every, trace, tuple(args.trim_at), args.top))
+    drive(args.count, args.every, (args.trace, args.trace_from), tuple(args.trim_at), args.top, args.env)
 
 
 if __name__ == "__main__":
