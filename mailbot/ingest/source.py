@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
@@ -36,6 +36,9 @@ class MailSource(Protocol):
     def close(self) -> None: ...
 
 
+T = TypeVar("T")
+
+
 class FinalPlace(Enum):
     PROCESSED = "processed"
     QUARANTINE = "quarantine"
@@ -53,9 +56,9 @@ def final_place(row: _Stated) -> FinalPlace:
     return FinalPlace.QUARANTINE if row.state == InboundState.QUARANTINED else FinalPlace.PROCESSED
 
 
-# ids per UPDATE when marking mail moved: far below any bound-parameter limit (SQLite 32,766,
-# PostgreSQL 65,535), so a backlog of any size is marked in statements of a fixed size
-MARK_CHUNK = 500
+# ids or UIDs per statement: far below any bound-parameter limit (SQLite 32,766, PostgreSQL
+# 65,535), so that a backlog of any size is looked up and marked in statements of a fixed size
+ID_CHUNK = 500
 
 
 def pending_finalisation(session: Session, mailbox: str, folder: str) -> Sequence[Row[Any]]:
@@ -84,6 +87,11 @@ def pending_finalisation(session: Session, mailbox: str, folder: str) -> Sequenc
 def mark_source_done(session: Session, row_ids: Sequence[int]) -> None:
     """The rows' mail has left the source folder: in the caller's transaction, a few statements
     for any number of rows (one SELECT and one UPDATE per row before)."""
-    for start in range(0, len(row_ids), MARK_CHUNK):
-        chunk = row_ids[start : start + MARK_CHUNK]
+    for chunk in in_chunks(row_ids):
         session.execute(update(InboundMail).where(InboundMail.id.in_(chunk)).values(source_done=True))
+
+
+def in_chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """`values` in pieces of ID_CHUNK, for `IN (...)` lists."""
+    for start in range(0, len(values), ID_CHUNK):
+        yield values[start : start + ID_CHUNK]

@@ -5,7 +5,9 @@ to mark it moved: in a 10,000-mail `run --once` the worker's peak RSS rose from 
 that step alone, after deciding had stayed flat (bench/memory.py). Here mails of 100 kB each are
 stored by the real sources (IMAP from a real Dovecot on SQLite and PostgreSQL, and a Maildir),
 marked decided in SQL (no models needed), and `finalize` runs under tracemalloc: every mail is
-moved and marked, and the peak it allocates stays far below the stored bytes.
+moved and marked, and the peak it allocates stays far below the stored bytes. The UIDs it looks up
+and the rows it marks go in statements of a fixed size (an `IN` list of the whole inbox grew with
+it, and past 32,766 mails it would exceed SQLite's limit of bound parameters).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+import pytest
+from sqlalchemy import event, func, select, update
 
 from mailbot.app import App, open_database
 from mailbot.config import Settings
 from mailbot.db.schema import InboundMail, InboundState, Outcome
+from mailbot.ingest import source as source_rows
 from mailbot.ingest.maildir import MaildirSource, ensure_maildir
 from mailbot.ingest.source import MailSource
 from mailbot.paths import SHIPPED_TEMPLATES
@@ -94,6 +98,36 @@ def test_imap_finalize_moves_a_large_backlog_without_loading_it(
     assert len(dovecot.list_folder(imap_user, "Processed")) == MAILS
     assert stored > MAILS * 100_000
     assert peak < stored / 10, f"finalize allocated {peak} bytes at its peak for {stored} stored"
+
+
+def test_imap_finalize_asks_and_marks_in_statements_of_a_fixed_size(
+    tmp_path: Path, database_url: str, dovecot: DovecotServer, imap_user: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(source_rows, "ID_CHUNK", 7)  # 40 mails: six pieces
+    imap = {"host": "127.0.0.1", "port": dovecot.imap_port, "security": "none", "username": imap_user}
+    app = make_app(tmp_path, database_url, {"imap": {**imap, "password": "secret"}})
+    with dovecot.imap_client(imap_user) as client:
+        client.multiappend(
+            "INBOX", [make_mail(f"c{n}@example.org", f"Frage {n}", "Hallo") for n in range(MAILS)]
+        )
+    parameters: list[int] = []
+
+    def count(_conn: Any, _cursor: Any, _statement: str, params: Any, _context: Any, _many: bool) -> None:
+        parameters.append(len(params))
+
+    source = app.make_source()
+    try:
+        assert source.fetch_new() == MAILS
+        decide_all_in_sql(app)
+        event.listen(app.engine, "before_cursor_execute", count)
+        assert source.finalize() == MAILS
+        event.remove(app.engine, "before_cursor_execute", count)
+        moved = marked_moved(app)
+    finally:
+        source.close()
+        app.close()
+    assert moved == MAILS and len(dovecot.list_folder(imap_user, "Processed")) == MAILS
+    assert max(parameters) <= 7 + 3, parameters  # 7 UIDs + mailbox, folder, UIDVALIDITY
 
 
 def test_maildir_finalize_moves_a_large_backlog_without_loading_it(tmp_path: Path):
