@@ -56,9 +56,7 @@ def main(count: int) -> None:
         app.close()
         sink.wait_for(report.delivery.sent, timeout=30)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    outcomes: dict[str, int] = {}
-    for _id, outcome, _summary in report.processed.outcomes:
-        outcomes[str(outcome)] = outcomes.get(str(outcome), 0) + 1
+    outcomes = dict(report.processed.by_outcome)
     print(f"mails                 {count}")
     print(f"outcomes              {outcomes}")
     print(f"mails sent            {report.delivery.sent}")

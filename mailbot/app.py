@@ -32,6 +32,7 @@ from mailbot.db.engine import make_session_factory, open_engine
 from mailbot.db.health import DatabaseProblem, database_name
 from mailbot.db.schema import InboundMail, InstallationSecret, Ticket
 from mailbot.errors import ConfigError
+from mailbot.heap import release_free_heap
 from mailbot.ingest.imap import ImapSource
 from mailbot.ingest.maildir import MaildirSource
 from mailbot.ingest.source import MailSource
@@ -106,7 +107,9 @@ class App:
 
     @cached_property
     def classifier(self) -> Classifier:
-        return load_or_train(self.kb, self.settings.classifier)
+        classifier = load_or_train(self.kb, self.settings.classifier)
+        release_free_heap()  # loading or training it left ~20 MB of scratch memory (mailbot.heap)
+        return classifier
 
     @cached_property
     def severity_examples(self) -> tuple[SeverityExample, ...]:

@@ -274,7 +274,7 @@ def _run_once(fleet: Fleet) -> int:
             "%sdone: %d fetched, %d processed (%d failed attempts), %d sent, %d deferred, %d failed",
             who,
             report.fetched,
-            len(report.processed.outcomes),
+            report.processed.decided,
             report.processed.failures,
             report.delivery.sent,
             report.delivery.deferred,

@@ -101,8 +101,7 @@ def run_cycle(
     # a mail whose processing failed is retried in the same run, up to max_attempts passes
     for _ in range(app.settings.limits.max_attempts if decides else 0):
         result = process_pending(app, outside_hours, on_commit=wake_delivery)
-        report.processed.outcomes.extend(result.outcomes)
-        report.processed.failures += result.failures
+        report.processed.add(result)
         report.waiting += result.waiting
         if not result.failures:
             break

@@ -32,7 +32,7 @@ from mailbot.config import ImapSettings, password_variable, secret
 from mailbot.db.engine import begin_write
 from mailbot.db.schema import InboundMail, InboundState, Watermark
 from mailbot.errors import TransientError
-from mailbot.ingest.source import FinalPlace, final_place, pending_finalisation
+from mailbot.ingest.source import FinalPlace, final_place, in_chunks, mark_source_done, pending_finalisation
 from mailbot.ingest.store import FetchedMail, store_mail, too_large_reason
 from mailbot.oauth2 import refused_message, token_provider
 from mailbot.tls import client_context
@@ -309,8 +309,7 @@ class ImapSource:
             for place, uids in targets.items():
                 folder = s.processed_folder if place is FinalPlace.PROCESSED else s.quarantine_folder
                 self._move(client, sorted(set(uids) - waiting), folder)
-            for row_id in done_ids:
-                session.get_one(InboundMail, row_id).source_done = True
+            mark_source_done(session, done_ids)
         return len(done_ids)
 
     def _move(self, client: IMAPClient, uids: list[int], folder: str) -> None:
@@ -389,19 +388,22 @@ def _idle(client: IMAPClient, seconds: float, stop: threading.Event) -> bool:
 def _known_uids(
     session: Session, mailbox: str, folder: str, uidvalidity: int | None, uids: Iterable[int]
 ) -> dict[int, bool]:
-    """uid -> whether its row is terminal, for the given uids that are stored under this UIDVALIDITY."""
-    wanted = list(uids)
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(InboundMail.uid, InboundMail.state).where(
-            InboundMail.mailbox == mailbox,
-            InboundMail.folder == folder,
-            InboundMail.uidvalidity == uidvalidity,
-            InboundMail.uid.in_(wanted),
+    """uid -> whether its row is terminal, for the given uids that are stored under this UIDVALIDITY
+    (asked in pieces: an inbox of any size, in statements of a fixed size)."""
+    known: dict[int, bool] = {}
+    for chunk in in_chunks(sorted(uids)):
+        rows = session.execute(
+            select(InboundMail.uid, InboundMail.state).where(
+                InboundMail.mailbox == mailbox,
+                InboundMail.folder == folder,
+                InboundMail.uidvalidity == uidvalidity,
+                InboundMail.uid.in_(chunk),
+            )
         )
-    )
-    return {int(uid): state in (InboundState.DONE, InboundState.QUARANTINED) for uid, state in rows}
+        known.update(
+            {int(uid): state in (InboundState.DONE, InboundState.QUARANTINED) for uid, state in rows}
+        )
+    return known
 
 
 def _aware(value: Any) -> datetime | None:

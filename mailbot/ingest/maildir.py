@@ -24,7 +24,7 @@ from mailbot.clock import Clock
 from mailbot.config import MaildirSettings
 from mailbot.db.engine import begin_write
 from mailbot.db.schema import InboundMail
-from mailbot.ingest.source import FinalPlace, final_place, pending_finalisation
+from mailbot.ingest.source import FinalPlace, final_place, mark_source_done, pending_finalisation
 from mailbot.ingest.store import FetchedMail, store_mail, too_large_reason
 
 log = logging.getLogger(__name__)
@@ -205,7 +205,7 @@ class MaildirSource:
                         else self.settings.processed_folder
                     )
                     self._move(path, folder)
-                row.source_done = True
+            mark_source_done(session, [row.id for row in rows])
             return len(rows)
 
     def _move(self, path: Path, folder: str) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.db.schema import InboundMail, InboundState
@@ -36,6 +36,9 @@ class MailSource(Protocol):
     def close(self) -> None: ...
 
 
+T = TypeVar("T")
+
+
 class FinalPlace(Enum):
     PROCESSED = "processed"
     QUARANTINE = "quarantine"
@@ -44,14 +47,33 @@ class FinalPlace(Enum):
 TERMINAL_STATES = (InboundState.DONE, InboundState.QUARANTINED)
 
 
-def final_place(row: InboundMail) -> FinalPlace:
+class _Stated(Protocol):
+    @property
+    def state(self) -> str: ...
+
+
+def final_place(row: _Stated) -> FinalPlace:
     return FinalPlace.QUARANTINE if row.state == InboundState.QUARANTINED else FinalPlace.PROCESSED
 
 
-def pending_finalisation(session: Session, mailbox: str, folder: str) -> Sequence[InboundMail]:
-    """Rows that are decided but whose mail still sits in the source folder."""
-    return session.scalars(
-        select(InboundMail)
+# ids or UIDs per statement: far below any bound-parameter limit (SQLite 32,766, PostgreSQL
+# 65,535), so that a backlog of any size is looked up and marked in statements of a fixed size
+ID_CHUNK = 500
+
+
+def pending_finalisation(session: Session, mailbox: str, folder: str) -> Sequence[Row[Any]]:
+    """Rows that are decided but whose mail still sits in the source folder: only the columns that
+    say where the mail is and where it goes. Whole rows (raw bytes, decision) of a 10,000-mail
+    backlog at once raised the worker's peak RSS by 57 MB (bench/memory.py)."""
+    return session.execute(
+        select(
+            InboundMail.id,
+            InboundMail.source_key,
+            InboundMail.uidvalidity,
+            InboundMail.uid,
+            InboundMail.message_id,
+            InboundMail.state,
+        )
         .where(
             InboundMail.mailbox == mailbox,
             InboundMail.folder == folder,
@@ -60,3 +82,16 @@ def pending_finalisation(session: Session, mailbox: str, folder: str) -> Sequenc
         )
         .order_by(InboundMail.id)
     ).all()
+
+
+def mark_source_done(session: Session, row_ids: Sequence[int]) -> None:
+    """The rows' mail has left the source folder: in the caller's transaction, a few statements
+    for any number of rows (one SELECT and one UPDATE per row before)."""
+    for chunk in in_chunks(row_ids):
+        session.execute(update(InboundMail).where(InboundMail.id.in_(chunk)).values(source_done=True))
+
+
+def in_chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """`values` in pieces of ID_CHUNK, for `IN (...)` lists."""
+    for start in range(0, len(values), ID_CHUNK):
+        yield values[start : start + ID_CHUNK]

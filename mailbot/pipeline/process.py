@@ -14,6 +14,7 @@ in between leaves it claimable after its lease, as always.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -55,9 +56,23 @@ OUTCOMES = {
 
 @dataclass
 class ProcessReport:
-    outcomes: list[tuple[int, str, str]] = field(default_factory=list)  # (inbound id, outcome, summary)
+    """What a pass did, in counts: a pass over a backlog of any size keeps a few numbers, never one
+    entry per mail (each mail's outcome and reason are in its row and the log)."""
+
+    decided: int = 0
+    by_outcome: Counter[str] = field(default_factory=Counter)  # outcome -> mails decided so
     failures: int = 0
     waiting: int = 0  # looked at outside business hours and left for the opening
+
+    def count_decided(self, outcome: str) -> None:
+        self.decided += 1
+        self.by_outcome[str(outcome)] += 1
+
+    def add(self, other: ProcessReport) -> None:
+        self.decided += other.decided
+        self.by_outcome.update(other.by_outcome)
+        self.failures += other.failures
+        self.waiting += other.waiting
 
 
 BATCH_SIZE = 32  # mails claimed, prepared and committed together (see prepare.py for why)
@@ -121,7 +136,7 @@ def _process_batch(
             report.waiting += 1
             left.append(row_id)
         else:
-            report.outcomes.append((row_id, *outcome))
+            report.count_decided(outcome[0])
     return left
 
 

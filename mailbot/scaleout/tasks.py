@@ -235,7 +235,7 @@ def _help_decide(tasks: FleetTasks, slug: str, hops: int) -> None:
             if local.stop.is_set():
                 break
             result = process_pending(app, outside_hours, on_commit=delivery.wake)
-            decided += len(result.outcomes)
+            decided += result.decided
             if not result.failures:
                 break
         log.info("fleet: helped client %s: %d mails decided here", slug, decided)

@@ -112,7 +112,7 @@ def test_a_batch_is_one_transaction_and_mail_in_it_threads_on_the_tickets_before
     finally:
         source.close()
         app.close()
-    assert len(report.outcomes) == mails and report.failures == 0
+    assert report.decided == mails and report.failures == 0
     assert len(commits) == 2 * 2 + 1  # two batches (claim, decide), and the claim that found nothing
     bot.run_once()
     assert len(bot.tickets()) == mails - 1
