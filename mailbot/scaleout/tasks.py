@@ -48,6 +48,9 @@ from mailbot.worker import delivery_for
 log = logging.getLogger(__name__)
 CLIENT_JOBS_SECONDS = 30  # escalation calls every 30 s, the SLA watch every minute (as mailbot.scheduler)
 HAND_ON_SECONDS = 2  # a mailbox handed on waits this long, so that a peer fetches it first
+# ... at most this often in a row, then the worker that has it watches it: a peer that died a moment
+# ago still counts as alive until its heartbeat is stale, and every live one may be at its share
+HAND_ONS = 3
 KEEP_JOBS_HOURS = 24  # finished jobs stay this long for an operator to look at
 REBALANCE_SECONDS = 15.0  # how often a watch session asks whether its worker holds more than its share
 HELP_HOPS = 3  # a help request that keeps landing on the watcher is then taken there
@@ -72,13 +75,13 @@ class FleetTasks:
     help: Task[Any, Any, Any]
     client_job: Task[Any, Any, Any]
 
-    async def defer_watch(self, slug: str, schedule_in: float | None = None) -> bool:
+    async def defer_watch(self, slug: str, schedule_in: float | None = None, hops: int = 0) -> bool:
         """Queue the mailbox's next watch session; False when one is queued already."""
         options: dict[str, Any] = {"lock": f"mailbox:{slug}", "queueing_lock": f"watch:{slug}"}
         if schedule_in:
             options["schedule_in"] = {"seconds": schedule_in}
         try:
-            await self.watch.configure(**options).defer_async(slug=slug)
+            await self.watch.configure(**options).defer_async(slug=slug, hops=hops)
         except AlreadyEnqueued:
             return False
         return True
@@ -121,8 +124,8 @@ def register_tasks(engine: EngineApp, local: LocalWorker) -> FleetTasks:
     holder: dict[str, FleetTasks] = {}
 
     @engine.task(name=WATCH_TASK, queue="watch", pass_context=True)
-    def watch_mailbox(context: JobContext, slug: str) -> None:
-        _watch_session(holder["tasks"], context, slug)
+    def watch_mailbox(context: JobContext, slug: str, hops: int = 0) -> None:
+        _watch_session(holder["tasks"], context, slug, hops)
 
     @engine.task(name="mailbot.help_decide", queue="help")
     def help_decide(slug: str, hops: int = 0) -> None:
@@ -153,14 +156,15 @@ def register_tasks(engine: EngineApp, local: LocalWorker) -> FleetTasks:
     return holder["tasks"]
 
 
-def _watch_session(tasks: FleetTasks, context: JobContext, slug: str) -> None:
+def _watch_session(tasks: FleetTasks, context: JobContext, slug: str, hops: int) -> None:
     local = tasks.local
     app = local.fleet.apps.get(slug)
     if app is None:  # removed, or broken in this worker's files: a worker that serves it queues it again
         log.warning("fleet: client %s is not served by this worker; its watch is left to the others", slug)
         return
-    if should_hand_on(local.watch_count(), len(local.fleet.apps), local.call(tasks.live_workers())):
-        local.call(tasks.defer_watch(slug, schedule_in=HAND_ON_SECONDS))
+    live = local.call(tasks.live_workers())
+    if hops < HAND_ONS and should_hand_on(local.watch_count(), len(local.fleet.apps), live):
+        local.call(tasks.defer_watch(slug, schedule_in=HAND_ON_SECONDS, hops=hops + 1))
         return
     job_id = context.job.id
     worker_row = local.call(tasks.engine.connector.execute_query_one_async(JOB_WORKER, id=job_id))
