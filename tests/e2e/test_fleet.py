@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -69,13 +70,21 @@ def workers(installation: Installation) -> Iterator[list[FleetWorker]]:
             worker.stop()
 
 
-def holders(installation: Installation) -> dict[str, str]:
+def sql(installation: Installation, statement: str) -> list[Any]:
+    """The rows of one statement, on a connection of its own (committed)."""
     engine = create_engine(installation.database_url)
     try:
-        with engine.connect() as connection:
-            return dict(connection.execute(text("SELECT mailbox, worker FROM mailbox_watch")).all())
+        with engine.begin() as connection:
+            result = connection.execute(text(statement))
+            return list(result.all()) if result.returns_rows else []
     finally:
         engine.dispose()
+
+
+def holders(installation: Installation) -> dict[str, str]:
+    return {
+        mailbox: worker for mailbox, worker in sql(installation, "SELECT mailbox, worker FROM mailbox_watch")
+    }
 
 
 def ask_everyone(installation: Installation, round_: int, per_client: int = 3) -> int:
@@ -149,28 +158,22 @@ def test_a_fleet_shares_the_mailboxes_and_takes_over_from_a_killed_worker(
     expected += ask_everyone(installation, 3)
     wait_until(lambda: answered_once(installation, expected), timeout=60, what="round 3 answered")
 
-    engine = create_engine(installation.database_url)
-    try:
-        with engine.connect() as connection:
-            doubled = connection.execute(
-                text(
-                    "SELECT args->>'timestamp' FROM procrastinate_jobs "
-                    "WHERE task_name = 'mailbot.schedule_client_jobs' GROUP BY 1 HAVING count(*) > 1"
-                )
-            ).all()
-            escalation_passes = dict(
-                connection.execute(
-                    text(
-                        "SELECT args->>'slug', count(*) FROM procrastinate_jobs WHERE task_name = "
-                        "'mailbot.client_job' AND args->>'kind' = 'escalations' GROUP BY 1"
-                    )
-                ).all()
-            )
-            decisions = connection.execute(
-                text("SELECT count(*), count(DISTINCT message_id) FROM inbound_mail WHERE state = 'done'")
-            ).one()
-    finally:
-        engine.dispose()
+    doubled = sql(
+        installation,
+        "SELECT args->>'timestamp' FROM procrastinate_jobs "
+        "WHERE task_name = 'mailbot.schedule_client_jobs' GROUP BY 1 HAVING count(*) > 1",
+    )
+    escalation_passes = {
+        slug: count
+        for slug, count in sql(
+            installation,
+            "SELECT args->>'slug', count(*) FROM procrastinate_jobs WHERE task_name = "
+            "'mailbot.client_job' AND args->>'kind' = 'escalations' GROUP BY 1",
+        )
+    }
+    [decisions] = sql(
+        installation, "SELECT count(*), count(DISTINCT message_id) FROM inbound_mail WHERE state = 'done'"
+    )
     assert doubled == []  # each period's scheduling job was queued once, by one of the two workers
     periods = (time.monotonic() - started) / 30
     assert set(escalation_passes) == set(SLUGS)
@@ -202,17 +205,11 @@ def test_a_worker_rides_out_the_database_dropping_every_connection(
     expected = ask_everyone(installation, 1, per_client=1)
     wait_until(lambda: answered_once(installation, expected), timeout=60, what="round 1 answered")
 
-    engine = create_engine(installation.database_url)  # as a database restart does to its clients
-    try:
-        with engine.connect() as connection:
-            dropped = connection.execute(
-                text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            ).scalar_one()
-    finally:
-        engine.dispose()
+    [(dropped,)] = sql(  # as a database restart does to its clients
+        installation,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
     assert dropped >= 2  # the job engine's and the sessions' connections
 
     expected += ask_everyone(installation, 2, per_client=1)
@@ -224,12 +221,7 @@ def test_a_worker_rides_out_the_database_dropping_every_connection(
     # the fleet gives the worker up (as a peer does when its heartbeat is late): its sessions end, and
     # it joins again as a new member
     rejoined = workers[0].text().count("joins the fleet again")  # dropped connections may have cost one
-    engine = create_engine(installation.database_url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(text("DELETE FROM procrastinate_workers"))
-    finally:
-        engine.dispose()
+    sql(installation, "DELETE FROM procrastinate_workers")
     wait_until(
         lambda: workers[0].text().count("joins the fleet again") > rejoined,
         timeout=30,
