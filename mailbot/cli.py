@@ -391,7 +391,7 @@ def _fleet_workers(fleet: Fleet) -> dict[str, Any] | None:
     """The fleet part of `mailbot status` (PostgreSQL with fleet workers only)."""
     from mailbot.scaleout.status import fleet_status  # needs no job engine installed
 
-    return fleet_status(fleet.engine, fleet.apps, system_clock())
+    return fleet_status(fleet.engine, fleet.apps)
 
 
 def _cmd_kb_check(args: argparse.Namespace) -> int:

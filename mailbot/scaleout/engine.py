@@ -49,8 +49,3 @@ async def ensure_engine_schema(conninfo: str) -> bool:
             return True
         finally:
             await connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
-
-
-def engine_tables_exist(connection: psycopg.Connection) -> bool:  # type: ignore[type-arg]
-    row = connection.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
-    return bool(row and row[0])

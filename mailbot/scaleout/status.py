@@ -4,7 +4,7 @@ undecided mail. Read-only; None for a database no fleet worker ever ran on (SQLi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select, text
@@ -15,7 +15,10 @@ from mailbot.scaleout.timing import FleetTiming
 from mailbot.status import UNSENT, short_time
 
 UNDECIDED = (InboundState.RECEIVED, InboundState.PROCESSING)
-WORKERS = text("SELECT id, last_heartbeat FROM procrastinate_workers ORDER BY id")
+# alive by the database's clock, the one the heartbeats were written with (not this machine's)
+WORKERS = text(
+    "SELECT id, last_heartbeat > now() - make_interval(secs => :seconds) AS alive FROM procrastinate_workers"
+)
 QUEUES = text(
     "SELECT queue_name, status, count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing') "
     "GROUP BY queue_name, status"
@@ -26,33 +29,29 @@ def live_fleet_workers(engine: Engine, timing: FleetTiming | None = None) -> int
     """Fleet workers with a fresh heartbeat on this database (0 on SQLite or where none ever ran)."""
     if engine.dialect.name != "postgresql":
         return 0
-    seconds = (timing or FleetTiming()).stalled_seconds
     with Session(engine) as session:
-        if not session.scalar(text("SELECT to_regclass('procrastinate_workers') IS NOT NULL")):
-            return 0
-        return int(
-            session.scalar(
-                text(
-                    "SELECT count(*) FROM procrastinate_workers "
-                    "WHERE last_heartbeat > now() - make_interval(secs => :seconds)"
-                ),
-                {"seconds": seconds},
-            )
-            or 0
-        )
+        workers = _workers(session, timing)
+    return 0 if workers is None else sum(workers.values())
+
+
+def _workers(session: Session, timing: FleetTiming | None) -> dict[int, bool] | None:
+    """Engine worker id -> whether its heartbeat is fresh; None where no fleet worker ever ran."""
+    if not session.scalar(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")):
+        return None
+    seconds = (timing or FleetTiming()).stalled_seconds
+    return {int(row.id): bool(row.alive) for row in session.execute(WORKERS, {"seconds": seconds})}
 
 
 def fleet_status(
-    engine: Engine, mailboxes: Iterable[str], now: datetime, timing: FleetTiming | None = None
+    engine: Engine, mailboxes: Iterable[str], timing: FleetTiming | None = None
 ) -> dict[str, Any] | None:
     if engine.dialect.name != "postgresql":
         return None
-    stalled = timedelta(seconds=(timing or FleetTiming()).stalled_seconds)
     with Session(engine) as session:
-        if not session.scalar(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")):
+        workers = _workers(session, timing)
+        if workers is None:
             return None
-        heartbeats = {int(row.id): row.last_heartbeat for row in session.execute(WORKERS)}
-        alive = {worker for worker, beat in heartbeats.items() if now - beat <= stalled}
+        alive = {worker for worker, fresh in workers.items() if fresh}
         queues: dict[str, dict[str, int]] = {}
         for queue, status, count in session.execute(QUEUES):
             queues.setdefault(str(queue), {})[str(status)] = int(count)
@@ -79,7 +78,7 @@ def fleet_status(
                 "outbox_unsent": int(unsent or 0),
             }
     return {
-        "workers": {"alive": len(alive), "stale": len(heartbeats) - len(alive)},
+        "workers": {"alive": len(alive), "stale": len(workers) - len(alive)},
         "mailboxes": boxes,
         "queues": queues,
     }

@@ -64,7 +64,6 @@ WATCHED = """
 SELECT DISTINCT lock FROM procrastinate_jobs
  WHERE task_name = %(task)s AND status IN ('todo', 'doing')
 """
-JOB_WORKER = "SELECT worker_id FROM procrastinate_jobs WHERE id = %(id)s"
 
 
 @dataclass
@@ -166,9 +165,7 @@ def _watch_session(tasks: FleetTasks, context: JobContext, slug: str, hops: int)
     if hops < HAND_ONS and should_hand_on(local.watch_count(), len(local.fleet.apps), live):
         local.call(tasks.defer_watch(slug, schedule_in=HAND_ON_SECONDS, hops=hops + 1))
         return
-    job_id = context.job.id
-    worker_row = local.call(tasks.engine.connector.execute_query_one_async(JOB_WORKER, id=job_id))
-    _record_holder(app, slug, local.name, worker_row["worker_id"] if worker_row else None)
+    _record_holder(app, slug, local.name, context.job.worker_id)  # the worker that fetched the job
     job = MailJob(app, local.stop, on_fetched=lambda fetched: _ask_for_help(tasks, slug, fetched))
     with local.lock:
         local.watching[slug] = job
