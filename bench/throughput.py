@@ -59,6 +59,7 @@ from tests.servers.smtp_sink import SinkMessage
 VENV_BIN = Path(sys.executable).parent
 MAILBOT = [str(VENV_BIN / "mailbot")]
 WORKER = [sys.executable, str(Path(__file__).with_name("throughput_worker.py"))]
+OUT = Path(__file__).with_name("out") / "throughput"  # the worker's log of each measured run
 APPEND_CHUNK = 500
 FETCH_CHUNK = 500
 
@@ -204,11 +205,16 @@ class ChildResult:
     max_rss_mb: float
     returncode: int
     cpu_seconds: float  # user + system time of the child: cpu_seconds / seconds = cores used
+    started_at: float  # wall clock (epoch seconds) when the child was started
+    log: list[bytes]  # the child's stderr lines (its log)
 
 
-def run_child(argv: Sequence[str], env: dict[str, str], profile_to: Path | None = None) -> ChildResult:
-    """Run `argv`, wait with wait4 for its own rusage (peak RSS of that process, not of all children)."""
-    started = time.perf_counter()
+def run_child(
+    argv: Sequence[str], env: dict[str, str], profile_to: Path | None = None, log_to: Path | None = None
+) -> ChildResult:
+    """Run `argv`, wait with wait4 for its own rusage (peak RSS of that process, not of all children).
+    `log_to`: the child's log (stderr) is written there, for a timeline of the run."""
+    started, started_at = time.perf_counter(), time.time()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     spy = None
     if profile_to is not None:
@@ -237,12 +243,49 @@ def run_child(argv: Sequence[str], env: dict[str, str], profile_to: Path | None 
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     reader.join(timeout=5)
+    if log_to is not None:
+        log_to.write_bytes(b"".join(stderr_lines))
     if spy is not None:
         spy.wait(timeout=60)
     if proc.returncode != 0:
         tail = b"".join(stderr_lines[-20:]).decode(errors="replace")
         raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{tail}")
-    return ChildResult(seconds, usage.ru_maxrss / 1024, proc.returncode, usage.ru_utime + usage.ru_stime)
+    return ChildResult(
+        seconds,
+        usage.ru_maxrss / 1024,
+        proc.returncode,
+        usage.ru_utime + usage.ru_stime,
+        started_at,
+        stderr_lines,
+    )
+
+
+LOG_TIME = re.compile(rb"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \S+ +(\S+):")
+
+
+def phases(result: ChildResult) -> dict[str, float]:
+    """Where the wall time of a run went, from the worker's own log (seconds after its start): the first
+    and the last decision (`mailbot.pipeline.process` lines) and the last reply sent."""
+    decisions: list[float] = []
+    sent: list[float] = []
+    for line in result.log:
+        found = LOG_TIME.match(line)
+        if found is None:
+            continue
+        at = datetime.strptime(found[1].decode(), "%Y-%m-%d %H:%M:%S,%f").timestamp() - result.started_at
+        logger = found[2]
+        if logger == b"mailbot.pipeline.process" and b" inbound #" in line:
+            decisions.append(at)
+        elif logger == b"mailbot.reply.deliver" and b" sent outbox #" in line:
+            sent.append(at)
+    if not decisions:
+        return {}
+    return {
+        "first decision": decisions[0],
+        "last decision": decisions[-1],
+        "last sent": sent[-1] if sent else float("nan"),
+        "exit": result.seconds,
+    }
 
 
 def append_mails(dovecot: DovecotServer, user: str, factory: MailFactory, indexes: range) -> None:
@@ -317,6 +360,7 @@ class SizeResult:
     send_seconds: float
     load: str
     cpu_seconds: float
+    phases: dict[str, float]
 
     @property
     def rate(self) -> float:
@@ -360,10 +404,16 @@ def measure_size(
             profile.mkdir(parents=True, exist_ok=True)
             env["MAILBOT_BENCH_SQL_OUT"] = str(profile / f"{label}-sql.json")
             result = run_child(
-                [*WORKER, "run", "--once", "--config", str(config)], env, profile / f"{label}.txt"
+                [*WORKER, "run", "--once", "--config", str(config)],
+                env,
+                profile / f"{label}.txt",
+                profile / f"{label}-worker.log",
             )
         else:
-            result = run_child([*MAILBOT, "run", "--once", "--config", str(config)], env)
+            OUT.mkdir(parents=True, exist_ok=True)
+            result = run_child(
+                [*MAILBOT, "run", "--once", "--config", str(config)], env, log_to=OUT / f"{label}.log"
+            )
         checked = check_everything_decided(Path(tmp) / "mailbot.db", sink, sent_before)
         send_seconds = floor_send(sink.messages)
     return SizeResult(
@@ -376,6 +426,7 @@ def measure_size(
         send_seconds,
         load,
         result.cpu_seconds,
+        phases(result),
     )
 
 
@@ -393,6 +444,14 @@ def print_size(result: SizeResult, label: str) -> None:
         f" = {result.cpu_seconds / result.seconds:.2f} cores"
     )
     print(f"  ratio to the floor     {result.rate / result.floor_rate:.1%}")
+    if result.phases:
+        at = result.phases
+        deciding = at["last decision"] - at["first decision"]
+        print(
+            f"  phases (s after start) first decision {at['first decision']:.2f}, last decision "
+            f"{at['last decision']:.2f} ({result.count / deciding:.0f} mails/s while deciding), "
+            f"last reply sent {at['last sent']:.2f}, exit {at['exit']:.2f}"
+        )
     print(f"  peak RSS of the worker {result.max_rss_mb:.0f} MB")
 
 
