@@ -135,6 +135,11 @@ def _parser() -> argparse.ArgumentParser:
     add_tickets_parser(commands, _config_option, _now_option)
     commands.choices["tickets"].set_defaults(handler=_cmd_tickets)
 
+    from mailbot.reports.command import add_parser as add_report_parser
+
+    add_report_parser(commands, _config_option, _now_option)
+    commands.choices["report"].set_defaults(handler=_cmd_report)
+
     from mailbot.quarantine import add_parser as add_quarantine_parser
 
     add_quarantine_parser(commands, _config_option)
@@ -180,6 +185,12 @@ def _cmd_tickets(args: argparse.Namespace) -> int:
     from mailbot.tickets.commands import run_tickets_command
 
     return run_tickets_command(args, _clock(args.now))
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from mailbot.reports.command import run_report_command
+
+    return run_report_command(args, _clock(args.now))
 
 
 def _cmd_clients(args: argparse.Namespace) -> int:

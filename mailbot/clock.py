@@ -46,6 +46,12 @@ def fixed_clock(at: datetime) -> Clock:
     return lambda: at
 
 
+def _hours(begin: time, end: time) -> float:
+    """Length of a wall-clock range of one day; `time.max` is '24:00'."""
+    minutes = (24 * 60 if end == time.max else end.hour * 60 + end.minute) - (begin.hour * 60 + begin.minute)
+    return minutes / 60
+
+
 def _utc(at: datetime) -> datetime:
     """The instant as UTC; a naive datetime is refused because its instant is a guess."""
     if at.tzinfo is None or at.utcoffset() is None:
@@ -184,6 +190,32 @@ class BusinessCalendar:
             yield opens.astimezone(self.zone), closes.astimezone(self.zone)
 
     # --- questions --------------------------------------------------------------------------------
+
+    def is_business_day(self, day: date) -> bool:
+        """The calendar opens on `day` (a local date) at all."""
+        return self.always_open or bool(self._day_intervals(day))
+
+    def add_business_days(self, start: datetime, days: int) -> datetime:
+        """The same local wall time `days` business days after `start` (a window such as "three
+        business days after the answer"): Friday 10:00 + 3 is Wednesday 10:00, and a holiday in
+        between adds a day. Raises ValueError when the calendar has no such days within a year."""
+        local = start.astimezone(self.zone)
+        day, counted = local.date(), 0
+        limit = day + timedelta(days=366 + 7 * days)
+        while counted < days:
+            day += timedelta(days=1)
+            if day > limit:
+                raise ValueError(f"the business calendar has no {days} business days after {local.date()}")
+            counted += self.is_business_day(day)
+        return datetime.combine(day, local.time(), tzinfo=self.zone)
+
+    def standard_day_hours(self) -> float:
+        """The hours of the longest opening of a weekday (24 around the clock): one "business day"
+        when an age in business hours is told in days."""
+        if self.always_open:
+            return 24.0
+        longest = max((sum(_hours(begin, end) for begin, end in ranges) for ranges in self.weekly), default=0)
+        return longest or 24.0
 
     def is_open(self, at: datetime) -> bool:
         if self.always_open:

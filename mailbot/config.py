@@ -460,6 +460,10 @@ class SlaSettings(Section):
     # the SLA clock starts at the delivery time, but at most this long before mailbot took the mail
     # (mailbot.tickets.sla.clock_start): re-filed archive mail must not start in the past
     start_skew_minutes: float = Field(default=15.0, ge=0)
+    # the contract: does the automatic acknowledgement count as the first response? (default: only a
+    # person's answer does; mailbot.reports.times)
+    acknowledgement_is_response: bool = False
+    near_miss: float = Field(default=0.8, gt=0, lt=1)  # an achieved target that used this share is shown
     critical: SlaTarget = _default_target(Severity.CRITICAL)
     major: SlaTarget = _default_target(Severity.MAJOR)
     minor: SlaTarget = _default_target(Severity.MINOR)
@@ -499,6 +503,13 @@ class SlaSettings(Section):
 ONCALL_EVENT = "ticket.oncall_alert"  # the webhook event of an on-call alert (list it in [webhook] events)
 
 
+class ReportSettings(Section):
+    """How the analyses judge (mailbot.reports, docs/metrics.md)."""
+
+    # an automatic answer with no failure signal within this many business days resolved the request
+    window_business_days: int = Field(default=3, ge=1, le=20)
+
+
 class OncallSettings(Section):
     """[oncall]: who is alerted at once when a fault of an urgent class arrives while the business
     calendar is closed (mail to `address`, and the webhook event ONCALL_EVENT when subscribed).
@@ -530,6 +541,7 @@ class Settings(Section):
     sla: SlaSettings = SlaSettings()
     incidents: IncidentSettings = IncidentSettings()
     privacy: PrivacySettings = PrivacySettings()
+    report: ReportSettings = ReportSettings()
     jira: JiraSettings | None = None  # mirror escalations to Jira Service Management
     webhook: WebhookSettings | None = None  # post signed JSON events
     oncall: OncallSettings | None = None  # alert someone outside business hours

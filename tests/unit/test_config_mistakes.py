@@ -89,8 +89,8 @@ def test_distinct_folders_are_fine(tmp_path):
         (MAILDIR + "[sla.critcal]\nresponse_hours = 1\nresolution_hours = 2\n", "did you mean critical?"),
         (
             MAILDIR + "[sla.urgent]\nresponse_hours = 1\nresolution_hours = 2\n",
-            "[sla] urgent: unknown key; the keys here are: warn_at, start_skew_minutes, critical, major, "
-            "minor, cosmetic",
+            "[sla] urgent: unknown key; the keys here are: warn_at, start_skew_minutes, "
+            "acknowledgement_is_response, near_miss, critical, major, minor, cosmetic",
         ),
         (
             MAILDIR + "[clasifier]\nthreshold = 0.5\n",

@@ -1,0 +1,85 @@
+"""`mailbot report` on a history made over the wire: Dovecot in, decisions, agents' commands, figures out."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+from mailbot.cli import main
+from tests.e2e.conftest import Bot, make_mail, parse
+
+CUSTOMER = "erika.muster@example.org"
+OTHER = "max.beispiel@example.org"
+PASSWORD_QUESTION_DE = (
+    "Hallo,\n\nich habe mein Passwort vergessen und komme nicht mehr in mein Konto. "
+    "Wie kann ich es zurücksetzen?\n\nViele Grüße\nErika Muster\n"
+)
+CRASH_REPORT_DE = (
+    "Guten Tag,\n\nseit dem letzten Update stürzt die App beim Öffnen sofort ab. "
+    "Ich habe das Handy schon neu gestartet, es hilft nichts.\n\nGruß\nMax Beispiel\n"
+)
+
+
+def report(bot: Bot, out: Path) -> dict[str, object]:
+    today = date.today()
+    days = [
+        "--since",
+        (today - timedelta(days=1)).isoformat(),
+        "--until",
+        (today + timedelta(days=1)).isoformat(),
+    ]
+    assert main(["report", "--config", str(bot.config), *days, "--out", str(out)]) == 0
+    return json.loads((out / "report.json").read_text(encoding="utf-8"))
+
+
+def test_report_counts_what_happened_to_each_request(bot: Bot, tmp_path: Path) -> None:
+    bot.deliver(make_mail(CUSTOMER, "Passwort vergessen", PASSWORD_QUESTION_DE))
+    bot.deliver(make_mail(OTHER, "App stürzt ab", CRASH_REPORT_DE))
+    bot.deliver(
+        make_mail(
+            OTHER, "Abwesenheitsnotiz", "Ich bin nicht im Büro.", headers={"Auto-Submitted": "auto-replied"}
+        )
+    )
+    bot.run_once()
+    answer = parse(bot.sent_to(CUSTOMER)[0])
+    bot.deliver(
+        make_mail(
+            CUSTOMER,
+            answer["Subject"].replace("Re: ", "AW: ", 1),
+            "Das hat leider nicht geholfen, der Link geht immer noch nicht.",
+            headers={"In-Reply-To": answer["Message-ID"], "References": answer["Message-ID"]},
+        )
+    )
+    bot.run_once()
+    crash = next(t for t in bot.tickets() if t.customer == OTHER)
+    config = ["--config", str(bot.config)]
+    assert main(["tickets", "resolve", crash.reference, "-m", "Behoben in Version 2.3.1.", *config]) == 0
+
+    figures = report(bot, tmp_path / "out")
+
+    automation = figures["automation"]
+    assert automation["requests"] == 2  # type: ignore[index]
+    assert automation["outcomes"] == {"answered": 1, "escalated": 1, "ignored": 1}  # type: ignore[index]
+    assert automation["answers"]["failed"] == 1  # type: ignore[index]
+    assert automation["precision"] == {"part": 0, "whole": 1, "value": 0.0}  # type: ignore[index]
+    assert figures["volume"]["follow_ups"] == 1  # type: ignore[index]
+    assert figures["reopens"]["solved"] == 1  # type: ignore[index]
+    resolution = figures["resolution_times"]["first_resolution"]["all"]["calendar_hours"]  # type: ignore[index]
+    assert resolution["n"] == 1
+    backlog = figures["backlog"]
+    assert backlog["open"] == 1 and backlog["open_references"] == ["MB-000001"]  # type: ignore[index]
+
+    table = list(csv.DictReader((tmp_path / "out" / "facts.csv").open(encoding="utf-8")))
+    assert [row["outcome"] for row in table] == ["answered", "escalated", "ignored"]
+    assert table[0]["answer_outcome"] == "failed"
+    everything = (tmp_path / "out" / "facts.csv").read_text() + (tmp_path / "out" / "report.json").read_text()
+    assert CUSTOMER not in everything and OTHER not in everything and "Passwort vergessen" not in everything
+
+
+def test_report_needs_a_period_and_names_the_fix(bot: Bot, tmp_path: Path, capsys) -> None:
+    assert main(["report", "--config", str(bot.config), "--out", str(tmp_path)]) == 2
+    assert "--period YYYY-MM" in capsys.readouterr().err
+    assert main(["report", "--config", str(bot.config), "--period", "2026-13", "--out", str(tmp_path)]) == 2
+    assert "YYYY-MM" in capsys.readouterr().err
