@@ -33,6 +33,8 @@ class RequestFact:
     reference: str | None = None
     customer_key: str | None = None  # who asked (canonical address): repeats; never shown in reports
     severity: str | None = None  # the current severity (after an agent's correction)
+    guessed_severity: str | None = None  # mailbot's guess, before any correction
+    severity_corrected: bool = False
     sla_started_at: datetime | None = None
     response_due_at: datetime | None = None
     resolution_due_at: datetime | None = None

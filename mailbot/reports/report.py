@@ -19,7 +19,14 @@ from mailbot.reports.backlog import backlog, volume
 from mailbot.reports.facts import Facts, RequestFact
 from mailbot.reports.outcomes import articles, automation, judge_all
 from mailbot.reports.period import Period
-from mailbot.reports.times import compliance, reopens, resolution_times, response_times, targets
+from mailbot.reports.times import (
+    compliance,
+    reopens,
+    resolution_times,
+    response_times,
+    severity_confusion,
+    targets,
+)
 
 REPORT_VERSION = 1
 HISTORY = timedelta(days=183)  # requests older than the period still counted: solved or repeated in it
@@ -67,6 +74,7 @@ def build_report(
         "response_times": response_times(requests, period, calendar, contract.acknowledgement_is_response),
         "resolution_times": resolution_times(requests, period, calendar),
         "sla": compliance(results, contract.near_miss),
+        "severity": severity_confusion(requests, period),
         "reopens": reopens(requests, period, now),
         "backlog": backlog(requests, period, calendar, now),
     }
