@@ -57,7 +57,8 @@ class SignalRow:
 _CLAUSE = (
     r"ob|dass|weil|wenn|falls|sondern|und|oder|denn|ohne|sicher|weiss|wusste|glaube|dachte|gedacht|"
     r"denke|besser|schneller|einfacher|if|whether|because|and|or|unless|without|sure|know|knew|think|"
-    r"thought|expect|expected|believe|more|better|faster|only|just|need|needed|until"
+    r"thought|expect|expected|believe|more|better|faster|only|just|need|needed|until|long|take|took|"
+    r"realise|realize"
 )
 _CLAUSE_OR_BUT = _CLAUSE + r"|aber|doch|jedoch|but|however|though"
 
@@ -75,11 +76,11 @@ _DE_NEG = r"(?:nicht(?! nur\b| bloss\b)|nichts|kaum|keineswegs)"
 _DE_STILL = r"(?:immer noch|noch immer|weiterhin|nach wie vor|trotzdem|dennoch)"
 _DE_FAULT = (
     r"(?:nicht|nichts|kein\w*|fehler\w*|problem\w*|gleiche\w*|selbe\w*|dasselbe|falsch\w*|kaputt|"
-    r"abstuerz\w*|absturz|stuerzt|haengt|friert|eingefroren)"
+    r"abstuerz\w*|absturz|stuerzt|haengt|friert|eingefroren|gesperrt)"
 )
 _EN_FAULT = (
     rf"(?:not|no|{_NT}|cannot|unable|broken|fail\w*|crash\w*|error\w*|problem\w*|issue\w*|wrong|"
-    r"freez\w*|froze|hang\w*|stuck|same|nothing|nope)"
+    r"freez\w*|froze|hang\w*|stuck|same|nothing|nope|locked|blocked)"
 )
 _NOT_A_JOB = "".join(f"(?<!{w} )" for w in ("at", "from", "for", "of", "my", "our", "the"))  # "at work"
 _EN_IT = r"(?:it|this|that|these|those|they|which)"
@@ -90,7 +91,7 @@ _EN_ADVICE = (
 _DE_IT = r"(?:es|das|dies|das alles|alles)"
 _DE_WORKS = r"(?:funktioniert|klappt|geht|laeuft)"
 _NOT_WELL = r"(?! gut\b| so gut\b| schlecht\b|(?: mehr)? um\b)"  # "mir geht es nicht gut", "es geht nicht um"
-_SENTENCE_START = r"(?:^|[.!?;:,] )"
+_SENTENCE_START = r"(?:^|(?<=[.!?;:,] ))"
 _NOT_ASKED = "".join(f"(?<!{w} )" for w in ("n't", "nt", "not", "never", "no need to"))  # "don't call me"
 _DE_PERSON = (
     r"(?:mensch\w*|mitarbeiter\w*|person|persoenlich\w*|ansprechpartner\w*|ansprechperson|"
@@ -134,7 +135,8 @@ SIGNALS: tuple[SignalRow, ...] = (
     _row(
         "de_not_helped",  # "hat (mir leider) nicht geholfen", "hilft nicht weiter", "bringt nichts"
         NEGATIVE,
-        rf"\b{_DE_NEG} {_gap(3)}(?:weiter)?(?:geholfen|hilft|hilfreich|geloest|behoben|beantwortet|genuetzt)\b",
+        rf"\b{_DE_NEG} {_gap(3)}(?:weiter)?(?:geholfen|hilft|hilfreich|geloest|behoben|beantwortet|"
+        r"genuetzt)\b",
         rf"\b(?:hilft|hilfts|nuetzt|bringt|brachte|half) {_gap(3, _CLAUSE)}{_DE_NEG}\b",
         rf"\bnichts {_gap(2)}(?:gebracht|bewirkt|genuetzt)\b",
         r"\b(?:hat|hatte) sich (?:leider |aber |auch |dadurch |damit |bei mir )*nichts (?:\w+ )?geaendert\b",
@@ -144,7 +146,8 @@ SIGNALS: tuple[SignalRow, ...] = (
     _row(
         "de_did_not_work",  # "hat nicht funktioniert", "es klappt leider nicht", "Geht nicht."
         NEGATIVE,
-        rf"\b(?:hat|haben|hatte|hatten|hats|hat's) {_gap(4, _CLAUSE)}{_DE_NEG} {_gap(2)}(?:funktioniert|geklappt)\b",
+        rf"\b(?:hat|haben|hatte|hatten|hats|hat's) {_gap(4, _CLAUSE)}{_DE_NEG} {_gap(2)}(?:funktioniert|"
+        r"geklappt)\b",
         rf"\b{_DE_NEG} {_gap(2)}(?:funktioniert|geklappt) (?:hat|haben|hatte|hatten)\b",
         rf"\b(?:funktionierte|klappte|ging) {_gap(3, _CLAUSE)}{_DE_NEG}\b{_NOT_WELL}",
         rf"\b{_DE_IT} {_DE_WORKS} {_gap(3, _CLAUSE)}{_DE_NEG}\b{_NOT_WELL}",
@@ -182,16 +185,21 @@ SIGNALS: tuple[SignalRow, ...] = (
     _row(
         "de_not_my_question",  # "Ihre Antwort passt nicht zu meiner Frage", "das war nicht meine Frage"
         NEGATIVE,
-        rf"\b(?:ihre|die|diese|eure|deine|ihrer|der) antwort(?:en)? {_gap(4, _CLAUSE)}(?:{_DE_NEG}|kein\w*|falsch|unpassend|daneben|vorbei)\b",
+        rf"\b(?:ihre|die|diese|eure|deine|ihrer|der) antwort(?:en)? {_gap(4, _CLAUSE)}(?:{_DE_NEG}|kein\w*|"
+        r"falsch|unpassend|daneben|vorbei)\b",
         r"\b(?:war|ist|lautete) (?:aber |doch |leider |gar |ueberhaupt )*nicht (?:meine|die|unsere) frage\b",
-        r"\bnicht (?:das|was) (?:ich|wir) (?:\w+ )?(?:gefragt|wissen wollte|gemeint|meinte|gesucht|wollte)\w*",
+        r"\bnicht (?:das|was) (?:ich|wir) (?:\w+ )?(?:gefragt|wissen wollte|gemeint|meinte|gesucht|"
+        r"wollte)\w*",
         rf"\bfrage {_gap(3)}(?:nicht|nie|kaum) {_gap(2)}beantwortet\b",
-        r"\b(?:passt|gehoert) (?:leider |aber |gar |ueberhaupt )*nicht zu (?:meiner|meinem|der|dem|unserer|unserem)\b",
-        r"\bnichts (?:mit|zu) (?:meiner|meinem|unserer|unserem|der|dem) (?:frage|problem|anliegen|anfrage|thema)\b",
+        r"\b(?:passt|gehoert) (?:leider |aber |gar |ueberhaupt )*nicht zu (?:meiner|meinem|der|dem|unserer|"
+        r"unserem)\b",
+        r"\bnichts (?:mit|zu) (?:meiner|meinem|unserer|unserem|der|dem) (?:frage|problem|anliegen|anfrage|"
+        r"thema)\b",
         r"\b(?:an|am) (?:meiner|meinem|der|dem) (?:frage|problem|anliegen|thema) vorbei\b",
         r"\b(?:mich|uns|meine frage|mein problem|mein anliegen|das) (?:leider |wohl |offenbar |nicht )?"
         r"(?:falsch |miss)verstanden\b",
-        r"\b(?:haben|hat) (?:mich|uns|meine frage|mein anliegen) (?:leider |wohl |offenbar )?nicht verstanden\b",
+        r"\b(?:haben|hat) (?:mich|uns|meine frage|mein anliegen) (?:leider |wohl |"
+        r"offenbar )?nicht verstanden\b",
         r"\b(?:darum|um das) (?:ging|geht) es (?:mir |uns )?(?:aber |doch |leider )*nicht\b",
         r"\bes (?:geht|ging) (?:mir |uns )?(?:aber |doch |eigentlich |hier )*nicht um\b",
         r"\bfalsche[nr]? (?:antwort|artikel|thema|anleitung)\b",
@@ -207,17 +215,20 @@ SIGNALS: tuple[SignalRow, ...] = (
         NEGATIVE,
         rf"\b{_EN_NEG} {_gap(3)}(?:help(?:ed|s|ful)?|solve[ds]?|fix(?:ed|es)?|resolve[ds]?|useful|"
         r"change (?:anything|a thing)|do (?:anything|a thing|the trick)|make (?:any|a|much) difference)\b",
-        rf"\b{_EN_NEG} {_gap(2)}answer(?:ed|s)? {_gap(1)}(?:my|the|our) (?:question|query|problem|issue|request)",
+        rf"\b{_EN_NEG} {_gap(2)}answer(?:ed|s)? {_gap(1)}(?:my|the|our) (?:question|query|problem|issue|"
+        r"request)",
         rf"\bquestion {_gap(3)}(?:not|{_NT}|never) (?:been |really |actually )?answered\b",
         r"\b(?:unhelpful|useless|(?:was|is|been|of) (?:no|little) (?:help|use))\b",
-        r"\b(?:made|makes|make) no difference\b|\bno (?:luck|success|effect|difference)\b",
-        r"\bnothing (?:has |have )?(?:changed|happened|helped|worked)\b|\bdid nothing\b|\bthanks for nothing\b",
+        r"\b(?:made|makes|make) no difference\b|\bno (?:luck|joy|success|effect|difference)\b",
+        r"\bnothing (?:has |have )?(?:changed|happened|helped|worked)\b|\bdid nothing\b|"
+        r"\bthanks for nothing\b",
     ),
     _row(
         "en_did_not_work",  # "didn't work", "it still doesn't work", "Not working."
         NEGATIVE,
-        rf"\b(?:did|has|have|had|was|were)(?:n'?t| not) {_gap(2, _CLAUSE)}{_NOT_A_JOB}work(?:ed|ing|s)?\b",
-        rf"\b(?:{_EN_IT}|{_EN_ADVICE}) {_gap(2, _CLAUSE)}{_EN_NOT} {_gap(2, _CLAUSE)}{_NOT_A_JOB}work(?:ed|ing|s)?\b",
+        rf"\b(?:did|has|have|had)(?:n'?t| not) {_gap(2, _CLAUSE)}{_NOT_A_JOB}work(?:ed|ing|s)?\b",
+        rf"\b(?:{_EN_IT}|{_EN_ADVICE}) {_gap(2, _CLAUSE)}{_EN_NOT} {_gap(2, _CLAUSE)}{_NOT_A_JOB}work(?:ed|"
+        r"ing|s)?\b",
         rf"{_SENTENCE_START}(?:but |unfortunately |sadly |still )?(?:{_NT}|not|still not) {_gap(1)}"
         r"work(?:ing|ed|s)?\b",
     ),
@@ -226,21 +237,29 @@ SIGNALS: tuple[SignalRow, ...] = (
         NEGATIVE,
         rf"\bstill {_gap(3, _CLAUSE)}{_EN_FAULT}\b",
         r"\b(?:error|problem|issue|bug|crash|fault|message|warning)s? "
-        r"(?:is |are |was )?still (?:there|here|happening|present|occurring|showing|appearing|exists?|the same)\b",
+        r"(?:is |are |was )?still (?:there|here|happening|present|occurring|showing|appearing|exists?|"
+        r"the same)\b",
         r"\b(?:error|problem|issue|bug|crash|fault)s? (?:still )?(?:persists?|remains?|continues?|"
         r"recurs?|reoccurs?|keeps (?:happening|coming back|showing up|appearing))\b",
-        r"\b(?:error|problem|issue|question|matter)s? (?:is |are |remains? |still )*un(?:solved|resolved|answered)\b",
-        r"\b(?:the|that|this|exact) same (?:error|problem|issue|message|fault|bug|result|screen|thing happens)\b",
+        r"\b(?:error|problem|issue|question|matter)s? (?:is |are |remains? |still )*un(?:solved|resolved|"
+        r"answered)\b",
+        r"\bsame (?:error|problem|issue|message|fault|bug|thing|result)s? (?:as (?:before|last time|"
+        r"yesterday|"
+        r"earlier)|again)\b",
+        r"\b(?:the|that|this|exact) same (?:error|problem|issue|message|fault|bug|result|screen|"
+        r"thing happens)\b",
         r"\b(?:crash\w*|fail\w*|froze|freez\w*|happen\w*) again\b",
     ),
     _row(
         "en_already_tried",  # "I already tried that", "I did that, but ..."
         NEGATIVE,
-        r"\balready (?:tried|did|done|followed|gone through|went through) (?:that|this|it|those|these|them|all|"
+        r"\balready (?:tried|did|done|followed|gone through|went through) (?:that|this|it|those|these|them|"
+        r"all|"
         r"everything|(?:the|your|all the|all your) (?:steps|instructions|suggestions?|advice|solution|tips?|"
         r"guide|article)|\w+ing)\b",
         r"\btried (?:everything|all (?:of )?(?:that|those|these|them|the steps|your))\b",
-        r"\b(?:tried|did|followed|done) (?:that|this|it|those|these|them|all|everything|(?:the|your) (?:steps|"
+        r"\b(?:tried|did|followed|done) (?:that|this|it|those|these|them|all|everything|(?:the|"
+        r"your) (?:steps|"
         r"instructions|suggestions?|advice|solution|tips?))(?: already| before| again| twice| several times)?"
         r",? (?:but|still|however|yet|without|no luck)\b",
     ),
@@ -248,11 +267,13 @@ SIGNALS: tuple[SignalRow, ...] = (
         "en_not_my_question",  # "that doesn't answer my question", "that was not my question"
         NEGATIVE,
         rf"\b(?:{_NT}|is not|was not|not) (?:really |even |actually )?(?:my|the|our) question\b",
-        rf"\b(?:not|{_NT}) (?:what|the question) (?:i|we) (?:\w+ )?(?:asked|meant|asking|wanted|looking for|need)",
+        rf"\b(?:not|{_NT}) (?:what|the question) (?:i|we) (?:\w+ )?(?:asked|meant|asking|wanted|"
+        r"looking for|need)",
         r"\byou (?:have |must have |may have |'ve |seem to have |obviously |clearly )*misunderst\w*\b",
         rf"\byou (?:{_NT}|did not|do not) (?:really |even )?(?:understand|read)\b",
         r"\b(?:has|have|had) nothing to do with (?:my|the|our|what)\b",
-        r"\b(?:unrelated|irrelevant|not relevant) to (?:my|the|our|what)\b|\bwrong (?:answer|article|topic)\b",
+        r"\b(?:unrelated|irrelevant|not relevant) to (?:my|the|our|what)\b|\bwrong (?:answer|article|"
+        r"topic)\b",
     ),
     # --- HUMAN: asks for a person ----------------------------------------------------------------------
     _row(
@@ -263,6 +284,10 @@ SIGNALS: tuple[SignalRow, ...] = (
         rf"\b{_DE_PERSON} {_gap(3)}(?:bei mir|bei uns) {_gap(2)}melden\b",
         r"\b(?:echt|real|lebend|menschlich)\w* (?:mensch\w*|person|mitarbeiter\w*|ansprechpartner\w*)\b",
         r"\bmenschlich\w* (?:hilfe|antwort|kontakt)\b|\brichtige[nr]? mensch\w*\b",
+        r"\b(?:gibt es|ist da|haben sie) (?:denn |hier |bei ihnen |auch |ueberhaupt )*(?:keine\w* |"
+        r"niemand\w* |"
+        r"(?:\w+ )?(?:echte|richtige)\w* )(?:menschen|mitarbeiter\w*|person|ansprechpartner\w*)\b",
+        r"\bist (?:da|hier|dort) (?:ueberhaupt |denn |auch )*(?:jemand|wer|ein mensch)\b",
         r"\bpersoenlich\w* (?:sprechen|beraten|ansprechpartner\w*|kontakt|antwort|gespraech|betreuung)\b",
         r"\b(?:antwort|rueckmeldung|reaktion) (?:von|vom) (?:einem |einer |einen )?(?:echten |richtigen )?"
         r"(?:menschen|mitarbeiter\w*|person|techniker\w*)\b",
@@ -286,8 +311,10 @@ SIGNALS: tuple[SignalRow, ...] = (
         rf"\b(?:will|moechte|wollte|brauche|wuensche|bitte) {_gap(2)}kein\w* {_CANNED}",
         rf"\bkein\w* {_CANNED} (?:antwort\w*|mail\w*|nachricht\w*|e-mails?) mehr\b",
         rf"\b(?:statt|anstatt|anstelle) (?:einer |eines |der )?{_CANNED} (?:antwort|mail|nachricht|e-mail)",
-        r"\b(?:hoer\w* (?:sie |ihr )?(?:bitte )?auf|aufhoeren)\b.{0,40}?\b(?:automatisch|standard|vorgefertigt)\w*",
+        r"\b(?:hoer\w* (?:sie |ihr )?(?:bitte )?auf|aufhoeren)\b.{0,40}?\b(?:automatisch|standard|"
+        r"vorgefertigt)\w*",
         r"\beskalier\w*|\beskalation\b",
+        rf"\b(?:schon wieder|wieder nur|nur|erneut|noch eine|noch so eine) (?:eine |so eine |ein )?{_CANNED}",
     ),
     _row(
         "en_person",  # "can I talk to a human", "I want to speak to a real person", "escalate this"
@@ -296,16 +323,21 @@ SIGNALS: tuple[SignalRow, ...] = (
         rf"\b(?:connect|transfer|put|pass|hand|forward)\w* me {_gap(1)}(?:to|with|through to|over to|on to) "
         rf"{_EN_ARTICLE}{_EN_PERSON}\b",
         r"\b(?:want|need|would like|'d like|prefer|request|ask for|get me|give me|can i get|can i have|"
-        r"may i have) (?:a |an |some )?(?:real |actual |live |human |proper )?(?:human(?! error)|person|agent|"
+        r"may i have) (?:a |an |some )?(?:real |actual |live |human |proper )?(?:human(?! error)|person|"
+        r"agent|"
         r"representative|operator|human being|staff member|team member|supervisor)\b",
         r"\b(?:real|actual|live|living|proper) (?:human|person|people|agent|representative|operator|support|"
         r"someone|somebody)\b|\bhuman (?:being|reply|response|answer|support|agent|contact)\b",
-        r"\b(?:someone|somebody|a person|an agent|a human|one of your \w+) (?:from|on|at|in) (?:your|the) "
-        r"(?:team|staff|support|company|office)\b",
         r"\b(?:can|could|would|will|please|have|get|need|want|like) (?:someone|somebody|a person|an agent|"
-        rf"a human|one of your \w+) {_gap(2)}(?:call|contact|phone|ring|reach|email|look|check|review|get back|"
+        rf"a human|one of your \w+) {_gap(3)}(?:call|contact|phone|ring|reach|email|look|check|review|"
+        r"get back|"
         r"reply|respond|help|investigate)\b",
-        r"\bescalat\w*",
+        rf"{_NOT_ASKED}\bescalat\w*",
+        r"\bis there (?:a |an |any )?(?:real |actual |live )?(?:human|person|agent|someone|somebody|anyone|"
+        r"anybody)"
+        r" (?:i can|to|who|that|at all|there|reading|out there)\b",
+        r"\b(?:is|are) (?:anyone|anybody|someone|somebody) (?:there|reading|out there|even reading)\b",
+        rf"\b(?:another|yet another|again an?|just an?|only an?) {_CANNED}",
     ),
     _row(
         "en_call_me",  # "call me back", "give me a call"
@@ -316,19 +348,22 @@ SIGNALS: tuple[SignalRow, ...] = (
     _row(
         "en_no_bot",  # "stop sending automatic replies", "not a bot"
         HUMAN,
-        rf"\b(?:stop|quit|cease) (?:sending |with )?(?:me )?(?:these |the |your |those |this |all )?{_CANNED}",
+        r"\b(?:stop|quit|cease) (?:sending |with )?(?:me )?(?:these |the |your |those |this |"
+        rf"all )?{_CANNED}",
         rf"\bno more {_CANNED}",
         rf"\b(?:{_NT}|do not|did not) want (?:to (?:talk|speak|chat) (?:to|with) )?(?:a |an |another |more |"
         rf"any more |these |your )?{_CANNED}",
         rf"(?<!i'm )(?<!im )(?<!i am )\b(?:instead of|rather than|not) (?:a |an |another |some )?{_BOT}\b"
         r"(?! problem| issue| error| game)",
-        rf"\b(?:are you|is this|am i (?:talking|speaking|chatting|writing) (?:to|with)) (?:just |only |still )?"
+        r"\b(?:are you|is this|am i (?:talking|speaking|chatting|writing) (?:to|with)) (?:just |only |"
+        r"still )?"
         rf"(?:a |an )?(?:{_BOT}|automated)\b(?! problem| issue| error)",
     ),
     _row(
         "only_asks_for_a_person",  # the whole reply is "Agent" or "Mitarbeiter bitte"
         HUMAN,
-        r"^(?:(?:please|bitte) )?(?:agent|human|representative|operator|real person|person|mensch|mitarbeiter|"
+        r"^(?:(?:please|bitte) )?(?:agent|human|representative|operator|real person|person|mensch|"
+        r"mitarbeiter|"
         r"mitarbeiterin|support)(?: please| bitte)?[.! ]*$",
     ),
 )

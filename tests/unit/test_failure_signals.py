@@ -66,6 +66,8 @@ GERMAN = [
     ("Mitarbeiter bitte", HUMAN),
     ("Können wir das telefonisch klären?", HUMAN),
     ("Ich hätte gerne einen persönlichen Ansprechpartner.", HUMAN),
+    ("Gibt es bei Ihnen keinen Menschen, der mir helfen kann?", HUMAN),
+    ("Schon wieder eine automatische Antwort!", HUMAN),
     # no failure: thanks, settled, new questions, positive sentences with "nicht"
     ("Danke, hat geholfen!", None),
     ("Vielen Dank für die schnelle Antwort!", None),
@@ -87,6 +89,10 @@ GERMAN = [
     ("Ich möchte keinen Standardtarif, sondern Premium.", None),
     ("Ich habe die Zahlung bereits gemacht, wo ist meine Rechnung?", None),
     ("Mir geht es nicht gut, deshalb möchte ich mein Training pausieren.", None),
+    ("Gibt es eine Person, die für den Datenschutz zuständig ist?", None),
+    ("Perfekt, die App läuft wieder und stürzt nicht mehr ab.", None),
+    ("Ich bin mir nicht sicher, ob das geholfen hat.", None),  # unsure is not a failure
+    ("Die App funktioniert nicht.", None),  # a fault report: a repeat only if the classifier says so
 ]
 
 ENGLISH = [
@@ -115,6 +121,9 @@ ENGLISH = [
     ("Unfortunately this hasn't been resolved.", NEG),
     ("The app crashed again right after the update.", NEG),
     ("Useless.", NEG),
+    ("Same issue as before.", NEG),
+    ("Followed your instructions to the letter and I'm still locked out.", NEG),
+    ("I'm afraid that didn't do the trick.", NEG),
     ("Your reply didnt help", NEG),  # no apostrophe
     ("That doesn’t help me.", NEG),  # typographic apostrophe
     # asks for a person
@@ -131,6 +140,7 @@ ENGLISH = [
     ("Agent", HUMAN),
     ("Please transfer me to a supervisor.", HUMAN),
     ("Can somebody please look into this?", HUMAN),
+    ("Is anyone there?", HUMAN),
     # no failure: thanks, settled, new questions, positive sentences with "not"
     ("Thanks, that worked!", None),
     ("Thank you so much, all sorted now.", None),
@@ -151,6 +161,11 @@ ENGLISH = [
     ("I already did the payment, where is the receipt?", None),
     ("Is this a computer problem or on your side?", None),
     ("It works now, no more errors. Thanks!", None),
+    ("It didn't take long to fix, thanks.", None),
+    ("My colleague talked to someone at your office yesterday.", None),
+    ("The parking machine was not working so I used the app.", None),
+    ("Please don't escalate, it's fine now.", None),
+    ("Stop sending me marketing emails.", None),
 ]
 
 MIXED_AND_EMPTY = [
