@@ -70,6 +70,7 @@ GERMAN = [
     ("Schon wieder eine automatische Antwort!", HUMAN),
     # no failure: thanks, settled, new questions, positive sentences with "nicht"
     ("Danke, hat geholfen!", None),
+    ("Das hat geholfen.", None),
     ("Vielen Dank für die schnelle Antwort!", None),
     ("Super, jetzt funktioniert es wieder. Danke!", None),
     ("Ich weiß nicht, ob ich mich bedanken darf, aber es hat geholfen.", None),
@@ -130,6 +131,7 @@ ENGLISH = [
     ("Can I talk to a human please?", HUMAN),
     ("I want to speak to a real person.", HUMAN),
     ("I want to speak to an agent.", HUMAN),
+    ("I want to speak to someone.", HUMAN),
     ("Let me talk to someone who can actually fix this.", HUMAN),
     ("Please escalate this.", HUMAN),
     ("Stop sending automatic replies!", HUMAN),
@@ -221,6 +223,7 @@ def test_the_evidence_is_cut_from_the_original_spelling():
             ("I can't log in to my account.", REPEAT),
             ("Danke im Voraus! Wie setze ich mein Passwort zurück?", REPEAT),
             ("Danke, hat geholfen!", None),
+            ("Das hat geholfen.", None),
             ("Thanks, that worked.", None),
             ("Vielen Dank für die schnelle Antwort!", None),
             ("Danke, aber es geht immer noch nicht", NEG),
