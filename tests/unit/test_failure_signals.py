@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailbot.analytics.failure import (
+from mailbot.reports.failure import (
     MAX_CHARS,
     MAX_EVIDENCE,
     REPEAT_EVIDENCE,
