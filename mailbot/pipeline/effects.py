@@ -23,6 +23,7 @@ from mailbot.escalate.jobs import enqueue_jobs
 from mailbot.pipeline.prepare import Prepared, severity_for
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, enqueue
+from mailbot.reports.failure import failure_signal
 from mailbot.tickets.incidents import MAX_CANDIDATES, Candidate, pick_parent
 from mailbot.tickets.notify import local_time, sender_of, to_team
 from mailbot.tickets.oncall import alert_oncall
@@ -34,6 +35,8 @@ from mailbot.tickets.team_view import customer_label, team_reasons
 
 log = logging.getLogger(__name__)
 EXCERPT_CHARS = 2000
+# a follow-up whose best article is the one already sent, at least this confident, asks the same again
+SAME_QUESTION_FROM = 0.5
 
 
 def apply_decision(
@@ -212,6 +215,7 @@ class _Effects:
             self.event(ticket, "customer_closing", f"thanks or 'solved'; the ticket stays {ticket.state}")
             ticket.updated_at = self.now
             return
+        self.record_failure(ticket)
         enqueue_jobs(
             self.session,
             self.app,
@@ -237,6 +241,21 @@ class _Effects:
         ticket.updated_at = self.now
         self.team_notice(ticket, "follow_up", guess=guess, note=overdue_note(told))
         self.tell_overdue(ticket, told)
+
+    def record_failure(self, ticket: Ticket) -> None:
+        """A follow-up to an automatic answer that says it failed ("hilft nicht", asks for a person,
+        the same question again): a `failure_signal` event for the reports (mailbot.reports.outcomes)."""
+        if ticket.article_id is None:
+            return
+        prediction = self.prepared.prediction if self.prepared else None
+        again = (
+            prediction is not None
+            and prediction.article_id == ticket.article_id
+            and prediction.confidence >= SAME_QUESTION_FROM
+        )
+        signal = failure_signal(self.mail.body, same_article_again=again)
+        if signal is not None:
+            self.event(ticket, "failure_signal", f"{signal.kind.value}: {signal.evidence}")
 
     def status_answer(self, ticket: Ticket) -> Promise:
         """Tell a customer who asks where the ticket stands; at most once per `status_reply_hours`.

@@ -63,6 +63,7 @@ def test_report_counts_what_happened_to_each_request(bot: Bot, tmp_path: Path) -
     assert automation["requests"] == 2  # type: ignore[index]
     assert automation["outcomes"] == {"answered": 1, "escalated": 1, "ignored": 1}  # type: ignore[index]
     assert automation["answers"]["failed"] == 1  # type: ignore[index]
+    assert automation["failures"] == {"negative": 1}  # the customer's words, recorded at the decision
     assert automation["precision"] == {"part": 0, "whole": 1, "value": 0.0}  # type: ignore[index]
     assert figures["volume"]["follow_ups"] == 1  # type: ignore[index]
     assert figures["reopens"]["solved"] == 1  # type: ignore[index]
