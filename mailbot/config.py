@@ -205,6 +205,18 @@ class SupportSettings(Section):
 class TeamSettings(Section):
     address: Address
     language: Language = Language.DE
+    # the people who may answer a customer by replying to a team notice (mailbot.tickets.agent_mail);
+    # empty: notices are answered by mail to the team, as before, and never reach a customer
+    members: list[Address] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _members_are_people(self) -> TeamSettings:
+        if self.address in self.members:
+            raise ValueError(
+                f"members: {self.address} is the team's own address, whose mail is never read as a "
+                "request or an answer; list the people's own addresses"
+            )
+        return self
 
 
 class DatabaseSettings(Section):

@@ -114,6 +114,7 @@ class Outcome(StrEnum):
     FOLLOW_UP = "follow_up"
     IGNORED = "ignored"
     QUARANTINED = "quarantined"
+    AGENT_ANSWER = "agent_answer"  # a team member's answer by mail (tickets.agent_mail)
 
 
 class OutboxState(StrEnum):
