@@ -520,6 +520,14 @@ class ReportSettings(Section):
 
     # an automatic answer with no failure signal within this many business days resolved the request
     window_business_days: int = Field(default=3, ge=1, le=20)
+    # the monthly report by mail to the client's contacts (none: not sent), on this day of the month
+    # at this local hour, for the month before; in `language` (default: [support] default_language)
+    recipients: list[Address] = Field(default_factory=list)
+    day: int = Field(default=1, ge=1, le=28)
+    hour: int = Field(default=7, ge=0, le=23)
+    language: Language | None = None
+    # a weekly digest of the week before to the [team] address, Mondays at `hour`, in the team's language
+    team_digest: bool = False
 
 
 class OncallSettings(Section):
