@@ -310,3 +310,14 @@ def test_an_empty_period_has_no_rates_but_no_error() -> None:
     figures = automation([], OCTOBER, CALENDAR, at("2026-10-30 10:00"))
     assert figures.precision.value is None and figures.automation_rate.value is None
     assert backlog([], OCTOBER, CALENDAR, at("2026-10-30 10:00"))["open"] == 0
+
+
+def test_an_articles_near_misses_and_the_tickets_behind_its_failures() -> None:
+    early, now = at("2026-10-05 10:00"), at("2026-10-30 10:00")
+    failed = request(1, early, first_auto_reply_at=early, article_id="k", failures=((early, "negative"),))
+    near = request(2, early, "escalated", article_id="k", confidence=0.7, threshold=0.9)
+    far = request(3, early, "escalated", article_id="k", confidence=0.3, threshold=0.9)
+    only_near = request(4, early, "escalated", article_id="m", confidence=0.6, threshold=0.9)
+    table = {row.article_id: row for row in articles([failed, near, far, only_near], OCTOBER, CALENDAR, now)}
+    assert table["k"].failed_references == ("A-1",) and table["k"].near_misses == ("A-2",)
+    assert table["m"].near_misses == ("A-4",) and table["m"].precision.value is None
