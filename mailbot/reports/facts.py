@@ -29,6 +29,7 @@ class RequestFact:
     article_id: str | None = None  # the article sent (answered) or best guess (escalated)
     confidence: float | None = None
     threshold: float | None = None
+    model_version: str | None = None  # the model that decided it (a retrain is a marker in the charts)
     ticket_id: int | None = None
     reference: str | None = None
     customer_key: str | None = None  # who asked (canonical address): repeats; never shown in reports

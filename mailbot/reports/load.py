@@ -156,6 +156,7 @@ def _fact(
         article_id=decision.get("article_id") or prediction.get("article_id"),
         confidence=prediction.get("confidence"),
         threshold=prediction.get("threshold"),
+        model_version=prediction.get("model_version"),
         ticket_id=row.ticket_id,
         reference=ticket.reference if ticket else None,
         customer_key=ticket.customer if ticket else None,

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mailbot.reports.drift import PSI_ALERT
+
 TARGET_PRECISION = 0.9  # an article whose precision cannot reach this (upper Wilson bound) is revised
 MIN_JUDGED = 5  # automatic answers of an article judged (resolved or failed) before it is judged
 MIN_TREND = 10  # mails of a topic before its growth is a trend
@@ -21,6 +23,7 @@ MIN_SLA = 5
 REOPEN_RATE = 0.1
 MIN_SOLVED = 10
 HUMAN_REQUESTS = 3
+MIN_DRIFT = 20  # requests before a shift of topics is a trend
 OLD_BACKLOG = ">5"  # the age bucket (business days) whose tickets need a follow-up
 
 
@@ -98,6 +101,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{value} customers asked for a person after an automatic answer: review the articles and "
         "answer texts concerned.",
     },
+    "topic_drift": {
+        "de": "Die Themen der Anfragen haben sich verschoben (PSI {value} über {line}, n = {n}): neue "
+        "Themen und Lücken der Wissensdatenbank prüfen (mailbot kb gaps).",
+        "en": "The mix of topics has shifted (PSI {value} above {line}, n = {n}): look for new topics and "
+        "knowledge-base gaps (mailbot kb gaps).",
+    },
     "old_backlog": {
         "de": "{value} offene Tickets sind älter als 5 Arbeitstage: nachfassen oder schließen.",
         "en": "{value} open tickets are older than 5 business days: follow up or close them.",
@@ -149,6 +158,13 @@ def _human_requests(report: Mapping[str, Any], _: Mapping[str, Any] | None) -> I
         yield Measure("human_requests", "all", "failures_human", asked, HUMAN_REQUESTS, asked)
 
 
+def _topic_drift(report: Mapping[str, Any], _: Mapping[str, Any] | None) -> Iterator[Measure]:
+    figures = report["drift"]
+    n = sum(figures["mix"].values())
+    if figures["psi_alert"] and n >= MIN_DRIFT:
+        yield Measure("topic_drift", "all", "psi_predicted_articles", round(figures["psi"], 2), PSI_ALERT, n)
+
+
 def _old_backlog(report: Mapping[str, Any], _: Mapping[str, Any] | None) -> Iterator[Measure]:
     old = report["backlog"]["ages_business_days"].get(OLD_BACKLOG, 0)
     if old:
@@ -164,6 +180,7 @@ RULES: tuple[Rule, ...] = (
     _sla_breaches,
     _reopens,
     _human_requests,
+    _topic_drift,
     _old_backlog,
 )
 

@@ -321,3 +321,32 @@ def test_an_articles_near_misses_and_the_tickets_behind_its_failures() -> None:
     table = {row.article_id: row for row in articles([failed, near, far, only_near], OCTOBER, CALENDAR, now)}
     assert table["k"].failed_references == ("A-1",) and table["k"].near_misses == ("A-2",)
     assert table["m"].near_misses == ("A-4",) and table["m"].precision.value is None
+
+
+def test_psi_of_a_changed_topic_mix_alerts_and_an_unchanged_one_does_not() -> None:
+    from mailbot.reports.drift import psi
+
+    assert round(psi({"a": 0.5, "b": 0.3, "c": 0.2}, {"a": 0.3, "b": 0.3, "c": 0.4}), 3) == 0.241
+    assert psi({"a": 0.5, "b": 0.5}, {"a": 0.5, "b": 0.5}) == 0
+
+
+def test_drift_compares_the_predicted_mix_with_the_period_before_and_marks_models() -> None:
+    from mailbot.reports.drift import drift
+
+    september = [request(n, at("2026-09-10 10:00"), article_id="a", model_version="m1") for n in range(8)]
+    october = [
+        request(
+            10 + n,
+            at("2026-10-12 10:00"),
+            article_id="a" if n < 2 else "b",
+            model_version="m2",
+            confidence=0.8,
+            threshold=0.9,
+        )
+        for n in range(8)
+    ]
+    figures = drift(september + october, OCTOBER, month("2026-09", BERLIN), CALENDAR)
+    assert figures["psi_alert"] is True and figures["psi"] > 0.2  # type: ignore[operator]
+    assert [m["version"] for m in figures["models"]] == ["m2"]  # type: ignore[index]
+    [week] = figures["weekly"]  # type: ignore[misc]
+    assert week["week"] == "2026-10-12" and week["below_threshold"]["value"] == 1.0
