@@ -32,6 +32,7 @@ class RequestFact:
     model_version: str | None = None  # the model that decided it (a retrain is a marker in the charts)
     ticket_id: int | None = None
     reference: str | None = None
+    external_key: str | None = None  # the ticket's Jira request, if mirrored
     customer_key: str | None = None  # who asked (canonical address): repeats; never shown in reports
     severity: str | None = None  # the current severity (after an agent's correction)
     guessed_severity: str | None = None  # mailbot's guess, before any correction

@@ -79,6 +79,7 @@ def _tickets(session: Session, ids: Sequence[int]) -> dict[int, Any]:
             select(
                 Ticket.id,
                 Ticket.reference,
+                Ticket.external_key,
                 Ticket.customer,
                 Ticket.severity,
                 Ticket.sla_started_at,
@@ -159,6 +160,7 @@ def _fact(
         model_version=prediction.get("model_version"),
         ticket_id=row.ticket_id,
         reference=ticket.reference if ticket else None,
+        external_key=ticket.external_key if ticket else None,
         customer_key=ticket.customer if ticket else None,
         severity=severity,
         guessed_severity=corrections[0][0] if corrections else severity,

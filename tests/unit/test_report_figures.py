@@ -289,6 +289,11 @@ def test_backlog_stock_flow_and_age_buckets() -> None:
     assert sum(day["net"] for day in figures["daily"]) == 5  # type: ignore[union-attr]
     assert len(figures["daily"]) == 31  # type: ignore[arg-type]
     assert age_bucket(1.0) == "1-3" and age_bucket(3.0) == "3-5" and age_bucket(0.99) == "0-1"
+    critical = request(99, at("2026-10-30 09:00"), "escalated", escalations=(at("2026-10-30 09:00"),))
+    critical = replace(critical, severity="critical", external_key="SUP-7")
+    listed = backlog([*facts, critical], OCTOBER, CALENDAR, at("2026-12-01 10:00"))["open_tickets"]
+    assert listed[0]["reference"] == "A-99" and listed[0]["external_key"] == "SUP-7"  # type: ignore[index]
+    assert listed[0]["age_business_days"] == 1.0  # Friday 09:00 to the month's end: one business day
 
 
 def test_the_month_boundary_is_the_clients_midnight() -> None:
