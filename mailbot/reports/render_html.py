@@ -39,6 +39,7 @@ from mailbot.reports.charts import Chart, draw_charts
 from mailbot.reports.view import SEVERITIES, TARGETS, Headline, has_data, headlines, pick, time_rows
 
 LANGUAGES = ("de", "en")
+SHOWN_ROWS = 15  # breaches and near misses listed (worst first); all of them are in report.json
 _NUMBER = re.compile(r"[0-9+\u2212\u00b1]|n/a$|\u2013$|$")  # a cell that reads as a number (or none)
 
 
@@ -185,6 +186,7 @@ def _context(
         "headlines": headlines(report),
         "data": has_data(report),
         "sla_rows": sla_rows,
+        "shown_rows": SHOWN_ROWS,
         "first_response_rows": time_rows(report, "response_times.first_response"),
         "first_resolution_rows": time_rows(report, "resolution_times.first_resolution"),
         "full_resolution_rows": time_rows(report, "resolution_times.full_resolution"),
