@@ -38,7 +38,7 @@ def percent(value: Any, lang: str) -> str:
     """A share in [0, 1] with one decimal: de "87,7 %", en "87.7%"; None is "n/a"."""
     if value is None:
         return NOT_AVAILABLE
-    pattern = "#,##0.0 %" if lang == "de" else "#,##0.0%"
+    pattern = "#,##0.0\u00a0%" if lang == "de" else "#,##0.0%"  # no line break inside "87,7 %"
     return format_percent(float(value), pattern, locale=locale_of(lang))
 
 
