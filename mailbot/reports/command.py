@@ -1,4 +1,4 @@
-"""`mailbot report`: a client's figures for a month (or a range) as JSON and CSV files; `mailbot
+"""`mailbot report`: a client's figures for a month (or a range) as JSON, CSV and HTML files; `mailbot
 measures list|close`: the measures the reports recommended.
 
 Reads the database (and records the period's recommended measures), like `mailbot status` needs no
@@ -38,6 +38,13 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
         "--compare", choices=["previous"], help="also the figures of the period before, under 'previous'"
     )
     report.add_argument("--out", type=Path, required=True, help="folder for report.json and facts.csv")
+    report.add_argument(
+        "--format",
+        type=_formats,
+        default=FORMATS,
+        help="which files, comma-separated: json (report.json), csv (facts.csv), html (report.html, "
+        "in the client's [support] default_language); default: json,csv,html",
+    )
     measures = commands.add_parser("measures", help="the measures the reports recommended: list, close")
     sub = measures.add_subparsers(dest="measures_command", required=True)
     listed = sub.add_parser("list", help="every measure with its status")
@@ -49,6 +56,17 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
     for parser in (listed, closing):
         config_option(parser)
         now_option(parser)
+
+
+FORMATS = ("json", "csv", "html")
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [part for part in chosen if part not in FORMATS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"{text!r}: give some of {','.join(FORMATS)}, e.g. json,html")
+    return chosen
 
 
 def run_report_command(args: argparse.Namespace, clock: Clock) -> int:
@@ -82,16 +100,36 @@ def run_report_command(args: argparse.Namespace, clock: Clock) -> int:
         table = facts_csv(facts.requests, period, app.calendar, now, contract.window_days)
     finally:
         fleet.close()
+    files = {
+        "json": ("report.json", lambda: json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"),
+        "csv": ("facts.csv", lambda: table),
+        "html": ("report.html", lambda: _page(report, app)),
+    }
     args.out.mkdir(parents=True, exist_ok=True)
-    _write(args.out / "report.json", json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
-    _write(args.out / "facts.csv", table)
+    written = []
+    for kind in args.format:
+        name, text = files[kind]
+        _write(args.out / name, text())
+        written.append(str(args.out / name))
     automation = report["automation"]
     assert isinstance(automation, dict)
-    print(
-        f"{app.mailbox} {period.label}: {automation['requests']} requests; "
-        f"{args.out / 'report.json'}, {args.out / 'facts.csv'}"
-    )
+    print(f"{app.mailbox} {period.label}: {automation['requests']} requests; {', '.join(written)}")
     return 0
+
+
+def _page(report: dict[str, object], app: Any) -> str:
+    """report.html in the client's language, named and coloured as its mails ([branding])."""
+    from mailbot.reports.render_html import report_page
+
+    settings = app.settings
+    return report_page(
+        report,
+        settings.support.default_language.value,
+        client_name=settings.branding.name or settings.support.name,
+        zone=app.calendar.zone,
+        accent=settings.branding.accent_color,
+        directories=settings.templates.directories,
+    )
 
 
 def _period(args: argparse.Namespace, zone: Any) -> Period:
