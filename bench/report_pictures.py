@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from mailbot.clock import BusinessCalendar  # noqa: E402
 from mailbot.reports.facts import Facts, RequestFact  # noqa: E402
+from mailbot.reports.measures import Measure, recommend  # noqa: E402
 from mailbot.reports.period import month  # noqa: E402
 from mailbot.reports.render_html import report_page  # noqa: E402
 from mailbot.reports.render_mail import compose_report_mail  # noqa: E402
@@ -75,6 +76,8 @@ def history(slug: str, zone: ZoneInfo, seed: int, size: int) -> tuple[Facts, Bus
                         article_id=article,
                         reference=reference,
                         first_auto_reply_at=arrived + timedelta(minutes=1),
+                        confidence=rng.uniform(0.9, 1.0),
+                        threshold=0.9,
                         **extra,  # type: ignore[arg-type]
                     )
                 )
@@ -96,6 +99,8 @@ def history(slug: str, zone: ZoneInfo, seed: int, size: int) -> tuple[Facts, Bus
                     "escalated",
                     language="de",
                     reference=reference,
+                    confidence=rng.uniform(0.1, 0.89),
+                    threshold=0.9,
                     severity=severity,
                     sla_started_at=start,
                     response_due_at=response_due,
@@ -118,7 +123,7 @@ def screenshot(html: Path, png: Path) -> None:
         return
     subprocess.run(
         [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         f"--screenshot={png}", "--window-size=1000,7000", html.as_uri()],
+         f"--screenshot={png}", "--window-size=1000,9000", html.as_uri()],
         check=True, capture_output=True, timeout=180,
     )  # fmt: skip
     print(png)
@@ -154,6 +159,18 @@ def main() -> None:
         contract = Contract(near_miss=0.8)
         report = build_report(facts, november, calendar, now, contract)
         report["previous"] = build_report(facts, november.previous(), calendar, now, contract)
+        # the measures as `mailbot report` settles them: here all new, and one from October followed up
+        recommended = recommend(report, report["previous"])  # type: ignore[arg-type]
+        report["measures"] = {
+            "recommended": [m.as_dict() | {"id": n, "carried": False} for n, m in enumerate(recommended, 1)],
+            "followed_up": [
+                {"id": 0, "key": "revise_article:invoice-receipt", "since": "2026-10", "status": "done",
+                 "text": {lang: Measure("revise_article", "invoice-receipt", "", 0.71, 0.9, 12).text(lang)
+                          for lang in ("de", "en")},
+                 "note": "Artikel um PDF-Rechnungen ergänzt", "still_triggered": False, "value_then": 0.71,
+                 "value_now": None},
+            ],
+        }  # fmt: skip
         folder = OUT / slug
         folder.mkdir(exist_ok=True)
         page = folder / "report.html"

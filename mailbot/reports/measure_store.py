@@ -34,10 +34,12 @@ def settle(
     followed = []
     for row in earlier:
         still = now_by_key.get(row.key)
+        then = Measure(row.code, row.subject, row.figure, row.value, row.line, row.n)
         followed.append(
             {
                 "id": row.id,
                 "key": row.key,
+                "text": {"de": then.text("de"), "en": then.text("en")},
                 "since": row.period,
                 "status": row.status,
                 "note": row.note,

@@ -45,7 +45,11 @@ class Measure:
     def text(self, language: str) -> str:
         share = self.code in SHARES
         value, line = (shown(x, language, share) for x in (self.value, self.line))
-        return TEXTS[self.code][language].format(subject=self.subject, value=value, line=line, n=self.n)
+        subject = self.subject
+        if self.code == "sla_breaches" and language == "de":
+            severity, _, target = subject.partition("/")
+            subject = f"{SEVERITY_DE.get(severity, severity)} / {TARGET_DE.get(target, target)}"
+        return TEXTS[self.code][language].format(subject=subject, value=value, line=line, n=self.n)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -63,12 +67,17 @@ class Measure:
 SHARES = frozenset({"revise_article", "sla_breaches", "reopens"})  # whose figures are shares (percent)
 
 
+SEVERITY_DE = {"critical": "kritisch", "major": "schwerwiegend", "minor": "leicht", "cosmetic": "Darstellung"}
+TARGET_DE = {"response": "Reaktion", "resolution": "Lösung"}
+
+
 def shown(number: float | int, language: str, share: bool) -> str:
     """A figure as a sentence shows it: "88 %" / "1,5" in German, "88%" / "1.5" in English."""
     if share:
         text = f"{number * 100:.0f}"
-        return f"{text} %" if language == "de" else f"{text}%"
-    text = f"{number:g}" if isinstance(number, int) else f"{number:.1f}"
+        return f"{text}\u00a0%" if language == "de" else f"{text}%"
+    whole = isinstance(number, int) or float(number).is_integer()
+    text = f"{int(number)}" if whole else f"{number:.1f}"
     return text.replace(".", ",") if language == "de" else text
 
 

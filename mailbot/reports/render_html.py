@@ -93,6 +93,16 @@ def _minutes(context: Context, value: Any) -> str:
 
 
 @pass_context
+def _decimal(context: Context, value: Any, places: int = 1) -> str:
+    return formats.decimal(value, _lang(context), places)
+
+
+@pass_context
+def _day(context: Context, value: Any) -> str:
+    return formats.day(value, _lang(context))
+
+
+@pass_context
 def _when(context: Context, text: Any) -> str:
     return formats.moment(text, _lang(context), context.get("zone"))
 
@@ -153,6 +163,8 @@ def _report_environment(directories: Sequence[Path], *, html: bool) -> Immutable
         hours=_hours,
         minutes=_minutes,
         when=_when,
+        day=_day,
+        decimal=_decimal,
         weekday=_weekday,
         value=_value,
         delta=_delta,

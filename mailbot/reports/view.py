@@ -123,6 +123,8 @@ def has_data(report: Mapping[str, Any]) -> dict[str, bool]:
         "sla": any(sla_n),
         "backlog": bool(backlog.get("open") or pick(backlog, "flow.in") or pick(backlog, "flow.solved")),
         "reopens": bool(pick(report, "reopens.solved")),
+        "measures": bool(pick(report, "measures.recommended") or pick(report, "measures.followed_up")),
+        "drift": bool(pick(report, "drift.weekly")),
     }
 
 

@@ -116,8 +116,9 @@ def test_null_rates_are_na_and_an_empty_period_says_no_data() -> None:
     empty = build_report(Facts("a"), OCTOBER, CALENDAR, now, Contract())
     german = report_page(empty, "de", client_name="Leer GmbH", zone=BERLIN)
     english = report_page(empty, "en", client_name="Empty Ltd", zone=BERLIN)
-    assert german.count("Keine Daten für diesen Zeitraum.") == 8
-    assert english.count("No data for this period.") == 8
+    assert german.count("Keine Daten für diesen Zeitraum.") == 9  # every section but the measures
+    assert english.count("No data for this period.") == 9
+    assert "Keine Maßnahmen" in german and "No measures" in english
     assert "<img" not in german  # no chart without data
     text = render_report_text(empty, "de", client_name="Leer GmbH", zone=BERLIN)
     assert "Keine Daten für diesen Zeitraum." in text
@@ -129,7 +130,13 @@ def test_null_rates_are_na_and_an_empty_period_says_no_data() -> None:
 def test_customer_text_in_the_dict_is_escaped_everywhere() -> None:
     report = october_report()
     report["articles"] = [dict(report["articles"][0], article_id=NASTY)]  # type: ignore[index]
-    report["backlog"] = dict(report["backlog"], open_references=[f"MB-1{NASTY}"])  # type: ignore[arg-type]
+    ticket = {"reference": f"MB-1{NASTY}", "severity": None, "open_since": "2026-10-05T10:00:00+02:00"}
+    ticket |= {"age_business_days": 1.0, "external_key": f"SUP-{NASTY}"}
+    report["backlog"] = dict(report["backlog"], open=1, open_tickets=[ticket])  # type: ignore[arg-type]
+    report["measures"] = {
+        "recommended": [{"text": {"de": NASTY, "en": NASTY}, "carried": False}],
+        "followed_up": [],
+    }
     html = report_page(report, "de", client_name=f"Aktivo {NASTY}", zone=BERLIN)
     assert "<script" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
