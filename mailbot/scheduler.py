@@ -13,6 +13,8 @@
 - `sla_watch`: warn the team before a response target runs out; record breaches.
 - `escalations`: due calls to Jira Service Management and the webhook (at start, then every 30 s).
 - `jira`: follow mirrored requests (public comments, done): at start, then every `[jira] poll_minutes`.
+- `reports`: with `[report] recipients` or `team_digest`, queue the report mails that are due (at start,
+  then every 15 minutes; mailbot.reports.delivery), on the HTTP thread.
 
 Each client has these jobs (ids `<job>:<slug>`) and two executors of one thread each: `mail` and
 `sla_watch` share one (`client:<slug>`), the two HTTP jobs have the other (`http:<slug>`), so a slow
@@ -64,6 +66,7 @@ from mailbot.escalate.bounded_http import stop_calls_on
 from mailbot.escalate.jobs import poll_jira, run_due_jobs
 from mailbot.ingest.source import MailSource
 from mailbot.reply.delivery_thread import DeliveryThread
+from mailbot.reports.delivery import send_due_reports, wants_reports
 from mailbot.tickets.watch import sla_watch
 from mailbot.worker import delivery_for, run_pass
 
@@ -73,6 +76,7 @@ MAX_RETRY_SECONDS = 600.0  # ... up to this: a wrong password or a server that i
 IDLE_SLICE_SECONDS = 30.0  # longest wait inside the mail job, so the other jobs get their turn
 SLA_WATCH_SECONDS = 60
 ESCALATION_SECONDS = 30
+REPORT_MINUTES = 15  # how often due report mails are looked for (each is queued once: its dedup key)
 RELOAD_SECONDS = 30  # how often the clients folder is looked at for added, changed, removed clients
 RELOAD_ENV = "MAILBOT_RELOAD_SECONDS"
 
@@ -236,6 +240,12 @@ def add_client(scheduler: BaseScheduler, app: App, worker_stop: threading.Event)
         id=f"escalations:{slug}", executor=http, next_run_time=start,
     )  # fmt: skip
     ids = [f"mail:{slug}", f"sla_watch:{slug}", f"escalations:{slug}"]
+    if wants_reports(app):
+        scheduler.add_job(
+            _guarded(send_due_reports, app, stop, wake), IntervalTrigger(minutes=REPORT_MINUTES),
+            id=f"reports:{slug}", executor=http, next_run_time=start,
+        )  # fmt: skip
+        ids.append(f"reports:{slug}")
     if app.settings.jira is not None:
         minutes = app.settings.jira.poll_minutes
         scheduler.add_job(

@@ -116,6 +116,34 @@ def enqueue(
     return row
 
 
+def enqueue_composed(
+    session: Session,
+    sender: Sender,
+    mailbox: str,
+    *,
+    kind: str,
+    recipient: str,
+    subject: str,
+    raw: bytes,
+    message_id: str,
+    now: datetime,
+    dedup_key: str,
+) -> OutboxMail:
+    """Store a mail composed elsewhere (a report with its charts, mailbot.reports.delivery) like any
+    other: `message_id` made with `new_message_id`, once per `dedup_key`, sent by the deliverer."""
+    row = _row(
+        mailbox, sender, kind, recipient, subject, raw, message_id,
+        to_customer=False, ticket_id=None, inbound_id=None, now=now, dedup_key=dedup_key, error=None,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row
+
+
+def new_message_id(sender: Sender) -> str:
+    return make_message_id(sender.message_id_domain, key=sender.message_id_key)
+
+
 def store_failed(
     session: Session,
     sender: Sender,

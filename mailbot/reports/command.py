@@ -18,11 +18,8 @@ from typing import Any
 
 from mailbot.clock import Clock
 from mailbot.errors import ConfigError
-from mailbot.reports.load import load_facts
-from mailbot.reports.measure_store import STATUSES, close, listing, settle
-from mailbot.reports.measures import recommend
+from mailbot.reports.measure_store import STATUSES, close, listing
 from mailbot.reports.period import Period, between, month
-from mailbot.reports.report import Contract, build_report, facts_csv, history_start
 
 
 def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
@@ -72,6 +69,7 @@ def _formats(text: str) -> tuple[str, ...]:
 def run_report_command(args: argparse.Namespace, clock: Clock) -> int:
     from mailbot.clients import load_installation
     from mailbot.clients.fleet import Fleet
+    from mailbot.reports.produce import produce
 
     installation = load_installation(args.config, require_secrets=False)
     if installation.several and not args.client:
@@ -81,23 +79,8 @@ def run_report_command(args: argparse.Namespace, clock: Clock) -> int:
         (app,) = fleet
         now = app.clock()
         period = _period(args, app.calendar.zone)
-        sla = app.settings.sla
-        contract = Contract(
-            window_days=app.settings.report.window_business_days,
-            acknowledgement_is_response=sla.acknowledgement_is_response,
-            near_miss=sla.near_miss,
-            around_the_clock=frozenset(str(severity) for severity in sla.around_the_clock()),
-        )
-        before = period.previous()
-        with app.sessions() as session:
-            facts = load_facts(session, app.mailbox, history_start(before), now)
-        report = build_report(facts, period, app.calendar, now, contract)
-        previous = build_report(facts, before, app.calendar, now, contract)
-        if args.compare:
-            report["previous"] = previous
-        with app.sessions.begin() as session:  # the one write: the measures, once per period
-            report["measures"] = settle(session, app.mailbox, period, recommend(report, previous), now)
-        table = facts_csv(facts.requests, period, app.calendar, now, contract.window_days)
+        produced = produce(app, period, now, compare=bool(args.compare))
+        report, table = produced.report, produced.facts_csv
     finally:
         fleet.close()
     files = {

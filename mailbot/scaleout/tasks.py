@@ -39,9 +39,10 @@ from mailbot.escalate.bounded_http import stop_calls_on
 from mailbot.escalate.jobs import poll_jira, run_due_jobs
 from mailbot.pipeline.deferral import OutsideHours
 from mailbot.pipeline.process import BATCH_SIZE, process_pending
+from mailbot.reports.delivery import send_due_reports, wants_reports
 from mailbot.scaleout.local import LocalWorker
 from mailbot.scaleout.share import is_over_share, may_help, should_hand_on
-from mailbot.scheduler import MailJob
+from mailbot.scheduler import REPORT_MINUTES, MailJob
 from mailbot.tickets.watch import sla_watch
 from mailbot.worker import delivery_for
 
@@ -251,6 +252,7 @@ JOBS: dict[str, Callable[[App], Any]] = {
     "sla_watch": sla_watch,
     "escalations": run_due_jobs,
     "jira": poll_jira,
+    "reports": send_due_reports,
 }
 
 
@@ -276,6 +278,8 @@ async def _schedule_client_jobs(tasks: FleetTasks, timestamp: int) -> None:
             jira = app.settings.jira
             if jira is not None and (timestamp // 60) % max(1, jira.poll_minutes) == 0:
                 kinds.append("jira")
+            if wants_reports(app) and (timestamp // 60) % REPORT_MINUTES == 0:
+                kinds.append("reports")
         for kind in kinds:
             deferrer = tasks.client_job.configure(lock=f"{kind}:{slug}", queueing_lock=f"{kind}:{slug}")
             with contextlib.suppress(AlreadyEnqueued):

@@ -69,7 +69,9 @@ def test_sla_breaches_and_old_backlog() -> None:
     codes = {m.key: m for m in recommend(figures(facts))}
     assert codes["sla_breaches:critical/response"].value == 0.6
     assert codes["old_backlog:all"].value == 1
-    assert "SLA kritisch / Reaktion: 60\u00a0% eingehalten" in codes["sla_breaches:critical/response"].text("de")
+    assert "SLA kritisch / Reaktion: 60\u00a0% eingehalten" in codes["sla_breaches:critical/response"].text(
+        "de"
+    )
 
 
 def test_a_quiet_month_recommends_nothing() -> None:
