@@ -1,0 +1,255 @@
+"""Topics among a client's unanswered mail, and whether the knowledge base lacks them: pure, no I/O.
+
+The method (docs/metrics.md, "Knowledge-base gaps"; after Zendesk's Content Cues): mails and articles
+as vectors in one TF-IDF space (word 1-2-grams and char_wb 3-5-grams over `gap_text.topic_words`, so
+that German compounds and typos still meet); agglomerative clustering with average linkage on cosine
+distance, which needs no number of clusters and no random seed; clusters of at least `min_size` mails
+from at least `min_senders` senders are kept, every other mail is a one-off. A cluster is named by
+c-TF-IDF (BERTopic's class-based weighting) and titled by its medoid's subject; its centroid's best
+cosine to an article decides "new" (below `new_below`) or "extend" that article.
+
+Deterministic and independent of the input's order: mails are sorted by inbound id before anything
+else, and every tie is broken by id or by term.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import hstack
+from sklearn.cluster import AgglomerativeClustering
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+from mailbot.kb import Article
+from mailbot.reports.gap_text import quote, topic_words
+
+NEW = "new"
+EXTEND = "extend"
+# share of the word n-grams in a vector (the rest: character n-grams). Measured on the planted mails of
+# tests/unit/test_kb_gaps.py: at 0.3 the adjusted Rand index is 1.0 for distances 0.85-0.95, at 0.5
+# at most 0.92 (paraphrases share a topic's word stem more often than the word: "Gutschein eingelöst",
+# "Gutscheine", "Gutscheincode")
+WORD_WEIGHT = 0.3
+
+
+@dataclass(frozen=True)
+class GapMail:
+    """One unanswered mail: escalated, or answered below the threshold plus a margin."""
+
+    inbound_id: int
+    arrived_at: datetime
+    subject: str
+    text: str  # the customer's words: quotes and signature already stripped
+    why: str  # "not_confident" (escalated), "near_threshold" (answered), "fault" (escalated fault)
+    reference: str | None = None
+    language: str | None = None
+    sender: str | None = None  # canonical address, only to count senders; never shown
+    article_id: str | None = None  # the classifier's best article
+    confidence: float | None = None
+    severity: str | None = None
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """An article as it enters the shared space: its title and example questions."""
+
+    article_id: str
+    language: str
+    text: str
+
+
+@dataclass(frozen=True)
+class GapSettings:
+    distance: float = 0.9  # average-linkage cosine distance at which clusters stop merging
+    new_below: float = 0.35  # centroid cosine to the nearest article below which a topic is new
+    min_size: int = 3
+    min_senders: int = 2  # only counted when mails carry senders
+    representatives: int = 5
+    top_terms: int = 6
+
+
+@dataclass(frozen=True)
+class Cluster:
+    members: tuple[int, ...]  # inbound ids, ascending
+    terms: tuple[tuple[str, float], ...]  # c-TF-IDF, best first
+    title: str  # the medoid mail's subject
+    language: str
+    representatives: tuple[GapMail, ...]  # nearest the centroid first
+    verdict: str  # NEW or EXTEND
+    article_id: str | None  # the nearest article (EXTEND: the one to extend)
+    similarity: float  # the centroid's cosine to that article
+    first_half: int  # members in the first half of the range
+    second_half: int
+
+    @property
+    def name(self) -> str:
+        return " · ".join(term for term, _ in self.terms[:3])
+
+    def quotes(self, limit: int = 200) -> tuple[str, ...]:
+        return tuple(quote(mail.subject, mail.text, limit) for mail in self.representatives)
+
+
+@dataclass(frozen=True)
+class GapAnalysis:
+    clusters: tuple[Cluster, ...]  # largest first, then by first member
+    one_offs: tuple[int, ...]  # inbound ids in no cluster
+
+
+def find_gaps(
+    mails: Sequence[GapMail],
+    articles: Sequence[ArticleText],
+    start: datetime,
+    end: datetime,
+    settings: GapSettings = GapSettings(),
+) -> GapAnalysis:
+    """The topics of `mails` (arrived in [start, end)) and how near each is to an article."""
+    ordered = sorted(mails, key=lambda mail: mail.inbound_id)
+    if not ordered:
+        return GapAnalysis((), ())
+    words = [topic_words(mail.subject, mail.text) for mail in ordered]
+    article_words = [topic_words("", article.text) for article in articles]
+    vectors, article_vectors = _vectors(words, article_words)
+    labels = _labels(vectors, settings.distance)
+    groups = _kept_groups(ordered, labels, settings)
+    middle = start + (end - start) / 2
+    clusters = [
+        _cluster(ordered, indexes, vectors, article_vectors, articles, middle, settings) for indexes in groups
+    ]
+    _name(clusters, groups, words, settings.top_terms)
+    named = list(clusters)
+    clustered = {member for cluster in named for member in cluster.members}
+    one_offs = tuple(mail.inbound_id for mail in ordered if mail.inbound_id not in clustered)
+    named.sort(key=lambda cluster: (-len(cluster.members), cluster.members[0]))
+    return GapAnalysis(tuple(named), one_offs)
+
+
+def _vectors(words: list[str], article_words: list[str]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """L2-normalised rows of mails and articles, fitted together so that both share one space."""
+    corpus = words + article_words
+    # min_df=2: an n-gram of one text only adds length to its vector and similarity to nothing
+    word_tfidf = TfidfVectorizer(
+        analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"\S+", min_df=2
+    )
+    char_tfidf = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2)
+    if not any(text.strip() for text in corpus):
+        empty = np.zeros((len(corpus), 1))
+        return empty[: len(words)], empty[len(words) :]
+    parts = [
+        normalize(word_tfidf.fit_transform(corpus)) * WORD_WEIGHT,
+        normalize(char_tfidf.fit_transform(corpus)) * (1 - WORD_WEIGHT),
+    ]
+    joined = normalize(hstack(parts).tocsr()).toarray()
+    return joined[: len(words)], joined[len(words) :]
+
+
+def _labels(vectors: NDArray[np.float64], distance: float) -> list[int]:
+    if len(vectors) < 2:
+        return [0] * len(vectors)
+    empty = ~vectors.any(axis=1)
+    safe = vectors.copy()
+    safe[empty, 0] = 1.0  # an empty text has no direction; it is a one-off below (its own label)
+    model = AgglomerativeClustering(
+        n_clusters=None, distance_threshold=distance, metric="cosine", linkage="average"
+    )
+    labels = [int(label) for label in model.fit_predict(safe)]
+    top = max(labels) + 1
+    return [top + index if empty[index] else label for index, label in enumerate(labels)]
+
+
+def _kept_groups(ordered: Sequence[GapMail], labels: list[int], settings: GapSettings) -> list[list[int]]:
+    """Indexes of each cluster big enough and from enough senders, in order of their first member."""
+    groups: dict[int, list[int]] = {}
+    for index, label in enumerate(labels):
+        groups.setdefault(label, []).append(index)
+    kept = []
+    for indexes in groups.values():
+        senders = {ordered[i].sender for i in indexes if ordered[i].sender}
+        counted = any(ordered[i].sender for i in indexes)
+        if len(indexes) >= settings.min_size and (not counted or len(senders) >= settings.min_senders):
+            kept.append(indexes)
+    return sorted(kept, key=lambda indexes: indexes[0])
+
+
+def _cluster(
+    ordered: Sequence[GapMail],
+    indexes: list[int],
+    vectors: NDArray[np.float64],
+    article_vectors: NDArray[np.float64],
+    articles: Sequence[ArticleText],
+    middle: datetime,
+    settings: GapSettings,
+) -> Cluster:
+    members = vectors[indexes]
+    centroid = members.mean(axis=0)
+    norm = float(np.linalg.norm(centroid))
+    centroid = centroid / norm if norm else centroid
+    closeness = members @ centroid
+    nearest = sorted(range(len(indexes)), key=lambda i: (-round(float(closeness[i]), 9), indexes[i]))
+    mails = [ordered[indexes[i]] for i in nearest]
+    article_id, similarity = _nearest_article(centroid, article_vectors, articles)
+    languages = Counter(mail.language or "de" for mail in mails)
+    language = sorted(languages.items(), key=lambda item: (-item[1], item[0]))[0][0]
+    return Cluster(
+        members=tuple(sorted(mail.inbound_id for mail in mails)),
+        terms=(),
+        title=quote("", mails[0].subject.strip() or mails[0].text, 80),
+        language=language,
+        representatives=tuple(mails[: settings.representatives]),
+        verdict=NEW if article_id is None or similarity < settings.new_below else EXTEND,
+        article_id=article_id,
+        similarity=round(similarity, 3),
+        first_half=sum(1 for mail in mails if mail.arrived_at < middle),
+        second_half=sum(1 for mail in mails if mail.arrived_at >= middle),
+    )
+
+
+def _nearest_article(
+    centroid: NDArray[np.float64], article_vectors: NDArray[np.float64], articles: Sequence[ArticleText]
+) -> tuple[str | None, float]:
+    """The article id most similar to `centroid` (over all its languages' texts) and the cosine."""
+    if not articles:
+        return None, 0.0
+    similarities = article_vectors @ centroid
+    best = max(range(len(articles)), key=lambda i: (round(float(similarities[i]), 9), -i))
+    return articles[best].article_id, float(similarities[best])
+
+
+def _name(clusters: list[Cluster], groups: list[list[int]], words: list[str], top: int) -> None:
+    """Put each cluster's c-TF-IDF top terms into it (in place).
+
+    W(x, c) = tf(x, c) / |c| · log(1 + A / f(x)): tf over the cluster's words, |c| its word count, A the
+    average word count per class, f(x) the frequency of x over all classes; the mails in no cluster are
+    one more class, so that a word common everywhere weighs little. Terms of one or two letters and
+    numbers are left out.
+    """
+    clustered = {index for indexes in groups for index in indexes}
+    rest = [index for index in range(len(words)) if index not in clustered]
+    classes = [Counter(w for i in indexes for w in words[i].split() if len(w) > 2) for indexes in groups]
+    everything = [*classes, Counter(w for i in rest for w in words[i].split() if len(w) > 2)]
+    frequency: Counter[str] = Counter()
+    for counts in everything:
+        frequency.update(counts)
+    average = sum(sum(counts.values()) for counts in everything) / len(everything)
+    for position, counts in enumerate(classes):
+        size = sum(counts.values()) or 1
+        weights = {
+            term: count / size * math.log(1 + average / frequency[term]) for term, count in counts.items()
+        }
+        best = sorted(weights.items(), key=lambda item: (-round(item[1], 9), item[0]))[:top]
+        clusters[position] = replace(clusters[position], terms=tuple((t, round(w, 4)) for t, w in best))
+
+
+def article_texts(articles: Sequence[Article]) -> list[ArticleText]:
+    """Each article (each language) as title and example questions, sorted by id and language."""
+    texts = [
+        ArticleText(article.id, article.language.value, "\n".join([article.title, *article.examples]))
+        for article in articles
+    ]
+    return sorted(texts, key=lambda text: (text.article_id, text.language))
