@@ -18,10 +18,7 @@ from typing import Any
 
 from mailbot.clock import Clock
 from mailbot.errors import ConfigError
-from mailbot.reports.gap_corpus import NEAR_MARGIN, load_gap_mails, load_known_gaps, save_gaps
-from mailbot.reports.gap_drafts import Gap, draft_article, draft_name, gaps_document
-from mailbot.reports.gap_ids import assign_ids
-from mailbot.reports.gaps import GapSettings, article_texts, find_gaps
+from mailbot.reports.gap_model import NEAR_MARGIN, GapSettings
 from mailbot.reports.period import between
 
 DEFAULTS = GapSettings()
@@ -62,6 +59,11 @@ def run_gaps_command(args: argparse.Namespace, clock: Clock) -> int:
     from mailbot.app import load_configured_kb
     from mailbot.clients import load_installation
     from mailbot.clients.fleet import Fleet
+    from mailbot.reports.gap_corpus import load_gap_mails, load_known_gaps, save_gaps
+    from mailbot.reports.gap_drafts import Gap, draft_article, draft_name, gaps_document
+    from mailbot.reports.gap_ids import assign_ids
+    from mailbot.reports.gap_model import article_texts
+    from mailbot.reports.gaps import find_gaps
 
     installation = load_installation(args.config, require_secrets=False)
     if installation.several and not args.client:
@@ -105,7 +107,7 @@ def run_gaps_command(args: argparse.Namespace, clock: Clock) -> int:
     return 0
 
 
-def _print_table(mailbox: str, label: str, gaps: list[Gap], mails: int, one_offs: int, out: Path) -> None:
+def _print_table(mailbox: str, label: str, gaps: list[Any], mails: int, one_offs: int, out: Path) -> None:
     print(f"{mailbox} {label}: {mails} unanswered mails, {len(gaps)} gaps, {one_offs} one-offs; {out}")
     for gap in gaps:
         cluster = gap.cluster

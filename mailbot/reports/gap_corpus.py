@@ -16,10 +16,9 @@ from sqlalchemy.orm import Session
 
 from mailbot.db.schema import InboundMail, KnowledgeBaseGap, Outcome, Ticket
 from mailbot.reports.gap_ids import KnownGap
-from mailbot.reports.gaps import Cluster, GapMail
+from mailbot.reports.gap_model import NEAR_MARGIN, Cluster, GapMail
 from mailbot.reports.load import CHUNK
 
-NEAR_MARGIN = 0.05  # answered mail counts as unanswered below threshold + this (docs/metrics.md)
 NO_FAULT = (None, "", "none")
 
 

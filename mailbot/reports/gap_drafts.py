@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from mailbot.kb.validate import DRAFT_MARKER, ID_PATTERN
-from mailbot.reports.gaps import EXTEND, Cluster, GapSettings
+from mailbot.reports.gap_model import EXTEND, Cluster, GapSettings
 
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 

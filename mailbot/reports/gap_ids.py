@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from mailbot.reports.gaps import Cluster
+from mailbot.reports.gap_model import Cluster
 
 MIN_OVERLAP = 0.3
 MIN_TERMS = 0.8

@@ -25,11 +25,11 @@ _STOP_TEXT = """
     um und uns unser unsere vom von vor war wäre warum was weil wenn wer werden wie wieder wir wird wo
     würde zu zum zur gerne danke dank vielen viele grüße gruß gruss grüsse freundlichen liebe lieber
     sehr geehrte geehrter damen herren guten tag morgen abend team support app mfg lg vg beste
-    frage fragen problem anfrage hilfe info kurze kurz mal eigentlich irgendwie bzw ca brauche gern immer sonst
+    frage fragen problem anfrage hilfe info kurze kurz mal eigentlich irgendwie bzw ca brauche gern immer
     a about after all also am an and any are as at be been but by can could dear do does for from get
     got has have hello hey hi how i if in is it its just me my no not of on or our please regards so
     thank thanks that the their there this to up us was we what when where which why will with would
-    you your best kind cheers team support app question issue help
+    you your best kind cheers team support app question issue help sonst
     url email 0
     """
 STOP_WORDS = frozenset(_STOP_TEXT.split())

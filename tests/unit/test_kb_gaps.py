@@ -15,9 +15,10 @@ from mailbot.kb import check_knowledge_base, load_knowledge_base
 from mailbot.paths import SHIPPED_KNOWLEDGE_BASE
 from mailbot.reports.gap_drafts import Gap, draft_article, draft_name
 from mailbot.reports.gap_ids import KnownGap, assign_ids
+from mailbot.reports.gap_model import EXTEND, NEW, GapAnalysis, GapMail
+from mailbot.reports.gap_model import article_texts as to_article_texts
 from mailbot.reports.gap_text import mask, quote
-from mailbot.reports.gaps import EXTEND, NEW, GapAnalysis, GapMail, find_gaps
-from mailbot.reports.gaps import article_texts as to_article_texts
+from mailbot.reports.gaps import find_gaps
 from tests.unit.gap_mails import NEAR_ARTICLE, ONE_OFFS, PLANTED
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
