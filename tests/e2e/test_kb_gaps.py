@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.cli import main
-from mailbot.db.schema import KnowledgeBaseGap
+from mailbot.db.schema import KnowledgeBaseGap, Outcome, Ticket
+from mailbot.reports.gap_corpus import load_gap_mails
 from tests.e2e.conftest import Bot, make_mail
+from tests.integration.db_rows import NOW, inbound, migrated
 from tests.unit.gap_mails import ONE_OFFS, PLANTED
 
 TOPICS = ("gutschein", "warteliste")
@@ -93,3 +95,50 @@ def test_kb_gaps_needs_a_valid_range(bot: Bot, tmp_path: Path, capsys: pytest.Ca
     args = ["kb", "gaps", "--config", str(bot.config), "--out", str(tmp_path)]
     assert main([*args, "--since", "2026-12-05", "--until", "2026-12-01"]) == 2
     assert "before --since" in capsys.readouterr().err
+
+
+def test_the_corpus_is_the_clients_unanswered_requests_of_the_range(tmp_path: Path) -> None:
+    """Rows as the pipeline writes them (ORM, migrated SQLite): which requests count as unanswered."""
+    sessions = migrated(f"sqlite:///{tmp_path / 'gaps.db'}")
+    since, until = NOW - timedelta(days=1), NOW + timedelta(days=1)
+    cases = {  # name: (mailbox, arrival, outcome, confidence, severity) with threshold 0.6
+        "confident answer": ("mb", NOW, Outcome.ANSWERED, 0.9, None),
+        "answer near the threshold": ("mb", NOW, Outcome.ANSWERED, 0.62, None),
+        "not confident": ("mb", NOW, Outcome.ESCALATED, 0.3, None),
+        "confident, escalated for a second question": ("mb", NOW, Outcome.ESCALATED, 0.9, None),
+        "escalated fault": ("mb", NOW, Outcome.ESCALATED, 0.9, "major"),
+        "not a fault": ("mb", NOW, Outcome.ESCALATED, 0.9, "none"),
+        "follow-up": ("mb", NOW, Outcome.FOLLOW_UP, 0.1, None),
+        "another client's": ("other", NOW, Outcome.ESCALATED, 0.3, None),
+        "before the range": ("mb", since - timedelta(seconds=1), Outcome.ESCALATED, 0.3, None),
+    }
+    ids = {}
+    with sessions.begin() as session:
+        for name, (mailbox, at, outcome, confidence, severity) in cases.items():
+            row = inbound(session, mailbox=mailbox, received_at=at)
+            ticket = Ticket(
+                mailbox=mailbox, customer=f"{len(ids)}@example.org", subject=name, language="de",
+                state="escalated", created_at=at, updated_at=at, text_excerpt=f"Text: {name}",
+                severity=severity, reference=f"MB-{len(ids):06d}",
+            )  # fmt: skip
+            session.add(ticket)
+            session.flush()
+            row.outcome, row.ticket_id, row.language = outcome, ticket.id, "de"
+            row.decision = {
+                "prediction": {"article_id": "refund", "confidence": confidence, "threshold": 0.6}
+            }
+            ids[row.id] = name
+    with sessions() as session:
+        mails = load_gap_mails(session, "mb", since, until)
+    assert {ids[mail.inbound_id]: mail.why for mail in mails} == {
+        "answer near the threshold": "near_threshold",
+        "not confident": "not_confident",
+        "escalated fault": "fault",
+    }
+    fault = next(mail for mail in mails if mail.why == "fault")
+    assert (fault.subject, fault.text, fault.severity, fault.article_id) == (
+        "escalated fault",
+        "Text: escalated fault",
+        "major",
+        "refund",
+    )
