@@ -3,8 +3,9 @@
 The method (docs/metrics.md, "Knowledge-base gaps"; after Zendesk's Content Cues): mails and articles
 as vectors in one TF-IDF space (word 1-2-grams and char_wb 3-5-grams over `gap_text.topic_words`, so
 that German compounds and typos still meet); agglomerative clustering with average linkage on cosine
-distance, which needs no number of clusters and no random seed; clusters of at least `min_size` mails
-from at least `min_senders` senders are kept, every other mail is a one-off. A cluster is named by
+distance (computed once on the sparse rows), which needs no number of clusters and no random seed;
+clusters of at least `min_size` mails from at least `min_senders` senders are kept, every other mail
+is a one-off. A cluster is named by
 c-TF-IDF (BERTopic's class-based weighting) and titled by its medoid's subject; its centroid's best
 cosine to an article decides "new" (below `new_below`) or "extend" that article.
 
@@ -22,7 +23,7 @@ from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import hstack
+from scipy.sparse import csr_matrix, hstack
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
@@ -39,8 +40,8 @@ from mailbot.reports.gap_model import (
 from mailbot.reports.gap_text import quote, topic_words
 
 # share of the word n-grams in a vector (the rest: character n-grams). Measured on the planted mails of
-# tests/unit/test_kb_gaps.py: at 0.3 the adjusted Rand index is 1.0 for distances 0.85-0.95, at 0.5
-# at most 0.92 (paraphrases share a topic's word stem more often than the word: "Gutschein eingelöst",
+# tests/unit/test_kb_gaps.py: at 0.3 the adjusted Rand index is 1.0 for distances 0.8-0.95, at 0.5 at
+# most 0.92 (paraphrases share a topic's word stem more often than the word: "Gutschein eingelöst",
 # "Gutscheine", "Gutscheincode")
 WORD_WEIGHT = 0.3
 DEFAULT_SETTINGS = GapSettings()
@@ -74,37 +75,45 @@ def find_gaps(
     return GapAnalysis(tuple(named), one_offs)
 
 
-def _vectors(words: list[str], article_words: list[str]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """L2-normalised rows of mails and articles, fitted together so that both share one space."""
+def _vectors(words: list[str], article_words: list[str]) -> tuple[csr_matrix, csr_matrix]:
+    """L2-normalised sparse rows of mails and articles, fitted together so that both share one space."""
     corpus = words + article_words
     # min_df=2: an n-gram of one text only adds length to its vector and similarity to nothing
     word_tfidf = TfidfVectorizer(
         analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"\S+", min_df=2
     )
     char_tfidf = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2)
-    if not any(text.strip() for text in corpus):
-        empty = np.zeros((len(corpus), 1))
-        return empty[: len(words)], empty[len(words) :]
-    parts = [
-        normalize(word_tfidf.fit_transform(corpus)) * WORD_WEIGHT,
-        normalize(char_tfidf.fit_transform(corpus)) * (1 - WORD_WEIGHT),
-    ]
-    joined = normalize(hstack(parts).tocsr()).toarray()
+    parts = [_fitted(word_tfidf, corpus) * WORD_WEIGHT, _fitted(char_tfidf, corpus) * (1 - WORD_WEIGHT)]
+    joined = normalize(hstack(parts).tocsr())
     return joined[: len(words)], joined[len(words) :]
 
 
-def _labels(vectors: NDArray[np.float64], distance: float) -> list[int]:
-    if len(vectors) < 2:
-        return [0] * len(vectors)
-    empty = ~vectors.any(axis=1)
-    safe = vectors.copy()
-    safe[empty, 0] = 1.0  # an empty text has no direction; it is a one-off below (its own label)
+def _fitted(vectorizer: TfidfVectorizer, corpus: list[str]) -> csr_matrix:
+    """Normalised rows; an all-zero column when no n-gram occurs twice (a tiny or empty corpus)."""
+    try:
+        return normalize(vectorizer.fit_transform(corpus))
+    except ValueError:  # "empty vocabulary" / "no terms remain": nothing to compare by
+        return csr_matrix((len(corpus), 1))
+
+
+def _labels(vectors: csr_matrix, distance: float) -> list[int]:
+    """A cluster label per row. Cosine distances are computed once on the sparse rows and passed as
+    precomputed (the same as metric="cosine" without a dense copy of every n-gram column); a row
+    without any n-gram has no direction and gets a label of its own."""
+    filled = [index for index in range(vectors.shape[0]) if vectors.indptr[index + 1] > vectors.indptr[index]]
+    labels = list(range(vectors.shape[0]))  # every row its own, until clustered
+    if len(filled) < 2:
+        return labels
+    rows = vectors[filled]
+    distances = np.clip(1.0 - (rows @ rows.T).toarray(), 0.0, 2.0)
+    np.fill_diagonal(distances, 0.0)
     model = AgglomerativeClustering(
-        n_clusters=None, distance_threshold=distance, metric="cosine", linkage="average"
+        n_clusters=None, distance_threshold=distance, metric="precomputed", linkage="average"
     )
-    labels = [int(label) for label in model.fit_predict(safe)]
-    top = max(labels) + 1
-    return [top + index if empty[index] else label for index, label in enumerate(labels)]
+    offset = vectors.shape[0]
+    for index, label in zip(filled, model.fit_predict(distances), strict=True):
+        labels[index] = offset + int(label)
+    return labels
 
 
 def _kept_groups(ordered: Sequence[GapMail], labels: list[int], settings: GapSettings) -> list[list[int]]:
@@ -124,14 +133,16 @@ def _kept_groups(ordered: Sequence[GapMail], labels: list[int], settings: GapSet
 def _cluster(
     ordered: Sequence[GapMail],
     indexes: list[int],
-    vectors: NDArray[np.float64],
-    article_vectors: NDArray[np.float64],
+    vectors: csr_matrix,
+    article_vectors: csr_matrix,
     articles: Sequence[ArticleText],
     middle: datetime,
     settings: GapSettings,
 ) -> Cluster:
+    """The cluster of the rows `indexes`. Its mails are ranked by cosine to the centroid: with unit
+    rows that is the ranking by summed similarity to all members, so the first is the medoid."""
     members = vectors[indexes]
-    centroid = members.mean(axis=0)
+    centroid = np.asarray(members.mean(axis=0)).ravel()
     norm = float(np.linalg.norm(centroid))
     centroid = centroid / norm if norm else centroid
     closeness = members @ centroid
@@ -155,7 +166,7 @@ def _cluster(
 
 
 def _nearest_article(
-    centroid: NDArray[np.float64], article_vectors: NDArray[np.float64], articles: Sequence[ArticleText]
+    centroid: NDArray[np.float64], article_vectors: csr_matrix, articles: Sequence[ArticleText]
 ) -> tuple[str | None, float]:
     """The article id most similar to `centroid` (over all its languages' texts) and the cosine."""
     if not articles:
