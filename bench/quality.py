@@ -3,7 +3,8 @@
 Builds missing sets (`python -m bench.datasets`), runs the real command as a subprocess (so the figures
 are exactly what a user gets), adds figures the command cannot know (ID-OOS vs OOD-OOS recall from the
 predictions file) and writes everything to bench/out/quality.json. Sets kept in the repository
-(`aktivo_severity`: the shipped KB and bench/severity/cases.jsonl) are evaluated in place.
+(`aktivo_severity`: the shipped KB and bench/severity/cases.jsonl; `aktivo_severity_independent`: the same
+KB and bench/severity/independent.jsonl) are evaluated in place.
 Usage: .venv/bin/python bench/quality.py [names...] [--rebuild] [--mailbot CMD]
 """
 

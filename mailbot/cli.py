@@ -143,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_report_parser(commands, _config_option, _now_option)
     commands.choices["report"].set_defaults(handler=_cmd_report)
+    commands.choices["measures"].set_defaults(handler=_cmd_measures)
 
     from mailbot.quarantine import add_parser as add_quarantine_parser
 
@@ -201,6 +202,12 @@ def _cmd_kb_gaps(args: argparse.Namespace) -> int:
     from mailbot.reports.gap_command import run_gaps_command
 
     return run_gaps_command(args, _clock(args.now))
+
+
+def _cmd_measures(args: argparse.Namespace) -> int:
+    from mailbot.reports.command import run_measures_command
+
+    return run_measures_command(args, _clock(args.now))
 
 
 def _cmd_clients(args: argparse.Namespace) -> int:

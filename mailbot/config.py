@@ -205,6 +205,18 @@ class SupportSettings(Section):
 class TeamSettings(Section):
     address: Address
     language: Language = Language.DE
+    # the people who may answer a customer by replying to a team notice (mailbot.tickets.agent_mail);
+    # empty: notices are answered by mail to the team, as before, and never reach a customer
+    members: list[Address] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _members_are_people(self) -> TeamSettings:
+        if self.address in self.members:
+            raise ValueError(
+                f"members: {self.address} is the team's own address, whose mail is never read as a "
+                "request or an answer; list the people's own addresses"
+            )
+        return self
 
 
 class DatabaseSettings(Section):
@@ -508,6 +520,14 @@ class ReportSettings(Section):
 
     # an automatic answer with no failure signal within this many business days resolved the request
     window_business_days: int = Field(default=3, ge=1, le=20)
+    # the monthly report by mail to the client's contacts (none: not sent), on this day of the month
+    # at this local hour, for the month before; in `language` (default: [support] default_language)
+    recipients: list[Address] = Field(default_factory=list)
+    day: int = Field(default=1, ge=1, le=28)
+    hour: int = Field(default=7, ge=0, le=23)
+    language: Language | None = None
+    # a weekly digest of the week before to the [team] address, Mondays at `hour`, in the team's language
+    team_digest: bool = False
 
 
 class OncallSettings(Section):

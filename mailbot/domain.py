@@ -191,6 +191,8 @@ class Action(StrEnum):
     ESCALATE = "escalate"
     FOLLOW_UP = "follow_up"
     IGNORE = "ignore"
+    AGENT_ANSWER = "agent_answer"  # a team member's reply to a notice, sent to the customer
+    REFUSE = "refuse"  # a reply to a notice that may not reach the customer: quarantined, team told
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ SETS: dict[str, Callable[[Path], Dataset]] = {
 }
 LOCAL_SETS: dict[str, tuple[Path, Path]] = {
     aktivo_severity.NAME: (aktivo_severity.KB, aktivo_severity.CASES),
+    aktivo_severity.INDEPENDENT_NAME: (aktivo_severity.KB, aktivo_severity.INDEPENDENT_CASES),
 }
 
 

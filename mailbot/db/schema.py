@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -114,6 +115,7 @@ class Outcome(StrEnum):
     FOLLOW_UP = "follow_up"
     IGNORED = "ignored"
     QUARANTINED = "quarantined"
+    AGENT_ANSWER = "agent_answer"  # a team member's answer by mail (tickets.agent_mail)
 
 
 class OutboxState(StrEnum):
@@ -166,6 +168,29 @@ class MailboxWatch(Base):
     worker: Mapped[str] = mapped_column(String(300))  # host:pid
     engine_worker_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # its heartbeat row
     since: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MeasureRow(Base):
+    """A measure a report recommended (mailbot.reports.measures), kept so that the next report says
+    what became of it; agents close it (`mailbot measures close`)."""
+
+    __tablename__ = "measures"
+    __table_args__ = (UniqueConstraint("mailbox", "key", "period"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(300))  # "<code>:<subject>"
+    code: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(250))
+    period: Mapped[str] = mapped_column(String(40))  # the report's period label that recommended it
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    figure: Mapped[str] = mapped_column(String(80))
+    value: Mapped[float] = mapped_column(Float)
+    line: Mapped[float] = mapped_column(Float)
+    n: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open, done, dropped
+    note: Mapped[str] = mapped_column(MailText, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class InboundMail(Base):

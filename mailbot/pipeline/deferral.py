@@ -59,6 +59,10 @@ def decide_now(action: Action | None, severity: Severity | None, policy: Outside
             return Verdict(True, f"a {severity.value} fault is handled without delay")
         what = f"a {severity.value} fault" if severity is not None else "a question or wish"
         return Verdict(False, f"{what} goes to the 2nd level at the opening")
+    if action is Action.AGENT_ANSWER or action is Action.REFUSE:
+        if policy.takes_mail:
+            return Verdict(True, "a team member's reply is sent (or refused) when it is read")
+        return Verdict(False, "the mailbox is not read while closed: a team member's reply waits too")
     if action is None:
         return Verdict(False, "unreadable mail is quarantined at the opening")
     return Verdict(False, f"{action.value} waits for the opening")

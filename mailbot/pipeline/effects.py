@@ -18,22 +18,36 @@ from mailbot.app import App
 from mailbot.classify.disclosure import show_to_customer
 from mailbot.classify.normalise import classification_text
 from mailbot.db.schema import InboundMail, OutboxMail, Ticket, TicketEvent
-from mailbot.domain import Action, Decision, Intent, ParsedMail, ReplyTarget, SeverityGuess, TicketState
+from mailbot.domain import (
+    Action,
+    Decision,
+    Intent,
+    Language,
+    ParsedMail,
+    ReplyTarget,
+    SeverityGuess,
+    TicketState,
+)
 from mailbot.escalate.jobs import enqueue_jobs
+from mailbot.kb.model import Article
 from mailbot.pipeline.prepare import Prepared, severity_for
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, enqueue
+from mailbot.reports.failure import failure_signal
+from mailbot.tickets.agent_mail import SUGGESTED, suggestion
 from mailbot.tickets.incidents import MAX_CANDIDATES, Candidate, pick_parent
 from mailbot.tickets.notify import local_time, sender_of, to_team
 from mailbot.tickets.oncall import alert_oncall
 from mailbot.tickets.overdue import Promise, alert_response_overdue, overdue_note, promise
-from mailbot.tickets.service import new_reference
+from mailbot.tickets.service import new_reference, reply
 from mailbot.tickets.sla import clock_start, due_times
 from mailbot.tickets.team_reason import team_reason
 from mailbot.tickets.team_view import customer_label, team_reasons
 
 log = logging.getLogger(__name__)
 EXCERPT_CHARS = 2000
+# a follow-up whose best article is the one already sent, at least this confident, asks the same again
+SAME_QUESTION_FROM = 0.5
 
 
 def apply_decision(
@@ -50,7 +64,11 @@ def apply_decision(
     if decision.action is Action.IGNORE:
         return None
     effects = _Effects(session, app, row, mail, decision, now, prepared)
-    if decision.action is Action.FOLLOW_UP:
+    if decision.action is Action.AGENT_ANSWER:
+        assert decision.ticket_id is not None
+        ticket = session.get_one(Ticket, decision.ticket_id)
+        effects.agent_answer(ticket)
+    elif decision.action is Action.FOLLOW_UP:
         assert decision.ticket_id is not None
         ticket = session.get_one(Ticket, decision.ticket_id)
         effects.follow_up(ticket)
@@ -128,7 +146,12 @@ class _Effects:
                 response_due=response.due,
                 overdue=response.overdue,
             )
-        self.team_notice(ticket, "new", guess=guess, parent=parent, note=overdue_note(response))
+        suggested = suggestion(self.app, self.decision.prediction, self.mail.language)
+        if suggested is not None:
+            confidence = self.decision.prediction.confidence if self.decision.prediction else 0.0
+            self.event(ticket, SUGGESTED, f"{suggested.id} ({confidence:.2f})")
+        notice = {"guess": guess, "parent": parent, "note": overdue_note(response), "suggested": suggested}
+        self.team_notice(ticket, "new", **notice)
         self.event(ticket, "escalated", self.decision.reason)
         enqueue_jobs(self.session, self.app, ticket, "ticket.escalated", f"ticket-{ticket.id}", self.now)
         self.tell_overdue(ticket, response)
@@ -212,6 +235,7 @@ class _Effects:
             self.event(ticket, "customer_closing", f"thanks or 'solved'; the ticket stays {ticket.state}")
             ticket.updated_at = self.now
             return
+        self.record_failure(ticket)
         enqueue_jobs(
             self.session,
             self.app,
@@ -237,6 +261,32 @@ class _Effects:
         ticket.updated_at = self.now
         self.team_notice(ticket, "follow_up", guess=guess, note=overdue_note(told))
         self.tell_overdue(ticket, told)
+
+    def agent_answer(self, ticket: Ticket) -> None:
+        """A team member's reply to a notice: their text (or the suggested article) to the customer as
+        a person's reply, the human first response, the ticket answered (tickets.agent_mail)."""
+        article_id = self.decision.article_id
+        article = self.app.kb.article(article_id, Language(ticket.language)) if article_id else None
+        text = article.body if article is not None else self.mail.body.strip()
+        name = self.decision.details.get("agent_name", "")
+        reply(self.session, self.app, ticket, text, self.now, f"inbound-{self.row.id}", agent_name=name)
+        ticket.state = TicketState.ANSWERED
+        self.event(ticket, "answered_by_mail", self.decision.details.get("agent", ""))
+
+    def record_failure(self, ticket: Ticket) -> None:
+        """A follow-up to an automatic answer that says it failed ("hilft nicht", asks for a person,
+        the same question again): a `failure_signal` event for the reports (mailbot.reports.outcomes)."""
+        if ticket.article_id is None:
+            return
+        prediction = self.prepared.prediction if self.prepared else None
+        again = (
+            prediction is not None
+            and prediction.article_id == ticket.article_id
+            and prediction.confidence >= SAME_QUESTION_FROM
+        )
+        signal = failure_signal(self.mail.body, same_article_again=again)
+        if signal is not None:
+            self.event(ticket, "failure_signal", f"{signal.kind.value}: {signal.evidence}")
 
     def status_answer(self, ticket: Ticket) -> Promise:
         """Tell a customer who asks where the ticket stands; at most once per `status_reply_hours`.
@@ -318,8 +368,10 @@ class _Effects:
         guess: SeverityGuess | None = None,
         parent: Ticket | None = None,
         note: str | None = None,
+        suggested: Article | None = None,
     ) -> None:
-        """`note`: a line the team must read beside the decision's reason (an overdue target)."""
+        """`note`: a line the team must read beside the decision's reason (an overdue target);
+        `suggested`: the answer a near miss suggests, sent when a member replies "OK"."""
         if self.flooding(ticket):
             return
         prediction = self.decision.prediction
@@ -341,7 +393,15 @@ class _Effects:
             "resolution_due": local_time(self.app, ticket.resolution_due_at),
             "parent_reference": parent.reference if parent else None,
             "external_key": ticket.external_key,
+            "answer_by_mail": bool(self.app.settings.team.members),
         }
+        if suggested is not None and prediction is not None:
+            context |= {
+                "suggestion_title": suggested.title,
+                "suggestion_markdown": suggested.body,
+                "suggestion_article": suggested.id,
+                "suggestion_confidence": prediction.confidence,
+            }
         item = to_team(self.session, self.app, ticket.id, "team_notice", context, attach_rfc822=self.row.raw)
         self.enqueue(ticket, item)
 

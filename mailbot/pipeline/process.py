@@ -40,6 +40,7 @@ from mailbot.pipeline.prepare import Prepared, Stored, prepare_batch, severity_f
 from mailbot.pipeline.rule_context import rule_context
 from mailbot.rules import apply_rules
 from mailbot.rules.reply_target import reply_target
+from mailbot.tickets.agent_mail import Refused, agent_decision, recognise, refuse_agent_mail
 from mailbot.tickets.closing import is_closing
 from mailbot.tickets.lookup import claimed_sender, find_ticket, only_open_ticket
 from mailbot.tickets.status_query import asks_for_news, is_status_request
@@ -51,6 +52,7 @@ OUTCOMES = {
     Action.ESCALATE: Outcome.ESCALATED,
     Action.FOLLOW_UP: Outcome.FOLLOW_UP,
     Action.IGNORE: Outcome.IGNORED,
+    Action.AGENT_ANSWER: Outcome.AGENT_ANSWER,
 }
 
 
@@ -207,6 +209,9 @@ def process_one(
         if not verdict.now:
             return _leave_waiting(app, row, verdict.reason, now)
         log.info("inbound #%s decided outside business hours: %s", row.id, verdict.reason)
+    if decision.action is Action.REFUSE:
+        refuse_agent_mail(session, app, row, mail, decision.reason, decision.ticket_id, now)
+        return _quarantine(row, decision.reason, now)
     ticket_reference = apply_decision(session, app, row, mail, decision, now, prepared)
     if any(hit.name == bounces.RULE_NAME for hit in decision.rule_hits):
         ticket_reference = bounces.record_bounce(session, app, row, mail, decision.rule_hits, now)
@@ -239,6 +244,11 @@ def _decide(session: Session, app: App, row: InboundMail, prepared: Prepared, no
         hits = (bounces.bounce_hit(bounce), *hits)
     if any(hit.effect is RuleEffect.IGNORE for hit in hits):
         return decide(hits, None, None)
+    agent = recognise(session, app, mail, context.sender_check)
+    if isinstance(agent, Refused):
+        return Decision(Action.REFUSE, agent.reason, ticket_id=agent.ticket_id, rule_hits=hits)
+    if agent is not None:
+        return agent_decision(agent, hits)
     settings = app.settings
     target = reply_target(mail, context)
     if target.note:

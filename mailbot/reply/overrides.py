@@ -45,6 +45,7 @@ _REQUIRED_SAMPLES: dict[str, object] = {
     "breached": False,
     "recipient": "erika@example.com",
     "error": "550 5.1.1 mailbox unknown",
+    "sender": "jemand@example.org",
 }
 _OPTIONAL_SAMPLES: dict[str, object] = {
     "customer_name": "Müller, Erika",
@@ -61,6 +62,11 @@ _OPTIONAL_SAMPLES: dict[str, object] = {
     "parent_reference": "MB-10000001",
     "external_key": "SUP-12",
     "reference": "MB-48213377",  # delivery_failed: optional there
+    "answer_by_mail": True,
+    "suggestion_title": "Passwort zurücksetzen",
+    "suggestion_markdown": "Öffnen Sie die **Anmeldeseite**.",
+    "suggestion_article": "password-reset",
+    "suggestion_confidence": 0.62,
 }
 
 

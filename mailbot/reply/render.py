@@ -87,6 +87,10 @@ oncall_alert        reference, subject, customer, severity, response_due,       
   ticket's key in the external tracker (Jira).
 - ``share_used``: the share of the response time used up (0.8; above 1 when overdue); ``breached``:
   the response target is missed.
+- ``answer_by_mail``: a team member's reply to the notice goes to the customer; the answer a near
+  miss suggests, sent on "OK": ``suggestion_title``, ``suggestion_markdown``, ``suggestion_article``
+  (its id) and ``suggestion_confidence``.
+- ``sender``, ``reason`` (``agent_reply_refused``): who replied to a notice and why it was not sent.
 - ``recipient``: the address that rejected the mail (with the customer's name when it is the
   ticket's customer); ``error``: the SMTP response text.
 - ``ranking``: (article_id, score) pairs, best first; ``rule_hits``: (name, reason) pairs;
@@ -148,7 +152,7 @@ CUSTOMER_KINDS = (
     "status",
     "out_of_hours",
 )
-TEAM_KINDS = ("team_notice", "sla_alert", "delivery_failed", "oncall_alert")
+TEAM_KINDS = ("team_notice", "sla_alert", "delivery_failed", "oncall_alert", "agent_reply_refused")
 KINDS = (*CUSTOMER_KINDS, *TEAM_KINDS)
 PARTS = ("subject", "txt", "html")
 
@@ -169,6 +173,7 @@ REQUIRED_KEYS: dict[str, frozenset[str]] = {
         {"reference", "subject", "customer", "language", "severity", "response_due", "share_used", "breached"}
     ),
     "delivery_failed": frozenset({"recipient", "subject", "error"}),
+    "agent_reply_refused": frozenset({"sender", "subject", "reason"}),
     "oncall_alert": frozenset(
         {"reference", "subject", "customer", "severity", "response_due", "body_excerpt"}
     ),
@@ -202,9 +207,15 @@ OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
         "resolution_due": None,
         "parent_reference": None,
         "external_key": None,
+        "answer_by_mail": False,  # a member's reply goes to the customer (tickets.agent_mail)
+        "suggestion_title": None,  # a near miss: the best article, sent on "OK"
+        "suggestion_markdown": None,
+        "suggestion_article": None,
+        "suggestion_confidence": None,
     },
     "sla_alert": {},
     "delivery_failed": {"reference": None},
+    "agent_reply_refused": {"reference": None},
     "oncall_alert": {},
 }
 TEAM_EVENTS = ("new", "follow_up", "unverified_follow_up")

@@ -18,6 +18,7 @@ from mailbot.reports.facts import RequestFact
 from mailbot.reports.period import Period
 
 AGE_BUCKETS = ((0.0, 1.0, "0-1"), (1.0, 3.0, "1-3"), (3.0, 5.0, "3-5"), (5.0, float("inf"), ">5"))
+SEVERITY_ORDER = ("critical", "major", "minor", "cosmetic")
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -44,16 +45,27 @@ def backlog(
     """Stock at the period's end by age, and the daily flow within the period."""
     at = min(period.end, now)
     day_hours = calendar.standard_day_hours()
-    stock: list[str] = []
+    stock: list[dict[str, object]] = []
     ages: Counter[str] = Counter()
-    started = Counter()
+    started: Counter[bool] = Counter()
     for fact in requests:
         since = open_since(fact, at)
         if since is None:
             continue
-        stock.append(fact.reference or f"#{fact.inbound_id}")
-        ages[age_bucket(calendar.business_hours_between(since, at) / day_hours)] += 1
+        age = calendar.business_hours_between(since, at) / day_hours
+        stock.append(
+            {
+                "reference": fact.reference or f"#{fact.inbound_id}",
+                "severity": fact.severity,
+                "open_since": since.isoformat(),
+                "age_business_days": round(age, 2),
+                "external_key": fact.external_key,
+            }
+        )
+        ages[age_bucket(age)] += 1
         started[since < period.start] += 1
+    rank = {name: index for index, name in enumerate(SEVERITY_ORDER)}
+    stock.sort(key=lambda row: (rank.get(str(row["severity"]), len(rank)), -float(row["age_business_days"])))
     zone = calendar.zone
     came: Counter[date] = Counter()
     went: Counter[date] = Counter()
@@ -79,7 +91,8 @@ def backlog(
         "ages_business_days": {name: ages[name] for _, _, name in AGE_BUCKETS},
         "flow": {"in": sum(came.values()), "solved": sum(went.values())},
         "daily": days,
-        "open_references": sorted(stock),
+        "open_references": sorted(str(row["reference"]) for row in stock),
+        "open_tickets": stock,  # most severe first, then oldest
     }
 
 

@@ -1,7 +1,9 @@
-"""`mailbot report`: a client's figures for a month (or a range) as JSON and CSV files.
+"""`mailbot report`: a client's figures for a month (or a range) as JSON, CSV and HTML files; `mailbot
+measures list|close`: the measures the reports recommended.
 
-Reads the database only, like `mailbot status`: no mail password, no model. The files are written to a
-temporary name and renamed, so a reader never sees half a report.
+Reads the database (and records the period's recommended measures), like `mailbot status` needs no
+mail password and no model. The files are written to a temporary name and renamed, so a reader never
+sees half a report.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,8 @@ from typing import Any
 from mailbot.clock import Clock
 from mailbot.errors import ConfigError
 from mailbot.reports.load import load_facts
+from mailbot.reports.measure_store import STATUSES, close, listing, settle
+from mailbot.reports.measures import recommend
 from mailbot.reports.period import Period, between, month
 from mailbot.reports.report import Contract, build_report, facts_csv, history_start
 
@@ -33,6 +38,35 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
         "--compare", choices=["previous"], help="also the figures of the period before, under 'previous'"
     )
     report.add_argument("--out", type=Path, required=True, help="folder for report.json and facts.csv")
+    report.add_argument(
+        "--format",
+        type=_formats,
+        default=FORMATS,
+        help="which files, comma-separated: json (report.json), csv (facts.csv), html (report.html, "
+        "in the client's [support] default_language); default: json,csv,html",
+    )
+    measures = commands.add_parser("measures", help="the measures the reports recommended: list, close")
+    sub = measures.add_subparsers(dest="measures_command", required=True)
+    listed = sub.add_parser("list", help="every measure with its status")
+    listed.add_argument("--json", action="store_true")
+    closing = sub.add_parser("close", help="mark a measure done (or dropped); the next report says so")
+    closing.add_argument("id", type=int)
+    closing.add_argument("--status", choices=STATUSES[1:], default="done")
+    closing.add_argument("--note", default="", help="what was done (shown in the next report)")
+    for parser in (listed, closing):
+        config_option(parser)
+        now_option(parser)
+
+
+FORMATS = ("json", "csv", "html")
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [part for part in chosen if part not in FORMATS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"{text!r}: give some of {','.join(FORMATS)}, e.g. json,html")
+    return chosen
 
 
 def run_report_command(args: argparse.Namespace, clock: Clock) -> int:
@@ -54,25 +88,48 @@ def run_report_command(args: argparse.Namespace, clock: Clock) -> int:
             near_miss=sla.near_miss,
             around_the_clock=frozenset(str(severity) for severity in sla.around_the_clock()),
         )
-        periods = [period, period.previous()] if args.compare else [period]
+        before = period.previous()
         with app.sessions() as session:
-            facts = load_facts(session, app.mailbox, history_start(periods[-1]), now)
+            facts = load_facts(session, app.mailbox, history_start(before), now)
         report = build_report(facts, period, app.calendar, now, contract)
+        previous = build_report(facts, before, app.calendar, now, contract)
         if args.compare:
-            report["previous"] = build_report(facts, periods[1], app.calendar, now, contract)
+            report["previous"] = previous
+        with app.sessions.begin() as session:  # the one write: the measures, once per period
+            report["measures"] = settle(session, app.mailbox, period, recommend(report, previous), now)
         table = facts_csv(facts.requests, period, app.calendar, now, contract.window_days)
     finally:
         fleet.close()
+    files = {
+        "json": ("report.json", lambda: json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"),
+        "csv": ("facts.csv", lambda: table),
+        "html": ("report.html", lambda: _page(report, app)),
+    }
     args.out.mkdir(parents=True, exist_ok=True)
-    _write(args.out / "report.json", json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
-    _write(args.out / "facts.csv", table)
+    written = []
+    for kind in args.format:
+        name, text = files[kind]
+        _write(args.out / name, text())
+        written.append(str(args.out / name))
     automation = report["automation"]
     assert isinstance(automation, dict)
-    print(
-        f"{app.mailbox} {period.label}: {automation['requests']} requests; "
-        f"{args.out / 'report.json'}, {args.out / 'facts.csv'}"
-    )
+    print(f"{app.mailbox} {period.label}: {automation['requests']} requests; {', '.join(written)}")
     return 0
+
+
+def _page(report: dict[str, object], app: Any) -> str:
+    """report.html in the client's language, named and coloured as its mails ([branding])."""
+    from mailbot.reports.render_html import report_page
+
+    settings = app.settings
+    return report_page(
+        report,
+        settings.support.default_language.value,
+        client_name=settings.branding.name or settings.support.name,
+        zone=app.calendar.zone,
+        accent=settings.branding.accent_color,
+        directories=settings.templates.directories,
+    )
 
 
 def _period(args: argparse.Namespace, zone: Any) -> Period:
@@ -92,3 +149,40 @@ def _write(path: Path, text: str) -> None:
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text(text, encoding="utf-8")
     os.replace(partial, path)
+
+
+def run_measures_command(args: argparse.Namespace, clock: Clock) -> int:
+    from mailbot.clients import load_installation
+    from mailbot.clients.fleet import Fleet
+    from mailbot.terminal import safe_json, safe_line
+
+    installation = load_installation(args.config, require_secrets=False)
+    if installation.several and not args.client:
+        raise ConfigError("mailbot measures: several clients are configured; name one with --client SLUG")
+    fleet = Fleet.open(installation, clock, full=False, only=args.client)
+    try:
+        (app,) = fleet
+        if args.measures_command == "close":
+            with app.sessions.begin() as session:
+                try:
+                    row = close(session, app.mailbox, args.id, args.status, args.note, app.clock())
+                except ValueError as exc:
+                    print(f"mailbot: {exc}", file=sys.stderr)
+                    return 1
+                print(f"measure #{row.id} ({row.key}): {row.status}")
+            return 0
+        with app.sessions() as session:
+            rows = [
+                {"id": r.id, "key": r.key, "period": r.period, "status": r.status, "value": r.value,
+                 "line": r.line, "n": r.n, "note": r.note}
+                for r in listing(session, app.mailbox)
+            ]  # fmt: skip
+    finally:
+        fleet.close()
+    if args.json:
+        print(safe_json(rows))
+        return 0
+    for row in rows:
+        note = f"  ({safe_line(row['note'])})" if row["note"] else ""
+        print(f"#{row['id']:<5} {row['period']:<9} {row['status']:<8} {safe_line(row['key'])}{note}")
+    return 0

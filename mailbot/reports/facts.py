@@ -29,10 +29,14 @@ class RequestFact:
     article_id: str | None = None  # the article sent (answered) or best guess (escalated)
     confidence: float | None = None
     threshold: float | None = None
+    model_version: str | None = None  # the model that decided it (a retrain is a marker in the charts)
     ticket_id: int | None = None
     reference: str | None = None
+    external_key: str | None = None  # the ticket's Jira request, if mirrored
     customer_key: str | None = None  # who asked (canonical address): repeats; never shown in reports
     severity: str | None = None  # the current severity (after an agent's correction)
+    guessed_severity: str | None = None  # mailbot's guess, before any correction
+    severity_corrected: bool = False
     sla_started_at: datetime | None = None
     response_due_at: datetime | None = None
     resolution_due_at: datetime | None = None

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.db.schema import InboundMail, OutboxMail, Outcome, Ticket, TicketEvent
 from mailbot.reports.facts import Facts, RequestFact
+from mailbot.tickets.correction import parse_correction
 
 CHUNK = 500  # ids per IN list (SQLite allows 32,766 parameters)
 REQUEST_OUTCOMES = (Outcome.ANSWERED, Outcome.ESCALATED, Outcome.IGNORED, Outcome.QUARANTINED)
@@ -32,6 +33,7 @@ EVENT_FIELDS = {
 }
 SOLVED_KIND = "solved"
 FAILURE_KIND = "failure_signal"
+CORRECTION_KIND = "severity_corrected"
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
@@ -77,6 +79,7 @@ def _tickets(session: Session, ids: Sequence[int]) -> dict[int, Any]:
             select(
                 Ticket.id,
                 Ticket.reference,
+                Ticket.external_key,
                 Ticket.customer,
                 Ticket.severity,
                 Ticket.sla_started_at,
@@ -91,7 +94,7 @@ def _tickets(session: Session, ids: Sequence[int]) -> dict[int, Any]:
 def _events(session: Session, ids: Sequence[int]) -> dict[int, dict[str, list[Any]]]:
     """ticket id -> fact field -> times (failures: (time, kind)); solves also under "solves"."""
     found: dict[int, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-    wanted = [*EVENT_FIELDS, FAILURE_KIND]
+    wanted = [*EVENT_FIELDS, FAILURE_KIND, CORRECTION_KIND]
     for chunk in _chunks(ids):
         for row in session.execute(
             select(TicketEvent.ticket_id, TicketEvent.kind, TicketEvent.at, TicketEvent.note)
@@ -101,6 +104,11 @@ def _events(session: Session, ids: Sequence[int]) -> dict[int, dict[str, list[An
             fields = found[row.ticket_id]
             if row.kind == FAILURE_KIND:
                 fields["failures"].append((row.at, row.note.split(":", 1)[0].strip() or "negative"))
+                continue
+            if row.kind == CORRECTION_KIND:
+                corrected = parse_correction(row.note)
+                if corrected is not None:
+                    fields["corrections"].append(corrected)
                 continue
             fields[EVENT_FIELDS[row.kind]].append(row.at)
             if row.kind == SOLVED_KIND:
@@ -137,6 +145,8 @@ def _fact(
     events = history.get(row.ticket_id, {}) if row.ticket_id is not None else {}
     sent = first_sent.get(row.ticket_id, {}) if row.ticket_id is not None else {}
     ignored = row.outcome in (Outcome.IGNORED, Outcome.QUARANTINED)
+    corrections = events.get("corrections", [])
+    severity = ticket.severity if ticket else None
     return RequestFact(
         inbound_id=row.id,
         mailbox=mailbox,
@@ -147,10 +157,14 @@ def _fact(
         article_id=decision.get("article_id") or prediction.get("article_id"),
         confidence=prediction.get("confidence"),
         threshold=prediction.get("threshold"),
+        model_version=prediction.get("model_version"),
         ticket_id=row.ticket_id,
         reference=ticket.reference if ticket else None,
+        external_key=ticket.external_key if ticket else None,
         customer_key=ticket.customer if ticket else None,
-        severity=ticket.severity if ticket else None,
+        severity=severity,
+        guessed_severity=corrections[0][0] if corrections else severity,
+        severity_corrected=bool(corrections),
         sla_started_at=ticket.sla_started_at if ticket else None,
         response_due_at=ticket.response_due_at if ticket else None,
         resolution_due_at=ticket.resolution_due_at if ticket else None,

@@ -25,6 +25,7 @@ from mailbot.reports.period import Period
 from mailbot.reports.stats import Ratio, wilson
 
 DEFAULT_WINDOW_DAYS = 3
+NEAR_MISS = 0.5  # as tickets.agent_mail.SUGGEST_FROM: more likely right than wrong, yet not answered
 
 
 class AnswerOutcome(StrEnum):
@@ -175,6 +176,8 @@ class ArticleFigures:
     article_id: str
     answers: Counter[str] = field(default_factory=Counter)
     failed_inbound_ids: tuple[int, ...] = ()
+    failed_references: tuple[str, ...] = ()  # the tickets behind the failures, for the team to read
+    near_misses: tuple[str, ...] = ()  # escalated, this article best at NEAR_MISS or more: references
 
     @property
     def resolved(self) -> int:
@@ -205,6 +208,9 @@ class ArticleFigures:
             "precision_interval": list(interval) if interval else None,
             "failure_floor": self.failure_floor,
             "failed_inbound_ids": list(self.failed_inbound_ids),
+            "failed_references": list(self.failed_references),
+            "near_misses": len(self.near_misses),
+            "near_miss_references": list(self.near_misses),
         }
 
 
@@ -215,19 +221,43 @@ def articles(
     now: datetime,
     window_days: int = DEFAULT_WINDOW_DAYS,
 ) -> list[ArticleFigures]:
-    """Per article, worst first (highest failure floor; then most failures, then the id)."""
+    """Per article (answered, or near-missed by escalated requests), worst first: highest failure
+    floor, then most failures, then most near misses, then the id."""
     judged = judge_all(requests, calendar, now, window_days)
     counts: dict[str, Counter[str]] = {}
-    failed: dict[str, list[int]] = {}
+    failed: dict[str, list[RequestFact]] = {}
+    near: dict[str, list[str]] = {}
     for fact in requests:
+        if fact.arrived_at not in period or fact.article_id is None:
+            continue
+        if is_near_miss(fact):
+            near.setdefault(fact.article_id, []).append(fact.reference or f"#{fact.inbound_id}")
         verdict = judged.get(fact.inbound_id)
-        if verdict is None or fact.arrived_at not in period or fact.article_id is None:
+        if verdict is None:
             continue
         counts.setdefault(fact.article_id, Counter())[verdict.outcome.value] += 1
         if verdict.outcome is AnswerOutcome.FAILED:
-            failed.setdefault(fact.article_id, []).append(fact.inbound_id)
-    table = [
-        ArticleFigures(article, answers, tuple(failed.get(article, ())))
-        for article, answers in counts.items()
-    ]
-    return sorted(table, key=lambda row: (-row.failure_floor, -row.answers["failed"], row.article_id))
+            failed.setdefault(fact.article_id, []).append(fact)
+    table = []
+    for article in sorted(counts.keys() | near.keys()):
+        behind = failed.get(article, [])
+        table.append(
+            ArticleFigures(
+                article,
+                counts.get(article, Counter()),
+                tuple(f.inbound_id for f in behind),
+                tuple(f.reference or f"#{f.inbound_id}" for f in behind),
+                tuple(near.get(article, ())),
+            )
+        )
+    return sorted(
+        table,
+        key=lambda row: (-row.failure_floor, -row.answers["failed"], -len(row.near_misses), row.article_id),
+    )
+
+
+def is_near_miss(fact: RequestFact) -> bool:
+    """An escalated request whose best article was at least NEAR_MISS confident, below the threshold."""
+    if fact.outcome != "escalated" or fact.confidence is None or fact.threshold is None:
+        return False
+    return NEAR_MISS <= fact.confidence < fact.threshold

@@ -16,10 +16,18 @@ from datetime import datetime, timedelta
 from mailbot.clock import BusinessCalendar
 from mailbot.logredact import mask_addresses
 from mailbot.reports.backlog import backlog, volume
+from mailbot.reports.drift import drift
 from mailbot.reports.facts import Facts, RequestFact
 from mailbot.reports.outcomes import articles, automation, judge_all
 from mailbot.reports.period import Period
-from mailbot.reports.times import compliance, reopens, resolution_times, response_times, targets
+from mailbot.reports.times import (
+    compliance,
+    reopens,
+    resolution_times,
+    response_times,
+    severity_confusion,
+    targets,
+)
 
 REPORT_VERSION = 1
 HISTORY = timedelta(days=183)  # requests older than the period still counted: solved or repeated in it
@@ -43,6 +51,8 @@ def history_start(period: Period) -> datetime:
 def build_report(
     facts: Facts, period: Period, calendar: BusinessCalendar, now: datetime, contract: Contract
 ) -> dict[str, object]:
+    """Every figure of `period` (docs/metrics.md); `facts` must reach back to `history_start` of the
+    period before (drift compares with it)."""
     requests = facts.requests
     results = targets(
         requests, period, calendar, now, contract.acknowledgement_is_response, contract.around_the_clock
@@ -67,8 +77,10 @@ def build_report(
         "response_times": response_times(requests, period, calendar, contract.acknowledgement_is_response),
         "resolution_times": resolution_times(requests, period, calendar),
         "sla": compliance(results, contract.near_miss),
+        "severity": severity_confusion(requests, period),
         "reopens": reopens(requests, period, now),
         "backlog": backlog(requests, period, calendar, now),
+        "drift": drift(requests, period, period.previous(), calendar),
     }
 
 

@@ -207,3 +207,17 @@ def reopens(requests: Sequence[RequestFact], period: Period, now: datetime) -> d
         "reopen_rate": Ratio(reopened, len(solved)).as_dict(),
         "one_touch_rate": Ratio(one_touch, len(solved)).as_dict(),
     }
+
+
+def severity_confusion(requests: Sequence[RequestFact], period: Period) -> dict[str, object]:
+    """Guessed against final severity of the requests that arrived in `period` ("none": no fault), and
+    how many an agent corrected: where the guess goes wrong, for the severity model's next examples."""
+    names = (*SEVERITIES, "none")
+    table = {guess: dict.fromkeys(names, 0) for guess in names}
+    corrected = 0
+    for fact in requests:
+        if fact.arrived_at not in period or fact.outcome != "escalated":
+            continue
+        table[fact.guessed_severity or "none"][fact.severity or "none"] += 1
+        corrected += fact.severity_corrected
+    return {"guessed_by_final": table, "corrected": corrected}

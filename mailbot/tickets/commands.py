@@ -1,4 +1,4 @@
-"""`mailbot tickets list|show|reply|resolve|reopen`: what a support agent does from a shell.
+"""`mailbot tickets list|show|reply|resolve|reopen|severity`: what a support agent does from a shell.
 
 `list` and `show` only read the database: they need neither the mailbox nor the SMTP password, and
 never load the classifier. Each action changes the ticket and queues the customer's mail in one
@@ -25,6 +25,7 @@ from mailbot.clock import Clock
 from mailbot.db.schema import Ticket
 from mailbot.domain import TicketState
 from mailbot.terminal import safe_json, safe_line, safe_text
+from mailbot.tickets.correction import CHOICES, correct_severity
 from mailbot.tickets.service import ActionResult, TicketActionError, find_by_reference, reopen, reply, resolve
 from mailbot.tickets.views import conversation, events, references_of, ticket_row
 from mailbot.worker import deliverer_for
@@ -64,6 +65,10 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
     again = sub.add_parser("reopen", help="back to the 2nd level")
     again.add_argument("reference")
     again.add_argument("--note", default="")
+    severity = sub.add_parser("severity", help="correct the severity guess; the due times follow")
+    severity.add_argument("reference")
+    severity.add_argument("severity", choices=CHOICES)
+    severity.add_argument("--note", default="", help="why (kept in the ticket's history)")
     for parser in (listing, show, *sub.choices.values()):
         if not any(action.dest == "config" for action in parser._actions):
             config_option(parser)
@@ -75,8 +80,8 @@ def run_tickets_command(args: argparse.Namespace, clock: Clock) -> int:
     from mailbot.clients.fleet import Fleet
 
     command = args.tickets_command
-    reading = command in ("list", "show")
-    installation = load_installation(args.config, require_secrets=not reading)
+    mailing = command in ("reply", "resolve", "reopen")  # the others write no mail: no password needed
+    installation = load_installation(args.config, require_secrets=mailing)
     fleet = Fleet.open(installation, clock, full=False, only=getattr(args, "client", None))
     apps = list(fleet)
     several = installation.several
@@ -91,12 +96,16 @@ def run_tickets_command(args: argparse.Namespace, clock: Clock) -> int:
             return 1
         if command == "show":
             return _show(app, args, several)
-        _ = app.renderer, app.message_id_key  # template problems show before anything is written
+        if mailing:
+            _ = app.renderer, app.message_id_key  # template problems show before anything is written
         try:
             result = _act(app, args)
         except TicketActionError as exc:
             print(f"mailbot: {exc}", file=sys.stderr)
             return 1
+        if not mailing:
+            print(f"{result.reference}: {command} done")
+            return 0
         delivery = deliverer_for(app).deliver_due()
         told = ", ".join(result.notified) or "nobody"
         print(f"{result.reference}: {command} done; customer mail for {told}; {delivery.sent} mail(s) sent")
@@ -116,6 +125,8 @@ def _act(app: App, args: argparse.Namespace) -> ActionResult:
             return reply(session, app, ticket, message, now, cause="", agent_name=args.agent)
         if args.tickets_command == "resolve":
             return resolve(session, app, ticket, message, now, cause="", agent_name=args.agent)
+        if args.tickets_command == "severity":
+            return correct_severity(session, app, ticket, args.severity, args.note, now)
         return reopen(session, app, ticket, args.note, now)
 
 

@@ -13,11 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
-from mailbot.db.schema import InboundMail, OutboxMail, Ticket
+from mailbot.db.schema import InboundMail, OutboxMail, Outcome, Ticket
 from mailbot.domain import Language
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, Sender, enqueue
 from mailbot.tickets.team_view import recipient_label
+
+ANSWERABLE_KINDS = ("team_notice",)  # a member's reply to these reaches the customer (tickets.agent_mail)
 
 
 def sender_of(app: App) -> Sender:
@@ -66,7 +68,11 @@ def mail_customer(
         return False
     latest = session.scalar(
         select(InboundMail)
-        .where(InboundMail.ticket_id == ticket.id, InboundMail.mailbox == app.mailbox)
+        .where(
+            InboundMail.ticket_id == ticket.id,
+            InboundMail.mailbox == app.mailbox,
+            InboundMail.outcome.is_distinct_from(Outcome.AGENT_ANSWER),  # the customer's mail, not a member's
+        )
         .order_by(InboundMail.id.desc())
         .limit(1)
     )
@@ -112,6 +118,9 @@ def to_team(
             .order_by(OutboxMail.id.desc())
             .limit(1)
         )
+    # A team member's "reply" goes to the team, so it never comes back as a new request; a notice's
+    # reply comes to us when members may answer by mail (tickets.agent_mail).
+    answers = bool(team.members) and kind in ANSWERABLE_KINDS
     return Outgoing(
         kind=kind,
         language=team.language,
@@ -121,7 +130,7 @@ def to_team(
         in_reply_to=previous,
         references=[previous] if previous else [],
         attach_rfc822=attach_rfc822,
-        reply_to=team.address,  # a team member's "reply" must not come back as a new request
+        reply_to=app.settings.support.address if answers else team.address,
     )
 
 

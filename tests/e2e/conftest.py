@@ -111,8 +111,10 @@ def write_config(
     hours: str = "always_open = true",
     database_url: str | None = None,
     support: str = "",
+    team: str = "",
 ) -> Path:
-    """`extra`: whole sections at the end; `support`: more keys of [support]; `hours`: [business_hours]."""
+    """`extra`: whole sections at the end; `support`, `team`: more keys of [support], [team]; `hours`:
+    [business_hours]."""
     port = dovecot.imaps_port if security == "tls" else dovecot.imap_port
     path.write_text(
         f"""
@@ -125,6 +127,7 @@ ticket_numbers = "sequential"  # readable references in the tests; the default (
 [team]
 address = "{TEAM}"
 language = "de"
+{team}
 [imap]
 host = "127.0.0.1"
 port = {port}

@@ -63,6 +63,7 @@ def test_report_counts_what_happened_to_each_request(bot: Bot, tmp_path: Path) -
     assert automation["requests"] == 2  # type: ignore[index]
     assert automation["outcomes"] == {"answered": 1, "escalated": 1, "ignored": 1}  # type: ignore[index]
     assert automation["answers"]["failed"] == 1  # type: ignore[index]
+    assert automation["failures"] == {"negative": 1}  # the customer's words, recorded at the decision
     assert automation["precision"] == {"part": 0, "whole": 1, "value": 0.0}  # type: ignore[index]
     assert figures["volume"]["follow_ups"] == 1  # type: ignore[index]
     assert figures["reopens"]["solved"] == 1  # type: ignore[index]
@@ -83,3 +84,35 @@ def test_report_needs_a_period_and_names_the_fix(bot: Bot, tmp_path: Path, capsy
     assert "--period YYYY-MM" in capsys.readouterr().err
     assert main(["report", "--config", str(bot.config), "--period", "2026-13", "--out", str(tmp_path)]) == 2
     assert "YYYY-MM" in capsys.readouterr().err
+
+
+def test_an_agent_corrects_the_severity_and_the_due_times_follow(bot: Bot, tmp_path: Path, capsys) -> None:
+    bot.deliver(make_mail(OTHER, "App stürzt ab", CRASH_REPORT_DE))
+    bot.run_once()
+    [ticket] = bot.tickets()
+    guessed = ticket.severity
+    assert guessed is not None and guessed != "cosmetic"
+    config = ["--config", str(bot.config)]
+    assert (
+        main(["tickets", "severity", ticket.reference, "cosmetic", "--note", "nur die Anzeige", *config]) == 0
+    )
+    assert main(["tickets", "severity", ticket.reference, "cosmetic", *config]) == 1  # already
+    assert "cosmetic already" in capsys.readouterr().err
+    [corrected] = bot.tickets()
+    assert corrected.severity == "cosmetic"
+    assert corrected.sla_started_at == ticket.sla_started_at  # the clock started when the mail arrived
+    assert corrected.response_due_at > ticket.response_due_at  # cosmetic: 40 h instead of fewer
+    capsys.readouterr()
+    assert main(["tickets", "show", ticket.reference, "--json", *config]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert any(
+        e["kind"] == "severity_corrected" and e["note"] == f"{guessed} -> cosmetic: nur die Anzeige"
+        for e in shown["events"]
+    )
+    figures = report(bot, tmp_path / "out")
+    severity = figures["severity"]
+    assert severity["corrected"] == 1  # type: ignore[index]
+    assert severity["guessed_by_final"][guessed]["cosmetic"] == 1  # type: ignore[index]
+    assert main(["tickets", "severity", ticket.reference, "none", *config]) == 0
+    [no_fault] = bot.tickets()
+    assert no_fault.severity is None and no_fault.response_due_at is None

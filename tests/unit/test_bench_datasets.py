@@ -15,8 +15,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.datasets import LOCAL_SETS, aktivo_severity, banking77_oos, clinc150, german_tickets, xsid
 from bench.datasets import __main__ as cli
-from bench.datasets import banking77_oos, clinc150, german_tickets, xsid
 from bench.datasets.email_form import choose_style, compose, wrap_cases
 from bench.datasets.writer import (
     OUT_OF_SCOPE_FILE,
@@ -29,6 +29,7 @@ from bench.datasets.writer import (
     write_dataset,
 )
 from bench.quality import extra_figures, parse_report, precision_at_test_mix
+from mailbot.classify.evaluate import check_expected, load_cases
 from mailbot.kb import load_knowledge_base
 from mailbot.kb.validate import ID_PATTERN
 
@@ -319,3 +320,25 @@ def test_precision_at_the_test_splits_mix_weights_each_kind():
     # test mix 40 in / 200 out: the one answered out-of-scope case stands for 100 mails
     assert precision_at_test_mix(cases, by_id, (40, 200)) == pytest.approx(30 / 140)
     assert precision_at_test_mix(cases[:4], by_id, (40, 20)) is None
+
+
+@pytest.mark.parametrize("name", sorted(LOCAL_SETS))
+def test_local_sets_load_as_evaluate_reads_them(name):
+    kb_dir, cases_file = LOCAL_SETS[name]
+    cases = load_cases(cases_file)
+    check_expected(cases, load_knowledge_base(kb_dir), cases_file)  # raises on an article the KB lacks
+    assert len(cases) >= 100 and all(case.severity is not None for case in cases)
+
+
+def test_independent_severity_set_is_balanced_and_about_other_apps():
+    """Issue 14: 20 cases per class ("none" included), half German, half English, none about Aktivo."""
+    assert LOCAL_SETS[aktivo_severity.INDEPENDENT_NAME][1] == aktivo_severity.INDEPENDENT_CASES
+    rows = [json.loads(line) for line in aktivo_severity.INDEPENDENT_CASES.read_text("utf-8").splitlines()]
+    counts: dict[tuple[str, str], int] = {}
+    for row in rows:
+        key = (row["severity"] or "none", row["language"])
+        counts[key] = counts.get(key, 0) + 1
+    classes = ["critical", "major", "minor", "cosmetic", "none"]
+    assert counts == {(label, language): 10 for label in classes for language in ("de", "en")}
+    assert len({row["id"] for row in rows}) == len(rows)
+    assert all(row["expected"] is None and row["app"] and "aktivo" not in row["app"].lower() for row in rows)

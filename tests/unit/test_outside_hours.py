@@ -51,7 +51,11 @@ def test_what_may_be_decided_outside_hours(action, severity, policy, now):
 )
 def test_property_only_confident_answers_and_urgent_faults_go_ahead(action, severity, answers, urgent):
     policy = OutsideHours(answers, urgent)
-    expected = (action is Action.ANSWER and answers) or (action is Action.ESCALATE and severity in urgent)
+    expected = (
+        (action is Action.ANSWER and answers)
+        or (action is Action.ESCALATE and severity in urgent)
+        or (action in (Action.AGENT_ANSWER, Action.REFUSE) and policy.takes_mail)  # a person's reply
+    )
     assert decide_now(action, severity, policy).now is expected
     if not policy.takes_mail:  # then nothing at all is decided while closed
         assert not decide_now(action, severity, policy).now

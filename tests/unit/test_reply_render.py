@@ -97,6 +97,12 @@ CONTEXTS = {
         "response_due": DUE,
         "body_excerpt": "Seit heute Abend stürzt die App bei allen ab.",
     },
+    "agent_reply_refused": {
+        "reference": "MB-000123",
+        "sender": "someone@elsewhere.example",
+        "subject": "AW: [MB-000123] Neues Ticket",
+        "reason": "not in [team] members: nothing was sent to the customer",
+    },
 }
 NO_REFERENCE_KINDS = ("out_of_hours",)  # sent before a ticket exists
 

@@ -289,6 +289,11 @@ def test_backlog_stock_flow_and_age_buckets() -> None:
     assert sum(day["net"] for day in figures["daily"]) == 5  # type: ignore[union-attr]
     assert len(figures["daily"]) == 31  # type: ignore[arg-type]
     assert age_bucket(1.0) == "1-3" and age_bucket(3.0) == "3-5" and age_bucket(0.99) == "0-1"
+    critical = request(99, at("2026-10-30 09:00"), "escalated", escalations=(at("2026-10-30 09:00"),))
+    critical = replace(critical, severity="critical", external_key="SUP-7")
+    listed = backlog([*facts, critical], OCTOBER, CALENDAR, at("2026-12-01 10:00"))["open_tickets"]
+    assert listed[0]["reference"] == "A-99" and listed[0]["external_key"] == "SUP-7"  # type: ignore[index]
+    assert listed[0]["age_business_days"] == 1.0  # Friday 09:00 to the month's end: one business day
 
 
 def test_the_month_boundary_is_the_clients_midnight() -> None:
@@ -310,3 +315,43 @@ def test_an_empty_period_has_no_rates_but_no_error() -> None:
     figures = automation([], OCTOBER, CALENDAR, at("2026-10-30 10:00"))
     assert figures.precision.value is None and figures.automation_rate.value is None
     assert backlog([], OCTOBER, CALENDAR, at("2026-10-30 10:00"))["open"] == 0
+
+
+def test_an_articles_near_misses_and_the_tickets_behind_its_failures() -> None:
+    early, now = at("2026-10-05 10:00"), at("2026-10-30 10:00")
+    failed = request(1, early, first_auto_reply_at=early, article_id="k", failures=((early, "negative"),))
+    near = request(2, early, "escalated", article_id="k", confidence=0.7, threshold=0.9)
+    far = request(3, early, "escalated", article_id="k", confidence=0.3, threshold=0.9)
+    only_near = request(4, early, "escalated", article_id="m", confidence=0.6, threshold=0.9)
+    table = {row.article_id: row for row in articles([failed, near, far, only_near], OCTOBER, CALENDAR, now)}
+    assert table["k"].failed_references == ("A-1",) and table["k"].near_misses == ("A-2",)
+    assert table["m"].near_misses == ("A-4",) and table["m"].precision.value is None
+
+
+def test_psi_of_a_changed_topic_mix_alerts_and_an_unchanged_one_does_not() -> None:
+    from mailbot.reports.drift import psi
+
+    assert round(psi({"a": 0.5, "b": 0.3, "c": 0.2}, {"a": 0.3, "b": 0.3, "c": 0.4}), 3) == 0.241
+    assert psi({"a": 0.5, "b": 0.5}, {"a": 0.5, "b": 0.5}) == 0
+
+
+def test_drift_compares_the_predicted_mix_with_the_period_before_and_marks_models() -> None:
+    from mailbot.reports.drift import drift
+
+    september = [request(n, at("2026-09-10 10:00"), article_id="a", model_version="m1") for n in range(8)]
+    october = [
+        request(
+            10 + n,
+            at("2026-10-12 10:00"),
+            article_id="a" if n < 2 else "b",
+            model_version="m2",
+            confidence=0.8,
+            threshold=0.9,
+        )
+        for n in range(8)
+    ]
+    figures = drift(september + october, OCTOBER, month("2026-09", BERLIN), CALENDAR)
+    assert figures["psi_alert"] is True and figures["psi"] > 0.2  # type: ignore[operator]
+    assert [m["version"] for m in figures["models"]] == ["m2"]  # type: ignore[index]
+    [week] = figures["weekly"]  # type: ignore[misc]
+    assert week["week"] == "2026-10-12" and week["below_threshold"]["value"] == 1.0

@@ -1,7 +1,7 @@
 """knowledge-base gaps found by `mailbot kb gaps`, for stable gap ids (issue 14, branch gaps)
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-05
 
 One row per topic a run found among a client's unanswered mail: its top terms and members, so that the
@@ -13,8 +13,8 @@ from alembic import op
 
 from mailbot.db.schema import UTCDateTime
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
