@@ -95,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--kb", type=Path, help="knowledge-base directory (default: the configured clients')")
     _config_option(check)
     check.set_defaults(handler=_cmd_kb_check)
+    from mailbot.reports.gap_command import add_parser as add_gaps_parser
+
+    add_gaps_parser(kb_commands, _config_option, _now_option)
+    kb_commands.choices["gaps"].set_defaults(handler=_cmd_kb_gaps)
 
     train = commands.add_parser("train", help="train the classifier on the knowledge base and save it")
     _config_option(train)
@@ -192,6 +196,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from mailbot.reports.command import run_report_command
 
     return run_report_command(args, _clock(args.now))
+
+
+def _cmd_kb_gaps(args: argparse.Namespace) -> int:
+    from mailbot.reports.gap_command import run_gaps_command
+
+    return run_gaps_command(args, _clock(args.now))
 
 
 def _cmd_measures(args: argparse.Namespace) -> int:

@@ -389,3 +389,18 @@ class EscalationJob(Base):
     last_error: Mapped[str | None] = mapped_column(MailText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class KnowledgeBaseGap(Base):
+    """A topic `mailbot kb gaps` found among a client's unanswered mail (mailbot.reports.gaps), kept so
+    that the next run gives the same topic the same id (matched by its members and its top terms) and a
+    report can say since when a gap is open. Ids are never reused, also after a gap is no longer seen."""
+
+    __tablename__ = "kb_gaps"
+    mailbox: Mapped[str] = mapped_column(String(40), primary_key=True)
+    gap_id: Mapped[str] = mapped_column(String(20), primary_key=True)  # "gap-0007"
+    title: Mapped[str] = mapped_column(MailText, default="")
+    terms: Mapped[dict[str, float]] = mapped_column(MailJSON)  # top terms -> c-TF-IDF weight
+    members: Mapped[list[int]] = mapped_column(MailJSON)  # inbound ids of the last run that saw it
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

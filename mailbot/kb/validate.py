@@ -24,14 +24,17 @@ from mailbot.kb.frontmatter import Source, node_line
 from mailbot.kb.model import ACTIONS, Article, Problem
 
 REQUIRED_KEYS = ("id", "title", "language", "examples")
-# in the order of the README; severity is reserved for the severity guess and not read yet
-ALLOWED_KEYS = ("id", "title", "language", "tags", "examples", "action", "severity")
+# in the order of the README; severity is reserved for the severity guess and not read yet; sources
+# names the tickets an article was drafted from (`mailbot kb gaps`), for the editors only
+ALLOWED_KEYS = ("id", "title", "language", "tags", "examples", "action", "severity", "sources")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 # `_out_of_scope.md`: examples of what is never answered automatically (a class of its own, no answer)
 OUT_OF_SCOPE_ID = "_out_of_scope"
 _NULL_TAG = "tag:yaml.org,2002:null"
 # html enabled here only to find it: the renderer's parser shows it as text
 _FINDER = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+# a line of a draft's answer skeleton (`mailbot kb gaps`): refused until the answer is written
+DRAFT_MARKER = "[[draft]]"
 _TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|\{#")
 _REMOTE = re.compile(r"(?:https?:)?//", re.IGNORECASE)
 _HTML_FIX = (
@@ -65,6 +68,7 @@ def check_article(source: Source) -> Located | list[Problem]:
     language = fields.choice("language", tuple(Language), default="")
     examples = fields.texts("examples", required=True)
     tags = fields.texts("tags", required=False)
+    fields.texts("sources", required=False)
     action = fields.choice("action", ACTIONS, default="answer")
     if source.path.name == f"{OUT_OF_SCOPE_ID}.md":
         action = "escalate"  # never answered; its body, if any, is a note for the editors
@@ -74,6 +78,7 @@ def check_article(source: Source) -> Located | list[Problem]:
             "the answer below the front matter is empty",
             "write the answer in Markdown after the closing '---' line, or set 'action: escalate'",
         )
+    _refuse_draft(source, fields)
     if fields.problems:  # every unusable value has reported one, so below all values are valid
         return fields.problems
     article = Article(
@@ -87,6 +92,19 @@ def check_article(source: Source) -> Located | list[Problem]:
         path=source.path,
     )
     return Located(article, fields.line_of("id"), tuple(line for _, line in examples))
+
+
+def _refuse_draft(source: Source, fields: _Fields) -> None:
+    """A draft of `mailbot kb gaps` whose answer is still the skeleton must not reach a customer."""
+    marked = [index for index, line in enumerate(source.body.split("\n")) if DRAFT_MARKER in line]
+    if marked:
+        more = f" and {len(marked) - 1} more line(s)" if len(marked) > 1 else ""
+        fields.report(
+            source.body_line + marked[0],
+            f"the answer is still a draft: '{DRAFT_MARKER}' on this line{more}",
+            f"write the answer for the customer in place of the lines marked '{DRAFT_MARKER}', then delete"
+            " those lines",
+        )
 
 
 def body_warnings(source: Source) -> list[Problem]:
