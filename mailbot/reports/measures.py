@@ -23,6 +23,7 @@ MIN_SLA = 5
 REOPEN_RATE = 0.1
 MIN_SOLVED = 10
 HUMAN_REQUESTS = 3
+GAP_REQUESTS = 5  # a gap holding this many of the period's requests asks for an article
 MIN_DRIFT = 20  # requests before a shift of topics is a trend
 OLD_BACKLOG = ">5"  # the age bucket (business days) whose tickets need a follow-up
 
@@ -110,6 +111,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{value} customers asked for a person after an automatic answer: review the articles and "
         "answer texts concerned.",
     },
+    "write_article": {
+        "de": "Für die Wissensdatenbank-Lücke {subject} ({n} Anfragen ohne passenden Artikel) einen Artikel "
+        "schreiben: Entwurf mit `mailbot kb gaps`.",
+        "en": "Write an article for the knowledge-base gap {subject} ({n} requests without a fitting "
+        "article): draft it with `mailbot kb gaps`.",
+    },
     "topic_drift": {
         "de": "Die Themen der Anfragen haben sich verschoben (PSI {value} über {line}, n = {n}): neue "
         "Themen und Lücken der Wissensdatenbank prüfen (mailbot kb gaps).",
@@ -167,6 +174,15 @@ def _human_requests(report: Mapping[str, Any], _: Mapping[str, Any] | None) -> I
         yield Measure("human_requests", "all", "failures_human", asked, HUMAN_REQUESTS, asked)
 
 
+def _write_articles(report: Mapping[str, Any], _: Mapping[str, Any] | None) -> Iterator[Measure]:
+    for gap in report.get("gaps", ()):
+        if gap["requests"] >= GAP_REQUESTS:
+            subject = f"{gap['gap_id']} ({', '.join(gap['terms'][:3])})"
+            yield Measure(
+                "write_article", subject, "gap_requests", gap["requests"], GAP_REQUESTS, gap["requests"]
+            )
+
+
 def _topic_drift(report: Mapping[str, Any], _: Mapping[str, Any] | None) -> Iterator[Measure]:
     figures = report["drift"]
     n = sum(figures["mix"].values())
@@ -185,6 +201,7 @@ def _old_backlog(report: Mapping[str, Any], _: Mapping[str, Any] | None) -> Iter
 Rule = Callable[[Mapping[str, Any], Mapping[str, Any] | None], Iterator[Measure]]
 RULES: tuple[Rule, ...] = (
     _revise_articles,
+    _write_articles,
     _growing_topics,
     _sla_breaches,
     _reopens,

@@ -81,6 +81,7 @@ def build_report(
         "reopens": reopens(requests, period, now),
         "backlog": backlog(requests, period, calendar, now),
         "drift": drift(requests, period, period.previous(), calendar),
+        "gaps": [],  # filled from the kb_gaps rows by reports.produce (mailbot kb gaps finds them)
     }
 
 

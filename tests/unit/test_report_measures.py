@@ -76,3 +76,18 @@ def test_sla_breaches_and_old_backlog() -> None:
 
 def test_a_quiet_month_recommends_nothing() -> None:
     assert recommend(figures([])) == []
+
+
+def test_a_knowledge_base_gap_with_enough_requests_asks_for_an_article() -> None:
+    report = figures([])
+    report["gaps"] = [
+        {"gap_id": "gap-0003", "terms": ["gutschein", "einlösen", "code"], "requests": 6, "first_seen": ""},
+        {"gap_id": "gap-0004", "terms": ["lastschrift"], "requests": 4, "first_seen": ""},
+    ]
+    [measure] = recommend(report)
+    assert (measure.code, measure.subject, measure.value) == (
+        "write_article",
+        "gap-0003 (gutschein, einlösen, code)",
+        6,
+    )
+    assert "mailbot kb gaps" in measure.text("de")
