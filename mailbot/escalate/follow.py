@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailbot.db.schema import Ticket, TicketEvent
-from mailbot.domain import TicketState
+from mailbot.domain import Severity, TicketState
 from mailbot.errors import PermanentError, TransientError
 from mailbot.escalate import HttpTimeout, JobReport
 from mailbot.escalate.bounded_http import stopping
@@ -124,6 +124,7 @@ def _follow(session: Session, app: App, ticket: Ticket, key: str, seen: Seen, no
     """Act on what Jira shows, in the ticket's transaction."""
     from mailbot.tickets.service import add_event, reply, resolve, resolve_alone
 
+    follow_priority(session, app, ticket, key, seen.state.priority, now)
     requester = Requester(ticket.customer, seen.state.customers, seen.own_account)
     relay = batch(seen.comments, requester)
     if relay.read_up_to is not None:
@@ -143,6 +144,44 @@ def _follow(session: Session, app: App, ticket: Ticket, key: str, seen: Seen, no
         if not relay.complete:
             note = f"{len(relay.comments)} comments of {key} relayed; the next ones follow at the next poll"
             add_event(session, ticket, "jira_comments_waiting", note, now)
+
+
+PRIORITY_SEEN = "jira_priority"  # ticket event: the priority last seen on the request (its name)
+
+
+def follow_priority(
+    session: Session, app: App, ticket: Ticket, key: str, priority: str | None, now: datetime
+) -> None:
+    """An agent who changes the request's priority in Jira corrects the severity guess, as `mailbot
+    tickets severity` does (mailbot.tickets.correction): only a change since the priority last seen
+    counts (the first look compares with the one mailbot sent), so a correction made in mailbot is
+    not undone by the stale priority in Jira. A priority no [jira] priorities entry maps is noted."""
+    from mailbot.tickets.correction import correct_severity
+    from mailbot.tickets.service import add_event
+
+    if priority is None or app.settings.jira is None:
+        return
+    last = session.scalar(
+        select(TicketEvent.note)
+        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == PRIORITY_SEEN)
+        .order_by(TicketEvent.id.desc())
+        .limit(1)
+    )
+    settings = app.settings.jira
+    sent = settings.priority_for(Severity(ticket.severity)) if ticket.severity else None
+    if priority == (last if last is not None else sent):
+        if last is None:
+            add_event(session, ticket, PRIORITY_SEEN, priority, now)
+        return
+    add_event(session, ticket, PRIORITY_SEEN, priority, now)
+    severity = next((name for name, value in settings.priorities.items() if value == priority), None)
+    if severity is None:
+        add_event(
+            session, ticket, "jira_priority_unmapped", f"{key}: priority {priority!r} maps to no class", now
+        )
+        return
+    if severity != ticket.severity:
+        correct_severity(session, app, ticket, severity, f"priority {priority} in Jira {key}", now)
 
 
 def _looked_at(app: App, ticket_id: int) -> None:

@@ -53,6 +53,9 @@ class RequestState:
     changed_at: datetime | None
     # accountIds of the request's customers: its reporter and participants (their comments are theirs)
     customers: frozenset[str] = frozenset()
+    # the request's priority name, when the request type shows it among its field values (an agent's
+    # change of it corrects the severity: mailbot.escalate.follow)
+    priority: str | None = None
 
     @property
     def done(self) -> bool:
@@ -237,6 +240,7 @@ class JsmClient(JiraHttp):
             category=str(status.get("statusCategory") or "UNDEFINED"),
             changed_at=_date(status.get("statusDate")),
             customers=accounts,
+            priority=_priority(found.get("requestFieldValues")),
         )
 
     def _request(self, issue_key: str, expand: str | None = None) -> dict[str, Any]:
@@ -403,3 +407,13 @@ def _comment(item: Mapping[str, Any]) -> Comment | None:
         author_email=author.get("emailAddress") or None,
         author_account=author.get("accountId") or None,
     )
+
+
+def _priority(values: Any) -> str | None:
+    """The priority name among a request's field values ({"fieldId": "priority", "value": {"name"}})."""
+    for item in values if isinstance(values, list) else ():
+        if isinstance(item, dict) and item.get("fieldId") == "priority":
+            value = item.get("value")
+            name = value.get("name") if isinstance(value, dict) else value
+            return str(name) if name else None
+    return None

@@ -152,3 +152,24 @@ def test_unknown_priority_fails_at_once_and_status_says_why(
             and "[jira] priorities" in failed["reason"]
         )
         assert len(jsm.calls("POST", "/request")) == 1
+
+
+def test_a_priority_changed_in_jira_corrects_the_severity_once(jira_bot: tuple[Bot, FakeJsm]) -> None:
+    bot, jsm = jira_bot
+    report_outage(bot, CUSTOMER, "2026-05-26T09:00+02:00")
+    bot.run_once("--now", "2026-05-26T09:01+02:00")
+    bot.run_once("--now", "2026-05-26T09:10+02:00")  # the first look: the priority mailbot sent
+    (ticket,) = bot.tickets()
+    assert ticket.severity == "critical" and jsm.request("HELP-1").fields["priority"] == {"name": "Highest"}
+
+    jsm.set_priority("HELP-1", "High")  # the agent: one function, not an outage
+    bot.run_once("--now", "2026-05-26T09:20+02:00")
+    (corrected,) = bot.tickets()
+    assert corrected.severity == "major"
+    assert corrected.response_due_at > ticket.response_due_at  # major: more time than critical
+
+    config = ["--config", str(bot.config)]
+    assert main(["tickets", "severity", corrected.reference, "minor", *config]) == 0
+    bot.run_once("--now", "2026-05-26T09:30+02:00")  # Jira still says High: no change since, no revert
+    (kept,) = bot.tickets()
+    assert kept.severity == "minor"

@@ -183,6 +183,11 @@ class FakeJsm(LoopbackHttpServer):
             request = self._requests[key]
             request.status, request.category, request.status_date = status, category, datetime.now(UTC)
 
+    def set_priority(self, key: str, name: str) -> None:
+        """The agent changes the request's priority (shown among its field values)."""
+        with self._lock:
+            self._requests[key].fields["priority"] = {"name": name}
+
     def add_comment(
         self, key: str, body: str, *, public: bool = True, author: str = "Agent Smith", by: str | None = None
     ) -> int:
