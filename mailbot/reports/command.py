@@ -19,6 +19,7 @@ from typing import Any
 from mailbot.clock import Clock
 from mailbot.errors import ConfigError
 from mailbot.reports.measure_store import STATUSES, close, listing
+from mailbot.reports.one_client import one_client
 from mailbot.reports.period import Period, between, month
 
 
@@ -67,22 +68,13 @@ def _formats(text: str) -> tuple[str, ...]:
 
 
 def run_report_command(args: argparse.Namespace, clock: Clock) -> int:
-    from mailbot.clients import load_installation
-    from mailbot.clients.fleet import Fleet
     from mailbot.reports.produce import produce
 
-    installation = load_installation(args.config, require_secrets=False)
-    if installation.several and not args.client:
-        raise ConfigError("mailbot report: several clients are configured; name one with --client SLUG")
-    fleet = Fleet.open(installation, clock, full=False, only=args.client)
-    try:
-        (app,) = fleet
+    with one_client(args, clock, "report") as app:
         now = app.clock()
         period = _period(args, app.calendar.zone)
         produced = produce(app, period, now, compare=bool(args.compare))
         report, table = produced.report, produced.facts_csv
-    finally:
-        fleet.close()
     files = {
         "json": ("report.json", lambda: json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"),
         "csv": ("facts.csv", lambda: table),
@@ -135,16 +127,9 @@ def _write(path: Path, text: str) -> None:
 
 
 def run_measures_command(args: argparse.Namespace, clock: Clock) -> int:
-    from mailbot.clients import load_installation
-    from mailbot.clients.fleet import Fleet
     from mailbot.terminal import safe_json, safe_line
 
-    installation = load_installation(args.config, require_secrets=False)
-    if installation.several and not args.client:
-        raise ConfigError("mailbot measures: several clients are configured; name one with --client SLUG")
-    fleet = Fleet.open(installation, clock, full=False, only=args.client)
-    try:
-        (app,) = fleet
+    with one_client(args, clock, "measures") as app:
         if args.measures_command == "close":
             with app.sessions.begin() as session:
                 try:
@@ -160,8 +145,6 @@ def run_measures_command(args: argparse.Namespace, clock: Clock) -> int:
                  "line": r.line, "n": r.n, "note": r.note}
                 for r in listing(session, app.mailbox)
             ]  # fmt: skip
-    finally:
-        fleet.close()
     if args.json:
         print(safe_json(rows))
         return 0

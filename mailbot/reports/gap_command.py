@@ -19,6 +19,7 @@ from typing import Any
 from mailbot.clock import Clock
 from mailbot.errors import ConfigError
 from mailbot.reports.gap_model import NEAR_MARGIN, GapSettings
+from mailbot.reports.one_client import one_client
 from mailbot.reports.period import between
 
 DEFAULTS = GapSettings()
@@ -57,21 +58,14 @@ def add_parser(kb_commands: Any, config_option: Any, now_option: Any) -> None:
 
 def run_gaps_command(args: argparse.Namespace, clock: Clock) -> int:
     from mailbot.app import load_configured_kb
-    from mailbot.clients import load_installation
-    from mailbot.clients.fleet import Fleet
     from mailbot.reports.gap_corpus import load_gap_mails, load_known_gaps, save_gaps
     from mailbot.reports.gap_drafts import Gap, draft_article, draft_name, gaps_document
     from mailbot.reports.gap_ids import assign_ids
     from mailbot.reports.gap_model import article_texts
     from mailbot.reports.gaps import find_gaps
 
-    installation = load_installation(args.config, require_secrets=False)
-    if installation.several and not args.client:
-        raise ConfigError("mailbot kb gaps: several clients are configured; name one with --client SLUG")
     settings = GapSettings(distance=args.distance, new_below=args.new_below)
-    fleet = Fleet.open(installation, clock, full=False, only=args.client)
-    try:
-        (app,) = fleet
+    with one_client(args, clock, "kb gaps") as app:
         now = app.clock()
         until = args.until or now.astimezone(app.calendar.zone).date()
         try:
@@ -85,8 +79,6 @@ def run_gaps_command(args: argparse.Namespace, clock: Clock) -> int:
         with app.sessions.begin() as session:
             ids = assign_ids(analysis.clusters, load_known_gaps(session, app.mailbox))
             save_gaps(session, app.mailbox, analysis.clusters, ids, now)
-    finally:
-        fleet.close()
     references = {mail.inbound_id: mail.reference for mail in mails}
     gaps = [Gap(gap_id, cluster) for gap_id, cluster in zip(ids, analysis.clusters, strict=True)]
     paths = {article.id: str(article.path.relative_to(kb.root)) for article in kb.articles}
