@@ -285,6 +285,10 @@ REST_WORKS = _signal(
     r"(?:other|all other) (?:features|functions|parts|screens) (?:\w+ ){0,2}(?:work|are (?:fine|ok|working))",
     r"(?:the )?app itself (?:\w+ ){0,2}(?:works|is fine|runs)|otherwise (?:\w+ ){0,3}(?:works|fine|ok)",
     r"\bonly (?:the )?(?:\w+ ){1,3}(?:is|are) (?:broken|affected|failing|not working)",
+    r"\b(?:works?|working|runs?|running) (?:as normal|normally|as usual)\b",
+    r"\bstill (?:works?|runs?|working)\b",
+    r"(?:geht|gehen|funktioniert|funktionieren|klappt|klappen|l(?:ä|ae)uft|laufen) (?:aber )?"
+    r"(?:weiterhin|noch|wie gewohnt|ganz normal)\b(?! (?:\w+ ){0,2}(?:nicht|nichts))",
 )
 INTERMITTENT = _signal(
     "only sometimes",
@@ -353,6 +357,8 @@ THANKS = _signal(
     r"dank(?:e)? f(?:ü|ue)r (?:die|ihre|eure|deine) (?:\w+ )?(?:hilfe|antwort|unterst(?:ü|ue)tzung)",
     r"thanks? (?:you )?for (?:the|your) (?:\w+ )?(?:help|reply|support)|kudos|great job|gef(?:ä|ae)llt mir",
     r"love the (?:new )?(?:app|update|version)|\blob\b",
+    r"\bdanke (?:an )?(?:alle|euch alle|das (?:ganze )?team)\b",
+    r"l(?:ä|ae)uft (?:alles )?(?:super|prima|bestens)",
 )
 RESOLVED = _signal(
     "resolved",
@@ -363,6 +369,16 @@ RESOLVED = _signal(
     r"(?:problem|fehler) (?:\w+ ){0,2}(?:gel(?:ö|oe)st|erledigt|behoben)|(?:solved|resolved|fixed) itself",
     r"hat sich (?:\w+ )?(?:erledigt|gekl(?:ä|ae)rt)|sorted itself out",
     r"(?:problem|issue) (?:\w+ ){0,2}(?:is|was|got|has been) (?:now )?(?:sorted|fixed|resolved)",
+)
+REQUEST = _signal(
+    "request, not a fault",
+    "Anliegen, kein Fehler",
+    # a cancellation or a deletion the customer asks for: work for the team, not a fault
+    {NONE: 0.8},
+    r"(?:bitte|m(?:ö|oe)chte|will) (?:\w+ ){0,4}(?:k(?:ü|ue)ndigen|l(?:ö|oe)schen|stornieren)\b",
+    r"\bk(?:ü|ue)ndigen sie\b|\bl(?:ö|oe)schen sie\b",
+    r"(?:please|i(?:'d| would) like to|i want to) (?:\w+ ){0,2}(?:cancel|delete|close|terminate) "
+    r"(?:my|our) (?:subscription|account|membership|contract|plan|data)",
 )
 URGENT = _signal(
     "marked urgent",
@@ -395,6 +411,7 @@ SIGNALS: tuple[Signal, ...] = (
     QUESTION,
     THANKS,
     RESOLVED,
+    REQUEST,
     URGENT,
 )
 # a core function down for all users is the definition of "critical", whatever the model says ...

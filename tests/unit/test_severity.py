@@ -285,6 +285,21 @@ def test_the_rest_works_and_a_workaround_are_named_as_reasons(shipped):
     assert "signal: all users + core function failing" not in guess.reasons
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "der export geht bei allen nicht, ein- und ausstempeln geht weiterhin",
+        "label printing fails for the whole team, orders and payments still work",
+        "search is broken for all users, chat and tasks work as normal",
+    ],
+)
+def test_the_rest_still_working_is_a_signal(text):
+    assert "only one function, the rest works" in {hit.signal.name for hit in find_signals(text)}
+    assert "only one function, the rest works" not in {
+        hit.signal.name for hit in find_signals("der export geht weiterhin nicht")
+    }
+
+
 def test_signals_alone_keep_one_function_for_everyone_out_of_critical():
     model = train_severity([])
     assert model.guess("", "Bei niemandem geht der Login, die App ist tot").severity is Severity.CRITICAL
@@ -303,6 +318,8 @@ def test_signals_alone_keep_one_function_for_everyone_out_of_critical():
         "Are you planning maintenance this weekend? Will all users be logged out?",
         "Danke, das Problem mit dem Export hat sich erledigt.",
         "Sprache\nWie stelle ich die App auf Englisch um?",
+        "Bitte kündigen Sie unser Firmenkonto zum Monatsende, wir brauchen es nicht mehr.",
+        "Please cancel my subscription, I no longer need it",
     ],
 )
 def test_everyone_in_a_question_or_praise_is_no_fault(shipped, body):
