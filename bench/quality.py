@@ -190,6 +190,55 @@ def severity_lines(results: dict[str, dict]) -> list[str]:
     return lines
 
 
+SEVERITY_ORDER = ("critical", "major", "minor", "cosmetic", "none")
+
+
+def severity_confusion(cases: list[dict], predictions: list[dict]) -> list[str]:
+    """The severity confusion matrix (rows: labelled, columns: guessed) with recall and precision per
+    class: which classes the macro figure loses to which. Only cases with a `severity` key count."""
+    by_id = {prediction["id"]: prediction for prediction in predictions}
+    pairs = [
+        (case["severity"] or "none", by_id[case["id"]].get("severity") or "none")
+        for case in cases
+        if "severity" in case and case.get("id") in by_id
+    ]
+    if not pairs:
+        return []
+    count = {(row, col): 0 for row in SEVERITY_ORDER for col in SEVERITY_ORDER}
+    for pair in pairs:
+        count[pair] += 1
+    width = max(len(label) for label in SEVERITY_ORDER) + 1
+    lines = [
+        "labelled \\ guessed".ljust(20) + "".join(col.rjust(width) for col in SEVERITY_ORDER) + "  recall"
+    ]
+    for row in SEVERITY_ORDER:
+        total = sum(count[row, col] for col in SEVERITY_ORDER)
+        recall = f"{count[row, row] / total:.2f}" if total else "-"
+        cells = "".join(str(count[row, col]).rjust(width) for col in SEVERITY_ORDER)
+        lines.append(row.ljust(20) + cells + recall.rjust(8))
+    precisions = []
+    for col in SEVERITY_ORDER:
+        guessed = sum(count[row, col] for row in SEVERITY_ORDER)
+        precisions.append((f"{count[col, col] / guessed:.2f}" if guessed else "-").rjust(width))
+    lines.append("precision".ljust(20) + "".join(precisions))
+    return lines
+
+
+def confusion_lines(results: dict[str, dict]) -> list[str]:
+    """The severity confusion matrix of each set whose predictions file has severity guesses."""
+    blocks = []
+    for name, result in results.items():
+        if "severity_f1" not in result.get("evaluate", {}):
+            continue
+        _kb, cases = LOCAL_SETS.get(name, (OUT / name / "kb", OUT / name / "cases.jsonl"))
+        predictions = OUT / name / "predictions.jsonl"
+        if predictions.exists():
+            lines = severity_confusion(read_jsonl(cases), read_jsonl(predictions))
+            if lines:
+                blocks.append(f"severity confusion ({name}):\n" + "\n".join(lines))
+    return blocks
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -222,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{gap}")
     for line in severity_lines(results):
         print(f"\n{line}")
+    for block in confusion_lines(results):
+        print(f"\n{block}")
     report = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": shlex.join(["python", "bench/quality.py", *(argv if argv is not None else sys.argv[1:])]),

@@ -5,7 +5,9 @@ classifier, with a class-balanced linear SVM) trained on the agency-kept example
 `<kb>/_severity/<class>.md`, and the explicit signals of `signals.py` (crash, data loss, "all users",
 workaround, display only ...), each adding fixed amounts to class scores. The SVM margins are about ±1,
 so one signal weighs about as much as the model, and two agreeing signals outweigh it: a small example
-set cannot learn "all users + crash = critical" reliably, the rule can. The highest sum wins; "none"
+set cannot learn "all users + crash = critical" reliably, the rule can. "All users" alone is not
+critical (issue 14): the rule needs the app, the login or a core flow down for them, and the writer's
+"the rest works" or a way around it pulls the guess down to major or minor. The highest sum wins; "none"
 (a question, wish or thanks) gives `severity=None`. Ties go to "none", then to the milder class.
 Without examples (no `_severity/` folder) the model part is zero and the signals alone decide.
 The confidence is a softmax over the summed scores: a relative certainty, not a calibrated probability.
@@ -44,7 +46,7 @@ from mailbot.classify.severity_examples import load_severity_examples as load_se
 from mailbot.classify.signals import LABELS, NONE, adjustments, find_signals
 from mailbot.domain import Severity, SeverityGuess
 
-MODEL_NAME = "severity-svm+signals-1"
+MODEL_NAME = "severity-svm+signals-2"  # 2: issue 14, scope and workaround signals
 SHARPNESS = 2.0  # softmax temperature of the confidence: a margin of 1 gives about 0.88 against one rival
 MISSING_CLASS_SCORE = -1.0  # the SVM's "not this class" target, for classes without examples
 

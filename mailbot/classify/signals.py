@@ -93,7 +93,11 @@ LOGIN = _signal(
     r"nicht (?:mehr )?(?:ein|an)(?:loggen|logen|melden)\b",
     r"(?:login|log-in|anmeldung|einloggen) (?:\w+ ){0,2}(?:geht|klappt|funktioniert|schl(?:ä|ae)gt)"
     r" (?:\w+ ){0,3}(?:nicht|fehl)",
+    r"(?:geht|klappt|funktioniert) (?:\w+ ){0,2}(?:login|log-in|anmeldung|einloggen|anmelden)"
+    r" (?:\w+ ){0,2}nicht",
     r"(?:can'?t|cannot|unable to|couldn'?t|can not) (?:log|sign) ?(?:in|on)\b",
+    r"\b(?:nobody|no one|niemand|keine[rn]?) (?:\w+ ){0,4}(?:can|could|is able to|kann|konnte|k(?:ö|oe)nnen)"
+    r" (?:\w+ ){0,2}(?:log ?in|sign ?in|(?:ein|an)(?:loggen|melden))\b",
     r"(?:log ?in|sign ?in|login) (?:\w+ )?(?:fails|failed|is broken|doesn'?t work|not working|error)",
     r"(?:ständig|staendig|immer wieder) (?:\w+ )?ausgeloggt|keep (?:getting )?logged out",
     r"komme? (?:\w+ ){0,2}nicht (?:mehr )?in (?:mein|das|die|unser)\w* (?:konto|account|app|profil)",
@@ -151,7 +155,9 @@ FAILURE = _signal(
 EVERYONE = _signal(
     "all users affected",
     "alle Nutzer betroffen",
-    {"critical": 0.9, NONE: -0.3, "cosmetic": -0.3, "minor": -0.3},
+    # who is affected, not what fails: alone it only leans towards the graver classes; "critical"
+    # needs the whole app or a core flow down as well (ALL_USERS_DOWN below)
+    {"critical": 0.3, "major": 0.1, NONE: -0.3, "cosmetic": -0.3, "minor": -0.3},
     r"\b(?:alle|allen|s(?:ä|ae)mtliche[nr]?) (?:unsere[n]? )?"
     r"(?:nutzer|user|benutzer|kunden|kundinnen|mitglieder|teilnehmer|mitarbeiter|kollegen|standorte[n]?"
     r"|filialen|studios)\w*",
@@ -160,8 +166,12 @@ EVERYONE = _signal(
     r"nicht nur bei mir|auch bei (?:meinen |allen )?(?:freunden|kollegen|anderen)",
     r"\beveryone\b|\beverybody\b|\bevery (?:single )?(?:user|customer|member)",
     r"\ball (?:of )?(?:our |the )?(?:users?|customers?|members?|clients?|locations|studios|gyms|staff)\b",
-    r"\b(?:nobody|no one|none of (?:us|our|the \w+))\b (?:\w+ ){0,2}(?:can|could|is able|gets|has)",
-    r"not (?:just|only) me|other (?:users|members) (?:\w+ )?(?:too|as well|also)|whole team",
+    r"\b(?:nobody|no one|none of (?:us|our|the \w+))\b (?:\w+ ){0,3}(?:can|could|is able|gets|has)",
+    r"not (?:just|only) me|other (?:users|members) (?:\w+ )?(?:too|as well|also)",
+    # a whole customer organisation counts as everyone
+    r"\b(?:unser|unsere|unseres|das|die|der|im|in der|in unserem|in unserer) (?:ganze|gesamte)[nsr]? "
+    r"(?:team|firma|betrieb|b(?:ü|ue)ro|schule|klasse|verein|abteilung|filiale|belegschaft|flotte)",
+    r"\b(?:whole|entire) (?:team|company|office|school|staff|organi[sz]ation|department|fleet|club|branch)",
 )
 OUTAGE = _signal(
     "service down",
@@ -172,6 +182,20 @@ OUTAGE = _signal(
     r"\b(?:is|ist|are|sind|seems|went|goes) (?:\w+ )?(?:completely |totally |komplett )?(?:down|offline)\b",
     r"\b(?:total)?ausfall\b|st(?:ö|oe)rung|\boutage\b|server ?(?:error|fehler)|bad gateway",
     r"service unavailable|wartungsarbeiten|maintenance mode",
+)
+WHOLE_APP = _signal(
+    "the whole app fails",
+    "die ganze App geht nicht",
+    # the app itself as what fails, not one of its functions ("die App geht nicht", "the app isn't
+    # working"); "... when I export" names a function and is left to the others
+    {"critical": 0.2, "major": 0.3, NONE: -0.6, "cosmetic": -0.4},
+    r"\b(?:die|unsere|eure|ihre|the|our|your) (?:ganze |gesamte |komplette |whole |entire )?"
+    r"(?:app|anwendung|plattform|platform|webseite|website|seite|site|portal|system|software)\b"
+    r" (?:\w+ ){0,3}(?:(?:geht|funktioniert|l(?:ä|ae)dt|reagiert|l(?:ä|ae)uft)"
+    r" (?:\w+ ){0,2}(?:nicht|gar nicht)"
+    r"|(?:doesn'?t|does not|won'?t|will not|isn'?t|is not) (?:\w+ )?(?:work|load|respond|working|loading)"
+    r"|(?:is|seems) (?:\w+ )?(?:dead|broken|unresponsive))\b"
+    r"(?! (?:\w+ ){0,2}(?:wenn|sobald|beim|bei der|when|whenever|if|once))",
 )
 NOTHING_WORKS = _signal(
     "nothing works",
@@ -211,7 +235,7 @@ WORKAROUND = _signal(
     r"umgeh\w*|workaround|zur not|vorerst|\bfor now\b",
     r"(?:(?:ü|ue)ber|im|am|per|mit|auf) (?:den |die |das |der |dem )?"
     r"(?:browser|webseite|website|web|desktop|pc|laptop|tablet|ipad|e-?mail)\w{0,40}"
-    r" (?:\w+ ){0,2}(?:geht|klappt|funktioniert)",
+    r" (?:\w+ ){0,2}(?:geht|klappt|funktioniert)\b(?! (?:\w+ ){0,2}(?:nicht|nichts))",
     r"(?:geht|klappt|funktioniert) (?:es )?(?:aber|dann|wieder|trotzdem)\b(?! (?:\w+ )?nicht)",
     r"(?:beim|im) (?:zweiten|dritten|n(?:ä|ae)chsten) (?:versuch|anlauf)",
     r"(?<!auch )(?<!selbst )nach (?:einem |dem )?neustart",
@@ -222,6 +246,49 @@ WORKAROUND = _signal(
     r"(?:second|third|another) (?:try|attempt)",
     r"(?<!even )after (?:a restart|restarting|reconnecting|re-?logging)",
     r"(?:restart|reconnect|relog)\w{0,40} (?:\w+ )?(?:fixes|helps|solves)|von hand|manuell|by hand|manually",
+    r"danach (?:\w+ )?(?:geht|l(?:ä|ae)uft|klappt|funktioniert)"
+    r" (?:\w+ ){0,2}(?:normal|alles|es|wieder|problemlos)",
+    # another way to the same result: another payment method, the app itself instead of a shortcut or
+    # widget, the phone instead of the app
+    r"(?:mit|per|(?:ü|ue)ber|am|im|in der|auf) (?:\w+ ){1,3}"
+    r"(?:konnte|kann|geht|ging|klappt|klappte|funktioniert)"
+    r" (?:es |ich )?(?:aber|problemlos|normal|einwandfrei)\b(?! (?:\w+ ){0,2}(?:nicht|nichts|auch nicht))",
+    r"(?:direkt |innerhalb )?in der app (?:selbst )?(?:\w+ ){0,2}"
+    r"(?:schon|geht es|klappt es|funktioniert es)\b"
+    r"(?! (?:\w+ ){0,3}(?:nicht|nichts|kaputt))",
+    r"(?:inside|within|directly in|in) the (?:app|website|browser|web app) (?:itself )?(?:works|is fine)",
+    r"(?:in der app|die app (?:\w+ )?(?:(?:ö|oe)ffne|aufmache)),?"
+    r" (?:\w+ ){0,3}(?:aktuell|richtig|korrekt|stimmt)",
+    r"(?:in|opening|open) the app (?:\w+ ){0,2}(?:shows|has|is)"
+    r" (?:\w+ ){0,2}(?:right|correct|up to date|fine)\b",
+    r"(?:called|rang|phoned|angerufen|telefonisch)\w* (?:\w+ ){0,8}(?:for me|f(?:ü|ue)r mich)",
+    r"but (?:i|it|we) (?:\w+ )?(?:get|gets|got) there|eventually (?:works|loads|gets there)"
+    r"|irgendwann (?:\w+ )?(?:geht|klappt|l(?:ä|ae)dt|komme)",
+    r"(?:fine|ok|okay|works|normal) after that|after that (?:it )?(?:works|runs|is fine)",
+)
+REST_WORKS = _signal(
+    "only one function, the rest works",
+    "nur eine Funktion, der Rest geht",
+    # the service is not down: whoever is affected, this is "major" (or "minor" with a workaround)
+    {"critical": -1.4, "major": 0.5, NONE: -0.3},
+    r"(?:alles|alle) (?:andere[n]?|(?:ü|ue)brige[n]?) (?:\w+ ){0,3}"
+    r"(?:geht|gehen|funktionier\w*|l(?:ä|ae)uf\w*|klapp\w*|ist (?:ok|in ordnung|normal))",
+    r"\b(?:der|die|das) rest (?:\w+ ){0,4}"
+    r"(?:geht|funktioniert|l(?:ä|ae)uft|klappt|ist (?:ok|in ordnung|normal))",
+    r"\b(?:sonst|ansonsten) (?:\w+ ){0,4}(?:geht|funktioniert|l(?:ä|ae)uft|klappt)"
+    r"|\b(?:sonst|ansonsten) (?:ist )?alles (?:ok|in ordnung|normal|gut)",
+    r"(?:die )?app (?:selbst|an sich|ansonsten) (?:\w+ ){0,2}(?:geht|funktioniert|l(?:ä|ae)uft)",
+    r"\bnur (?:der|die|das|beim|bei der|beim) (?:\w+ ){1,3}(?:geht|klappt|funktioniert) (?:\w+ ){0,3}nicht",
+    r"everything else (?:\w+ ){0,2}(?:works|is (?:fine|ok|okay|working|normal)|seems fine|runs)",
+    r"(?:the )?rest of (?:the )?(?:app|site|website|system|platform|service) (?:\w+ ){0,2}"
+    r"(?:works|is (?:fine|ok|working)|runs)",
+    r"(?:other|all other) (?:features|functions|parts|screens) (?:\w+ ){0,2}(?:work|are (?:fine|ok|working))",
+    r"(?:the )?app itself (?:\w+ ){0,2}(?:works|is fine|runs)|otherwise (?:\w+ ){0,3}(?:works|fine|ok)",
+    r"\bonly (?:the )?(?:\w+ ){1,3}(?:is|are) (?:broken|affected|failing|not working)",
+    r"\b(?:works?|working|runs?|running) (?:as normal|normally|as usual)\b",
+    r"\bstill (?:works?|runs?|working)\b",
+    r"(?:geht|gehen|funktioniert|funktionieren|klappt|klappen|l(?:ä|ae)uft|laufen) (?:aber )?"
+    r"(?:weiterhin|noch|wie gewohnt|ganz normal)\b(?! (?:\w+ ){0,2}(?:nicht|nichts))",
 )
 INTERMITTENT = _signal(
     "only sometimes",
@@ -235,6 +302,7 @@ SLOW = _signal(
     "langsam oder verspätet",
     {"minor": 0.6, NONE: -0.3, "cosmetic": -0.2},
     r"langsam|\blahm|(?:dauert|l(?:ä|ae)dt) (?:\w+ ){0,2}(?:ewig|lange|ewigkeiten)",
+    r"(?:braucht|dauert|takes|needs) (?:\w+ ){0,3}0 (?:sekunden|minuten|seconds|minutes)",
     r"ruckel\w*|verz(?:ö|oe)gert",
     r"versp(?:ä|ae)tet|zu sp(?:ä|ae)t|\bslow\w*|sluggish|laggy|\blags?\b|takes (?:ages|forever|a long time)",
     r"(?:arrive|arrives|come|comes|show up|shows up) (?:\w+ ){0,2}late\b|\bdelayed\b",
@@ -247,6 +315,7 @@ DISPLAY = _signal(
     r"verzerrt|unscharf|pixelig|\blayout|darstellung\w*|\bfarbe\w*|dark ?mode|dunkelmodus|dunklen modus",
     r"\bschrift(?:art|gr(?:ö|oe)(?:ss|ß)e|farbe)?\b|kontrast|\bicons?\b|\bsymbole?\b|abst(?:a|ä)nde?\b",
     r"misaligned|alignment|not cent(?:er|re)d|cut off|truncated|overlap\w*|stretched|blurry|pixelated",
+    r"squashed|squished|gestaucht|gequetscht",
     r"\bcolou?rs?\b|\bfonts?\b|spacing|contrast|looks (?:weird|odd|off|messy|strange|ugly|wrong)",
     r"(?:isn'?t|not|nicht) (?:\w+ )?(?:cent(?:er|re)d|zentriert|mittig)|datumsformat|date format",
     r"(?:us|amerikanischen|falschen|wrong) format",
@@ -269,16 +338,16 @@ WISH = _signal(
     r"vorschlag|anregung|\bidee\b|feature[- ]?(?:request|wunsch)|wann kommt|geplant",
     r"h(?:ä|ae)tte (?:\w+ )?gern|m(?:ö|oe)chte (?:\w+ )?gern|\bwould like\b|\bi'?d like\b",
     r"would be (?:\w+ )?(?:nice|great|cool|helpful|awesome|useful)|i'?d love|\bi wish\b|suggestion",
-    r"please add|could you (?:please )?add|any plans|is .{0,30} planned",
+    r"please add|could you (?:please )?add|any plans|is .{0,30} planned|(?:are|is) (?:you|they) planning",
     r"when (?:is|will) .{0,30} (?:come|coming)",
 )
 QUESTION = _signal(
     "question",
     "Frage",
     {NONE: 0.4},
-    r"(?:^|[.!?:]\s+)(?:wie|wo|wann|welche\w*|gibt es|kann ich|kann man|k(?:ö|oe)nnen sie|k(?:ö|oe)nnt ihr"
+    r"(?:^|\n|[.!?:]\s+)(?:wie|wo|wann|welche\w*|gibt es|kann ich|kann man|k(?:ö|oe)nnen sie|k(?:ö|oe)nnt ihr"
     r"|ist es m(?:ö|oe)glich|bietet|habt ihr|haben sie|how|where|when|which|is there|are there|can i|do you"
-    r"|is it possible)\b",
+    r"|is it possible|will|does|are you|wird|werden|muss man|m(?:ü|ue)ssen wir)\b",
     r"geht das\?|ist das m(?:ö|oe)glich|is that possible|is there a way",
 )
 THANKS = _signal(
@@ -288,6 +357,8 @@ THANKS = _signal(
     r"dank(?:e)? f(?:ü|ue)r (?:die|ihre|eure|deine) (?:\w+ )?(?:hilfe|antwort|unterst(?:ü|ue)tzung)",
     r"thanks? (?:you )?for (?:the|your) (?:\w+ )?(?:help|reply|support)|kudos|great job|gef(?:ä|ae)llt mir",
     r"love the (?:new )?(?:app|update|version)|\blob\b",
+    r"\bdanke (?:an )?(?:alle|euch alle|das (?:ganze )?team)\b",
+    r"l(?:ä|ae)uft (?:alles )?(?:super|prima|bestens)",
 )
 RESOLVED = _signal(
     "resolved",
@@ -296,6 +367,18 @@ RESOLVED = _signal(
     r"(?:jetzt|inzwischen|mittlerweile) (?:\w+ ){0,2}(?:klappt|funktioniert|geht) (?:\w+ )?wieder",
     r"alles (?:klappt|funktioniert|geht) wieder|(?:everything|it) (?:\w+ )?works again|working again now",
     r"(?:problem|fehler) (?:\w+ ){0,2}(?:gel(?:ö|oe)st|erledigt|behoben)|(?:solved|resolved|fixed) itself",
+    r"hat sich (?:\w+ )?(?:erledigt|gekl(?:ä|ae)rt)|sorted itself out",
+    r"(?:problem|issue) (?:\w+ ){0,2}(?:is|was|got|has been) (?:now )?(?:sorted|fixed|resolved)",
+)
+REQUEST = _signal(
+    "request, not a fault",
+    "Anliegen, kein Fehler",
+    # a cancellation or a deletion the customer asks for: work for the team, not a fault
+    {NONE: 0.8},
+    r"(?:bitte|m(?:ö|oe)chte|will) (?:\w+ ){0,4}(?:k(?:ü|ue)ndigen|l(?:ö|oe)schen|stornieren)\b",
+    r"\bk(?:ü|ue)ndigen sie\b|\bl(?:ö|oe)schen sie\b",
+    r"(?:please|i(?:'d| would) like to|i want to) (?:\w+ ){0,2}(?:cancel|delete|close|terminate) "
+    r"(?:my|our) (?:subscription|account|membership|contract|plan|data)",
 )
 URGENT = _signal(
     "marked urgent",
@@ -314,10 +397,12 @@ SIGNALS: tuple[Signal, ...] = (
     FAILURE,
     EVERYONE,
     OUTAGE,
+    WHOLE_APP,
     NOTHING_WORKS,
     SINCE_UPDATE,
     NO_WORKAROUND,
     WORKAROUND,
+    REST_WORKS,
     INTERMITTENT,
     SLOW,
     DISPLAY,
@@ -326,17 +411,22 @@ SIGNALS: tuple[Signal, ...] = (
     QUESTION,
     THANKS,
     RESOLVED,
+    REQUEST,
     URGENT,
 )
-# a core function down for all users is the definition of "critical", whatever the model says
+# a core function down for all users is the definition of "critical", whatever the model says ...
 CORE_FAILURES = frozenset(
     signal.name for signal in (CRASH, WONT_START, LOGIN, PAYMENT, BOOKING, DATA_LOSS, FAILURE, NOTHING_WORKS)
 )
+# ... but a generic "geht nicht" for everyone may be one export among many functions: only these count
+DOWN_FOR_ALL = (CORE_FAILURES - {FAILURE.name}) | {OUTAGE.name, WHOLE_APP.name}
+# ... and not when the writer says the rest works or names a way around it
+LIMITED = frozenset({REST_WORKS.name, WORKAROUND.name})
 ALL_USERS_DOWN = "all users + core function failing"
 ALL_USERS_DOWN_GERMAN = "alle Nutzer betroffen und eine Kernfunktion fällt aus"
 ALL_USERS_DOWN_WEIGHTS: Mapping[str, float] = {"critical": 1.0, "major": -0.3}
 # signals whose hits mark a text as a fault report (used to keep such texts out of the "none" examples)
-FAULT_SIGNALS = CORE_FAILURES | {OUTAGE.name, DISPLAY.name, TYPO.name, SLOW.name}
+FAULT_SIGNALS = CORE_FAILURES | {OUTAGE.name, WHOLE_APP.name, DISPLAY.name, TYPO.name, SLOW.name}
 
 
 def find_signals(text: str | MappedText) -> tuple[Hit, ...]:
@@ -378,7 +468,7 @@ def adjustments(hits: Iterable[Hit]) -> tuple[dict[str, float], tuple[str, ...]]
         for label, weight in hit.signal.weights.items():
             change[label] += weight
     names = {hit.signal.name for hit in hits}
-    if EVERYONE.name in names and (names & CORE_FAILURES or OUTAGE.name in names):
+    if EVERYONE.name in names and names & DOWN_FOR_ALL and not names & LIMITED:
         for label, weight in ALL_USERS_DOWN_WEIGHTS.items():
             change[label] += weight
         reasons.append(f"signal: {ALL_USERS_DOWN}")

@@ -247,6 +247,87 @@ def test_signals_cover_german_and_english_phrasings():
     assert NONE not in {hit.signal.name for hit in find_signals("workaround: über den browser klappt es")}
 
 
+# --- issue 14: down for everyone, one function for everyone, a way around it --------------------------
+
+# (language, body, expected): who is affected does not decide the class alone; what fails and whether
+# the rest works does (docs/architecture.md, "Severity classes")
+SCOPE = [
+    (
+        "de",
+        "Seit heute früh startet die App bei keinem unserer Kollegen, nur ein weißer Bildschirm",
+        "critical",
+    ),
+    ("en", "The whole platform is down, nobody in our company can sign in", "critical"),
+    (
+        "de",
+        "Bei allen Kollegen lässt sich kein Dienstplan mehr ausdrucken, immer ein Fehler. Alles andere geht.",
+        "major",
+    ),
+    ("en", "Importing contacts fails for everyone on our team, everything else works fine", "major"),
+    ("de", "Für alle Nutzer klappt das Teilen per Link nicht, über die Webseite geht es aber", "minor"),
+    ("en", "Uploading photos fails for all our staff, but it works on the second try", "minor"),
+]
+
+
+@pytest.mark.parametrize(("language", "body", "expected"), SCOPE, ids=[c[1][:30] for c in SCOPE])
+def test_all_users_is_critical_only_when_the_service_is_down(shipped, language, body, expected):
+    guess = shipped.guess("", body)
+    assert guess.severity == Severity(expected), guess.reasons
+    all_users_down = "signal: all users + core function failing" in guess.reasons
+    assert all_users_down == (expected == "critical"), guess.reasons
+
+
+def test_the_rest_works_and_a_workaround_are_named_as_reasons(shipped):
+    guess = shipped.guess("Export", "Bei allen Kollegen klappt der Export nicht, der Rest der App läuft")
+    assert 'signal: "der Rest der App läuft" (only one function, the rest works)' in guess.reasons
+    guess = shipped.guess("", "Sharing fails for everyone, but it works via the website")
+    assert any(reason.endswith("(workaround exists)") for reason in guess.reasons)
+    assert "signal: all users + core function failing" not in guess.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "der export geht bei allen nicht, ein- und ausstempeln geht weiterhin",
+        "label printing fails for the whole team, orders and payments still work",
+        "search is broken for all users, chat and tasks work as normal",
+    ],
+)
+def test_the_rest_still_working_is_a_signal(text):
+    assert "only one function, the rest works" in {hit.signal.name for hit in find_signals(text)}
+    assert "only one function, the rest works" not in {
+        hit.signal.name for hit in find_signals("der export geht weiterhin nicht")
+    }
+
+
+def test_signals_alone_keep_one_function_for_everyone_out_of_critical():
+    model = train_severity([])
+    assert model.guess("", "Bei niemandem geht der Login, die App ist tot").severity is Severity.CRITICAL
+    assert (
+        model.guess("", "Bei allen geht der Export nicht, alles andere funktioniert").severity
+        is Severity.MAJOR
+    )
+    assert model.guess("", "Sync fails for everyone, for now we enter it by hand").severity is Severity.MINOR
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Great work everyone, all our staff love the new version!",
+        "Gilt das neue Design dann für alle Nutzer?",
+        "Are you planning maintenance this weekend? Will all users be logged out?",
+        "Danke, das Problem mit dem Export hat sich erledigt.",
+        "Sprache\nWie stelle ich die App auf Englisch um?",
+        "Bitte kündigen Sie unser Firmenkonto zum Monatsende, wir brauchen es nicht mehr.",
+        "Please cancel my subscription, I no longer need it",
+    ],
+)
+def test_everyone_in_a_question_or_praise_is_no_fault(shipped, body):
+    subject, _, text = body.rpartition("\n")
+    guess = shipped.guess(subject, text)
+    assert guess.severity is None, guess.reasons
+
+
 # --- mailbot evaluate -------------------------------------------------------------------------------
 
 TINY_KB = {
