@@ -113,6 +113,8 @@ def test_an_agent_corrects_the_severity_and_the_due_times_follow(bot: Bot, tmp_p
     severity = figures["severity"]
     assert severity["corrected"] == 1  # type: ignore[index]
     assert severity["guessed_by_final"][guessed]["cosmetic"] == 1  # type: ignore[index]
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Einschätzung des Schweregrads und Korrekturen" in page
     assert main(["tickets", "severity", ticket.reference, "none", *config]) == 0
     [no_fault] = bot.tickets()
     assert no_fault.severity is None and no_fault.response_due_at is None
