@@ -99,9 +99,16 @@ def _list(mailbox: str, found: list[Candidate], as_json: bool, window: int) -> i
 
 
 def _decide(
-    app: Any, args: argparse.Namespace, offered: dict[str, Candidate], done: frozenset[str], now: datetime
+    app: Any,
+    args: argparse.Namespace,
+    offered: dict[str, Candidate],
+    decided_before: frozenset[str],
+    now: datetime,
 ) -> int:
+    """Rejections first, then acceptances, each in its own transaction; an id named twice (or decided
+    by another agent meanwhile) is refused, never recorded twice."""
     failed = 0
+    done = set(decided_before)
     changed: list[Path] = []
     root = app.settings.knowledge_base.path
     for given in args.reject:
@@ -109,10 +116,10 @@ def _decide(
         if candidate is None:
             failed += 1
             continue
-        with app.sessions.begin() as session:
-            record(
-                session, app.mailbox, candidate.id, candidate.ticket_id, REJECTED, now, text=candidate.text
-            )
+        done.add(candidate.id)
+        if not _record(app, candidate, REJECTED, now, text=candidate.text):
+            failed += 1
+            continue
         print(f"{candidate.id} rejected: not offered again")
     for given in args.accept:
         wanted, _, target = given.partition("=")
@@ -127,11 +134,12 @@ def _decide(
             failed += 1
             continue
         chosen = target.strip() or candidate.target or ""
-        with app.sessions.begin() as session:
-            record(
-                session, app.mailbox, candidate.id, candidate.ticket_id, ACCEPTED, now,
-                target=chosen, path=str(placed.path), text=candidate.text,
-            )  # fmt: skip
+        done.add(candidate.id)
+        if not _record(
+            app, candidate, ACCEPTED, now, target=chosen, path=str(placed.path), text=candidate.text
+        ):
+            failed += 1
+            continue
         what = "example added to" if placed.written else "already an example in"
         print(f"{candidate.id} accepted: {what} {placed.path} ({chosen})")
         if placed.written:
@@ -144,10 +152,23 @@ def _decide(
     return 1 if failed else 0
 
 
-def _offered(given: str, offered: dict[str, Candidate], done: frozenset[str]) -> Candidate | None:
+def _record(app: Any, candidate: Candidate, decision: str, now: datetime, **fields: str) -> bool:
+    """Store the decision; False (and why, on stderr) when another agent decided it meanwhile."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with app.sessions.begin() as session:
+            record(session, app.mailbox, candidate.id, candidate.ticket_id, decision, now, **fields)
+    except IntegrityError:
+        print(f"mailbot: {candidate.id}: was decided by someone else meanwhile", file=sys.stderr)
+        return False
+    return True
+
+
+def _offered(given: str, offered: dict[str, Candidate], done: set[str]) -> Candidate | None:
     """The candidate `given` names, if it may be decided now; otherwise says why (stderr)."""
     key = given.strip().lower()
-    candidate = offered.get(key)
+    candidate = offered.get(key) if key not in done else None
     if candidate is None:
         why = "was decided already" if key in done else "is not a candidate (see `mailbot kb learn`)"
         print(f"mailbot: {given}: {why}", file=sys.stderr)

@@ -126,8 +126,13 @@ def test_agents_answers_become_examples_only_when_accepted(desk: Bot, capsys, tm
         ["kb", "learn", "--config", str(desk.config), "--now", later.isoformat(), "--accept", f"t{max_.id}"]
     )
     assert code == 1 and "name the article" in capsys.readouterr().err
-    out = learn(desk, capsys, "--accept", f"t{erika.id}", f"s{max_.id}", now=later)
-    assert "example added to" in out and "retrains before its next pass" in out
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    assert json.loads(learn(desk, capsys, "--json", "--since", tomorrow, now=later)) == []
+    accept = ["--accept", f"t{erika.id}", f"s{max_.id}", f"s{max_.id}"]  # named twice: written once
+    assert main(["kb", "learn", "--config", str(desk.config), "--now", later.isoformat(), *accept]) == 1
+    out, err = capsys.readouterr()
+    assert out.count("example added to") == 2 and "retrains before its next pass" in out
+    assert f"s{max_.id}: was decided already" in err
     after = article_file.read_bytes()
     assert after.startswith(before.split(b"\n---\n", 1)[0])  # the front matter's start unchanged
     assert len(after.splitlines()) == len(before.splitlines()) + 1
