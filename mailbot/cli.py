@@ -95,10 +95,16 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--kb", type=Path, help="knowledge-base directory (default: the configured clients')")
     _config_option(check)
     check.set_defaults(handler=_cmd_kb_check)
+
     from mailbot.reports.gap_command import add_parser as add_gaps_parser
 
     add_gaps_parser(kb_commands, _config_option, _now_option)
     kb_commands.choices["gaps"].set_defaults(handler=_cmd_kb_gaps)
+
+    from mailbot.reports.learn_command import add_parser as add_learn_parser
+
+    add_learn_parser(kb_commands, _config_option, _now_option)
+    kb_commands.choices["learn"].set_defaults(handler=_cmd_kb_learn)
 
     train = commands.add_parser("train", help="train the classifier on the knowledge base and save it")
     _config_option(train)
@@ -190,6 +196,12 @@ def _cmd_tickets(args: argparse.Namespace) -> int:
     from mailbot.tickets.commands import run_tickets_command
 
     return run_tickets_command(args, _clock(args.now))
+
+
+def _cmd_kb_learn(args: argparse.Namespace) -> int:
+    from mailbot.reports.learn_command import run_learn_command
+
+    return run_learn_command(args, _clock(args.now))
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

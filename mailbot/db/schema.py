@@ -193,6 +193,24 @@ class MeasureRow(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class LearnedExample(Base):
+    """An agent's decision on a training example offered by `mailbot kb learn` (accepted: written into
+    the knowledge base; rejected: never offered again). One row per client and candidate, so a candidate
+    is offered once."""
+
+    __tablename__ = "learned_examples"
+    __table_args__ = (UniqueConstraint("mailbox", "candidate"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(40))
+    candidate: Mapped[str] = mapped_column(String(40))  # "t<ticket id>" (article), "s<ticket id>" (severity)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    decision: Mapped[str] = mapped_column(String(20))  # accepted, rejected
+    target: Mapped[str] = mapped_column(String(200), default="")  # article id or severity class
+    path: Mapped[str] = mapped_column(MailText, default="")  # the file the example went into
+    text: Mapped[str] = mapped_column(MailText, default="")  # the example as written (masked)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class InboundMail(Base):
     __tablename__ = "inbound_mail"
     __table_args__ = (
