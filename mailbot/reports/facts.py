@@ -30,6 +30,7 @@ class RequestFact:
     confidence: float | None = None
     threshold: float | None = None
     model_version: str | None = None  # the model that decided it (a retrain is a marker in the charts)
+    agent_article: str | None = None  # the article an agent said it was about (`kb learn` accepted)
     ticket_id: int | None = None
     reference: str | None = None
     external_key: str | None = None  # the ticket's Jira request, if mirrored

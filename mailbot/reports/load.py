@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.db.schema import InboundMail, OutboxMail, Outcome, Ticket, TicketEvent
+from mailbot.db.schema import InboundMail, LearnedExample, OutboxMail, Outcome, Ticket, TicketEvent
 from mailbot.reports.facts import Facts, RequestFact
 from mailbot.tickets.correction import parse_correction
 
@@ -68,7 +69,13 @@ def load_facts(session: Session, mailbox: str, since: datetime, until: datetime)
     tickets = _tickets(session, ticket_ids)
     history = _events(session, ticket_ids)
     first_sent = _automatic_replies(session, ticket_ids)
-    facts = [_fact(mailbox, row, tickets, history, first_sent) for row in requests]
+    relabelled = _agent_articles(session, mailbox, ticket_ids)
+    facts = [
+        replace(
+            _fact(mailbox, row, tickets, history, first_sent), agent_article=relabelled.get(row.ticket_id)
+        )
+        for row in requests
+    ]
     return Facts(mailbox, tuple(facts), follow_ups)
 
 
@@ -113,6 +120,23 @@ def _events(session: Session, ids: Sequence[int]) -> dict[int, dict[str, list[An
             fields[EVENT_FIELDS[row.kind]].append(row.at)
             if row.kind == SOLVED_KIND:
                 fields["solves"].append(row.at)
+    return found
+
+
+def _agent_articles(session: Session, mailbox: str, ids: Sequence[int]) -> dict[int, str]:
+    """ticket id -> the article an agent confirmed its question belongs to (`mailbot kb learn`)."""
+    found: dict[int, str] = {}
+    for chunk in _chunks(ids):
+        for row in session.execute(
+            select(LearnedExample.ticket_id, LearnedExample.target).where(
+                LearnedExample.mailbox == mailbox,
+                LearnedExample.ticket_id.in_(chunk),
+                LearnedExample.decision == "accepted",
+                LearnedExample.candidate.like("t%"),
+            )
+        ):
+            if row.ticket_id is not None and row.target:
+                found[row.ticket_id] = row.target
     return found
 
 

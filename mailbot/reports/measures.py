@@ -23,6 +23,7 @@ MIN_SLA = 5
 REOPEN_RATE = 0.1
 MIN_SOLVED = 10
 HUMAN_REQUESTS = 3
+CONFUSED = 3  # an agent put the classifier's article's questions under another this often
 GAP_REQUESTS = 5  # a gap holding this many of the period's requests asks for an article
 MIN_DRIFT = 20  # requests before a shift of topics is a trend
 OLD_BACKLOG = ">5"  # the age bucket (business days) whose tickets need a follow-up
@@ -111,6 +112,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{value} customers asked for a person after an automatic answer: review the articles and "
         "answer texts concerned.",
     },
+    "sharpen_articles": {
+        "de": "Artikel {subject} werden verwechselt ({n}-mal ordnete ein Mitarbeiter die Frage dem zweiten "
+        "zu): zusammenlegen oder schärfer trennen, Beispiele ergänzen.",
+        "en": "Articles {subject} are confused ({n} times an agent put the question under the second): "
+        "merge them or set them apart more sharply, add examples.",
+    },
     "write_article": {
         "de": "Für die Wissensdatenbank-Lücke {subject} ({n} Anfragen ohne passenden Artikel) einen Artikel "
         "schreiben: Entwurf mit `mailbot kb gaps`.",
@@ -174,6 +181,13 @@ def _human_requests(report: Mapping[str, Any], _: Mapping[str, Any] | None) -> I
         yield Measure("human_requests", "all", "failures_human", asked, HUMAN_REQUESTS, asked)
 
 
+def _sharpen_articles(report: Mapping[str, Any], _: Mapping[str, Any] | None) -> Iterator[Measure]:
+    for pair in report.get("confusions", ()):
+        if pair["n"] >= CONFUSED:
+            subject = f"{pair['predicted']} → {pair['agent']}"
+            yield Measure("sharpen_articles", subject, "agent_relabels", pair["n"], CONFUSED, pair["n"])
+
+
 def _write_articles(report: Mapping[str, Any], _: Mapping[str, Any] | None) -> Iterator[Measure]:
     for gap in report.get("gaps", ()):
         if gap["requests"] >= GAP_REQUESTS:
@@ -201,6 +215,7 @@ def _old_backlog(report: Mapping[str, Any], _: Mapping[str, Any] | None) -> Iter
 Rule = Callable[[Mapping[str, Any], Mapping[str, Any] | None], Iterator[Measure]]
 RULES: tuple[Rule, ...] = (
     _revise_articles,
+    _sharpen_articles,
     _write_articles,
     _growing_topics,
     _sla_breaches,

@@ -261,3 +261,21 @@ def is_near_miss(fact: RequestFact) -> bool:
     if fact.outcome != "escalated" or fact.confidence is None or fact.threshold is None:
         return False
     return NEAR_MISS <= fact.confidence < fact.threshold
+
+
+def confusions(requests: Sequence[RequestFact], period: Period) -> list[dict[str, object]]:
+    """Articles the classifier chose (answered, or best when escalated) that an agent then said were
+    another (`kb learn`): (predicted, agent's) pairs with their count, most frequent first. Frequent
+    pairs ask to merge or sharpen the two articles."""
+    pairs = Counter(
+        (fact.article_id, fact.agent_article)
+        for fact in requests
+        if fact.arrived_at in period
+        and fact.article_id
+        and fact.agent_article
+        and fact.agent_article != fact.article_id
+    )
+    return [
+        {"predicted": predicted, "agent": agent, "n": n}
+        for (predicted, agent), n in sorted(pairs.items(), key=lambda item: (-item[1], item[0]))
+    ]

@@ -18,7 +18,7 @@ from mailbot.logredact import mask_addresses
 from mailbot.reports.backlog import backlog, volume
 from mailbot.reports.drift import drift
 from mailbot.reports.facts import Facts, RequestFact
-from mailbot.reports.outcomes import articles, automation, judge_all
+from mailbot.reports.outcomes import articles, automation, confusions, judge_all
 from mailbot.reports.period import Period
 from mailbot.reports.times import (
     compliance,
@@ -74,6 +74,7 @@ def build_report(
         "articles": [
             row.as_dict() for row in articles(requests, period, calendar, now, contract.window_days)
         ],
+        "confusions": confusions(requests, period),
         "response_times": response_times(requests, period, calendar, contract.acknowledgement_is_response),
         "resolution_times": resolution_times(requests, period, calendar),
         "sla": compliance(results, contract.near_miss),

@@ -91,3 +91,14 @@ def test_a_knowledge_base_gap_with_enough_requests_asks_for_an_article() -> None
         6,
     )
     assert "mailbot kb gaps" in measure.text("de")
+
+
+def test_articles_an_agent_relabels_are_a_confusion_pair_and_asked_to_be_sharpened() -> None:
+    from dataclasses import replace
+
+    facts = [replace(answered(n, at(2), "invoice"), agent_article="refund") for n in range(3)]
+    facts.append(replace(answered(9, at(2), "invoice"), agent_article="invoice"))  # confirmed: no pair
+    report = figures(facts)
+    assert report["confusions"] == [{"predicted": "invoice", "agent": "refund", "n": 3}]
+    [measure] = [m for m in recommend(report) if m.code == "sharpen_articles"]
+    assert measure.subject == "invoice → refund" and "verwechselt" in measure.text("de")
