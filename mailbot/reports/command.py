@@ -43,6 +43,11 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
         help="which files, comma-separated: json (report.json), csv (facts.csv), html (report.html, "
         "in the client's [support] default_language); default: json,csv,html",
     )
+    report.add_argument(
+        "--backfill-signals",
+        action="store_true",
+        help="first read stored follow-ups decided before failure signals were recorded (docs/metrics.md)",
+    )
     measures = commands.add_parser("measures", help="the measures the reports recommended: list, close")
     sub = measures.add_subparsers(dest="measures_command", required=True)
     listed = sub.add_parser("list", help="every measure with its status")
@@ -73,6 +78,12 @@ def run_report_command(args: argparse.Namespace, clock: Clock) -> int:
     with one_client(args, clock, "report") as app:
         now = app.clock()
         period = _period(args, app.calendar.zone)
+        if args.backfill_signals:
+            from mailbot.reports.backfill import backfill_failure_signals
+
+            with app.sessions.begin() as session:
+                found = backfill_failure_signals(session, app.mailbox, app.settings.support.default_language)
+            print(f"{app.mailbox}: {found} failure signal(s) of earlier follow-ups recorded")
         produced = produce(app, period, now, compare=bool(args.compare))
         report, table = produced.report, produced.facts_csv
     files = {

@@ -118,3 +118,39 @@ def test_an_agent_corrects_the_severity_and_the_due_times_follow(bot: Bot, tmp_p
     assert main(["tickets", "severity", ticket.reference, "none", *config]) == 0
     [no_fault] = bot.tickets()
     assert no_fault.severity is None and no_fault.response_due_at is None
+
+
+def test_failure_signals_of_earlier_follow_ups_are_backfilled_once(bot: Bot, tmp_path: Path, capsys) -> None:
+    from sqlalchemy import delete
+
+    from mailbot.db.schema import TicketEvent
+
+    bot.deliver(make_mail(CUSTOMER, "Passwort vergessen", PASSWORD_QUESTION_DE))
+    bot.run_once()
+    answer = parse(bot.sent_to(CUSTOMER)[0])
+    headers = {"In-Reply-To": answer["Message-ID"], "References": answer["Message-ID"]}
+    bot.deliver(
+        make_mail(
+            CUSTOMER, "AW: Passwort", "Ich möchte bitte mit einem Mitarbeiter sprechen.", headers=headers
+        )
+    )
+    bot.run_once()
+    with bot.db.begin() as session:  # as before this session: no failure_signal events were written
+        assert session.execute(delete(TicketEvent).where(TicketEvent.kind == "failure_signal")).rowcount == 1
+    assert report(bot, tmp_path / "before")["automation"]["failures"] == {"escalated": 1}  # type: ignore[index]
+
+    today = date.today()
+    days = [
+        "--since",
+        (today - timedelta(days=1)).isoformat(),
+        "--until",
+        (today + timedelta(days=1)).isoformat(),
+    ]
+    config = ["--config", str(bot.config)]
+    capsys.readouterr()
+    assert main(["report", *config, *days, "--out", str(tmp_path / "after"), "--backfill-signals"]) == 0
+    assert "1 failure signal(s)" in capsys.readouterr().out
+    after = json.loads((tmp_path / "after" / "report.json").read_text(encoding="utf-8"))
+    assert after["automation"]["failures"] == {"human": 1}
+    assert main(["report", *config, *days, "--out", str(tmp_path / "again"), "--backfill-signals"]) == 0
+    assert "0 failure signal(s)" in capsys.readouterr().out
