@@ -151,6 +151,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.choices["report"].set_defaults(handler=_cmd_report)
     commands.choices["measures"].set_defaults(handler=_cmd_measures)
 
+    from mailbot.privacy.command import add_parser as add_privacy_parser
+
+    add_privacy_parser(commands, _config_option, _now_option)
+    commands.choices["privacy"].set_defaults(handler=_cmd_privacy)
+
     from mailbot.quarantine import add_parser as add_quarantine_parser
 
     add_quarantine_parser(commands, _config_option)
@@ -214,6 +219,12 @@ def _cmd_kb_gaps(args: argparse.Namespace) -> int:
     from mailbot.reports.gap_command import run_gaps_command
 
     return run_gaps_command(args, _clock(args.now))
+
+
+def _cmd_privacy(args: argparse.Namespace) -> int:
+    from mailbot.privacy.command import run_privacy_command
+
+    return run_privacy_command(args, _clock(args.now))
 
 
 def _cmd_measures(args: argparse.Namespace) -> int:

@@ -11,13 +11,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict
 _ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+$")
 
 
-def _check_address(value: str) -> str:
+def check_address(value: str) -> str:
     if not _ADDRESS.match(value):
         raise ValueError(f"{value!r} is not an e-mail address like support@example.com")
     return value.lower()
 
 
-Address = Annotated[str, AfterValidator(_check_address)]
+Address = Annotated[str, AfterValidator(check_address)]
 
 
 class Section(BaseModel):

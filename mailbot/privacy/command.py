@@ -1,0 +1,53 @@
+"""`mailbot privacy export --client C --address a@b [--out FILE]`: what mailbot holds about a person.
+
+Reads the database only. The log and the terminal name the person by a masked address; the archive is
+written to a temporary name and renamed, readable by its owner only (it holds personal data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from mailbot.clock import Clock
+from mailbot.errors import ConfigError
+from mailbot.logredact import mask_addresses
+from mailbot.settings_base import check_address
+
+
+def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
+    privacy = commands.add_parser("privacy", help="what mailbot holds about a person (GDPR Art. 15)")
+    sub = privacy.add_subparsers(dest="privacy_command", required=True)
+    export = sub.add_parser("export", help="everything about one address of one client, as a zip archive")
+    export.add_argument("--address", required=True, help="the person's e-mail address")
+    export.add_argument("--out", type=Path, help="the archive (default: privacy-export-<client>-<date>.zip)")
+    config_option(export)
+    now_option(export)
+
+
+def run_privacy_command(args: argparse.Namespace, clock: Clock) -> int:
+    from mailbot.privacy.export import archive, collect
+    from mailbot.reports.one_client import one_client
+
+    address = args.address.strip()
+    try:
+        check_address(address)
+    except ValueError as exc:
+        raise ConfigError(f"mailbot privacy export --address: {exc}") from None
+    with one_client(args, clock, "privacy export") as app:
+        now = app.clock()
+        with app.sessions() as session:
+            held = collect(session, app.mailbox, address)
+        data = archive(held, app.mailbox, address, now)
+        out = args.out or Path(f"privacy-export-{app.mailbox}-{now.date().isoformat()}.zip")
+    partial = out.with_name(f".{out.name}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(partial, out)
+    counts = f"{len(held.inbound)} received, {len(held.tickets)} ticket(s), {len(held.outbox)} sent"
+    what = "nothing held" if held.empty else counts
+    print(f"{app.mailbox}: {mask_addresses(address)}: {what}; {out}")
+    return 0
