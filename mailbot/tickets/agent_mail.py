@@ -32,6 +32,7 @@ from mailbot.db.schema import InboundMail, OutboxMail, Ticket, TicketEvent
 from mailbot.domain import Action, Decision, Language, ParsedMail, Prediction, RuleHit, SenderCheck
 from mailbot.header_text import one_line
 from mailbot.kb.model import Article
+from mailbot.parse.reply import MAX_CHARS as READ_CHARS
 from mailbot.reply.compose import verify_message_id
 from mailbot.rules._headers import shown
 from mailbot.tickets.notify import ANSWERABLE_KINDS, mail_team
@@ -42,6 +43,9 @@ SUGGESTED = "answer_suggested"  # ticket event: the notice suggested this articl
 # A calibrated confidence from which the best article is suggested to the team when it is below the
 # threshold: at 0.5 the classifier thinks it more likely right than wrong.
 SUGGEST_FROM = 0.5
+# the reader of mail takes a reply's own words from this much text (mailbot.parse.reply): a longer
+# reply would reach the customer cut, so it is refused
+MAX_AGENT_CHARS = READ_CHARS
 _SEND_WORDS = re.compile(
     r"(?:ok(?:ay)?|passt|(?:ja,? |bitte )?(?:ab)?senden(?: bitte)?|(?:yes,? )?send(?: it)?)[.!]?",
     re.IGNORECASE,
@@ -99,6 +103,13 @@ def recognise(
     if not text:
         return Refused(
             f"{where} by {shown(mail.from_addr)} has no text of its own: nothing was sent", ticket.id
+        )
+    if len(mail.text) > MAX_AGENT_CHARS:
+        return Refused(
+            f"{where} by {shown(mail.from_addr)} is longer than {MAX_AGENT_CHARS:,} characters, more than "
+            "a reply by mail may carry (it would be cut): nothing was sent; send long logs or files as an "
+            "attachment of a mail written by hand, or use `mailbot tickets reply --file`",
+            ticket.id,
         )
     name = one_line(mail.from_name).strip()
     if _SEND_WORDS.fullmatch(" ".join(text.split())):

@@ -156,3 +156,14 @@ def test_the_team_address_cannot_be_a_member(tmp_path: Path, dovecot, imap_user,
 
 
 _ = make_msgid
+
+
+def test_a_members_reply_longer_than_a_reply_may_be_is_refused(desk: Bot) -> None:
+    notice = escalate(desk)
+    desk.deliver(
+        reply_to_notice(notice, MEMBER, "Logauszug:\n" + "x" * 80 + "\n" * 1 + ("y" * 99 + "\n") * 11_000)
+    )
+    desk.run_once()
+    row = desk.inbound()[1]
+    assert row.outcome == "quarantined" and "longer than 100,000 characters" in (row.reason or "")
+    assert len(desk.sent_to(CUSTOMER)) == 1
