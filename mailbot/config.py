@@ -307,7 +307,8 @@ class LimitSettings(Section):
 
 
 class PrivacySettings(Section):
-    redact_addresses: bool = False  # log "k***@example.org" instead of customers' addresses
+    # log "k***@example.org" instead of customers' addresses (issue 15: no full address in logs by default)
+    redact_addresses: bool = True
 
 
 class IncidentSettings(Section):

@@ -1,8 +1,8 @@
 """The one INFO line per decided mail: which mail, from whom, what happened, which ticket, and why.
 
 An operator reading the worker's log follows each mail by this line alone, so it always carries the
-ticket reference when there is one. The sender is logged as is; `[privacy] redact_addresses` is
-honoured by the log filter (mailbot.logredact), which shortens every address in every line.
+ticket reference when there is one. The sender is written as is; the log filter (mailbot.logredact)
+shortens every address in every line unless `[privacy] redact_addresses = false`.
 """
 
 from __future__ import annotations
