@@ -41,7 +41,12 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
         type=_formats,
         default=FORMATS,
         help="which files, comma-separated: json (report.json), csv (facts.csv), html (report.html, "
-        "in the client's [support] default_language); default: json,csv,html",
+        "see --language); default: json,csv,html",
+    )
+    report.add_argument(
+        "--language",
+        choices=["de", "en"],
+        help="of report.html (default: [report] language, else the client's [support] default_language)",
     )
     report.add_argument(
         "--backfill-signals",
@@ -89,7 +94,7 @@ def run_report_command(args: argparse.Namespace, clock: Clock) -> int:
     files = {
         "json": ("report.json", lambda: json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"),
         "csv": ("facts.csv", lambda: table),
-        "html": ("report.html", lambda: _page(report, app)),
+        "html": ("report.html", lambda: _page(report, app, args.language)),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -103,14 +108,15 @@ def run_report_command(args: argparse.Namespace, clock: Clock) -> int:
     return 0
 
 
-def _page(report: dict[str, object], app: Any) -> str:
-    """report.html in the client's language, named and coloured as its mails ([branding])."""
+def _page(report: dict[str, object], app: Any, language: str | None) -> str:
+    """report.html in `language` (else `[report] language`, else the client's default language), named
+    and coloured as its mails ([branding])."""
     from mailbot.reports.render_html import report_page
 
     settings = app.settings
     return report_page(
         report,
-        settings.support.default_language.value,
+        language or (settings.report.language or settings.support.default_language).value,
         client_name=settings.branding.name or settings.support.name,
         zone=app.calendar.zone,
         accent=settings.branding.accent_color,
