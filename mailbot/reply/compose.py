@@ -159,7 +159,9 @@ class _HeaderClasses(HeaderRegistry):
 
 
 # 7bit: text parts become quoted-printable or base64, so any SMTP server takes them.
-_POLICY = _MailPolicy(linesep="\r\n", cte_type="7bit", max_line_length=78, header_factory=_HeaderClasses())
+MAIL_POLICY = _MailPolicy(
+    linesep="\r\n", cte_type="7bit", max_line_length=78, header_factory=_HeaderClasses()
+)
 
 
 class _RawMessagePart(MIMEPart):
@@ -178,9 +180,9 @@ class _Generator(BytesGenerator):
             super()._handle_message(msg)
 
 
-def _flatten(msg: MIMEPart) -> bytes:
+def flatten_mail(msg: MIMEPart) -> bytes:
     out = BytesIO()
-    _Generator(out, policy=_POLICY).flatten(msg)
+    _Generator(out, policy=MAIL_POLICY).flatten(msg)
     return out.getvalue()
 
 
@@ -277,7 +279,7 @@ def threading_headers(parent_message_id: str | None, parent_references: Sequence
     return {"In-Reply-To": parent, "References": " ".join(ids)}
 
 
-def _boundary(message_id: str, role: str, contents: Sequence[bytes]) -> str:
+def boundary_for(message_id: str, role: str, contents: Sequence[bytes]) -> str:
     base = "=_mb_" + hashlib.sha256(f"{role}:{message_id}".encode()).hexdigest()[:24]
     boundary, counter = base, 0
     while any(b"--" + boundary.encode() in content for content in contents):
@@ -286,8 +288,8 @@ def _boundary(message_id: str, role: str, contents: Sequence[bytes]) -> str:
     return boundary
 
 
-def _text_part(content: str, subtype: str) -> MIMEPart:
-    part = MIMEPart(policy=_POLICY)
+def text_part(content: str, subtype: str) -> MIMEPart:
+    part = MIMEPart(policy=MAIL_POLICY)
     part.set_content(content, subtype=subtype, charset="utf-8")
     return part
 
@@ -302,7 +304,7 @@ def _original_part(raw: bytes) -> MIMEPart:
     if data and not data.endswith(b"\r\n"):
         data += b"\r\n"
     if b"\0" in data or any(len(line) > 998 for line in data.split(b"\r\n")):
-        fallback = MIMEPart(policy=_POLICY)
+        fallback = MIMEPart(policy=MAIL_POLICY)
         fallback.set_content(
             raw,
             maintype="application",
@@ -311,7 +313,7 @@ def _original_part(raw: bytes) -> MIMEPart:
             filename=ORIGINAL_FILENAME,
         )
         return fallback
-    part = _RawMessagePart(policy=_POLICY)
+    part = _RawMessagePart(policy=MAIL_POLICY)
     part["Content-Type"] = "message/rfc822"
     part["Content-Disposition"] = f'attachment; filename="{ORIGINAL_FILENAME}"'
     part["Content-Transfer-Encoding"] = "7bit" if data.isascii() else "8bit"
@@ -319,7 +321,7 @@ def _original_part(raw: bytes) -> MIMEPart:
     return part
 
 
-def _headers(
+def checked_headers(
     *,
     subject: str,
     from_addr: str,
@@ -400,29 +402,29 @@ def _headers(
     return headers
 
 
-def _written_bodies(part: MIMEPart) -> list[bytes]:
+def written_bodies(part: MIMEPart) -> list[bytes]:
     """What the generator writes of `part` that could hold a boundary line: the bodies as encoded
     (line breaks aside, which a boundary never contains) and the delimiters of nested multiparts.
 
     The headers of our parts are fixed texts that cannot contain ``--=_mb_``, so checking only
-    these gives the boundary `_flatten(part)` would, without generating every part twice.
+    these gives the boundary `flatten_mail(part)` would, without generating every part twice.
     """
     if isinstance(part, _RawMessagePart):
         return [part.raw]
     if part.is_multipart():
-        nested = [body for sub in part.iter_parts() for body in _written_bodies(sub)]
+        nested = [body for sub in part.iter_parts() for body in written_bodies(sub)]
         return [*nested, f"--{part.get_boundary()}".encode("ascii")]
     return [str(part.get_payload()).encode("utf-8", "surrogateescape")]
 
 
 def _set_body(msg: MIMEPart, rendered: Rendered, message_id: str, attach_rfc822: bytes | None) -> None:
-    text, html = _text_part(rendered.text, "plain"), _text_part(rendered.html, "html")
-    alternative = MIMEPart(policy=_POLICY) if attach_rfc822 is not None else msg
+    text, html = text_part(rendered.text, "plain"), text_part(rendered.html, "html")
+    alternative = MIMEPart(policy=MAIL_POLICY) if attach_rfc822 is not None else msg
     alternative.make_alternative()
     alternative.attach(text)
     alternative.attach(html)
     alternative.set_boundary(
-        _boundary(message_id, "alternative", [*_written_bodies(text), *_written_bodies(html)])
+        boundary_for(message_id, "alternative", [*written_bodies(text), *written_bodies(html)])
     )
     if attach_rfc822 is not None:
         original = _original_part(attach_rfc822)
@@ -430,7 +432,7 @@ def _set_body(msg: MIMEPart, rendered: Rendered, message_id: str, attach_rfc822:
         msg.attach(alternative)
         msg.attach(original)
         msg.set_boundary(
-            _boundary(message_id, "mixed", [*_written_bodies(alternative), *_written_bodies(original)])
+            boundary_for(message_id, "mixed", [*written_bodies(alternative), *written_bodies(original)])
         )
 
 
@@ -468,7 +470,7 @@ def compose_reply(
     UndeliverableAddress for an address that cannot be sent to (`sendable_address`) and ValueError
     for malformed ids, dates or header names — all before building.
     """
-    headers = _headers(
+    headers = checked_headers(
         subject=rendered.subject,
         from_addr=from_addr,
         from_name=from_name,
@@ -481,8 +483,8 @@ def compose_reply(
         precedence=precedence,
         extra=dict(extra_headers or {}),
     )
-    msg = MIMEPart(policy=_POLICY)
+    msg = MIMEPart(policy=MAIL_POLICY)
     for name, value in headers:
         msg[name] = value
     _set_body(msg, rendered, message_id, attach_rfc822)
-    return _flatten(msg)
+    return flatten_mail(msg)

@@ -28,7 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from mailbot.reply.branding import DEFAULT_ACCENT
-from mailbot.reply.compose import _POLICY, _boundary, _flatten, _headers, _text_part, _written_bodies
+from mailbot.reply.compose import (
+    MAIL_POLICY,
+    boundary_for,
+    checked_headers,
+    flatten_mail,
+    text_part,
+    written_bodies,
+)
 from mailbot.reports.charts import Chart, draw_charts
 from mailbot.reports.render_html import (
     Image,
@@ -56,7 +63,7 @@ def inline_css(html: str) -> str:
 
 
 def _image_part(chart: Chart, cid: str) -> MIMEPart:
-    part = MIMEPart(policy=_POLICY)
+    part = MIMEPart(policy=MAIL_POLICY)
     part.set_content(
         chart.png, maintype="image", subtype="png", disposition="inline", filename=f"{chart.name}.png"
     )
@@ -65,7 +72,7 @@ def _image_part(chart: Chart, cid: str) -> MIMEPart:
 
 
 def _attachment(data: bytes, maintype: str, subtype: str, filename: str) -> MIMEPart:
-    part = MIMEPart(policy=_POLICY)
+    part = MIMEPart(policy=MAIL_POLICY)
     part.set_content(data, maintype=maintype, subtype=subtype, disposition="attachment", filename=filename)
     return part
 
@@ -91,7 +98,7 @@ def compose_report_mail(
     Raises what mailbot.reply.compose raises for a bad header value, address or Message-ID.
     """
     subject = render_report_subject(report, language, client_name=client_name, directories=directories)
-    headers = _headers(
+    headers = checked_headers(
         subject=subject,
         from_addr=from_addr,
         from_name=from_name,
@@ -122,26 +129,26 @@ def compose_report_mail(
     )
     text = render_report_text(report, language, client_name=client_name, zone=zone, directories=directories)
 
-    related = MIMEPart(policy=_POLICY)
+    related = MIMEPart(policy=MAIL_POLICY)
     related.make_related()
-    related.attach(_text_part(inline_css(html), "html"))
+    related.attach(text_part(inline_css(html), "html"))
     for name, chart in charts.items():
         related.attach(_image_part(chart, cids[name]))
-    related.set_boundary(_boundary(message_id, "related", _written_bodies(related)))
+    related.set_boundary(boundary_for(message_id, "related", written_bodies(related)))
 
-    alternative = MIMEPart(policy=_POLICY)
+    alternative = MIMEPart(policy=MAIL_POLICY)
     alternative.make_alternative()
-    alternative.attach(_text_part(text, "plain"))
+    alternative.attach(text_part(text, "plain"))
     alternative.attach(related)
-    alternative.set_boundary(_boundary(message_id, "alternative", _written_bodies(alternative)))
+    alternative.set_boundary(boundary_for(message_id, "alternative", written_bodies(alternative)))
 
     report_json = json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"
-    msg = MIMEPart(policy=_POLICY)
+    msg = MIMEPart(policy=MAIL_POLICY)
     for name, value in headers:
         msg[name] = value
     msg.make_mixed()
     msg.attach(alternative)
     msg.attach(_attachment(report_json.encode("utf-8"), "application", "json", "report.json"))
     msg.attach(_attachment(facts_csv.encode("utf-8"), "text", "csv", "facts.csv"))
-    msg.set_boundary(_boundary(message_id, "mixed", _written_bodies(msg)))
-    return _flatten(msg)
+    msg.set_boundary(boundary_for(message_id, "mixed", written_bodies(msg)))
+    return flatten_mail(msg)
