@@ -350,7 +350,7 @@ def _brand_values(
     }
 
 
-def _environment(loader: FileSystemLoader, *, html: bool) -> ImmutableSandboxedEnvironment:
+def template_environment(loader: FileSystemLoader, *, html: bool) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         loader=loader,
         autoescape=html,
@@ -401,8 +401,8 @@ class TemplateRenderer:
                 "missing file(s), e.g. by copying the same kind in the other language and translating it"
             )
         loader = FileSystemLoader(self.directories, encoding="utf-8")
-        self._text_env = _environment(loader, html=False)
-        self._html_env = _environment(loader, html=True)
+        self._text_env = template_environment(loader, html=False)
+        self._html_env = template_environment(loader, html=True)
         own_partials = [p.name for d in self.directories[:-1] for p in sorted(d.glob("_*.j2"))]
         for name in (*required_templates(), *own_partials):
             self._compile(name)

@@ -32,7 +32,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from mailbot.paths import SHIPPED_TEMPLATES
 from mailbot.reply.branding import DEFAULT_ACCENT, accent_colour, text_on
-from mailbot.reply.render import _environment
+from mailbot.reply.render import template_environment
 from mailbot.reply.subject import one_line
 from mailbot.reports import formats
 from mailbot.reports.charts import Chart, draw_charts
@@ -155,7 +155,7 @@ def text_table(rows: Sequence[Sequence[object]]) -> str:
 
 
 def _report_environment(directories: Sequence[Path], *, html: bool) -> ImmutableSandboxedEnvironment:
-    env = _environment(FileSystemLoader(report_search_path(directories), encoding="utf-8"), html=html)
+    env = template_environment(FileSystemLoader(report_search_path(directories), encoding="utf-8"), html=html)
     env.filters.update(
         count=_count,
         pct=_pct,
