@@ -211,6 +211,18 @@ class LearnedExample(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class Erasure(Base):
+    """An erasure done on a person's request (`mailbot privacy erase`): when, by whom, how many rows;
+    never the address itself (mailbot.privacy.erase)."""
+
+    __tablename__ = "erasures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by: Mapped[str] = mapped_column(String(200))
+    counts: Mapped[dict[str, int]] = mapped_column(MailJSON)
+
+
 class InboundMail(Base):
     __tablename__ = "inbound_mail"
     __table_args__ = (

@@ -25,6 +25,12 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
     export.add_argument("--out", type=Path, help="the archive (default: privacy-export-<client>-<date>.zip)")
     config_option(export)
     now_option(export)
+    erase = sub.add_parser("erase", help="erase everything about one address of one client (GDPR Art. 17)")
+    erase.add_argument("--address", required=True, help="the person's e-mail address")
+    erase.add_argument("--by", default="", help="who asked for or carried out the erasure (recorded)")
+    erase.add_argument("--dry-run", action="store_true", help="say what would be erased, change nothing")
+    config_option(erase)
+    now_option(erase)
 
 
 def run_privacy_command(args: argparse.Namespace, clock: Clock) -> int:
@@ -35,7 +41,9 @@ def run_privacy_command(args: argparse.Namespace, clock: Clock) -> int:
     try:
         check_address(address)
     except ValueError as exc:
-        raise ConfigError(f"mailbot privacy export --address: {exc}") from None
+        raise ConfigError(f"mailbot privacy {args.privacy_command} --address: {exc}") from None
+    if args.privacy_command == "erase":
+        return _erase(args, clock, address)
     with one_client(args, clock, "privacy export") as app:
         now = app.clock()
         with app.sessions() as session:
@@ -50,4 +58,31 @@ def run_privacy_command(args: argparse.Namespace, clock: Clock) -> int:
     counts = f"{len(held.inbound)} received, {len(held.tickets)} ticket(s), {len(held.outbox)} sent"
     what = "nothing held" if held.empty else counts
     print(f"{app.mailbox}: {mask_addresses(address)}: {what}; {out}")
+    return 0
+
+
+def _erase(args: argparse.Namespace, clock: Clock, address: str) -> int:
+    from mailbot.privacy.erase import erase
+    from mailbot.reports.one_client import one_client
+
+    with one_client(args, clock, "privacy erase") as app, app.sessions.begin() as session:
+        done = erase(
+            session,
+            app,
+            address,
+            args.by or os.environ.get("USER", ""),
+            app.clock(),
+            dry_run=args.dry_run,
+        )
+    what = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in done.counts.items())
+    verb = "would erase" if args.dry_run else "erased"
+    print(f"{app.mailbox}: {mask_addresses(address)}: {verb} {what}")
+    if done.closed:
+        closing = "would close" if args.dry_run else "closed (the team is told)"
+        print(f"open tickets {closing}: {', '.join(done.closed)}")
+    if done.jira:
+        print(f"Jira requests that still hold the person's data: {', '.join(done.jira)}; erase them in Jira "
+              "(docs/privacy.md, 'Jira')")  # fmt: skip
+    if not args.dry_run:
+        print("the mail server's copies in Processed/Quarantine are not deleted yet: see docs/privacy.md")
     return 0

@@ -91,6 +91,8 @@ oncall_alert        reference, subject, customer, severity, response_due,       
   miss suggests, sent on "OK": ``suggestion_title``, ``suggestion_markdown``, ``suggestion_article``
   (its id) and ``suggestion_confidence``.
 - ``sender``, ``reason`` (``agent_reply_refused``): who replied to a notice and why it was not sent.
+- ``erasure_closed``: an open ticket closed because its customer's data was erased (``reference``, and
+  ``external_key`` when a Jira request still holds the data); no customer text.
 - ``recipient``: the address that rejected the mail (with the customer's name when it is the
   ticket's customer); ``error``: the SMTP response text.
 - ``ranking``: (article_id, score) pairs, best first; ``rule_hits``: (name, reason) pairs;
@@ -152,7 +154,14 @@ CUSTOMER_KINDS = (
     "status",
     "out_of_hours",
 )
-TEAM_KINDS = ("team_notice", "sla_alert", "delivery_failed", "oncall_alert", "agent_reply_refused")
+TEAM_KINDS = (
+    "team_notice",
+    "sla_alert",
+    "delivery_failed",
+    "oncall_alert",
+    "agent_reply_refused",
+    "erasure_closed",
+)
 KINDS = (*CUSTOMER_KINDS, *TEAM_KINDS)
 PARTS = ("subject", "txt", "html")
 
@@ -174,6 +183,7 @@ REQUIRED_KEYS: dict[str, frozenset[str]] = {
     ),
     "delivery_failed": frozenset({"recipient", "subject", "error"}),
     "agent_reply_refused": frozenset({"sender", "subject", "reason"}),
+    "erasure_closed": frozenset({"reference"}),
     "oncall_alert": frozenset(
         {"reference", "subject", "customer", "severity", "response_due", "body_excerpt"}
     ),
@@ -216,6 +226,7 @@ OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
     "sla_alert": {},
     "delivery_failed": {"reference": None},
     "agent_reply_refused": {"reference": None},
+    "erasure_closed": {"external_key": None},
     "oncall_alert": {},
 }
 TEAM_EVENTS = ("new", "follow_up", "unverified_follow_up")

@@ -97,6 +97,7 @@ CONTEXTS = {
         "response_due": DUE,
         "body_excerpt": "Seit heute Abend stürzt die App bei allen ab.",
     },
+    "erasure_closed": {"reference": "MB-000123", "external_key": "SUP-12"},
     "agent_reply_refused": {
         "reference": "MB-000123",
         "sender": "someone@elsewhere.example",
