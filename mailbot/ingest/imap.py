@@ -29,10 +29,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.clock import Clock
 from mailbot.config import ImapSettings, password_variable, secret
+from mailbot.db.chunks import in_chunks
 from mailbot.db.engine import begin_write
 from mailbot.db.schema import InboundMail, InboundState, Watermark
 from mailbot.errors import TransientError
-from mailbot.ingest.source import FinalPlace, final_place, in_chunks, mark_source_done, pending_finalisation
+from mailbot.ingest.source import FinalPlace, final_place, mark_source_done, pending_finalisation
 from mailbot.ingest.store import FetchedMail, store_mail, too_large_reason
 from mailbot.oauth2 import refused_message, token_provider
 from mailbot.tls import client_context

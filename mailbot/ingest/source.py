@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from enum import Enum
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
+from mailbot.db.chunks import in_chunks
 from mailbot.db.schema import InboundMail, InboundState
 
 
@@ -36,9 +37,6 @@ class MailSource(Protocol):
     def close(self) -> None: ...
 
 
-T = TypeVar("T")
-
-
 class FinalPlace(Enum):
     PROCESSED = "processed"
     QUARANTINE = "quarantine"
@@ -54,11 +52,6 @@ class _Stated(Protocol):
 
 def final_place(row: _Stated) -> FinalPlace:
     return FinalPlace.QUARANTINE if row.state == InboundState.QUARANTINED else FinalPlace.PROCESSED
-
-
-# ids or UIDs per statement: far below any bound-parameter limit (SQLite 32,766, PostgreSQL
-# 65,535), so that a backlog of any size is looked up and marked in statements of a fixed size
-ID_CHUNK = 500
 
 
 def pending_finalisation(session: Session, mailbox: str, folder: str) -> Sequence[Row[Any]]:
@@ -89,9 +82,3 @@ def mark_source_done(session: Session, row_ids: Sequence[int]) -> None:
     for any number of rows (one SELECT and one UPDATE per row before)."""
     for chunk in in_chunks(row_ids):
         session.execute(update(InboundMail).where(InboundMail.id.in_(chunk)).values(source_done=True))
-
-
-def in_chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
-    """`values` in pieces of ID_CHUNK, for `IN (...)` lists."""
-    for start in range(0, len(values), ID_CHUNK):
-        yield values[start : start + ID_CHUNK]

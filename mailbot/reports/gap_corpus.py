@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot.db.chunks import in_chunks
 from mailbot.db.schema import InboundMail, KnowledgeBaseGap, Outcome, Ticket
 from mailbot.reports.gap_ids import KnownGap
 from mailbot.reports.gap_model import NEAR_MARGIN, Cluster, GapMail
-from mailbot.reports.load import CHUNK
 
 NO_FAULT = (None, "", "none")
 
@@ -89,7 +89,7 @@ def _why(row: Any, ticket: Any, margin: float) -> str | None:
 
 def _tickets(session: Session, ids: Sequence[int]) -> dict[int, Any]:
     found: dict[int, Any] = {}
-    for start in range(0, len(ids), CHUNK):
+    for chunk in in_chunks(ids):
         for row in session.execute(
             select(
                 Ticket.id,
@@ -99,7 +99,7 @@ def _tickets(session: Session, ids: Sequence[int]) -> dict[int, Any]:
                 Ticket.language,
                 Ticket.customer,
                 Ticket.severity,
-            ).where(Ticket.id.in_(ids[start : start + CHUNK]))
+            ).where(Ticket.id.in_(chunk))
         ):
             found[row.id] = row
     return found

@@ -8,13 +8,14 @@ only: selecting candidates changes nothing.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot.db.chunks import in_chunks
 from mailbot.db.schema import InboundMail, Outcome, Ticket, TicketEvent
 from mailbot.reports.learn_select import (
     ANSWER_KINDS,
@@ -27,14 +28,8 @@ from mailbot.reports.learn_select import (
 )
 from mailbot.tickets.correction import EVENT as CORRECTION_EVENT
 
-CHUNK = 500
 WANTED = (ESCALATED, *ANSWER_KINDS, *FAILURE_KINDS, CLOSING, CORRECTION_EVENT)
 REQUEST_OUTCOMES = (Outcome.ESCALATED, Outcome.ANSWERED)
-
-
-def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
 
 
 def load_histories(session: Session, mailbox: str, since: datetime | None = None) -> list[TicketHistory]:
@@ -59,7 +54,7 @@ def load_histories(session: Session, mailbox: str, since: datetime | None = None
     events = _events(session, ids)
     rankings, sent = _decisions(session, ids)
     histories = []
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         for row in session.execute(
             select(Ticket.id, Ticket.reference, Ticket.language, Ticket.subject, Ticket.text_excerpt).where(
                 Ticket.id.in_(chunk)
@@ -87,7 +82,7 @@ def load_histories(session: Session, mailbox: str, since: datetime | None = None
 
 def _events(session: Session, ids: Sequence[int]) -> dict[int, list[Any]]:
     found: dict[int, list[Any]] = defaultdict(list)
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         for row in session.execute(
             select(
                 TicketEvent.ticket_id,
@@ -110,7 +105,7 @@ def _decisions(
     mail -> the suggested article it sent."""
     rankings: dict[int, tuple[tuple[str, float], ...]] = {}
     sent: dict[int, str] = {}
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         for row in session.execute(
             select(InboundMail.id, InboundMail.ticket_id, InboundMail.outcome, InboundMail.decision)
             .where(

@@ -8,7 +8,7 @@ a report never changes a ticket.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot.db.chunks import in_chunks
 from mailbot.db.schema import InboundMail, LearnedExample, OutboxMail, Outcome, Ticket, TicketEvent
 from mailbot.reports.facts import Facts, RequestFact
 from mailbot.tickets.correction import parse_correction
 
-CHUNK = 500  # ids per IN list (SQLite allows 32,766 parameters)
 REQUEST_OUTCOMES = (Outcome.ANSWERED, Outcome.ESCALATED, Outcome.IGNORED, Outcome.QUARANTINED)
 AUTOMATIC_KINDS = ("answer", "acknowledgement")
 # ticket event kind -> the RequestFact field its time goes to
@@ -35,11 +35,6 @@ EVENT_FIELDS = {
 SOLVED_KIND = "solved"
 FAILURE_KIND = "failure_signal"
 CORRECTION_KIND = "severity_corrected"
-
-
-def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
 
 
 def load_facts(session: Session, mailbox: str, since: datetime, until: datetime) -> Facts:
@@ -81,7 +76,7 @@ def load_facts(session: Session, mailbox: str, since: datetime, until: datetime)
 
 def _tickets(session: Session, ids: Sequence[int]) -> dict[int, Any]:
     found: dict[int, Any] = {}
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         for row in session.execute(
             select(
                 Ticket.id,
@@ -102,7 +97,7 @@ def _events(session: Session, ids: Sequence[int]) -> dict[int, dict[str, list[An
     """ticket id -> fact field -> times (failures: (time, kind)); solves also under "solves"."""
     found: dict[int, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     wanted = [*EVENT_FIELDS, FAILURE_KIND, CORRECTION_KIND]
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         for row in session.execute(
             select(TicketEvent.ticket_id, TicketEvent.kind, TicketEvent.at, TicketEvent.note)
             .where(TicketEvent.ticket_id.in_(chunk), TicketEvent.kind.in_(wanted))
@@ -126,7 +121,7 @@ def _events(session: Session, ids: Sequence[int]) -> dict[int, dict[str, list[An
 def _agent_articles(session: Session, mailbox: str, ids: Sequence[int]) -> dict[int, str]:
     """ticket id -> the article an agent confirmed its question belongs to (`mailbot kb learn`)."""
     found: dict[int, str] = {}
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         for row in session.execute(
             select(LearnedExample.ticket_id, LearnedExample.target).where(
                 LearnedExample.mailbox == mailbox,
@@ -143,7 +138,7 @@ def _agent_articles(session: Session, mailbox: str, ids: Sequence[int]) -> dict[
 def _automatic_replies(session: Session, ids: Sequence[int]) -> dict[int, dict[str, datetime]]:
     """ticket id -> kind -> when its first automatic reply of that kind was sent (queued, if not yet)."""
     found: dict[int, dict[str, datetime]] = defaultdict(dict)
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         for row in session.execute(
             select(OutboxMail.ticket_id, OutboxMail.kind, OutboxMail.sent_at, OutboxMail.created_at).where(
                 OutboxMail.ticket_id.in_(chunk), OutboxMail.kind.in_(AUTOMATIC_KINDS)

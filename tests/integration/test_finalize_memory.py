@@ -21,8 +21,8 @@ from sqlalchemy import event, func, select, update
 
 from mailbot.app import App, open_database
 from mailbot.config import Settings
+from mailbot.db import chunks
 from mailbot.db.schema import InboundMail, InboundState, Outcome
-from mailbot.ingest import source as source_rows
 from mailbot.ingest.maildir import MaildirSource, ensure_maildir
 from mailbot.ingest.source import MailSource
 from mailbot.paths import SHIPPED_TEMPLATES
@@ -103,7 +103,7 @@ def test_imap_finalize_moves_a_large_backlog_without_loading_it(
 def test_imap_finalize_asks_and_marks_in_statements_of_a_fixed_size(
     tmp_path: Path, database_url: str, dovecot: DovecotServer, imap_user: str, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(source_rows, "ID_CHUNK", 7)  # 40 mails: six pieces
+    monkeypatch.setattr(chunks, "ID_CHUNK", 7)  # 40 mails: six pieces
     imap = {"host": "127.0.0.1", "port": dovecot.imap_port, "security": "none", "username": imap_user}
     app = make_app(tmp_path, database_url, {"imap": {**imap, "password": "secret"}})
     with dovecot.imap_client(imap_user) as client:
