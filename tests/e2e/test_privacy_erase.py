@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import inspect, select, text
@@ -12,6 +10,7 @@ from sqlalchemy import inspect, select, text
 from mailbot.cli import main
 from mailbot.db.schema import Erasure
 from tests.e2e.conftest import TEAM, Bot, make_mail, parse
+from tests.e2e.test_report import report
 
 ERIKA = "erika.muster@example.org"
 MAX = "max.beispiel@example.org"
@@ -21,15 +20,7 @@ SUBJECT = "Zugang weg seit dem Dienstag"  # only Erika's subject
 
 
 def figures(bot: Bot, out: Path) -> dict[str, object]:
-    today = date.today()
-    days = [
-        "--since",
-        (today - timedelta(days=1)).isoformat(),
-        "--until",
-        (today + timedelta(days=1)).isoformat(),
-    ]
-    assert main(["report", "--config", str(bot.config), *days, "--out", str(out), "--format", "json"]) == 0
-    return json.loads((out / "report.json").read_text(encoding="utf-8"))
+    return report(bot, out, "--format", "json")
 
 
 def everything(bot: Bot) -> str:

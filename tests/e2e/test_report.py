@@ -22,15 +22,15 @@ CRASH_REPORT_DE = (
 )
 
 
-def report(bot: Bot, out: Path) -> dict[str, object]:
+def around_today() -> list[str]:
+    """--since yesterday --until tomorrow: today's mail, whatever the month."""
     today = date.today()
-    days = [
-        "--since",
-        (today - timedelta(days=1)).isoformat(),
-        "--until",
-        (today + timedelta(days=1)).isoformat(),
-    ]
-    assert main(["report", "--config", str(bot.config), *days, "--out", str(out)]) == 0
+    yesterday, tomorrow = today - timedelta(days=1), today + timedelta(days=1)
+    return ["--since", yesterday.isoformat(), "--until", tomorrow.isoformat()]
+
+
+def report(bot: Bot, out: Path, *extra: str) -> dict[str, object]:
+    assert main(["report", "--config", str(bot.config), *around_today(), "--out", str(out), *extra]) == 0
     return json.loads((out / "report.json").read_text(encoding="utf-8"))
 
 
@@ -143,18 +143,17 @@ def test_failure_signals_of_earlier_follow_ups_are_backfilled_once(bot: Bot, tmp
         assert session.execute(delete(TicketEvent).where(TicketEvent.kind == "failure_signal")).rowcount == 1
     assert report(bot, tmp_path / "before")["automation"]["failures"] == {"escalated": 1}  # type: ignore[index]
 
-    today = date.today()
-    days = [
-        "--since",
-        (today - timedelta(days=1)).isoformat(),
-        "--until",
-        (today + timedelta(days=1)).isoformat(),
-    ]
     config = ["--config", str(bot.config)]
     capsys.readouterr()
-    assert main(["report", *config, *days, "--out", str(tmp_path / "after"), "--backfill-signals"]) == 0
+    assert (
+        main(["report", *config, *around_today(), "--out", str(tmp_path / "after"), "--backfill-signals"])
+        == 0
+    )
     assert "1 failure signal(s)" in capsys.readouterr().out
     after = json.loads((tmp_path / "after" / "report.json").read_text(encoding="utf-8"))
     assert after["automation"]["failures"] == {"human": 1}
-    assert main(["report", *config, *days, "--out", str(tmp_path / "again"), "--backfill-signals"]) == 0
+    assert (
+        main(["report", *config, *around_today(), "--out", str(tmp_path / "again"), "--backfill-signals"])
+        == 0
+    )
     assert "0 failure signal(s)" in capsys.readouterr().out
