@@ -14,7 +14,7 @@
 - `escalations`: due calls to Jira Service Management and the webhook (at start, then every 30 s).
 - `jira`: follow mirrored requests (public comments, done): at start, then every `[jira] poll_minutes`.
 - `reports`: with `[report] recipients` or `team_digest`, queue the report mails that are due (at start,
-  then every 15 minutes; mailbot.reports.delivery), on the HTTP thread.
+  then every 15 minutes; mailbot.reports.delivery, imported at the first use), on the HTTP thread.
 
 Each client has these jobs (ids `<job>:<slug>`) and two executors of one thread each: `mail` and
 `sla_watch` share one (`client:<slug>`), the two HTTP jobs have the other (`http:<slug>`), so a slow
@@ -66,7 +66,7 @@ from mailbot.escalate.bounded_http import stop_calls_on
 from mailbot.escalate.jobs import poll_jira, run_due_jobs
 from mailbot.ingest.source import MailSource
 from mailbot.reply.delivery_thread import DeliveryThread
-from mailbot.reports.delivery import send_due_reports, wants_reports
+from mailbot.reports.schedule import deliver_due_reports, wants_reports
 from mailbot.tickets.watch import sla_watch
 from mailbot.worker import delivery_for, run_pass
 
@@ -242,7 +242,7 @@ def add_client(scheduler: BaseScheduler, app: App, worker_stop: threading.Event)
     ids = [f"mail:{slug}", f"sla_watch:{slug}", f"escalations:{slug}"]
     if wants_reports(app):
         scheduler.add_job(
-            _guarded(send_due_reports, app, stop, wake), IntervalTrigger(minutes=REPORT_MINUTES),
+            _guarded(deliver_due_reports, app, stop, wake), IntervalTrigger(minutes=REPORT_MINUTES),
             id=f"reports:{slug}", executor=http, next_run_time=start,
         )  # fmt: skip
         ids.append(f"reports:{slug}")

@@ -33,7 +33,7 @@ from mailbot.pipeline.out_of_hours import acknowledge_out_of_hours
 from mailbot.pipeline.process import ProcessReport, process_pending
 from mailbot.reply.deliver import Deliverer, DeliveryReport
 from mailbot.reply.delivery_thread import DeliveryThread
-from mailbot.reports.delivery import send_due_reports, wants_reports
+from mailbot.reports.schedule import deliver_due_reports, wants_reports
 from mailbot.tickets.notify import tell_team_not_delivered
 from mailbot.tickets.watch import WatchReport, sla_watch
 
@@ -150,7 +150,7 @@ def run_once(app: App) -> CycleReport:
         report.jobs.errors += followed.errors
         report.watch = sla_watch(app)
         if wants_reports(app):
-            send_due_reports(app)
+            deliver_due_reports(app)
     except BaseException:
         delivery.stop()
         raise

@@ -22,11 +22,6 @@ log = logging.getLogger(__name__)
 KIND = "report"
 
 
-def wants_reports(app: App) -> bool:
-    """The client has report mails configured at all."""
-    return bool(app.settings.report.recipients or app.settings.report.team_digest)
-
-
 def send_due_reports(app: App) -> int:
     """Queue every due report mail not queued before; return how many were queued."""
     now = app.clock()

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from mailbot.config import Settings
 from mailbot.domain import Language
 from mailbot.reports.period import Period, between, month
+
+if TYPE_CHECKING:
+    from mailbot.app import App
 
 MONTHLY = "monthly"
 DIGEST = "digest"
@@ -48,3 +52,16 @@ def due_reports(settings: Settings, zone: ZoneInfo, now: datetime) -> list[DueRe
             week = between(monday - timedelta(days=7), monday - timedelta(days=1), zone)
             found.append(DueReport(DIGEST, week, (settings.team.address,), settings.team.language))
     return found
+
+
+def wants_reports(app: App) -> bool:
+    """The client has report mails configured at all."""
+    return bool(app.settings.report.recipients or app.settings.report.team_digest)
+
+
+def deliver_due_reports(app: App) -> int:
+    """Queue the report mails that are due (mailbot.reports.delivery). The report's rendering stack
+    (Jinja2 pages, charts, CSS inlining) is imported at the first use, not at every worker's start."""
+    from mailbot.reports.delivery import send_due_reports
+
+    return send_due_reports(app)

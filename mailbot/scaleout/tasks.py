@@ -39,7 +39,7 @@ from mailbot.escalate.bounded_http import stop_calls_on
 from mailbot.escalate.jobs import poll_jira, run_due_jobs
 from mailbot.pipeline.deferral import OutsideHours
 from mailbot.pipeline.process import BATCH_SIZE, process_pending
-from mailbot.reports.delivery import send_due_reports, wants_reports
+from mailbot.reports.schedule import deliver_due_reports, wants_reports
 from mailbot.scaleout.local import LocalWorker
 from mailbot.scaleout.share import is_over_share, may_help, should_hand_on
 from mailbot.scheduler import REPORT_MINUTES, MailJob
@@ -252,7 +252,7 @@ JOBS: dict[str, Callable[[App], Any]] = {
     "sla_watch": sla_watch,
     "escalations": run_due_jobs,
     "jira": poll_jira,
-    "reports": send_due_reports,
+    "reports": deliver_due_reports,
 }
 
 
