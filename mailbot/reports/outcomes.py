@@ -13,7 +13,7 @@ by "geht doch nicht" on the next day is a failure). Formulas: docs/metrics.md.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -141,10 +141,12 @@ def automation(
     calendar: BusinessCalendar,
     now: datetime,
     window_days: int = DEFAULT_WINDOW_DAYS,
+    judged: Mapping[int, Judged] | None = None,
 ) -> Automation:
     """Requests that arrived in `period`, judged as of `now` (later mail of the same customers counts:
     pass every request that may repeat one of the period's)."""
-    judged = judge_all(requests, calendar, now, window_days)
+    if judged is None:  # `judged`: judge_all's result, when the caller has it already
+        judged = judge_all(requests, calendar, now, window_days)
     arrived = [fact for fact in requests if fact.arrived_at in period]
     outcomes = Counter(fact.outcome for fact in arrived)
     answers: Counter[str] = Counter()
@@ -220,10 +222,12 @@ def articles(
     calendar: BusinessCalendar,
     now: datetime,
     window_days: int = DEFAULT_WINDOW_DAYS,
+    judged: Mapping[int, Judged] | None = None,
 ) -> list[ArticleFigures]:
     """Per article (answered, or near-missed by escalated requests), worst first: highest failure
     floor, then most failures, then most near misses, then the id."""
-    judged = judge_all(requests, calendar, now, window_days)
+    if judged is None:  # `judged`: judge_all's result, when the caller has it already
+        judged = judge_all(requests, calendar, now, window_days)
     counts: dict[str, Counter[str]] = {}
     failed: dict[str, list[RequestFact]] = {}
     near: dict[str, list[str]] = {}

@@ -57,7 +57,8 @@ def build_report(
     results = targets(
         requests, period, calendar, now, contract.acknowledgement_is_response, contract.around_the_clock
     )
-    figures = automation(requests, period, calendar, now, contract.window_days)
+    judged = judge_all(requests, calendar, now, contract.window_days)  # once for both tables
+    figures = automation(requests, period, calendar, now, contract.window_days, judged)
     return {
         "version": REPORT_VERSION,
         "client": facts.mailbox,
@@ -72,7 +73,7 @@ def build_report(
         "volume": volume(requests, facts.follow_ups, period, calendar),
         "automation": figures.as_dict(),
         "articles": [
-            row.as_dict() for row in articles(requests, period, calendar, now, contract.window_days)
+            row.as_dict() for row in articles(requests, period, calendar, now, contract.window_days, judged)
         ],
         "confusions": confusions(requests, period),
         "response_times": response_times(requests, period, calendar, contract.acknowledgement_is_response),
