@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mailbot.atomic_file import write_atomically
 from mailbot.clock import Clock
 from mailbot.errors import ConfigError
 from mailbot.logredact import mask_addresses
@@ -50,11 +51,7 @@ def run_privacy_command(args: argparse.Namespace, clock: Clock) -> int:
             held = collect(session, app.mailbox, address)
         data = archive(held, app.mailbox, address, now)
         out = args.out or Path(f"privacy-export-{app.mailbox}-{now.date().isoformat()}.zip")
-    partial = out.with_name(f".{out.name}.partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(partial, out)
+    write_atomically(out, data, private=True)
     counts = f"{len(held.inbound)} received, {len(held.tickets)} ticket(s), {len(held.outbox)} sent"
     what = "nothing held" if held.empty else counts
     print(f"{app.mailbox}: {mask_addresses(address)}: {what}; {out}")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from mailbot.atomic_file import write_atomically
 from mailbot.clock import Clock
 from mailbot.errors import ConfigError
 from mailbot.reports.measure_store import STATUSES, close, listing
@@ -100,7 +100,7 @@ def run_report_command(args: argparse.Namespace, clock: Clock) -> int:
     written = []
     for kind in args.format:
         name, text = files[kind]
-        _write(args.out / name, text())
+        write_atomically(args.out / name, text())
         written.append(str(args.out / name))
     automation = report["automation"]
     assert isinstance(automation, dict)
@@ -135,12 +135,6 @@ def _period(args: argparse.Namespace, zone: Any) -> Period:
     if args.since and args.until:
         return between(args.since, args.until, zone)
     raise ConfigError("mailbot report: give --period YYYY-MM, or --since and --until (YYYY-MM-DD)")
-
-
-def _write(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
 
 
 def run_measures_command(args: argparse.Namespace, clock: Clock) -> int:

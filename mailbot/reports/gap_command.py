@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from mailbot.atomic_file import write_atomically
 from mailbot.clock import Clock
 from mailbot.errors import ConfigError
 from mailbot.reports.gap_model import NEAR_MARGIN, GapSettings
@@ -85,7 +85,7 @@ def run_gaps_command(args: argparse.Namespace, clock: Clock) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for gap in gaps:
         sources = sorted(ref for ref in (references[m] for m in gap.cluster.members) if ref)
-        _write(args.out / draft_name(gap), draft_article(gap, sources, paths))
+        write_atomically(args.out / draft_name(gap), draft_article(gap, sources, paths))
     meta = {
         "client": app.mailbox,
         "period": {"label": period.label, "start": period.start.isoformat(), "end": period.end.isoformat()},
@@ -94,7 +94,7 @@ def run_gaps_command(args: argparse.Namespace, clock: Clock) -> int:
     corpus = {"mails": len(mails), **Counter(mail.why for mail in mails)}
     one_offs = [references[m] for m in analysis.one_offs]
     document = gaps_document(gaps, one_offs, corpus, meta, settings)
-    _write(args.out / "gaps.json", json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    write_atomically(args.out / "gaps.json", json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     _print_table(app.mailbox, period.label, gaps, len(mails), len(one_offs), args.out)
     return 0
 
@@ -109,9 +109,3 @@ def _print_table(mailbox: str, label: str, gaps: list[Any], mails: int, one_offs
             f"  {gap.gap_id}  {len(cluster.members):>4}  {trend:>7}  {verdict:<28} "
             f"{cluster.similarity:.2f}  {cluster.name}  — {cluster.title}"
         )
-
-
-def _write(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
