@@ -306,9 +306,38 @@ class LimitSettings(Section):
     team_notices_per_sender_per_hour: int = Field(default=10, ge=1)
 
 
+FolderPolicy = Literal["delete", "keep", "leave"]
+# screenshots, screen recordings, PDFs, logs: what support needs; no archives, executables, HTML or
+# office files with macros reach the team's mail client or Jira
+FORWARD_TYPES = (
+    "image/*", "video/mp4", "video/quicktime", "application/pdf", "text/plain", "text/csv",
+    "application/json",
+)  # fmt: skip
+JiraErasure = Literal["list", "delete"]
+
+
 class PrivacySettings(Section):
+    """How long personal data stays (docs/privacy.md); the client's data processing agreement decides."""
+
     # log "k***@example.org" instead of customers' addresses (issue 15: no full address in logs by default)
     redact_addresses: bool = True
+    # days after a ticket is solved (or an answered mail without ticket was decided) until its mails,
+    # texts and addresses are anonymised (mailbot.privacy.retention)
+    retention_days: int = Field(default=180, ge=1, le=36500)
+    # days after receipt until ignored and quarantined mail (no ticket) is anonymised
+    unhandled_retention_days: int = Field(default=30, ge=1, le=36500)
+    # days after a ticket is solved until the attachments of its mails are removed from the stored copies
+    attachment_days: int = Field(default=14, ge=0, le=36500)
+    # the IMAP folders Processed/Quarantine: "delete" their copies on the same schedule and on erasure,
+    # "leave" them to the mail server's own expiry (erasure still deletes), "keep" them (the client
+    # archives mail under a legal duty; erasure lists them)
+    folders: FolderPolicy = "delete"
+    # what is forwarded to the team (the original mail in a notice) and to Jira
+    forward_attachment_max_mb: float = Field(default=10.0, gt=0, le=1024)
+    forward_attachment_types: list[str] = Field(default_factory=lambda: list(FORWARD_TYPES))
+    # Jira requests of an erased person: "list" them with the steps, or "delete" them through the API
+    # (needs Jira's "Delete issues" permission for the bot account)
+    jira_erasure: JiraErasure = "list"
 
 
 class IncidentSettings(Section):
