@@ -223,6 +223,31 @@ class Erasure(Base):
     counts: Mapped[dict[str, int]] = mapped_column(MailJSON)
 
 
+class FolderDeletion(Base):
+    """A copy on the mail server (Processed, Quarantine) to delete because its row was erased or its
+    retention ran out: queued in the transaction that erased the row, done by mailbot.privacy.folders
+    when the server is reachable (an outage delays it, never loses it). The copy is recognised by its
+    Message-ID and the SHA-256 of its bytes, so a reused Message-ID never deletes another person's mail."""
+
+    __tablename__ = "folder_deletions"
+    __table_args__ = (
+        UniqueConstraint("mailbox", "inbound_id"),
+        Index("ix_folder_deletions_open", "mailbox", "done_at", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(40))
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_mail.id"))
+    message_id: Mapped[str] = mapped_column(MailString(998))
+    sha256: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(20))  # "erasure" or "retention"
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(MailText)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted: Mapped[int] = mapped_column(Integer, default=0)  # copies found and deleted
+
+
 class InboundMail(Base):
     __tablename__ = "inbound_mail"
     __table_args__ = (
@@ -268,6 +293,9 @@ class InboundMail(Base):
     # looked at while the business calendar was closed and left for the opening at this instant: not
     # looked at again before it (mailbot.pipeline.deferral)
     deferred_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # personal data removed (mailbot.privacy: on a person's request or when its retention ran out)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attachments_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # from `raw`
 
     @validates("from_addr")
     def _keep_from_key(self, _: str, value: str | None) -> str | None:
@@ -325,6 +353,7 @@ class Ticket(Base):
     external_comment_id: Mapped[int | None] = mapped_column(BigInteger)  # last public comment relayed
     # when the Jira follow-up last looked at the request: the least recently looked at come first
     external_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # personal data removed (mailbot.privacy)
 
 
 class TicketEvent(Base):
@@ -378,6 +407,7 @@ class OutboxMail(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dedup_key: Mapped[str | None] = mapped_column(MailString(200))
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # personal data removed (mailbot.privacy)
 
     @validates("recipient")
     def _keep_recipient_key(self, _: str, value: str) -> str:
