@@ -65,6 +65,7 @@ from mailbot.errors import ConfigError, TransientError
 from mailbot.escalate.bounded_http import stop_calls_on
 from mailbot.escalate.jobs import poll_jira, run_due_jobs
 from mailbot.ingest.source import MailSource
+from mailbot.privacy.schedule import PRIVACY_MINUTES, run_privacy_jobs
 from mailbot.reply.delivery_thread import DeliveryThread
 from mailbot.reports.schedule import deliver_due_reports, wants_reports
 from mailbot.tickets.watch import sla_watch
@@ -215,7 +216,8 @@ def client_executors(slug: str) -> tuple[str, str]:
 
 
 def add_client(scheduler: BaseScheduler, app: App, worker_stop: threading.Event) -> ClientJobs:
-    """Schedule one client's jobs: `mail`, `sla_watch`, `escalations`, `jira` (ids `<job>:<slug>`)."""
+    """Schedule one client's jobs: `mail`, `sla_watch`, `escalations`, `privacy`, `jira`, `reports` (ids
+    `<job>:<slug>`)."""
     slug = app.mailbox
     stop = threading.Event()
     if worker_stop.is_set():
@@ -239,7 +241,11 @@ def add_client(scheduler: BaseScheduler, app: App, worker_stop: threading.Event)
         _guarded(run_due_jobs, app, stop, wake), IntervalTrigger(seconds=ESCALATION_SECONDS),
         id=f"escalations:{slug}", executor=http, next_run_time=start,
     )  # fmt: skip
-    ids = [f"mail:{slug}", f"sla_watch:{slug}", f"escalations:{slug}"]
+    scheduler.add_job(
+        _guarded(run_privacy_jobs, app, stop, wake), IntervalTrigger(minutes=PRIVACY_MINUTES),
+        id=f"privacy:{slug}", executor=http, next_run_time=start,
+    )  # fmt: skip
+    ids = [f"mail:{slug}", f"sla_watch:{slug}", f"escalations:{slug}", f"privacy:{slug}"]
     if wants_reports(app):
         scheduler.add_job(
             _guarded(deliver_due_reports, app, stop, wake), IntervalTrigger(minutes=REPORT_MINUTES),

@@ -31,6 +31,7 @@ from mailbot.ingest.source import MailSource
 from mailbot.pipeline.deferral import OutsideHours
 from mailbot.pipeline.out_of_hours import acknowledge_out_of_hours
 from mailbot.pipeline.process import ProcessReport, process_pending
+from mailbot.privacy.schedule import run_privacy_jobs
 from mailbot.reply.deliver import Deliverer, DeliveryReport
 from mailbot.reply.delivery_thread import DeliveryThread
 from mailbot.reports.schedule import deliver_due_reports, wants_reports
@@ -138,8 +139,8 @@ def run_pass(
 
 def run_once(app: App) -> CycleReport:
     """One pass of everything (for cron, tests, replays with --now): mail as the calendar allows,
-    escalation jobs, Jira follow-up, the SLA watch; the outbox is delivered all along, and the pass
-    ends when the outbox is empty or holds only rows backed off for later."""
+    escalation jobs, Jira follow-up, the SLA watch, report mails, retention; the outbox is delivered
+    all along, and the pass ends when the outbox is empty or holds only rows backed off for later."""
     source = app.make_source()
     delivery = delivery_for(app).start()
     try:
@@ -151,6 +152,7 @@ def run_once(app: App) -> CycleReport:
         report.watch = sla_watch(app)
         if wants_reports(app):
             deliver_due_reports(app)
+        run_privacy_jobs(app)
     except BaseException:
         delivery.stop()
         raise

@@ -32,12 +32,20 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
     erase.add_argument("--dry-run", action="store_true", help="say what would be erased, change nothing")
     config_option(erase)
     now_option(erase)
+    retention = sub.add_parser(
+        "retention", help="anonymise what [privacy] retention_days and the other limits say is due, now"
+    )
+    retention.add_argument("--dry-run", action="store_true", help="count what is due, change nothing")
+    config_option(retention)
+    now_option(retention)
 
 
 def run_privacy_command(args: argparse.Namespace, clock: Clock) -> int:
     from mailbot.privacy.export import archive, collect
     from mailbot.reports.one_client import one_client
 
+    if args.privacy_command == "retention":
+        return _retention(args, clock)
     address = args.address.strip()
     try:
         check_address(address)
@@ -82,4 +90,15 @@ def _erase(args: argparse.Namespace, clock: Clock, address: str) -> int:
               "(docs/privacy.md, 'Jira')")  # fmt: skip
     if not args.dry_run:
         print("the mail server's copies in Processed/Quarantine are not deleted yet: see docs/privacy.md")
+    return 0
+
+
+def _retention(args: argparse.Namespace, clock: Clock) -> int:
+    from mailbot.privacy.retention import apply_retention
+    from mailbot.reports.one_client import one_client
+
+    with one_client(args, clock, "privacy retention") as app:
+        done = apply_retention(app, app.clock(), dry_run=args.dry_run)
+    what = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in done.counts.items())
+    print(f"{app.mailbox}: {'due' if args.dry_run else 'anonymised'}: {what}")
     return 0

@@ -39,6 +39,7 @@ from mailbot.escalate.bounded_http import stop_calls_on
 from mailbot.escalate.jobs import poll_jira, run_due_jobs
 from mailbot.pipeline.deferral import OutsideHours
 from mailbot.pipeline.process import BATCH_SIZE, process_pending
+from mailbot.privacy.schedule import PRIVACY_MINUTES, run_privacy_jobs
 from mailbot.reports.schedule import deliver_due_reports, wants_reports
 from mailbot.scaleout.local import LocalWorker
 from mailbot.scaleout.share import is_over_share, may_help, should_hand_on
@@ -253,6 +254,7 @@ JOBS: dict[str, Callable[[App], Any]] = {
     "escalations": run_due_jobs,
     "jira": poll_jira,
     "reports": deliver_due_reports,
+    "privacy": run_privacy_jobs,
 }
 
 
@@ -269,7 +271,8 @@ def _client_job(local: LocalWorker, slug: str, kind: str) -> None:
 
 
 async def _schedule_client_jobs(tasks: FleetTasks, timestamp: int) -> None:
-    """Every 30 s: escalation calls; every minute: the SLA watch; every `poll_minutes`: Jira."""
+    """Every 30 s: escalation calls; every minute: the SLA watch; every `poll_minutes`: Jira; every
+    REPORT_MINUTES: report mails; every PRIVACY_MINUTES: retention."""
     minute_start = timestamp % 60 < CLIENT_JOBS_SECONDS
     for slug, app in sorted(tasks.local.fleet.apps.items()):
         kinds = ["escalations"]
@@ -280,6 +283,8 @@ async def _schedule_client_jobs(tasks: FleetTasks, timestamp: int) -> None:
                 kinds.append("jira")
             if wants_reports(app) and (timestamp // 60) % REPORT_MINUTES == 0:
                 kinds.append("reports")
+            if (timestamp // 60) % PRIVACY_MINUTES == 0:
+                kinds.append("privacy")
         for kind in kinds:
             deferrer = tasks.client_job.configure(lock=f"{kind}:{slug}", queueing_lock=f"{kind}:{slug}")
             with contextlib.suppress(AlreadyEnqueued):
