@@ -52,7 +52,11 @@ def envelope_address(address: str) -> str:
         )
     if any(ord(char) < 33 or ord(char) == 127 for char in local) or len(local) > MAX_LOCAL_OCTETS:
         raise UndeliverableAddress(f"{address!r} has an invalid local part")
-    result = f"{local}@{ascii_domain(domain)}"
+    ascii_name = ascii_domain(domain)
+    if ascii_name.rstrip(".").endswith(".invalid"):
+        # RFC 6761: never delivers; an erased person's stand-in lives there (mailbot.privacy.anonymise)
+        raise UndeliverableAddress(f"{address!r} is in the reserved domain .invalid (an erased person)")
+    result = f"{local}@{ascii_name}"
     if len(result) > MAX_ADDRESS_OCTETS:
         raise UndeliverableAddress(f"{address!r} is longer than SMTP allows ({MAX_ADDRESS_OCTETS} octets)")
     return result

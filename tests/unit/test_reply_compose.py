@@ -430,6 +430,7 @@ def test_the_to_header_is_the_envelope_address(address: str, written: str):
         "x@local",  # no dot: a host name, not a mail domain
         "x y@example.com",  # a space in the local part
         "no-at-sign",
+        "erased-0123456789abcdef@erased.invalid",  # an erased person's stand-in: RFC 6761 never delivers
     ],
 )
 def test_an_address_delivery_refuses_is_refused_by_compose_too(address: str):
