@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from datetime import datetime
 
 from mailbot.db.schema import (
@@ -36,10 +37,19 @@ _KEEP_NOTE = {
 
 
 def pseudonym(key: bytes, address: str) -> str:
-    """The same stand-in for the same person (so figures still count one person once), unguessable
-    without the installation's key, and never deliverable."""
-    digest = hmac.new(key, address_key(address).encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+    """Retention's stand-in: the same for the same person (so one person's rows still count as one),
+    never deliverable. Keyed (HMAC-SHA-256 under a key derived from the installation's secret), so only
+    who holds the database and its secret can confirm a guessed address: pseudonymous data (Art. 4(5)
+    GDPR), which is why an erasure on request uses `random_stand_in` instead."""
+    derived = hmac.new(key, b"mailbot.privacy.pseudonym", hashlib.sha256).digest()
+    digest = hmac.new(derived, address_key(address).encode("utf-8"), hashlib.sha256).hexdigest()[:16]
     return f"erased-{digest}@{ERASED_DOMAIN}"
+
+
+def random_stand_in() -> str:
+    """An erasure's stand-in: one per erasure (the person's rows still belong together), derived from
+    nothing, so no key and no guess leads back to the person: anonymous, not pseudonymous."""
+    return f"erased-{secrets.token_hex(8)}@{ERASED_DOMAIN}"
 
 
 def is_pseudonym(address: str | None) -> bool:

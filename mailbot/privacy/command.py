@@ -41,6 +41,7 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
 
 
 def run_privacy_command(args: argparse.Namespace, clock: Clock) -> int:
+    from mailbot.privacy.anonymise import pseudonym
     from mailbot.privacy.export import archive, collect
     from mailbot.reports.one_client import one_client
 
@@ -56,7 +57,8 @@ def run_privacy_command(args: argparse.Namespace, clock: Clock) -> int:
     with one_client(args, clock, "privacy export") as app:
         now = app.clock()
         with app.sessions() as session:
-            held = collect(session, app.mailbox, address)
+            alias = pseudonym(app.message_id_key, address)
+            held = collect(session, app.mailbox, address, (alias,))
         data = archive(held, app.mailbox, address, now)
         out = args.out or Path(f"privacy-export-{app.mailbox}-{now.date().isoformat()}.zip")
     write_atomically(out, data, private=True)

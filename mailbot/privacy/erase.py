@@ -36,13 +36,14 @@ class Erased:
 
 
 def erase(session: Session, app: App, address: str, by: str, now: datetime, *, dry_run: bool) -> Erased:
-    found = find(session, app.mailbox, address)
+    # rows retention already gave the person's pseudonym are theirs too, and lose it now
+    found = find(session, app.mailbox, address, aliases=(anonymise.pseudonym(app.message_id_key, address),))
     counts = _counts(found)
     closed = tuple(t.reference or f"#{t.id}" for t in found.tickets if t.state != TicketState.SOLVED)
     jira = tuple(t.external_key for t in found.tickets if t.external_key)
     if dry_run or found.empty:
         return Erased(counts, closed, jira)
-    stand_in = anonymise.pseudonym(app.message_id_key, address)
+    stand_in = anonymise.random_stand_in()
     for ticket in found.tickets:
         if ticket.state != TicketState.SOLVED:
             ticket.state, ticket.resolved_at, ticket.updated_at = TicketState.SOLVED, now, now

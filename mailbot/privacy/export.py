@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,8 +48,9 @@ def _row(obj: object, columns: tuple[str, ...]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
 
 
-def collect(session: Session, mailbox: str, address: str) -> Holding:
-    found = find(session, mailbox, address)
+def collect(session: Session, mailbox: str, address: str, aliases: Sequence[str] = ()) -> Holding:
+    """`aliases`: retention's pseudonym of the person, whose rows are still linked to them."""
+    found = find(session, mailbox, address, aliases)
     held = Holding()
     held.tickets = [_row(t, TICKET_COLUMNS) for t in found.tickets]
     for mail in found.inbound:

@@ -35,18 +35,20 @@ class Found:
         return not (self.inbound or self.tickets or self.outbox)
 
 
-def find(session: Session, mailbox: str, address: str) -> Found:
-    key = address_key(address)
+def find(session: Session, mailbox: str, address: str, aliases: Sequence[str] = ()) -> Found:
+    """`aliases`: other addresses that stand for the same person (retention's pseudonym)."""
+    keys = sorted({address_key(address), *(address_key(alias) for alias in aliases)})
     tickets = session.scalars(
         select(Ticket)
-        .where(Ticket.mailbox == mailbox, func.lower(Ticket.customer) == key)
+        .where(Ticket.mailbox == mailbox, func.lower(Ticket.customer).in_(keys))
         .order_by(Ticket.id)
     ).all()
     ids = [t.id for t in tickets]
     inbound = session.scalars(
         select(InboundMail)
         .where(
-            InboundMail.mailbox == mailbox, or_(InboundMail.from_key == key, InboundMail.ticket_id.in_(ids))
+            InboundMail.mailbox == mailbox,
+            or_(InboundMail.from_key.in_(keys), InboundMail.ticket_id.in_(ids)),
         )
         .order_by(InboundMail.id)
     ).all()
@@ -55,7 +57,7 @@ def find(session: Session, mailbox: str, address: str) -> Found:
         .where(
             OutboxMail.mailbox == mailbox,
             or_(
-                OutboxMail.recipient_key == key,
+                OutboxMail.recipient_key.in_(keys),
                 OutboxMail.ticket_id.in_(ids),  # the team's notices about them too
             ),
         )

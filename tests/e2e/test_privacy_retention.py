@@ -65,3 +65,17 @@ def test_retention_anonymises_what_is_due_and_keeps_the_rest_and_the_figures(
     assert after["volume"]["by_outcome"] == before["volume"]["by_outcome"]  # type: ignore[index]
 
     assert main(["privacy", "retention", *config, "--now", later(400)]) == 0  # nothing left to do
+
+
+def test_an_erasure_after_retention_unlinks_the_pseudonymous_rows_too(bot: Bot) -> None:
+    bot.deliver(make_mail(ERIKA, "Passwort vergessen", QUESTION, name="Erika Muster"))
+    bot.run_once()
+    bot.run_once("--now", later(181))
+    [ticket] = bot.tickets()
+    kept_pseudonym = ticket.customer
+    assert kept_pseudonym.endswith("@erased.invalid") and kept_pseudonym in everything(bot)
+
+    config = ["--config", str(bot.config)]
+    assert main(["privacy", "erase", *config, "--address", ERIKA]) == 0
+    [ticket] = bot.tickets()
+    assert ticket.customer.endswith("@erased.invalid") and kept_pseudonym not in everything(bot)
