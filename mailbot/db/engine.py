@@ -30,9 +30,23 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # what an erasure or retention overwrites is zeroed in the file, not left in free space (issue 15)
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     return engine
+
+
+def release_erased_pages(engine: Engine) -> bool:
+    """After personal data was erased: on SQLite, copy the WAL into the database and empty it, so the
+    old page images holding the data leave the disk too (with secure_delete the database's own free
+    space is zeroed). Best effort: a reader that holds the WAL makes it wait for the next call; True
+    when done. PostgreSQL keeps old row versions until VACUUM reuses their space (docs/privacy.md)."""
+    if engine.dialect.name != "sqlite":
+        return False
+    with engine.connect() as connection:
+        busy, _log, _done = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    return not busy
 
 
 def open_engine(url: str) -> Engine:

@@ -69,18 +69,22 @@ def run_privacy_command(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def _erase(args: argparse.Namespace, clock: Clock, address: str) -> int:
+    from mailbot.db.engine import release_erased_pages
     from mailbot.privacy.erase import erase
     from mailbot.reports.one_client import one_client
 
-    with one_client(args, clock, "privacy erase") as app, app.sessions.begin() as session:
-        done = erase(
-            session,
-            app,
-            address,
-            args.by or os.environ.get("USER", ""),
-            app.clock(),
-            dry_run=args.dry_run,
-        )
+    with one_client(args, clock, "privacy erase") as app:
+        with app.sessions.begin() as session:
+            done = erase(
+                session,
+                app,
+                address,
+                args.by or os.environ.get("USER", ""),
+                app.clock(),
+                dry_run=args.dry_run,
+            )
+        if not args.dry_run:
+            release_erased_pages(app.engine)
     what = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in done.counts.items())
     verb = "would erase" if args.dry_run else "erased"
     print(f"{app.mailbox}: {mask_addresses(address)}: {verb} {what}")

@@ -24,6 +24,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.config import PrivacySettings
+from mailbot.db.engine import release_erased_pages
 from mailbot.db.schema import (
     EscalationJob,
     InboundMail,
@@ -121,6 +122,7 @@ def apply_retention(
             if not any(counts.values()):
                 break
     if done.total:
+        release_erased_pages(app.engine)
         log.info(
             "retention for client %s: %s",
             app.mailbox,
