@@ -16,6 +16,7 @@ from mailbot.classify import DEFAULT_OUT_OF_SCOPE_SHARE
 from mailbot.clock import Clock, fixed_clock, system_clock
 from mailbot.config import CONFIG_ENV
 from mailbot.errors import ConfigError
+from mailbot.logredact import mask_addresses
 
 if TYPE_CHECKING:
     from mailbot.app import App
@@ -66,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
         "--log-level",
         default=os.environ.get("MAILBOT_LOG_LEVEL"),
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="default INFO (no customer text, addresses shortened); DEBUG also logs the IMAP "
+        "conversation, i.e. whole mails: only to find a fault, never as the normal level (docs/privacy.md)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -251,9 +254,10 @@ def _setup_logging(level: str) -> None:
     )
     # third-party chatter that says nothing about mail: aiosmtpd's per-command log of the demo sink,
     # Alembic's plugin list at every start, APScheduler's "Added job", "Running job", "Job executed
-    # successfully" every second, Procrastinate's "Starting job", "Deferred 1 job" for every fleet job
-    # (their warnings and errors still show)
-    for name in ("mail.log", "alembic", "apscheduler", "procrastinate"):
+    # successfully" every second, Procrastinate's "Starting job", "Deferred 1 job" for every fleet job;
+    # httpx's "HTTP Request: GET <url>" of every Jira call, whose URL carries a customer's address when
+    # looking the customer up (issue 15) (their warnings and errors still show)
+    for name in ("mail.log", "alembic", "apscheduler", "procrastinate", "httpx", "httpcore"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
@@ -332,8 +336,9 @@ def _run_once(fleet: Fleet) -> int:
             report.delivery.failed,
         )
         _log_availability(app)
-        for error in report.errors:
-            print(f"mailbot: {who}{error}", file=sys.stderr)
+        for error in report.errors:  # printed, not logged: the log filter's address rule applied here
+            shown = mask_addresses(error) if app.settings.privacy.redact_addresses else error
+            print(f"mailbot: {who}{shown}", file=sys.stderr)
         failed = failed or bool(report.errors)
     for slug, problem in sorted(fleet.problems.items()):
         print(f"mailbot: client {slug} not served:\n{problem}", file=sys.stderr)

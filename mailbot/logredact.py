@@ -2,7 +2,15 @@
 
 Secrets are SecretStr everywhere and never formatted into messages; this filter is the second line:
 any configured secret that still reaches a log line is replaced. With `[privacy] redact_addresses`,
-e-mail addresses lose their local part ("k***@example.org"): the domain still helps debugging.
+e-mail addresses lose their local part ("k***@example.org"): the domain still helps debugging. The
+same holds for an address percent-encoded in a URL ("k%40example.org", as a library's request log
+prints a Jira customer search).
+
+What a log line at INFO and above says about a mail is the mailbot's own words (ids, kinds, counts,
+article ids, ticket references), never the mail's: `headline` keeps the part of a reason that mailbot
+wrote and drops the part that quotes the mail or a server's answer to it (issue 15, "logs hold no
+customer text"). The whole reason stays where an operator looks it up (`mailbot status`, `quarantine
+show`) and at DEBUG.
 """
 
 from __future__ import annotations
@@ -11,13 +19,29 @@ import logging
 import re
 from collections.abc import Iterable
 
-_ADDRESS = re.compile(r"(?<![\w.+-])([\w.+-]{1,64})@([\w-]+(?:\.[\w-]+)+)")
+_ADDRESS = re.compile(r"(?<![\w.+-])([\w.+-]{1,64})(?:@|%40)([\w-]+(?:\.[\w-]+)+)", re.IGNORECASE)
 MIN_SECRET = 4  # shorter "secrets" would redact ordinary words
 _runtime_secrets: set[str] = set()  # secrets that appear while running (OAuth2 access tokens)
 
 
 def redact_address(match: re.Match[str]) -> str:
     return f"{match.group(1)[0]}***@{match.group(2)}"
+
+
+HEADLINE_CHARS = 160  # a reason's own words are short; a longer head is quoting something
+
+
+def headline(reason: str) -> str:
+    """The head of a reason that mailbot wrote, before the first ": " that introduces what it quotes.
+
+    mailbot's reasons read "<what happened>: <the detail>", and the detail is where a mail's header, a
+    parser's message about it or a server's reply to it appears ("unparseable: HeaderParseError: ...",
+    "Jira refused creating the request (400): <Jira's words>"). The head alone says what happened.
+    """
+    head = reason.split(": ", 1)[0].strip()
+    if len(head) > HEADLINE_CHARS:
+        head = head[:HEADLINE_CHARS].rstrip() + " …"
+    return head if head == reason.strip() else f"{head} […]"
 
 
 def mask_addresses(text: str) -> str:

@@ -34,6 +34,7 @@ from mailbot.escalate.bounded_http import stopping
 from mailbot.escalate.jira import Comment, JsmClient, RequestState
 from mailbot.escalate.jira_jobs import jira_client
 from mailbot.escalate.relay import Requester, batch, cause, mail_text
+from mailbot.logredact import headline
 
 if TYPE_CHECKING:  # a runtime import would be circular (the app wires this module in)
     from mailbot.app import App
@@ -96,13 +97,16 @@ def poll_jira(
                 report.errors.append(f"Jira {key}: {exc}")
                 _looked_at(app, ticket_id)
                 if isinstance(exc, HttpTimeout) or getattr(exc, "retry_after", None) is not None:
-                    log.warning("Jira is slow or asks to slow down; the next poll goes on: %s", exc)
+                    log.warning(
+                        "Jira is slow or asks to slow down; the next poll goes on: %s", headline(str(exc))
+                    )
                     report.waiting += len(watched) - index - 1
                     break
                 continue
             except PermanentError as exc:
                 report.errors.append(f"Jira {key}: {exc}")
-                log.error("following Jira request %s failed: %s", key, exc)
+                log.error("following Jira request %s failed: %s", key, headline(str(exc)))
+                log.debug("following Jira request %s: %s", key, exc)
                 _looked_at(app, ticket_id)
                 continue
             with app.sessions.begin() as session:

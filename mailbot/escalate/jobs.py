@@ -49,6 +49,7 @@ from mailbot.escalate.jira_jobs import (
 )
 from mailbot.escalate.webhook import post_event, webhook_client
 from mailbot.header_text import one_line
+from mailbot.logredact import headline
 from mailbot.reply.deliver import backoff
 
 if TYPE_CHECKING:  # a runtime import would be circular (the app wires this module in)
@@ -272,12 +273,17 @@ def _retry(app: App, job_id: int, error: str, report: JobReport, wait: timedelta
             report.errors.append(
                 f"{job.backend} job #{job_id}: gave up after {job.attempts} attempts: {error}"
             )
-            log.error("escalation job #%s gave up after %s attempts: %s", job_id, job.attempts, error)
+            log.error(
+                "escalation job #%s gave up after %s attempts: %s", job_id, job.attempts, headline(error)
+            )
+            log.debug("escalation job #%s: %s", job_id, error)
             return None
         job.next_attempt_at = app.clock() + max(backoff(job.attempts), wait or timedelta(0))
         report.deferred += 1
         until = job.next_attempt_at
-    log.warning("escalation job #%s deferred until %s: %s", job_id, until.isoformat(), error)
+    # a server's answer may echo the ticket's text: the head of the error here, all of it in `status`
+    log.warning("escalation job #%s deferred until %s: %s", job_id, until.isoformat(), headline(error))
+    log.debug("escalation job #%s: %s", job_id, error)
     return until
 
 
@@ -313,7 +319,8 @@ def _fail(app: App, job_id: int, error: str, report: JobReport) -> None:
         backend = job.backend
     report.failed += 1
     report.errors.append(f"{backend} job #{job_id}: {error}")
-    log.error("escalation job #%s (%s) failed for good: %s", job_id, backend, error)
+    log.error("escalation job #%s (%s) failed for good: %s", job_id, backend, headline(error))
+    log.debug("escalation job #%s: %s", job_id, error)
 
 
 def _finish(app: App, job_id: int, note: str | None) -> None:

@@ -149,7 +149,11 @@ def add_customer_reply(jira: JsmClient, key: str, reply: Reply, *, public: bool)
         try:
             uploaded.append(jira.attach_temporary_file(file.name, file.content_type, file.data))
         except PermanentError as exc:  # e.g. attachments switched off, or a type Jira refuses
-            log.warning("%s: %s not attached: %s", key, file.name, exc)
+            # the file's name (and type) are the customer's words, Jira's answer may repeat them: the size
+            log.warning(
+                "%s: an attachment of %d bytes not attached: Jira refused it (%s)",
+                key, len(file.data), getattr(exc, "status", None) or type(exc).__name__,
+            )  # fmt: skip
             left_out.append(f"{file.name} (Jira refused it: {getattr(exc, 'status', None) or 'error'})")
     body = reply.text
     if left_out:

@@ -136,7 +136,7 @@ def post_event(
     reply = " ".join(response.text[:200].split())
     if 400 <= status < 500 and status not in (408, 429):
         raise HttpPermanentError(
-            f"{where} refused {event_type} with {status} ({reply or 'no details'}): check [webhook] url and"
+            f"{where} refused {event_type} with {status}: {reply or 'no details'}; check [webhook] url and"
             " secret with the receiver's owner",
             status,
         )

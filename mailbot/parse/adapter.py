@@ -26,7 +26,9 @@ from mailbot.errors import Quarantine
 
 # mail-parser logs a warning for every part type it does not render (pgp-signature, calendar ...);
 # what matters is recorded as defects instead.
-logging.getLogger("mailparser").setLevel(logging.ERROR)
+# mail-parser's own messages quote the mail ("Failed decoding header part: <the header>", the Received
+# chain) even at ERROR; what it could not read becomes a recorded defect of ours instead (issue 15)
+logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 log = logging.getLogger(__name__)
 
 # stdlib defect class -> what it means for the reader of the mail
@@ -68,7 +70,9 @@ def load(raw: bytes) -> MimeView:
     except (AttributeError, TypeError, ValueError, IndexError) as exc:
         # mail-parser 4.8 fails on some truncated multiparts (an epilogue of None, a part without a
         # boundary) whose readable parts the stdlib tree still holds: read those instead
-        log.info("mail-parser failed (%s: %s); reading the stdlib MIME tree", type(exc).__name__, exc)
+        # the exception's text may quote the broken part: its type only, unless debugging
+        log.info("mail-parser failed (%s); reading the stdlib MIME tree", type(exc).__name__)
+        log.debug("mail-parser failed: %s: %s", type(exc).__name__, exc)
         return _stdlib_view(raw)
     return MimeView(
         message=parsed.message,

@@ -2,7 +2,9 @@
 
 An operator reading the worker's log follows each mail by this line alone, so it always carries the
 ticket reference when there is one. The sender is written as is; the log filter (mailbot.logredact)
-shortens every address in every line unless `[privacy] redact_addresses = false`.
+shortens every address in every line unless `[privacy] redact_addresses = false`. A rule's reason
+quotes the header that made it fire (a subject, a From name, an Auto-Submitted value: the sender's
+words), so the line names the rule instead; the reason itself is stored with the decision.
 """
 
 from __future__ import annotations
@@ -21,4 +23,15 @@ def decision_line(row_id: int, sender: str, outcome: str, reference: str | None,
             f"{head} with article {decision.article_id} "
             f"({prediction.confidence:.2f} >= {prediction.threshold:.2f})"
         )
-    return f"{head}: {decision.reason}"
+    return f"{head}: {loggable_reason(decision)}"
+
+
+def loggable_reason(decision: Decision) -> str:
+    """`decision.reason` with every rule's quoting reason replaced by "rule <name>" (issue 15: no
+    customer text in the log at INFO). Reasons of mailbot's own making (article ids, figures, ticket
+    references) stay as they are."""
+    reason = decision.reason
+    for hit in sorted(decision.rule_hits, key=lambda hit: len(hit.reason), reverse=True):
+        if hit.reason:
+            reason = reason.replace(hit.reason, f"rule {hit.name}")
+    return reason

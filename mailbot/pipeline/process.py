@@ -32,6 +32,7 @@ from mailbot.db.engine import begin_write
 from mailbot.db.schema import InboundMail, InboundState, Outcome
 from mailbot.decide import decide
 from mailbot.domain import Action, Cues, Decision, Intent, ParsedMail, Prediction, RuleEffect
+from mailbot.logredact import headline
 from mailbot.pipeline import bounces
 from mailbot.pipeline.deferral import OutsideHours, decide_now
 from mailbot.pipeline.effects import apply_decision
@@ -316,7 +317,10 @@ def _quarantine(row: InboundMail, reason: str, now: datetime) -> tuple[str, str]
     row.reason = reason
     row.processed_at = now
     row.lease_until = None
-    log.warning("inbound #%s quarantined: %s", row.id, reason)
+    # the reason may quote the mail (a parser's message about a header, the last error): its head only,
+    # the whole of it in `mailbot quarantine show` and at DEBUG
+    log.warning("inbound #%s quarantined: %s", row.id, headline(reason))
+    log.debug("inbound #%s quarantined: %s", row.id, reason)
     return Outcome.QUARANTINED.value, reason
 
 

@@ -38,7 +38,9 @@ def find_ticket(
     sender = claimed_sender(mail)
     if not sender:
         if mail.sender_ambiguity:
-            log.warning("mail %s joins no ticket: %s", mail.message_id, mail.sender_ambiguity)
+            # a Message-ID is the sender's words (often with their domain or address): at DEBUG only
+            log.warning("a mail joins no ticket: %s", mail.sender_ambiguity)
+            log.debug("mail %s joins no ticket", mail.message_id)
         return None
     for ticket_id, matched_by in _candidates(session, mailbox, prefix, mail, message_id_key):
         ticket = session.get(Ticket, ticket_id)
@@ -46,12 +48,12 @@ def find_ticket(
             continue
         if not same_address(ticket.customer, sender):
             log.warning(
-                "mail %s refers to ticket %s by %s, but its sender is not the ticket's customer: "
+                "a mail refers to ticket %s by %s, but its sender is not the ticket's customer: "
                 "treated as a new conversation",
-                mail.message_id,
                 ticket.reference,
                 matched_by,
             )
+            log.debug("the mail that refers to %s is %s", ticket.reference, mail.message_id)
             continue
         return TicketContext(
             ticket.id, ticket.reference or "", ticket.customer, TicketState(ticket.state), matched_by
