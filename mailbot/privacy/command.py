@@ -60,26 +60,26 @@ def run_privacy_command(args: argparse.Namespace, clock: Clock) -> int:
 
 def _erase(args: argparse.Namespace, clock: Clock, address: str) -> int:
     from mailbot.privacy.erase import erase
+    from mailbot.privacy.find import find
+    from mailbot.privacy.jira_erase import jira_erasure_lines, jira_erasure_plan, queue_jira_erasures
     from mailbot.reports.one_client import one_client
 
     with one_client(args, clock, "privacy erase") as app, app.sessions.begin() as session:
-        done = erase(
-            session,
-            app,
-            address,
-            args.by or os.environ.get("USER", ""),
-            app.clock(),
-            dry_run=args.dry_run,
-        )
+        tickets = find(session, app.mailbox, address).tickets  # the same objects erase() anonymises
+        now = app.clock()
+        done = erase(session, app, address, args.by or os.environ.get("USER", ""), now, dry_run=args.dry_run)
+        if args.dry_run:
+            jira = jira_erasure_plan(session, app, tickets)
+        else:  # after erase(): it cancels the pending jobs of the person's tickets
+            jira = queue_jira_erasures(session, app, tickets, now)
     what = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in done.counts.items())
     verb = "would erase" if args.dry_run else "erased"
     print(f"{app.mailbox}: {mask_addresses(address)}: {verb} {what}")
     if done.closed:
         closing = "would close" if args.dry_run else "closed (the team is told)"
         print(f"open tickets {closing}: {', '.join(done.closed)}")
-    if done.jira:
-        print(f"Jira requests that still hold the person's data: {', '.join(done.jira)}; erase them in Jira "
-              "(docs/privacy.md, 'Jira')")  # fmt: skip
+    for line in jira_erasure_lines(jira, dry_run=args.dry_run):
+        print(line)
     if not args.dry_run:
         print("the mail server's copies in Processed/Quarantine are not deleted yet: see docs/privacy.md")
     return 0
