@@ -132,9 +132,10 @@ def tell_team_erasure_failed(session: Session, app: App, job: EscalationJob, sta
     if job.backend != "jira" or job.event != ERASE:
         return
     ticket = session.get_one(Ticket, job.ticket_id)
+    key = str((job.payload or {}).get("key") or "?")
     mail_team(
         session, app, ticket, "jira_erasure_refused", f"jira-erasure-refused:{job.id}", app.clock(),
-        reference=ticket.reference, external_key=str((job.payload or {}).get("key") or "?"), status=status,
+        reference=ticket.reference, external_key=key, http_status=status,
     )  # fmt: skip
 
 
