@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 SUMMARY_MAX = 255  # Jira's limit for the summary field
 SEARCH = "/rest/api/3/search/jql"  # the platform's JQL search (the successor of /rest/api/3/search)
+ISSUE = "/rest/api/3/issue"  # the platform's issue resource: a request is an issue (delete_issue)
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,30 @@ class JsmClient(JiraHttp):
             customers=accounts,
             priority=_priority(found.get("requestFieldValues")),
         )
+
+    def delete_issue(self, issue_key: str) -> bool:
+        """Delete the request's issue with its subtasks (an erasure, GDPR Art. 17); False when Jira has
+        no such issue: it answers 404 for an issue deleted already and for one the [jira] user may not see.
+
+        `deleteSubtasks=true`, because Jira refuses (400) to delete an issue that has subtasks without
+        it, and an agent's subtask of the request may hold the customer's data too. 403: the [jira]
+        user lacks "Delete issues" (or "Browse projects") in the issue's project.
+        """
+        project = issue_key.rsplit("-", 1)[0]
+        who = f"the [jira] user {self.settings.user}"
+        response = self._send(
+            "DELETE",
+            f"{ISSUE}/{quote(issue_key, safe='')}",
+            f"deleting issue {issue_key}",
+            params={"deleteSubtasks": "true"},
+            hints={
+                403: f"{who} needs the project permissions 'Browse projects' and 'Delete issues' in project"
+                f" {project}",
+                400: f"Jira would not delete {issue_key} with its subtasks",
+            },
+            allow=(404,),
+        )
+        return response.status_code != 404
 
     def _request(self, issue_key: str, expand: str | None = None) -> dict[str, Any]:
         what = f"reading request {issue_key}"

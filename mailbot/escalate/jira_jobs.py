@@ -1,4 +1,5 @@
-"""The two Jira jobs of the escalation queue: raise a ticket's request, add a customer's reply to it.
+"""The Jira jobs of the escalation queue: raise a ticket's request, add a customer's reply to it, and
+delete the request of a person whose data was erased (`mailbot.privacy.jira_erase` queues that one).
 
 `run_jira_job` reads what the job needs from the database, lets `mirror` do the Jira calls, and
 writes back at once what must survive a later failure (the request's key). It raises the queue's
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.db.schema import EscalationJob, InboundMail, JobState, Ticket
 from mailbot.errors import PermanentError, Quarantine
+from mailbot.escalate import HttpPermanentError
 from mailbot.escalate.jira import CreatedRequest, JsmClient
 from mailbot.escalate.mirror import add_customer_reply, raise_request, reply_from_raw
 
@@ -24,6 +26,13 @@ if TYPE_CHECKING:  # a runtime import would be circular (the app wires the queue
 
 log = logging.getLogger(__name__)
 ESCALATED, CUSTOMER_REPLY = "ticket.escalated", "ticket.customer_reply"
+ERASE = "request.erase"  # payload {"key": issue key}: nothing about the person
+# what a person does in Jira when mailbot may not (docs/privacy.md, "Jira"); {key} is the issue key
+MANUAL_ERASURE_STEPS = (
+    "open {key} in Jira and delete it (Delete issues permission), or remove the customer as reporter and"
+    " participant and empty the texts and attachments that hold their data; then remove the customer's"
+    " account from the service desk if it has no other requests"
+)
 
 
 class NotYet(Exception):
@@ -76,6 +85,9 @@ def run_jira_job(app: App, jira: JsmClient, job_id: int) -> str | None:
     if event == ESCALATED:
         raise_request(jira, payload["ticket"], known_key, lambda created: _mirrored(app, ticket_id, created))
         return None
+    if event == ERASE:
+        erase_request(jira, str(payload.get("key") or ""), reference)
+        return None
     if event != CUSTOMER_REPLY:
         raise PermanentError(f"Jira has no job {event!r}")
     settings = app.settings.jira
@@ -98,6 +110,35 @@ def run_jira_job(app: App, jira: JsmClient, job_id: int) -> str | None:
     return f"customer reply mirrored: {done}"
 
 
+def erase_request(jira: JsmClient, key: str, reference: str) -> None:
+    """Delete an erased person's request: done when Jira deleted it or has none (404: deleted already,
+    or hidden from the [jira] user); a refusal fails the job with the manual steps, never customer data."""
+    if not key:
+        raise PermanentError(f"{reference}: the erasure job names no Jira issue")
+    try:
+        deleted = jira.delete_issue(key)
+    except HttpPermanentError as exc:
+        steps = MANUAL_ERASURE_STEPS.format(key=key)
+        raise HttpPermanentError(f"{exc}. Until then erase it by hand: {steps}", exc.status) from None
+    log.info("%s: Jira issue %s %s (erasure)", reference, key, "deleted" if deleted else "was not found")
+
+
+def tell_team_erasure_failed(session: Session, app: App, job: EscalationJob, status: int | None) -> None:
+    """A deletion of an erased person's request failed for good (`status`: Jira's refusal, None: it could
+    not be reached for MAX_JOB_ATTEMPTS): the team must erase it by hand. Once per job; the mail names the
+    ticket reference, the issue key and why, never customer data. Other jobs: nothing."""
+    from mailbot.tickets.notify import mail_team  # runtime import: tickets imports the escalation queue
+
+    if job.backend != "jira" or job.event != ERASE:
+        return
+    ticket = session.get_one(Ticket, job.ticket_id)
+    key = str((job.payload or {}).get("key") or "?")
+    mail_team(
+        session, app, ticket, "jira_erasure_refused", f"jira-erasure-refused:{job.id}", app.clock(),
+        reference=ticket.reference, external_key=key, http_status=status,
+    )  # fmt: skip
+
+
 def _wait_for_mirror(app: App, session: Session, ticket_id: int, reference: str) -> None:
     """A reply to a ticket whose request is not raised yet waits for it; never raised means never."""
     mirror = mirror_job(session, ticket_id)
@@ -106,6 +147,19 @@ def _wait_for_mirror(app: App, session: Session, ticket_id: int, reference: str)
         raise PermanentError(f"{reference} has no Jira request to add the reply to ({why})")
     until = max(mirror.next_attempt_at, app.clock()) + timedelta(seconds=1)
     raise NotYet(f"waiting until Jira job #{mirror.id} has raised the request of {reference}", until)
+
+
+def _erased_meanwhile(session: Session, app: App, ticket: Ticket, now: datetime) -> None:
+    """The request arrived after its customer's data was erased: it is deleted like the others, or
+    named for a person to erase."""
+    from mailbot.privacy.jira_erase import queue_jira_erasures  # privacy builds on escalate, not back
+
+    plan = queue_jira_erasures(session, app, [ticket], now)
+    if not plan.queued:
+        log.warning(
+            "%s: Jira request %s was raised while the customer's data was erased; erase it in Jira (%s)",
+            ticket.reference, ticket.external_key, plan.why_by_hand,
+        )  # fmt: skip
 
 
 def _mirrored(app: App, ticket_id: int, created: CreatedRequest) -> None:
@@ -117,6 +171,9 @@ def _mirrored(app: App, ticket_id: int, created: CreatedRequest) -> None:
         ticket.external_key = created.issue_key
         now = app.clock()
         add_event(session, ticket, "mirrored", f"Jira Service Management {created.issue_key}", now)
+        if ticket.erased_at is not None:  # the person's erasure committed while this request was raised
+            _erased_meanwhile(session, app, ticket, now)
+            return
         if created.reporter_fallback:
             user = app.settings.jira.user if app.settings.jira else "the [jira] user"
             note = (

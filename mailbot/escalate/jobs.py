@@ -46,6 +46,7 @@ from mailbot.escalate.jira_jobs import (
     jira_client,
     jira_wants,
     run_jira_job,
+    tell_team_erasure_failed,
 )
 from mailbot.escalate.webhook import post_event, webhook_client
 from mailbot.header_text import one_line
@@ -204,7 +205,7 @@ def run_due_jobs(
                 _defer(app, job_id, exc.until, str(exc))
                 report.deferred += 1
             except PermanentError as exc:
-                _fail(app, job_id, str(exc), report)
+                _fail(app, job_id, str(exc), report, getattr(exc, "status", None))
             except TransientError as exc:
                 if stopping():  # given up because the worker stops: not the job's fault, no attempt
                     report.waiting += len(due) - index
@@ -273,6 +274,7 @@ def _retry(app: App, job_id: int, error: str, report: JobReport, wait: timedelta
             report.errors.append(
                 f"{job.backend} job #{job_id}: gave up after {job.attempts} attempts: {error}"
             )
+            tell_team_erasure_failed(session, app, job, None)
             log.error(
                 "escalation job #%s gave up after %s attempts: %s", job_id, job.attempts, headline(error)
             )
@@ -309,7 +311,7 @@ def _defer(app: App, job_id: int, until: datetime, note: str) -> None:
         job.last_error = note[:2000]
 
 
-def _fail(app: App, job_id: int, error: str, report: JobReport) -> None:
+def _fail(app: App, job_id: int, error: str, report: JobReport, status: int | None = None) -> None:
     with app.sessions.begin() as session:
         job = session.get_one(EscalationJob, job_id)
         job.state = JobState.FAILED
@@ -317,6 +319,7 @@ def _fail(app: App, job_id: int, error: str, report: JobReport) -> None:
         job.attempts += 1
         job.done_at = app.clock()
         backend = job.backend
+        tell_team_erasure_failed(session, app, job, status)
     report.failed += 1
     report.errors.append(f"{backend} job #{job_id}: {error}")
     log.error("escalation job #%s (%s) failed for good: %s", job_id, backend, headline(error))

@@ -23,6 +23,7 @@ from mailbot.db.schema import (
     Ticket,
     TicketEvent,
 )
+from mailbot.escalate.jira_jobs import ERASE
 from mailbot.logredact import mask_addresses
 from mailbot.rules.base import address_key
 
@@ -92,7 +93,10 @@ def learned(row: LearnedExample) -> None:
 
 
 def job(row: EscalationJob, now: datetime) -> None:
-    """A call to Jira or the webhook: its payload holds the customer's text; a pending one must not go."""
+    """A call to Jira or the webhook: its payload holds the customer's text; a pending one must not go.
+    The deletion of a request in Jira (privacy.jira_erase) holds only the key and must go."""
+    if row.event == ERASE:
+        return
     row.payload, row.last_error = {}, None
     if row.state == JobState.PENDING:
         row.state, row.last_error, row.done_at = (

@@ -71,6 +71,7 @@ def run_privacy_command(args: argparse.Namespace, clock: Clock) -> int:
 def _erase(args: argparse.Namespace, clock: Clock, address: str) -> int:
     from mailbot.db.engine import release_erased_pages
     from mailbot.privacy.erase import erase
+    from mailbot.privacy.jira_erase import jira_erasure_lines
     from mailbot.reports.one_client import one_client
 
     with one_client(args, clock, "privacy erase") as app:
@@ -91,9 +92,8 @@ def _erase(args: argparse.Namespace, clock: Clock, address: str) -> int:
     if done.closed:
         closing = "would close" if args.dry_run else "closed (the team is told)"
         print(f"open tickets {closing}: {', '.join(done.closed)}")
-    if done.jira:
-        print(f"Jira requests that still hold the person's data: {', '.join(done.jira)}; erase them in Jira "
-              "(docs/privacy.md, 'Jira')")  # fmt: skip
+    for line in jira_erasure_lines(done.jira, dry_run=args.dry_run):
+        print(line)
     if not args.dry_run:
         print("the mail server's copies in Processed/Quarantine are not deleted yet: see docs/privacy.md")
     return 0

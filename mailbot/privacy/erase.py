@@ -6,8 +6,8 @@ learned example texts. What figures need stays: kinds, times, outcomes, article 
 times, so reports of earlier periods give the same numbers afterwards. Open tickets are closed first
 (event `closed_for_erasure`, a note to the team that names no customer data). The erasure is recorded
 (table `erasures`: when, by whom, how many rows) without the address. A crash rolls all of it back.
-Not yet: the copies in the mail server's folders (Processed, Quarantine) and the Jira requests (listed
-with the steps to erase them by hand) - see docs/privacy.md.
+The person's Jira requests are deleted through a durable job (`[privacy] jira_erasure = "delete"`) or
+listed with the steps to erase them by hand (privacy.jira_erase).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from mailbot.db.schema import Erasure, TicketEvent
 from mailbot.domain import TicketState
 from mailbot.privacy import anonymise
 from mailbot.privacy.find import Found, find
+from mailbot.privacy.jira_erase import JiraErasure, jira_erasure_plan, queue_jira_erasures
 from mailbot.tickets.notify import mail_team
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 class Erased:
     counts: dict[str, int]
     closed: tuple[str, ...]  # references of tickets that were open
-    jira: tuple[str, ...] = ()  # Jira requests of the person's tickets: their data is erased there by hand
+    jira: JiraErasure  # what becomes of the Jira requests of the person's tickets
 
 
 def erase(session: Session, app: App, address: str, by: str, now: datetime, *, dry_run: bool) -> Erased:
@@ -40,9 +41,9 @@ def erase(session: Session, app: App, address: str, by: str, now: datetime, *, d
     found = find(session, app.mailbox, address, aliases=(anonymise.pseudonym(app.message_id_key, address),))
     counts = _counts(found)
     closed = tuple(t.reference or f"#{t.id}" for t in found.tickets if t.state != TicketState.SOLVED)
-    jira = tuple(t.external_key for t in found.tickets if t.external_key)
+    plan = jira_erasure_plan(session, app, found.tickets)
     if dry_run or found.empty:
-        return Erased(counts, closed, jira)
+        return Erased(counts, closed, plan)
     stand_in = anonymise.random_stand_in()
     for ticket in found.tickets:
         if ticket.state != TicketState.SOLVED:
@@ -54,7 +55,9 @@ def erase(session: Session, app: App, address: str, by: str, now: datetime, *, d
             )
             mail_team(
                 session, app, ticket, "erasure_closed", f"erasure-closed:{ticket.id}", now,
-                reference=ticket.reference, external_key=ticket.external_key,
+                reference=ticket.reference,
+                # the note asks the team to erase the request in Jira unless mailbot deletes it
+                external_key=None if ticket.external_key in plan.queued else ticket.external_key,
             )  # fmt: skip
         anonymise.ticket(ticket, stand_in, now)
     for mail in found.inbound:
@@ -67,6 +70,7 @@ def erase(session: Session, app: App, address: str, by: str, now: datetime, *, d
         anonymise.learned(example)
     for job in found.jobs:
         anonymise.job(job, now)
+    jira = queue_jira_erasures(session, app, found.tickets, now)  # after the jobs above were cancelled
     session.add(Erasure(mailbox=app.mailbox, at=now, by=by[:200], counts=counts))
     log.info("erasure for client %s: %s", app.mailbox, ", ".join(f"{k} {v}" for k, v in counts.items()))
     return Erased(counts, closed, jira)

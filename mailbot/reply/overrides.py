@@ -25,6 +25,7 @@ from mailbot.errors import ConfigError
 _DUE = datetime(2026, 5, 26, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 _REQUIRED_SAMPLES: dict[str, object] = {
     "reference": "MB-48213377",
+    "external_key": "SUP-12",  # jira_erasure_refused
     "subject": "Passwort vergessen",
     "support_name": "Support",
     "article_markdown": "Öffnen Sie die **Anmeldeseite**.",
@@ -62,6 +63,7 @@ _OPTIONAL_SAMPLES: dict[str, object] = {
     "parent_reference": "MB-10000001",
     "external_key": "SUP-12",
     "reference": "MB-48213377",  # delivery_failed: optional there
+    "http_status": 403,
     "answer_by_mail": True,
     "suggestion_title": "Passwort zurücksetzen",
     "suggestion_markdown": "Öffnen Sie die **Anmeldeseite**.",

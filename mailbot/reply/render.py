@@ -93,6 +93,9 @@ oncall_alert        reference, subject, customer, severity, response_due,       
 - ``sender``, ``reason`` (``agent_reply_refused``): who replied to a notice and why it was not sent.
 - ``erasure_closed``: an open ticket closed because its customer's data was erased (``reference``, and
   ``external_key`` when a Jira request still holds the data); no customer text.
+- ``jira_erasure_refused``: the Jira request ``external_key`` of an erased customer's ticket could not
+  be deleted (``http_status``: Jira's refusal, 403 a missing permission; None: Jira unreachable for too
+  long), with the steps to erase it by hand; no customer text.
 - ``recipient``: the address that rejected the mail (with the customer's name when it is the
   ticket's customer); ``error``: the SMTP response text.
 - ``ranking``: (article_id, score) pairs, best first; ``rule_hits``: (name, reason) pairs;
@@ -161,6 +164,7 @@ TEAM_KINDS = (
     "oncall_alert",
     "agent_reply_refused",
     "erasure_closed",
+    "jira_erasure_refused",
 )
 KINDS = (*CUSTOMER_KINDS, *TEAM_KINDS)
 PARTS = ("subject", "txt", "html")
@@ -184,6 +188,7 @@ REQUIRED_KEYS: dict[str, frozenset[str]] = {
     "delivery_failed": frozenset({"recipient", "subject", "error"}),
     "agent_reply_refused": frozenset({"sender", "subject", "reason"}),
     "erasure_closed": frozenset({"reference"}),
+    "jira_erasure_refused": frozenset({"reference", "external_key"}),
     "oncall_alert": frozenset(
         {"reference", "subject", "customer", "severity", "response_due", "body_excerpt"}
     ),
@@ -227,6 +232,7 @@ OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
     "delivery_failed": {"reference": None},
     "agent_reply_refused": {"reference": None},
     "erasure_closed": {"external_key": None},
+    "jira_erasure_refused": {"http_status": None},
     "oncall_alert": {},
 }
 TEAM_EVENTS = ("new", "follow_up", "unverified_follow_up")

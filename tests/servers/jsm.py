@@ -11,6 +11,9 @@ says what happens without them:
   groups": "calls by users without the required permission return empty search results");
 - ``desk_admin=False``: adding customers to the desk is 403;
 - ``attachments=False``: attachTemporaryFile is 403 (an administrator switched attachments off);
+- ``delete_issues=False``: DELETE /rest/api/3/issue/{key} is 403 (no "Delete issues" project permission);
+  without it an unknown issue is 404 (also "no permission to view"), one with subtasks 400 unless
+  ``deleteSubtasks=true``, a deleted one 204 and gone from every route (keys are never given again);
 - a user with ``email_visible=False`` has no ``emailAddress`` in any answer, and the desk's customer
   search does not match the hidden address (the issue's observation; the user search does).
 
@@ -18,11 +21,13 @@ Served (under /rest/servicedeskapi unless noted): GET /servicedesk, GET /service
 GET+POST /servicedesk/{id}/customer, POST /servicedesk/{id}/attachTemporaryFile, POST /customer,
 POST+GET /request, GET /request/{key} (``expand=participant``), GET /request/{key}/participant,
 GET+POST /request/{key}/comment, POST /request/{key}/attachment;
-platform: GET /rest/api/3/myself, GET /rest/api/3/user/search, POST /rest/api/3/search/jql (the
+platform: GET /rest/api/3/myself, GET /rest/api/3/user/search, DELETE /rest/api/3/issue/{idOrKey},
+POST /rest/api/3/search/jql (the
 JQL the client sends: ``project = "KEY" AND summary ~ "\\"phrase\\""``). A desk id in a path may also
 be the project key ("can alternatively be a project identifier"); in a request body or query it must
 be the number. Test controls: ``add_customer``, ``add_participant``, ``set_status``, ``add_comment``
-(an agent's, or with ``by=`` a customer's comment from the portal), ``fail_next``, ``hang_next``,
+(an agent's, or with ``by=`` a customer's comment from the portal), ``add_subtask``, ``fail_next``,
+``hang_next``,
 ``drip_next`` (the answer one byte at a time, issue 11); every request received is in ``received``.
 """
 
@@ -92,6 +97,7 @@ class _Request:
     comments: list[dict[str, Any]] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     participants: list[str] = field(default_factory=list)  # accountIds
+    subtasks: int = 0  # an agent's subtasks of the request (only their number matters to DELETE)
 
 
 class FakeJsm(LoopbackHttpServer):
@@ -111,12 +117,13 @@ class FakeJsm(LoopbackHttpServer):
         browse_users: bool = True,
         desk_admin: bool = True,
         attachments: bool = True,
+        delete_issues: bool = True,
     ) -> None:
         self.user, self.token = user, token
         self.service_desk_id, self.request_type_id = service_desk_id, request_type_id
         self.project_key, self.page_size, self.priorities = project_key, page_size, priorities
         self.jira_admin, self.browse_users, self.desk_admin = jira_admin, browse_users, desk_admin
-        self.attachments = attachments
+        self.attachments, self.delete_issues = attachments, delete_issues
         super().__init__()
         self._lock = threading.Lock()
         self._received: list[Received] = []
@@ -129,6 +136,7 @@ class FakeJsm(LoopbackHttpServer):
         self._drip: list[float] = []
         self._release = threading.Event()
         self._ids = itertools.count(1)
+        self._issue_numbers = itertools.count(1)  # Jira never gives a deleted issue's key again
         self.bot_account = self._new_user(user, "mailbot", on_desk=False)
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -199,6 +207,11 @@ class FakeJsm(LoopbackHttpServer):
         with self._lock:
             writer = agent if by is None else self._user_dto(by)
             return self._comment(self._requests[key], body, public, writer)["id_int"]
+
+    def add_subtask(self, key: str) -> None:
+        """An agent splits the request: Jira deletes it then only with ``deleteSubtasks=true``."""
+        with self._lock:
+            self._requests[key].subtasks += 1
 
     def add_participant(self, key: str, account: str) -> None:
         """Another customer the agent added to the request (they read and comment in the portal)."""
@@ -367,7 +380,22 @@ class FakeJsm(LoopbackHttpServer):
             return 200, [self._user_dto(a) for a, u in self._users.items() if q and q in u["emailAddress"]]
         if method == "POST" and path == "/rest/api/3/search/jql":
             return self._jql(body or {})
+        issue = re.fullmatch(r"/rest/api/3/issue/([^/]+)", path)
+        if method == "DELETE" and issue:
+            return self._delete_issue(issue.group(1), query)
         return 404, platform_error(f"no fake route for {method} {path}")
+
+    def _delete_issue(self, id_or_key: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        """Jira's order: an issue the caller cannot see is 404 before its permission to delete is asked."""
+        found = next((r for r in self._requests.values() if id_or_key in (r.key, r.issue_id)), None)
+        if found is None:
+            return 404, platform_error("Issue does not exist or you do not have permission to see it.")
+        if not self.delete_issues:
+            return 403, platform_error("You do not have permission to delete issues in this project.")
+        if found.subtasks and query.get("deleteSubtasks", ["false"])[0] != "true":
+            return 400, platform_error("The issue has subtasks and deleteSubtasks is not set to true.")
+        del self._requests[found.key]
+        return 204, None
 
     def _desk_route(
         self,
@@ -459,7 +487,7 @@ class FakeJsm(LoopbackHttpServer):
         reporter = body.get("raiseOnBehalfOf") or self.bot_account  # without it the caller is the reporter
         if reporter != self.bot_account and reporter not in self._desk:
             return 400, sd_error(f"The user '{reporter}' does not have permission to raise requests here.")
-        n = len(self._requests) + 1
+        n = next(self._issue_numbers)
         request = _Request(
             str(10000 + n), f"{self.project_key}-{n}", dict(fields), reporter, datetime.now(UTC)
         )

@@ -98,6 +98,7 @@ CONTEXTS = {
         "body_excerpt": "Seit heute Abend stürzt die App bei allen ab.",
     },
     "erasure_closed": {"reference": "MB-000123", "external_key": "SUP-12"},
+    "jira_erasure_refused": {"reference": "MB-000123", "external_key": "SUP-12", "http_status": 403},
     "agent_reply_refused": {
         "reference": "MB-000123",
         "sender": "someone@elsewhere.example",
