@@ -91,8 +91,11 @@ def queue_folder_copies(
     added = 0
     for chunk in in_chunks(sorted(rows)):
         values = [rows[inbound_id] for inbound_id in chunk]
-        result = session.execute(_insert_ignoring_duplicates(session).values(values))
-        added += max(result.rowcount, 0)
+        statement = _insert_ignoring_duplicates(session).values(values)
+        if session.get_bind().dialect.insert_returning:  # psycopg's rowcount says 0 here
+            added += len(session.execute(statement.returning(FolderDeletion.id)).all())
+        else:  # SQLite before 3.35, whose rowcount is right
+            added += max(session.execute(statement).rowcount, 0)  # type: ignore[attr-defined]
     return added
 
 
