@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from mailbot.db.schema import InboundMail, InboundState, OutboxMail, OutboxState
+from mailbot.db.schema import FolderDeletion, InboundMail, InboundState, OutboxMail, OutboxState
 
 
 def claim_inbound_batch(
@@ -90,9 +90,24 @@ def claim_due_outbox(
     return sorted(row_id for row_id, _ in claimed)
 
 
+def claim_due_folder_deletions(
+    session: Session, mailbox: str, now: datetime, lease: timedelta, limit: int
+) -> list[int]:
+    """Claim up to `limit` open folder deletions that are due, oldest first (mailbot.privacy.folders).
+
+    The table has no lease column: the claim moves `next_attempt_at` to the end of the lease, so the
+    row is not due for anyone else until then, and a worker that died leaves it due again after it."""
+    claimable = and_(FolderDeletion.done_at.is_(None), FolderDeletion.next_attempt_at <= now)
+    query = select(FolderDeletion.id).where(FolderDeletion.mailbox == mailbox, claimable)
+    query = query.order_by(FolderDeletion.id).limit(limit)
+    values = {"next_attempt_at": now + lease, "attempts": FolderDeletion.attempts + 1}
+    claimed = _claim(session, FolderDeletion, query, claimable, values, FolderDeletion.id)
+    return sorted(row_id for row_id, _ in claimed)
+
+
 def _claim(
     session: Session,
-    table: type[InboundMail] | type[OutboxMail],
+    table: type[InboundMail] | type[OutboxMail] | type[FolderDeletion],
     candidates: Any,
     claimable: ColumnElement[bool],
     values: dict[str, Any],

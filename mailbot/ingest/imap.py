@@ -187,6 +187,11 @@ class ImapSource:
             self.close()
             raise TransientError(f"IMAP {what} on {self.address} failed: {error_text(exc)}") from exc
 
+    def on_server(self, action: Callable[[IMAPClient], Any], what: str) -> Any:
+        """Run `action` on this source's connection (connected and logged in first, as for mail), for
+        the modules that work on the mailbox's folders (mailbot.privacy.folders)."""
+        return self._guard(action, what)
+
     def processed_count(self) -> int:
         """How many mails the processed folder holds (IMAP STATUS; created empty at connect if missing)."""
         folder = self.settings.processed_folder
