@@ -65,7 +65,7 @@ from mailbot.errors import ConfigError, TransientError
 from mailbot.escalate.bounded_http import stop_calls_on
 from mailbot.escalate.jobs import poll_jira, run_due_jobs
 from mailbot.ingest.source import MailSource
-from mailbot.privacy.schedule import PRIVACY_MINUTES, run_privacy_jobs
+from mailbot.privacy.schedule import FOLDER_MINUTES, PRIVACY_MINUTES, delete_folder_copies, run_privacy_jobs
 from mailbot.reply.delivery_thread import DeliveryThread
 from mailbot.reports.schedule import deliver_due_reports, wants_reports
 from mailbot.tickets.watch import sla_watch
@@ -216,8 +216,8 @@ def client_executors(slug: str) -> tuple[str, str]:
 
 
 def add_client(scheduler: BaseScheduler, app: App, worker_stop: threading.Event) -> ClientJobs:
-    """Schedule one client's jobs: `mail`, `sla_watch`, `escalations`, `privacy`, `jira`, `reports` (ids
-    `<job>:<slug>`)."""
+    """Schedule one client's jobs: `mail`, `sla_watch`, `escalations`, `privacy`, `folders`, `jira`,
+    `reports` (ids `<job>:<slug>`)."""
     slug = app.mailbox
     stop = threading.Event()
     if worker_stop.is_set():
@@ -245,7 +245,11 @@ def add_client(scheduler: BaseScheduler, app: App, worker_stop: threading.Event)
         _guarded(run_privacy_jobs, app, stop, wake), IntervalTrigger(minutes=PRIVACY_MINUTES),
         id=f"privacy:{slug}", executor=http, next_run_time=start,
     )  # fmt: skip
-    ids = [f"mail:{slug}", f"sla_watch:{slug}", f"escalations:{slug}", f"privacy:{slug}"]
+    scheduler.add_job(  # IMAP, between mail passes: one connection of the client's at a time
+        _guarded(delete_folder_copies, app, stop, wake), IntervalTrigger(minutes=FOLDER_MINUTES),
+        id=f"folders:{slug}", executor=executor, next_run_time=start,
+    )  # fmt: skip
+    ids = [f"mail:{slug}", f"sla_watch:{slug}", f"escalations:{slug}", f"privacy:{slug}", f"folders:{slug}"]
     if wants_reports(app):
         scheduler.add_job(
             _guarded(deliver_due_reports, app, stop, wake), IntervalTrigger(minutes=REPORT_MINUTES),

@@ -31,7 +31,7 @@ from mailbot.ingest.source import MailSource
 from mailbot.pipeline.deferral import OutsideHours
 from mailbot.pipeline.out_of_hours import acknowledge_out_of_hours
 from mailbot.pipeline.process import ProcessReport, process_pending
-from mailbot.privacy.schedule import run_privacy_jobs
+from mailbot.privacy.schedule import delete_folder_copies, run_privacy_jobs
 from mailbot.reply.deliver import Deliverer, DeliveryReport
 from mailbot.reply.delivery_thread import DeliveryThread
 from mailbot.reports.schedule import deliver_due_reports, wants_reports
@@ -153,6 +153,7 @@ def run_once(app: App) -> CycleReport:
         if wants_reports(app):
             deliver_due_reports(app)
         run_privacy_jobs(app)
+        delete_folder_copies(app)
     except BaseException:
         delivery.stop()
         raise

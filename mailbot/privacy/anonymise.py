@@ -64,7 +64,9 @@ def ticket(row: Ticket, stand_in: str, now: datetime) -> None:
 
 
 def inbound(row: InboundMail, stand_in: str, now: datetime) -> None:
-    row.raw, row.subject = b"", ""
+    """Its Message-ID goes too: ids are often made of the sender's domain or address. (Queue the mail
+    server's copy, which is found by it, first: privacy.folders.)"""
+    row.raw, row.subject, row.message_id = b"", "", ""
     row.from_addr = stand_in if row.from_addr else row.from_addr
     row.reason = mask_addresses(row.reason) if row.reason else row.reason
     row.last_error = None

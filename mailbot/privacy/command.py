@@ -71,6 +71,7 @@ def run_privacy_command(args: argparse.Namespace, clock: Clock) -> int:
 def _erase(args: argparse.Namespace, clock: Clock, address: str) -> int:
     from mailbot.db.engine import release_erased_pages
     from mailbot.privacy.erase import erase
+    from mailbot.privacy.folders import delete_queued_copies
     from mailbot.privacy.jira_erase import jira_erasure_lines
     from mailbot.reports.one_client import one_client
 
@@ -84,8 +85,10 @@ def _erase(args: argparse.Namespace, clock: Clock, address: str) -> int:
                 app.clock(),
                 dry_run=args.dry_run,
             )
+        copies = None
         if not args.dry_run:
             release_erased_pages(app.engine)
+            copies = delete_queued_copies(app)  # at once where the server is reachable; else the worker
     what = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in done.counts.items())
     verb = "would erase" if args.dry_run else "erased"
     print(f"{app.mailbox}: {mask_addresses(address)}: {verb} {what}")
@@ -94,8 +97,11 @@ def _erase(args: argparse.Namespace, clock: Clock, address: str) -> int:
         print(f"open tickets {closing}: {', '.join(done.closed)}")
     for line in jira_erasure_lines(done.jira, dry_run=args.dry_run):
         print(line)
-    if not args.dry_run:
-        print("the mail server's copies in Processed/Quarantine are not deleted yet: see docs/privacy.md")
+    if done.folder_copies:
+        print(done.folder_copies)
+    if copies is not None and (copies.done or copies.retry):
+        later = f"; {copies.retry} left for the worker (not reachable from here)" if copies.retry else ""
+        print(f"mail server: {copies.deleted} copies deleted now{later}")
     return 0
 
 

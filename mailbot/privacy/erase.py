@@ -19,10 +19,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
-from mailbot.db.schema import Erasure, TicketEvent
+from mailbot.db.schema import Erasure, InboundState, Outcome, TicketEvent
 from mailbot.domain import TicketState
 from mailbot.privacy import anonymise
 from mailbot.privacy.find import Found, find
+from mailbot.privacy.folders import queue_folder_copies, queues_folder_copy
 from mailbot.privacy.jira_erase import JiraErasure, jira_erasure_plan, queue_jira_erasures
 from mailbot.tickets.notify import mail_team
 
@@ -34,6 +35,7 @@ class Erased:
     counts: dict[str, int]
     closed: tuple[str, ...]  # references of tickets that were open
     jira: JiraErasure  # what becomes of the Jira requests of the person's tickets
+    folder_copies: str = ""  # what becomes of the mail server's copies, in words ("" for a Maildir client)
 
 
 def erase(session: Session, app: App, address: str, by: str, now: datetime, *, dry_run: bool) -> Erased:
@@ -42,8 +44,9 @@ def erase(session: Session, app: App, address: str, by: str, now: datetime, *, d
     counts = _counts(found)
     closed = tuple(t.reference or f"#{t.id}" for t in found.tickets if t.state != TicketState.SOLVED)
     plan = jira_erasure_plan(session, app, found.tickets)
+    copies = _folder_copies(session, app, found, now, dry_run=dry_run or found.empty)
     if dry_run or found.empty:
-        return Erased(counts, closed, plan)
+        return Erased(counts, closed, plan, copies)
     stand_in = anonymise.random_stand_in()
     for ticket in found.tickets:
         if ticket.state != TicketState.SOLVED:
@@ -61,6 +64,9 @@ def erase(session: Session, app: App, address: str, by: str, now: datetime, *, d
             )  # fmt: skip
         anonymise.ticket(ticket, stand_in, now)
     for mail in found.inbound:
+        if mail.state == InboundState.RECEIVED:  # not decided yet: nothing is left to decide on
+            mail.state, mail.outcome, mail.processed_at = InboundState.DONE, Outcome.IGNORED, now
+            mail.reason = "erased on request before it was decided"
         anonymise.inbound(mail, stand_in, now)
     for sent in found.outbox:
         anonymise.outbox(sent, stand_in, now)
@@ -73,7 +79,23 @@ def erase(session: Session, app: App, address: str, by: str, now: datetime, *, d
     jira = queue_jira_erasures(session, app, found.tickets, now)  # after the jobs above were cancelled
     session.add(Erasure(mailbox=app.mailbox, at=now, by=by[:200], counts=counts))
     log.info("erasure for client %s: %s", app.mailbox, ", ".join(f"{k} {v}" for k, v in counts.items()))
-    return Erased(counts, closed, jira)
+    return Erased(counts, closed, jira, copies)
+
+
+def _folder_copies(session: Session, app: App, found: Found, now: datetime, *, dry_run: bool) -> str:
+    """Queue the mail server's copies of the person's mails for deletion (before their rows are
+    anonymised: the queue copies Message-ID and hash), as `[privacy] folders` says; say what happens."""
+    if app.settings.imap is None or not found.inbound:
+        return ""
+    if not queues_folder_copy(app.settings.privacy.folders, "erasure"):
+        return (
+            f"the mail server's copies of {len(found.inbound)} mail(s) are kept in Processed/Quarantine"
+            ' ([privacy] folders = "keep": the client archives mail under a legal duty)'
+        )
+    if dry_run:
+        return f"the mail server's copies of {len(found.inbound)} mail(s) would be deleted"
+    queue_folder_copies(session, app.mailbox, found.inbound, "erasure", now)
+    return f"the mail server's copies of {len(found.inbound)} mail(s) are queued for deletion"
 
 
 def _counts(found: Found) -> dict[str, int]:

@@ -38,6 +38,7 @@ from mailbot.db.schema import (
 )
 from mailbot.domain import TicketState
 from mailbot.privacy import anonymise
+from mailbot.privacy.folders import queue_folder_copies, queues_folder_copy
 
 if TYPE_CHECKING:
     from mailbot.app import App
@@ -91,6 +92,7 @@ class Stand:
 
     mailbox: str
     key: bytes
+    folders: bool = False  # the mail server's copies are deleted with the rows ([privacy] folders)
 
     def pseudonym(self, address: str | None) -> str | None:
         if not address or anonymise.is_pseudonym(address):
@@ -104,7 +106,12 @@ def apply_retention(
     """Anonymise what is due for one client; return the counts (`dry_run`: count, change nothing)."""
     now = now or app.clock()
     due = cutoffs(app.settings.privacy, now)
-    stand = Stand(app.mailbox, app.message_id_key)
+    imap = app.settings.imap is not None
+    stand = Stand(
+        app.mailbox,
+        app.message_id_key,
+        imap and queues_folder_copy(app.settings.privacy.folders, "retention"),
+    )
     done = Retained()
     if dry_run:
         with app.sessions() as session:
@@ -159,8 +166,7 @@ def _tickets(session: Session, stand: Stand, due: Cutoffs, now: datetime, limit:
             InboundMail.erased_at.is_(None),
         )
     ).all()
-    for mail in received:
-        anonymise.inbound(mail, stand.pseudonym(mail.from_addr) or "", now)
+    _received(session, stand, received, now)
     sent = session.scalars(
         select(OutboxMail).where(
             OutboxMail.mailbox == stand.mailbox, OutboxMail.ticket_id.in_(ids), OutboxMail.erased_at.is_(None)
@@ -203,8 +209,7 @@ def _mail_without_ticket(
     ).all()
     if not received:
         return {}
-    for mail in received:
-        anonymise.inbound(mail, stand.pseudonym(mail.from_addr) or "", now)
+    _received(session, stand, received, now)
     sent = session.scalars(
         select(OutboxMail).where(
             OutboxMail.mailbox == stand.mailbox,
@@ -217,6 +222,13 @@ def _mail_without_ticket(
     for mail in sent:
         anonymise.outbox(mail, stand.pseudonym(mail.recipient), now)
     return {"received_mails": len(received), "sent_mails": len(sent)}
+
+
+def _received(session: Session, stand: Stand, received: Sequence[InboundMail], now: datetime) -> None:
+    if stand.folders:  # before the rows lose the Message-ID the copies are found by
+        queue_folder_copies(session, stand.mailbox, received, "retention", now)
+    for mail in received:
+        anonymise.inbound(mail, stand.pseudonym(mail.from_addr) or "", now)
 
 
 def _sent_alone(session: Session, stand: Stand, due: Cutoffs, now: datetime, limit: int) -> dict[str, int]:

@@ -39,7 +39,7 @@ from mailbot.escalate.bounded_http import stop_calls_on
 from mailbot.escalate.jobs import poll_jira, run_due_jobs
 from mailbot.pipeline.deferral import OutsideHours
 from mailbot.pipeline.process import BATCH_SIZE, process_pending
-from mailbot.privacy.schedule import PRIVACY_MINUTES, run_privacy_jobs
+from mailbot.privacy.schedule import FOLDER_MINUTES, PRIVACY_MINUTES, delete_folder_copies, run_privacy_jobs
 from mailbot.reports.schedule import deliver_due_reports, wants_reports
 from mailbot.scaleout.local import LocalWorker
 from mailbot.scaleout.share import is_over_share, may_help, should_hand_on
@@ -255,6 +255,7 @@ JOBS: dict[str, Callable[[App], Any]] = {
     "jira": poll_jira,
     "reports": deliver_due_reports,
     "privacy": run_privacy_jobs,
+    "folders": delete_folder_copies,
 }
 
 
@@ -272,7 +273,8 @@ def _client_job(local: LocalWorker, slug: str, kind: str) -> None:
 
 async def _schedule_client_jobs(tasks: FleetTasks, timestamp: int) -> None:
     """Every 30 s: escalation calls; every minute: the SLA watch; every `poll_minutes`: Jira; every
-    REPORT_MINUTES: report mails; every PRIVACY_MINUTES: retention."""
+    REPORT_MINUTES: report mails; every PRIVACY_MINUTES: retention; every FOLDER_MINUTES: the mail
+    server's copies of erased mail."""
     minute_start = timestamp % 60 < CLIENT_JOBS_SECONDS
     for slug, app in sorted(tasks.local.fleet.apps.items()):
         kinds = ["escalations"]
@@ -285,6 +287,8 @@ async def _schedule_client_jobs(tasks: FleetTasks, timestamp: int) -> None:
                 kinds.append("reports")
             if (timestamp // 60) % PRIVACY_MINUTES == 0:
                 kinds.append("privacy")
+            if (timestamp // 60) % FOLDER_MINUTES == 0:
+                kinds.append("folders")
         for kind in kinds:
             deferrer = tasks.client_job.configure(lock=f"{kind}:{slug}", queueing_lock=f"{kind}:{slug}")
             with contextlib.suppress(AlreadyEnqueued):

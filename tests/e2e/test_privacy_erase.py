@@ -52,6 +52,7 @@ def test_erase_leaves_no_trace_of_the_person_and_the_figures_as_they_were(
     before = figures(bot, tmp_path / "before")
     assert ERIKA in everything(bot) and SECRET_WORDS in everything(bot)
     assert any(ERIKA.encode() in p.read_bytes() for p in tmp_path.glob("mailbot.db*"))
+    assert any(ERIKA.encode() in m for m in bot.dovecot.list_folder(bot.user, "Processed"))
 
     config = ["--config", str(bot.config)]
     assert main(["privacy", "erase", *config, "--address", ERIKA, "--dry-run"]) == 0
@@ -65,6 +66,10 @@ def test_erase_leaves_no_trace_of_the_person_and_the_figures_as_they_were(
     for trace in (ERIKA, "Erika", "Muster", SECRET_WORDS, SUBJECT):
         assert trace not in stored, trace
     assert MAX in stored and "Max Beispiel" in stored  # the other customer is untouched
+    on_server = [
+        m for f in ("INBOX", "Processed", "Quarantine") for m in bot.dovecot.list_folder(bot.user, f)
+    ]
+    assert on_server and not [m for m in on_server if ERIKA.encode() in m]  # Max's mails stay
     for path in [p for p in tmp_path.rglob("*") if p.is_file()]:  # the database's files too (and its WAL)
         data = path.read_bytes()
         assert ERIKA.encode() not in data and SUBJECT.encode() not in data, path

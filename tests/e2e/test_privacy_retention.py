@@ -44,7 +44,9 @@ def test_retention_anonymises_what_is_due_and_keeps_the_rest_and_the_figures(
     assert main(["privacy", "retention", *config, "--now", later(31), "--dry-run"]) == 0
     assert OLGA in everything(bot)  # a dry run changes nothing
 
+    assert any(OLGA.encode() in m for m in bot.dovecot.list_folder(bot.user, "Processed"))
     bot.run_once("--now", later(31))  # ignored mail: 30 days
+    assert [OLGA.encode() in m for m in bot.dovecot.list_folder(bot.user, "Processed")].count(True) == 0
     stored = everything(bot)
     for trace in (OLGA, "Olga", "Wolkenkuckucksheim"):
         assert trace not in stored, trace
@@ -58,6 +60,7 @@ def test_retention_anonymises_what_is_due_and_keeps_the_rest_and_the_figures(
     assert all(t.erased_at is not None for t in bot.tickets())
     assert all(m.raw == b"" and m.erased_at is not None for m in bot.inbound())
     assert all(m.raw == b"" for m in bot.outbox())
+    assert bot.dovecot.list_folder(bot.user, "Processed") == []  # [privacy] folders = "delete"
 
     after = figures(bot, tmp_path / "after")
     for key in ("automation", "reopens", "response_times", "resolution_times", "articles", "sla"):
