@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mailbot.app import App
 from mailbot.db.schema import (
     EscalationJob,
+    FolderDeletion,
     InboundMail,
     InboundState,
     JobState,
@@ -185,6 +186,7 @@ def collect_status(
         "tickets": counts(Ticket.state, Ticket),
         "outbox": counts(OutboxMail.state, OutboxMail),
         "escalation_jobs": counts(EscalationJob.state, EscalationJob),
+        "folder_deletions": _folder_deletions(session, mailbox),
         "sla_breached": int(breached or 0),
         "duplicates_skipped": int(duplicates or 0),
         "quarantined": quarantined,
@@ -199,6 +201,21 @@ def collect_status(
     return status
 
 
+def _folder_deletions(session: Session, mailbox: str) -> dict[str, int]:
+    """Copies on the mail server queued for deletion by an erasure or retention (mailbot.privacy.folders):
+    "open" ones wait for their turn, "retrying" ones found the server unreachable at least once."""
+    rows = session.execute(
+        select(FolderDeletion.done_at.is_(None), FolderDeletion.last_error.is_not(None), func.count())
+        .where(FolderDeletion.mailbox == mailbox)
+        .group_by(FolderDeletion.done_at.is_(None), FolderDeletion.last_error.is_not(None))
+    )
+    found: dict[str, int] = {}
+    for is_open, tried, count in rows:
+        state = ("retrying" if tried else "open") if is_open else "done"
+        found[state] = found.get(state, 0) + int(count)
+    return found
+
+
 def format_status(
     status: dict[str, Any], calendar: BusinessCalendar | None = None, now: datetime | None = None
 ) -> str:
@@ -208,7 +225,7 @@ def format_status(
         opening_at = None if opening is None else datetime.fromisoformat(opening).astimezone(calendar.zone)
         line = availability_line(status["open"], opening_at, status["waiting"], status["outside_hours"], now)
         lines.append(f"  {line}")
-    for section in ("inbound", "outcomes", "tickets", "outbox", "escalation_jobs"):
+    for section in _COUNTS:
         parts = ", ".join(f"{state} {count}" for state, count in sorted(status[section].items())) or "none"
         lines.append(f"  {section:<9} {parts}")
     lines.append(f"  SLA breaches (tickets) {status['sla_breached']}")
@@ -240,7 +257,7 @@ def format_status(
     return "\n".join(lines)
 
 
-_COUNTS = ("inbound", "outcomes", "tickets", "outbox", "escalation_jobs")
+_COUNTS = ("inbound", "outcomes", "tickets", "outbox", "escalation_jobs", "folder_deletions")
 _SUMS = ("sla_breached", "duplicates_skipped", "waiting")
 _LISTS = ("quarantined", "failed", "pending_outbox")
 

@@ -36,7 +36,7 @@ def everything(bot: Bot) -> str:
 
 
 def test_erase_leaves_no_trace_of_the_person_and_the_figures_as_they_were(
-    bot: Bot, tmp_path: Path, caplog
+    bot: Bot, tmp_path: Path, caplog, capsys
 ) -> None:
     bot.deliver(make_mail(ERIKA, SUBJECT, QUESTION, name="Erika Muster"))
     bot.deliver(
@@ -66,6 +66,7 @@ def test_erase_leaves_no_trace_of_the_person_and_the_figures_as_they_were(
     for trace in (ERIKA, "Erika", "Muster", SECRET_WORDS, SUBJECT):
         assert trace not in stored, trace
     assert MAX in stored and "Max Beispiel" in stored  # the other customer is untouched
+    assert bot.status(capsys)["folder_deletions"] == {"done": 2}  # her question and her follow-up
     on_server = [
         m for f in ("INBOX", "Processed", "Quarantine") for m in bot.dovecot.list_folder(bot.user, f)
     ]
