@@ -7,9 +7,9 @@ bytes themselves: each entity is (start, body, end) offsets into the mail, heade
 stdlib only to read Content-Type, -Disposition and the file name, and `replace` splices new bytes in
 for whole entities.
 
-Hostile input fails with `Unreadable` (a reason), never with anything else: nesting deeper than
-MAX_DEPTH, more than MAX_PARTS parts, a part without a blank line after its headers. A multipart
-whose boundary is missing or never appears is one opaque leaf (the stdlib reads it as one blob too).
+Hostile input fails with `Unreadable` (a reason): nesting deeper than MAX_DEPTH, more than MAX_PARTS
+parts. A multipart whose boundary is missing or never appears is one opaque leaf (the stdlib reads
+it as one blob too); a part without a blank line is all headers when it starts with one, else all body.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from mailbot.config import PrivacySettings
 from mailbot.domain import Language
 from mailbot.errors import Quarantine
 from mailbot.parse import parse_mail
-from mailbot.privacy.attachments import forwardable, forwarded_copy, without_attachments
+from mailbot.privacy.attachments import forwardable, forwarded_copy, withheld_note, without_attachments
 from mailbot.privacy.mime_tree import leaves, read_tree
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
@@ -138,6 +138,13 @@ def test_nesting_too_deep_is_a_failure_with_a_reason_and_retention_still_strips(
     stripped = without_attachments(nested(100) + PNG, "retention")
     assert PNG not in stripped and b"could not be split into parts (MIME parts nested deeper" in stripped
     assert without_attachments(stripped, "retention") == stripped
+
+
+def test_a_mail_that_cannot_be_split_is_replaced_by_a_note_saying_why() -> None:
+    note = message_from_bytes(withheld_note("MIME parts nested deeper than 16 levels", Language.EN))
+    assert note.get_content_type() == "text/plain"
+    text = note.get_payload(decode=True).decode()
+    assert text.startswith("The original mail is not attached: MIME parts nested deeper than 16 levels.")
 
 
 # --- the stored mail without its attachments (retention) ------------------------------------------
