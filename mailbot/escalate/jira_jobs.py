@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.db.schema import EscalationJob, InboundMail, JobState, Ticket
+from mailbot.db.schema import EscalationJob, InboundMail, JobState, Outcome, Ticket
 from mailbot.errors import PermanentError, Quarantine
 from mailbot.escalate import HttpPermanentError
 from mailbot.escalate.jira import CreatedRequest, JsmClient
-from mailbot.escalate.mirror import add_customer_reply, raise_request, reply_from_raw
+from mailbot.escalate.mirror import add_customer_reply, first_mail_files, raise_request, reply_from_raw
 
 if TYPE_CHECKING:  # a runtime import would be circular (the app wires the queue in)
     from mailbot.app import App
@@ -83,8 +83,10 @@ def run_jira_job(app: App, jira: JsmClient, job_id: int) -> str | None:
         event, payload, ticket_id, known_key = job.event, dict(job.payload), ticket.id, ticket.external_key
         reference = ticket.reference or ""
     if event == ESCALATED:
-        raise_request(jira, payload["ticket"], known_key, lambda created: _mirrored(app, ticket_id, created))
-        return None
+        key = raise_request(
+            jira, payload["ticket"], known_key, lambda created: _mirrored(app, ticket_id, created)
+        )
+        return _first_mail_attachments(app, jira, key, ticket_id, reference)
     if event == ERASE:
         erase_request(jira, str(payload.get("key") or ""), reference)
         return None
@@ -102,7 +104,14 @@ def run_jira_job(app: App, jira: JsmClient, job_id: int) -> str | None:
         raw, received_at = mail.raw, mail.received_at
     assert known_key is not None
     try:
-        reply = reply_from_raw(raw, received_at, reference, app.calendar.zone, settings.attachment_max_bytes)
+        reply = reply_from_raw(
+            raw,
+            received_at,
+            reference,
+            app.calendar.zone,
+            settings.attachment_max_bytes,
+            app.settings.privacy,
+        )
     except Quarantine as exc:  # it was read once to join the ticket; unreadable now means unreadable
         raise PermanentError(f"the mail #{inbound_id} of this reply cannot be read: {exc.reason}") from None
     done = add_customer_reply(jira, known_key, reply, public=settings.customer_replies == "public")
@@ -137,6 +146,45 @@ def tell_team_erasure_failed(session: Session, app: App, job: EscalationJob, sta
         session, app, ticket, "jira_erasure_refused", f"jira-erasure-refused:{job.id}", app.clock(),
         reference=ticket.reference, external_key=key, http_status=status,
     )  # fmt: skip
+
+
+def _first_mail_attachments(
+    app: App, jira: JsmClient, key: str, ticket_id: int, reference: str
+) -> str | None:
+    """The attachments of the mail that raised the request, as allowed by [privacy] (the description
+    holds its words only); following `[jira] customer_replies` (public, internal, or "off": none)."""
+    settings = app.settings.jira
+    assert settings is not None
+    if settings.customer_replies == "off":
+        return None
+    with app.sessions() as session:
+        mail = session.scalars(
+            select(InboundMail)
+            .where(
+                InboundMail.ticket_id == ticket_id, InboundMail.outcome.is_distinct_from(Outcome.AGENT_ANSWER)
+            )
+            .order_by(InboundMail.id)
+            .limit(1)
+        ).first()
+        if mail is None or not mail.raw:
+            return None
+        raw, received_at = mail.raw, mail.received_at
+    try:
+        files = first_mail_files(
+            raw,
+            received_at,
+            reference,
+            app.calendar.zone,
+            settings.attachment_max_bytes,
+            app.settings.privacy,
+        )
+    except Quarantine:  # decided once, unreadable now: the request stands, without its files
+        return None
+    if files is None:
+        return None
+    done = add_customer_reply(jira, key, files, public=settings.customer_replies == "public")
+    log.info("%s: attachments of the first mail added to Jira: %s", reference, done)
+    return f"attachments of the first mail mirrored: {done}"
 
 
 def _wait_for_mirror(app: App, session: Session, ticket_id: int, reference: str) -> None:

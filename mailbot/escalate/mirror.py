@@ -5,6 +5,10 @@
   (severity guess and reasons, due times, reference, customer) goes into an *internal* comment.
 - A follow-up mail of the customer (`add_customer_reply`): its own words (quoted history removed)
   as a comment, public by default since they are the customer's words, with its attachments.
+- The attachments of the mail that raised the request (`first_mail_files`) as one comment of their own.
+- Which attachments go at all is `mailbot.privacy.attachments.forwardable`'s decision ([privacy]
+  forward_attachment_types and forward_attachment_max_mb), then `[jira] attachment_max_mb`; what is
+  left out is named in the comment ("Not attached (kept in mailbot): ...").
 
 Both may run more than once (a crash between a call and the commit, a retry after a timeout), so
 each first looks for what an earlier run left: the request by its reference (or the key mailbot
@@ -24,11 +28,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from mailbot.config import PrivacySettings
 from mailbot.domain import Severity
 from mailbot.errors import PermanentError
 from mailbot.escalate.jira import CreatedRequest, JsmClient
 from mailbot.parse import parse_mail
 from mailbot.parse.attachments import attachment_files
+from mailbot.privacy.attachments import HEAD_BYTES, forwardable
 
 log = logging.getLogger(__name__)
 COMMENT_CHARS = 30_000  # Jira's text fields hold 32,767 characters; room for the header and notes
@@ -111,22 +117,56 @@ def internal_note(ticket: Mapping[str, Any]) -> str:
 
 
 def reply_from_raw(
-    raw: bytes, received_at: datetime, reference: str, zone: ZoneInfo, max_bytes: int
+    raw: bytes,
+    received_at: datetime,
+    reference: str,
+    zone: ZoneInfo,
+    max_bytes: int,
+    privacy: PrivacySettings,
 ) -> Reply:
     """The stored mail as Jira gets it, read at run time (the job payload holds only the mail's id)."""
     mail = parse_mail(raw)
     words = mail.body.strip() or mail.text.strip()
     if len(words) > COMMENT_CHARS:
         words = words[:COMMENT_CHARS].rstrip() + "\n[…] (cut; the whole mail is kept in mailbot)"
-    sender = mail.from_addr or "?"
-    when = received_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %z")
-    header = f"E-mail from {sender} · {when} · {reference}"
+    header = f"E-mail from {mail.from_addr or '?'} · {_when(received_at, zone)} · {reference}"
+    files, left_out = _files(raw, max_bytes, privacy)
+    text = f"{header}\n\n{words or '(no text; see the attachments)'}"
+    return Reply(text, files, left_out)
+
+
+def first_mail_files(
+    raw: bytes,
+    received_at: datetime,
+    reference: str,
+    zone: ZoneInfo,
+    max_bytes: int,
+    privacy: PrivacySettings,
+) -> Reply | None:
+    """The attachments of the mail that raised the request (its words are the description already),
+    or None when it has none."""
+    files, left_out = _files(raw, max_bytes, privacy)
+    if not files and not left_out:
+        return None
+    sender = parse_mail(raw).from_addr or "?"
+    text = f"Attachments of the e-mail from {sender} · {_when(received_at, zone)} · {reference}"
+    return Reply(text, files, left_out)
+
+
+def _files(raw: bytes, max_bytes: int, privacy: PrivacySettings) -> tuple[tuple[File, ...], tuple[str, ...]]:
+    """What may go to Jira: `[privacy]` decides first (types, its size cap), then Jira's own
+    `attachment_max_mb` (the smaller limit wins) and MAX_FILES; the rest is named, with why."""
     files: list[File] = []
     left_out: list[str] = []
     for n, found in enumerate(attachment_files(raw), start=1):
         name = safe_filename(found.filename, found.content_type, n)
+        ok, why = forwardable(
+            found.content_type, len(found.data), privacy, filename=name, head=found.data[:HEAD_BYTES]
+        )
         if not found.data:
             left_out.append(f"{name} (empty)")
+        elif not ok:
+            left_out.append(f"{name} ({why})")
         elif len(found.data) > max_bytes:
             left_out.append(
                 f"{name} ({_size(len(found.data))}, over [jira] attachment_max_mb: {_size(max_bytes)})"
@@ -135,8 +175,11 @@ def reply_from_raw(
             left_out.append(f"{name} (more than {MAX_FILES} attachments)")
         else:
             files.append(File(name, found.content_type, found.data))
-    text = f"{header}\n\n{words or '(no text; see the attachments)'}"
-    return Reply(text, tuple(files), tuple(left_out))
+    return tuple(files), tuple(left_out)
+
+
+def _when(received_at: datetime, zone: ZoneInfo) -> str:
+    return received_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %z")
 
 
 def add_customer_reply(jira: JsmClient, key: str, reply: Reply, *, public: bool) -> str:

@@ -69,6 +69,8 @@ _OPTIONAL_SAMPLES: dict[str, object] = {
     "suggestion_markdown": "Öffnen Sie die **Anmeldeseite**.",
     "suggestion_article": "password-reset",
     "suggestion_confidence": 0.62,
+    "removed_attachments": ("tool.zip (application/zip): Dateityp application/zip ist nicht erlaubt",),
+    "original_withheld": None,  # its own branch would hide the list above
 }
 
 

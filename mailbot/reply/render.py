@@ -49,7 +49,9 @@ team_notice         reference, subject, customer, reason, language, ranking,    
                                                                                       response_due,
                                                                                       resolution_due,
                                                                                       parent_reference,
-                                                                                      external_key
+                                                                                      external_key,
+                                                                                      removed_attachments,
+                                                                                      original_withheld
 sla_alert           reference, subject, customer, language, severity, response_due,   (none)
                     share_used, breached
 delivery_failed     recipient, subject, error                                         reference
@@ -227,6 +229,8 @@ OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
         "suggestion_markdown": None,
         "suggestion_article": None,
         "suggestion_confidence": None,
+        "removed_attachments": (),  # "name (type): why" of attachments not forwarded (privacy.attachments)
+        "original_withheld": None,  # why the original mail is not attached at all
     },
     "sla_alert": {},
     "delivery_failed": {"reference": None},

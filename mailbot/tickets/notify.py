@@ -7,6 +7,7 @@ the cause (a retried command, a re-polled Jira comment) never sends twice.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import select
@@ -15,10 +16,12 @@ from sqlalchemy.orm import Session
 from mailbot.app import App
 from mailbot.db.schema import InboundMail, OutboxMail, Outcome, Ticket
 from mailbot.domain import Language
+from mailbot.privacy.attachments import forwarded_copy, withheld_note
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, Sender, enqueue
 from mailbot.tickets.team_view import recipient_label
 
+log = logging.getLogger(__name__)
 ANSWERABLE_KINDS = ("team_notice",)  # a member's reply to these reaches the customer (tickets.agent_mail)
 
 
@@ -108,8 +111,23 @@ def to_team(
     attach_rfc822: bytes | None = None,
 ) -> Outgoing:
     """A mail to the project team, threaded under the last mail the team got about this ticket, so that
-    each ticket is one thread in the team's mailbox."""
+    each ticket is one thread in the team's mailbox.
+
+    `attach_rfc822` (the customer's mail) is attached as `privacy.attachments.forwarded_copy` makes it:
+    attachments `[privacy]` does not let out are replaced by a note, and the notice names them."""
     team = app.settings.team
+    if attach_rfc822 is not None:
+        copy = forwarded_copy(attach_rfc822, app.settings.privacy, team.language)
+        if copy.raw is None:
+            log.warning(
+                "ticket #%s: original mail not attached to the team's %s: %s", ticket_id, kind, copy.failure
+            )
+            attach_rfc822 = withheld_note(copy.failure or "", team.language)
+            context = {**context, "original_withheld": copy.failure}
+        else:
+            attach_rfc822 = copy.raw
+            removed = [f"{r.name or '?'} ({r.content_type}): {r.why}" for r in copy.removed]
+            context = {**context, "removed_attachments": removed} if removed else context
     previous = None
     if ticket_id is not None:
         previous = session.scalar(

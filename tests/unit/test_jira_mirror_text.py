@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from mailbot.config import PrivacySettings
 from mailbot.escalate.mirror import (
     COMMENT_CHARS,
     MAX_FILES,
@@ -18,6 +19,8 @@ from mailbot.escalate.mirror import (
     safe_filename,
 )
 from mailbot.parse.attachments import attachment_files
+
+PNG_HEAD = b"\x89PNG\r\n\x1a\n"
 
 TICKET = {
     "reference": "MB-000007",
@@ -86,23 +89,28 @@ def test_reply_text_is_the_customers_own_words_with_a_header_line() -> None:
     raw = mail(
         "Hier der Screenshot.\n\nAm 26.05. schrieb Support:\n> Bitte senden Sie uns einen Screenshot.\n", []
     )
-    reply = reply_from_raw(raw, datetime(2026, 5, 26, 7, 20, tzinfo=UTC), "MB-000007", BERLIN, 10_000)
+    reply = reply_from_raw(
+        raw, datetime(2026, 5, 26, 7, 20, tzinfo=UTC), "MB-000007", BERLIN, 10_000, PrivacySettings()
+    )
     header, _, words = reply.text.partition("\n\n")
     assert header == "E-mail from erika@kunde.example · 2026-05-26 09:20 +0200 · MB-000007"
     assert words.startswith("Hier der Screenshot.") and "Bitte senden Sie uns" not in words
 
 
 def test_reply_is_bounded_in_text_size_number_and_size_of_files() -> None:
-    files = [(f"f{n}.png", "image/png", b"x" * 10) for n in range(MAX_FILES + 2)]
-    files += [("gross.bin", "application/octet-stream", b"y" * 2000), ("leer.txt", "text/plain", b"")]
+    # issue 15: only what [privacy] lets out, so real PNG bytes and a PDF (an .bin is not forwarded at all)
+    files = [(f"f{n}.png", "image/png", PNG_HEAD + b"x" * 10) for n in range(MAX_FILES + 2)]
+    files += [("gross.pdf", "application/pdf", b"%PDF-" + b"y" * 1995), ("leer.txt", "text/plain", b"")]
     raw = mail("a" * (COMMENT_CHARS + 500), files)
-    reply = reply_from_raw(raw, datetime(2026, 5, 26, tzinfo=UTC), "MB-000007", BERLIN, 1000)
+    reply = reply_from_raw(
+        raw, datetime(2026, 5, 26, tzinfo=UTC), "MB-000007", BERLIN, 1000, PrivacySettings()
+    )
     assert len(reply.text) < COMMENT_CHARS + 200 and "(cut; the whole mail is kept in mailbot)" in reply.text
     assert [f.name for f in reply.files] == [f"f{n}.png" for n in range(MAX_FILES)]
     assert reply.left_out == (
         f"f{MAX_FILES}.png (more than {MAX_FILES} attachments)",
         f"f{MAX_FILES + 1}.png (more than {MAX_FILES} attachments)",
-        "gross.bin (2.0 kB, over [jira] attachment_max_mb: 1.0 kB)",
+        "gross.pdf (2.0 kB, over [jira] attachment_max_mb: 1.0 kB)",
         "leer.txt (empty)",
     )
 
