@@ -6,7 +6,8 @@ Due, per client (`[privacy]`, docs/privacy.md):
   mail it received or sent, its learned example, its backend calls;
 - ignored and quarantined mail without ticket `unhandled_retention_days` after receipt, with the mails
   sent about it (an out-of-hours acknowledgement); other mail without ticket after `retention_days`;
-- mail sent without ticket or mail (report mails, digests) `retention_days` after it went out.
+- mail sent without ticket or mail (report mails, digests) `retention_days` after it went out;
+- the attachments of a ticket's mails `attachment_days` after it ended (its text stays longer).
 Rows are anonymised the way an erasure does it (privacy.anonymise), so figures and reports of earlier
 periods stay as they were. The work goes in batches, one transaction each: a crash loses at most the
 batch in hand, which the next run does again. Logged with counts only.
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.config import PrivacySettings
@@ -38,6 +39,7 @@ from mailbot.db.schema import (
 )
 from mailbot.domain import TicketState
 from mailbot.privacy import anonymise
+from mailbot.privacy.attachments import without_attachments
 from mailbot.privacy.folders import queue_folder_copies, queues_folder_copy
 
 if TYPE_CHECKING:
@@ -138,18 +140,62 @@ def apply_retention(
     return done
 
 
-def due_tickets(session: Session, mailbox: str, due: Cutoffs, limit: int) -> Sequence[Ticket]:
-    closed = or_(
-        and_(Ticket.state == TicketState.SOLVED, Ticket.resolved_at < due.tickets),
-        # answered automatically, never came back: its last activity is its end
-        and_(Ticket.state == TicketState.ANSWERED, Ticket.updated_at < due.tickets),
+def ended_before(cutoff: datetime) -> ColumnElement[bool]:
+    """A ticket that ended before `cutoff`: solved, or answered automatically and never followed up (its
+    last activity is its end)."""
+    return or_(
+        and_(Ticket.state == TicketState.SOLVED, Ticket.resolved_at < cutoff),
+        and_(Ticket.state == TicketState.ANSWERED, Ticket.updated_at < cutoff),
     )
+
+
+def due_tickets(session: Session, mailbox: str, due: Cutoffs, limit: int) -> Sequence[Ticket]:
     return session.scalars(
         select(Ticket)
-        .where(Ticket.mailbox == mailbox, Ticket.erased_at.is_(None), closed)
+        .where(Ticket.mailbox == mailbox, Ticket.erased_at.is_(None), ended_before(due.tickets))
         .order_by(Ticket.id)
         .limit(limit)
     ).all()
+
+
+def _attachments(session: Session, stand: Stand, due: Cutoffs, now: datetime, limit: int) -> dict[str, int]:
+    """`attachment_days` after a ticket ended, its mails (received, and sent: a team notice carries the
+    original) keep their text and lose their attachments; the rest of them stays until `retention_days`."""
+    ended = select(Ticket.id).where(
+        Ticket.mailbox == stand.mailbox, Ticket.erased_at.is_(None), ended_before(due.attachments)
+    )
+    received = session.scalars(
+        select(InboundMail)
+        .where(
+            InboundMail.mailbox == stand.mailbox,
+            InboundMail.ticket_id.in_(ended),
+            InboundMail.attachments_removed_at.is_(None),
+            InboundMail.erased_at.is_(None),
+        )
+        .order_by(InboundMail.id)
+        .limit(limit)
+    ).all()
+    if not received:
+        return {}
+    note = f"Removed {now.date().isoformat()}, [privacy] attachment_days after the ticket ended."
+    removed = 0
+    for mail in received:
+        stripped = without_attachments(mail.raw, note) if mail.raw else mail.raw
+        removed += stripped != mail.raw
+        mail.raw, mail.attachments_removed_at = stripped, now
+    tickets = {mail.ticket_id for mail in received}
+    for sent in session.scalars(
+        select(OutboxMail).where(
+            OutboxMail.mailbox == stand.mailbox,
+            OutboxMail.ticket_id.in_(tickets),
+            OutboxMail.erased_at.is_(None),
+            OutboxMail.state.in_((OutboxState.SENT, OutboxState.FAILED)),
+        )
+    ):
+        if sent.raw:
+            sent.raw = without_attachments(sent.raw, note)
+    # a mail without attachments is looked at once, too: it counts as looked at, not as removed
+    return {"attachments_removed": removed, "mails_looked_at_for_attachments": len(received)}
 
 
 def _tickets(session: Session, stand: Stand, due: Cutoffs, now: datetime, limit: int) -> dict[str, int]:
@@ -250,4 +296,4 @@ def _sent_alone(session: Session, stand: Stand, due: Cutoffs, now: datetime, lim
     return {"sent_mails": len(sent)}
 
 
-STEPS: tuple[Step, ...] = (_tickets, _mail_without_ticket, _sent_alone)
+STEPS: tuple[Step, ...] = (_tickets, _mail_without_ticket, _sent_alone, _attachments)

@@ -6,6 +6,9 @@ The bot runs on real Dovecot and aiosmtpd; time moves with `run --once --now`.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 
 from mailbot.cli import main
@@ -82,3 +85,30 @@ def test_an_erasure_after_retention_unlinks_the_pseudonymous_rows_too(bot: Bot) 
     assert main(["privacy", "erase", *config, "--address", ERIKA]) == 0
     [ticket] = bot.tickets()
     assert ticket.customer.endswith("@erased.invalid") and kept_pseudonym not in everything(bot)
+
+
+def test_attachments_leave_attachment_days_after_the_ticket_ended_and_the_text_stays(bot: Bot) -> None:
+    screenshot = b"\x89PNG\r\n\x1a\n" + b"Tintenfisch-Bildschirmfoto" * 200
+    mail = message_from_bytes(
+        make_mail(MAX, "Absturz nach Update", CRASH, name="Max Beispiel"), policy=default
+    )
+    assert isinstance(mail, EmailMessage)
+    mail.add_attachment(screenshot, maintype="image", subtype="png", filename="absturz.png")
+    bot.deliver(mail.as_bytes())
+    bot.run_once()
+    [ticket] = bot.tickets()
+    config = ["--config", str(bot.config)]
+    assert main(["tickets", "resolve", ticket.reference or "", "-m", "Behoben in 2.3.1.", *config]) == 0
+    bot.run_once()
+    assert any(b"iVBORw0KGg" in m.raw for m in bot.outbox())  # the team's notice forwarded the PNG (base64)
+    bot.run_once("--now", later(13))
+    assert b"absturz.png" in bot.inbound()[0].raw  # 14 days after it was solved, not before
+
+    bot.run_once("--now", later(15))
+    [received] = bot.inbound()
+    assert received.attachments_removed_at is not None and received.erased_at is None
+    assert b"absturz.png" in received.raw and b"Attachment removed" in received.raw  # named, not kept
+    assert screenshot not in received.raw and b"iVBORw0KGg" not in received.raw  # nor its base64
+    assert b"Tintenfisch-42" in received.raw  # the text stays until retention_days
+    for sent in bot.outbox():
+        assert b"iVBORw0KGg" not in sent.raw, sent.kind
