@@ -20,6 +20,7 @@ from mailbot.db.schema import (
     JobState,
     LearnedExample,
     OutboxMail,
+    OutboxState,
     Ticket,
     TicketEvent,
 )
@@ -76,7 +77,11 @@ def inbound(row: InboundMail, stand_in: str, now: datetime) -> None:
 
 
 def outbox(row: OutboxMail, stand_in: str | None, now: datetime) -> None:
-    """A sent (or failed) mail: its copy goes; a mail to the customer gets the stand-in as recipient."""
+    """A mail's copy goes; a mail to the customer gets the stand-in as recipient; one not sent yet is
+    cancelled (its bytes are gone, and what it said was about the person)."""
+    if row.state in (OutboxState.PENDING, OutboxState.SENDING):
+        row.state, row.lease_until = OutboxState.FAILED, None
+        row.last_error = "cancelled: the person's data was erased"
     row.raw, row.subject = b"", ""
     if row.to_customer and stand_in:
         row.recipient = stand_in

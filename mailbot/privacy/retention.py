@@ -184,14 +184,7 @@ def _attachments(session: Session, stand: Stand, due: Cutoffs, now: datetime, li
         removed += stripped != mail.raw
         mail.raw, mail.attachments_removed_at = stripped, now
     tickets = {mail.ticket_id for mail in received}
-    for sent in session.scalars(
-        select(OutboxMail).where(
-            OutboxMail.mailbox == stand.mailbox,
-            OutboxMail.ticket_id.in_(tickets),
-            OutboxMail.erased_at.is_(None),
-            OutboxMail.state.in_((OutboxState.SENT, OutboxState.FAILED)),
-        )
-    ):
+    for sent in _sent(session, stand, OutboxMail.ticket_id.in_(tickets)):
         if sent.raw:
             sent.raw = without_attachments(sent.raw, note)
     # a mail without attachments is looked at once, too: it counts as looked at, not as removed
@@ -213,11 +206,7 @@ def _tickets(session: Session, stand: Stand, due: Cutoffs, now: datetime, limit:
         )
     ).all()
     _received(session, stand, received, now)
-    sent = session.scalars(
-        select(OutboxMail).where(
-            OutboxMail.mailbox == stand.mailbox, OutboxMail.ticket_id.in_(ids), OutboxMail.erased_at.is_(None)
-        )
-    ).all()
+    sent = _sent(session, stand, OutboxMail.ticket_id.in_(ids))
     for mail in sent:
         anonymise.outbox(mail, stand.pseudonym(mail.recipient), now)
     for event in session.scalars(select(TicketEvent).where(TicketEvent.ticket_id.in_(ids))):
@@ -256,18 +245,30 @@ def _mail_without_ticket(
     if not received:
         return {}
     _received(session, stand, received, now)
-    sent = session.scalars(
-        select(OutboxMail).where(
-            OutboxMail.mailbox == stand.mailbox,
-            OutboxMail.inbound_id.in_([m.id for m in received]),
-            OutboxMail.ticket_id.is_(None),
-            OutboxMail.erased_at.is_(None),
-            OutboxMail.state.in_((OutboxState.SENT, OutboxState.FAILED)),
-        )
-    ).all()
+    sent = _sent(
+        session, stand, OutboxMail.inbound_id.in_([m.id for m in received]), OutboxMail.ticket_id.is_(None)
+    )
     for mail in sent:
         anonymise.outbox(mail, stand.pseudonym(mail.recipient), now)
     return {"received_mails": len(received), "sent_mails": len(sent)}
+
+
+def _sent(
+    session: Session, stand: Stand, *where: ColumnElement[bool], limit: int | None = None
+) -> Sequence[OutboxMail]:
+    """The client's sent (or failed) mails not anonymised yet that match `where`: a mail still waiting to
+    go out is left to go (retention never cancels a mail; an erasure does, privacy.anonymise)."""
+    query = (
+        select(OutboxMail)
+        .where(
+            OutboxMail.mailbox == stand.mailbox,
+            OutboxMail.erased_at.is_(None),
+            OutboxMail.state.in_((OutboxState.SENT, OutboxState.FAILED)),
+            *where,
+        )
+        .order_by(OutboxMail.id)
+    )
+    return session.scalars(query if limit is None else query.limit(limit)).all()
 
 
 def _received(session: Session, stand: Stand, received: Sequence[InboundMail], now: datetime) -> None:
@@ -278,19 +279,17 @@ def _received(session: Session, stand: Stand, received: Sequence[InboundMail], n
 
 
 def _sent_alone(session: Session, stand: Stand, due: Cutoffs, now: datetime, limit: int) -> dict[str, int]:
-    """Mail sent without ticket or mail behind it (reports, digests), or whose mail is still kept."""
-    sent = session.scalars(
-        select(OutboxMail)
-        .where(
-            OutboxMail.mailbox == stand.mailbox,
-            OutboxMail.ticket_id.is_(None),
-            OutboxMail.erased_at.is_(None),
-            OutboxMail.state.in_((OutboxState.SENT, OutboxState.FAILED)),
-            func.coalesce(OutboxMail.sent_at, OutboxMail.created_at) < due.tickets,
-        )
-        .order_by(OutboxMail.id)
-        .limit(limit)
-    ).all()
+    """Mail sent without ticket (reports, digests, and mail whose own mail is still kept), or left over
+    from a ticket anonymised while it was waiting to go."""
+    erased_tickets = select(Ticket.id).where(Ticket.mailbox == stand.mailbox, Ticket.erased_at.is_not(None))
+    sent = _sent(
+        session,
+        stand,
+        # a mail still waiting when its ticket was anonymised is done here once it went (or failed)
+        or_(OutboxMail.ticket_id.is_(None), OutboxMail.ticket_id.in_(erased_tickets)),
+        func.coalesce(OutboxMail.sent_at, OutboxMail.created_at) < due.tickets,
+        limit=limit,
+    )
     for mail in sent:
         anonymise.outbox(mail, stand.pseudonym(mail.recipient), now)
     return {"sent_mails": len(sent)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from mailbot.config import PrivacySettings
+from mailbot.db.schema import OutboxMail, OutboxState
 from mailbot.privacy import anonymise
 from mailbot.privacy.retention import Stand, cutoffs
 
@@ -44,3 +45,13 @@ def test_a_decision_record_keeps_what_figures_read_and_loses_the_sentences() -> 
         "confidence": 0.91,
         "rule_hits": [{"name": "vip", "effect": "escalate", "reason": ""}],
     }
+
+
+def test_an_erased_mail_not_sent_yet_is_cancelled_and_a_sent_one_keeps_its_state() -> None:
+    waiting = OutboxMail(state=OutboxState.PENDING, to_customer=True, recipient="erika@example.org", raw=b"x")
+    sent = OutboxMail(state=OutboxState.SENT, to_customer=True, recipient="erika@example.org", raw=b"x")
+    for row in (waiting, sent):
+        anonymise.outbox(row, "erased-1@erased.invalid", NOW)
+        assert row.raw == b"" and row.recipient == "erased-1@erased.invalid" and row.erased_at == NOW
+    assert waiting.state == OutboxState.FAILED and "erased" in (waiting.last_error or "")
+    assert sent.state == OutboxState.SENT
