@@ -33,7 +33,9 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
     config_option(erase)
     now_option(erase)
     retention = sub.add_parser(
-        "retention", help="anonymise what [privacy] retention_days and the other limits say is due, now"
+        "retention",
+        help="anonymise what [privacy] retention_days and the other limits say is due, now (every client, "
+        "or --client SLUG)",
     )
     retention.add_argument("--dry-run", action="store_true", help="count what is due, change nothing")
     config_option(retention)
@@ -106,11 +108,18 @@ def _erase(args: argparse.Namespace, clock: Clock, address: str) -> int:
 
 
 def _retention(args: argparse.Namespace, clock: Clock) -> int:
+    """Every client's due data, or the one named by --client (like the worker, which does them all)."""
+    from mailbot.clients import load_installation
+    from mailbot.clients.fleet import Fleet
     from mailbot.privacy.retention import apply_retention
-    from mailbot.reports.one_client import one_client
 
-    with one_client(args, clock, "privacy retention") as app:
-        done = apply_retention(app, app.clock(), dry_run=args.dry_run)
-    what = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in done.counts.items())
-    print(f"{app.mailbox}: {'due' if args.dry_run else 'anonymised'}: {what}")
+    installation = load_installation(args.config, require_secrets=False)
+    fleet = Fleet.open(installation, clock, full=False, only=args.client)
+    try:
+        for app in fleet:
+            done = apply_retention(app, app.clock(), dry_run=args.dry_run)
+            what = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in done.counts.items())
+            print(f"{app.mailbox}: {'due' if args.dry_run else 'anonymised'}: {what}")
+    finally:
+        fleet.close()
     return 0
