@@ -266,3 +266,19 @@ def test_oauth2_mailboxes_get_the_clients_own_variables_and_paths(tmp_path):
     assert g is not None and g.oauth2 is not None
     assert g.oauth2.service_account_file == tmp_path / "clients" / "g-app" / "keys" / "sa.json"
     assert g.oauth2.client_secret_env is None  # a service account has no client secret
+
+
+def test_retention_is_the_installations_default_unless_a_client_agreed_otherwise(tmp_path):
+    installation_text = INSTALLATION + '\n[privacy]\nretention_days = 365\nfolders = "leave"\n'
+    config = make(
+        tmp_path,
+        {
+            "parkfuchs": client_toml("hilfe@parkfuchs.example", "PF", "[privacy]\nretention_days = 90\n"),
+            "aktivo": client_toml("support@aktivo.example", "AK"),
+        },
+        installation_text,
+    )
+    installation = load_installation(config, env={})
+    park, aktivo = installation.clients["parkfuchs"].privacy, installation.clients["aktivo"].privacy
+    assert (park.retention_days, park.folders) == (90, "leave")  # its own days, the default's folders
+    assert (aktivo.retention_days, aktivo.folders, aktivo.unhandled_retention_days) == (365, "leave", 30)
