@@ -55,7 +55,7 @@ def random_stand_in() -> str:
 
 
 def is_pseudonym(address: str | None) -> bool:
-    return bool(address) and address_key(address or "").endswith("@" + ERASED_DOMAIN)
+    return bool(address) and (address or "").strip().lower().endswith("@" + ERASED_DOMAIN)
 
 
 def ticket(row: Ticket, stand_in: str, now: datetime) -> None:

@@ -95,11 +95,15 @@ class Stand:
     mailbox: str
     key: bytes
     folders: bool = False  # the mail server's copies are deleted with the rows ([privacy] folders)
+    # one person's many rows (a ticket's mails, answers, notices): the IDNA work once per address
+    known: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def pseudonym(self, address: str | None) -> str | None:
         if not address or anonymise.is_pseudonym(address):
             return address
-        return anonymise.pseudonym(self.key, address)
+        if address not in self.known:
+            self.known[address] = anonymise.pseudonym(self.key, address)
+        return self.known[address]
 
 
 def apply_retention(
