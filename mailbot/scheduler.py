@@ -65,6 +65,7 @@ from mailbot.errors import ConfigError, TransientError
 from mailbot.escalate.bounded_http import stop_calls_on
 from mailbot.escalate.jobs import poll_jira, run_due_jobs
 from mailbot.ingest.source import MailSource
+from mailbot.logredact import headline
 from mailbot.privacy.schedule import FOLDER_MINUTES, PRIVACY_MINUTES, delete_folder_copies, run_privacy_jobs
 from mailbot.reply.delivery_thread import DeliveryThread
 from mailbot.reports.schedule import deliver_due_reports, wants_reports
@@ -352,6 +353,8 @@ def _guarded(
         try:
             with stop_calls_on(stop):
                 job(app)
+        except (TransientError, OperationalError) as exc:  # a server or the database away: expected
+            log.warning("job %s: %s; it runs again at its next turn", job.__name__, headline(str(exc)))
         except Exception:
             log.exception("job %s failed; it runs again at its next turn", job.__name__)
         if after is not None:

@@ -32,11 +32,14 @@ from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import Status
 from procrastinate.tasks import Task
 from sqlalchemy import delete
+from sqlalchemy.exc import OperationalError
 
 from mailbot.app import App
 from mailbot.db.schema import MailboxWatch
+from mailbot.errors import TransientError
 from mailbot.escalate.bounded_http import stop_calls_on
 from mailbot.escalate.jobs import poll_jira, run_due_jobs
+from mailbot.logredact import headline
 from mailbot.pipeline.deferral import OutsideHours
 from mailbot.pipeline.process import BATCH_SIZE, process_pending
 from mailbot.privacy.schedule import FOLDER_MINUTES, PRIVACY_MINUTES, delete_folder_copies, run_privacy_jobs
@@ -266,6 +269,10 @@ def _client_job(local: LocalWorker, slug: str, kind: str) -> None:
     try:
         with stop_calls_on(local.stop):
             JOBS[kind](app)
+    except (TransientError, OperationalError) as exc:  # a server or the database away: expected, no bug
+        log.warning(
+            "fleet: %s of client %s: %s; it runs again at its next turn", kind, slug, headline(str(exc))
+        )
     except Exception:
         log.exception("fleet: %s of client %s failed; it runs again at its next turn", kind, slug)
     local.wake_delivery(slug)
