@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.logredact import mask_addresses
 from tests.e2e.conftest import Bot, make_mail, text_of, write_config
 from tests.servers import DovecotServer, IdentityStandIn, SmtpSink
 
@@ -164,7 +165,10 @@ def test_a_revoked_imap_token_is_a_clear_error_and_the_mail_waits_for_the_next_p
     capsys.readouterr()
     refused = run_once(bot, expect=1)
     error = capsys.readouterr().err
-    assert f"OAuth2 token refused for {bot.user} at 127.0.0.1:{bot.dovecot.imap_port}" in error
+    # printed like the log: the address shortened ([privacy] redact_addresses, issue 15)
+    assert (
+        f"OAuth2 token refused for {mask_addresses(bot.user)} at 127.0.0.1:{bot.dovecot.imap_port}" in error
+    )
     assert "provider microsoft" in error and "re-consent / check app permissions" in error
     assert identity.fetches(imap_client) == fetches + 1  # one fresh token, tried once
     assert len(bot.dovecot.list_folder(bot.user, "INBOX")) == 1  # the mail is not lost
@@ -188,7 +192,8 @@ def test_a_revoked_smtp_token_keeps_the_answer_queued_until_it_works_again(micro
     bot.deliver(make_mail(CUSTOMER, "Passwort vergessen", QUESTION))
     capsys.readouterr()
     logins = run_once(bot, expect=1)
-    assert f"OAuth2 token refused for {bot.user} at 127.0.0.1:{bot.sink.port}" in capsys.readouterr().err
+    refused_line = f"OAuth2 token refused for {mask_addresses(bot.user)} at 127.0.0.1:{bot.sink.port}"
+    assert refused_line in capsys.readouterr().err
     [row] = bot.outbox()
     assert row.state == "pending" and "re-consent / check app permissions" in (row.last_error or "")
     assert bot.sent_to(CUSTOMER) == []
