@@ -202,20 +202,22 @@ def process_one(
         if verdict is not None and not verdict.now:
             return _leave_waiting(app, row, verdict.reason, now)
         return _quarantine(row, prepared.unparsable or "the mail could not be parsed", now)
-    row.from_addr, row.subject, row.language = mail.from_addr[:320], mail.subject, mail.language.value
     decision = _decide(session, app, row, prepared, now)
     if outside_hours is not None:
         severity = severity_for(app, prepared, mail) if decision.action is Action.ESCALATE else None
         verdict = decide_now(decision.action, severity.severity if severity else None, outside_hours)
         if not verdict.now:
+            _fill_in(row, mail)
             return _leave_waiting(app, row, verdict.reason, now)
         log.info("inbound #%s decided outside business hours: %s", row.id, verdict.reason)
     if decision.action is Action.REFUSE:
         refuse_agent_mail(session, app, row, mail, decision.reason, decision.ticket_id, now)
+        _fill_in(row, mail)
         return _quarantine(row, decision.reason, now)
     ticket_reference = apply_decision(session, app, row, mail, decision, now, prepared)
     if any(hit.name == bounces.RULE_NAME for hit in decision.rule_hits):
         ticket_reference = bounces.record_bounce(session, app, row, mail, decision.rule_hits, now)
+    _fill_in(row, mail)
     row.state = InboundState.DONE
     row.outcome = OUTCOMES[decision.action]
     row.reason = decision.reason
@@ -225,6 +227,13 @@ def process_one(
     summary = decision.article_id or ticket_reference or decision.reason
     log.info("%s", decision_line(row.id, mail.from_addr, row.outcome, ticket_reference, decision))
     return row.outcome, summary
+
+
+def _fill_in(row: InboundMail, mail: ParsedMail) -> None:
+    """Sender, subject and language on the row, set last beside the outcome: set before the decision,
+    the first query of the rules flushed them, one more UPDATE per mail (issue 13). Nothing the decision
+    or its effects query reads them from the row of the mail being decided."""
+    row.from_addr, row.subject, row.language = mail.from_addr[:320], mail.subject, mail.language.value
 
 
 def _leave_waiting(app: App, row: InboundMail, reason: str, now: datetime) -> None:
