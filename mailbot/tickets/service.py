@@ -40,9 +40,11 @@ _DRAWS = 20  # with 90 million numbers, even a million tickets make a second dra
 
 
 def new_reference(
-    session: Session, app: App, ticket_id: int, draw: Callable[[int], int] = secrets.randbelow
+    session: Session, app: App, ticket_id: int | None = None, draw: Callable[[int], int] = secrets.randbelow
 ) -> str:
     """The reference of a new ticket: not a counter a stranger can read volume from (issue 11).
+    `ticket_id`: the ticket when it is stored already; None (the process stage) before its INSERT, so
+    that the reference is written with it.
 
     `[support] ticket_numbers = "random"` (the default): eight random digits, drawn again while the
     mailbox has that reference already; the unique key on (mailbox, reference) is the last guard when
@@ -78,16 +80,17 @@ def _count_one_at_a_time(session: Session, mailbox: str) -> None:
         session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True))))
 
 
-def _next_number(session: Session, mailbox: str, prefix: str, ticket_id: int) -> int:
+def _next_number(session: Session, mailbox: str, prefix: str, ticket_id: int | None) -> int:
     """One more than the number of the mailbox's newest ticket, skipping references it has already;
     the unique key on (mailbox, reference) guards two workers counting at once, as for random numbers.
     The look-up is by the whole reference (the unique index): it was a LIKE on the number's digits,
     a scan of every ticket of the mailbox for each new one (issue 13: quadratic in a backlog). Numbers
     under another prefix need no look-up: counting goes on from the newest ticket, whatever its
     prefix, and random numbers (eight digits from 10,000,000) lie above any count."""
+    others = () if ticket_id is None else (Ticket.id != ticket_id,)
     newest = session.scalar(
         select(Ticket.reference)
-        .where(Ticket.mailbox == mailbox, Ticket.id != ticket_id, Ticket.reference.is_not(None))
+        .where(Ticket.mailbox == mailbox, *others, Ticket.reference.is_not(None))
         .order_by(Ticket.id.desc())
         .limit(1)
     )
