@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
@@ -91,17 +91,21 @@ def mails_to(session: Session, mailbox: str, address: str, since: datetime) -> i
     key = _key(address)
     if key is None:
         return 0
-    counted = session.scalar(
-        select(func.count())
-        .select_from(OutboxMail)
-        .where(
-            OutboxMail.mailbox == mailbox,
-            OutboxMail.recipient_key == key,
-            OutboxMail.created_at >= since,
-            OutboxMail.to_customer.is_(True),
-        )
-    )
+    counted = session.scalar(_MAILS_TO, {"mailbox": mailbox, "key": key, "since": since})
     return counted or 0
+
+
+# Built once: building a statement costs several times what running it does (issue 13, ~0.15 ms)
+_MAILS_TO = (
+    select(func.count())
+    .select_from(OutboxMail)
+    .where(
+        OutboxMail.mailbox == bindparam("mailbox"),
+        OutboxMail.recipient_key == bindparam("key"),
+        OutboxMail.created_at >= bindparam("since"),
+        OutboxMail.to_customer.is_(True),
+    )
+)
 
 
 def mails_because_of(session: Session, mailbox: str, sender: str, since: datetime) -> int:
@@ -111,18 +115,21 @@ def mails_because_of(session: Session, mailbox: str, sender: str, since: datetim
     key = _key(sender)
     if key is None:
         return 0
-    counted = session.scalar(
-        select(func.count())
-        .select_from(InboundMail)
-        .join(OutboxMail, OutboxMail.inbound_id == InboundMail.id)
-        .where(
-            InboundMail.mailbox == mailbox,
-            InboundMail.from_key == key,
-            OutboxMail.to_customer.is_(True),
-            OutboxMail.created_at >= since,
-        )
-    )
+    counted = session.scalar(_MAILS_BECAUSE_OF, {"mailbox": mailbox, "key": key, "since": since})
     return counted or 0
+
+
+_MAILS_BECAUSE_OF = (
+    select(func.count())
+    .select_from(InboundMail)
+    .join(OutboxMail, OutboxMail.inbound_id == InboundMail.id)
+    .where(
+        InboundMail.mailbox == bindparam("mailbox"),
+        InboundMail.from_key == bindparam("key"),
+        OutboxMail.to_customer.is_(True),
+        OutboxMail.created_at >= bindparam("since"),
+    )
+)
 
 
 def _key(address: str) -> str | None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
@@ -62,9 +62,7 @@ def new_reference(
         return format_reference(prefix, _next_number(session, app.mailbox, prefix, ticket_id))
     for _ in range(_DRAWS):
         reference = format_reference(prefix, RANDOM_NUMBERS.start + draw(len(RANDOM_NUMBERS)))
-        taken = session.scalar(
-            select(Ticket.id).where(Ticket.mailbox == app.mailbox, Ticket.reference == reference)
-        )
+        taken = session.scalar(_TAKEN, {"mailbox": app.mailbox, "reference": reference})
         if taken is None:
             return reference
     raise RuntimeError(f"no free ticket number in {_DRAWS} draws; mailbox {app.mailbox!r} is nearly full")
@@ -87,22 +85,28 @@ def _next_number(session: Session, mailbox: str, prefix: str, ticket_id: int | N
     a scan of every ticket of the mailbox for each new one (issue 13: quadratic in a backlog). Numbers
     under another prefix need no look-up: counting goes on from the newest ticket, whatever its
     prefix, and random numbers (eight digits from 10,000,000) lie above any count."""
-    others = () if ticket_id is None else (Ticket.id != ticket_id,)
-    newest = session.scalar(
-        select(Ticket.reference)
-        .where(Ticket.mailbox == mailbox, *others, Ticket.reference.is_not(None))
-        .order_by(Ticket.id.desc())
-        .limit(1)
-    )
+    if ticket_id is None:
+        newest = session.scalar(_NEWEST, {"mailbox": mailbox})
+    else:
+        newest = session.scalar(_NEWEST_BUT_ONE, {"mailbox": mailbox, "ticket_id": ticket_id})
     parsed = parse_reference(newest) if newest else None
     number = parsed[1] + 1 if parsed else 1
-    while session.scalar(
-        select(Ticket.id).where(
-            Ticket.mailbox == mailbox, Ticket.reference == format_reference(prefix, number)
-        )
-    ):
+    while session.scalar(_TAKEN, {"mailbox": mailbox, "reference": format_reference(prefix, number)}):
         number += 1
     return number
+
+
+# Built once: each new ticket runs them, and building a statement costs more than running it (issue 13)
+_TAKEN = select(Ticket.id).where(
+    Ticket.mailbox == bindparam("mailbox"), Ticket.reference == bindparam("reference")
+)
+_NEWEST = (
+    select(Ticket.reference)
+    .where(Ticket.mailbox == bindparam("mailbox"), Ticket.reference.is_not(None))
+    .order_by(Ticket.id.desc())
+    .limit(1)
+)
+_NEWEST_BUT_ONE = _NEWEST.where(Ticket.id != bindparam("ticket_id"))  # `ticket_id` is stored already
 
 
 _TYPED_REFERENCE = re.compile(r"\[?\s*(?:([A-Za-z][A-Za-z0-9]{0,15})\s*-\s*)?([0-9]{1,12})\s*\]?", re.ASCII)
