@@ -38,7 +38,7 @@ from mailbot.pipeline.deferral import OutsideHours, decide_now
 from mailbot.pipeline.effects import apply_decision
 from mailbot.pipeline.logline import decision_line
 from mailbot.pipeline.prepare import Prepared, Stored, prepare_batch, severity_for
-from mailbot.pipeline.rule_context import rule_context
+from mailbot.pipeline.rule_context import in_our_outbox, rule_context
 from mailbot.rules import apply_rules
 from mailbot.rules.reply_target import reply_target
 from mailbot.tickets.agent_mail import Refused, agent_decision, recognise, refuse_agent_mail
@@ -170,10 +170,12 @@ def _decide_batch(
         raws = {item.row_id: item.raw for item in stored}
         for row in rows:  # as loaded, not a change: bounces and team notices read it without a query
             set_committed_value(row, "raw", raws[row.id])
+        mails = [item.mail for item in prepared.values() if item.mail is not None]
+        in_outbox = in_our_outbox(session, app, (mail.message_id for mail in mails))
         for row in rows:
             try:
                 with session.begin_nested():
-                    outcome = process_one(session, app, row, prepared[row.id], outside_hours)
+                    outcome = process_one(session, app, row, prepared[row.id], outside_hours, in_outbox)
             except Exception as exc:
                 log.exception("processing inbound #%s failed", row.id)
                 failed.append((row.id, exc))
@@ -188,10 +190,11 @@ def process_one(
     row: InboundMail,
     prepared: Prepared,
     outside_hours: OutsideHours | None = None,
+    in_outbox: frozenset[str] | None = None,
 ) -> tuple[str, str] | None:
     """Decide one claimed mail in the caller's transaction; return (outcome, a one-line summary), or
     None when the decision may not take effect outside business hours and the mail waits for the
-    opening."""
+    opening. `in_outbox`: see rule_context."""
     now = app.clock()
     if row.attempts > app.settings.limits.max_attempts:
         reason = f"gave up after {row.attempts - 1} failed attempts; last error: {row.last_error}"
@@ -202,20 +205,22 @@ def process_one(
         if verdict is not None and not verdict.now:
             return _leave_waiting(app, row, verdict.reason, now)
         return _quarantine(row, prepared.unparsable or "the mail could not be parsed", now)
-    row.from_addr, row.subject, row.language = mail.from_addr[:320], mail.subject, mail.language.value
-    decision = _decide(session, app, row, prepared, now)
+    decision = _decide(session, app, row, prepared, now, in_outbox)
     if outside_hours is not None:
         severity = severity_for(app, prepared, mail) if decision.action is Action.ESCALATE else None
         verdict = decide_now(decision.action, severity.severity if severity else None, outside_hours)
         if not verdict.now:
+            _fill_in(row, mail)
             return _leave_waiting(app, row, verdict.reason, now)
         log.info("inbound #%s decided outside business hours: %s", row.id, verdict.reason)
     if decision.action is Action.REFUSE:
         refuse_agent_mail(session, app, row, mail, decision.reason, decision.ticket_id, now)
+        _fill_in(row, mail)
         return _quarantine(row, decision.reason, now)
     ticket_reference = apply_decision(session, app, row, mail, decision, now, prepared)
     if any(hit.name == bounces.RULE_NAME for hit in decision.rule_hits):
         ticket_reference = bounces.record_bounce(session, app, row, mail, decision.rule_hits, now)
+    _fill_in(row, mail)
     row.state = InboundState.DONE
     row.outcome = OUTCOMES[decision.action]
     row.reason = decision.reason
@@ -227,6 +232,13 @@ def process_one(
     return row.outcome, summary
 
 
+def _fill_in(row: InboundMail, mail: ParsedMail) -> None:
+    """Sender, subject and language on the row, set last beside the outcome: set before the decision,
+    the first query of the rules flushed them, one more UPDATE per mail (issue 13). Nothing the decision
+    or its effects query reads them from the row of the mail being decided."""
+    row.from_addr, row.subject, row.language = mail.from_addr[:320], mail.subject, mail.language.value
+
+
 def _leave_waiting(app: App, row: InboundMail, reason: str, now: datetime) -> None:
     """Back to waiting as it was, in the caller's transaction; looking at it was no attempt."""
     row.state = InboundState.RECEIVED
@@ -236,10 +248,17 @@ def _leave_waiting(app: App, row: InboundMail, reason: str, now: datetime) -> No
     log.info("inbound #%s waits for the opening: %s", row.id, reason)
 
 
-def _decide(session: Session, app: App, row: InboundMail, prepared: Prepared, now: datetime) -> Decision:
+def _decide(
+    session: Session,
+    app: App,
+    row: InboundMail,
+    prepared: Prepared,
+    now: datetime,
+    in_outbox: frozenset[str] | None = None,
+) -> Decision:
     mail = prepared.mail
     assert mail is not None  # unparsable mail is quarantined before
-    context = rule_context(session, app, mail, now)
+    context = rule_context(session, app, mail, now, in_outbox)
     hits = apply_rules(mail, context)
     if bounce := bounces.find_bounce(session, app, row.raw, mail, hits):  # a bounce of our own mail
         hits = (bounces.bounce_hit(bounce), *hits)

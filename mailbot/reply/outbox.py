@@ -107,9 +107,9 @@ def enqueue(
         to_customer=item.to_customer, ticket_id=ticket_id, inbound_id=inbound_id, now=now,
         dedup_key=dedup_key, error=unsendable,
     )  # fmt: skip
-    session.add(row)
-    session.flush()
+    session.add(row)  # written with the decision's other rows at its next flush (one INSERT for them)
     if unsendable is not None:
+        session.flush()  # the id names it in the log and in the team's notice
         log.error("outbox #%s (%s) failed for good at enqueue: %s", row.id, item.kind, unsendable)
         if sender.on_failed is not None:
             sender.on_failed(session, row)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
@@ -130,12 +130,7 @@ def to_team(
             context = {**context, "removed_attachments": removed} if removed else context
     previous = None
     if ticket_id is not None:
-        previous = session.scalar(
-            select(OutboxMail.message_id)
-            .where(OutboxMail.ticket_id == ticket_id, OutboxMail.to_customer.is_(False))
-            .order_by(OutboxMail.id.desc())
-            .limit(1)
-        )
+        previous = session.scalar(_LATEST_TO_TEAM, {"ticket_id": ticket_id})
     # A team member's "reply" goes to the team, so it never comes back as a new request; a notice's
     # reply comes to us when members may answer by mail (tickets.agent_mail).
     answers = bool(team.members) and kind in ANSWERABLE_KINDS
@@ -150,6 +145,15 @@ def to_team(
         attach_rfc822=attach_rfc822,
         reply_to=app.settings.support.address if answers else team.address,
     )
+
+
+# Built once: every escalation runs it, and building costs more than running it (issue 13)
+_LATEST_TO_TEAM = (
+    select(OutboxMail.message_id)
+    .where(OutboxMail.ticket_id == bindparam("ticket_id"), OutboxMail.to_customer.is_(False))
+    .order_by(OutboxMail.id.desc())
+    .limit(1)
+)
 
 
 def mail_team(

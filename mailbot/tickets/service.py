@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
@@ -40,9 +40,11 @@ _DRAWS = 20  # with 90 million numbers, even a million tickets make a second dra
 
 
 def new_reference(
-    session: Session, app: App, ticket_id: int, draw: Callable[[int], int] = secrets.randbelow
+    session: Session, app: App, ticket_id: int | None = None, draw: Callable[[int], int] = secrets.randbelow
 ) -> str:
     """The reference of a new ticket: not a counter a stranger can read volume from (issue 11).
+    `ticket_id`: the ticket when it is stored already; None (the process stage) before its INSERT, so
+    that the reference is written with it.
 
     `[support] ticket_numbers = "random"` (the default): eight random digits, drawn again while the
     mailbox has that reference already; the unique key on (mailbox, reference) is the last guard when
@@ -60,9 +62,7 @@ def new_reference(
         return format_reference(prefix, _next_number(session, app.mailbox, prefix, ticket_id))
     for _ in range(_DRAWS):
         reference = format_reference(prefix, RANDOM_NUMBERS.start + draw(len(RANDOM_NUMBERS)))
-        taken = session.scalar(
-            select(Ticket.id).where(Ticket.mailbox == app.mailbox, Ticket.reference == reference)
-        )
+        taken = session.scalar(_TAKEN, {"mailbox": app.mailbox, "reference": reference})
         if taken is None:
             return reference
     raise RuntimeError(f"no free ticket number in {_DRAWS} draws; mailbox {app.mailbox!r} is nearly full")
@@ -78,28 +78,35 @@ def _count_one_at_a_time(session: Session, mailbox: str) -> None:
         session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True))))
 
 
-def _next_number(session: Session, mailbox: str, prefix: str, ticket_id: int) -> int:
+def _next_number(session: Session, mailbox: str, prefix: str, ticket_id: int | None) -> int:
     """One more than the number of the mailbox's newest ticket, skipping references it has already;
     the unique key on (mailbox, reference) guards two workers counting at once, as for random numbers.
     The look-up is by the whole reference (the unique index): it was a LIKE on the number's digits,
     a scan of every ticket of the mailbox for each new one (issue 13: quadratic in a backlog). Numbers
     under another prefix need no look-up: counting goes on from the newest ticket, whatever its
     prefix, and random numbers (eight digits from 10,000,000) lie above any count."""
-    newest = session.scalar(
-        select(Ticket.reference)
-        .where(Ticket.mailbox == mailbox, Ticket.id != ticket_id, Ticket.reference.is_not(None))
-        .order_by(Ticket.id.desc())
-        .limit(1)
-    )
+    if ticket_id is None:
+        newest = session.scalar(_NEWEST, {"mailbox": mailbox})
+    else:
+        newest = session.scalar(_NEWEST_BUT_ONE, {"mailbox": mailbox, "ticket_id": ticket_id})
     parsed = parse_reference(newest) if newest else None
     number = parsed[1] + 1 if parsed else 1
-    while session.scalar(
-        select(Ticket.id).where(
-            Ticket.mailbox == mailbox, Ticket.reference == format_reference(prefix, number)
-        )
-    ):
+    while session.scalar(_TAKEN, {"mailbox": mailbox, "reference": format_reference(prefix, number)}):
         number += 1
     return number
+
+
+# Built once: each new ticket runs them, and building a statement costs more than running it (issue 13)
+_TAKEN = select(Ticket.id).where(
+    Ticket.mailbox == bindparam("mailbox"), Ticket.reference == bindparam("reference")
+)
+_NEWEST = (
+    select(Ticket.reference)
+    .where(Ticket.mailbox == bindparam("mailbox"), Ticket.reference.is_not(None))
+    .order_by(Ticket.id.desc())
+    .limit(1)
+)
+_NEWEST_BUT_ONE = _NEWEST.where(Ticket.id != bindparam("ticket_id"))  # `ticket_id` is stored already
 
 
 _TYPED_REFERENCE = re.compile(r"\[?\s*(?:([A-Za-z][A-Za-z0-9]{0,15})\s*-\s*)?([0-9]{1,12})\s*\]?", re.ASCII)
