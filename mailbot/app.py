@@ -39,7 +39,6 @@ from mailbot.ingest.source import MailSource
 from mailbot.kb import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
 from mailbot.kb.loader import SAMPLE_HINT, tree_stamp
 from mailbot.kb.validate import OUT_OF_SCOPE_ID
-from mailbot.parse.language import load_detector
 from mailbot.reply.render import TemplateRenderer
 
 if TYPE_CHECKING:
@@ -125,12 +124,6 @@ class App:
         from mailbot.classify.severity import train_severity  # deferred: scikit-learn
 
         return train_severity(self.severity_examples)
-
-    def load_models(self) -> None:
-        """Load both models and the language detector now, not when the first mail needs each: `run
-        --once` does it while the new mail is fetched in a process of its own (mailbot.worker)."""
-        _ = self.classifier, self.severity
-        load_detector()
 
     def refresh_knowledge_base(self) -> bool:
         """Reload the KB when its files changed, and retrain; an invalid KB keeps the old one (logged).

@@ -12,7 +12,6 @@ the timing to the scheduler (mailbot.scheduler).
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import signal
@@ -28,7 +27,6 @@ from mailbot.app import App
 from mailbot.db.schema import OutboxMail
 from mailbot.errors import TransientError
 from mailbot.escalate.jobs import JobReport, poll_jira, run_due_jobs
-from mailbot.ingest.background import BackgroundFetch, can_fork
 from mailbot.ingest.source import MailSource
 from mailbot.pipeline.deferral import OutsideHours
 from mailbot.pipeline.out_of_hours import acknowledge_out_of_hours
@@ -81,7 +79,6 @@ def run_cycle(
     outside_hours: OutsideHours | None = None,
     acknowledge: bool = False,
     on_fetched: Callable[[int], None] | None = None,
-    fetch_new: Callable[[], int] | None = None,
 ) -> CycleReport:
     """One pass of the mail stages. A mail server being down stops only the steps that need it:
     mail already stored is still decided, and the outbox is still delivered.
@@ -91,13 +88,12 @@ def run_cycle(
     `outside_hours` (the calendar is closed): decide only what it allows; `acknowledge`: then queue the
     out-of-hours note for every mail still waiting (after deciding, so mail decided now gets none).
     `on_fetched(n)`: n new mails were stored and are about to be decided (a fleet worker asks its
-    peers to help with a large backlog, mailbot.scaleout). `fetch_new`: how new mail is fetched and
-    stored, `source.fetch_new` unless given (run_once: in a process of its own, `fetch_loading_models`).
+    peers to help with a large backlog, mailbot.scaleout).
     """
     report = CycleReport(open=outside_hours is None)
     if fetch:
         try:
-            report.fetched = (fetch_new or source.fetch_new)()
+            report.fetched = source.fetch_new()
         except TransientError as exc:
             report.errors.append(str(exc))
             log.warning("%s; mail already stored is still processed", exc)
@@ -123,54 +119,32 @@ def run_cycle(
     return report
 
 
-@dataclass(frozen=True)
-class PassPlan:
-    """What a pass may do as the business calendar stands when it starts."""
-
-    outside_hours: OutsideHours | None = None  # None: open, new mail is taken and decided
-    acknowledge: bool = False  # closed, in acknowledge mode: out-of-hours notes for mail left waiting
-    fetch: bool = True  # new mail is taken
-
-
-def plan_pass(app: App) -> PassPlan:
-    if app.calendar.is_open(app.clock()):
-        return PassPlan()
-    outside_hours = OutsideHours.from_settings(app.settings)
-    acknowledge = app.settings.business_hours.outside_hours == "acknowledge"
-    return PassPlan(outside_hours, acknowledge, fetch=acknowledge or outside_hours.takes_mail)
-
-
 def run_pass(
     app: App,
     source: MailSource,
     wake_delivery: Callable[[], None],
     on_fetched: Callable[[int], None] | None = None,
-    *,
-    plan: PassPlan | None = None,
-    fetch_new: Callable[[], int] | None = None,
 ) -> CycleReport:
-    """The mail stages as the business calendar allows them now (or as `plan`, made a moment ago, says)."""
-    plan = plan or plan_pass(app)
+    """The mail stages as the business calendar allows them now."""
+    if app.calendar.is_open(app.clock()):
+        return run_cycle(app, source, wake_delivery, on_fetched=on_fetched)
+    outside_hours = OutsideHours.from_settings(app.settings)
+    acknowledge = app.settings.business_hours.outside_hours == "acknowledge"
+    fetch = acknowledge or outside_hours.takes_mail
     return run_cycle(
-        app, source, wake_delivery, fetch=plan.fetch, outside_hours=plan.outside_hours,
-        acknowledge=plan.acknowledge, on_fetched=on_fetched, fetch_new=fetch_new,
+        app, source, wake_delivery, fetch=fetch, outside_hours=outside_hours, acknowledge=acknowledge,
+        on_fetched=on_fetched,
     )  # fmt: skip
 
 
 def run_once(app: App) -> CycleReport:
     """One pass of everything (for cron, tests, replays with --now): mail as the calendar allows,
     escalation jobs, Jira follow-up, the SLA watch, report mails, retention; the outbox is delivered
-    all along, and the pass ends when the outbox is empty or holds only rows backed off for later.
-
-    New mail is fetched and stored in a forked process (mailbot.ingest.background) while the models
-    are loaded here; it is forked first, before the delivery thread starts."""
+    all along, and the pass ends when the outbox is empty or holds only rows backed off for later."""
     source = app.make_source()
-    plan = plan_pass(app)
-    background = start_background_fetch(app) if plan.fetch else None
-    fetch_new = None if background is None else functools.partial(fetch_loading_models, app, background)
     delivery = delivery_for(app).start()
     try:
-        report = run_pass(app, source, delivery.wake, plan=plan, fetch_new=fetch_new)
+        report = run_pass(app, source, delivery.wake)
         report.jobs = run_due_jobs(app)
         followed = poll_jira(app)
         report.jobs.done += followed.done
@@ -184,36 +158,10 @@ def run_once(app: App) -> CycleReport:
         delivery.stop()
         raise
     finally:
-        if background is not None:
-            background.close()
         source.close()
     report.delivery = delivery.finish()
     report.errors.extend(report.delivery.errors + report.jobs.errors)
     return report
-
-
-def start_background_fetch(app: App) -> BackgroundFetch | None:
-    """The fetch in a process of its own; None (fetch here, as before) where there is no fork or it
-    failed (no memory, too many processes)."""
-    if not can_fork():
-        return None
-    try:
-        return BackgroundFetch.start(app.make_source, app.engine)
-    except OSError as exc:
-        log.warning("could not fork a process to fetch new mail (%s); fetching it here", exc)
-        return None
-
-
-def fetch_loading_models(app: App, background: BackgroundFetch) -> int:
-    """What the background fetch stored; meanwhile the models are loaded here when it found new mail
-    (an empty mailbox loads none, as before). A model that fails to load here is met again, and dealt
-    with as always, by the first mail that needs it."""
-    if background.found():
-        try:
-            app.load_models()
-        except Exception as exc:
-            log.warning("loading the models ahead of the first mail failed (%s); tried again for it", exc)
-    return background.result()
 
 
 def run_forever(fleet: Fleet, stop: threading.Event | None = None, *, shared: bool = False) -> None:

@@ -11,7 +11,7 @@ import logging
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,12 +137,9 @@ class MaildirSource:
             self._reported.add(path)
             log.warning("Maildir file %s %s; the other mail is taken as usual", _printable(path), problem)
 
-    def fetch_new(self, on_found: Callable[[int], None] | None = None) -> int:
-        """Store the files not stored yet; `on_found(n)`: n of them were found, before they are read."""
+    def fetch_new(self) -> int:
         files = self._files()
         if not files:
-            if on_found is not None:
-                on_found(0)
             return 0
         now = self.clock()
         stored = 0
@@ -157,8 +154,6 @@ class MaildirSource:
                     )
                 )
             )
-            if on_found is not None:
-                on_found(len(keyed.keys() - known))
             for source_key, file in sorted(keyed.items(), key=lambda item: _mtime(item[1].path)):
                 if source_key in known:
                     continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from enum import Enum
 from typing import Any, Protocol
 
@@ -18,9 +18,8 @@ class MailSource(Protocol):
     @property
     def name(self) -> str: ...
 
-    def fetch_new(self, on_found: Callable[[int], None] | None = None) -> int:
-        """Store new mail (committed) and return how many rows were added. `on_found(n)`: n mails not
-        stored yet were found, called before they are read (mailbot.ingest.background)."""
+    def fetch_new(self) -> int:
+        """Store new mail (committed) and return how many rows were added."""
         ...
 
     def finalize(self) -> int:

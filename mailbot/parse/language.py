@@ -37,11 +37,6 @@ def _detector() -> LanguageDetector:
     return detector
 
 
-def load_detector() -> None:
-    """Build the detector now rather than at the first detection (mailbot.app.App.load_models)."""
-    _detector()
-
-
 def _prose(text: str) -> str:
     """Words only: URLs, addresses, paths and code identifiers skew lingua's n-grams."""
     return " ".join(token for token in text[: MAX_CHARS * 2].split() if not _NOISE.search(token))[:MAX_CHARS]
