@@ -119,16 +119,16 @@ def load(
         return None
     card, data = checked
     import skops.io as sio  # deferred: skops imports all of scikit-learn (~2 s, ~60 MB)
+    from skops.io.exceptions import UntrustedTypesFoundException
 
     from mailbot.classify.calibrate import Calibration
     from mailbot.classify.model import Classifier
 
-    model_path = directory / MODEL_FILE
-    untrusted = set(sio.get_untrusted_types(data=data)) - ALLOWED_TYPES
-    if untrusted:
-        log.warning("model file %s contains types we do not load: %s", model_path, sorted(untrusted))
+    try:  # loads checks every type before it builds anything (a separate check read the file twice)
+        pipeline = sio.loads(data, trusted=sorted(ALLOWED_TYPES) or None)
+    except UntrustedTypesFoundException as exc:
+        log.warning("model file %s contains types we do not load: %s", directory / MODEL_FILE, exc)
         return None
-    pipeline = sio.loads(data, trusted=sorted(ALLOWED_TYPES) or None)
     calibration = Calibration(card["calibration"]["slope"], card["calibration"]["intercept"])
     return Classifier(
         pipeline,

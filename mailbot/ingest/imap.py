@@ -34,7 +34,7 @@ from mailbot.db.engine import begin_write
 from mailbot.db.schema import InboundMail, InboundState, Watermark
 from mailbot.errors import TransientError
 from mailbot.ingest.source import FinalPlace, final_place, mark_source_done, pending_finalisation
-from mailbot.ingest.store import FetchedMail, store_mail, too_large_reason
+from mailbot.ingest.store import FetchedMail, store_batch, too_large_reason
 from mailbot.oauth2 import refused_message, token_provider
 from mailbot.tls import client_context
 
@@ -259,17 +259,16 @@ class ImapSource:
         self, uidvalidity: int, uids: Sequence[int], response: dict[int, dict[bytes, Any]]
     ) -> int:
         now = self.clock()
-        stored = 0
         folder = self.settings.folder
-        with self.sessions.begin() as session:
-            begin_write(session)  # store_mail's savepoints commit with the watermark, not one by one
-            for uid in uids:
-                data = response.get(uid)
-                if data is None or b"BODY[]" not in data:
-                    log.warning("UID %s vanished from %s before it could be fetched", uid, folder)
-                    continue
-                received = _aware(data.get(b"INTERNALDATE")) or now
-                mail = FetchedMail(
+        mails: list[FetchedMail] = []
+        for uid in uids:
+            data = response.get(uid)
+            if data is None or b"BODY[]" not in data:
+                log.warning("UID %s vanished from %s before it could be fetched", uid, folder)
+                continue
+            received = _aware(data.get(b"INTERNALDATE")) or now
+            mails.append(
+                FetchedMail(
                     f"imap:{folder}:{uidvalidity}:{uid}",
                     folder,
                     uidvalidity,
@@ -279,8 +278,10 @@ class ImapSource:
                     size=data.get(b"X-SIZE"),
                     too_large=data.get(b"X-TOO-LARGE"),
                 )
-                if store_mail(session, self.mailbox, mail, now) is not None:
-                    stored += 1
+            )
+        with self.sessions.begin() as session:
+            begin_write(session)  # the batch's savepoints commit with the watermark, not one by one
+            stored = store_batch(session, self.mailbox, mails, now)
             mark = session.get(Watermark, (self.mailbox, folder))
             assert mark is not None  # created by _watermark() before any fetch
             mark.last_uid = max(mark.last_uid, *uids)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -59,6 +60,48 @@ def store_mail(session: Session, mailbox: str, mail: FetchedMail, now: datetime)
     if mail.too_large:
         log.warning("inbound #%s quarantined at ingest: %s", row.id, mail.too_large)
     return row.id
+
+
+def store_batch(session: Session, mailbox: str, mails: Sequence[FetchedMail], now: datetime) -> int:
+    """`store_mail` for each mail, in order; how many of them were stored (the rest the mailbox had).
+
+    New mail, the usual case, is inserted in one savepoint with one executemany for the whole batch,
+    without ORM objects (a savepoint, an ORM flush with its INSERT and a release per mail cost ~0.5 ms
+    of a mail's ~0.6 ms at ingest). Should the database refuse any of them (a duplicate key,
+    anything else), that savepoint is rolled back and the batch is stored one by one with
+    `store_mail`, so that each duplicate is recorded and each refused mail is quarantined alone.
+    """
+    if not mails:
+        return 0
+    values = [_values(_row(mailbox, mail, content_keys(mail.raw), now)) for mail in mails]
+    try:
+        with session.begin_nested():
+            session.execute(insert(InboundMail.__table__), values)  # Core: one statement, all columns
+    except SQLAlchemyError:  # rolled back to the savepoint: nothing of the batch is stored
+        return sum(store_mail(session, mailbox, mail, now) is not None for mail in mails)
+    too_large = {mail.source_key[:400]: mail.too_large for mail in mails if mail.too_large}
+    if too_large:  # rare: their ids are asked for the log line
+        for row_id, source_key in session.execute(
+            select(InboundMail.id, InboundMail.source_key).where(
+                InboundMail.mailbox == mailbox, InboundMail.source_key.in_(list(too_large))
+            )
+        ):
+            log.warning("inbound #%s quarantined at ingest: %s", row_id, too_large[source_key])
+    return len(mails)
+
+
+def _values(row: InboundMail) -> dict[str, object]:
+    """Every column of the (unsaved) row, as an executemany wants them: the same keys for every mail,
+    a column's default where the row leaves it unset (as the ORM's INSERT would)."""
+    values: dict[str, object] = {}
+    for column in InboundMail.__table__.columns:
+        if column.primary_key:
+            continue
+        value = getattr(row, column.key)
+        if value is None and column.default is not None and column.default.is_scalar:
+            value = column.default.arg  # type: ignore[attr-defined]
+        values[column.key] = value
+    return values
 
 
 def _row(mailbox: str, mail: FetchedMail, keys: ContentKeys, now: datetime) -> InboundMail:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import zipfile
@@ -337,3 +338,36 @@ def test_bad_case_line_names_file_and_line(tmp_path, capsys):
     cases.write_text('{"text": "x", "expected": null}\n{"text": "y"}\n')
     assert main(["evaluate", "--kb", str(kb), "--cases", str(cases)]) == 2
     assert f"{cases}:2:" in capsys.readouterr().err
+
+
+BUILT: list[str] = []
+
+
+class Planted:
+    """A type no model of ours contains: loading a file with it must build nothing."""
+
+    def __init__(self) -> None:
+        self.value = "planted"
+
+    def __setstate__(self, state: dict[str, str]) -> None:
+        BUILT.append(state["value"])
+        self.__dict__.update(state)
+
+
+def test_a_model_file_with_a_type_we_do_not_trust_is_not_loaded(tmp_path, caplog):
+    """Its card and checksum fit (someone who can write the model folder rewrote both): the file is
+    refused by its types, with a warning, and nothing in it is built."""
+    import skops.io as sio
+
+    kb = load_knowledge_base(write_kb(tmp_path / "kb"))
+    store.save(train(kb), tmp_path / "model", kb.digest)
+    planted = sio.dumps({"pipeline": Planted()})
+    (tmp_path / "model" / store.MODEL_FILE).write_bytes(planted)
+    card_path = tmp_path / "model" / store.CARD_FILE
+    card = json.loads(card_path.read_text())
+    card["model_sha256"] = hashlib.sha256(planted).hexdigest()
+    card_path.write_text(json.dumps(card))
+    with caplog.at_level(logging.WARNING, logger="mailbot.classify.store"):
+        assert store.load(tmp_path / "model", kb.digest, 0.97) is None
+    assert "contains types we do not load" in caplog.text and "Planted" in caplog.text
+    assert BUILT == []
