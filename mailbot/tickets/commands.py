@@ -1,4 +1,5 @@
-"""`mailbot tickets list|show|reply|resolve|reopen|severity`: what a support agent does from a shell.
+"""`mailbot tickets list|show|attachments|reply|resolve|reopen|severity`: what a support agent does from
+a shell.
 
 `list` and `show` only read the database: they need neither the mailbox nor the SMTP password, and
 never load the classifier. Each action changes the ticket and queues the customer's mail in one
@@ -20,12 +21,15 @@ from typing import Any
 from sqlalchemy import select
 
 from mailbot.app import App
+from mailbot.atomic_file import write_atomically
 from mailbot.clients.pick import app_of_reference
 from mailbot.clock import Clock
 from mailbot.db.schema import Ticket
 from mailbot.domain import TicketState
+from mailbot.privacy.attachments import size_text
 from mailbot.terminal import safe_json, safe_line, safe_text
 from mailbot.tickets.correction import CHOICES, correct_severity
+from mailbot.tickets.held_attachments import held_attachments
 from mailbot.tickets.service import ActionResult, TicketActionError, find_by_reference, reopen, reply, resolve
 from mailbot.tickets.views import conversation, events, references_of, ticket_row
 from mailbot.worker import deliverer_for
@@ -49,6 +53,9 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
     show.add_argument("reference", help="e.g. MB-000123, mb-123 or 123")
     show.add_argument("--full", action="store_true", help="whole texts instead of excerpts")
     show.add_argument("--json", action="store_true")
+    held = sub.add_parser("attachments", help="a ticket's attachments, also those not forwarded; --save them")
+    held.add_argument("reference")
+    held.add_argument("--save", type=Path, metavar="DIR", help="write them here (readable by you only)")
     for name, text in (
         ("reply", "answer the customer; the ticket stays open"),
         ("resolve", "solve it (and its incident's tickets); the customer is told"),
@@ -96,6 +103,8 @@ def run_tickets_command(args: argparse.Namespace, clock: Clock) -> int:
             return 1
         if command == "show":
             return _show(app, args, several)
+        if command == "attachments":
+            return _attachments(app, args)
         if mailing:
             _ = app.renderer, app.message_id_key  # template problems show before anything is written
         try:
@@ -202,6 +211,30 @@ def _list(apps: list[App], args: argparse.Namespace, several: bool) -> int:
             f"{client}{row['reference']}  {row['state']:<9} {severity:<8} {flag:<7}  "
             f"{safe_line(row['customer'])}  '{safe_line(row['subject'])}'{due}{incident}"
         )
+    return 0
+
+
+def _attachments(app: App, args: argparse.Namespace) -> int:
+    with app.sessions() as session:
+        ticket = find_by_reference(session, app, args.reference)
+        reference = ticket.reference or args.reference
+        held = held_attachments(session, ticket, app.settings.privacy)
+    if not held:
+        print(f"{reference}: no attachments")
+    for item in held:
+        if item.removed:  # the note that took its place names it
+            note = safe_line(item.data.decode("utf-8", "replace"))
+            print(f"{reference}  inbound #{item.inbound_id}  removed by retention: {note}")
+            continue
+        what = "forwarded" if item.forwarded else f"kept in mailbot: {safe_line(item.why_not)}"
+        size = size_text(len(item.data))
+        name = safe_line(item.name)
+        print(f"{reference}  inbound #{item.inbound_id}  {name}  {item.content_type}  {size}  {what}")
+        if args.save is not None:
+            args.save.mkdir(parents=True, exist_ok=True)
+            path = args.save / item.file_name
+            write_atomically(path, item.data, private=True)  # the customer's file: personal data
+            print(f"  saved {safe_line(str(path))}")
     return 0
 
 
