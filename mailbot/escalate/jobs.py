@@ -99,20 +99,34 @@ def enqueue_jobs(
             continue
         if backend == "webhook" and event not in app.settings.webhook.events:  # type: ignore[union-attr]
             continue
-        key = f"{backend}:{event}:{cause}"
-        exists = session.scalar(
-            select(EscalationJob.id).where(
-                EscalationJob.mailbox == app.mailbox, EscalationJob.dedup_key == key
+        add_job_once(
+            session, app.mailbox, ticket.id, backend, event, f"{backend}:{event}:{cause}", now,
+            lambda: event_payload(app, ticket, event, now, inbound_id),
+        )  # fmt: skip
+
+
+def add_job_once(
+    session: Session,
+    mailbox: str,
+    ticket_id: int,
+    backend: str,
+    event: str,
+    dedup_key: str,
+    now: datetime,
+    payload: Callable[[], dict[str, Any]],
+) -> None:
+    """Queue one pending call, unless the mailbox has a job with `dedup_key` already (the same cause
+    twice calls once); `payload` is built only for a new job."""
+    exists = session.scalar(
+        select(EscalationJob.id).where(EscalationJob.mailbox == mailbox, EscalationJob.dedup_key == dedup_key)
+    )
+    if exists is None:
+        session.add(
+            EscalationJob(
+                mailbox=mailbox, ticket_id=ticket_id, backend=backend, event=event, dedup_key=dedup_key,
+                payload=payload(), state=JobState.PENDING, attempts=0, next_attempt_at=now, created_at=now,
             )
-        )
-        if exists is None:
-            session.add(
-                EscalationJob(
-                    mailbox=app.mailbox, ticket_id=ticket.id, backend=backend, event=event, dedup_key=key,
-                    payload=event_payload(app, ticket, event, now, inbound_id), state=JobState.PENDING,
-                    attempts=0, next_attempt_at=now, created_at=now,
-                )
-            )  # fmt: skip
+        )  # fmt: skip
 
 
 def event_payload(

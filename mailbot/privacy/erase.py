@@ -76,7 +76,7 @@ def erase(session: Session, app: App, address: str, by: str, now: datetime, *, d
         anonymise.learned(example)
     for job in found.jobs:
         anonymise.job(job, now)
-    jira = queue_jira_erasures(session, app, found.tickets, now)  # after the jobs above were cancelled
+    jira = queue_jira_erasures(session, app, found.tickets, now, plan)  # after the jobs above were cancelled
     session.add(Erasure(mailbox=app.mailbox, at=now, by=by[:200], counts=counts))
     log.info("erasure for client %s: %s", app.mailbox, ", ".join(f"{k} {v}" for k, v in counts.items()))
     return Erased(counts, closed, jira, copies)

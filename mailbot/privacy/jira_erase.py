@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.db.schema import EscalationJob, JobState, Ticket
+from mailbot.db.schema import EscalationJob, Ticket
 from mailbot.escalate.jira_jobs import ERASE, ESCALATED, MANUAL_ERASURE_STEPS
+from mailbot.escalate.jobs import add_job_once
 
 if TYPE_CHECKING:  # the CLI wires the App; only its settings, mailbox and clock are read here
     from mailbot.app import App
@@ -72,26 +73,26 @@ def jira_erasure_plan(session: Session, app: App, tickets: Sequence[Ticket]) -> 
     )
 
 
-def queue_jira_erasures(session: Session, app: App, tickets: Sequence[Ticket], now: datetime) -> JiraErasure:
+def queue_jira_erasures(
+    session: Session, app: App, tickets: Sequence[Ticket], now: datetime, plan: JiraErasure | None = None
+) -> JiraErasure:
     """Queue the deletion of these tickets' Jira requests in the caller's transaction (see the module's
-    docstring for the order); idempotent: a key queued before is not queued again."""
-    plan = jira_erasure_plan(session, app, tickets)
+    docstring for the order); idempotent: a key queued before is not queued again. `plan`: the one the
+    caller made already for these tickets."""
+    if plan is None:
+        plan = jira_erasure_plan(session, app, tickets)
     ticket_of = {t.external_key: t.id for t in tickets if t.external_key}
     for key in plan.queued:
-        dedup = f"erase:{key}"
-        exists = session.scalar(
-            select(EscalationJob.id).where(
-                EscalationJob.mailbox == app.mailbox, EscalationJob.dedup_key == dedup
-            )
+        add_job_once(
+            session,
+            app.mailbox,
+            ticket_of[key],
+            "jira",
+            ERASE,
+            f"erase:{key}",
+            now,
+            lambda key=key: {"key": key},
         )
-        if exists is None:
-            session.add(
-                EscalationJob(
-                    mailbox=app.mailbox, ticket_id=ticket_of[key], backend="jira", event=ERASE,
-                    dedup_key=dedup, payload={"key": key}, state=JobState.PENDING, attempts=0,
-                    next_attempt_at=now, created_at=now,
-                )
-            )  # fmt: skip
     return plan
 
 
