@@ -34,6 +34,7 @@ from mailbot.escalate.settings import JIRA_TOKEN_ENV, WEBHOOK_SECRET_ENV, JiraSe
 from mailbot.oauth2 import OAuth2Settings, credential_problems, secret_values
 from mailbot.paths import SHIPPED_TEMPLATES
 from mailbot.reply.branding import DEFAULT_ACCENT, accent_colour, brand_lines
+from mailbot.reviews.settings import ReviewSettings
 from mailbot.settings_base import Address, Section
 from mailbot.toml_lines import line_of
 
@@ -595,6 +596,7 @@ class Settings(Section):
     jira: JiraSettings | None = None  # mirror escalations to Jira Service Management
     webhook: WebhookSettings | None = None  # post signed JSON events
     oncall: OncallSettings | None = None  # alert someone outside business hours
+    reviews: ReviewSettings | None = None  # answer the client's app-store reviews (mailbot.reviews)
     source_file: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

@@ -464,3 +464,102 @@ class KnowledgeBaseGap(Base):
     members: Mapped[list[int]] = mapped_column(MailJSON)  # inbound ids of the last run that saw it
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReviewState(StrEnum):
+    """Where a review stands for the agency (mailbot.reviews): its replies carry their own states."""
+
+    DECIDED = "decided"  # decided; a draft waits or was posted (see review_replies)
+    PERSON = "person"  # a person decides: no draft was written
+    DONE = "done"  # nothing more to do (answered, or a person chose not to answer)
+
+
+class ReplyState(StrEnum):
+    DRAFT = "draft"  # waits for a person
+    APPROVED = "approved"  # to be posted (by a person, or `auto` within the daily cap)
+    POSTING = "posting"  # a post is under way; a crash leaves it here: read back before posting again
+    UNKNOWN = "unknown"  # the store did not answer a post: read back before posting again
+    POSTED = "posted"  # the store holds it (public_state: pending until Apple publishes it)
+    REJECTED = "rejected"  # a person chose not to post it
+    FAILED = "failed"  # the store refused it for good (last_error says why): a person looks
+    SUPERSEDED = "superseded"  # a newer draft for the same review replaced it before it was posted
+
+
+class StoreApp(Base):
+    """One app of a client in a store: the poll's watermark and health (issue 16)."""
+
+    __tablename__ = "review_apps"
+    store: Mapped[str] = mapped_column(String(10), primary_key=True)  # "apple" or "google"
+    app: Mapped[str] = mapped_column(String(150), primary_key=True)  # Apple app id, Google package
+    mailbox: Mapped[str] = mapped_column(String(40))
+    watermark_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # newest review time stored
+    watermark_ids: Mapped[list[str]] = mapped_column(MailJSON, default=list)  # review ids at that instant
+    polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last attempt
+    succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last poll that read everything
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first failure after a success
+    last_error: Mapped[str | None] = mapped_column(MailText)
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the team was told polling fails
+    wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # quota: no call before this
+
+
+class StoreReviewRow(Base):
+    """One customer review, keyed by (store, app, review id); an edit updates the row and is decided again."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        UniqueConstraint("store", "app", "review_id"),
+        Index("ix_reviews_state", "mailbox", "state"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(40))
+    store: Mapped[str] = mapped_column(String(10))
+    app: Mapped[str] = mapped_column(String(150))
+    review_id: Mapped[str] = mapped_column(String(200))
+    rating: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(MailText, default="")
+    body: Mapped[str] = mapped_column(MailText, default="")
+    author: Mapped[str] = mapped_column(MailText, default="")  # the store's nickname: personal data
+    language: Mapped[str | None] = mapped_column(String(5))  # detected from the text; None: not de/en
+    territory: Mapped[str] = mapped_column(String(10), default="")
+    app_version: Mapped[str] = mapped_column(String(60), default="")
+    text_sha256: Mapped[str] = mapped_column(String(64))  # of rating, title and body: an edit changes it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the store's time
+    modified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # Google's lastModified
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # mailbot saw a changed text
+    state: Mapped[str] = mapped_column(String(20), default=ReviewState.DECIDED)
+    action: Mapped[str] = mapped_column(String(20))  # thank, answer, ticket, person (mailbot.reviews.decide)
+    reason: Mapped[str] = mapped_column(MailText, default="")
+    article_id: Mapped[str | None] = mapped_column(String(200))
+    severity: Mapped[str | None] = mapped_column(String(20))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReviewReply(Base):
+    """A reply mailbot means to post to a review: drafted, approved, then posted exactly once.
+
+    One reply per review is public in the store (a later post replaces it), so a newer draft supersedes an
+    older one that was not posted; a posted one stays as the record of what the store shows."""
+
+    __tablename__ = "review_replies"
+    __table_args__ = (Index("ix_review_replies_state", "mailbox", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(40))
+    review_pk: Mapped[int] = mapped_column(ForeignKey("reviews.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # thank, answer, passed_on, fixed, manual
+    phrasing: Mapped[str] = mapped_column(String(60), default="")
+    text: Mapped[str] = mapped_column(MailText)
+    problems: Mapped[list[str]] = mapped_column(MailJSON, default=list)  # the checker's; none when approvable
+    state: Mapped[str] = mapped_column(String(20), default=ReplyState.DRAFT)
+    auto: Mapped[bool] = mapped_column(default=False)  # approved by the `auto` rule, not a person
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(MailString(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(MailText)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_id: Mapped[str] = mapped_column(String(200), default="")  # Apple's response id
+    public_state: Mapped[str | None] = mapped_column(String(20))  # pending, published

@@ -24,29 +24,29 @@ MIN_CONFIDENCE = 0.7
 MAX_CHARS = 2000  # the opening of a mail decides; more only costs time
 WARM_UP = "Guten Tag, ich habe eine Frage. Hello, I have a question."  # words of five letters and more
 
-_WORD = re.compile(r"[^\W\d_]{2,}")
+WORD = re.compile(r"[^\W\d_]{2,}")
 _NOISE = re.compile(r"://|www\.|@|\d|::|[/\\_=&#<>|{}\[\]~^*+]")
 _TO_DOMAIN = {LinguaLanguage.GERMAN: Language.DE, LinguaLanguage.ENGLISH: Language.EN}
 
 
 @cache
-def _detector() -> LanguageDetector:
+def detector() -> LanguageDetector:
     detector = LanguageDetectorBuilder.from_languages(LinguaLanguage.GERMAN, LinguaLanguage.ENGLISH).build()
     detector.compute_language_confidence_values(WARM_UP)  # reads every n-gram model of both languages
     release_free_heap()
     return detector
 
 
-def _prose(text: str) -> str:
+def prose(text: str) -> str:
     """Words only: URLs, addresses, paths and code identifiers skew lingua's n-grams."""
     return " ".join(token for token in text[: MAX_CHARS * 2].split() if not _NOISE.search(token))[:MAX_CHARS]
 
 
 def _confident(text: str) -> Language | None:
-    text = _prose(text)
-    if len(_WORD.findall(text)) < MIN_WORDS:
+    text = prose(text)
+    if len(WORD.findall(text)) < MIN_WORDS:
         return None
-    values = _detector().compute_language_confidence_values(text)
+    values = detector().compute_language_confidence_values(text)
     if not values or values[0].value < MIN_CONFIDENCE:
         return None
     return _TO_DOMAIN.get(values[0].language)
