@@ -43,6 +43,12 @@ def split(address: str) -> tuple[str, str]:
     return local, domain
 
 
+def has_no_mailbox(address: str) -> bool:
+    """An address in the reserved domain `.invalid` (RFC 6761): an erased person's stand-in
+    (mailbot.privacy.anonymise) or a store reviewer (mailbot.reviews.ticket). Nobody reads mail there."""
+    return address.strip().lower().rstrip(".").endswith(".invalid")
+
+
 def envelope_address(address: str) -> str:
     """`address` for MAIL FROM / RCPT TO without SMTPUTF8; raises UndeliverableAddress when impossible."""
     local, domain = split(address)
@@ -55,7 +61,9 @@ def envelope_address(address: str) -> str:
     ascii_name = ascii_domain(domain)
     if ascii_name.rstrip(".").endswith(".invalid"):
         # RFC 6761: never delivers; an erased person's stand-in lives there (mailbot.privacy.anonymise)
-        raise UndeliverableAddress(f"{address!r} is in the reserved domain .invalid (an erased person)")
+        raise UndeliverableAddress(
+            f"{address!r} is in the reserved domain .invalid (an erased person, or a store reviewer)"
+        )
     result = f"{local}@{ascii_name}"
     if len(result) > MAX_ADDRESS_OCTETS:
         raise UndeliverableAddress(f"{address!r} is longer than SMTP allows ({MAX_ADDRESS_OCTETS} octets)")

@@ -159,6 +159,11 @@ def _parser() -> argparse.ArgumentParser:
     add_privacy_parser(commands, _config_option, _now_option)
     commands.choices["privacy"].set_defaults(handler=_cmd_privacy)
 
+    from mailbot.reviews.command import add_parser as add_reviews_parser
+
+    add_reviews_parser(commands, _config_option, _now_option)
+    commands.choices["reviews"].set_defaults(handler=_cmd_reviews)
+
     from mailbot.quarantine import add_parser as add_quarantine_parser
 
     add_quarantine_parser(commands, _config_option)
@@ -222,6 +227,12 @@ def _cmd_kb_gaps(args: argparse.Namespace) -> int:
     from mailbot.reports.gap_command import run_gaps_command
 
     return run_gaps_command(args, _clock(args.now))
+
+
+def _cmd_reviews(args: argparse.Namespace) -> int:
+    from mailbot.reviews.command import run_reviews_command
+
+    return run_reviews_command(args, _clock(args.now))
 
 
 def _cmd_privacy(args: argparse.Namespace) -> int:

@@ -469,6 +469,7 @@ class KnowledgeBaseGap(Base):
 class ReviewState(StrEnum):
     """Where a review stands for the agency (mailbot.reviews): its replies carry their own states."""
 
+    NEW = "new"  # stored (or edited), not decided yet
     DECIDED = "decided"  # decided; a draft waits or was posted (see review_replies)
     PERSON = "person"  # a person decides: no draft was written
     DONE = "done"  # nothing more to do (answered, or a person chose not to answer)
@@ -527,8 +528,8 @@ class StoreReviewRow(Base):
     modified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # Google's lastModified
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # mailbot saw a changed text
-    state: Mapped[str] = mapped_column(String(20), default=ReviewState.DECIDED)
-    action: Mapped[str] = mapped_column(String(20))  # thank, answer, ticket, person (mailbot.reviews.decide)
+    state: Mapped[str] = mapped_column(String(20), default=ReviewState.NEW)
+    action: Mapped[str] = mapped_column(String(20), default="")  # thank, answer, ticket, person ("": new)
     reason: Mapped[str] = mapped_column(MailText, default="")
     article_id: Mapped[str | None] = mapped_column(String(200))
     severity: Mapped[str | None] = mapped_column(String(20))

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
+from mailbot.addresses import has_no_mailbox
 from mailbot.domain import Severity
 from mailbot.escalate import HttpPermanentError, HttpTransientError
 from mailbot.escalate.jira_customers import CustomerAccounts, CustomerUnavailable
@@ -166,13 +167,18 @@ class JsmClient(JiraHttp):
         desk = self.desk()
         fallback: str | None = None
         try:
+            if has_no_mailbox(customer_email):  # a store reviewer or an erased person: no portal account
+                raise CustomerUnavailable("the customer has no e-mail address (a store review, or erased)")
             account: str | None = self.ensure_customer(customer_email, customer_name or customer_email)
         except CustomerUnavailable as exc:
-            if s.unknown_customers == "fail":
+            if has_no_mailbox(customer_email):
+                account, fallback = None, str(exc)
+            elif s.unknown_customers == "fail":
                 raise
-            account, fallback = None, str(exc)
-            sender = f"{customer_name} <{customer_email}>" if customer_name else customer_email
-            description = f"E-mail from {sender}\n\n{description}"
+            else:
+                account, fallback = None, str(exc)
+                sender = f"{customer_name} <{customer_email}>" if customer_name else customer_email
+                description = f"E-mail from {sender}\n\n{description}"
         fields: dict[str, Any] = {"summary": _one_line(summary)[:SUMMARY_MAX], "description": description}
         priority = s.priority_for(severity)
         if priority is not None:

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from mailbot.addresses import has_no_mailbox
 from mailbot.app import App
 from mailbot.db.schema import Ticket, TicketEvent
 from mailbot.domain import TicketState
@@ -163,6 +164,11 @@ def reply(
     the 2nd level."""
     if not message.strip():
         raise TicketActionError("an empty reply is not sent; give the text with --message or --file")
+    if has_no_mailbox(ticket.customer):
+        raise TicketActionError(
+            f"{ticket.reference} has no customer address to write to (a store review, or an erased customer):"
+            " a review is answered in the store (`mailbot reviews edit`)"
+        )
     event = add_event(session, ticket, "agent_reply", message[:2000], now)
     ticket.responded_at = ticket.responded_at or now
     ticket.updated_at = now
@@ -246,7 +252,10 @@ def _solve(
     ticket.responded_at = ticket.responded_at or now
     ticket.updated_at = now
     key = f"solved:{ticket.id}:{cause or event.id}"
-    told = mail_customer(session, app, ticket, "solved", key, now, message=message, agent_name=agent_name)
+    # a store reviewer hears of it through the store (mailbot.reviews drafts the "fixed" reply)
+    told = not has_no_mailbox(ticket.customer) and mail_customer(
+        session, app, ticket, "solved", key, now, message=message, agent_name=agent_name
+    )
     enqueue_jobs(session, app, ticket, "ticket.solved", key, now)
     return told
 
