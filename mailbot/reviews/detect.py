@@ -273,7 +273,8 @@ _PRAISE = _any(
     _NOT + r"\b(?:great|awesome|excellent|amazing|lo+ve (?:it|this|the app)|loving it|fantastic|perfect"
     r"|brilliant|superb|best app|good app|nice app|works (?:great|perfectly|well|flawlessly)"
     r"|highly recommend\w{0,2}|recommend(?:ed)? it|thank you|thanks|well done|keep it up|very good"
-    r"|really good|so good|good job|top notch|wonderful|outstanding|helpful|useful|easy to use|einfach zu bedienen)\b",
+    r"|really good|so good|good job|top notch|wonderful|outstanding|helpful|useful|easy to use"
+    r"|einfach zu bedienen)\b",
     "[\U0001f44d\U0001f44f\U0001f64c\U0001f60d\U0001f970\U0001f929\u2764\u2b50\U0001f31f\U0001f4af\U0001f525"
     "\U0001f60a\U0001f642\U0001f4aa\u2728\U0001f496\U0001f499\U0001f49a]",
 )
@@ -297,9 +298,17 @@ _SEES_DENIALS = frozenset({Finding.ABUSE, Finding.LEGAL, Finding.REFUND, Finding
 
 
 def review_text(title: str, body: str) -> MappedText:
-    """Title and body as the detectors read them: normalised, bounded, quotable in the original words."""
-    joined = "\n".join(part.strip() for part in (title[:MAX_REVIEW_CHARS], body[:MAX_REVIEW_CHARS]) if part)
-    mapped = normalise_mapped(joined)
+    """Title and body as the detectors read them: normalised, bounded, quotable in the original words.
+
+    The title ends in a line break, so a sentence of the body never starts inside the title.
+    """
+    parts = [normalise_mapped(part[:MAX_REVIEW_CHARS]) for part in (title, body)]
+    present = [part for part in parts if part.text]
+    if not present:
+        return normalise_mapped("")
+    mapped = present[0]
+    for part in present[1:]:
+        mapped = mapped + MappedText("\n", "\n", (0,), (1,)) + part
     # one character for one, so the map stays valid: "doesn’t" reads like "doesn't"
     return MappedText(mapped.text.translate(_APOSTROPHES), mapped.original, mapped.starts, mapped.ends)
 
