@@ -70,6 +70,7 @@ def _as_json(article: Article, root: Path) -> dict[str, Any]:
         "examples": list(article.examples),
         "body": article.body,
         "path": relative,
+        "review_answer": article.review_answer,
     }
 
 
@@ -83,4 +84,5 @@ def _from_json(item: dict[str, Any], root: Path) -> Article:
         body=str(item["body"]),
         action=str(item["action"]),
         path=root / item["path"],
+        review_answer=str(item.get("review_answer", "")),
     )

@@ -24,6 +24,8 @@ class Article:
     body: str  # the answer in Markdown; for action "escalate" the interim hint to the customer
     action: str  # "answer" or "escalate"
     path: Path
+    # a short plain-text answer for public store replies (`mailbot.reviews.compose`); "" uses the body
+    review_answer: str = ""
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,12 @@ from mailbot.kb.model import ACTIONS, Article, Problem
 REQUIRED_KEYS = ("id", "title", "language", "examples")
 # in the order of the README; severity is reserved for the severity guess and not read yet; sources
 # names the tickets an article was drafted from (`mailbot kb gaps`), for the editors only
-ALLOWED_KEYS = ("id", "title", "language", "tags", "examples", "action", "severity", "sources")
+ALLOWED_KEYS = (
+    "id", "title", "language", "tags", "examples", "action", "severity", "sources", "review_answer",
+)  # fmt: skip
+# `review_answer` is the answer in a public store reply: Google allows 350 characters in all, and the
+# greeting, the support link and the sign-off need about 100 of them
+REVIEW_ANSWER_MAX = 250
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 # `_out_of_scope.md`: examples of what is never answered automatically (a class of its own, no answer)
 OUT_OF_SCOPE_ID = "_out_of_scope"
@@ -36,6 +41,7 @@ _FINDER = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrou
 # a line of a draft's answer skeleton (`mailbot kb gaps`): refused until the answer is written
 DRAFT_MARKER = "[[draft]]"
 _TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|\{#")
+_MARKUP = re.compile(r"\{\{|\{%|\{#|<[a-zA-Z/!]|\*\*|\]\(|&#?\w+;")
 _REMOTE = re.compile(r"(?:https?:)?//", re.IGNORECASE)
 _HTML_FIX = (
     "write it in Markdown (**bold**, [text](https://...), lists, tables): HTML is shown to the customer"
@@ -70,6 +76,7 @@ def check_article(source: Source) -> Located | list[Problem]:
     tags = fields.texts("tags", required=False)
     fields.texts("sources", required=False)
     action = fields.choice("action", ACTIONS, default="answer")
+    review_answer = fields.review_answer()
     if source.path.name == f"{OUT_OF_SCOPE_ID}.md":
         action = "escalate"  # never answered; its body, if any, is a note for the editors
     if action == "answer" and not source.body:
@@ -90,6 +97,7 @@ def check_article(source: Source) -> Located | list[Problem]:
         body=source.body,
         action=action,
         path=source.path,
+        review_answer=review_answer,
     )
     return Located(article, fields.line_of("id"), tuple(line for _, line in examples))
 
@@ -189,6 +197,35 @@ class _Fields:
         text = _scalar_text(value)
         if not text:
             self.report(value, f"{key} must be a non-empty text", f"write '{key}: some text'")
+            return ""
+        return text
+
+    def review_answer(self) -> str:
+        """The optional store-reply answer: one plain text of at most `REVIEW_ANSWER_MAX` characters."""
+        if "review_answer" not in self.keys:
+            return ""
+        value = self.keys["review_answer"][1]
+        text = _scalar_text(value)
+        if not text:
+            self.report(
+                value, "review_answer must be a non-empty text", "write 'review_answer: one or two sentences'"
+            )
+            return ""
+        text = " ".join(text.split())
+        if len(text) > REVIEW_ANSWER_MAX:
+            self.report(
+                value,
+                f"review_answer is {len(text)} characters, more than {REVIEW_ANSWER_MAX}",
+                f"shorten it to at most {REVIEW_ANSWER_MAX} characters: a store reply has 350 in all, with"
+                " greeting, link and sign-off",
+            )
+            return ""
+        if _MARKUP.search(text):
+            self.report(
+                value,
+                "review_answer contains markup (HTML, Markdown or template syntax)",
+                "write plain text: store replies show every character as typed",
+            )
             return ""
         return text
 
