@@ -123,9 +123,8 @@ def _waiting(review: StoreReviewRow, reply: ReviewReply | None) -> str | None:
 
 
 def _one(app: Any, args: argparse.Namespace) -> int:
-    from mailbot.reviews.drafting import checker_for
-
     from mailbot.reviews import workflow
+    from mailbot.reviews.drafting import checker_for
 
     by = args.__dict__.get("by") or os.environ.get("USER", "") or "?"
     now = app.clock()

@@ -23,7 +23,8 @@ _PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
 
 
 def _https_or_loopback(url: str) -> str:
-    """A store API is reached over HTTPS; plain HTTP only on loopback (the tests' stand-ins)."""
+    """A store API is reached over HTTPS, and a reply links to HTTPS pages; plain HTTP only on loopback
+    (the tests' stand-ins)."""
     if url.startswith("https://") or re.match(r"^http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)", url):
         return url.rstrip("/")
     raise ValueError(f"{url!r}: a store API URL must start with https:// (http:// only for 127.0.0.1)")
@@ -95,11 +96,18 @@ class ReviewSettings(Section):
     apps: list[StoreApp] = Field(default_factory=list)
     auto: list[ReplyKind] = Field(default_factory=list)  # kinds posted without a person; default: none
     auto_daily_cap: int = Field(default=20, ge=0, le=1000)  # automatic posts per app and day
-    allowed_links: list[ApiUrl] = Field(default_factory=list)  # links a reply may contain (support page)
+    support_link: ApiUrl | None = None  # the one link a reply may offer (the client's help page)
+    allowed_links: list[ApiUrl] = Field(default_factory=list)  # further links a person's reply may contain
     sign_off: dict[Language, str] = Field(default_factory=dict)  # e.g. {de = "Ihr Aktivo-Team"}
     poll_minutes: int = Field(default=30, ge=5, le=1440)  # Google keeps 7 days: at least daily
     failing_days_warning: float = Field(default=3, gt=0, le=6)  # team warned after polling failed this long
     timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+
+    @property
+    def links(self) -> tuple[str, ...]:
+        """Every link a reply may contain."""
+        return tuple(self.allowed_links) + ((self.support_link,) if self.support_link else ())
+
     digest_hour: int | None = Field(default=8, ge=0, le=23)  # the daily mail of drafts; None: none
 
     @model_validator(mode="after")
