@@ -25,7 +25,8 @@ bodies, status codes, rate-limit headers, timeouts). It behaves like the documen
 
 Test controls: ``new_key``, ``add_app``, ``add_review``, ``edit_review``, ``publish_pending``,
 ``set_quota``, ``fail_next``, ``hang_next`` (the request is applied, then its answer is held past the
-client's timeout), ``received``, ``tokens_seen``; ``clock`` is the instant tokens are checked against.
+client's timeout), ``received``, ``tokens_seen``; ``clock`` is the instant tokens are checked against
+(a ``MovableClock`` shared with the client lets tests move time).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -88,6 +89,19 @@ class _Failure:
     path_contains: str | None
     code: str | None
     retry_after: str | None
+
+
+class MovableClock:
+    """A clock tests move by hand; give the same one to the stand-in and the client."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 def new_private_key_pem() -> str:
