@@ -13,28 +13,20 @@ late, so `sweep_unanswered` is the slow second net for misses and text edits.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from types import TracebackType
 from typing import Self
 
 import httpx
 
-from mailbot.stores.apple_http import AGREEMENT, DEFAULT_TIMEOUT, AppleHttp
+from mailbot.stores.apple_check import AppleCheck, CheckOutcome, check_app
+from mailbot.stores.apple_http import DEFAULT_TIMEOUT, AppleHttp, json_of
 from mailbot.stores.apple_json import reply_body, reply_document, review_page
 from mailbot.stores.apple_keys import AppleCredentials, load_private_key
 from mailbot.stores.apple_token import Clock, parse_rate_limit, system_clock
-from mailbot.stores.model import (
-    Quota,
-    StoreAccessDenied,
-    StoreAuthError,
-    StoreError,
-    StoreNotFound,
-    StoreReply,
-    StoreReview,
-    StoreUnavailable,
-)
+from mailbot.stores.model import Quota, StoreReply, StoreReview
 
 PAGE_LIMIT = 200  # Apple's maximum
 MAX_PAGES = 500  # 100,000 reviews: a pager whose `links.next` never ends stops here
@@ -62,27 +54,6 @@ class AppleWatermark:
         return AppleWatermark(
             newest, frozenset(at_newest | (self.ids if newest == self.created_at else set()))
         )
-
-
-class CheckOutcome(StrEnum):
-    WORKS = "works"
-    NO_ACCESS = "no access or wrong role"
-    AGREEMENT_MISSING = "agreement missing"
-    CREDENTIALS_REFUSED = "credentials refused"
-    NO_REVIEWS = "no reviews yet"
-    UNAVAILABLE = "not reachable now"
-
-
-@dataclass(frozen=True)
-class AppleCheck:
-    """The onboarding check of one app: the outcome and, in words, what it means or how to fix it."""
-
-    outcome: CheckOutcome
-    message: str
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome in (CheckOutcome.WORKS, CheckOutcome.NO_REVIEWS)
 
 
 class AppleReviewsClient:
@@ -144,8 +115,18 @@ class AppleReviewsClient:
             found.extend(page)
         return found
 
-    def _pages(self, app_id: str, params: dict[str, str]) -> _PageIterator:
-        return _PageIterator(self._http, app_id, params)
+    def _pages(self, app_id: str, params: dict[str, str]) -> Iterator[list[StoreReview]]:
+        """The pages of one list query, following `links.next`; a page is requested only when wanted."""
+        url: str | None = f"/v1/apps/{app_id}/customerReviews"
+        first: dict[str, str] | None = params | {"limit": str(PAGE_LIMIT), "include": "response"}
+        for number in range(1, MAX_PAGES + 1):
+            if url is None:
+                return
+            what = f"listing the reviews of app {app_id} (page {number})"
+            response = self._http.request("GET", url, what, params=first)
+            page, url, _ = review_page(json_of(response), app_id)
+            first = None  # `links.next` carries the query and the cursor
+            yield page
 
     # --- replies ---------------------------------------------------------------------------------
 
@@ -153,7 +134,7 @@ class AppleReviewsClient:
         """The response the review has now (pending or published), or None when it has none."""
         what = f"reading the response to review {review_id}"
         response = self._http.request("GET", f"/v1/customerReviews/{review_id}/response", what, allow=(404,))
-        return None if response.status_code == 404 else reply_document(_json(response))
+        return None if response.status_code == 404 else reply_document(json_of(response))
 
     def post_reply(self, review_id: str, text: str) -> StoreReply:
         """Create the review's response, or overwrite the one it has; Apple answers PENDING_PUBLISH."""
@@ -161,7 +142,7 @@ class AppleReviewsClient:
         response = self._http.request(
             "POST", "/v1/customerReviewResponses", what, json=reply_body(review_id, text)
         )
-        return reply_document(_json(response))
+        return reply_document(json_of(response))
 
     def reply_state(self, response_id: str) -> StoreReply:
         """The response as Apple holds it now (PENDING until screened, then PUBLISHED).
@@ -169,7 +150,7 @@ class AppleReviewsClient:
         StoreNotFound when it is gone (deleted in App Store Connect)."""
         what = f"reading response {response_id}"
         return reply_document(
-            _json(self._http.request("GET", f"/v1/customerReviewResponses/{response_id}", what))
+            json_of(self._http.request("GET", f"/v1/customerReviewResponses/{response_id}", what))
         )
 
     def delete_reply(self, response_id: str) -> bool:
@@ -180,89 +161,9 @@ class AppleReviewsClient:
         )
         return response.status_code != 404
 
-    # --- onboarding --------------------------------------------------------------------------------
-
     def check(self, app_id: str) -> AppleCheck:
         """One read call that tells a working set-up from the usual set-up mistakes, with the fix."""
-        key = self.credentials.key_id
-        what = f"listing the reviews of app {app_id}"
-        try:
-            response = self._http.request(
-                "GET",
-                f"/v1/apps/{app_id}/customerReviews",
-                what,
-                params={"sort": "-createdDate", "limit": "1"},
-            )
-            reviews, _, total = review_page(_json(response), app_id)
-        except StoreAuthError:
-            return AppleCheck(
-                CheckOutcome.CREDENTIALS_REFUSED,
-                f"App Store Connect refused the key {key}: check the key id, the issuer id (team keys only; "
-                "none for an individual key) and that the .p8 file belongs to this key and was not revoked",
-            )
-        except StoreAccessDenied as exc:
-            if exc.code == AGREEMENT:
-                return AppleCheck(
-                    CheckOutcome.AGREEMENT_MISSING,
-                    "App Store Connect holds the reviews back until the client's Account Holder accepts the "
-                    "latest agreements (App Store Connect > Business)",
-                )
-            return AppleCheck(CheckOutcome.NO_ACCESS, _no_access(key, app_id))
-        except StoreNotFound:
-            return AppleCheck(
-                CheckOutcome.NO_ACCESS,
-                f"App Store Connect shows the key {key} no app {app_id}: check the app id (the numeric "
-                "Apple ID under App Information, not the bundle id) and that our account may see this app",
-            )
-        except StoreError as exc:  # rate limited, unavailable, refused: not a set-up verdict
-            return AppleCheck(CheckOutcome.UNAVAILABLE, f"{exc.detail}; run the check again later")
-        if not reviews:
-            return AppleCheck(
-                CheckOutcome.NO_REVIEWS,
-                f"access works, but app {app_id} has no customer reviews yet: nothing to answer until one "
-                "arrives",
-            )
-        count = f"{total} reviews" if total is not None else "reviews"
-        newest = reviews[0].created_at.date().isoformat()
-        return AppleCheck(CheckOutcome.WORKS, f"works: app {app_id} has {count}, the newest from {newest}")
-
-
-class _PageIterator:
-    """The review pages of one list query, following `links.next` (one call per page, on demand)."""
-
-    def __init__(self, http: AppleHttp, app_id: str, params: dict[str, str]) -> None:
-        self._http, self._app_id = http, app_id
-        self._params = params | {"limit": str(PAGE_LIMIT), "include": "response"}
-
-    def __iter__(self) -> _PageIterator:
-        self._next: str | None = f"/v1/apps/{self._app_id}/customerReviews"
-        self._first, self._count = True, 0
-        return self
-
-    def __next__(self) -> list[StoreReview]:
-        if self._next is None or self._count >= MAX_PAGES:
-            raise StopIteration
-        what = f"listing the reviews of app {self._app_id} (page {self._count + 1})"
-        params = self._params if self._first else None  # `links.next` carries the query and cursor
-        response = self._http.request("GET", self._next, what, params=params)
-        reviews, self._next, _ = review_page(_json(response), self._app_id)
-        self._first, self._count = False, self._count + 1
-        return reviews
-
-
-def _json(response: httpx.Response) -> object:
-    try:
-        return response.json()
-    except ValueError:
-        raise StoreUnavailable("App Store Connect sent an answer that is not JSON: try again later") from None
-
-
-def _no_access(key: str, app_id: str) -> str:
-    return (
-        f"App Store Connect does not let the key {key} read the reviews of app {app_id}: the client "
-        "invites our Apple Account with the Customer Support role for this app (role changes can take "
-        "hours), then we make an individual API key; or a team key with the Customer Support role"
-    )
+        return check_app(self._http, app_id)
 
 
 __all__ = [

@@ -37,6 +37,15 @@ QUOTA_RECHECK = timedelta(minutes=10)  # a spent budget blocks calls this long, 
 DEFAULT_TIMEOUT = 20.0
 
 
+def json_of(response: httpx.Response) -> object:
+    """The answer's JSON; an answer that is none came from something other than Apple (a proxy, an outage
+    page): StoreUnavailable, a later run may read it fine."""
+    try:
+        return response.json()
+    except ValueError:
+        raise StoreUnavailable("App Store Connect sent an answer that is not JSON: try again later") from None
+
+
 class AppleHttp:
     """Sequential, authorised calls to one App Store Connect base URL with a deadline per call."""
 
