@@ -69,6 +69,7 @@ from mailbot.logredact import headline
 from mailbot.privacy.schedule import FOLDER_MINUTES, PRIVACY_MINUTES, delete_folder_copies, run_privacy_jobs
 from mailbot.reply.delivery_thread import DeliveryThread
 from mailbot.reports.schedule import deliver_due_reports, wants_reports
+from mailbot.reviews.schedule import REVIEW_MINUTES, run_review_jobs
 from mailbot.tickets.watch import sla_watch
 from mailbot.worker import delivery_for, run_pass
 
@@ -218,7 +219,7 @@ def client_executors(slug: str) -> tuple[str, str]:
 
 def add_client(scheduler: BaseScheduler, app: App, worker_stop: threading.Event) -> ClientJobs:
     """Schedule one client's jobs: `mail`, `sla_watch`, `escalations`, `privacy`, `folders`, `jira`,
-    `reports` (ids `<job>:<slug>`)."""
+    `reports`, `reviews` (ids `<job>:<slug>`)."""
     slug = app.mailbox
     stop = threading.Event()
     if worker_stop.is_set():
@@ -257,6 +258,12 @@ def add_client(scheduler: BaseScheduler, app: App, worker_stop: threading.Event)
             id=f"reports:{slug}", executor=http, next_run_time=start,
         )  # fmt: skip
         ids.append(f"reports:{slug}")
+    if app.settings.reviews is not None:
+        scheduler.add_job(
+            _guarded(run_review_jobs, app, stop, wake), IntervalTrigger(minutes=REVIEW_MINUTES),
+            id=f"reviews:{slug}", executor=http, next_run_time=start,
+        )  # fmt: skip
+        ids.append(f"reviews:{slug}")
     if app.settings.jira is not None:
         minutes = app.settings.jira.poll_minutes
         scheduler.add_job(

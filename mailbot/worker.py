@@ -35,6 +35,7 @@ from mailbot.privacy.schedule import delete_folder_copies, run_privacy_jobs
 from mailbot.reply.deliver import Deliverer, DeliveryReport
 from mailbot.reply.delivery_thread import DeliveryThread
 from mailbot.reports.schedule import deliver_due_reports, wants_reports
+from mailbot.reviews.schedule import run_review_jobs
 from mailbot.tickets.notify import tell_team_not_delivered
 from mailbot.tickets.watch import WatchReport, sla_watch
 
@@ -138,13 +139,15 @@ def run_pass(
 
 
 def run_once(app: App) -> CycleReport:
-    """One pass of everything (for cron, tests, replays with --now): mail as the calendar allows,
-    escalation jobs, Jira follow-up, the SLA watch, report mails, retention; the outbox is delivered
-    all along, and the pass ends when the outbox is empty or holds only rows backed off for later."""
+    """One pass of everything (for cron, tests, replays with --now): mail as the calendar allows, store
+    reviews, escalation jobs, Jira follow-up, the SLA watch, report mails, retention; the outbox is
+    delivered all along, and the pass ends when the outbox is empty or holds only rows backed off for
+    later."""
     source = app.make_source()
     delivery = delivery_for(app).start()
     try:
         report = run_pass(app, source, delivery.wake)
+        run_review_jobs(app)  # before the escalation jobs: a review's ticket reaches Jira in this run
         report.jobs = run_due_jobs(app)
         followed = poll_jira(app)
         report.jobs.done += followed.done

@@ -501,6 +501,7 @@ class StoreApp(Base):
     last_error: Mapped[str | None] = mapped_column(MailText)
     warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the team was told polling fails
     wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # quota: no call before this
+    swept_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last look at all unanswered reviews
 
 
 class StoreReviewRow(Base):

@@ -44,6 +44,7 @@ from mailbot.pipeline.deferral import OutsideHours
 from mailbot.pipeline.process import BATCH_SIZE, process_pending
 from mailbot.privacy.schedule import FOLDER_MINUTES, PRIVACY_MINUTES, delete_folder_copies, run_privacy_jobs
 from mailbot.reports.schedule import deliver_due_reports, wants_reports
+from mailbot.reviews.schedule import REVIEW_MINUTES, run_review_jobs
 from mailbot.scaleout.local import LocalWorker
 from mailbot.scaleout.share import is_over_share, may_help, should_hand_on
 from mailbot.scheduler import REPORT_MINUTES, MailJob
@@ -259,6 +260,7 @@ JOBS: dict[str, Callable[[App], Any]] = {
     "reports": deliver_due_reports,
     "privacy": run_privacy_jobs,
     "folders": delete_folder_copies,
+    "reviews": run_review_jobs,
 }
 
 
@@ -281,7 +283,7 @@ def _client_job(local: LocalWorker, slug: str, kind: str) -> None:
 async def _schedule_client_jobs(tasks: FleetTasks, timestamp: int) -> None:
     """Every 30 s: escalation calls; every minute: the SLA watch; every `poll_minutes`: Jira; every
     REPORT_MINUTES: report mails; every PRIVACY_MINUTES: retention; every FOLDER_MINUTES: the mail
-    server's copies of erased mail."""
+    server's copies of erased mail; every REVIEW_MINUTES: the store apps whose poll is due."""
     minute_start = timestamp % 60 < CLIENT_JOBS_SECONDS
     for slug, app in sorted(tasks.local.fleet.apps.items()):
         kinds = ["escalations"]
@@ -296,6 +298,8 @@ async def _schedule_client_jobs(tasks: FleetTasks, timestamp: int) -> None:
                 kinds.append("privacy")
             if (timestamp // 60) % FOLDER_MINUTES == 0:
                 kinds.append("folders")
+            if app.settings.reviews is not None and (timestamp // 60) % REVIEW_MINUTES == 0:
+                kinds.append("reviews")
         for kind in kinds:
             deferrer = tasks.client_job.configure(lock=f"{kind}:{slug}", queueing_lock=f"{kind}:{slug}")
             with contextlib.suppress(AlreadyEnqueued):

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("last_error", MailText(), nullable=True),
         sa.Column("warned_at", UTCDateTime(), nullable=True),
         sa.Column("wait_until", UTCDateTime(), nullable=True),
+        sa.Column("swept_at", UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("store", "app", name=op.f("pk_review_apps")),
     )
     op.create_table(

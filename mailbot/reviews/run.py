@@ -1,0 +1,221 @@
+"""One pass over a client's store apps: read new reviews, decide and draft, post what is approved.
+
+Each app is on its own: a key that cannot be read, a store that is down or a spent quota is recorded on
+that app (mailbot.reviews.poll) and the next app goes on. The steps of an app run in order (poll, sweep,
+decide, post, follow Apple's screening) over one client object, so its calls are strictly sequential, as
+both stores ask. Polling waits `poll_minutes` between looks; `reviews run` on the command line looks now.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from mailbot.app import App
+from mailbot.db.schema import ReplyState, ReviewReply, StoreApp, StoreReviewRow
+from mailbot.errors import ConfigError
+from mailbot.reviews.channels import AppleChannel, GoogleChannel, open_channel
+from mailbot.reviews.drafting import DraftReport, draft_new
+from mailbot.reviews.intake import store_reviews
+from mailbot.reviews.poll import PollResult, poll_app
+from mailbot.reviews.posting import PostReport, post_approved
+from mailbot.reviews.settings import AppleApp, GoogleApp
+from mailbot.reviews.warnings import warn_if_failing
+from mailbot.stores.model import PublicState, StoreError
+
+log = logging.getLogger(__name__)
+SWEEP_EVERY = timedelta(hours=24)
+SYNC_LIMIT = 50  # pending Apple replies looked at per pass
+
+Opener = Callable[[AppleApp | GoogleApp, float], AppleChannel | GoogleChannel]
+
+
+@dataclass
+class AppPass:
+    store: str
+    app: str
+    name: str
+    poll: PollResult | None = None
+    drafts: DraftReport | None = None
+    posts: PostReport | None = None
+    published: int = 0
+    error: str = ""
+    would_post: list[tuple[int, str]] = field(default_factory=list)  # --dry-run: (review number, text)
+
+
+@dataclass
+class ReviewsPass:
+    apps: list[AppPass] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        found = []
+        for one in self.apps:
+            if one.error:
+                found.append(f"{one.store} {one.app}: {one.error}")
+            if one.posts is not None:
+                found.extend(f"{one.store} {one.app}: {error}" for error in one.posts.errors)
+        return found
+
+
+def reviews_pass(
+    app: App, now: datetime, *, dry_run: bool = False, force: bool = True, opener: Opener = open_channel
+) -> ReviewsPass:
+    """`force`: poll every app now (the command); else only apps whose `poll_minutes` are up (the worker)."""
+    settings = app.settings.reviews
+    done = ReviewsPass()
+    if settings is None:
+        return done
+    for store_app in settings.apps:
+        if not force and not _poll_due(app, store_app, now, settings.poll_minutes):
+            continue
+        one = AppPass(store_app.store, store_app.app, store_app.name)
+        done.apps.append(one)
+        try:
+            channel = opener(store_app, settings.timeout_seconds)
+        except ConfigError as exc:
+            one.error = str(exc)
+            _record_failure(app, store_app, one.error, now)
+            log.warning("reviews %s %s: %s", store_app.store, store_app.app, one.error)
+            warn_if_failing(app, store_app, now)
+            continue
+        try:
+            _one_app(app, store_app, channel, now, dry_run, one)
+        finally:
+            channel.close()
+        warn_if_failing(app, store_app, now)
+    return done
+
+
+def _one_app(
+    app: App,
+    store_app: AppleApp | GoogleApp,
+    channel: AppleChannel | GoogleChannel,
+    now: datetime,
+    dry_run: bool,
+    one: AppPass,
+) -> None:
+    one.poll = poll_app(app.sessions, app.mailbox, channel, now)
+    if one.poll.error:
+        one.error = one.poll.error
+    elif _sweep_due(app, store_app, now):
+        _sweep(app, channel, now)
+    one.drafts = draft_new(app, store_app, now)
+    one.posts = post_approved(app.sessions, app.mailbox, channel, now, dry_run=dry_run)
+    if dry_run:
+        one.would_post = _texts(app, one.posts.waiting)
+    elif isinstance(channel, AppleChannel):
+        one.published = _follow_screening(app, channel, now)
+
+
+def _poll_due(app: App, store_app: AppleApp | GoogleApp, now: datetime, minutes: int) -> bool:
+    with app.sessions() as session:
+        row = session.get(StoreApp, (store_app.store, store_app.app))
+    return row is None or row.polled_at is None or now - row.polled_at >= timedelta(minutes=minutes)
+
+
+def _sweep_due(app: App, store_app: AppleApp | GoogleApp, now: datetime) -> bool:
+    with app.sessions() as session:
+        row = session.get(StoreApp, (store_app.store, store_app.app))
+    return row is not None and (row.swept_at is None or now - row.swept_at >= SWEEP_EVERY)
+
+
+def _sweep(app: App, channel: AppleChannel | GoogleChannel, now: datetime) -> None:
+    """Apple's text edits (and anything a poll missed) among the reviews without a published reply."""
+    try:
+        found = channel.sweep()
+    except StoreError as exc:
+        log.warning("reviews %s %s: sweep failed: %s", channel.store, channel.app, exc.detail)
+        return
+    with app.sessions.begin() as session:
+        intake = store_reviews(session, app.mailbox, found, now)
+        row = session.get_one(StoreApp, (channel.store.value, channel.app))
+        row.swept_at = now
+    if intake.new or intake.edited:
+        log.info(
+            "reviews %s %s: sweep found %d new, %d edited",
+            channel.store,
+            channel.app,
+            len(intake.new),
+            len(intake.edited),
+        )
+
+
+def _follow_screening(app: App, channel: AppleChannel, now: datetime) -> int:
+    """Apple publishes a reply after screening: mark the ones that are public now."""
+    with app.sessions() as session:
+        pending = session.execute(
+            select(ReviewReply.id, StoreReviewRow.review_id)
+            .join(StoreReviewRow, StoreReviewRow.id == ReviewReply.review_pk)
+            .where(
+                StoreReviewRow.store == channel.store.value,
+                StoreReviewRow.app == channel.app,
+                ReviewReply.state == ReplyState.POSTED,
+                ReviewReply.public_state == PublicState.PENDING.value,
+            )
+            .order_by(ReviewReply.id)
+            .limit(SYNC_LIMIT)
+        ).all()
+    published = 0
+    for reply_id, review_id in pending:
+        try:
+            current = channel.current_reply(review_id)
+        except StoreError as exc:
+            log.warning("reviews apple %s: screening state not read: %s", channel.app, exc.detail)
+            break
+        if current is not None and current.state is PublicState.PUBLISHED:
+            with app.sessions.begin() as session:
+                session.get_one(ReviewReply, reply_id).public_state = PublicState.PUBLISHED.value
+            published += 1
+    return published
+
+
+def _texts(app: App, reply_ids: list[int]) -> list[tuple[int, str]]:
+    with app.sessions() as session:
+        return [
+            (reply.review_pk, reply.text) for reply in (session.get_one(ReviewReply, i) for i in reply_ids)
+        ]
+
+
+def _record_failure(app: App, store_app: AppleApp | GoogleApp, error: str, now: datetime) -> None:
+    with app.sessions.begin() as session:
+        row = session.get(StoreApp, (store_app.store, store_app.app))
+        if row is None:
+            row = StoreApp(store=store_app.store, app=store_app.app, mailbox=app.mailbox, watermark_ids=[])
+            session.add(row)
+        row.polled_at, row.last_error = now, error[:2000]
+        row.failing_since = row.failing_since or now
+
+
+def print_pass(done: ReviewsPass) -> int:
+    from mailbot.terminal import safe_line, safe_text
+
+    if not done.apps:
+        print("no store apps configured ([[reviews.apps]] in the client's configuration)")
+        return 0
+    for one in done.apps:
+        head = f"{one.store} {one.app} ({safe_line(one.name)})"
+        if one.poll is not None and one.poll.intake is not None:
+            intake = one.poll.intake
+            head += f": {len(intake.new)} new, {len(intake.edited)} edited"
+        print(head)
+        if one.drafts is not None and one.drafts.decided:
+            decided = ", ".join(f"{action} {n}" for action, n in sorted(one.drafts.decided.items()))
+            auto = one.drafts.auto_approved
+            print(f"  decided: {decided}; drafts {one.drafts.drafted} ({auto} approved automatically)")
+        if one.drafts is not None and one.drafts.tickets:
+            print(f"  tickets: {', '.join(one.drafts.tickets)}")
+        if one.posts is not None and one.posts.posted:
+            print(f"  posted: {len(one.posts.posted)} replies")
+        if one.published:
+            print(f"  published by Apple since the last look: {one.published}")
+        for number, text in one.would_post:
+            print(f"  would post to R{number}:")
+            print("    " + safe_text(text).replace("\n", "\n    "))
+        if one.error:
+            print(f"  problem: {safe_line(one.error)}")
+    return 1 if done.errors else 0
