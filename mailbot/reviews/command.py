@@ -64,6 +64,7 @@ def add_parser(commands: Any, config_option: Any, now_option: Any) -> None:
 
 def run_reviews_command(args: argparse.Namespace, clock: Clock) -> int:
     from mailbot.reports.one_client import one_client
+    from mailbot.reviews.workflow import WorkflowError
 
     with one_client(args, clock, f"reviews {args.reviews_command}") as app:
         if args.reviews_command == "list":
@@ -76,7 +77,11 @@ def run_reviews_command(args: argparse.Namespace, clock: Clock) -> int:
             from mailbot.reviews.onboarding import print_checks
 
             return print_checks(app)
-        return _one(app, args)
+        try:
+            return _one(app, args)
+        except WorkflowError as exc:
+            print(f"mailbot: {safe_line(str(exc))}", file=sys.stderr)
+            return 1
 
 
 def _list(app: Any, state: str) -> int:
@@ -137,7 +142,7 @@ def _one(app: Any, args: argparse.Namespace) -> int:
             workflow.reject(session, review, by, now)
             print(f"R{review.id}: no reply will be posted")
         elif args.reviews_command == "edit":
-            text = args.text if args.text is not None else args.file.read_text(encoding="utf-8")
+            text = args.text if args.text is not None else _read(args.file)
             reply = workflow.edit(session, review, text, by, now, checker_for(app))
             if reply.problems:
                 print(f"R{review.id}: saved, but it cannot be posted yet:", file=sys.stderr)
@@ -148,6 +153,15 @@ def _one(app: Any, args: argparse.Namespace) -> int:
         else:
             _show(session, review)
     return 0
+
+
+def _read(path: Path) -> str:
+    from mailbot.reviews.workflow import WorkflowError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkflowError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def _show(session: Any, review: StoreReviewRow) -> None:

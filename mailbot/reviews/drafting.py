@@ -61,6 +61,8 @@ def draft_new(app: App, store_app: AppleApp | GoogleApp, now: datetime) -> Draft
     settings = app.settings.reviews
     assert settings is not None
     report = DraftReport()
+    # made (and stored) on first use in a session of their own: not inside the write transaction below
+    _ = app.message_id_key, app.renderer
     while True:
         with app.sessions.begin() as session:
             rows = list(

@@ -119,9 +119,15 @@ def _poll_due(app: App, store_app: AppleApp | GoogleApp, now: datetime, minutes:
 
 
 def _sweep_due(app: App, store_app: AppleApp | GoogleApp, now: datetime) -> bool:
-    with app.sessions() as session:
+    """Once a day; not right after the first poll, which read every review there is."""
+    with app.sessions.begin() as session:
         row = session.get(StoreApp, (store_app.store, store_app.app))
-    return row is not None and (row.swept_at is None or now - row.swept_at >= SWEEP_EVERY)
+        if row is None:
+            return False
+        if row.swept_at is None:
+            row.swept_at = now
+            return False
+        return now - row.swept_at >= SWEEP_EVERY
 
 
 def _sweep(app: App, channel: AppleChannel | GoogleChannel, now: datetime) -> None:
@@ -211,6 +217,13 @@ def print_pass(done: ReviewsPass) -> int:
             print(f"  tickets: {', '.join(one.drafts.tickets)}")
         if one.posts is not None and one.posts.posted:
             print(f"  posted: {len(one.posts.posted)} replies")
+        if one.posts is not None and not one.would_post:
+            if one.posts.waiting:
+                print(f"  not posted yet: {len(one.posts.waiting)} (tried again at a later run)")
+            if one.posts.failed:
+                print(f"  refused by the store: {len(one.posts.failed)} (`mailbot reviews list` shows them)")
+            for error in one.posts.errors:
+                print(f"  store: {safe_line(error)}")
         if one.published:
             print(f"  published by Apple since the last look: {one.published}")
         for number, text in one.would_post:
