@@ -72,7 +72,8 @@ class ReplyContext:
     solved: bool = False
     fixed_version: str = ""
     recent_phrasings: tuple[str, ...] = ()  # phrasings drafted just before (same app): avoided if possible
-    template_dirs: tuple[Path, ...] = ()  # a client's override folders, searched before the shipped one
+    # a client's template folders ([templates] path): their `reviews/` subfolders come before the shipped one
+    template_dirs: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def draft_reply(decision: ReviewDecision, facts: ReviewFacts, context: ReplyCont
                 " language",
                 kind,
             )
-    directories = (*context.template_dirs, SHIPPED_REVIEW_TEMPLATES)
+    directories = (*(folder / "reviews" for folder in context.template_dirs), SHIPPED_REVIEW_TEMPLATES)
     phrasings = available_phrasings(directories, facts.language, kind)
     if not phrasings:
         return Refusal(
