@@ -271,12 +271,13 @@ def test_a_broken_or_unsafe_client_template_is_skipped_never_raised(tmp_path: Pa
         (folder / f"{name}.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}", encoding="utf-8")
     (folder / "7.j2").write_text("{{ undefined_name }}", encoding="utf-8")
     (folder / "8.j2").write_text("{% if %}", encoding="utf-8")
+    (folder / "9.j2").write_text("{{ 1 / 0 }}", encoding="utf-8")
     reply = draft_reply(
         DECISIONS[ReviewAction.THANK], facts(Language.EN), context(Language.EN, template_dirs=(tmp_path,))
     )
     assert isinstance(reply, Refusal)
     assert "SecurityError" in reply.reason and "UndefinedError" in reply.reason
-    assert "TemplateSyntaxError" in reply.reason
+    assert "TemplateSyntaxError" in reply.reason and "ZeroDivisionError" in reply.reason
 
 
 def test_template_syntax_in_the_article_is_shown_data_and_blocked_by_the_checker():
