@@ -236,8 +236,8 @@ def check_bug(text: MappedText) -> str | None:
 # a question word at the start of a sentence says "question" without a "?" (reviewers often leave it out);
 # a verb first ("Kann ich nur empfehlen") does not, so those count only with their "?"
 _QUESTION_OPENING = _any(
-    r"(?:^|[\n.!?]\s*)(?:wie|wo|wann|warum|wieso|weshalb|welche\w{0,2}|gibt es|ist es m(?:ö|oe)glich"
-    r"|how|where|when|why|which|what|is there|are there|is it possible)\b(?! (?:[\w'-]+ ){0,3}nicht\b)",
+    r"(?:^|[\n.!?]\s*)(?P<word>wie|wo|wann|warum|wieso|weshalb|welche\w{0,2}|gibt es|ist es m(?:ö|oe)glich"
+    r"|how|where|when|why|which|what|is there|are there|is it possible)\b(?! ~{0,3}nicht\b)",
 )
 _QUESTION_MARK = re.compile(r"\?")
 
@@ -251,9 +251,10 @@ def check_question(text: MappedText) -> str | None:
     start = end = -1
     opening = _QUESTION_OPENING.search(text.text)
     if opening is not None:
-        start = _sentence_start(text.text, opening.start() + 1)
-        mark = text.text.find("?", opening.start())
-        end = mark + 1 if mark != -1 else min(len(text.text), opening.end() + SHOWN_MATCH)
+        word = opening.start("word")
+        start = _sentence_start(text.text, word)
+        mark = text.text.find("?", word)
+        end = mark + 1 if mark != -1 else min(len(text.text), word + SHOWN_MATCH)
     else:
         for mark in _QUESTION_MARK.finditer(text.text):
             sentence_start = _sentence_start(text.text, mark.start())

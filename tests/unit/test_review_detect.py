@@ -120,6 +120,8 @@ def test_the_question_reason_is_the_sentence_of_the_body_not_the_title():
     hit = found(detect("Passwort", "Wie kann ich mein Passwort zurücksetzen?"), QUESTION)
     assert hit is not None
     assert hit.reason == 'question: "Wie kann ich mein Passwort zurücksetzen?"'
+    asked = found(detect("Password?", "How do I reset my password? Nice app otherwise"), QUESTION)
+    assert asked is not None and asked.reason == 'question: "How do I reset my password?"'
 
 
 def test_hits_come_in_table_order():
