@@ -308,6 +308,7 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(Finding.QUESTION, check_question),
     Detector(Finding.PRAISE, check_praise),
 )
+# these read the text as written: "keine Probleme, aber ich will mein Geld zurück" is still a refund
 _SEES_DENIALS = frozenset({Finding.ABUSE, Finding.LEGAL, Finding.REFUND, Finding.QUESTION})
 
 
