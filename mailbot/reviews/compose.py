@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from mailbot.domain import Language
@@ -72,7 +72,8 @@ class ReplyContext:
     solved: bool = False
     fixed_version: str = ""
     recent_phrasings: tuple[str, ...] = ()  # phrasings drafted just before (same app): avoided if possible
-    template_dirs: tuple[Path, ...] = ()  # a client's override folders, searched before the shipped one
+    # a client's template folders ([templates] path): their `reviews/` subfolders come before the shipped one
+    template_dirs: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,13 +109,23 @@ def draft_reply(decision: ReviewDecision, facts: ReviewFacts, context: ReplyCont
                 " language",
                 kind,
             )
-    directories = (*context.template_dirs, SHIPPED_REVIEW_TEMPLATES)
+    directories = (*(folder / "reviews" for folder in context.template_dirs), SHIPPED_REVIEW_TEMPLATES)
     phrasings = available_phrasings(directories, facts.language, kind)
     if not phrasings:
         return Refusal(
             f"no templates for {facts.language}/{kind} in {', '.join(map(str, directories))}", kind
         )
-    return _first_that_passes(facts, context, kind, directories, order(phrasings, facts.review_id, context))
+    job = _Job(facts, context, kind, facts.language, context.article if kind is ReplyKind.ANSWER else None)
+    return _first_that_passes(job, directories, order(phrasings, facts.review_id, context))
+
+
+@dataclass(frozen=True)
+class _Job:
+    facts: ReviewFacts
+    context: ReplyContext
+    kind: ReplyKind
+    language: Language
+    article: Article | None  # ANSWER only
 
 
 def _kind(decision: ReviewDecision, context: ReplyContext) -> ReplyKind | None:
@@ -155,19 +166,16 @@ def _budgets(store: Store) -> tuple[int, ...]:
 
 
 def _first_that_passes(
-    facts: ReviewFacts,
-    context: ReplyContext,
-    kind: ReplyKind,
-    directories: tuple[Path, ...],
-    phrasings: tuple[str, ...],
+    job: _Job, directories: tuple[Path, ...], phrasings: tuple[str, ...]
 ) -> Draft | Refusal:
+    facts, context, kind = job.facts, job.context, job.kind
     env = _environment(directories)
     review_text = "\n".join(part for part in (facts.title, facts.body) if part)
     failures: dict[str, str] = {}
     problems: tuple[Problem, ...] = ()
     for budget in _budgets(facts.store):
         for phrasing in phrasings:
-            text = _render(env, phrasing, facts, context, kind, budget, failures)
+            text = _render(env, phrasing, job, budget, failures)
             if text is None:
                 continue
             if len(text) > budget:
@@ -183,15 +191,10 @@ def _first_that_passes(
 
 
 def _render(
-    env: ImmutableSandboxedEnvironment,
-    phrasing: str,
-    facts: ReviewFacts,
-    context: ReplyContext,
-    kind: ReplyKind,
-    budget: int,
-    failures: dict[str, str],
+    env: ImmutableSandboxedEnvironment, phrasing: str, job: _Job, budget: int, failures: dict[str, str]
 ) -> str | None:
-    assert facts.language is not None
+    """The phrasing's text within `budget` where the answer can shrink, or None (the reason in `failures`)."""
+    context, article = job.context, job.article
     values: dict[str, object] = {
         "app_name": " ".join(context.app_name.split()),
         "support_link": context.support_link.strip(),
@@ -199,7 +202,7 @@ def _render(
         "version": context.fixed_version if _VERSION.fullmatch(context.fixed_version) else "",
         "answer": "",
     }
-    sign_off = " ".join(context.sign_off.get(facts.language, "").split())
+    sign_off = " ".join(context.sign_off.get(job.language, "").split())
 
     def text(answer: str = "") -> str:
         return "\n".join(
@@ -208,21 +211,20 @@ def _render(
 
     try:
         template = env.get_template(f"{phrasing}.j2")
-        if kind is not ReplyKind.ANSWER:
+        if article is None:
             return text()
-        assert context.article is not None
-        answer = context.article.review_answer
+        answer = article.review_answer
         if not answer:
             room = budget - len(text()) - 1
-            answer = excerpt.fit(excerpt.sentences(context.article.body, facts.language), room)
+            answer = excerpt.fit(excerpt.sentences(article.body, job.language), room)
             if not answer:
                 failures[phrasing] = (
-                    f"the first sentence of article {context.article.id} does not fit the {room} characters"
+                    f"the first sentence of article {article.id} does not fit the {room} characters"
                     " left: give the article a short 'review_answer'"
                 )
                 return None
         return text(answer)
-    except TemplateError as exc:
+    except Exception as exc:  # a client's template is code: any failure skips that phrasing
         failures[phrasing] = f"template {phrasing}.j2 failed: {type(exc).__name__}: {exc}"
         return None
 

@@ -233,23 +233,37 @@ def check_bug(text: MappedText) -> str | None:
 
 
 # --- questions ---------------------------------------------------------------------------------------------
-_QUESTION = _any(
-    r"(?:^|[\n.!?]\s*)(?:wie|wo|wann|warum|wieso|weshalb|welche\w{0,2}|gibt es|kann (?:ich|man)"
-    r"|k(?:ö|oe)nnt ihr|k(?:ö|oe)nnen sie|ist es m(?:ö|oe)glich|how|where|when|why|which|what|is there"
-    r"|are there|can (?:i|you|we)|could you|do you|does|is it possible)\b",
-    r"[\w\"')] *\?",  # a sentence that ends with a question mark
+# a question word at the start of a sentence says "question" without a "?" (reviewers often leave it out);
+# a verb first ("Kann ich nur empfehlen") does not, so those count only with their "?"
+_QUESTION_OPENING = _any(
+    r"(?:^|[\n.!?]\s*)(?P<word>wie|wo|wann|warum|wieso|weshalb|welche\w{0,2}|gibt es|ist es m(?:ö|oe)glich"
+    r"|how|where|when|why|which|what|is there|are there|is it possible)\b(?! ~{0,3}nicht\b)",
 )
+_QUESTION_MARK = re.compile(r"\?")
+
+
+def _sentence_start(text: str, position: int) -> int:
+    return max(text.rfind(mark, 0, position) for mark in ".!?\n") + 1
 
 
 def check_question(text: MappedText) -> str | None:
-    """A question: a sentence opening with a question word, or one ending in "?"."""
-    match = _QUESTION.search(text.text)
-    if match is None:
+    """A question: a sentence opening with a question word, or one of two words or more ending in "?"."""
+    start = end = -1
+    opening = _QUESTION_OPENING.search(text.text)
+    if opening is not None:
+        word = opening.start("word")
+        start = _sentence_start(text.text, word)
+        mark = text.text.find("?", word)
+        end = mark + 1 if mark != -1 else min(len(text.text), word + SHOWN_MATCH)
+    else:
+        for mark in _QUESTION_MARK.finditer(text.text):
+            sentence_start = _sentence_start(text.text, mark.start())
+            if len(text.text[sentence_start : mark.start()].split()) >= 2:
+                start, end = sentence_start, mark.end()
+                break
+    if start < 0:
         return None
-    sentence_start = max(text.text.rfind(mark, 0, match.start() + 1) for mark in ".!?\n") + 1
-    end = text.text.find("?", match.start())
-    end = end + 1 if end != -1 else min(len(text.text), match.end() + SHOWN_MATCH)
-    quote = text.original_span(sentence_start, end).strip() or match.group().strip()
+    quote = text.original_span(start, end).strip()
     return f'question: "{signals.shorten(quote, SHOWN_MATCH)}"'
 
 
@@ -294,6 +308,7 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(Finding.QUESTION, check_question),
     Detector(Finding.PRAISE, check_praise),
 )
+# these read the text as written: "keine Probleme, aber ich will mein Geld zurück" is still a refund
 _SEES_DENIALS = frozenset({Finding.ABUSE, Finding.LEGAL, Finding.REFUND, Finding.QUESTION})
 
 

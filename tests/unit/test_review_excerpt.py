@@ -1,0 +1,43 @@
+"""The knowledge-base answer as plain sentences for a store reply, cut only between sentences (issue 16)."""
+
+from __future__ import annotations
+
+from mailbot.domain import Language
+from mailbot.reviews.excerpt import fit, sentences
+
+ARTICLE = """\
+So geht es:
+
+1. Öffnen Sie **Profil → Einstellungen**, z. B. auf dem iPhone.
+2. Tippen Sie auf [Sync jetzt](https://aktivo.example/x) bzw. **Jetzt abgleichen**
+3. ![Bild](https://cdn.example/a.png) Fertig!
+
+```
+code that a reply never shows
+```
+
+<div>raw html</div>
+"""
+
+
+def test_markdown_becomes_plain_sentences():
+    assert sentences(ARTICLE, Language.DE) == (
+        "So geht es: Öffnen Sie „Profil → Einstellungen“, z. B. auf dem iPhone.",
+        "Tippen Sie auf Sync jetzt bzw. „Jetzt abgleichen“.",
+        "Fertig!",
+    )
+
+
+def test_english_bold_becomes_curly_quotes():
+    assert sentences("Tap **Forgot password?** on the login screen.", Language.EN) == (
+        "Tap “Forgot password?” on the login screen.",
+    )
+
+
+def test_fit_takes_whole_sentences_only():
+    parts = ("One two three.", "Four five six.", "Seven.")
+    assert fit(parts, 14) == "One two three."
+    assert fit(parts, 29) == "One two three. Four five six."
+    assert fit(parts, 28) == "One two three."
+    assert fit(parts, 13) == ""
+    assert fit((), 100) == ""
