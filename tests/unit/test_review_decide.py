@@ -109,6 +109,15 @@ def test_a_ticket_carries_the_severity_guess():
     assert decide_review(facts(1, Finding.BUG)).severity is None  # seen by a detector only
 
 
+def test_a_severity_guess_alone_is_no_fault_at_four_or_five_stars():
+    """The model was trained on support mails and names a class for short praise too (seen in the e2e:
+    "Klasse App, nutze sie täglich" at 5 stars became a ticket); a detector's bug still counts."""
+    assert decide_review(facts(5, severity=MAJOR)).action is THANK
+    assert decide_review(facts(4, Finding.PRAISE, severity=MAJOR)).action is THANK
+    assert decide_review(facts(3, severity=MAJOR)).action is TICKET
+    assert decide_review(facts(5, Finding.PRAISE, Finding.BUG, severity=MAJOR)).action is TICKET
+
+
 def test_a_cosmetic_guess_alone_is_a_fault_at_low_ratings_only():
     assert decide_review(facts(5, Finding.PRAISE, severity=COSMETIC)).action is THANK
     low = decide_review(facts(2, severity=COSMETIC))
