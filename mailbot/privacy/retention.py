@@ -7,7 +7,8 @@ Due, per client (`[privacy]`, docs/privacy.md):
 - ignored and quarantined mail without ticket `unhandled_retention_days` after receipt, with the mails
   sent about it (an out-of-hours acknowledgement); other mail without ticket after `retention_days`;
 - mail sent without ticket or mail (report mails, digests) `retention_days` after it went out;
-- the attachments of a ticket's mails `attachment_days` after it ended (its text stays longer).
+- the attachments of a ticket's mails `attachment_days` after it ended (its text stays longer);
+- mailbot's copy of a store review `retention_days` after its last activity (privacy.review_retention).
 Rows are anonymised the way an erasure does it (privacy.anonymise), so figures and reports of earlier
 periods stay as they were. The work goes in batches, one transaction each: a crash loses at most the
 batch in hand, which the next run does again. Logged with counts only.
@@ -38,7 +39,7 @@ from mailbot.db.schema import (
     TicketEvent,
 )
 from mailbot.domain import TicketState
-from mailbot.privacy import anonymise
+from mailbot.privacy import anonymise, review_retention
 from mailbot.privacy.attachments import without_attachments
 from mailbot.privacy.folders import queue_folder_copies, queues_folder_copy
 
@@ -299,4 +300,10 @@ def _sent_alone(session: Session, stand: Stand, due: Cutoffs, now: datetime, lim
     return {"sent_mails": len(sent)}
 
 
-STEPS: tuple[Step, ...] = (_tickets, _mail_without_ticket, _sent_alone, _attachments)
+STEPS: tuple[Step, ...] = (
+    _tickets,
+    _mail_without_ticket,
+    _sent_alone,
+    _attachments,
+    review_retention.reviews,
+)
