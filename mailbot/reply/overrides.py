@@ -47,6 +47,49 @@ _REQUIRED_SAMPLES: dict[str, object] = {
     "recipient": "erika@example.com",
     "error": "550 5.1.1 mailbox unknown",
     "sender": "jemand@example.org",
+    # the team mails about store reviews (issue 16)
+    "store_name": "App Store",
+    "app_name": "Aktivo Fitness",
+    "rating": 1,
+    "review_number": "R12",
+    "review_title": "Stürzt ab",
+    "review_body": "Seit dem Update stürzt die App beim Start ab.",
+    "drafts": [
+        {
+            "number": "R12",
+            "store_name": "App Store",
+            "app_name": "Aktivo Fitness",
+            "rating": 5,
+            "language": "de",
+            "excerpt": "Tolle App!",
+            "kind": "thank",
+            "text": "Vielen Dank für Ihre freundliche Bewertung!",
+            "problems": ["enthält einen Link, der nicht erlaubt ist"],
+        }
+    ],
+    "persons": [
+        {
+            "number": "R13",
+            "store_name": "Google Play",
+            "app_name": "Aktivo Fitness",
+            "rating": 1,
+            "language": "en",
+            "excerpt": "I want my money back.",
+            "reason": "asks for a refund",
+        }
+    ],
+    "failed": [
+        {
+            "number": "R14",
+            "store_name": "Google Play",
+            "app_name": "Aktivo Fitness",
+            "error": "400 INVALID_ARGUMENT",
+        }
+    ],
+    "app": "1234567890",
+    "since": _DUE,
+    "days": 3.5,
+    "fix": "Geben Sie dem Schlüssel die Rolle Customer Support.",
 }
 _OPTIONAL_SAMPLES: dict[str, object] = {
     "customer_name": "Müller, Erika",
@@ -71,6 +114,8 @@ _OPTIONAL_SAMPLES: dict[str, object] = {
     "suggestion_confidence": 0.62,
     "removed_attachments": ("tool.zip (application/zip): Dateityp application/zip ist nicht erlaubt",),
     "original_withheld": None,  # its own branch would hide the list above
+    "reply_state": "draft",
+    "google_window": True,
 }
 
 

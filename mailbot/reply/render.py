@@ -17,47 +17,56 @@ Due times go through ``due_time(lang)`` (`format_due_time`); the plain words for
 live in the templates (``_severity.<lang>.j2``), not here.
 
 Context keys per kind (optional keys default to None, or "" for ``customer_name``, () for
-``severity_reasons``):
+``severity_reasons``, False for ``google_window``):
 
-==================  ================================================================  ==================
-kind                required keys                                                     optional keys
-==================  ================================================================  ==================
-answer              reference, subject, support_name, article_markdown                customer_name,
-                                                                                      article_title
-acknowledgement     reference, subject, support_name                                  customer_name,
-                                                                                      interim_markdown,
-                                                                                      due_text, severity,
-                                                                                      response_due,
-                                                                                      overdue
-followup_received   reference, subject, support_name                                  customer_name,
-                                                                                      due_text,
-                                                                                      response_due,
-                                                                                      overdue
-solved              reference, subject, support_name, message                         customer_name,
-                                                                                      agent_name
-agent_reply         reference, subject, support_name, message                         customer_name,
-                                                                                      agent_name
-status              reference, subject, support_name, state, responded                customer_name,
-                                                                                      severity,
-                                                                                      response_due,
-                                                                                      resolution_due,
-                                                                                      overdue
-out_of_hours        subject, support_name, next_opening                               customer_name
-team_notice         reference, subject, customer, reason, language, ranking,          severity,
-                    rule_hits, body_excerpt, event                                    severity_confidence,
-                                                                                      severity_reasons,
-                                                                                      response_due,
-                                                                                      resolution_due,
-                                                                                      parent_reference,
-                                                                                      external_key,
-                                                                                      removed_attachments,
-                                                                                      original_withheld
-sla_alert           reference, subject, customer, language, severity, response_due,   (none)
-                    share_used, breached
-delivery_failed     recipient, subject, error                                         reference
-oncall_alert        reference, subject, customer, severity, response_due,             (none)
-                    body_excerpt
-==================  ================================================================  ==================
+======================  ================================================================  ==================
+kind                    required keys                                                     optional keys
+======================  ================================================================  ==================
+answer                  reference, subject, support_name, article_markdown                customer_name,
+                                                                                          article_title
+acknowledgement         reference, subject, support_name                                  customer_name,
+                                                                                          interim_markdown,
+                                                                                          due_text, severity,
+                                                                                          response_due,
+                                                                                          overdue
+followup_received       reference, subject, support_name                                  customer_name,
+                                                                                          due_text,
+                                                                                          response_due,
+                                                                                          overdue
+solved                  reference, subject, support_name, message                         customer_name,
+                                                                                          agent_name
+agent_reply             reference, subject, support_name, message                         customer_name,
+                                                                                          agent_name
+status                  reference, subject, support_name, state, responded                customer_name,
+                                                                                          severity,
+                                                                                          response_due,
+                                                                                          resolution_due,
+                                                                                          overdue
+out_of_hours            subject, support_name, next_opening                               customer_name
+team_notice             reference, subject, customer, reason, language, ranking,          severity,
+                        rule_hits, body_excerpt, event                                    severity_confidence,
+                                                                                          severity_reasons,
+                                                                                          response_due,
+                                                                                          resolution_due,
+                                                                                          parent_reference,
+                                                                                          external_key,
+                                                                                          removed_attachments,
+                                                                                          original_withheld
+sla_alert               reference, subject, customer, language, severity, response_due,   (none)
+                        share_used, breached
+delivery_failed         recipient, subject, error                                         reference
+oncall_alert            reference, subject, customer, severity, response_due,             (none)
+                        body_excerpt
+review_ticket           reference, store_name, app_name, rating, review_number,           severity,
+                        review_title, review_body, language, reason                       severity_confidence,
+                                                                                          severity_reasons,
+                                                                                          response_due,
+                                                                                          resolution_due,
+                                                                                          external_key,
+                                                                                          reply_state
+reviews_digest          support_name, drafts, persons, failed                             (none)
+reviews_polling_failed  store_name, app_name, app, since, days, error, fix                google_window
+======================  ================================================================  ==================
 
 - ``subject``: the customer's subject; customer kinds answer with ``Re: <subject> [<reference>]``
   (``out_of_hours``, sent before a ticket exists, with ``Re: <subject>``). In ``delivery_failed`` it
@@ -98,6 +107,23 @@ oncall_alert        reference, subject, customer, severity, response_due,       
 - ``jira_erasure_refused``: the Jira request ``external_key`` of an erased customer's ticket could not
   be deleted (``http_status``: Jira's refusal, 403 a missing permission; None: Jira unreachable for too
   long), with the steps to erase it by hand; no customer text.
+- ``review_ticket``: a store review reported a fault and became ticket ``reference`` (once per ticket).
+  ``store_name``: "App Store" or "Google Play"; ``app_name``: the app as the client's replies name it;
+  ``rating``: the stars, an int 1-5; ``review_number``: the review's number for ``mailbot reviews``
+  ("R12"); ``review_title``/``review_body``: what the reviewer wrote (the body a bounded excerpt; data,
+  never markup); ``language``: the review's language code; ``reason``: the decision's sentence;
+  ``reply_state``: the "passed on" public reply, "draft" (waits for ``mailbot reviews approve``),
+  "auto" (posted without a person) or None (none). The mail says the reviewer has no e-mail address.
+- ``reviews_digest``: the daily list of one client's reviews that wait for a person (``support_name``
+  names the client). ``drafts``: dicts of number, store_name, app_name, rating, language, excerpt,
+  kind (the reply kind: thank, answer, passed_on, fixed, manual), text (the draft) and problems (the
+  reply check's objections, list of str); ``persons``: dicts of number, store_name, app_name, rating,
+  language, excerpt and reason; ``failed``: replies a store refused, dicts of number, store_name,
+  app_name and error.
+- ``reviews_polling_failed``: reading an app's reviews has failed since ``since`` (aware datetime),
+  for ``days`` (float); ``app``: the Apple app id or the Google package; ``error``: one line;
+  ``fix``: one sentence saying what to do; ``google_window``: Google Play reviews are now older than
+  its 7-day API window before they could be read: the mail says reviews are being lost.
 - ``recipient``: the address that rejected the mail (with the customer's name when it is the
   ticket's customer); ``error``: the SMTP response text.
 - ``ranking``: (article_id, score) pairs, best first; ``rule_hits``: (name, reason) pairs;
@@ -167,6 +193,9 @@ TEAM_KINDS = (
     "agent_reply_refused",
     "erasure_closed",
     "jira_erasure_refused",
+    "review_ticket",
+    "reviews_digest",
+    "reviews_polling_failed",
 )
 KINDS = (*CUSTOMER_KINDS, *TEAM_KINDS)
 PARTS = ("subject", "txt", "html")
@@ -194,6 +223,12 @@ REQUIRED_KEYS: dict[str, frozenset[str]] = {
     "oncall_alert": frozenset(
         {"reference", "subject", "customer", "severity", "response_due", "body_excerpt"}
     ),
+    "review_ticket": frozenset(
+        {"reference", "store_name", "app_name", "rating", "review_number", "review_title", "review_body"}
+        | {"language", "reason"}
+    ),
+    "reviews_digest": frozenset({"support_name", "drafts", "persons", "failed"}),
+    "reviews_polling_failed": frozenset({"store_name", "app_name", "app", "since", "days", "error", "fix"}),
 }
 OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
     "answer": {"customer_name": "", "article_title": None},
@@ -238,9 +273,22 @@ OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
     "erasure_closed": {"external_key": None},
     "jira_erasure_refused": {"http_status": None},
     "oncall_alert": {},
+    "review_ticket": {
+        "severity": None,
+        "severity_confidence": None,
+        "severity_reasons": (),
+        "response_due": None,
+        "resolution_due": None,
+        "external_key": None,
+        "reply_state": None,  # the "passed on" reply: "draft" waits for approval, "auto" is posted
+    },
+    "reviews_digest": {},
+    "reviews_polling_failed": {"google_window": False},
 }
 TEAM_EVENTS = ("new", "follow_up", "unverified_follow_up")
 STATUS_STATES = ("escalated", "answered", "solved")
+REVIEW_REPLY_STATES = (None, "draft", "auto")
+STORE_RATINGS = range(1, 6)
 SEVERITIES = tuple(s.value for s in Severity)
 BRAND_KEYS = frozenset({"brand_name", "brand_accent", "brand_on_accent", "brand_signature", "brand_footer"})
 RESERVED_KEYS = frozenset({"lang", "personal", "greet", "sign"}) | BRAND_KEYS
@@ -253,6 +301,7 @@ def _partials() -> tuple[str, ...]:
     for lang in Language:
         names += [f"_customer.{lang.value}.txt.j2", f"_customer.{lang.value}.html.j2"]
         names.append(f"_severity.{lang.value}.j2")  # macros: plain words for the severity classes
+        names.append(f"_reviews.{lang.value}.j2")  # macros: words of the team mails about store reviews
     return tuple(names)
 
 
@@ -369,6 +418,17 @@ def _brand_values(
         "brand_signature": tuple(branding.signature.get(language) or default_signature),
         "brand_footer": tuple(branding.footer.get(language) or ()) if customer else (),
     }
+
+
+def _check_review_ticket(values: Mapping[str, object]) -> None:
+    """A rating or reply state the mail cannot describe is the caller's mistake: say so, not print it."""
+    rating = values["rating"]
+    if isinstance(rating, bool) or not isinstance(rating, int) or rating not in STORE_RATINGS:
+        raise ValueError(f"review_ticket rating must be an int from 1 to 5, not {rating!r}")
+    if values["reply_state"] not in REVIEW_REPLY_STATES:
+        raise ValueError(
+            f"review_ticket reply_state must be one of {REVIEW_REPLY_STATES}, not {values['reply_state']!r}"
+        )
 
 
 def template_environment(loader: FileSystemLoader, *, html: bool) -> ImmutableSandboxedEnvironment:
@@ -495,6 +555,8 @@ class TemplateRenderer:
             raise ValueError(f"team_notice event must be one of {TEAM_EVENTS}, not {values['event']!r}")
         if kind == "status" and values["state"] not in STATUS_STATES:
             raise ValueError(f"status state must be one of {STATUS_STATES}, not {values['state']!r}")
+        if kind == "review_ticket":
+            _check_review_ticket(values)
         if "severity" in values and values["severity"] is not None and values["severity"] not in SEVERITIES:
             raise ValueError(f"severity must be None or one of {SEVERITIES}, not {values['severity']!r}")
 

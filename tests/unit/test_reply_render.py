@@ -105,8 +105,37 @@ CONTEXTS = {
         "subject": "AW: [MB-000123] Neues Ticket",
         "reason": "not in [team] members: nothing was sent to the customer",
     },
+    "review_ticket": {
+        "reference": "MB-000123",
+        "store_name": "App Store",
+        "app_name": "Aktivo Fitness",
+        "rating": 1,
+        "review_number": "R12",
+        "review_title": "Stürzt ab",
+        "review_body": "Seit dem Update stürzt die App beim Start ab.",
+        "language": "de",
+        "reason": "a crash report: passed on to the 2nd level",
+    },
+    "reviews_digest": {
+        "support_name": "Aktivo Support",
+        "drafts": [],
+        "persons": [],
+        "failed": [
+            {"number": "R9", "store_name": "App Store", "app_name": "Aktivo", "error": "409 conflict"}
+        ],
+    },
+    "reviews_polling_failed": {
+        "store_name": "Google Play",
+        "app_name": "Aktivo Fitness",
+        "app": "de.aktivo.fitness",
+        "since": DUE,
+        "days": 3.2,
+        "error": "403 PERMISSION_DENIED",
+        "fix": "Invite the service account in Play Console.",
+    },
 }
-NO_REFERENCE_KINDS = ("out_of_hours",)  # sent before a ticket exists
+# sent before a ticket exists, or about no ticket at all
+NO_REFERENCE_KINDS = ("out_of_hours", "reviews_digest", "reviews_polling_failed")
 
 
 def test_every_kind_has_a_test_context():
