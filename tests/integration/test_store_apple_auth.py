@@ -191,3 +191,13 @@ def test_no_key_token_or_signature_reaches_logs_errors_or_reprs(
         for token in tokens:
             _, payload, signature = token.split(".")
             assert token not in text and signature not in text and payload not in text
+
+
+def test_a_call_without_a_bearer_token_is_401_with_apples_error_document(fake: FakeAppStoreConnect) -> None:
+    answer = httpx.get(f"{fake.base_url}/v1/apps/{APP}/customerReviews")
+
+    assert answer.status_code == 401
+    (error,) = answer.json()["errors"]
+    assert {error["status"], error["code"]} == {"401", "NOT_AUTHORIZED"}
+    assert error["title"] and error["detail"] and error["id"]
+    assert answer.headers["X-Rate-Limit"] == "user-hour-lim:3500;user-hour-rem:3500;"

@@ -193,3 +193,21 @@ def test_filters_and_sorting_of_the_stand_in(fake: FakeAppStoreConnect, client: 
     assert [r["attributes"]["rating"] for r in page["data"]] == [1, 1, 1]
     assert page["meta"]["paging"] == {"total": 5, "limit": 3}  # ratings 1 and 2 of ten, plus the German one
     assert page["links"]["next"].startswith(f"{fake.base_url}/v1/apps/{APP}/customerReviews?")
+
+
+def test_one_review_with_its_response_as_the_stand_in_serves_it(
+    fake: FakeAppStoreConnect, client: AppleReviewsClient
+) -> None:
+    rid = fake.add_review(APP, rating=3, body="Geht so")
+    posted = client.post_reply(rid, "Danke!")
+
+    document = client._http.request(
+        "GET", f"/v1/customerReviews/{rid}", "reading", params={"include": "response"}
+    ).json()
+
+    assert document["data"]["id"] == rid and document["data"]["attributes"]["rating"] == 3
+    linkage = document["data"]["relationships"]["response"]["data"]
+    assert linkage == {"type": "customerReviewResponses", "id": posted.response_id}
+    (included,) = document["included"]
+    assert included["attributes"]["responseBody"] == "Danke!"
+    assert included["attributes"]["state"] == "PENDING_PUBLISH"
