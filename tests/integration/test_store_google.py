@@ -88,6 +88,13 @@ def test_one_token_serves_an_hour_of_calls_and_is_renewed_five_minutes_before_it
     assert play.tokens_issued == 2 and client.tokens_fetched == 2
 
 
+def test_clients_made_anew_for_each_poll_share_the_accounts_token(play, key):
+    for _ in range(3):
+        with make_client(play, key) as client:
+            client.check(PACKAGE)
+    assert play.tokens_issued == 1 and len(play.api_calls()) == 3
+
+
 def test_a_refused_token_is_replaced_once_and_the_call_retried(play, client):
     play.add_review(PACKAGE)
     client.recent_reviews(PACKAGE)
