@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -76,6 +77,7 @@ class GooglePlayReviewsClient:
             mounts=mounts or None,
         )
         self._tokens = GoogleTokenSource(credentials, self._http, clock=clock)
+        self._one_at_a_time = threading.Lock()  # requests strictly sequential, even from several threads
 
     @classmethod
     def from_key(cls, source: str, **options: Any) -> GooglePlayReviewsClient:
@@ -175,6 +177,21 @@ class GooglePlayReviewsClient:
             raise StoreRejected(f"{package[:80]!r} is not an Android package name: check the app's settings")
         url = f"{API_PATH}/{quote(package, safe='')}{path}"
         budget = self._get_budget if method == "GET" else self._post_budget
+        with self._one_at_a_time:
+            response = self._authorised(method, url, what, package, budget, params=params, json=json)
+        if not 200 <= response.status_code < 300:
+            raise error_for(response, what, package, self.credentials.client_email)
+        try:
+            body = response.json()
+        except ValueError:
+            raise StoreUnavailable(
+                f"Google Play answered {what} of {package} with something else than JSON"
+            ) from None
+        return body if isinstance(body, dict) else {}
+
+    def _authorised(
+        self, method: str, url: str, what: str, package: str, budget: RollingBudget, *, params: Any, json: Any
+    ) -> httpx.Response:
         token = self._tokens.token()
         for attempt in (1, 2):
             budget.take(package)
@@ -186,15 +203,7 @@ class GooglePlayReviewsClient:
                 self.credentials.client_email,
             )
             token = self._tokens.renew(refused=token)
-        if not 200 <= response.status_code < 300:
-            raise error_for(response, what, package, self.credentials.client_email)
-        try:
-            body = response.json()
-        except ValueError:
-            raise StoreUnavailable(
-                f"Google Play answered {what} of {package} with something else than JSON"
-            ) from None
-        return body if isinstance(body, dict) else {}
+        return response
 
     def _send(
         self, method: str, url: str, what: str, package: str, token: str, *, params: Any, json: Any

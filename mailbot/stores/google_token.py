@@ -10,6 +10,10 @@ PyJWT rather than google-auth: the grant is one signed JWT and one form POST, an
 through the client's own httpx session with its whole-call deadline; google-auth would bring a second HTTP
 stack (requests) with its own timeouts, proxies and token cache beside it.
 
+The cache belongs to the service account, not to a client object: a client made anew for every poll
+uses the token of the one before (one token an hour per account, however many apps it reads), and the log
+filter keeps one token and one assertion per account, not one per client ever made.
+
 Tokens and assertions go to `logredact` the moment they exist; none of them, nor the key, is ever part of
 a message.
 """
@@ -40,9 +44,21 @@ class _Token:
     value: str = ""
     expires_at: float = 0.0
     lifetime: float = 0.0
+    assertion: str = ""  # the last one signed: the next one retires it from the log filter
 
     def fresh(self, now: float, margin: float) -> bool:
         return bool(self.value) and now < self.expires_at - min(margin, self.lifetime / 2)
+
+
+_Account = tuple[str, str, str]  # client_email, private_key_id, token_uri
+_tokens: dict[_Account, _Token] = {}  # one cache per service account, shared by every client object
+_locks: dict[_Account, threading.Lock] = {}
+_locks_lock = threading.Lock()
+
+
+def _account_lock(account: _Account) -> threading.Lock:
+    with _locks_lock:
+        return _locks.setdefault(account, threading.Lock())
 
 
 class GoogleTokenSource:
@@ -60,34 +76,39 @@ class GoogleTokenSource:
         self._http = http
         self._clock = clock
         self._margin = margin
-        self._token = _Token()
-        self._assertion = ""
-        self._lock = threading.Lock()
-        self.fetched = 0  # tokens fetched by this source (for logs and tests)
+        self._account: _Account = (
+            credentials.client_email,
+            credentials.private_key_id,
+            credentials.token_uri,
+        )
+        self.fetched = 0  # tokens fetched through this source (for logs and tests)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.credentials.client_email!r})"
 
     def token(self) -> str:
         """A token good for at least the margin; fetched only when the cached one is not."""
-        with self._lock:
-            if self._token.fresh(self._clock(), self._margin):
-                return self._token.value
-            return self._renew()
+        with _account_lock(self._account):
+            cached = _tokens.get(self._account, _Token())
+            if cached.fresh(self._clock(), self._margin):
+                return cached.value
+            return self._renew(cached)
 
     def renew(self, refused: str) -> str:
         """A new token: the API refused `refused` (unless a newer one was fetched meanwhile)."""
-        with self._lock:
-            if self._token.value and self._token.value != refused:
-                return self._token.value
-            return self._renew()
+        with _account_lock(self._account):
+            cached = _tokens.get(self._account, _Token())
+            if cached.value and cached.value != refused:
+                return cached.value
+            return self._renew(cached)
 
-    def _renew(self) -> str:
-        old = self._token.value
-        self._token = _Token()
-        value, lifetime = self._fetch()
-        logredact.register_secret(value, replaces=old or None)
-        self._token = _Token(value, self._clock() + lifetime, lifetime)
+    def _renew(self, old: _Token) -> str:
+        assertion = self._sign()
+        logredact.register_secret(assertion, replaces=old.assertion or None)
+        _tokens[self._account] = _Token(assertion=assertion)  # the old token is gone, whatever happens now
+        value, lifetime = self._fetch(assertion)
+        logredact.register_secret(value, replaces=old.value or None)
+        _tokens[self._account] = _Token(value, self._clock() + lifetime, lifetime, assertion)
         self.fetched += 1
         return value
 
@@ -96,17 +117,12 @@ class GoogleTokenSource:
         now = int(self._clock())
         claims = {"iss": c.client_email, "scope": SCOPE, "aud": c.token_uri, "iat": now}
         claims["exp"] = now + ASSERTION_LIFETIME
-        assertion = jwt.encode(
-            claims, c.private_key_pem, algorithm="RS256", headers={"kid": c.private_key_id}
-        )
-        logredact.register_secret(assertion, replaces=self._assertion or None)
-        self._assertion = assertion
-        return assertion
+        return jwt.encode(claims, c.private_key_pem, algorithm="RS256", headers={"kid": c.private_key_id})
 
-    def _fetch(self) -> tuple[str, float]:
+    def _fetch(self, assertion: str) -> tuple[str, float]:
         c = self.credentials
         where = describe_url(c.token_uri)
-        form = {"grant_type": JWT_BEARER, "assertion": self._sign()}
+        form = {"grant_type": JWT_BEARER, "assertion": assertion}
         try:
             response = self._http.post(c.token_uri, data=form, headers={"Accept": "application/json"})
         except httpx.TimeoutException:

@@ -88,6 +88,13 @@ def test_one_token_serves_an_hour_of_calls_and_is_renewed_five_minutes_before_it
     assert play.tokens_issued == 2 and client.tokens_fetched == 2
 
 
+def test_clients_made_anew_for_each_poll_share_the_accounts_token(play, key):
+    for _ in range(3):
+        with make_client(play, key) as client:
+            client.check(PACKAGE)
+    assert play.tokens_issued == 1 and len(play.api_calls()) == 3
+
+
 def test_a_refused_token_is_replaced_once_and_the_call_retried(play, client):
     play.add_review(PACKAGE)
     client.recent_reviews(PACKAGE)
@@ -399,3 +406,34 @@ def test_the_current_token_and_assertion_are_scrubbed_by_the_log_filter(play, cl
     assertion = [r.form["assertion"] for r in play.received if r.path == "/token"][-1]
     scrub = logredact.RedactingFilter([], addresses=False).scrub  # run-time secrets reach every filter
     assert scrub(f"sent {token} and {assertion}") == "sent [secret] and [secret]"
+
+
+# --- the rest of the face ------------------------------------------------------------------------------
+
+
+def test_one_review_is_read_normalised_and_an_old_one_is_not_found(play, key):
+    rid = play.add_review(PACKAGE, "Frage\tWie exportiere ich?", 4)
+    old = play.add_review(PACKAGE, modified=play.now() - timedelta(days=8))
+    with make_client(play, key) as client:
+        review = client.review(PACKAGE, rid)
+        assert review is not None and (review.title, review.body) == ("Frage", "Wie exportiere ich?")
+        with pytest.raises(StoreNotFound):
+            client.review(PACKAGE, old)
+
+
+def test_a_client_from_a_key_variable(play, key, monkeypatch):
+    monkeypatch.setenv("MAILBOT_TEST_PLAY_KEY", key.read_text())
+    with GooglePlayReviewsClient.from_key("env:MAILBOT_TEST_PLAY_KEY", api_base=play.base_url) as client:
+        assert client.check(PACKAGE).outcome is CheckOutcome.NO_RECENT_REVIEWS
+
+
+def test_a_token_endpoint_elsewhere_that_is_down_is_unavailable_and_the_check_says_try_later(play, key):
+    from tests.servers.common import free_ports
+
+    dead = f"http://127.0.0.1:{free_ports(1)[0]}/token"  # its own origin: the client mounts a transport
+    credentials = load_service_account(key, token_uri=dead)
+    with GooglePlayReviewsClient(credentials, api_base=play.base_url, timeout_seconds=2) as client:
+        with pytest.raises(StoreUnavailable, match="unreachable"):
+            client.recent_reviews(PACKAGE)
+        assert client.check(PACKAGE).outcome is CheckOutcome.TRY_LATER
+    assert play.received == []
