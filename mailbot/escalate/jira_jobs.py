@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot.addresses import has_no_mailbox
 from mailbot.db.schema import EscalationJob, InboundMail, JobState, Outcome, Ticket
 from mailbot.errors import PermanentError, Quarantine
 from mailbot.escalate import HttpPermanentError
@@ -222,7 +223,9 @@ def _mirrored(app: App, ticket_id: int, created: CreatedRequest) -> None:
         if ticket.erased_at is not None:  # the person's erasure committed while this request was raised
             _erased_meanwhile(session, app, ticket, now)
             return
-        if created.reporter_fallback:
+        if created.reporter_fallback and has_no_mailbox(ticket.customer):  # a store review: expected
+            add_event(session, ticket, "jira_raised_as_bot", created.reporter_fallback[:2000], now)
+        elif created.reporter_fallback:
             user = app.settings.jira.user if app.settings.jira else "the [jira] user"
             note = (
                 f"{created.issue_key} raised as {user}, not on behalf of {ticket.customer} (Jira does not"

@@ -3,7 +3,8 @@
 Each app is on its own: a key that cannot be read, a store that is down or a spent quota is recorded on
 that app (mailbot.reviews.poll) and the next app goes on. The steps of an app run in order (poll, sweep,
 decide, post, follow Apple's screening) over one client object, so its calls are strictly sequential, as
-both stores ask. Polling waits `poll_minutes` between looks; `reviews run` on the command line looks now.
+both stores ask. Polling waits `poll_minutes` between looks (`reviews run` on the command line looks now);
+an approved reply goes out at the next pass whether or not a poll is due.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from mailbot.app import App
 from mailbot.db.schema import ReplyState, ReviewReply, StoreApp, StoreReviewRow
@@ -71,9 +72,14 @@ def reviews_pass(
     if settings is None:
         return done
     for store_app in settings.apps:
-        if not force and not _poll_due(app, store_app, now, settings.poll_minutes):
-            continue
+        poll = force or _poll_due(app, store_app, now, settings.poll_minutes)
         one = AppPass(store_app.store, store_app.app, store_app.name)
+        if not poll:  # the database's part first: "fixed" follow-ups, reviews a crash left undecided
+            one.drafts = draft_new(app, store_app, now)
+            if not _work_waits(app, store_app, now):
+                if one.drafts.decided or one.drafts.drafted:
+                    done.apps.append(one)
+                continue  # nothing to read yet, nothing to post: no key read, no connection
         done.apps.append(one)
         try:
             channel = opener(store_app, settings.timeout_seconds)
@@ -84,7 +90,7 @@ def reviews_pass(
             warn_if_failing(app, store_app, now)
             continue
         try:
-            _one_app(app, store_app, channel, now, dry_run, one)
+            _one_app(app, store_app, channel, now, dry_run, one, poll)
         finally:
             channel.close()
         warn_if_failing(app, store_app, now)
@@ -98,13 +104,15 @@ def _one_app(
     now: datetime,
     dry_run: bool,
     one: AppPass,
+    poll: bool,
 ) -> None:
-    one.poll = poll_app(app.sessions, app.mailbox, channel, now)
-    if one.poll.error:
-        one.error = one.poll.error
-    elif _sweep_due(app, store_app, now):
-        _sweep(app, channel, now)
-    one.drafts = draft_new(app, store_app, now)
+    if poll:
+        one.poll = poll_app(app.sessions, app.mailbox, channel, now)
+        if one.poll.error:
+            one.error = one.poll.error
+        elif _sweep_due(app, store_app, now):
+            _sweep(app, channel, now)
+        one.drafts = draft_new(app, store_app, now)
     one.posts = post_approved(app.sessions, app.mailbox, channel, now, dry_run=dry_run)
     if dry_run:
         one.would_post = _texts(app, one.posts.waiting)
@@ -116,6 +124,26 @@ def _poll_due(app: App, store_app: AppleApp | GoogleApp, now: datetime, minutes:
     with app.sessions() as session:
         row = session.get(StoreApp, (store_app.store, store_app.app))
     return row is None or row.polled_at is None or now - row.polled_at >= timedelta(minutes=minutes)
+
+
+def _work_waits(app: App, store_app: AppleApp | GoogleApp, now: datetime) -> bool:
+    """A reply to post (approved, or unknown and due), or one Apple is still screening."""
+    with app.sessions() as session:
+        found = session.scalar(
+            select(ReviewReply.id)
+            .join(StoreReviewRow, StoreReviewRow.id == ReviewReply.review_pk)
+            .where(
+                StoreReviewRow.store == store_app.store,
+                StoreReviewRow.app == store_app.app,
+                or_(
+                    ReviewReply.state.in_((ReplyState.APPROVED, ReplyState.UNKNOWN, ReplyState.POSTING)),
+                    ReviewReply.public_state == PublicState.PENDING.value,
+                ),
+                or_(ReviewReply.next_attempt_at.is_(None), ReviewReply.next_attempt_at <= now),
+            )
+            .limit(1)
+        )
+    return found is not None
 
 
 def _sweep_due(app: App, store_app: AppleApp | GoogleApp, now: datetime) -> bool:
