@@ -18,7 +18,7 @@ from mailbot.paths import CLIENT_EXAMPLE_CONFIG
 
 # a commented-out setting is '# key = value' or '# [section]' at the start of a line; explanations
 # are indented or do not have that shape
-_COMMENTED = re.compile(r"^# (\[[a-z_.]+\]|[a-z_]+ *= )")
+_COMMENTED = re.compile(r"^# (\[\[?[a-z_.]+\]\]?|[a-z_]+ *= )")
 INSTALLATION_ONLY = {"database"}  # the lead's [clients] loader reads these from mailbot.toml only
 
 
@@ -103,6 +103,13 @@ def test_a_value_shown_for_a_key_with_a_default_is_that_default(path: tuple[str,
     if default is PydanticUndefined or default is None:
         return  # an example value for a key without a default
     assert value == default or str(value) == str(default), f"{'.'.join(path)}: {value!r} != {default!r}"
+
+
+def test_the_store_apps_of_the_example_are_valid_once_uncommented():
+    from mailbot.reviews.settings import ReviewSettings
+
+    reviews = ReviewSettings.model_validate(tomllib.loads(uncommented(TEXT))["reviews"])
+    assert [app.store for app in reviews.apps] == ["apple", "google"]
 
 
 def test_no_secret_values_only_variable_names():
