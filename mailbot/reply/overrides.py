@@ -86,7 +86,7 @@ _REQUIRED_SAMPLES: dict[str, object] = {
             "error": "400 INVALID_ARGUMENT",
         }
     ],
-    "app": "1234567890",
+    "app_id": "1234567890",
     "since": _DUE,
     "days": 3.5,
     "fix": "Geben Sie dem Schlüssel die Rolle Customer Support.",

@@ -65,7 +65,7 @@ review_ticket           reference, store_name, app_name, rating, review_number, 
                                                                                           external_key,
                                                                                           reply_state
 reviews_digest          support_name, drafts, persons, failed                             (none)
-reviews_polling_failed  store_name, app_name, app, since, days, error, fix                google_window
+reviews_polling_failed  store_name, app_name, app_id, since, days, error, fix             google_window
 ======================  ================================================================  ==================
 
 - ``subject``: the customer's subject; customer kinds answer with ``Re: <subject> [<reference>]``
@@ -121,7 +121,7 @@ reviews_polling_failed  store_name, app_name, app, since, days, error, fix      
   language, excerpt and reason; ``failed``: replies a store refused, dicts of number, store_name,
   app_name and error.
 - ``reviews_polling_failed``: reading an app's reviews has failed since ``since`` (aware datetime),
-  for ``days`` (float); ``app``: the Apple app id or the Google package; ``error``: one line;
+  for ``days`` (float); ``app_id``: the Apple app id or the Google package; ``error``: one line;
   ``fix``: one sentence saying what to do; ``google_window``: Google Play reviews are now older than
   its 7-day API window before they could be read: the mail says reviews are being lost.
 - ``recipient``: the address that rejected the mail (with the customer's name when it is the
@@ -228,7 +228,9 @@ REQUIRED_KEYS: dict[str, frozenset[str]] = {
         | {"language", "reason"}
     ),
     "reviews_digest": frozenset({"support_name", "drafts", "persons", "failed"}),
-    "reviews_polling_failed": frozenset({"store_name", "app_name", "app", "since", "days", "error", "fix"}),
+    "reviews_polling_failed": frozenset(
+        {"store_name", "app_name", "app_id", "since", "days", "error", "fix"}
+    ),
 }
 OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
     "answer": {"customer_name": "", "article_title": None},

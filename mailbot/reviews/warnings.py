@@ -14,21 +14,39 @@ from sqlalchemy import select
 
 from mailbot.app import App
 from mailbot.db.schema import ReplyState, ReviewReply, ReviewState, StoreApp, StoreReviewRow
+from mailbot.domain import Language
 from mailbot.reviews.poll import failing_too_long
 from mailbot.reviews.settings import AppleApp, GoogleApp
 from mailbot.reviews.ticket import STORE_NAMES
 from mailbot.tickets.notify import local_time, mail_team
 
 EXCERPT = 160
-FIXES = {
-    "StoreAuthError": "the key was refused: check the key id, issuer id and key file ({store} settings in the"
-    " client's [[reviews.apps]]), or make a new key",
-    "StoreAccessDenied": "the key may not read this app: ask the client to grant the role again"
-    " (docs/reviews.md, set-up), and accept any new agreement in the store's console",
-    "StoreNotFound": "the store does not know this app: check the app id or package name",
-    "StoreRateLimited": "the store's quota is spent: mailbot waits and goes on by itself; poll less often if"
-    " this repeats",
-    "ConfigError": "the key cannot be read: see the error for the file or variable to fix",
+FIXES: dict[Language, dict[str, str]] = {
+    Language.EN: {
+        "StoreAuthError": "the store refused the key: check key id, issuer id and key file of the app in the"
+        " client's [[reviews.apps]], or make a new key",
+        "StoreAccessDenied": "the key may not read this app: ask the client to grant the role again"
+        " (docs/reviews-setup.en.md) and to accept any new agreement in the store's console",
+        "StoreNotFound": "the store does not know this app: check the app id or package name",
+        "StoreRateLimited": "the store's quota is spent: mailbot waits and goes on by itself; poll less often"
+        " if this repeats",
+        "ConfigError": "the key cannot be read: the error names the file or variable to fix",
+    },
+    Language.DE: {
+        "StoreAuthError": "Der Store lehnt den Schlüssel ab: Key-ID, Issuer-ID und Schlüsseldatei der App in"
+        " [[reviews.apps]] des Kunden prüfen oder einen neuen Schlüssel erstellen.",
+        "StoreAccessDenied": "Der Schlüssel darf diese App nicht lesen: den Kunden bitten, die Rolle erneut"
+        " zu vergeben (docs/reviews-setup.de.md) und neuen Vereinbarungen in der Konsole des Stores"
+        " zuzustimmen.",
+        "StoreNotFound": "Der Store kennt diese App nicht: App-ID bzw. Paketnamen prüfen.",
+        "StoreRateLimited": "Das Kontingent des Stores ist aufgebraucht: mailbot wartet und macht von selbst"
+        " weiter; bei Wiederholung seltener abrufen.",
+        "ConfigError": "Der Schlüssel kann nicht gelesen werden: Der Fehler nennt die Datei oder Variable.",
+    },
+}
+OTHER_FIX = {
+    Language.EN: "look at the error; `mailbot reviews check` tells what the store says now",
+    Language.DE: "Den Fehler ansehen; `mailbot reviews check` zeigt, was der Store jetzt antwortet.",
 }
 
 
@@ -43,14 +61,15 @@ def warn_if_failing(app: App, store_app: AppleApp | GoogleApp, now: datetime) ->
         error = row.last_error or "?"
         kind = error.split(":", 1)[0]
         store_name = STORE_NAMES[store_app.store]
-        fix = FIXES.get(kind, "look at the error; `mailbot reviews check` tells what the store says now")
+        language = app.settings.team.language
+        fix = FIXES[language].get(kind, OTHER_FIX[language])
         days = round((now - row.failing_since).total_seconds() / 86400, 1)
         mail_team(
             session, app, None, "reviews_polling_failed",
             f"reviews-polling-failed:{store_app.store}:{store_app.app}:{row.failing_since.isoformat()}", now,
-            store_name=store_name, app_name=store_app.name, app=store_app.app,
+            store_name=store_name, app_name=store_app.name, app_id=store_app.app,
             since=local_time(app, row.failing_since), days=days,
-            error=error[:300], fix=fix.format(store=store_name), google_window=store_app.store == "google",
+            error=error[:1000], fix=fix, google_window=store_app.store == "google",
         )  # fmt: skip
         row.warned_at = now
     return True

@@ -127,7 +127,7 @@ CONTEXTS = {
     "reviews_polling_failed": {
         "store_name": "Google Play",
         "app_name": "Aktivo Fitness",
-        "app": "de.aktivo.fitness",
+        "app_id": "de.aktivo.fitness",
         "since": DUE,
         "days": 3.2,
         "error": "403 PERMISSION_DENIED",

@@ -102,7 +102,7 @@ def polling(**extra: object) -> dict[str, object]:
     return {
         "store_name": "Google Play",
         "app_name": "Aktivo Fitness",
-        "app": "de.aktivo.fitness",
+        "app_id": "de.aktivo.fitness",
         "since": datetime(2026, 12, 1, 8, 30, tzinfo=BERLIN),
         "days": 3.2,
         "error": "Google Play refused the service account (403 PERMISSION_DENIED)",
@@ -345,10 +345,10 @@ def test_polling_failed_names_app_error_and_fix(renderer, language):
         assert needle in out.text and needle in out.html
     assert ("7 Tage lang" if language is Language.DE else "for 7 days only") in out.text  # loss is coming
     apple = renderer.render(
-        "reviews_polling_failed", language, polling(store_name="App Store", app="1234567890")
+        "reviews_polling_failed", language, polling(store_name="App Store", app_id="1234567890")
     )
     assert "7 Tage" not in apple.text and "7 days" not in apple.text
-    assert ("App-ID:   1234567890" if language is Language.DE else "App ID:   1234567890") in apple.text
+    assert ("App-ID:    1234567890" if language is Language.DE else "App ID:    1234567890") in apple.text
 
 
 @pytest.mark.parametrize("language", list(Language))
