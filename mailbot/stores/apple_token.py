@@ -2,14 +2,20 @@
 
 A token lives 15 minutes (Apple refuses more than 20) and is reused until less than 5 minutes are
 left, as microsoft/asconnect does: a poll of hundreds of pages signs once, and a token never expires
-in the middle of a call. Each new token is registered with `logredact`, so a log line that somehow
-carries it shows "[secret]" instead; the token is never formatted into a message.
+in the middle of a call. The cache is shared by every client of the same key in this process, so
+the polls of a long-running scheduler (a new client per run) reuse one token too. Each new token is
+registered with `logredact` in place of the key's previous one, so a log line that somehow carries it
+shows "[secret]" instead (and the filter keeps one token per key, not one per run); the token is never
+formatted into a message.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -33,6 +39,17 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class _Signed:
+    token: str
+    issued: datetime
+    expires: datetime
+
+
+_shared: dict[str, _Signed] = {}  # fingerprint of the key -> its current token
+_shared_lock = threading.Lock()
+
+
 class AppleTokens:
     """Makes and caches the bearer token of one key; `renew()` after the service refused one."""
 
@@ -43,9 +60,9 @@ class AppleTokens:
         self._key = key
         self._credentials = credentials
         self._clock = clock
-        self._token: str | None = None
-        self._expires: datetime | None = None
-        self.made = 0  # how many tokens this cache signed (for tests and the status line)
+        material = "\0".join((credentials.key_id, credentials.issuer_id or "", credentials.private_key_pem))
+        self._fingerprint = hashlib.sha256(material.encode()).hexdigest()
+        self.made = 0  # how many tokens this object signed (for tests and the status line)
 
     def __repr__(self) -> str:
         return f"AppleTokens(key_id={self._credentials.key_id!r}, made={self.made})"
@@ -53,15 +70,18 @@ class AppleTokens:
     def token(self) -> str:
         """The cached token, or a new one when less than RENEW_BELOW is left."""
         now = self._clock()
-        if self._token is None or self._expires is None or self._expires - now < RENEW_BELOW:
-            return self._make(now)
-        return self._token
+        with _shared_lock:
+            signed = _shared.get(self._fingerprint)
+            if signed is None or signed.issued > now or signed.expires - now < RENEW_BELOW:
+                signed = self._make(now, signed)
+            return signed.token
 
     def renew(self) -> str:
         """A new token at once: the service refused the cached one although it looked valid."""
-        return self._make(self._clock())
+        with _shared_lock:
+            return self._make(self._clock(), _shared.get(self._fingerprint)).token
 
-    def _make(self, now: datetime) -> str:
+    def _make(self, now: datetime, old: _Signed | None) -> _Signed:
         issued = int(now.timestamp())
         expires = issued + int(LIFETIME.total_seconds())
         claims: dict[str, object] = {"aud": AUDIENCE, "iat": issued, "exp": expires}
@@ -71,10 +91,11 @@ class AppleTokens:
             claims["iss"] = self._credentials.issuer_id
         headers = {"kid": self._credentials.key_id, "typ": "JWT"}
         token = jwt.encode(claims, self._key, algorithm="ES256", headers=headers)
-        register_secret(token, replaces=self._token)
-        self._token, self._expires = token, datetime.fromtimestamp(expires, UTC)
+        register_secret(token, replaces=old.token if old else None)
+        signed = _Signed(token, datetime.fromtimestamp(issued, UTC), datetime.fromtimestamp(expires, UTC))
+        _shared[self._fingerprint] = signed
         self.made += 1
-        return token
+        return signed
 
 
 _RATE_PART = re.compile(r"\s*([\w-]+)\s*:\s*(\d+)\s*")

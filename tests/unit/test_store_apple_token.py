@@ -90,6 +90,20 @@ def test_renew_signs_a_new_token_at_once_and_the_log_filter_learns_it() -> None:
     assert first not in redacting.secrets  # the replaced token is dropped
 
 
+def test_clients_of_the_same_key_share_its_token_and_other_keys_do_not() -> None:
+    clock = MovableClock(T0)
+    pem = new_private_key_pem()
+    first_run = AppleTokens(AppleCredentials("KEY123", ISSUER, pem), clock)
+    token = first_run.token()
+    clock.advance(5 * 60)
+    next_run = AppleTokens(AppleCredentials("KEY123", ISSUER, pem), clock)  # a new client, the next poll
+
+    assert next_run.token() == token and next_run.made == 0
+    assert AppleTokens(AppleCredentials("KEY123", ISSUER, new_private_key_pem()), clock).token() != token
+    renewed = first_run.renew()
+    assert next_run.token() == renewed != token
+
+
 # --- X-Rate-Limit ----------------------------------------------------------------------------------
 
 
