@@ -306,6 +306,19 @@ def test_digest_shows_every_item_and_the_commands(renderer, language):
     assert ("Dank" if language is Language.DE else "thank-you") in out.text
 
 
+@pytest.mark.parametrize("seen", ["fr", "French"])
+def test_digest_names_the_review_language_in_the_teams_words(renderer, seen):
+    ctx = digest(drafts=[], persons=[person(language=seen)])
+    assert "R16 · Aktivo Fitness (Google Play) · ★☆☆☆☆ · Französisch\n" in (
+        renderer.render("reviews_digest", Language.DE, ctx).text
+    )
+    assert "★☆☆☆☆ · French\n" in renderer.render("reviews_digest", Language.EN, ctx).text
+    unknown = renderer.render(
+        "reviews_digest", Language.DE, digest(drafts=[], persons=[person(language="Klingon")])
+    )
+    assert "★☆☆☆☆ · Klingon\n" in unknown.text
+
+
 def test_digest_leaves_out_empty_sections(renderer):
     out = renderer.render("reviews_digest", Language.EN, REQUIRED_ONLY["reviews_digest"])
     assert "For a person (1):" in out.text
