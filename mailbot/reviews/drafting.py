@@ -17,20 +17,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
-from mailbot.classify.normalise import classification_text
 from mailbot.db.schema import ReplyState, ReviewReply, ReviewState, StoreReviewRow, Ticket, TicketEvent
 from mailbot.domain import Language, TicketState
 from mailbot.reviews.checker import check_reply
 from mailbot.reviews.compose import Draft, ReplyContext, ReplyKind, draft_reply
 from mailbot.reviews.decide import ReviewAction, ReviewDecision, ReviewFacts, decide_review
-from mailbot.reviews.detect import detect
 from mailbot.reviews.language import review_language
+from mailbot.reviews.reading import Reading, read_new
 from mailbot.reviews.settings import AppleApp, GoogleApp, ReviewSettings
 from mailbot.reviews.ticket import open_review_ticket
 from mailbot.reviews.workflow import Checker
 from mailbot.stores.model import Store
 
-BATCH = 200  # reviews decided per transaction
 RECENT = 4  # phrasings of the app's latest drafts a new draft avoids
 _VERSION = re.compile(r"\b(?:version|Version|v)\s*([0-9]+(?:\.[0-9]+){1,3})\b")
 
@@ -64,24 +62,22 @@ def draft_new(app: App, store_app: AppleApp | GoogleApp, now: datetime) -> Draft
     # made (and stored) on first use in a session of their own: not inside the write transaction below
     _ = app.message_id_key, app.renderer
     while True:
+        readings = read_new(app, store_app)
+        if not readings:
+            break
         with app.sessions.begin() as session:
             rows = list(
                 session.scalars(
                     select(StoreReviewRow)
-                    .where(
-                        StoreReviewRow.mailbox == app.mailbox,
-                        StoreReviewRow.store == store_app.store,
-                        StoreReviewRow.app == store_app.app,
-                        StoreReviewRow.state == ReviewState.NEW,
-                    )
+                    .where(StoreReviewRow.id.in_(readings), StoreReviewRow.state == ReviewState.NEW)
                     .order_by(StoreReviewRow.created_at, StoreReviewRow.id)
-                    .limit(BATCH)
                     .with_for_update(skip_locked=True)
                 )
             )
-            if not rows:
-                break
-            _decide_batch(session, app, settings, store_app, rows, now, report)
+            rows = [row for row in rows if row.text_sha256 == readings[row.id].digest]
+            _decide_batch(session, app, settings, store_app, rows, readings, now, report)
+        if not rows:
+            break  # another worker has them, or they changed meanwhile: the next pass decides them
     with app.sessions.begin() as session:
         _draft_fixed(session, app, settings, store_app, now, report)
     return report
@@ -93,33 +89,30 @@ def _decide_batch(
     settings: ReviewSettings,
     store_app: AppleApp | GoogleApp,
     rows: list[StoreReviewRow],
+    readings: dict[int, Reading],
     now: datetime,
     report: DraftReport,
 ) -> None:
-    predictions = app.classifier.predict_texts([classification_text(r.title, r.body) for r in rows])
     escalating = frozenset(a.id for a in app.kb.articles if a.action == "escalate")
-    default = app.settings.support.default_language
-    for row, prediction in zip(rows, predictions, strict=True):
-        found = review_language(row.title, row.body, default)
-        answered = _posted_before(session, row)
-        hits = detect(row.title, row.body)
+    for row in rows:
+        read = readings[row.id]
         facts = ReviewFacts(
             store=Store(row.store),
             rating=row.rating,
             title=row.title,
             body=row.body,
-            language=found.language,
-            prediction=prediction,
-            severity=app.severity.guess(row.title, row.body),
-            hits=hits,
-            already_answered=answered,
+            language=read.language.language,
+            prediction=read.prediction,
+            severity=read.severity,
+            hits=read.hits,
+            already_answered=_posted_before(session, row),
             edited=row.edited_at is not None,
             escalating_articles=escalating,
             review_id=row.review_id,
             author=row.author,
         )
         decision = decide_review(facts)
-        row.language = found.language.value if found.language else None
+        row.language = read.language.language.value if read.language.language else None
         row.action, row.reason = decision.action.value, decision.reason
         row.article_id = decision.article_id
         row.severity = decision.severity.value if decision.severity else None
