@@ -143,3 +143,24 @@ def _at_local_hour(hour: int) -> str:
 
     berlin = datetime.now(ZoneInfo("Europe/Berlin")).replace(hour=hour, minute=5, second=0, microsecond=0)
     return berlin.isoformat()
+
+
+def test_an_apple_text_edit_is_found_by_the_daily_sweep_and_decided_again(auto_stores, capsys):
+    review_id = auto_stores.apple.add_review(
+        APPLE_APP, rating=5, body="Die beste Fitness-App, die ich kenne."
+    )
+    start = datetime.now(UTC)
+    auto_stores.cli(capsys, "reviews", "run", "--client", "aktivo", "--now", start.isoformat())
+    (review,) = auto_stores.reviews()
+    assert review.action == "thank"
+    auto_stores.apple.edit_review(
+        review_id, rating=1, body="Seit dem Update stürzt die App beim Start sofort ab."
+    )
+    hour_later = (start + timedelta(hours=1)).isoformat()
+    auto_stores.cli(capsys, "reviews", "run", "--client", "aktivo", "--now", hour_later)
+    assert auto_stores.reviews()[0].rating == 5  # Apple gives no edit time: the watermark poll cannot see it
+    day_later = (start + timedelta(hours=25)).isoformat()
+    auto_stores.cli(capsys, "reviews", "run", "--client", "aktivo", "--now", day_later)
+    (review,) = auto_stores.reviews()
+    assert (review.rating, review.action) == (1, "ticket") and review.edited_at is not None
+    assert [r.state for r in auto_stores.replies()] == ["superseded", "draft"]
