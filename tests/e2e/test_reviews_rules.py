@@ -164,3 +164,17 @@ def test_an_apple_text_edit_is_found_by_the_daily_sweep_and_decided_again(auto_s
     (review,) = auto_stores.reviews()
     assert (review.rating, review.action) == (1, "ticket") and review.edited_at is not None
     assert [r.state for r in auto_stores.replies()] == ["superseded", "draft"]
+
+
+def test_the_onboarding_check_tells_access_problems_from_an_app_without_reviews(auto_stores, capsys):
+    auto_stores.apple.add_app(APPLE_APP)  # the app exists in App Store Connect, without reviews yet
+    out = auto_stores.cli(capsys, "reviews", "check", "--client", "aktivo")
+    assert "ok   apple 1234567890 (Aktivo): no reviews yet" in out
+    auto_stores.google.add_review(PACKAGE, "\tPraktisch", 5)
+    assert "ok   google de.parkfuchs.app (Parkfuchs): works" in auto_stores.cli(
+        capsys, "reviews", "check", "--client", "parkfuchs"
+    )
+    auto_stores.google.revoke("reviews@mailbot-test.iam.gserviceaccount.com", PACKAGE)
+    out = auto_stores.cli(capsys, "reviews", "check", "--client", "parkfuchs", expect=1)
+    assert "FAIL google de.parkfuchs.app (Parkfuchs): no access or missing permission" in out
+    assert "Reply to reviews" in out  # the fix, in words
