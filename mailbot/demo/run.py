@@ -5,6 +5,8 @@ One installation with two client apps, as an agency runs it: the shipped German 
 knowledge base, contract (London business hours, English bank holidays) and sender
 (mailbot/demo/clients/). Each has a Maildir holding its samples (as if a local MTA had delivered
 them); SQLite keeps the state, and a local SMTP sink writes every mail sent as an .eml file.
+Aktivo's App Store and Google Play reviews come from loopback stand-ins of both stores that run while the
+demo runs (mailbot.demo.reviews).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from mailbot.clients import load_installation
 from mailbot.clients.fleet import Fleet
 from mailbot.clock import Clock, system_clock
 from mailbot.db.schema import InboundMail, OutboxMail, Ticket
+from mailbot.demo.reviews import DemoStores, print_reviews
 from mailbot.demo.sink import EmlSink
 from mailbot.errors import ConfigError
 from mailbot.ingest.maildir import ensure_maildir
@@ -76,22 +79,36 @@ def run_demo(directory: Path, kb: Path | None = None, clock: Clock = system_cloc
     names = {
         slug: _deliver_samples(directory / "clients" / slug / "Maildir", samples) for slug, samples in clients
     }
-    with EmlSink(directory / "sent") as sink:
-        config = directory / "mailbot.toml"
+    config = directory / "mailbot.toml"
+    with EmlSink(directory / "sent") as sink, DemoStores(directory / "keys") as stores:
+        with (directory / "clients" / FITNESS / "client.toml").open("a", encoding="utf-8") as client:
+            client.write(stores.section())
         config.write_text(INSTALLATION.format(config=config, port=sink.port), encoding="utf-8")
         fleet = Fleet.open(load_installation(config), clock)
-        sent = 0
+        sent, draft = 0, None
         try:
             for app in fleet:
-                report = run_once(app)
+                report = run_once(app)  # the mail, and the reviews pass of a client with [reviews]
                 sent += report.delivery.sent
                 _print_summary(app, names[app.mailbox])
+                draft = print_reviews(app, stores) or draft
         finally:
             fleet.close()
     sent_dir = directory / "sent"
     print(f"\n{sent} mails sent to the local SMTP sink, saved as .eml files in {sent_dir}")
     print(f"State of the demo database: mailbot status --config {config}")
+    _print_review_commands(config, draft)
     return 0
+
+
+def _print_review_commands(config: Path, draft: str | None) -> None:
+    """What to try next with the reviews, and why `reviews run` will not work any more."""
+    print(f"The reviews waiting for a person: mailbot reviews list --config {config} --client {FITNESS}")
+    if draft:
+        where = f"--config {config} --client {FITNESS}"
+        print(f"  then: mailbot reviews show {draft} {where}   (or approve, edit, reject)")
+    print("  The store stand-ins stopped with the demo: approving works, but `mailbot reviews run` on this")
+    print("  configuration cannot reach a store any more (connection refused), so nothing more is posted.")
 
 
 def _write_clients(directory: Path, kb: Path) -> list[tuple[str, Path]]:

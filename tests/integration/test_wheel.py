@@ -58,5 +58,9 @@ def test_wheel_ships_templates_knowledge_bases_example_configs_and_demo_clients(
     assert any(n.endswith("_out_of_scope.md") for n in demo_clients)
     assert [n for n in demo_clients if n not in names and "__pycache__" not in n] == []
     assert all(f"mailbot/demo/samples/{p.name}" in names for p in DEMO_SAMPLES.glob("*.eml"))
+    stand_ins = PACKAGE_DIR / "demo" / "stores"  # `mailbot demo` starts the store stand-ins from the wheel
+    modules = [f"mailbot/demo/stores/{p.name}" for p in stand_ins.glob("*.py")]
+    assert "mailbot/demo/stores/apple.py" in modules and "mailbot/demo/stores/google.py" in modules
+    assert "mailbot/demo/reviews.py" in names and all(m in names for m in modules)
     assert any(n.startswith("mailbot/db/migrations/versions/0001") for n in names)
     assert not any(n.startswith(("tests/", "bench/", "templates/", "knowledge_base/")) for n in names)

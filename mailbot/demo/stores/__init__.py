@@ -1,0 +1,2 @@
+"""Loopback stand-ins of App Store Connect and Google Play, for the tests and `mailbot demo`: never for
+production."""
