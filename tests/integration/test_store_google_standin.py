@@ -65,16 +65,17 @@ def test_a_correct_assertion_gets_an_hour_long_bearer_token(play, key):
 @pytest.mark.parametrize(
     ("claims", "error"),
     [
-        ({"aud": "https://oauth2.googleapis.com/token"}, "invalid_grant"),  # not this token URI
-        ({"scope": "https://www.googleapis.com/auth/cloud-platform"}, "invalid_scope"),
-        ({"exp": int(time.time()) + 7200}, "invalid_grant"),  # longer than an hour
-        ({"iat": int(time.time()) + 600, "exp": int(time.time()) + 1200}, "invalid_grant"),  # in the future
-        ({"iat": int(time.time()) - 7200, "exp": int(time.time()) - 3600}, "invalid_grant"),  # expired
-        ({"iss": "someone@else.iam.gserviceaccount.com"}, "invalid_grant"),
+        # times relative to the moment the test runs (a whole suite takes longer than these offsets)
+        (lambda now: {"aud": "https://oauth2.googleapis.com/token"}, "invalid_grant"),  # not this token URI
+        (lambda now: {"scope": "https://www.googleapis.com/auth/cloud-platform"}, "invalid_scope"),
+        (lambda now: {"exp": now + 7200}, "invalid_grant"),  # longer than an hour
+        (lambda now: {"iat": now + 600, "exp": now + 1200}, "invalid_grant"),  # in the future
+        (lambda now: {"iat": now - 7200, "exp": now - 3600}, "invalid_grant"),  # expired
+        (lambda now: {"iss": "someone@else.iam.gserviceaccount.com"}, "invalid_grant"),
     ],
 )
 def test_assertions_google_refuses_are_refused(play, key, claims, error):
-    answer = token_answer(play, assertion(play, key, **claims))
+    answer = token_answer(play, assertion(play, key, **claims(int(time.time()))))
     assert (answer.status_code, answer.json()["error"]) == (400, error)
     assert play.tokens_issued == 0
 
