@@ -7,6 +7,7 @@ Two clients: aktivo answers its iPhone app's reviews (App Store), parkfuchs its 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +100,26 @@ api_url = "{google.base_url}"
 """
 
 
+@contextmanager
+def running_stores(
+    tmp_path: Path,
+    dovecot: DovecotServer,
+    smtp_sink: SmtpSink,
+    models: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    google_extra: str = "[]",
+) -> Iterator[Stores]:
+    """aktivo (App Store, Jira) and parkfuchs (Google Play, `auto = <google_extra>`) on the stand-ins."""
+    with FakeAppStoreConnect() as apple, FakeGooglePlay() as google, FakeJsm() as jsm:
+        monkeypatch.setenv("MAILBOT_JIRA_TOKEN", jsm.token)
+        installation = make_installation(tmp_path / "install", dovecot, smtp_sink, model_dir=models)
+        keys = tmp_path / "keys"
+        keys.mkdir()
+        installation.add("aktivo", "AK", apple_client(apple, keys, jsm))
+        installation.add("parkfuchs", "PF", google_client(google, keys, auto=google_extra))
+        yield Stores(installation, apple, google, jsm)
+
+
 @pytest.fixture
 def stores(
     tmp_path: Path,
@@ -107,16 +128,8 @@ def stores(
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Stores]:
-    with FakeAppStoreConnect() as apple, FakeGooglePlay() as google, FakeJsm() as jsm:
-        monkeypatch.setenv("MAILBOT_JIRA_TOKEN", jsm.token)
-        installation = make_installation(
-            tmp_path / "install", dovecot, smtp_sink, model_dir=shared_models(tmp_path_factory)
-        )
-        keys = tmp_path / "keys"
-        keys.mkdir()
-        installation.add("aktivo", "AK", apple_client(apple, keys, jsm))
-        installation.add("parkfuchs", "PF", google_client(google, keys))
-        yield Stores(installation, apple, google, jsm)
+    with running_stores(tmp_path, dovecot, smtp_sink, shared_models(tmp_path_factory), monkeypatch) as built:
+        yield built
 
 
 def test_a_german_one_star_crash_review_becomes_a_ticket_and_its_approved_reply_is_posted_once(

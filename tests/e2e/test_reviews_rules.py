@@ -13,18 +13,9 @@ from pathlib import Path
 import pytest
 
 from mailbot.db.schema import OutboxMail, StoreApp
-from tests.e2e.test_clients import make_installation, shared_models
-from tests.e2e.test_reviews_flow import (
-    APPLE_APP,
-    PACKAGE,
-    Stores,
-    apple_client,
-    google_client,
-)
+from tests.e2e.test_clients import shared_models
+from tests.e2e.test_reviews_flow import APPLE_APP, PACKAGE, Stores, running_stores
 from tests.servers import DovecotServer, SmtpSink
-from tests.servers.appstore import FakeAppStoreConnect
-from tests.servers.googleplay import FakeGooglePlay
-from tests.servers.jsm import FakeJsm
 
 pytestmark = pytest.mark.servers
 PRAISE = [
@@ -43,16 +34,10 @@ def auto_stores(
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Stores]:
-    with FakeAppStoreConnect() as apple, FakeGooglePlay() as google, FakeJsm() as jsm:
-        monkeypatch.setenv("MAILBOT_JIRA_TOKEN", jsm.token)
-        installation = make_installation(
-            tmp_path / "install", dovecot, smtp_sink, model_dir=shared_models(tmp_path_factory)
-        )
-        keys = tmp_path / "keys"
-        keys.mkdir()
-        installation.add("aktivo", "AK", apple_client(apple, keys, jsm))
-        installation.add("parkfuchs", "PF", google_client(google, keys, auto='["thank"]\nauto_daily_cap = 3'))
-        yield Stores(installation, apple, google, jsm)
+    models = shared_models(tmp_path_factory)
+    auto = '["thank"]\nauto_daily_cap = 3'
+    with running_stores(tmp_path, dovecot, smtp_sink, models, monkeypatch, auto) as built:
+        yield built
 
 
 def test_auto_posts_thanks_up_to_the_daily_cap_and_the_rest_wait_for_a_person(auto_stores, capsys):
