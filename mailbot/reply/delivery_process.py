@@ -190,8 +190,9 @@ def _serve(
         used.ru_maxrss // 1024,
     )  # fmt: skip
     data = json.dumps(answer).encode()
-    while data:
-        data = data[os.write(results, data) :]
+    with contextlib.suppress(BrokenPipeError):  # the parent is gone: no one to tell
+        while data:
+            data = data[os.write(results, data) :]
     return 0 if failure is None else FAILED_EXIT
 
 
