@@ -27,6 +27,7 @@ import logging
 import multiprocessing
 import os
 import resource
+import select
 import signal
 import time
 from collections.abc import Callable
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 WAKE, FINISH, STOP = b"w", b"f", b"s"  # what the parent writes on the wake pipe
 FAILED_EXIT = 70  # the child's exit status when its delivery broke (a database error)
+PARENT_LOOK_SECONDS = 1.0  # how often the child checks that its parent still lives
 
 
 def can_fork(engine: Engine) -> bool:
@@ -161,8 +163,13 @@ def _serve(
     """The child: a delivery thread woken by the parent's pipe; the report goes back as one JSON object."""
     thread = DeliveryThread(make_deliverer(), name=name, gate=gate).start()
     failure: str | None = None
+    parent = os.getppid()
     while True:
-        told = os.read(wakes, 4096)
+        readable, _, _ = select.select([wakes], [], [], PARENT_LOOK_SECONDS)
+        if not readable and os.getppid() == parent:
+            continue
+        # the parent is gone when the pipe ends, or when another process (one it forked too) holds it
+        told = os.read(wakes, 4096) if readable else b""
         if FINISH in told:
             try:
                 thread.finish()
