@@ -33,6 +33,7 @@ from mailbot.pipeline.out_of_hours import acknowledge_out_of_hours
 from mailbot.pipeline.process import ProcessReport, process_pending
 from mailbot.privacy.schedule import delete_folder_copies, run_privacy_jobs
 from mailbot.reply.deliver import Deliverer, DeliveryReport
+from mailbot.reply.delivery_process import DeliveryProcess, can_fork
 from mailbot.reply.delivery_thread import DeliveryThread
 from mailbot.reports.schedule import deliver_due_reports, wants_reports
 from mailbot.reviews.schedule import run_review_jobs
@@ -69,6 +70,14 @@ def deliverer_for(app: App) -> Deliverer:
 def delivery_for(app: App) -> DeliveryThread:
     """The client's delivery thread (not started): it sends while mail is decided."""
     return DeliveryThread(deliverer_for(app), name=f"delivery:{app.mailbox}")
+
+
+def delivery_once_for(app: App) -> DeliveryThread | DeliveryProcess:
+    """`run --once`: delivery in a process of its own, on the second core (mailbot.reply.
+    delivery_process); the thread where the platform cannot fork or the database lives in memory."""
+    if can_fork(app.engine):
+        return DeliveryProcess(lambda: deliverer_for(app), app.engine, name=f"delivery:{app.mailbox}")
+    return delivery_for(app)
 
 
 def run_cycle(
@@ -143,8 +152,8 @@ def run_once(app: App) -> CycleReport:
     reviews, escalation jobs, Jira follow-up, the SLA watch, report mails, retention; the outbox is
     delivered all along, and the pass ends when the outbox is empty or holds only rows backed off for
     later."""
+    delivery = delivery_once_for(app).start()  # forked before the source opens anything
     source = app.make_source()
-    delivery = delivery_for(app).start()
     try:
         report = run_pass(app, source, delivery.wake)
         run_review_jobs(app)  # before the escalation jobs: a review's ticket reaches Jira in this run

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from mailbot.reply.deliver import Deliverer, DeliveryReport
+from mailbot.reply.deliver import Deliverer, DeliveryGate, DeliveryReport
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,14 @@ class CommitGate:
             self._gap.set()
         self._done.wait(GAP_SECONDS)
 
+    def busy(self) -> bool:
+        """The process stage committed a moment ago: it is working through a backlog."""
+        return self.monotonic() - self._last_commit <= ACTIVE_SECONDS
+
     @contextlib.contextmanager
     def turn(self) -> Iterator[None]:
         """Around one delivery transaction: wait (briefly) for the next commit boundary first."""
-        if self.monotonic() - self._last_commit > ACTIVE_SECONDS:
+        if not self.busy():
             yield
             return
         with self._lock:
@@ -88,10 +92,14 @@ class DeliveryThread:
         deliverer: Deliverer,
         name: str = "delivery",
         monotonic: Callable[[], float] = time.monotonic,
+        gate: DeliveryGate | None = None,
     ) -> None:
+        """`gate`: what delivery's transactions ask for their turn, when the process stage runs in
+        another process and marks its commits there (mailbot.reply.delivery_process); by default a
+        CommitGate in this process, whose commit boundaries are this thread's wakes."""
         self.deliverer = deliverer
-        self.gate = CommitGate()
-        deliverer.gate = self.gate
+        self.gate = CommitGate() if gate is None else None
+        deliverer.gate = gate or self.gate
         self.report = DeliveryReport()  # everything the thread did, summed over its drains
         self.monotonic = monotonic
         self._name = name
@@ -119,7 +127,8 @@ class DeliveryThread:
         """There may be new rows: drain now (or right after the drain under way). For the process
         stage's commit hook: safe from any thread; returns at once, or after delivery's one short
         transaction when delivery is waiting for the database (CommitGate)."""
-        self.gate.commit_boundary()
+        if self.gate is not None:
+            self.gate.commit_boundary()
         with self._lock:
             loop, woken = self._loop, self._woken
             if loop is None or woken is None:

@@ -1,0 +1,152 @@
+"""`run --once` delivers in a process of its own (issue 13: both cores), over Dovecot and the aiosmtpd sink.
+
+The child sends while the worker decides; its report (errors included) reaches the worker's; its death
+loses nothing: the worker delivers what it left pending, and what it held comes back after the lease,
+never twice.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from pathlib import Path
+
+import aiosmtplib
+import pytest
+
+from mailbot.app import App, build_app
+from mailbot.config import load_settings
+from mailbot.pipeline.process import BATCH_SIZE
+from mailbot.reply import outbox_states
+from mailbot.reply.accepted_journal import AcceptedJournal
+from mailbot.reply.deliver import LEASE
+from mailbot.reply.smtp_pool import SmtpConnector
+from mailbot.worker import run_once
+from tests.e2e.conftest import Bot, make_mail
+
+QUESTION = "Hallo, ich habe mein Passwort vergessen. Wie kann ich es zurücksetzen?"
+
+
+@pytest.fixture
+def app(bot: Bot):
+    app = build_app(load_settings(bot.config))
+    yield app
+    app.close()
+
+
+def ask(bot: Bot, count: int) -> None:
+    for number in range(count):
+        bot.deliver(make_mail(f"kunde{number}@example.org", "Passwort vergessen", QUESTION))
+
+
+def message_ids(bot: Bot) -> Counter[str]:
+    return Counter(str(message_from_bytes(m.data)["Message-ID"]) for m in bot.sink.messages)
+
+
+def senders_of(bot: Bot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Each SMTP send appends its process id to a file (a forked child's memory is not the test's)."""
+    written = tmp_path / "sending-pids"
+    original = aiosmtplib.SMTP.sendmail
+
+    async def noted(self, *args, **kwargs):
+        with written.open("a") as file:
+            file.write(f"{os.getpid()}\n")
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(aiosmtplib.SMTP, "sendmail", noted)
+    return written
+
+
+def test_run_once_sends_from_a_process_of_its_own_while_the_worker_decides(
+    bot: Bot, app: App, monkeypatch, tmp_path
+):
+    mails = 2 * BATCH_SIZE + 8
+    ask(bot, mails)
+    pids = senders_of(bot, monkeypatch, tmp_path)
+    report = run_once(app)
+    assert report.processed.decided == mails and report.delivery.sent == mails and report.errors == []
+    senders = set(pids.read_text().split())
+    assert len(senders) == 1 and str(os.getpid()) not in senders  # one child sent them all
+    assert {row.state for row in bot.outbox()} == {"sent"} and set(message_ids(bot).values()) == {1}
+
+
+def test_the_delivery_process_dying_loses_nothing_and_sends_nothing_twice(bot: Bot, monkeypatch):
+    """Killed right after the server took its 4th reply and the accepted journal noted it, before the
+    row was marked sent. One connection, so that no other send is half-way when it dies (a 250 not yet
+    noted is the documented at-least-once window, mailbot.reply.deliver)."""
+    bot.config.write_text(bot.config.read_text().replace("[smtp]\n", "[smtp]\nconnections = 1\n"))
+    app = build_app(load_settings(bot.config))
+    mails = 2 * BATCH_SIZE + 8
+    ask(bot, mails)
+    worker = os.getpid()
+    original = AcceptedJournal.record
+    noted_by_child = [0]
+
+    def child_killed_after_its_fourth_acceptance(self, row_id):
+        original(self, row_id)
+        if os.getpid() != worker:
+            noted_by_child[0] += 1
+            if noted_by_child[0] == 4:
+                os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer or an operator would
+
+    monkeypatch.setattr(AcceptedJournal, "record", child_killed_after_its_fourth_acceptance)
+    try:
+        report = run_once(app)
+        assert report.processed.decided == mails  # the worker went on deciding
+        assert report.errors == ["the delivery process failed (it ended with signal SIGKILL)"]
+        states = Counter(row.state for row in bot.outbox())
+        # the worker delivered every row the child did not hold; the one it held waits for its lease
+        assert states == Counter({"sent": mails - 1, "sending": 1})
+        assert len(bot.sink.messages) == mails  # the held one had reached the server
+
+        monkeypatch.undo()
+        after_lease = datetime.now(UTC) + LEASE + timedelta(seconds=1)
+        app.clock = lambda: after_lease
+        assert run_once(app).errors == []
+    finally:
+        app.close()
+    assert {row.state for row in bot.outbox()} == {"sent"}
+    # marked sent from the accepted journal, not sent again: every answer reached its customer once
+    assert len(message_ids(bot)) == mails and set(message_ids(bot).values()) == {1}
+
+
+def test_the_errors_of_the_delivery_process_reach_the_workers_report(bot: Bot, app: App, monkeypatch):
+    ask(bot, 2)
+    worker = os.getpid()
+    original = SmtpConnector.open
+
+    async def refused_in_the_child(self):
+        if os.getpid() != worker:
+            raise ConnectionRefusedError(111, "Connection refused")
+        return await original(self)
+
+    monkeypatch.setattr(SmtpConnector, "open", refused_in_the_child)
+    report = run_once(app)
+    assert report.processed.decided == 2
+    assert report.delivery.deferred >= 1 and report.delivery.sent == 0  # counted in the child
+    assert report.errors and all("Connection refused" in error for error in report.errors)
+    assert report.errors == report.delivery.errors
+    assert {row.state for row in bot.outbox()} == {"pending"}  # backed off, for the next run
+    assert bot.sink.messages == []
+
+
+def test_a_delivery_process_whose_database_broke_leaves_its_rows_to_the_worker(
+    bot: Bot, app: App, monkeypatch
+):
+    ask(bot, 3)
+    worker = os.getpid()
+    original = outbox_states.settle_and_claim
+
+    def broken_in_the_child(*args, **kwargs):
+        if os.getpid() != worker:
+            raise RuntimeError("the database went away")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(outbox_states, "settle_and_claim", broken_in_the_child)
+    report = run_once(app)
+    assert report.errors == ["the delivery process failed (RuntimeError: the database went away)"]
+    assert report.delivery.sent == 3  # by the worker itself, after the child had given up
+    assert {row.state for row in bot.outbox()} == {"sent"} and set(message_ids(bot).values()) == {1}
