@@ -247,6 +247,7 @@ def run_worker(config: Path, every: int, trace: tuple[int, str], trim_at: tuple[
     from mailbot.app import App
     from mailbot.cli import main
     from mailbot.ingest.imap import ImapSource
+    from mailbot.reply.delivery_process import DeliveryProcess
     from mailbot.reply.delivery_thread import DeliveryThread
 
     marks.mark("mailbot imported")
@@ -274,7 +275,10 @@ def run_worker(config: Path, every: int, trace: tuple[int, str], trim_at: tuple[
     _wrap(worker, "process_pending", None, lambda _a: marks.mark("decisions done", snapshot=True))
     _first_call(ImapSource, "_move", lambda: marks.mark("first IMAP move (rows loaded)", snapshot=True))
     _wrap(ImapSource, "finalize", None, lambda _a: marks.mark("moved on the server (finalize)"))
-    _wrap(DeliveryThread, "finish", None, lambda _a: marks.mark("delivery finished", snapshot=True))
+    # run --once delivers from a forked process (its memory is its own and logged by it); the thread where
+    # the platform cannot fork: either way the parent's mark is when delivery finished
+    for delivery in (DeliveryProcess, DeliveryThread):
+        _wrap(delivery, "finish", None, lambda _a: marks.mark("delivery finished", snapshot=True))
     code = main(["run", "--once", "--config", str(config)])
     marks.mark("run --once returned")
     marks.print_growth(top)
