@@ -47,7 +47,12 @@ def sentences(markdown: str, language: Language) -> tuple[str, ...]:
 
 
 def fit(parts: tuple[str, ...], budget: int) -> str:
-    """The leading sentences that fit `budget` characters together (joined by spaces); "" if none does."""
+    """The leading sentences that fit `budget` characters together (joined by spaces); "" if none does.
+
+    An opening that only leads in to what follows ("So setzen Sie Ihr Passwort zurück:") is left out: the
+    reply's own phrasing introduces the answer ("Das geht so: …"), and two lead-ins read like a bot."""
+    if len(parts) > 1 and parts[0].endswith(":"):
+        parts = parts[1:]
     taken = ""
     for part in parts:
         candidate = f"{taken} {part}" if taken else part

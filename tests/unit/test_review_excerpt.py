@@ -34,6 +34,17 @@ def test_english_bold_becomes_curly_quotes():
     )
 
 
+def test_a_leading_lead_in_is_left_out_for_the_replys_own():
+    """Seen in the demo: "Das geht so: So setzen Sie Ihr Passwort zurück: Öffnen Sie die App …"."""
+    parts = (
+        "So setzen Sie Ihr Passwort zurück:",
+        "Öffnen Sie die App.",
+        "Tippen Sie auf „Passwort vergessen?“.",
+    )
+    assert fit(parts, 200) == "Öffnen Sie die App. Tippen Sie auf „Passwort vergessen?“."
+    assert fit(("Nur dies:",), 200) == "Nur dies:"
+
+
 def test_fit_takes_whole_sentences_only():
     parts = ("One two three.", "Four five six.", "Seven.")
     assert fit(parts, 14) == "One two three."
