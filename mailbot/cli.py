@@ -38,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `mailbot tickets list | head`: the reader has gone, nothing to report
+        # what Python's documentation advises ("Note on SIGPIPE"): the flush of stdout at exit would fail too
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:
         line = _database_failure(exc)
         if line is None:
