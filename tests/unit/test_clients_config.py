@@ -146,6 +146,32 @@ def test_clients_may_not_share_a_prefix_an_address_or_a_mailbox(tmp_path):
     assert "[support] address" in installation.problems["gamma"]
 
 
+def test_clients_may_not_share_a_store_app(tmp_path):
+    """Reviews are keyed by store, app and review id: a shared app would read one client's reviews as
+    another's."""
+
+    def reviews(*packages: str) -> str:
+        apps = "".join(
+            f'[[reviews.apps]]\nstore = "google"\npackage = "{p}"\nname = "App"\n'
+            'service_account_env = "KEY"\n'
+            for p in packages
+        )
+        return f"\n[reviews]\n{apps}"
+
+    config = make(
+        tmp_path,
+        {
+            "alpha": client_toml("alpha@a.example", "AL", reviews("de.a.app", "de.shared.app")),
+            "beta": client_toml("beta@b.example", "BE", reviews("de.shared.app")),
+            "gamma": client_toml("gamma@c.example", "GA", reviews("de.c.app")),
+        },
+    )
+    installation = load_installation(config, env={})
+    assert list(installation.clients) == ["gamma"]
+    assert "[[reviews.apps]] 'google de.shared.app' is set for two clients" in installation.problems["alpha"]
+    assert str(tmp_path / "clients" / "alpha" / "client.toml") in installation.problems["beta"]
+
+
 def test_installation_wide_sections_stay_in_mailbot_toml(tmp_path):
     config = make(
         tmp_path,
