@@ -32,9 +32,16 @@ _SPACE = re.compile(r"\s+")
 
 
 def sentences(markdown: str, language: Language) -> tuple[str, ...]:
-    """The answer's sentences in order, as plain text."""
+    """The answer's sentences in order, as plain text.
+
+    An opening paragraph that only leads in to what follows ("So setzen Sie Ihr Passwort zurück:") is left
+    out: the reply's own phrasing introduces the answer ("Das geht so: …"), and two lead-ins in a row read
+    like a bot (seen in `mailbot demo`: "Das geht so: So setzen Sie Ihr Passwort zurück: Öffnen Sie …")."""
     blocks: list[str] = []
     _collect(SyntaxTreeNode(_PARSER.parse(markdown)).children, language, blocks)
+    blocks = [block for block in blocks if block.strip()]
+    if len(blocks) > 1 and blocks[0].rstrip().endswith(":"):
+        blocks = blocks[1:]
     text = ""
     for block in blocks:
         block = _SPACE.sub(" ", block).strip()
@@ -47,12 +54,7 @@ def sentences(markdown: str, language: Language) -> tuple[str, ...]:
 
 
 def fit(parts: tuple[str, ...], budget: int) -> str:
-    """The leading sentences that fit `budget` characters together (joined by spaces); "" if none does.
-
-    An opening that only leads in to what follows ("So setzen Sie Ihr Passwort zurück:") is left out: the
-    reply's own phrasing introduces the answer ("Das geht so: …"), and two lead-ins read like a bot."""
-    if len(parts) > 1 and parts[0].endswith(":"):
-        parts = parts[1:]
+    """The leading sentences that fit `budget` characters together (joined by spaces); "" if none does."""
     taken = ""
     for part in parts:
         candidate = f"{taken} {part}" if taken else part

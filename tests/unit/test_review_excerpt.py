@@ -22,7 +22,7 @@ code that a reply never shows
 
 def test_markdown_becomes_plain_sentences():
     assert sentences(ARTICLE, Language.DE) == (
-        "So geht es: Öffnen Sie „Profil → Einstellungen“, z. B. auf dem iPhone.",
+        "Öffnen Sie „Profil → Einstellungen“, z. B. auf dem iPhone.",  # "So geht es:" is a lead-in
         "Tippen Sie auf Sync jetzt bzw. „Jetzt abgleichen“.",
         "Fertig!",
     )
@@ -34,15 +34,15 @@ def test_english_bold_becomes_curly_quotes():
     )
 
 
-def test_a_leading_lead_in_is_left_out_for_the_replys_own():
-    """Seen in the demo: "Das geht so: So setzen Sie Ihr Passwort zurück: Öffnen Sie die App …"."""
-    parts = (
-        "So setzen Sie Ihr Passwort zurück:",
+def test_an_opening_lead_in_is_left_out_for_the_replys_own():
+    """Seen in `mailbot demo`: "Das geht so: So setzen Sie Ihr Passwort zurück: Öffnen Sie die App …"."""
+    lead_in = "So setzen Sie Ihr Passwort zurück:\n\n"
+    markdown = lead_in + "1. Öffnen Sie die App.\n2. Tippen Sie auf **Passwort vergessen?**\n"
+    assert sentences(markdown, Language.DE) == (
         "Öffnen Sie die App.",
         "Tippen Sie auf „Passwort vergessen?“.",
     )
-    assert fit(parts, 200) == "Öffnen Sie die App. Tippen Sie auf „Passwort vergessen?“."
-    assert fit(("Nur dies:",), 200) == "Nur dies:"
+    assert sentences("Nur dies:\n", Language.DE) == ("Nur dies:",)
 
 
 def test_fit_takes_whole_sentences_only():
