@@ -71,16 +71,31 @@ def _failed(
     sessions: sessionmaker[Session], mailbox: str, store: str, app: str, exc: StoreError, now: datetime
 ) -> PollResult:
     error = f"{type(exc).__name__}: {exc.detail}"
+    wait = None
+    if isinstance(exc, StoreRateLimited):
+        wait = timedelta(seconds=exc.retry_after_seconds) if exc.retry_after_seconds else QUOTA_WAIT
+    record_failure(sessions, mailbox, store, app, error, now, wait)
+    log.warning("reviews %s %s: poll failed: %s", store, app, error)
+    return PollResult(store, app, None, error=error)
+
+
+def record_failure(
+    sessions: sessionmaker[Session],
+    mailbox: str,
+    store: str,
+    app: str,
+    error: str,
+    now: datetime,
+    wait: timedelta | None = None,
+) -> None:
+    """A look at the app that failed (a store's answer, or a key that cannot be read): since when, why."""
     with sessions.begin() as session:
         row = _app_row(session, mailbox, store, app)
         row.polled_at, row.last_error = now, error
         if row.failing_since is None:
             row.failing_since = now
-        if isinstance(exc, StoreRateLimited):
-            wait = timedelta(seconds=exc.retry_after_seconds) if exc.retry_after_seconds else QUOTA_WAIT
+        if wait is not None:
             row.wait_until = now + wait
-    log.warning("reviews %s %s: poll failed: %s", store, app, error)
-    return PollResult(store, app, None, error=error)
 
 
 def _app_row(session: Session, mailbox: str, store: str, app: str) -> StoreApp:

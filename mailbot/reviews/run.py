@@ -22,7 +22,7 @@ from mailbot.errors import ConfigError
 from mailbot.reviews.channels import AppleChannel, GoogleChannel, open_channel
 from mailbot.reviews.drafting import DraftReport, draft_new
 from mailbot.reviews.intake import store_reviews
-from mailbot.reviews.poll import PollResult, poll_app
+from mailbot.reviews.poll import PollResult, poll_app, record_failure
 from mailbot.reviews.posting import PostReport, post_approved
 from mailbot.reviews.settings import AppleApp, GoogleApp
 from mailbot.reviews.warnings import warn_if_failing
@@ -85,7 +85,7 @@ def reviews_pass(
             channel = opener(store_app, settings.timeout_seconds)
         except ConfigError as exc:
             one.error = str(exc)
-            _record_failure(app, store_app, one.error, now)
+            record_failure(app.sessions, app.mailbox, store_app.store, store_app.app, one.error[:2000], now)
             log.warning("reviews %s %s: %s", store_app.store, store_app.app, one.error)
             warn_if_failing(app, store_app, now)
             continue
@@ -213,16 +213,6 @@ def _texts(app: App, reply_ids: list[int]) -> list[tuple[int, str]]:
         return [
             (reply.review_pk, reply.text) for reply in (session.get_one(ReviewReply, i) for i in reply_ids)
         ]
-
-
-def _record_failure(app: App, store_app: AppleApp | GoogleApp, error: str, now: datetime) -> None:
-    with app.sessions.begin() as session:
-        row = session.get(StoreApp, (store_app.store, store_app.app))
-        if row is None:
-            row = StoreApp(store=store_app.store, app=store_app.app, mailbox=app.mailbox, watermark_ids=[])
-            session.add(row)
-        row.polled_at, row.last_error = now, error[:2000]
-        row.failing_since = row.failing_since or now
 
 
 def print_pass(done: ReviewsPass) -> int:
