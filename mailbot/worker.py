@@ -89,6 +89,7 @@ def run_cycle(
     outside_hours: OutsideHours | None = None,
     acknowledge: bool = False,
     on_fetched: Callable[[int], None] | None = None,
+    second_process: bool = False,
 ) -> CycleReport:
     """One pass of the mail stages. A mail server being down stops only the steps that need it:
     mail already stored is still decided, and the outbox is still delivered.
@@ -98,7 +99,8 @@ def run_cycle(
     `outside_hours` (the calendar is closed): decide only what it allows; `acknowledge`: then queue the
     out-of-hours note for every mail still waiting (after deciding, so mail decided now gets none).
     `on_fetched(n)`: n new mails were stored and are about to be decided (a fleet worker asks its
-    peers to help with a large backlog, mailbot.scaleout).
+    peers to help with a large backlog, mailbot.scaleout). `second_process`: a backlog is parsed and
+    classified in a forked process (mailbot.pipeline.prepare_pool); only when no other thread runs.
     """
     report = CycleReport(open=outside_hours is None)
     if fetch:
@@ -112,7 +114,7 @@ def run_cycle(
     decides = outside_hours is None or outside_hours.takes_mail
     # a mail whose processing failed is retried in the same run, up to max_attempts passes
     for _ in range(app.settings.limits.max_attempts if decides else 0):
-        result = process_pending(app, outside_hours, on_commit=wake_delivery)
+        result = process_pending(app, outside_hours, on_commit=wake_delivery, second_process=second_process)
         report.processed.add(result)
         report.waiting += result.waiting
         if not result.failures:
@@ -134,16 +136,18 @@ def run_pass(
     source: MailSource,
     wake_delivery: Callable[[], None],
     on_fetched: Callable[[int], None] | None = None,
+    *,
+    second_process: bool = False,
 ) -> CycleReport:
     """The mail stages as the business calendar allows them now."""
     if app.calendar.is_open(app.clock()):
-        return run_cycle(app, source, wake_delivery, on_fetched=on_fetched)
+        return run_cycle(app, source, wake_delivery, on_fetched=on_fetched, second_process=second_process)
     outside_hours = OutsideHours.from_settings(app.settings)
     acknowledge = app.settings.business_hours.outside_hours == "acknowledge"
     fetch = acknowledge or outside_hours.takes_mail
     return run_cycle(
         app, source, wake_delivery, fetch=fetch, outside_hours=outside_hours, acknowledge=acknowledge,
-        on_fetched=on_fetched,
+        on_fetched=on_fetched, second_process=second_process,
     )  # fmt: skip
 
 
@@ -155,7 +159,8 @@ def run_once(app: App) -> CycleReport:
     delivery = delivery_once_for(app).start()  # forked before the source opens anything
     source = app.make_source()
     try:
-        report = run_pass(app, source, delivery.wake)
+        # with delivery in a process, this one runs no other thread: parsing may be forked off too
+        report = run_pass(app, source, delivery.wake, second_process=isinstance(delivery, DeliveryProcess))
         run_review_jobs(app)  # before the escalation jobs: a review's ticket reaches Jira in this run
         report.jobs = run_due_jobs(app)
         followed = poll_jira(app)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +39,7 @@ from mailbot.pipeline.deferral import OutsideHours, decide_now
 from mailbot.pipeline.effects import apply_decision
 from mailbot.pipeline.logline import decision_line
 from mailbot.pipeline.prepare import Prepared, Stored, prepare_batch, severity_for
+from mailbot.pipeline.prepare_pool import PreparePool
 from mailbot.pipeline.rule_context import in_our_outbox, rule_context
 from mailbot.rules import apply_rules
 from mailbot.rules.reply_target import reply_target
@@ -82,7 +84,11 @@ BATCH_SIZE = 32  # mails claimed, prepared and committed together (see prepare.p
 
 
 def process_pending(
-    app: App, outside_hours: OutsideHours | None = None, on_commit: Callable[[], None] | None = None
+    app: App,
+    outside_hours: OutsideHours | None = None,
+    on_commit: Callable[[], None] | None = None,
+    *,
+    second_process: bool = False,
 ) -> ProcessReport:
     """Work through every claimable mail once, oldest first, a batch at a time.
 
@@ -90,11 +96,15 @@ def process_pending(
     `outside_hours` (the business calendar is closed): only what it allows is decided now; the rest is
     left waiting, and mail left waiting before is not looked at again until its opening. `on_commit`
     is called after each batch's decisions are committed (the deliverer starts on their mail).
+    `second_process`: a backlog is parsed and classified in a forked process one batch ahead
+    (mailbot.pipeline.prepare_pool); only for a caller that runs no other thread (`run --once`).
     """
     report = ProcessReport()
     tried: set[int] = set()  # looked at in this pass and left undecided (failed, or waiting)
     lease = timedelta(seconds=app.settings.limits.lease_seconds)
-    while True:
+    pool: PreparePool | None = None
+
+    def claim() -> _Batch | None:
         with app.sessions.begin() as session:
             row_ids = claim_inbound_batch(
                 session,
@@ -106,15 +116,58 @@ def process_pending(
                 outside_hours=outside_hours is not None,
             )
         if not row_ids:
-            return report
-        # decided mail is claimable no more; what failed or waits is not looked at again in this pass
-        tried.update(_process_batch(app, row_ids, outside_hours, report))
-        if on_commit is not None:
-            on_commit()
+            return None
+        stored = _read_stored(app, row_ids)
+        return _Batch(row_ids, stored, pool.submit(stored) if pool is not None else None)
+
+    batch = claim()
+    if second_process and batch is not None and len(batch.row_ids) == BATCH_SIZE:  # a backlog
+        pool = PreparePool.for_backlog(app)
+        if pool is not None:
+            batch = _Batch(batch.row_ids, batch.stored, pool.submit(batch.stored))
+    try:
+        while batch is not None:
+            # a whole batch is fresh mail (suspects come alone): the next one is claimed now, for the
+            # second process to prepare while this one is decided; never ahead of a suspect
+            ahead = pool is not None and len(batch.row_ids) == BATCH_SIZE
+            following = claim() if ahead else None
+            prepared = (
+                pool.result(app, batch.stored, batch.preparing) if pool else prepare_batch(app, batch.stored)
+            )
+            # decided mail is claimable no more; what failed or waits is not looked at again in this pass
+            tried.update(_process_batch(app, batch.row_ids, batch.stored, prepared, outside_hours, report))
+            if on_commit is not None:
+                on_commit()
+            batch = following if ahead else claim()
+    finally:
+        if pool is not None:
+            pool.close()
+    return report
+
+
+@dataclass(frozen=True)
+class _Batch:
+    row_ids: list[int]
+    stored: list[Stored]
+    preparing: Future[dict[int, Prepared]] | None  # in the second process, when there is one
+
+
+def _read_stored(app: App, row_ids: list[int]) -> list[Stored]:
+    """The claimed mails' bytes, read without holding the write lock."""
+    with app.sessions() as session:
+        found = session.execute(
+            select(InboundMail.id, InboundMail.raw, InboundMail.size).where(InboundMail.id.in_(row_ids))
+        )
+        return [Stored(*row) for row in found]
 
 
 def _process_batch(
-    app: App, row_ids: list[int], outside_hours: OutsideHours | None, report: ProcessReport
+    app: App,
+    row_ids: list[int],
+    stored: list[Stored],
+    prepared: dict[int, Prepared],
+    outside_hours: OutsideHours | None,
+    report: ProcessReport,
 ) -> list[int]:
     """Decide a batch in one transaction, each mail in its own savepoint; return the ids left undecided
     (failed, or waiting for the opening). A mail that fails is rolled back alone and counted as a failed
@@ -122,11 +175,13 @@ def _process_batch(
     so that no mail's fault is counted against the others. (A mail that kills its worker is claimed
     alone the next time: db.claims.claim_inbound_batch.)"""
     try:
-        decided, failed = _decide_batch(app, row_ids, outside_hours)
+        decided, failed = _decide_batch(app, row_ids, stored, prepared, outside_hours)
     except Exception as exc:
         if len(row_ids) > 1:
             log.warning("a batch of %d mails could not be committed (%s); one by one", len(row_ids), exc)
-            alone = (_process_batch(app, [row_id], outside_hours, report) for row_id in row_ids)
+            alone = (
+                _process_batch(app, [item.row_id], [item], prepared, outside_hours, report) for item in stored
+            )
             return [row_id for left in alone for row_id in left]
         log.exception("processing inbound #%s failed", row_ids[0])
         decided, failed = [], [(row_ids[0], exc)]
@@ -147,18 +202,14 @@ Decided = tuple[int, tuple[str, str] | None]
 
 
 def _decide_batch(
-    app: App, row_ids: list[int], outside_hours: OutsideHours | None
+    app: App,
+    row_ids: list[int],
+    stored: list[Stored],
+    prepared: dict[int, Prepared],
+    outside_hours: OutsideHours | None,
 ) -> tuple[list[Decided], list[tuple[int, Exception]]]:
     decided: list[Decided] = []
     failed: list[tuple[int, Exception]] = []
-    with app.sessions() as session:  # read, then parse and classify without holding the write lock
-        stored = [
-            Stored(*found)
-            for found in session.execute(
-                select(InboundMail.id, InboundMail.raw, InboundMail.size).where(InboundMail.id.in_(row_ids))
-            )
-        ]
-    prepared = prepare_batch(app, stored)
     with app.sessions.begin() as session:
         begin_write(session)  # the savepoints below nest in the batch's transaction
         rows = session.scalars(

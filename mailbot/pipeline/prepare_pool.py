@@ -1,0 +1,123 @@
+"""A second process for the pure part of the process stage (parsing and both models), one batch ahead.
+
+What a death leaves behind: nothing. The child touches no database, server, clock or file; if it
+dies or fails, the pass prepares the rest itself, and the batch it had in hand is prepared again.
+
+Why: once delivery has a process of its own (mailbot.reply.delivery_process), the process stage's
+thread is what limits `run --once`. Parsing and the models (`prepare.prepare_batch`) are about a third
+of its work per mail and need nothing but the stored bytes and the models; a process forked for the
+pass prepares batch k+1 while the process stage decides batch k. Forked, not spawned: the child starts
+in a few milliseconds and shares the loaded models with the worker instead of loading its own copies.
+No SQLite connection crosses the fork: the worker's pooled ones are closed just before it.
+
+Only for a backlog (a pass whose first claim is a whole batch; a pass of a few mails is decided before
+a child would have started), and only when the caller runs no other thread that could hold a lock or a
+database connection across the fork (`run --once` with its delivery process). Linux only (fork).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from mailbot.app import App
+from mailbot.pipeline.prepare import Prepared, Stored, prepare_batch
+
+log = logging.getLogger(__name__)
+
+PARENT_LOOK_SECONDS = 1.0  # how often the child checks that the worker still lives
+_APP: App | None = None  # in the child only: the app whose models it uses (inherited by the fork)
+
+
+def _become_child(app: App) -> None:
+    """In the forked child: the worker's signal plumbing is not ours (a signal meant for the worker
+    must not be reported through its wakeup pipe by us); the worker ends the pool when it stops."""
+    global _APP
+    _APP = app
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(target=_end_with, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """A worker killed outright never tells its pool: the child would wait for work forever."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_LOOK_SECONDS)
+    os._exit(0)
+
+
+def _prepare(stored: Sequence[Stored]) -> dict[int, Prepared]:
+    assert _APP is not None, "the prepare pool's child was not initialised"
+    return prepare_batch(_APP, stored)
+
+
+def _ready() -> bool:
+    return True
+
+
+class PreparePool:
+    """One child process preparing batches for one pass; `close()` ends it."""
+
+    def __init__(self, app: App) -> None:
+        _ = app.classifier, app.severity, app.kb  # loaded before the fork, so the child shares them
+        app.engine.dispose()  # no pooled SQLite connection is open across the fork
+        context = multiprocessing.get_context("fork")
+        self._executor: ProcessPoolExecutor | None = ProcessPoolExecutor(
+            max_workers=1, mp_context=context, initializer=_become_child, initargs=(app,)
+        )
+        self._executor.submit(_ready).result()  # forked now, not in the middle of a batch
+
+    @classmethod
+    def for_backlog(cls, app: App) -> PreparePool | None:
+        """A pool, or None where a process cannot be forked (then the pass prepares its batches)."""
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        try:
+            return cls(app)
+        except (OSError, BrokenProcessPool) as exc:
+            log.warning("no second process for parsing and classifying (%s); one process it is", exc)
+            return None
+
+    def submit(self, stored: Sequence[Stored]) -> Future[dict[int, Prepared]] | None:
+        """The batch's preparation under way in the child, or None once the child is gone."""
+        if self._executor is None:
+            return None
+        try:
+            return self._executor.submit(_prepare, list(stored))
+        except (BrokenProcessPool, RuntimeError) as exc:
+            self._lost(exc)
+            return None
+
+    def result(
+        self, app: App, stored: Sequence[Stored], future: Future[dict[int, Prepared]] | None
+    ) -> dict[int, Prepared]:
+        """What the child prepared; prepared here when the child could not (it died, or failed)."""
+        if future is not None:
+            try:
+                return future.result()
+            except BrokenProcessPool as exc:
+                self._lost(exc)
+            except Exception as exc:  # a fault in preparing: the same code runs here and says where
+                log.warning(
+                    "the prepare process failed on a batch (%s: %s); preparing it here",
+                    type(exc).__name__,
+                    exc,
+                )
+        return prepare_batch(app, stored)
+
+    def _lost(self, exc: BaseException) -> None:
+        log.warning("the prepare process is gone (%s); the rest of the pass is prepared in one process", exc)
+        self.close()
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
