@@ -18,6 +18,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -32,9 +33,11 @@ from mailbot.pipeline.deferral import OutsideHours
 from mailbot.pipeline.out_of_hours import acknowledge_out_of_hours
 from mailbot.pipeline.process import ProcessReport, process_pending
 from mailbot.privacy.schedule import delete_folder_copies, run_privacy_jobs
-from mailbot.reply.deliver import Deliverer, DeliveryReport
+from mailbot.reply import outbox_states
+from mailbot.reply.deliver import LEASE, Deliverer, DeliveryReport
 from mailbot.reply.delivery_process import DeliveryProcess, can_fork
 from mailbot.reply.delivery_thread import DeliveryThread
+from mailbot.reply.outbox_states import Accepted, Outgoing
 from mailbot.reports.schedule import deliver_due_reports, wants_reports
 from mailbot.reviews.schedule import run_review_jobs
 from mailbot.tickets.notify import tell_team_not_delivered
@@ -76,8 +79,14 @@ def delivery_once_for(app: App) -> DeliveryThread | DeliveryProcess:
     """`run --once`: delivery in a process of its own, on the second core (mailbot.reply.
     delivery_process); the thread where the platform cannot fork or the database lives in memory."""
     if can_fork(app.engine):
-        return DeliveryProcess(lambda: deliverer_for(app), app.engine, name=f"delivery:{app.mailbox}")
+        name = f"delivery:{app.mailbox}"
+        return DeliveryProcess(lambda: deliverer_for(app), app.engine, name, serve=partial(settle_for, app))
     return delivery_for(app)
+
+
+def settle_for(app: App, accepted: list[Accepted], limit: int) -> list[Outgoing]:
+    """Delivery's transaction, run by the worker for its delivery process (mailbot.reply.delivery_process)."""
+    return outbox_states.settle_and_claim(app.sessions, app.mailbox, accepted, app.clock(), LEASE, limit)
 
 
 def run_cycle(

@@ -18,17 +18,16 @@ connection defers only the row it carried and is opened again for the next one; 
 connection that cannot be had go back to the queue untouched, and a server that cannot be reached
 ends the drain after one try. With one connection this is exactly the delivery of before: one row
 claimed, sent and marked sent at a time. On SQLite, while the process stage holds the write lock for
-its batches, a connection takes BUSY_BATCH_PER_CONNECTION rows per claim instead (delivery gets the
-lock about once per batch); a crash then parks up to that many per connection.
+its batches, a connection takes BUSY_BATCH_PER_CONNECTION rows per claim instead (delivery's
+transaction runs about once per batch, `DeliveryGate`); a crash then parks up to that many per
+connection.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -55,9 +54,11 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 BATCH_PER_CONNECTION = 4  # a crash parks at most connections x this many rows for their lease
 # on SQLite while the process stage holds the write lock for its batches (the gate says it is busy):
-# delivery gets the database about once per committed batch, so a claim must carry the connections
-# until the next one (bench: 4 per connection sent ~40 replies/s while 140 mails/s were decided)
-BUSY_BATCH_PER_CONNECTION = 16
+# delivery's transaction runs about once per committed batch (~40 replies), so a claim must carry the
+# connections until the next one (bench: 4 per connection sent ~40 replies/s while 140 mails/s were
+# decided; 16 kept up with 140, not with the ~190 decided once parsing had a process of its own). Also
+# with one connection; the accepted journal keeps what a crash leaves in hand from going out twice.
+BUSY_BATCH_PER_CONNECTION = 64
 BREAKS_PER_DRAIN = 2  # a connection that broke this often in one drain is not opened again in it
 # pauses before settling again when the database dropped the connection (a restart, a failover): the
 # accepted rows stay in hand, so they are marked sent rather than sent again after their lease
@@ -67,8 +68,11 @@ SETTLE_RETRY_SECONDS = (0.5, 2.0, 5.0)
 class DeliveryGate(Protocol):
     """Delivery's side of the process stage's commits (mailbot.reply.delivery_thread.CommitGate)."""
 
-    def turn(self) -> AbstractContextManager[None]:
-        """Around one delivery transaction (it may wait for a commit boundary first)."""
+    def settle_and_claim(
+        self, accepted: list[Accepted], limit: int, here: Callable[[], list[Outgoing]]
+    ) -> list[Outgoing]:
+        """Delivery's one transaction (mark `accepted` sent, claim up to `limit` rows): `here()` runs it
+        in this process, at a moment that suits the process stage; or the process stage runs it."""
         ...
 
     def busy(self) -> bool:
@@ -180,7 +184,7 @@ class Deliverer:
         if probe:
             return 1
         busy = self.journal is not None and self.gate is not None and self.gate.busy()
-        return BUSY_BATCH_PER_CONNECTION if busy and self.batch > 1 else self.batch
+        return BUSY_BATCH_PER_CONNECTION if busy else self.batch
 
     async def _send_batch(
         self, pool: SmtpPool, slot: Slot, rows: list[Outgoing], report: DeliveryReport, breaks: dict[int, int]
@@ -223,11 +227,14 @@ class Deliverer:
         sent stays as short as it was."""
         if not accepted and free == 0:
             return []
-        with self.gate.turn() if self.gate is not None else contextlib.nullcontext():
-            limit = free * self._batch_now(probe)
-            rows = outbox_states.settle_and_claim(
+        limit = free * self._batch_now(probe)
+
+        def here() -> list[Outgoing]:
+            return outbox_states.settle_and_claim(
                 self.sessions, self.mailbox, accepted, self.clock(), LEASE, limit
             )
+
+        rows = here() if self.gate is None else self.gate.settle_and_claim(accepted, limit, here)
         for row in accepted:
             log.info("sent outbox #%s (%s) to %s", row.id, row.kind, row.recipient)
         if self.journal is not None:

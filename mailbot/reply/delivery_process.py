@@ -1,18 +1,18 @@
 """Delivery in a process of its own during `run --once`, so that it runs on the second core.
 
-What a death leaves behind: the child delivers exactly as the delivery thread does (mailbot.reply.
-delivery_thread, mailbot.reply.deliver): it claims rows with a lease in transactions of its own, so it
-dying loses nothing. Rows it had not claimed stay pending and the parent delivers them itself when it
-finds the child gone (`finish`); the few it held (connections x BUSY_BATCH_PER_CONNECTION) wait for their
-lease, and the accepted journal keeps those the server had already taken from going out twice. Should
-the parent die, the child reads end-of-file on its wake pipe, ends the rows in flight, claims nothing
-more and exits.
+What a death leaves behind: the child delivers as the delivery thread does (mailbot.reply.
+delivery_thread, mailbot.reply.deliver): rows are claimed with a lease, so it dying loses nothing; while
+the parent decides a backlog, the parent runs the child's transactions for it (ForkedGate). Rows not
+claimed stay pending and the parent delivers them itself when it finds the child gone (`finish`); rows
+the parent claimed for the child and never saw settled go back to the queue at once, and rows the child
+claimed itself (connections x BUSY_BATCH_PER_CONNECTION at most) wait for their lease; the accepted
+journal keeps those the server had already taken from going out twice. Should the parent die, the
+child reads end-of-file on its wake pipe, ends the rows in flight, claims nothing more and exits.
 
 Why a process: the delivery thread shared one interpreter with the process stage (delivery cost the
 process stage ~14 % of its rate, bench/README.md, session 8), so `run --once` used one core. The parent
-wakes the child through a pipe after each committed batch (ForkedGate says why neither waits for the
-other's turn). At the end the parent collects the child's DeliveryReport (errors included) from a
-second pipe.
+wakes the child through a pipe after each committed batch. At the end the parent collects the child's
+DeliveryReport (errors included) from a second pipe.
 
 No SQLite connection crosses the fork: the parent closes its engine's pooled connections just before
 forking (they open again at their next use) and the child starts its engine's pool anew. The child
@@ -34,14 +34,18 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
+from mailbot.reply import outbox_states
 from mailbot.reply.deliver import Deliverer, DeliveryReport
 from mailbot.reply.delivery_thread import ACTIVE_SECONDS, DeliveryThread
+from mailbot.reply.outbox_states import Accepted, Outgoing
 
 log = logging.getLogger(__name__)
 
 WAKE, FINISH, STOP = b"w", b"f", b"s"  # what the parent writes on the wake pipe
 FAILED_EXIT = 70  # the child's exit status when its delivery broke (a database error)
 PARENT_LOOK_SECONDS = 1.0  # how often the child checks that its parent still lives
+HAND_WAIT_SECONDS = 0.5  # a hand-over not taken by then (no commit for so long) is run by delivery itself
+ANSWER_POLL_SECONDS = 0.02
 
 
 def can_fork(engine: Engine) -> bool:
@@ -52,30 +56,109 @@ def can_fork(engine: Engine) -> bool:
 
 
 class ForkedGate:
-    """The process stage's commits as the delivery process sees them: only when it last committed, in
-    memory both processes share (made before the fork), so that delivery claims more rows at a time
-    while the process stage works through a backlog (mailbot.reply.deliver.BUSY_BATCH_PER_CONNECTION).
+    """The process stage's commits as the delivery process sees them, and delivery's transactions run
+    by the process stage while it works through a backlog (SQLite has one writer: the process stage).
 
-    Unlike the delivery thread's CommitGate, neither side waits for the other's turn. Measured
-    (bench/throughput.py, 1k): handing SQLite's write lock over at each commit made the process stage
-    wait ~1 s in all for the other process's transaction, and gave delivery one transaction per batch
-    (a reply left 2.7 s after the last decision); without it, delivery takes the lock while the
-    process stage claims and parses its next batch, SQLite's busy timeout covers the rest, and the
-    last reply left 0.5 s after the last decision.
+    `busy()`: the process stage committed a moment ago, so delivery claims more rows at a time
+    (mailbot.reply.deliver.BUSY_BATCH_PER_CONNECTION). `settle_and_claim`: while it is busy, delivery
+    hands its one transaction (mark the accepted rows sent, claim the next ones) to the process stage,
+    which runs it right after its next commit (`commit_boundary`) and sends back the claimed rows.
+    Why: with parsing and classifying one batch ahead in a process of their own, the process stage takes
+    SQLite's write lock again within a millisecond of each commit, while SQLite's busy handler retries
+    every 25-100 ms; bench/throughput.py (1k) sent not one reply while 1,000 mails were decided, all
+    1,242 after the last decision. Handing the lock over at each commit instead (the delivery thread's
+    CommitGate, across processes) made the process stage wait for the other process's transaction:
+    deciding fell from ~200 to ~150 mails/s. Run by the process stage, the transaction costs it a few
+    milliseconds a batch and nobody waits for a lock.
+
+    A hand-over is exactly-once by the lock: delivery posts a request (numbered) and marks it posted;
+    the process stage takes a posted request under the lock, and once taken it always answers (the rows,
+    or None when its transaction failed: delivery then runs it itself). A request not taken within
+    HAND_WAIT_SECONDS (the process stage stopped committing, or a batch takes long) is withdrawn under the
+    same lock and run by delivery. The accepted rows are in the accepted journal before they are handed,
+    so a death on either side sends nothing twice.
     """
 
     def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.monotonic = monotonic  # CLOCK_MONOTONIC: one clock for both processes
-        self._last_commit = multiprocessing.get_context("fork").RawValue("d", float("-inf"))
+        context = multiprocessing.get_context("fork")
+        self._last_commit = context.RawValue("d", float("-inf"))
+        self._lock = context.Lock()
+        self._serving = context.RawValue("b", 0)  # the process stage runs delivery's transactions
+        self._posted = context.RawValue("q", 0)  # the number of the request waiting to be taken; 0: none
+        self._requests, self._request_pipe = context.Pipe(duplex=False)  # delivery -> process stage
+        self._answers, self._answer_pipe = context.Pipe(duplex=False)  # process stage -> delivery
+        self._sent = 0  # delivery's last request number
+        self._latest: tuple[int, list[Accepted], int] | None = None  # the process stage's last request read
+        self.serve: Callable[[list[Accepted], int], list[Outgoing]] | None = None  # the process stage's
+        self.handed: set[int] = set()  # rows the process stage claimed for delivery, not seen settled
 
-    def commit_boundary(self) -> None:
-        self._last_commit.value = self.monotonic()
+    def in_parent(self, serve: Callable[[list[Accepted], int], list[Outgoing]]) -> None:
+        """After the fork, in the process stage: it runs delivery's transactions with `serve`."""
+        self.serve = serve
+        self._request_pipe.close()
+        self._answers.close()
+
+    def in_child(self) -> None:
+        """After the fork, in the delivery process."""
+        self._requests.close()
+        self._answer_pipe.close()
 
     def busy(self) -> bool:
         return bool(self.monotonic() - self._last_commit.value <= ACTIVE_SECONDS)
 
-    def turn(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()
+    # --- the process stage's side
+    def commit_boundary(self) -> None:
+        """The process stage has just committed and holds no lock: run delivery's waiting transaction."""
+        self._last_commit.value = self.monotonic()
+        if self.serve is None:
+            return
+        self._serving.value = 1
+        with self._lock:
+            try:
+                while self._requests.poll():  # earlier ones were withdrawn: delivery ran them itself
+                    self._latest = self._requests.recv()
+            except (EOFError, OSError):  # the delivery process is gone: finish() finds out
+                self.serve = None
+                return
+            if self._latest is None or self._posted.value != self._latest[0]:
+                return
+            self._posted.value = 0
+            _number, accepted, limit = self._latest
+            self._latest = None
+        rows: list[Outgoing] | None
+        try:
+            rows = self.serve(accepted, limit)
+        except Exception as exc:  # the answer must come: delivery then runs it itself
+            log.warning("delivery's transaction failed in the worker (%s); the delivery process runs it", exc)
+            rows = None
+        else:
+            self.handed.difference_update(row.id for row in accepted)
+            self.handed.update(row.id for row in rows)
+        with contextlib.suppress(OSError):  # the delivery process is gone: finish() finds out
+            self._answer_pipe.send(rows)
+
+    # --- delivery's side
+    def settle_and_claim(
+        self, accepted: list[Accepted], limit: int, here: Callable[[], list[Outgoing]]
+    ) -> list[Outgoing]:
+        if not (self._serving.value and self.busy()):
+            return here()
+        self._sent += 1
+        self._request_pipe.send((self._sent, accepted, limit))
+        with self._lock:
+            self._posted.value = self._sent
+        while True:
+            if self._answers.poll(ANSWER_POLL_SECONDS):
+                rows: list[Outgoing] | None = self._answers.recv()
+                return here() if rows is None else rows
+            if self.monotonic() - self._last_commit.value > HAND_WAIT_SECONDS:
+                with self._lock:
+                    withdrawn = self._posted.value == self._sent
+                    if withdrawn:
+                        self._posted.value = 0
+                if withdrawn:
+                    return here()
 
 
 class DeliveryProcess:
@@ -83,9 +166,16 @@ class DeliveryProcess:
     is due, stop, return the report) or `stop()` (the rows in hand end, nothing new is claimed)."""
 
     def __init__(
-        self, make_deliverer: Callable[[], Deliverer], engine: Engine, name: str = "delivery"
+        self,
+        make_deliverer: Callable[[], Deliverer],
+        engine: Engine,
+        name: str = "delivery",
+        serve: Callable[[list[Accepted], int], list[Outgoing]] | None = None,
     ) -> None:
+        """`serve(accepted, limit)`: delivery's transaction as the worker runs it for the child while it
+        decides a backlog (ForkedGate); without it the child runs all of its transactions itself."""
         self.make_deliverer = make_deliverer  # called in the child; in the parent only after its death
+        self.serve = serve
         self.engine = engine
         self.name = name
         self.gate = ForkedGate()
@@ -103,6 +193,7 @@ class DeliveryProcess:
             try:
                 os.close(wake_write)
                 os.close(result_read)
+                self.gate.in_child()
                 self.engine.dispose(close=False)  # a pool of its own, should the parent have held one
                 status = _serve(self.make_deliverer, self.gate, self.name, wake_read, result_write)
             except BaseException:  # the child must end here, whatever happened
@@ -111,6 +202,8 @@ class DeliveryProcess:
                 os._exit(status)
         os.close(wake_read)
         os.close(result_write)
+        if self.serve is not None:
+            self.gate.in_parent(self.serve)
         os.set_blocking(wake_write, False)  # a wake never blocks the process stage; a full pipe is woken
         self.pid, self._wakes, self._results = pid, wake_write, result_read
         log.debug("delivery process %d started", pid)
@@ -150,10 +243,15 @@ class DeliveryProcess:
         if failure is None:
             return report
         problem = f"the delivery process failed ({failure})"
-        log.warning("%s; the rows it did not hold are delivered by the worker itself", problem)
+        log.warning("%s; the worker delivers the rest itself", problem)
         report.errors.append(problem)
+        deliverer = self.make_deliverer()  # its accepted journal is read now, after the child's end
+        # the rows the worker claimed for the child and never saw settled: back to the queue (those the
+        # server took are in the journal and are marked sent, not sent again); the child's own claims
+        # wait for their lease
+        outbox_states.release(deliverer.sessions, sorted(self.gate.handed))
         if command == FINISH:
-            report.add(self.make_deliverer().deliver_due())
+            report.add(deliverer.deliver_due())
         return report
 
 

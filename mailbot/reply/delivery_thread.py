@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from mailbot.reply.deliver import Deliverer, DeliveryGate, DeliveryReport
+from mailbot.reply.outbox_states import Accepted, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,12 @@ class CommitGate:
     def busy(self) -> bool:
         """The process stage committed a moment ago: it is working through a backlog."""
         return self.monotonic() - self._last_commit <= ACTIVE_SECONDS
+
+    def settle_and_claim(
+        self, accepted: list[Accepted], limit: int, here: Callable[[], list[Outgoing]]
+    ) -> list[Outgoing]:
+        with self.turn():
+            return here()
 
     @contextlib.contextmanager
     def turn(self) -> Iterator[None]:

@@ -17,10 +17,11 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
+from mailbot import worker as worker_module
 from mailbot.app import App, build_app
 from mailbot.config import load_settings
 from mailbot.pipeline.process import BATCH_SIZE
-from mailbot.reply import outbox_states
+from mailbot.reply import delivery_process, outbox_states
 from mailbot.reply.accepted_journal import AcceptedJournal
 from mailbot.reply.deliver import LEASE
 from mailbot.reply.smtp_pool import SmtpConnector
@@ -73,11 +74,19 @@ def test_run_once_sends_from_a_process_of_its_own_while_the_worker_decides(
     assert {row.state for row in bot.outbox()} == {"sent"} and set(message_ids(bot).values()) == {1}
 
 
-def test_the_delivery_process_dying_loses_nothing_and_sends_nothing_twice(bot: Bot, monkeypatch):
+@pytest.mark.parametrize("claimed_by", ["itself", "the worker"])
+def test_the_delivery_process_dying_loses_nothing_and_sends_nothing_twice(
+    bot: Bot, monkeypatch, claimed_by: str
+):
     """Killed right after the server took its 4th reply and the accepted journal noted it, before the
     row was marked sent. One connection, so that no other send is half-way when it dies (a 250 not yet
-    noted is the documented at-least-once window, mailbot.reply.deliver)."""
+    noted is the documented at-least-once window, mailbot.reply.deliver). The child claims its rows
+    itself, or (while the worker decides a backlog) the worker claims them for it (ForkedGate): the
+    worker then knows which it handed over and takes them back at once; a row the child claimed itself
+    waits for its lease."""
     bot.config.write_text(bot.config.read_text().replace("[smtp]\n", "[smtp]\nconnections = 1\n"))
+    # whether the worker counts as busy decides who claims: never, or all the while
+    monkeypatch.setattr(delivery_process, "ACTIVE_SECONDS", -1.0 if claimed_by == "itself" else 3600.0)
     app = build_app(load_settings(bot.config))
     mails = 2 * BATCH_SIZE + 8
     ask(bot, mails)
@@ -98,19 +107,46 @@ def test_the_delivery_process_dying_loses_nothing_and_sends_nothing_twice(bot: B
         assert report.processed.decided == mails  # the worker went on deciding
         assert report.errors == ["the delivery process failed (it ended with signal SIGKILL)"]
         states = Counter(row.state for row in bot.outbox())
-        # the worker delivered every row the child did not hold; the one it held waits for its lease
-        assert states == Counter({"sent": mails - 1, "sending": 1})
         assert len(bot.sink.messages) == mails  # the held one had reached the server
-
-        monkeypatch.undo()
-        after_lease = datetime.now(UTC) + LEASE + timedelta(seconds=1)
-        app.clock = lambda: after_lease
-        assert run_once(app).errors == []
+        if claimed_by == "the worker":  # taken back, marked sent from the accepted journal
+            assert states == Counter({"sent": mails})
+        else:  # the worker delivered every row the child did not hold; the one it held waits
+            assert states == Counter({"sent": mails - 1, "sending": 1})
+            monkeypatch.undo()
+            after_lease = datetime.now(UTC) + LEASE + timedelta(seconds=1)
+            app.clock = lambda: after_lease
+            assert run_once(app).errors == []
     finally:
         app.close()
     assert {row.state for row in bot.outbox()} == {"sent"}
     # marked sent from the accepted journal, not sent again: every answer reached its customer once
     assert len(message_ids(bot)) == mails and set(message_ids(bot).values()) == {1}
+
+
+def test_while_the_worker_decides_it_claims_and_settles_for_the_delivery_process(
+    bot: Bot, app: App, monkeypatch, tmp_path
+):
+    """SQLite's one write lock stays with the worker: the child's transactions are run by the worker
+    (the rows it sent marked sent, the next ones claimed), and the child only sends."""
+    monkeypatch.setattr(delivery_process, "ACTIVE_SECONDS", 3600.0)  # the worker counts as busy all along
+    mails = 3 * BATCH_SIZE
+    ask(bot, mails)
+    served = tmp_path / "served"
+    original = worker_module.settle_for
+
+    def noted(app: App, accepted, limit):
+        rows = original(app, accepted, limit)
+        with served.open("a") as file:
+            file.write(f"{os.getpid()} {len(accepted)} {len(rows)}\n")
+        return rows
+
+    monkeypatch.setattr(worker_module, "settle_for", noted)
+    report = run_once(app)
+    assert report.processed.decided == mails and report.delivery.sent == mails and report.errors == []
+    lines = [line.split() for line in served.read_text().splitlines()]
+    assert {pid for pid, _, _ in lines} == {str(os.getpid())}  # run by the worker itself
+    assert sum(int(claimed) for _, _, claimed in lines) > 0
+    assert {row.state for row in bot.outbox()} == {"sent"} and set(message_ids(bot).values()) == {1}
 
 
 def test_the_errors_of_the_delivery_process_reach_the_workers_report(bot: Bot, app: App, monkeypatch):
