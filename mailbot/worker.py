@@ -84,6 +84,17 @@ def delivery_once_for(app: App) -> DeliveryThread | DeliveryProcess:
     return delivery_for(app)
 
 
+def start_delivery_once(app: App) -> DeliveryThread | DeliveryProcess:
+    """`delivery_once_for`, started; the thread when the process cannot be forked (no memory, or the
+    process limit reached): replies still leave, on one core."""
+    delivery = delivery_once_for(app)
+    try:
+        return delivery.start()
+    except OSError as exc:
+        log.warning("delivery gets no process of its own (%s); it runs in a thread of the worker", exc)
+        return delivery_for(app).start()
+
+
 def settle_for(app: App, accepted: list[Accepted], limit: int) -> list[Outgoing]:
     """Delivery's transaction, run by the worker for its delivery process (mailbot.reply.delivery_process)."""
     return outbox_states.settle_and_claim(app.sessions, app.mailbox, accepted, app.clock(), LEASE, limit)
@@ -165,7 +176,7 @@ def run_once(app: App) -> CycleReport:
     reviews, escalation jobs, Jira follow-up, the SLA watch, report mails, retention; the outbox is
     delivered all along, and the pass ends when the outbox is empty or holds only rows backed off for
     later."""
-    delivery = delivery_once_for(app).start()  # forked before the source opens anything
+    delivery = start_delivery_once(app)  # forked before the source opens anything
     source = app.make_source()
     try:
         # with delivery in a process, this one runs no other thread: parsing may be forked off too

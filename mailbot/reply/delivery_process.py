@@ -187,7 +187,12 @@ class DeliveryProcess:
         wake_read, wake_write = os.pipe()
         result_read, result_write = os.pipe()
         self.engine.dispose()  # no pooled SQLite connection is open across the fork
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no process: the caller delivers another way (worker.start_delivery_once)
+            for end in (wake_read, wake_write, result_read, result_write):
+                os.close(end)
+            raise
         if pid == 0:  # the child: never returns
             status = FAILED_EXIT
             try:

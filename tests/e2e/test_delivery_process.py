@@ -7,6 +7,7 @@ never twice.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 from collections import Counter
@@ -185,4 +186,19 @@ def test_a_delivery_process_whose_database_broke_leaves_its_rows_to_the_worker(
     report = run_once(app)
     assert report.errors == ["the delivery process failed (RuntimeError: the database went away)"]
     assert report.delivery.sent == 3  # by the worker itself, after the child had given up
+    assert {row.state for row in bot.outbox()} == {"sent"} and set(message_ids(bot).values()) == {1}
+
+
+def test_when_no_process_can_be_forked_run_once_delivers_from_a_thread(bot: Bot, app: App, monkeypatch):
+    """fork() fails (EAGAIN: the process limit, or no memory): neither delivery nor parsing gets a
+    process of its own, and every mail is still decided and answered once."""
+    mails = 2 * BATCH_SIZE + 8  # a backlog: the pass would fork a process for parsing too
+
+    def no_fork():
+        raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    ask(bot, mails)
+    monkeypatch.setattr(os, "fork", no_fork)
+    report = run_once(app)
+    assert report.processed.decided == mails and report.delivery.sent == mails and report.errors == []
     assert {row.state for row in bot.outbox()} == {"sent"} and set(message_ids(bot).values()) == {1}
