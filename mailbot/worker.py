@@ -181,6 +181,7 @@ def run_once(app: App) -> CycleReport:
     try:
         # with delivery in a process, this one runs no other thread: parsing may be forked off too
         report = run_pass(app, source, delivery.wake, second_process=isinstance(delivery, DeliveryProcess))
+        delivery.done_deciding()
         run_review_jobs(app)  # before the escalation jobs: a review's ticket reaches Jira in this run
         report.jobs = run_due_jobs(app)
         followed = poll_jira(app)

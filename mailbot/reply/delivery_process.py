@@ -73,10 +73,12 @@ class ForkedGate:
 
     A hand-over is exactly-once by the lock: delivery posts a request (numbered) and marks it posted;
     the process stage takes a posted request under the lock, and once taken it always answers (the rows,
-    or None when its transaction failed: delivery then runs it itself). A request not taken within
-    HAND_WAIT_SECONDS (the process stage stopped committing, or a batch takes long) is withdrawn under the
-    same lock and run by delivery. The accepted rows are in the accepted journal before they are handed,
-    so a death on either side sends nothing twice.
+    or None when its transaction failed: delivery then runs it itself). When the process stage has
+    decided what there was (`stop_serving`, from DeliveryProcess.done_deciding and at the end), it runs
+    the request waiting, if any, and delivery posts no more. A request not taken within
+    HAND_WAIT_SECONDS (a batch takes long, or the process stage is stuck) is withdrawn under the same
+    lock and run by delivery. The accepted rows are in the accepted journal before they are handed, so a
+    death on either side sends nothing twice.
     """
 
     def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -111,10 +113,20 @@ class ForkedGate:
     def commit_boundary(self) -> None:
         """The process stage has just committed and holds no lock: run delivery's waiting transaction."""
         self._last_commit.value = self.monotonic()
-        if self.serve is None:
-            return
-        self._serving.value = 1
+        if self.serve is not None:
+            self._serving.value = 1
+            self._serve_posted()
+
+    def stop_serving(self) -> None:
+        """The process stage has decided what there was: it runs the waiting transaction, if any, and no
+        more; delivery runs its own from now on (without waiting for a commit that will not come)."""
+        if self.serve is not None:
+            self._serve_posted(last=True)
+
+    def _serve_posted(self, last: bool = False) -> None:
         with self._lock:
+            if last:
+                self._serving.value = 0
             try:
                 while self._requests.poll():  # earlier ones were withdrawn: delivery ran them itself
                     self._latest = self._requests.recv()
@@ -126,6 +138,7 @@ class ForkedGate:
             self._posted.value = 0
             _number, accepted, limit = self._latest
             self._latest = None
+        assert self.serve is not None
         rows: list[Outgoing] | None
         try:
             rows = self.serve(accepted, limit)
@@ -147,7 +160,11 @@ class ForkedGate:
         self._sent += 1
         self._request_pipe.send((self._sent, accepted, limit))
         with self._lock:
-            self._posted.value = self._sent
+            posted = bool(self._serving.value)  # not after stop_serving (the message is left unread)
+            if posted:
+                self._posted.value = self._sent
+        if not posted:
+            return here()
         while True:
             if self._answers.poll(ANSWER_POLL_SECONDS):
                 rows: list[Outgoing] | None = self._answers.recv()
@@ -223,6 +240,10 @@ class DeliveryProcess:
         self.gate.commit_boundary()
         _tell(self._wakes, WAKE)
 
+    def done_deciding(self) -> None:
+        """The worker decides no more mail in this run: it stops running the child's transactions."""
+        self.gate.stop_serving()
+
     def finish(self) -> DeliveryReport:
         """Deliver what is due now, then end the child; returns its report. A child that died or broke
         is reported as an error, and the rows it left pending are delivered here."""
@@ -235,6 +256,7 @@ class DeliveryProcess:
     def _end(self, command: bytes) -> DeliveryReport:
         if self.pid is None:
             return DeliveryReport()
+        self.gate.stop_serving()  # the child must not wait for the worker while it finishes
         os.set_blocking(self._wakes, True)  # the command must get through even after many wakes
         _tell(self._wakes, command)
         os.close(self._wakes)

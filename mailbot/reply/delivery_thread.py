@@ -143,6 +143,9 @@ class DeliveryThread:
             with contextlib.suppress(RuntimeError):  # the loop has just closed: the thread is done
                 loop.call_soon_threadsafe(woken.set)
 
+    def done_deciding(self) -> None:
+        """The face of DeliveryProcess.done_deciding: nothing to do for a thread."""
+
     def finish(self, timeout: float | None = None) -> DeliveryReport:
         """Deliver what is due now (rows backed off for later stay), then stop; returns the report of
         the thread's whole life. Raises what broke the thread (a database error), as deliver_due did."""

@@ -117,3 +117,19 @@ def test_a_delivery_process_that_is_gone_ends_the_serving_without_an_error():
     gate.commit_boundary()
     assert gate.serve is None and calls.served == []
     gate.commit_boundary()  # and the next commits cost nothing
+
+
+def test_when_the_worker_has_decided_everything_it_runs_the_waiting_request_and_no_more():
+    gate, calls = ForkedGate(), Calls()
+    gate.serve = calls.serve
+    gate.commit_boundary()
+    thread, got = in_delivery(gate, calls)
+    wait_posted(gate)
+    gate.stop_serving()  # the waiting one is run by the worker...
+    thread.join(5)
+    assert got == [CLAIMED] and calls.served == [(ACCEPTED, 48)]
+    started = time.monotonic()
+    thread, got = in_delivery(gate, calls)  # ...and the next by delivery at once, though it is busy
+    thread.join(5)
+    assert got == [[]] and calls.here == 1 and len(calls.served) == 1
+    assert time.monotonic() - started < delivery_process.HAND_WAIT_SECONDS
