@@ -19,8 +19,8 @@ connection that cannot be had go back to the queue untouched, and a server that 
 ends the drain after one try. With one connection this is exactly the delivery of before: one row
 claimed, sent and marked sent at a time. On SQLite, while the process stage holds the write lock for
 its batches, a connection takes BUSY_BATCH_PER_CONNECTION rows per claim instead (delivery's
-transaction runs about once per batch, `DeliveryGate`); a crash then parks up to that many per
-connection.
+transaction runs about once per batch, `DeliveryGate`; more when the process stage claims for it); a
+crash then parks up to that many per connection.
 """
 
 from __future__ import annotations
@@ -54,11 +54,10 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 BATCH_PER_CONNECTION = 4  # a crash parks at most connections x this many rows for their lease
 # on SQLite while the process stage holds the write lock for its batches (the gate says it is busy):
-# delivery's transaction runs about once per committed batch (~40 replies), so a claim must carry the
-# connections until the next one (bench: 4 per connection sent ~40 replies/s while 140 mails/s were
-# decided; 16 kept up with 140, not with the ~190 decided once parsing had a process of its own). Also
-# with one connection; the accepted journal keeps what a crash leaves in hand from going out twice.
-BUSY_BATCH_PER_CONNECTION = 64
+# delivery gets the database about once per committed batch, so a claim must carry the connections
+# until the next one (bench: 4 per connection sent ~40 replies/s while 140 mails/s were decided); more
+# when the process stage claims for delivery (mailbot.reply.delivery_process.HANDED_BATCH_PER_CONNECTION)
+BUSY_BATCH_PER_CONNECTION = 16
 BREAKS_PER_DRAIN = 2  # a connection that broke this often in one drain is not opened again in it
 # pauses before settling again when the database dropped the connection (a restart, a failover): the
 # accepted rows stay in hand, so they are marked sent rather than sent again after their lease
@@ -77,6 +76,10 @@ class DeliveryGate(Protocol):
 
     def busy(self) -> bool:
         """The process stage is working through a backlog (it committed a moment ago)."""
+        ...
+
+    def busy_batch(self, batch: int) -> int:
+        """Rows per connection for a claim while busy (`batch`: the number when it is not)."""
         ...
 
 
@@ -183,8 +186,9 @@ class Deliverer:
         leaves in hand from going out twice); one to probe a server not yet reached."""
         if probe:
             return 1
-        busy = self.journal is not None and self.gate is not None and self.gate.busy()
-        return BUSY_BATCH_PER_CONNECTION if busy else self.batch
+        if self.journal is None or self.gate is None or not self.gate.busy():
+            return self.batch
+        return self.gate.busy_batch(self.batch)
 
     async def _send_batch(
         self, pool: SmtpPool, slot: Slot, rows: list[Outgoing], report: DeliveryReport, breaks: dict[int, int]
