@@ -64,9 +64,9 @@ class ForkedGate:
     by the process stage while it works through a backlog (SQLite has one writer: the process stage).
 
     `busy()`: the process stage committed a moment ago, so delivery claims more rows at a time
-    (`busy_batch`). `settle_and_claim`: while it is busy, delivery
-    hands its one transaction (mark the accepted rows sent, claim the next ones) to the process stage,
-    which runs it right after its next commit (`commit_boundary`) and sends back the claimed rows.
+    (`busy_batch`). `settle_and_claim`: while it is busy, delivery hands its one transaction (mark the
+    accepted rows sent, claim the next ones) to the process stage, which runs it right after its next
+    commit (`commit_boundary`) and sends back the claimed rows.
     Why: with parsing and classifying one batch ahead in a process of their own, the process stage takes
     SQLite's write lock again within a millisecond of each commit, while SQLite's busy handler retries
     every 25-100 ms; bench/throughput.py (1k) sent not one reply while 1,000 mails were decided, all
