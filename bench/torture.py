@@ -4,6 +4,8 @@ breaks things around it.
 
 Scenarios (all by default, in this order):
   crashes  mail keeps arriving while the worker is SIGKILLed at random moments and restarted; then drain
+  once     `run --once` over a backlog SIGKILLed mid-pass again and again (its forked processes end by
+           themselves); then run until drained, the last run with the clock past the leases
   smtp     SMTP server down, then answering 4xx for a while, then 5xx for one recipient
   imap     connection cut mid-FETCH, Dovecot restart mid-FETCH and while idle, UIDVALIDITY change
   loops    two mailbots writing to each other (faithful relay and a header-stripping gateway) plus a
@@ -12,7 +14,8 @@ Scenarios (all by default, in this order):
 
 Each prints a short table; all figures go to bench/out/torture.json (scenarios run now replace their
 entry, the others are kept), worker logs to bench/out/torture/<scenario>/.
-Usage: .venv/bin/python bench/torture.py [crashes|smtp|imap|loops|flood ...] [--seed N] [--quick] [--keep]
+Usage: .venv/bin/python bench/torture.py [crashes|once|smtp|imap|loops|flood ...] [--seed N] [--quick]
+       [--keep]
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -401,6 +404,130 @@ def crashes(ctx: Ctx) -> dict[str, Any]:
 def _short(counts: dict[str, Any]) -> str:
     i, o = counts["inbound"], counts["outbox"]
     return f"in {dict(sorted(i.items()))} out {dict(sorted(o.items()))}"
+
+
+# --- 1b. once: `run --once` over a backlog, SIGKILLed mid-pass ----------------------------------------
+
+
+def once(ctx: Ctx) -> dict[str, Any]:
+    """`run --once` over a backlog, killed mid-pass again and again (the worker process only, as the OOM
+    killer would: its delivery and parsing processes must notice and end by themselves), then run until
+    drained: first as it is, then with the clock past the leases. The path of issue 13, session 11:
+    parsing in a second process, and the worker claiming and settling for its delivery process."""
+    n, kills = ctx.scale(800, 150), ctx.scale(10, 3)
+    rng = random.Random(ctx.seed)
+    mails = [ctx.corpus.mail(rng, f"once{i:04d}@customer.example.org", MIX) for i in range(n)]
+    ids = [m[0] for m in mails]
+    events: list[dict[str, Any]] = []
+    with dovecot_instance() as dovecot, FlakySink() as sink:
+        user = dovecot.new_user()
+        worker, db = bot(ctx, "once", dovecot, user, sink.port, imap_port=dovecot.imap_port)
+        worker.args, worker.ready = ["--once"], "connected to"
+        delivered = lmtp_deliver(dovecot, user, [raw for _mid, raw, _s in mails])
+        started = time.monotonic()
+        for cycle in range(kills):
+            worker.start()
+            wait_for(lambda: "inbound #" in worker.new_log() or not worker.alive, 60, interval=0.01)
+            delay = rng.uniform(0.0, 0.8)  # a few batches in: decided, committed, handed, sending
+            time.sleep(delay)
+            if not worker.alive:  # it finished before the kill: nothing left to break
+                break
+            pre = db.counts()
+            worker.kill()
+            # the children look at their parent every second; a run started before they are gone would
+            # share the database with a delivery process of the dead run, which is allowed but not the test
+            gone, _ = wait_for(lambda: not _children_of_dead_runs(worker.log.parent), 10, interval=0.2)
+            post = db.counts()
+            events.append({"cycle": cycle + 1, "delay_s": round(delay, 2), "pre": pre, "post": post})
+            print(f" kill {cycle + 1:2d}/{kills} {delay:4.2f} s after the first decision: {_short(post)}")
+            assert gone, "a delivery or parsing process outlived its worker by 10 s"
+        runs = 0
+        for now in (None, None, "lease"):  # as it is, then with the clock past every lease
+            worker.args = ["--once"] if now is None else ["--once", "--now", _after_leases()]
+            worker.start()
+            assert worker.proc is not None
+            worker.proc.wait(timeout=600)
+            runs += 1
+        total_s = time.monotonic() - started
+        drained = db.drained(ids)
+        inbox_left = folder_count(dovecot, user, "INBOX")
+        messages = sink.messages
+        losses = delivery_losses(db, messages, ids)
+        figures = sink_figures(messages, [TEAM])
+        outbox_rows = db.outbox()
+        reclaimed_in = sum(1 for r in db.inbound() if r.attempts > 1)
+        reclaimed_out = sum(1 for o in outbox_rows if o.attempts > 1)
+    result = {
+        "mails": n,
+        "kills": len(events),
+        "mails_delivered": delivered,
+        "mails_ingested": losses["ingested"],
+        "terminal": losses["terminal"],
+        "lost": losses["lost"],
+        "customers_with_two_different_answers": figures["inbound_with_two_different_answers"],
+        "byte_identical_resends": figures["resent_byte_identical"],
+        "resent_not_identical": figures["resent_message_ids"] - figures["resent_byte_identical"],
+        "double_answer_examples": figures["double_answer_examples"],
+        "drained": drained,
+        "runs_after_the_kills": runs,
+        "total_run_s": round(total_s, 1),
+        "inbox_left": inbox_left,
+        "inbound_reclaimed_after_lease": reclaimed_in,
+        "outbox_reclaimed_after_lease": reclaimed_out,
+        "outcomes": losses["outcomes"],
+        "quarantined": losses["quarantined"],
+        "outbox": losses["outbox"],
+        "outbox_sent_but_not_received": losses["outbox_sent_but_not_received"],
+        "sink_received": figures["received"],
+        "events": events,
+        "worker_log": log_problems(worker),
+        "logs": keep_logs("once", worker),
+    }
+    table(
+        f"once: {n} mails, run --once SIGKILLed {len(events)} times (seed {ctx.seed})",
+        [
+            ("mails delivered / ingested", f"{delivered} / {result['mails_ingested']}"),
+            ("terminal (quarantined)", f"{result['terminal']} ({len(result['quarantined'])})"),
+            ("LOST (must be 0)", result["lost"]),
+            ("two different answers to one mail (must be 0)", result["customers_with_two_different_answers"]),
+            ("byte-identical re-sends (at-least-once window)", result["byte_identical_resends"]),
+            ("re-sends NOT byte-identical (must be 0)", result["resent_not_identical"]),
+            ("outbox sent but never received (must be 0)", len(result["outbox_sent_but_not_received"])),
+            ("outbox", result["outbox"]),
+            ("outcomes", result["outcomes"]),
+            ("rows taken again after their lease (in/out)", f"{reclaimed_in} / {reclaimed_out}"),
+            ("drained", f"{drained} after {runs} more runs (the last past the leases)"),
+            ("INBOX left on the server", inbox_left),
+            ("total run time", f"{result['total_run_s']} s"),
+            (
+                "worker log",
+                f"{result['worker_log']['tracebacks']} tracebacks, "
+                f"{result['worker_log']['error_lines']} ERROR lines",
+            ),
+        ],
+    )
+    return result
+
+
+def _after_leases() -> str:
+    """A clock past every lease a killed run can have left (inbound and outbox: 5 minutes)."""
+    return (datetime.now(UTC) + timedelta(minutes=6)).isoformat(timespec="seconds")
+
+
+def _children_of_dead_runs(folder: Path) -> list[int]:
+    """Processes still running with this bot's config on their command line (a killed worker's forked
+    delivery and parsing processes keep its command line)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(folder).encode() in cmdline:
+            found.append(int(proc.name))
+    return found
 
 
 # --- 2. smtp ------------------------------------------------------------------------------------------
@@ -961,6 +1088,7 @@ def flood(ctx: Ctx) -> dict[str, Any]:
 
 SCENARIOS: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "crashes": crashes,
+    "once": once,
     "smtp": smtp,
     "imap": imap,
     "loops": loops,
