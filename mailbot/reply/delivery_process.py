@@ -178,7 +178,11 @@ class ForkedGate:
             return here()
         while True:
             if self._answers.poll(ANSWER_POLL_SECONDS):
-                rows: list[Outgoing] | None = self._answers.recv()
+                try:
+                    rows: list[Outgoing] | None = self._answers.recv()
+                except (EOFError, OSError):  # the worker died after taking it: the sent rows are marked here
+                    log.warning("the worker is gone; the delivery process marks what it sent itself")
+                    return here()
                 return here() if rows is None else rows
             if self.monotonic() - self._last_commit.value > HAND_WAIT_SECONDS:
                 with self._lock:

@@ -133,3 +133,18 @@ def test_when_the_worker_has_decided_everything_it_runs_the_waiting_request_and_
     thread.join(5)
     assert got == [[]] and calls.here == 1 and len(calls.served) == 1
     assert time.monotonic() - started < delivery_process.HAND_WAIT_SECONDS
+
+
+def test_a_worker_that_dies_after_taking_the_request_leaves_delivery_to_run_it_itself():
+    """The worker took the request and was killed before it answered: the answer pipe ends, and
+    delivery marks what the server accepted itself (no traceback, nothing waits for a lease)."""
+    gate, calls = ForkedGate(), Calls()
+    gate.serve = calls.serve
+    gate.commit_boundary()
+    thread, got = in_delivery(gate, calls)
+    wait_posted(gate)
+    with gate._lock:  # taken, as _serve_posted takes it ...
+        gate._posted.value = 0
+    gate._answer_pipe.close()  # ... and the worker is gone before its answer
+    thread.join(5)
+    assert got == [[]] and calls.here == 1 and calls.served == []
