@@ -16,6 +16,8 @@ import functools
 
 import idna
 
+from mailbot.logredact import quoted, shortened
+
 MAX_ADDRESS_OCTETS = 254  # RFC 5321 4.5.3.1.3: a path is at most 256 octets including "<" and ">"
 MAX_LOCAL_OCTETS = 64
 
@@ -45,16 +47,20 @@ def _encoded(text: str) -> str:
     try:
         encoded = idna.encode(text, uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError) as exc:
-        raise UndeliverableAddress(f"the domain {text!r} is not a valid host name ({exc})") from None
+        raise UndeliverableAddress(
+            f"the domain {quoted(text)} is not a valid host name ({shortened(str(exc), 160)})"
+        ) from None
     if "." not in encoded:
-        raise UndeliverableAddress(f"the domain {text!r} has no dot (a local host name, not a mail domain)")
+        raise UndeliverableAddress(
+            f"the domain {quoted(text)} has no dot (a local host name, not a mail domain)"
+        )
     return encoded
 
 
 def split(address: str) -> tuple[str, str]:
     local, at, domain = address.strip().rpartition("@")
     if not at or not local or not domain:
-        raise UndeliverableAddress(f"{address!r} is not an address (local@domain)")
+        raise UndeliverableAddress(f"{quoted(address)} is not an address (local@domain)")
     return local, domain
 
 
@@ -69,19 +75,21 @@ def envelope_address(address: str) -> str:
     local, domain = split(address)
     if not local.isascii():
         raise UndeliverableAddress(
-            f"{address!r} has a non-ASCII local part, which needs SMTPUTF8 (RFC 6531); not supported"
+            f"{quoted(address)} has a non-ASCII local part, which needs SMTPUTF8 (RFC 6531); not supported"
         )
     if any(ord(char) < 33 or ord(char) == 127 for char in local) or len(local) > MAX_LOCAL_OCTETS:
-        raise UndeliverableAddress(f"{address!r} has an invalid local part")
+        raise UndeliverableAddress(f"{quoted(address)} has an invalid local part")
     ascii_name = ascii_domain(domain)
     if ascii_name.rstrip(".").endswith(".invalid"):
         # RFC 6761: never delivers; an erased person's stand-in lives there (mailbot.privacy.anonymise)
         raise UndeliverableAddress(
-            f"{address!r} is in the reserved domain .invalid (an erased person, or a store reviewer)"
+            f"{quoted(address)} is in the reserved domain .invalid (an erased person, or a store reviewer)"
         )
     result = f"{local}@{ascii_name}"
     if len(result) > MAX_ADDRESS_OCTETS:
-        raise UndeliverableAddress(f"{address!r} is longer than SMTP allows ({MAX_ADDRESS_OCTETS} octets)")
+        raise UndeliverableAddress(
+            f"{quoted(address)} is longer than SMTP allows ({MAX_ADDRESS_OCTETS} octets)"
+        )
     return result
 
 

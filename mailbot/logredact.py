@@ -11,6 +11,10 @@ article ids, ticket references), never the mail's: `headline` keeps the part of 
 wrote and drops the part that quotes the mail or a server's answer to it (issue 15, "logs hold no
 customer text"). The whole reason stays where an operator looks it up (`mailbot status`, `quarantine
 show`) and at DEBUG.
+
+A value from a mail that a message quotes (a domain, an address, a charset, a Message-ID) is
+`quoted`: a mail with a megabyte header must not make a megabyte exception, log line, stored reason or
+team mail, so a long value is cut with a visible "…" and its length.
 """
 
 from __future__ import annotations
@@ -42,6 +46,30 @@ def headline(reason: str) -> str:
     if len(head) > HEADLINE_CHARS:
         head = head[:HEADLINE_CHARS].rstrip() + " …"
     return head if head == reason.strip() else f"{head} […]"
+
+
+QUOTE_CHARS = 80  # enough to recognise a value; a longer one is a hostile or broken header
+
+
+def shortened(text: str, limit: int = QUOTE_CHARS) -> str:
+    """`text` if it has at most `limit` characters, else its first `limit` with "…" and its length;
+    for text that is shown as it is (an address in a log line, a library's message about a value)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
+
+
+def quoted(value: str, limit: int = QUOTE_CHARS) -> str:
+    """`repr(value)`, as messages quote a value from a mail, at most about `limit` characters long:
+    a longer one keeps its opening with "…" inside the quotes and says its length
+    (`'\\xad\\xad…' (5011 characters)`). The cut counts the escaped form, so 80 soft hyphens
+    (`\\xad`, four characters each) do not print 320."""
+    if len(value) <= limit and len(whole := repr(value)) <= limit + 2:
+        return whole
+    opening = value[:limit]
+    while len(shown := repr(opening)) > limit + 2:
+        opening = opening[: len(opening) * (limit + 2) // len(shown)]
+    return f"{shown[:-1]}…{shown[-1]} ({len(value)} characters)"
 
 
 def mask_addresses(text: str) -> str:

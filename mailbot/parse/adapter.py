@@ -23,6 +23,7 @@ import mailparser
 from mailparser.exceptions import MailParserRecursionError
 
 from mailbot.errors import Quarantine
+from mailbot.logredact import shortened
 
 # mail-parser logs a warning for every part type it does not render (pgp-signature, calendar ...);
 # what matters is recorded as defects instead.
@@ -72,7 +73,7 @@ def load(raw: bytes) -> MimeView:
         # boundary) whose readable parts the stdlib tree still holds: read those instead
         # the exception's text may quote the broken part: its type only, unless debugging
         log.info("mail-parser failed (%s); reading the stdlib MIME tree", type(exc).__name__)
-        log.debug("mail-parser failed: %s: %s", type(exc).__name__, exc)
+        log.debug("mail-parser failed: %s: %s", type(exc).__name__, shortened(str(exc), 300))
         return _stdlib_view(raw)
     return MimeView(
         message=parsed.message,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import codecs
 
+from mailbot.logredact import quoted
+
 _FALLBACKS = ("utf-8", "cp1252", "latin-1")
 # Codecs that map every byte to some character, so a wrong label never fails loudly.
 _SINGLE_BYTE_PREFIXES = ("iso8859-", "cp125", "cp437", "cp85", "koi8", "mac-", "latin", "ascii")
@@ -71,9 +73,9 @@ def decode_bytes(data: bytes, label: str | None) -> tuple[str, str | None]:
         except UnicodeDecodeError:
             continue
         if codec is not None:
-            note = f"declared charset {label!r} does not fit the bytes; read as {fallback}"
+            note = f"declared charset {quoted(label)} does not fit the bytes; read as {fallback}"
         elif label:
-            note = f"unknown charset {label!r}; read as {fallback}"
+            note = f"unknown charset {quoted(label)}; read as {fallback}"
         else:
             note = f"8-bit text without a charset label; read as {fallback}"
         return clean(text), note

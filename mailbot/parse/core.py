@@ -16,6 +16,7 @@ from email.policy import compat32
 from mailbot.domain import Language, ParsedMail
 from mailbot.errors import Quarantine
 from mailbot.header_text import without_controls
+from mailbot.logredact import quoted, shortened
 from mailbot.parse.adapter import load
 from mailbot.parse.charsets import clean
 from mailbot.parse.headers import addresses, decode_value, message_ids, parse_date, unfold
@@ -81,7 +82,7 @@ def _parse(raw: bytes, default_language: Language) -> ParsedMail:
     if not from_addr:  # e.g. "MAILER-DAEMON <>": a bounce, left to the rules
         defects.append("From header names no address")
     elif "@" not in from_addr:
-        defects.append(f"From address {from_addr[:80]!r} has no domain")
+        defects.append(f"From address {quoted(from_addr)} has no domain")
 
     headers: dict[str, list[str]] = {}
     for name, value in message.raw_items():
@@ -130,7 +131,7 @@ def sender_ambiguity(from_headers: int, from_addresses: list[str]) -> str:
     if from_headers > 1:
         problems.append(f"the mail has {from_headers} From headers")
     if len(from_addresses) > 1:
-        shown = ", ".join(address[:80] for address in from_addresses[:3])
+        shown = ", ".join(shortened(address) for address in from_addresses[:3])
         more = f" and {len(from_addresses) - 3} more" if len(from_addresses) > 3 else ""
         problems.append(f"From names {len(from_addresses)} addresses ({shown}{more})")
     return "; ".join(problems)

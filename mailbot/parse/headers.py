@@ -16,6 +16,7 @@ import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from mailbot.logredact import quoted
 from mailbot.parse.address_list import mailboxes
 from mailbot.parse.charsets import clean, decode_bytes
 
@@ -131,9 +132,9 @@ def parse_date(raw: str) -> tuple[datetime | None, str | None]:
     try:
         parsed = parsedate_to_datetime(value)
     except (ValueError, TypeError, IndexError, OverflowError):
-        return None, f"Date header {value[:80]!r} cannot be read"
+        return None, f"Date header {quoted(value)} cannot be read"
     if parsed.tzinfo is None:
         if _UTC_UNKNOWN_ZONE.search(value):
             return parsed.replace(tzinfo=UTC), None
-        return parsed.replace(tzinfo=UTC), f"Date header {value[:80]!r} has no usable time zone; read as UTC"
+        return parsed.replace(tzinfo=UTC), f"Date header {quoted(value)} has no usable time zone; read as UTC"
     return parsed, None

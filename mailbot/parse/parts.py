@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 
 from mailbot.domain import Attachment
+from mailbot.logredact import shortened
 from mailbot.parse.charsets import decode_bytes
 from mailbot.parse.headers import decode_value
 
@@ -75,11 +76,11 @@ def _text(part: Message, ctype: str, notes: list[str]) -> str:
         data = _payload_bytes(part)
         label = part.get_content_charset()
     except Exception as exc:
-        notes.append(f"{ctype} part could not be decoded ({type(exc).__name__}); left out")
+        notes.append(f"{shortened(ctype)} part could not be decoded ({type(exc).__name__}); left out")
         return ""
     text, note = decode_bytes(data, label)
     if note:
-        notes.append(f"{ctype} part: {note}")
+        notes.append(f"{shortened(ctype)} part: {note}")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -92,5 +93,5 @@ def _size(part: Message, ctype: str, notes: list[str]) -> int:
                 return sum(len(p.as_bytes()) for p in inner if isinstance(p, Message))
         return len(_payload_bytes(part))
     except Exception as exc:
-        notes.append(f"{ctype} attachment could not be measured ({type(exc).__name__})")
+        notes.append(f"{shortened(ctype)} attachment could not be measured ({type(exc).__name__})")
         return 0

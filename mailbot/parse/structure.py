@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from email.message import Message
 
+from mailbot.logredact import quoted, shortened
+
 # most specific first: a missing boundary also causes "no subparts found"
 _STRUCTURAL = (
     "NoBoundaryInMultipartDefect",
@@ -22,15 +24,15 @@ def _reason(part: Message) -> str | None:
     names = {type(defect).__name__ for defect in part.defects}
     ctype = part.get_content_type()
     if _STRUCTURAL[0] in names:
-        return f"broken MIME: {ctype} declares no boundary, the body cannot be split into parts"
+        return f"broken MIME: {shortened(ctype)} declares no boundary, the body cannot be split into parts"
     if _STRUCTURAL[1] in names:
         boundary = part.get_boundary() or ""
         return (
-            f"broken MIME: {ctype} declares the boundary {boundary[:70]!r} but no part starts with it, "
-            "the body cannot be split into parts"
+            f"broken MIME: {shortened(ctype)} declares the boundary {quoted(boundary, 70)} but no part "
+            "starts with it, the body cannot be split into parts"
         )
     if _STRUCTURAL[2] in names:
-        return f"broken MIME: {ctype} contains no parts, there is no readable text"
+        return f"broken MIME: {shortened(ctype)} contains no parts, there is no readable text"
     return None
 
 

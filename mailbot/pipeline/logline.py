@@ -1,20 +1,24 @@
 """The one INFO line per decided mail: which mail, from whom, what happened, which ticket, and why.
 
 An operator reading the worker's log follows each mail by this line alone, so it always carries the
-ticket reference when there is one. The sender is written as is; the log filter (mailbot.logredact)
-shortens every address in every line unless `[privacy] redact_addresses = false`. A rule's reason
-quotes the header that made it fire (a subject, a From name, an Auto-Submitted value: the sender's
-words), so the line names the rule instead; the reason itself is stored with the decision.
+ticket reference when there is one. The sender is written as is (cut where no address is that long);
+the log filter (mailbot.logredact) shortens every address in every line unless `[privacy]
+redact_addresses = false`. A rule's reason quotes the header that made it fire (a subject, a From
+name, an Auto-Submitted value: the sender's words), so the line names the rule instead; the reason
+itself is stored with the decision.
 """
 
 from __future__ import annotations
 
+from mailbot.addresses import MAX_ADDRESS_OCTETS
 from mailbot.domain import Action, Decision
+from mailbot.logredact import shortened
 
 
 def decision_line(row_id: int, sender: str, outcome: str, reference: str | None, decision: Decision) -> str:
     """E.g. "inbound #12 from k@example.org answered MB-000012 with article parking-end (0.91 >= 0.62)"."""
-    head = f"inbound #{row_id} from {sender or '(no sender)'} {outcome.replace('_', '-')}"
+    sender = shortened(sender, MAX_ADDRESS_OCTETS) or "(no sender)"
+    head = f"inbound #{row_id} from {sender} {outcome.replace('_', '-')}"
     if reference:
         head += f" {reference}"
     prediction = decision.prediction

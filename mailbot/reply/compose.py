@@ -25,6 +25,7 @@ from io import BytesIO
 from typing import Any
 
 from mailbot.addresses import UndeliverableAddress, envelope_address
+from mailbot.logredact import quoted, shortened
 from mailbot.reply.render import Rendered
 
 AUTO_SUBMITTED_VALUES = ("auto-replied", "auto-generated")
@@ -192,9 +193,9 @@ def flatten_mail(msg: MIMEPart) -> bytes:
 def _check_header_value(name: str, value: str) -> None:
     for ch in value:
         if ch in _LINE_BREAKS:
-            raise HeaderInjectionError(f"{name} contains a line break ({ch!r}): {value[:80]!r}")
+            raise HeaderInjectionError(f"{name} contains a line break ({ch!r}): {quoted(value)}")
         if ch != "\t" and (ch < " " or ch == "\x7f" or "\x80" <= ch <= "\x9f"):
-            raise HeaderInjectionError(f"{name} contains a control character ({ch!r}): {value[:80]!r}")
+            raise HeaderInjectionError(f"{name} contains a control character ({ch!r}): {quoted(value)}")
         if "\ud800" <= ch <= "\udfff":
             raise HeaderInjectionError(f"{name} contains an undecodable character ({ch!r})")
 
@@ -210,7 +211,9 @@ def sendable_address(address: str) -> str:
     try:
         Address(addr_spec=envelope)
     except (ValueError, IndexError) as exc:  # the stdlib raises header defects (ValueError subclasses)
-        raise UndeliverableAddress(f"{address!r} is not a valid addr-spec: {exc}") from None
+        raise UndeliverableAddress(
+            f"{quoted(address)} is not a valid addr-spec: {shortened(str(exc), 160)}"
+        ) from None
     return envelope
 
 
@@ -223,7 +226,7 @@ def _address(name: str, addr_spec: str, display_name: str = "") -> Address:
 
 def _check_msg_id(name: str, value: str) -> None:
     if not _MSG_ID_RE.fullmatch(value):
-        raise ValueError(f"{name} {value!r} is not a message id like <token@domain>")
+        raise ValueError(f"{name} {quoted(value)} is not a message id like <token@domain>")
 
 
 # --- public API -----------------------------------------------------------------------------------

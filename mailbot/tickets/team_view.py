@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from mailbot.addresses import canonical
+from mailbot.addresses import MAX_ADDRESS_OCTETS, canonical
 from mailbot.classify.reasons import for_team
 from mailbot.domain import Language
+from mailbot.logredact import shortened
 from mailbot.reply.subject import one_line
 
 if TYPE_CHECKING:
@@ -23,9 +24,11 @@ def customer_label(name: str | None, address: str) -> str:
     """``Katrin Müller <katrin@example.com>``, or the address alone when there is no other name.
 
     The display name is shown as the customer wrote it (the team recognises "Müller, Katrin"), on
-    one line; a name that is only the address again adds nothing.
+    one line; a name that is only the address again adds nothing. An address longer than any address
+    can be (a hostile header) is cut, so the team mail does not quote a megabyte.
     """
     name = one_line(name or "").strip(" \"'")
+    address = shortened(address, MAX_ADDRESS_OCTETS)
     if not name or name.casefold() == address.casefold():
         return address
     return f"{name} <{address}>"
@@ -37,7 +40,7 @@ def recipient_label(address: str, ticket: Ticket | None) -> str:
     # Unicode-casefolded: the label only names, it decides nothing
     if ticket is not None and canonical(address).lower() == canonical(ticket.customer).lower():
         return customer_label(ticket.customer_name, address)
-    return address
+    return shortened(address, MAX_ADDRESS_OCTETS)
 
 
 def team_reasons(reasons: Iterable[str] | None, team_language: Language) -> list[str]:
