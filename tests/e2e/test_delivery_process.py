@@ -22,7 +22,7 @@ from mailbot import worker as worker_module
 from mailbot.app import App, build_app
 from mailbot.config import load_settings
 from mailbot.pipeline.process import BATCH_SIZE
-from mailbot.reply import delivery_process, outbox_states
+from mailbot.reply import forked_gate, outbox_states
 from mailbot.reply.accepted_journal import AcceptedJournal
 from mailbot.reply.deliver import LEASE
 from mailbot.reply.smtp_pool import SmtpConnector
@@ -87,7 +87,7 @@ def test_the_delivery_process_dying_loses_nothing_and_sends_nothing_twice(
     waits for its lease."""
     bot.config.write_text(bot.config.read_text().replace("[smtp]\n", "[smtp]\nconnections = 1\n"))
     # whether the worker counts as busy decides who claims: never, or all the while
-    monkeypatch.setattr(delivery_process, "ACTIVE_SECONDS", -1.0 if claimed_by == "itself" else 3600.0)
+    monkeypatch.setattr(forked_gate, "ACTIVE_SECONDS", -1.0 if claimed_by == "itself" else 3600.0)
     app = build_app(load_settings(bot.config))
     mails = 2 * BATCH_SIZE + 8
     ask(bot, mails)
@@ -129,7 +129,7 @@ def test_while_the_worker_decides_it_claims_and_settles_for_the_delivery_process
 ):
     """SQLite's one write lock stays with the worker: the child's transactions are run by the worker
     (the rows it sent marked sent, the next ones claimed), and the child only sends."""
-    monkeypatch.setattr(delivery_process, "ACTIVE_SECONDS", 3600.0)  # the worker counts as busy all along
+    monkeypatch.setattr(forked_gate, "ACTIVE_SECONDS", 3600.0)  # the worker counts as busy all along
     mails = 3 * BATCH_SIZE
     ask(bot, mails)
     served = tmp_path / "served"

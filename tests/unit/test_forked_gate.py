@@ -1,5 +1,5 @@
 """The delivery process hands its one transaction to the worker while the worker decides a backlog
-(mailbot.reply.delivery_process.ForkedGate): run exactly once, by the worker or by delivery, never by both.
+(mailbot.reply.forked_gate.ForkedGate): run exactly once, by the worker or by delivery, never by both.
 
 Delivery's side runs in a thread here; the gate's pipes, lock and shared values work the same between
 threads as between the forked processes they are made for."""
@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from mailbot.reply import delivery_process
-from mailbot.reply.delivery_process import ForkedGate
+from mailbot.reply import forked_gate
+from mailbot.reply.forked_gate import ForkedGate
 from mailbot.reply.outbox_states import Accepted, Outgoing
 
 ACCEPTED = [Accepted(7, "answer", "kunde@example.org", "250 OK")]
@@ -72,7 +72,7 @@ def test_rows_seen_settled_are_no_longer_counted_as_handed():
 
 
 def test_when_the_worker_stops_committing_delivery_runs_it_itself_and_the_worker_never_does(monkeypatch):
-    monkeypatch.setattr(delivery_process, "HAND_WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(forked_gate, "HAND_WAIT_SECONDS", 0.05)
     gate, calls = ForkedGate(), Calls()
     gate.serve = calls.serve
     gate.commit_boundary()
@@ -132,7 +132,7 @@ def test_when_the_worker_has_decided_everything_it_runs_the_waiting_request_and_
     thread, got = in_delivery(gate, calls)  # ...and the next by delivery at once, though it is busy
     thread.join(5)
     assert got == [[]] and calls.here == 1 and len(calls.served) == 1
-    assert time.monotonic() - started < delivery_process.HAND_WAIT_SECONDS
+    assert time.monotonic() - started < forked_gate.HAND_WAIT_SECONDS
 
 
 def test_a_worker_that_dies_after_taking_the_request_leaves_delivery_to_run_it_itself():
