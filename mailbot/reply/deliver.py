@@ -257,7 +257,7 @@ class Deliverer:
         try:
             envelope_from, envelope_to = envelope_address(row.mail_from), envelope_address(row.recipient)
         except UndeliverableAddress as exc:
-            self._fail(row.id, f"not sent: {exc}", report)
+            self._fail(row.id, f"{outbox_states.NOT_SENT}{exc}", report)
             return None
         try:
             client = await pool.client_of(slot)
@@ -291,7 +291,7 @@ class Deliverer:
             return None
         except Exception as exc:  # a bug or a mail the library cannot send: this row only, for good
             log.exception("outbox #%s could not be sent", row.id)
-            self._fail(row.id, f"not sent: {type(exc).__name__}: {exc}", report)
+            self._fail(row.id, f"{outbox_states.NOT_SENT}{type(exc).__name__}: {exc}", report)
             await reset(client)
             return None
         if self.journal is not None:

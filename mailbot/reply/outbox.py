@@ -22,6 +22,7 @@ from mailbot.addresses import UndeliverableAddress
 from mailbot.db.schema import OutboxMail, OutboxState
 from mailbot.domain import Language
 from mailbot.reply.compose import compose_reply, make_message_id, sendable_address
+from mailbot.reply.outbox_states import NOT_SENT
 from mailbot.reply.render import Rendered, TemplateRenderer
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ def enqueue(
     try:
         sendable_address(item.recipient)
     except UndeliverableAddress as exc:
-        unsendable: str | None = f"not sent: {exc}"
+        unsendable: str | None = f"{NOT_SENT}{exc}"
     else:
         unsendable = None
     raw = compose_reply(

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailbot.db.claims import claim_due_outbox
 from mailbot.db.schema import OutboxMail, OutboxState
 
+NOT_SENT = "not sent: "  # a failed row's error when mailbot never handed it to a server
 BACKOFF_BASE_SECONDS = 30.0
 BACKOFF_CAP_SECONDS = 3600.0
 

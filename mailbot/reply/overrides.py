@@ -106,6 +106,7 @@ _OPTIONAL_SAMPLES: dict[str, object] = {
     "parent_reference": "MB-10000001",
     "external_key": "SUP-12",
     "reference": "MB-48213377",  # delivery_failed: optional there
+    "not_sent": True,
     "http_status": 403,
     "answer_by_mail": True,
     "suggestion_title": "Passwort zurücksetzen",

@@ -54,7 +54,7 @@ team_notice             reference, subject, customer, reason, language, ranking,
                                                                                           original_withheld
 sla_alert               reference, subject, customer, language, severity, response_due,   (none)
                         share_used, breached
-delivery_failed         recipient, subject, error                                         reference
+delivery_failed         recipient, subject, error                                         reference, not_sent
 oncall_alert            reference, subject, customer, severity, response_due,             (none)
                         body_excerpt
 review_ticket           reference, store_name, app_name, rating, review_number,           severity,
@@ -70,7 +70,8 @@ reviews_polling_failed  store_name, app_name, app_id, since, days, error, fix   
 
 - ``subject``: the customer's subject; customer kinds answer with ``Re: <subject> [<reference>]``
   (``out_of_hours``, sent before a ticket exists, with ``Re: <subject>``). In ``delivery_failed`` it
-  is the subject of the mail that could not be delivered.
+  is the subject of the mail that could not be delivered; ``not_sent``: mailbot never handed it to a
+  server (an address no mail can be sent to), so the mail says so instead of a server's refusal.
 - ``article_markdown``/``interim_markdown``: Markdown from the knowledge base; HTML templates
   convert it themselves, so callers pass no HTML. ``article_title``: shown above the article.
 - ``customer_name``: the display name of the customer's address as it came; the renderer makes
@@ -270,7 +271,7 @@ OPTIONAL_DEFAULTS: dict[str, dict[str, object]] = {
         "original_withheld": None,  # why the original mail is not attached at all
     },
     "sla_alert": {},
-    "delivery_failed": {"reference": None},
+    "delivery_failed": {"reference": None, "not_sent": False},
     "agent_reply_refused": {"reference": None},
     "erasure_closed": {"external_key": None},
     "jira_erasure_refused": {"http_status": None},

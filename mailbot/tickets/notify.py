@@ -19,6 +19,7 @@ from mailbot.domain import Language
 from mailbot.privacy.attachments import forwarded_copy, withheld_note
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, Sender, enqueue
+from mailbot.reply.outbox_states import NOT_SENT
 from mailbot.tickets.team_view import recipient_label
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def tell_team_not_delivered(session: Session, app: App, row: OutboxMail) -> None
         session, app, ticket, "delivery_failed", f"delivery-failed:{row.id}", app.clock(),
         reference=ticket.reference if ticket else None, recipient=recipient_label(row.recipient, ticket),
         subject=row.subject, error=row.last_error or "",
+        not_sent=(row.last_error or "").startswith(NOT_SENT),
     )  # fmt: skip
 
 

@@ -80,6 +80,9 @@ def test_an_escalation_to_an_unsendable_address_keeps_its_ticket_and_tells_the_t
     assert len(kinds) == 2  # the new ticket's notice and the notice that the customer got nothing
     (failed_notice,) = [raw for raw in pg_bot.sent_to(TEAM) if why in text_of(raw)]
     assert ticket.reference in text_of(failed_notice)
+    # no server was asked, and the team's mail (German) says so instead of a server's refusal
+    assert "kein Mailserver wurde gefragt" in text_of(failed_notice)
+    assert "Mailserver des Empfängers" not in text_of(failed_notice)
 
 
 def test_a_knowledge_base_answer_to_an_unsendable_address_is_recorded_not_retried(pg_bot: Bot, capsys):

@@ -431,6 +431,30 @@ def test_delivery_failed(renderer, language):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+def test_delivery_failed_for_an_address_no_server_was_asked_about(renderer, language):
+    """Refused by mailbot itself (an address no mail can be sent to): the mail must not blame a server."""
+    ctx = {
+        "reference": "MB-000012",
+        "recipient": "kunde@xn--zz.example",
+        "subject": "App stürzt ab",
+        "error": "not sent: the domain 'xn--zz.example' is not a valid host name",
+    }
+    refused = renderer.render("delivery_failed", language, {**ctx, "not_sent": True})
+    bounced = renderer.render("delivery_failed", language, {**ctx, "error": "550 no such user"})
+    sent_not, server, reason, response = (
+        ("nicht gesendet", "Mailserver des Empfängers", "Grund", "Antwort des Mailservers")
+        if language is Language.DE
+        else ("could not be sent", "recipient's mail server", "Reason", "Mail server response")
+    )
+    for part in (refused.text, refused.html):
+        assert sent_not in part and server not in part and reason in part and response not in part
+    assert "> not sent: the domain 'xn--zz.example' is not a valid host name" in refused.text
+    assert refused.subject == bounced.subject
+    for part in (bounced.text, bounced.html):  # a server's refusal reads as before
+        assert server in part and response in part and sent_not not in part
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_delivery_failed_without_reference(renderer, language):
     ctx = {"recipient": "erika@example.com", "subject": "", "error": "554 rejected"}
     out = renderer.render("delivery_failed", language, ctx)
