@@ -52,6 +52,7 @@ from bench.torture_servers import (
     lmtp_deliver,
     make_mail,
     outcome_counts,
+    pids_where,
     restore_inbox_with_new_uidvalidity,
     rule_hit_counts,
     sink_figures,
@@ -517,17 +518,8 @@ def _after_leases() -> str:
 def _children_of_dead_runs(folder: Path) -> list[int]:
     """Processes still running with this bot's config on their command line (a killed worker's forked
     delivery and parsing processes keep its command line)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if str(folder).encode() in cmdline:
-            found.append(int(proc.name))
-    return found
+    mark = str(folder).encode()
+    return pids_where(lambda cmdline: mark in cmdline)
 
 
 # --- 2. smtp ------------------------------------------------------------------------------------------

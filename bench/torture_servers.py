@@ -546,13 +546,8 @@ def _reset(sock: socket.socket) -> None:
         sock.close()
 
 
-def dovecot_pids(dovecot: DovecotServer) -> list[int]:
-    """The master and every child process of this one Dovecot instance (found by its unique
-    instance name in the process titles, or its config path on the master's command line)."""
-    text = dovecot.config_path.read_text()
-    instance = re.search(r"^instance_name = (\S+)", text, re.MULTILINE)
-    assert instance is not None
-    marks = (f"{instance.group(1)}/".encode(), str(dovecot.config_path).encode())
+def pids_where(matches: Callable[[bytes], bool]) -> list[int]:
+    """The processes running now whose command line (or process title) `matches`."""
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -561,9 +556,19 @@ def dovecot_pids(dovecot: DovecotServer) -> list[int]:
             cmdline = (proc / "cmdline").read_bytes()
         except OSError:
             continue
-        if marks[0] in cmdline or (b"dovecot" in cmdline and marks[1] in cmdline):
+        if matches(cmdline):
             pids.append(int(proc.name))
     return pids
+
+
+def dovecot_pids(dovecot: DovecotServer) -> list[int]:
+    """The master and every child process of this one Dovecot instance (found by its unique
+    instance name in the process titles, or its config path on the master's command line)."""
+    text = dovecot.config_path.read_text()
+    instance = re.search(r"^instance_name = (\S+)", text, re.MULTILINE)
+    assert instance is not None
+    title, config = f"{instance.group(1)}/".encode(), str(dovecot.config_path).encode()
+    return pids_where(lambda cmdline: title in cmdline or (b"dovecot" in cmdline and config in cmdline))
 
 
 def crash_dovecot(dovecot: DovecotServer) -> int:
