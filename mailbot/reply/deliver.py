@@ -56,12 +56,18 @@ BATCH_PER_CONNECTION = 4  # a crash parks at most connections x this many rows f
 # on SQLite while the process stage holds the write lock for its batches (the gate says it is busy):
 # delivery gets the database about once per committed batch, so a claim must carry the connections
 # until the next one (bench: 4 per connection sent ~40 replies/s while 140 mails/s were decided); more
-# when the process stage claims for delivery (mailbot.reply.delivery_process.HANDED_BATCH_PER_CONNECTION)
+# when the process stage claims for delivery (mailbot.reply.forked_gate.HANDED_BATCH_PER_CONNECTION)
 BUSY_BATCH_PER_CONNECTION = 16
 BREAKS_PER_DRAIN = 2  # a connection that broke this often in one drain is not opened again in it
 # pauses before settling again when the database dropped the connection (a restart, a failover): the
 # accepted rows stay in hand, so they are marked sent rather than sent again after their lease
 SETTLE_RETRY_SECONDS = (0.5, 2.0, 5.0)
+
+
+def busy_claim(batch: int) -> int:
+    """Rows per connection for a claim while the process stage is busy, when delivery runs its own
+    transactions: BUSY_BATCH_PER_CONNECTION; with one connection (`batch` 1) one row at a time as always."""
+    return BUSY_BATCH_PER_CONNECTION if batch > 1 else batch
 
 
 class DeliveryGate(Protocol):

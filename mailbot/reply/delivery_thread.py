@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from mailbot.reply.deliver import BUSY_BATCH_PER_CONNECTION, Deliverer, DeliveryGate, DeliveryReport
+from mailbot.reply.deliver import Deliverer, DeliveryGate, DeliveryReport, busy_claim
 from mailbot.reply.outbox_states import Accepted, Outgoing
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,7 @@ class CommitGate:
             return here()
 
     def busy_batch(self, batch: int) -> int:
-        """With one connection, one row at a time as always; else BUSY_BATCH_PER_CONNECTION."""
-        return BUSY_BATCH_PER_CONNECTION if batch > 1 else batch
+        return busy_claim(batch)
 
     @contextlib.contextmanager
     def turn(self) -> Iterator[None]:

@@ -13,7 +13,7 @@ import multiprocessing
 import time
 from collections.abc import Callable
 
-from mailbot.reply.deliver import BUSY_BATCH_PER_CONNECTION
+from mailbot.reply.deliver import busy_claim
 from mailbot.reply.delivery_thread import ACTIVE_SECONDS
 from mailbot.reply.outbox_states import Accepted, Outgoing
 
@@ -86,7 +86,7 @@ class ForkedGate:
         else as the delivery thread's gate."""
         if self._serving.value:
             return HANDED_BATCH_PER_CONNECTION
-        return BUSY_BATCH_PER_CONNECTION if batch > 1 else batch
+        return busy_claim(batch)
 
     # --- the process stage's side
     def commit_boundary(self) -> None:
