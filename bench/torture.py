@@ -412,9 +412,10 @@ def _short(counts: dict[str, Any]) -> str:
 
 def once(ctx: Ctx) -> dict[str, Any]:
     """`run --once` over a backlog, killed mid-pass again and again (the worker process only, as the OOM
-    killer would: its delivery and parsing processes must notice and end by themselves), then run until
-    drained: first as it is, then with the clock past the leases. The path of issue 13, session 11:
-    parsing in a second process, and the worker claiming and settling for its delivery process."""
+    killer would: its delivery, parsing and composing processes must notice and end by themselves), then
+    run until drained: first as it is, then with the clock past the leases. The path of issue 13, sessions
+    11 and 12: parsing in a second process, the worker claiming and settling for its delivery process,
+    outgoing mail composed in a third."""
     n, kills = ctx.scale(800, 150), ctx.scale(10, 3)
     rng = random.Random(ctx.seed)
     mails = [ctx.corpus.mail(rng, f"once{i:04d}@customer.example.org", MIX) for i in range(n)]
@@ -441,7 +442,7 @@ def once(ctx: Ctx) -> dict[str, Any]:
             post = db.counts()
             events.append({"cycle": cycle + 1, "delay_s": round(delay, 2), "pre": pre, "post": post})
             print(f" kill {cycle + 1:2d}/{kills} {delay:4.2f} s after the first decision: {_short(post)}")
-            assert gone, "a delivery or parsing process outlived its worker by 10 s"
+            assert gone, "a delivery, parsing or composing process outlived its worker by 10 s"
         runs = 0
         for now in (None, None, "lease"):  # as it is, then with the clock past every lease
             worker.args = ["--once"] if now is None else ["--once", "--now", _after_leases()]
@@ -517,7 +518,7 @@ def _after_leases() -> str:
 
 def _children_of_dead_runs(folder: Path) -> list[int]:
     """Processes still running with this bot's config on their command line (a killed worker's forked
-    delivery and parsing processes keep its command line)."""
+    delivery, parsing and composing processes keep its command line)."""
     mark = str(folder).encode()
     return pids_where(lambda cmdline: mark in cmdline)
 

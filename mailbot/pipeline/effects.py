@@ -32,7 +32,7 @@ from mailbot.escalate.jobs import enqueue_jobs
 from mailbot.kb.model import Article
 from mailbot.pipeline.prepare import Prepared, severity_for
 from mailbot.reply.compose import threading_headers
-from mailbot.reply.outbox import Outgoing, enqueue
+from mailbot.reply.outbox import Composer, Outgoing, enqueue
 from mailbot.reports.failure import failure_signal
 from mailbot.tickets.agent_mail import SUGGESTED, suggestion
 from mailbot.tickets.incidents import MAX_CANDIDATES, Candidate, pick_parent
@@ -58,12 +58,14 @@ def apply_decision(
     decision: Decision,
     now: datetime,
     prepared: Prepared | None = None,
+    composer: Composer | None = None,
 ) -> str | None:
     """Write the effects of `decision`; return the reference of the ticket it touched, if any.
-    `prepared`: what the batch already guessed about the mail (its severity), so it is not guessed twice."""
+    `prepared`: what the batch already guessed about the mail (its severity), so it is not guessed twice;
+    `composer`: builds the bytes of its outgoing mail beside the caller (see outbox.enqueue)."""
     if decision.action is Action.IGNORE:
         return None
-    effects = _Effects(session, app, row, mail, decision, now, prepared)
+    effects = _Effects(session, app, row, mail, decision, now, prepared, composer)
     if decision.action is Action.AGENT_ANSWER:
         assert decision.ticket_id is not None
         ticket = session.get_one(Ticket, decision.ticket_id)
@@ -98,6 +100,7 @@ class _Effects:
     decision: Decision
     now: datetime
     prepared: Prepared | None = None
+    composer: Composer | None = None
     events: list[dict[str, object]] = field(default_factory=list)
 
     @property
@@ -433,6 +436,7 @@ class _Effects:
             ticket_id=ticket.id,
             inbound_id=self.row.id,
             now=self.now,
+            composer=self.composer,
         )
 
     def event(self, ticket: Ticket, kind: str, note: str) -> None:

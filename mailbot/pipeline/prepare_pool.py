@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import signal
 import threading
 import time
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from mailbot.app import App
+from mailbot.forking import leave_signals_to_the_worker
 from mailbot.pipeline.prepare import Prepared, Stored, prepare_batch
 
 log = logging.getLogger(__name__)
@@ -41,9 +41,7 @@ def _become_child(app: App) -> None:
     must not be reported through its wakeup pipe by us); the worker ends the pool when it stops."""
     global _APP
     _APP = app
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    leave_signals_to_the_worker()
     threading.Thread(target=_end_with, args=(os.getppid(),), name="parent-watch", daemon=True).start()
 
 

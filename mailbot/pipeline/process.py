@@ -41,6 +41,8 @@ from mailbot.pipeline.logline import decision_line
 from mailbot.pipeline.prepare import Prepared, Stored, prepare_batch, severity_for
 from mailbot.pipeline.prepare_pool import PreparePool
 from mailbot.pipeline.rule_context import in_our_outbox, rule_context
+from mailbot.reply.compose_pool import ComposePool
+from mailbot.reply.outbox import Composer
 from mailbot.rules import apply_rules
 from mailbot.rules.reply_target import reply_target
 from mailbot.tickets.agent_mail import Refused, agent_decision, recognise, refuse_agent_mail
@@ -97,12 +99,14 @@ def process_pending(
     left waiting, and mail left waiting before is not looked at again until its opening. `on_commit`
     is called after each batch's decisions are committed (the deliverer starts on their mail).
     `second_process`: a backlog is parsed and classified in a forked process one batch ahead
-    (mailbot.pipeline.prepare_pool); only for a caller that runs no other thread (`run --once`).
+    (mailbot.pipeline.prepare_pool), and its outgoing mail composed in another beside deciding
+    (mailbot.reply.compose_pool); only for a caller that runs no other thread (`run --once`).
     """
     report = ProcessReport()
     tried: set[int] = set()  # looked at in this pass and left undecided (failed, or waiting)
     lease = timedelta(seconds=app.settings.limits.lease_seconds)
     pool: PreparePool | None = None
+    composer: ComposePool | None = None
 
     def claim() -> _Batch | None:
         with app.sessions.begin() as session:
@@ -122,6 +126,8 @@ def process_pending(
 
     batch = claim()
     if second_process and batch is not None and len(batch.row_ids) == BATCH_SIZE:  # a backlog
+        # forked first: the prepare pool's threads must not exist yet when it forks
+        composer = ComposePool.for_backlog(app.renderer, app.engine)
         pool = PreparePool.for_backlog(app)
         if pool is not None:
             batch = _Batch(batch.row_ids, batch.stored, pool.submit(batch.stored))
@@ -135,13 +141,17 @@ def process_pending(
                 pool.result(app, batch.stored, batch.preparing) if pool else prepare_batch(app, batch.stored)
             )
             # decided mail is claimable no more; what failed or waits is not looked at again in this pass
-            tried.update(_process_batch(app, batch.row_ids, batch.stored, prepared, outside_hours, report))
+            tried.update(
+                _process_batch(app, batch.row_ids, batch.stored, prepared, outside_hours, report, composer)
+            )
             if on_commit is not None:
                 on_commit()
             batch = following if ahead else claim()
     finally:
         if pool is not None:
             pool.close()
+        if composer is not None:
+            composer.close()
     return report
 
 
@@ -168,14 +178,20 @@ def _process_batch(
     prepared: dict[int, Prepared],
     outside_hours: OutsideHours | None,
     report: ProcessReport,
+    composer: ComposePool | None = None,
 ) -> list[int]:
     """Decide a batch in one transaction, each mail in its own savepoint; return the ids left undecided
     (failed, or waiting for the opening). A mail that fails is rolled back alone and counted as a failed
     attempt after the commit. Should the commit itself fail, the batch's mails are decided one by one,
     so that no mail's fault is counted against the others. (A mail that kills its worker is claimed
-    alone the next time: db.claims.claim_inbound_batch.)"""
+    alone the next time: db.claims.claim_inbound_batch.) `composer`: the batch's outgoing mail is
+    composed beside it; never for a mail decided alone, whose fault must be its own."""
+    if composer is not None and not composer.running:
+        composer = None
     try:
-        decided, failed = _decide_batch(app, row_ids, stored, prepared, outside_hours)
+        decided, failed = _decide_batch(
+            app, row_ids, stored, prepared, outside_hours, composer if len(row_ids) > 1 else None
+        )
     except Exception as exc:
         if len(row_ids) > 1:
             log.warning("a batch of %d mails could not be committed (%s); one by one", len(row_ids), exc)
@@ -207,6 +223,7 @@ def _decide_batch(
     stored: list[Stored],
     prepared: dict[int, Prepared],
     outside_hours: OutsideHours | None,
+    composer: ComposePool | None = None,
 ) -> tuple[list[Decided], list[tuple[int, Exception]]]:
     decided: list[Decided] = []
     failed: list[tuple[int, Exception]] = []
@@ -224,14 +241,21 @@ def _decide_batch(
         mails = [item.mail for item in prepared.values() if item.mail is not None]
         in_outbox = in_our_outbox(session, app, (mail.message_id for mail in mails))
         for row in rows:
+            mark = composer.mark() if composer is not None else 0
             try:
                 with session.begin_nested():
-                    outcome = process_one(session, app, row, prepared[row.id], outside_hours, in_outbox)
+                    outcome = process_one(
+                        session, app, row, prepared[row.id], outside_hours, in_outbox, composer=composer
+                    )
             except Exception as exc:
                 log.exception("processing inbound #%s failed", row.id)
                 failed.append((row.id, exc))
+                if composer is not None:
+                    composer.forget_from(mark)
             else:
                 decided.append((row.id, outcome))
+        if composer is not None:
+            composer.collect()  # the rows' bytes, before the commit (raises: nothing is committed)
     return decided, failed
 
 
@@ -242,10 +266,12 @@ def process_one(
     prepared: Prepared,
     outside_hours: OutsideHours | None = None,
     in_outbox: frozenset[str] | None = None,
+    *,
+    composer: Composer | None = None,
 ) -> tuple[str, str] | None:
     """Decide one claimed mail in the caller's transaction; return (outcome, a one-line summary), or
     None when the decision may not take effect outside business hours and the mail waits for the
-    opening. `in_outbox`: see rule_context."""
+    opening. `in_outbox`: see rule_context; `composer`: see outbox.enqueue."""
     now = app.clock()
     if row.attempts > app.settings.limits.max_attempts:
         reason = f"gave up after {row.attempts - 1} failed attempts; last error: {row.last_error}"
@@ -268,7 +294,7 @@ def process_one(
         refuse_agent_mail(session, app, row, mail, decision.reason, decision.ticket_id, now)
         _fill_in(row, mail)
         return _quarantine(row, decision.reason, now)
-    ticket_reference = apply_decision(session, app, row, mail, decision, now, prepared)
+    ticket_reference = apply_decision(session, app, row, mail, decision, now, prepared, composer)
     if any(hit.name == bounces.RULE_NAME for hit in decision.rule_hits):
         ticket_reference = bounces.record_bounce(session, app, row, mail, decision.rule_hits, now)
     _fill_in(row, mail)

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -63,6 +64,17 @@ def _auto_submitted(item: Outgoing, rendered: Rendered) -> str | None:
     return None if rendered.personal else "auto-replied"
 
 
+class Composer(Protocol):
+    """Builds a row's bytes elsewhere (mailbot.reply.compose_pool) and puts them into the row before
+    the caller's transaction commits."""
+
+    renderer: TemplateRenderer
+
+    def compose(self, row: OutboxMail, sender: Sender, item: Outgoing, now: datetime) -> bool:
+        """Under way: the bytes arrive before the commit. False: not taken (the caller composes)."""
+        ...
+
+
 def enqueue(
     session: Session,
     renderer: TemplateRenderer,
@@ -74,12 +86,14 @@ def enqueue(
     inbound_id: int | None,
     now: datetime,
     dedup_key: str | None = None,
+    composer: Composer | None = None,
 ) -> OutboxMail:
     """Render, compose and store one mail. Mail not caused by an inbound mail needs a `dedup_key`
     naming its cause (unique per mailbox), so that doing the same thing twice sends once.
 
-    A recipient that cannot be sent to gives a failed row (see the module's docstring), not an error."""
-    rendered = renderer.render(item.kind, item.language, item.context)
+    A recipient that cannot be sent to gives a failed row (see the module's docstring), not an error.
+    `composer` (a backlog's decisions): the row is stored now and its subject and bytes are built
+    beside the caller, who must collect them before committing (mailbot.reply.compose_pool)."""
     message_id = make_message_id(sender.message_id_domain, key=sender.message_id_key)
     try:
         sendable_address(item.recipient)
@@ -87,11 +101,37 @@ def enqueue(
         unsendable: str | None = f"{NOT_SENT}{exc}"
     else:
         unsendable = None
+    row = _row(
+        mailbox, sender, item.kind, item.recipient, "", b"", message_id,
+        to_customer=item.to_customer, ticket_id=ticket_id, inbound_id=inbound_id, now=now,
+        dedup_key=dedup_key, error=unsendable,
+    )  # fmt: skip
+    sendable = unsendable is None
+    elsewhere = sendable and composer is not None and composer.renderer is renderer
+    if not (elsewhere and composer is not None and composer.compose(row, sender, item, now)):
+        # the record of an unsendable mail keeps the text, not the address
+        row.subject, row.raw = compose_outgoing(renderer, sender, item, message_id, now, to=sendable)
+    session.add(row)  # written with the decision's other rows at its next flush (one INSERT for them)
+    if unsendable is not None:
+        session.flush()  # the id names it in the log and in the team's notice
+        log.error("outbox #%s (%s) failed for good at enqueue: %s", row.id, item.kind, unsendable)
+        if sender.on_failed is not None:
+            sender.on_failed(session, row)
+    return row
+
+
+def compose_outgoing(
+    renderer: TemplateRenderer, sender: Sender, item: Outgoing, message_id: str, now: datetime, *, to: bool
+) -> tuple[str, bytes]:
+    """The subject and the final bytes of `item`: a pure function of its arguments and the templates,
+    so the same mail composed here or in mailbot.reply.compose_pool is the same bytes. `to`: False
+    leaves out To (the record of a mail that cannot be sent)."""
+    rendered = renderer.render(item.kind, item.language, item.context)
     raw = compose_reply(
         rendered=rendered,
         from_addr=sender.address,
         from_name=sender.name,
-        to_addr=None if unsendable else item.recipient,  # the record keeps the text, not the address
+        to_addr=item.recipient if to else None,
         message_id=message_id,
         in_reply_to=item.in_reply_to,
         references=item.references,
@@ -103,18 +143,7 @@ def enqueue(
         # X-Loop names us, so a copy of this mail that finds its way back is recognised as ours
         extra_headers={"X-Loop": sender.address} | ({"Reply-To": item.reply_to} if item.reply_to else {}),
     )
-    row = _row(
-        mailbox, sender, item.kind, item.recipient, rendered.subject, raw, message_id,
-        to_customer=item.to_customer, ticket_id=ticket_id, inbound_id=inbound_id, now=now,
-        dedup_key=dedup_key, error=unsendable,
-    )  # fmt: skip
-    session.add(row)  # written with the decision's other rows at its next flush (one INSERT for them)
-    if unsendable is not None:
-        session.flush()  # the id names it in the log and in the team's notice
-        log.error("outbox #%s (%s) failed for good at enqueue: %s", row.id, item.kind, unsendable)
-        if sender.on_failed is not None:
-            sender.on_failed(session, row)
-    return row
+    return rendered.subject, raw
 
 
 def enqueue_composed(
