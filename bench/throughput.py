@@ -227,6 +227,7 @@ def run_child(
                 "--format",
                 "raw",
                 "--nolineno",
+                "--subprocesses",
                 "--rate",
                 "200",
                 "-o",

@@ -255,7 +255,7 @@ def _decide_batch(
             else:
                 decided.append((row.id, outcome))
         if composer is not None:
-            composer.collect()  # the rows' bytes, before the commit (raises: nothing is committed)
+            composer.collect(session)  # the rows' bytes, before the commit (raises: nothing is)
     return decided, failed
 
 

@@ -77,7 +77,7 @@ def test_the_child_builds_the_very_bytes_the_worker_would(bot: Bot) -> None:
         with app.sessions.begin() as session:
             rows = [queue(session, app, pool, item, f"test-{number}") for number, item in enumerate(items)]
             assert [row.raw for row in rows] == [b"", b""]  # under way in the child
-            pool.collect()
+            pool.collect(session)
             for row, item, to in zip(rows, items, ["anna", "bob"], strict=True):
                 expected = compose_outgoing(app.renderer, sender_of(app), item, row.message_id, NOW, to=True)
                 assert (row.subject, row.raw) == expected
@@ -97,7 +97,7 @@ def test_a_mail_the_child_cannot_build_fails_the_collect_and_the_child_lives_on(
         with app.sessions() as session:
             queue(session, app, pool, broken, "broken")
             try:
-                pool.collect()
+                pool.collect(session)
             except ComposeFailed as exc:
                 assert "needs context key" in str(exc)
             else:
@@ -106,7 +106,7 @@ def test_a_mail_the_child_cannot_build_fails_the_collect_and_the_child_lives_on(
         assert pool.running
         with app.sessions.begin() as session:
             row = queue(session, app, pool, answer_to("anna@example.org"), "good")
-            pool.collect()
+            pool.collect(session)
             assert row.raw.startswith(b"From: ")
     finally:
         pool.close()
@@ -117,9 +117,9 @@ def test_a_backlogs_mail_is_composed_beside_deciding(bot: Bot, monkeypatch) -> N
     collected: list[int] = []
     real = ComposePool.collect
 
-    def collect(self: ComposePool) -> None:
+    def collect(self: ComposePool, session: Any) -> None:
         collected.append(len(self._pending))
-        real(self)
+        real(self, session)
 
     monkeypatch.setattr(ComposePool, "collect", collect)
     backlog(bot, 2 * BATCH_SIZE + 3)
@@ -194,7 +194,7 @@ def test_a_value_that_cannot_go_to_the_child_is_composed_in_the_worker(bot: Bot)
         with app.sessions.begin() as session:
             row = queue(session, app, pool, item, "lock")
             assert row.raw.startswith(b"From: ")  # built at once, not waited for
-            pool.collect()
+            pool.collect(session)
         assert pool.running
     finally:
         pool.close()
