@@ -229,7 +229,10 @@ def _serve(renderer: TemplateRenderer, jobs: Connection, answers: Connection) ->
         if message == STOP:
             return 0
         if message == COLLECT:
-            answers.send(done)
+            try:
+                answers.send(done)
+            except BrokenPipeError:  # the worker was killed while it waited: no one to tell
+                return 0
             done = []
             continue
         number, told, item, message_id, now = message

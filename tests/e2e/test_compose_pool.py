@@ -199,3 +199,21 @@ def test_a_value_that_cannot_go_to_the_child_is_composed_in_the_worker(bot: Bot)
     finally:
         pool.close()
         app.close()
+
+
+def test_a_child_whose_worker_is_gone_while_it_answers_ends_quietly(bot: Bot) -> None:
+    app = build_app(load_settings(bot.config))
+    pool = ComposePool(app.renderer, app.engine)
+    try:
+        with app.sessions() as session:
+            queue(session, app, pool, answer_to("anna@example.org"), "gone")
+        pool._answers.close()  # as a worker killed while it waits for the answers
+        assert pool._jobs is not None
+        pool._jobs.send(compose_pool.COLLECT)
+        assert pool.pid is not None
+        _pid, status = os.waitpid(pool.pid, 0)
+        pool.pid = None
+        assert os.waitstatus_to_exitcode(status) == 0  # no traceback, no failure: nobody to tell
+    finally:
+        pool._jobs = None
+        app.close()
