@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.db.schema import InboundMail, InboundState
 from mailbot.rules.header_only import stored_header_only
-from mailbot.terminal import safe_json, safe_line, safe_text
+from mailbot.terminal import safe_cell, safe_json, safe_line, safe_text
 
 
 def add_parser(commands: Any, config_option: Any) -> None:
@@ -89,10 +89,10 @@ def _list(session: Session, mailboxes: list[str], as_json: bool, several: bool) 
         print(safe_json(items))
     else:
         for item in items:
-            sender, subject = safe_line(item["from"]) or "?", safe_line(item["subject"])
+            sender, subject = safe_cell(item["from"]) or "?", safe_cell(item["subject"])
             client = f"{item['client']}  " if several else ""
             print(f"{client}#{item['id']}  {item['received_at']}  {sender}  '{subject}'")
-            print(f"    {safe_line(item['reason'])}")
+            print(f"    {safe_cell(item['reason'])}")
         print(f"{len(items)} quarantined")
     return 0
 

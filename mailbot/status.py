@@ -28,7 +28,7 @@ from mailbot.db.schema import (
     SkippedDuplicate,
     Ticket,
 )
-from mailbot.terminal import safe_line
+from mailbot.terminal import safe_cell
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -235,25 +235,25 @@ def format_status(
         for item in status["pending_outbox"]:
             tried = f"attempt {item['attempts']} failed" if item["attempts"] else "not tried yet"
             lines.append(
-                f"  outbox #{item['id']} ({item['mail_kind']}) to {safe_line(item['recipient'])}: {tried}, "
+                f"  outbox #{item['id']} ({item['mail_kind']}) to {safe_cell(item['recipient'])}: {tried}, "
                 f"next attempt {item['next_attempt_at']}"
             )
             if item["last_error"]:
-                lines.append(f"    last error: {safe_line(item['last_error'])}")
+                lines.append(f"    last error: {safe_cell(item['last_error'])}")
     if status["quarantined"]:
         lines.append("quarantined:")
         for item in status["quarantined"]:
-            sender, subject = safe_line(item["from"]) or "?", safe_line(item["subject"])
+            sender, subject = safe_cell(item["from"]) or "?", safe_cell(item["subject"])
             lines.append(f"  inbound #{item['id']} from {sender}: '{subject}'")
-            lines.append(f"    reason: {safe_line(item['reason'])}")
+            lines.append(f"    reason: {safe_cell(item['reason'])}")
     if status["failed"]:
         lines.append("failed deliveries:")
         for item in status["failed"]:
             if item["kind"] == "escalation":
                 what = f"  escalation #{item['id']} ({item['backend']} {item['event']})"
             else:
-                what = f"  outbox #{item['id']} ({item['mail_kind']}) to {safe_line(item['recipient'])}"
-            lines.append(f"{what}: {safe_line(item['reason'])}")
+                what = f"  outbox #{item['id']} ({item['mail_kind']}) to {safe_cell(item['recipient'])}"
+            lines.append(f"{what}: {safe_cell(item['reason'])}")
     return "\n".join(lines)
 
 

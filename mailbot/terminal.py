@@ -14,7 +14,10 @@ import json
 import unicodedata
 from typing import Any
 
+from mailbot.logredact import shortened
+
 # control, format, surrogate (undecodable bytes), line and paragraph separators
+CELL_CHARS = 200
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
@@ -37,6 +40,13 @@ def safe_line(text: str | None) -> str:
     if not text:
         return ""
     return "".join(_visible(ch) if _unsafe(ch) else ch for ch in text)
+
+
+def safe_cell(text: str | None, limit: int = CELL_CHARS) -> str:
+    """`text` for a list of one line per item (`tickets list`, `quarantine list`, `status`): as
+    `safe_line`, its opening only when longer than `limit` (with its length: a mail's subject or From
+    can be a megabyte, and one item must not fill the terminal; `... show` prints it whole)."""
+    return safe_line(shortened(text, limit)) if text else ""
 
 
 def safe_text(text: str | None) -> str:

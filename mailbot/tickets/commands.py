@@ -27,7 +27,7 @@ from mailbot.clock import Clock
 from mailbot.db.schema import Ticket
 from mailbot.domain import TicketState
 from mailbot.privacy.attachments import size_text
-from mailbot.terminal import safe_json, safe_line, safe_text
+from mailbot.terminal import safe_cell, safe_json, safe_line, safe_text
 from mailbot.tickets.correction import CHOICES, correct_severity
 from mailbot.tickets.held_attachments import held_attachments
 from mailbot.tickets.service import ActionResult, TicketActionError, find_by_reference, reopen, reply, resolve
@@ -209,7 +209,7 @@ def _list(apps: list[App], args: argparse.Namespace, several: bool) -> int:
         client = f"{row['client']:<12} " if several else ""
         print(
             f"{client}{row['reference']}  {row['state']:<9} {severity:<8} {flag:<7}  "
-            f"{safe_line(row['customer'])}  '{safe_line(row['subject'])}'{due}{incident}"
+            f"{safe_cell(row['customer'])}  '{safe_cell(row['subject'])}'{due}{incident}"
         )
     return 0
 

@@ -13,10 +13,10 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from mailbot.db.schema import TicketEvent
-from tests.e2e.conftest import TEAM, Bot, parse
+from mailbot.db.schema import InboundMail, TicketEvent
+from tests.e2e.conftest import TEAM, Bot, make_mail, parse
 
 pytestmark = pytest.mark.servers
 QUESTION = "Hallo, ich habe mein Passwort vergessen. Wie kann ich es zurücksetzen?"
@@ -106,3 +106,26 @@ def test_the_refused_answer_says_why_in_a_short_sentence_to_the_team(bot: Bot) -
     [notice] = [text for text in team_texts(bot) if "Domain too long" in text and "<" not in text[:20]]
     assert "(500017 characters)" in notice  # the recipient, named by its opening and its length
     assert len(notice) < TEAM_TEXT
+
+
+def test_the_operators_lists_show_the_opening_of_a_megabyte_subject(bot: Bot, capsys) -> None:
+    """`tickets list`, `quarantine list` and `status` print one line per item: a subject of a third of
+    a megabyte is cut to its opening and its length there (`... show` prints it whole)."""
+    from mailbot.cli import main
+
+    subject = "Absturz " * 40_000
+    bot.deliver(make_mail("kunde@example.org", subject, "Die App stürzt seit dem Update beim Start ab."))
+    bot.deliver(f"Subject: {subject}\r\n\r\nkein Absender, keine Header".encode())
+    bot.run_once()
+    with bot.db() as session:  # stored as a refused team member's mail stores it (process._fill_in)
+        session.execute(update(InboundMail).where(InboundMail.state == "quarantined").values(subject=subject))
+        session.commit()
+    assert {row.state for row in bot.inbound()} == {"done", "quarantined"}
+    assert all(len(row.subject or "") > 300_000 for row in bot.inbound())  # stored whole
+    config = ["--config", str(bot.config)]
+    for command in (["tickets", "list"], ["quarantine", "list"], ["status"]):
+        capsys.readouterr()
+        assert main([*command, *config]) == 0
+        out = capsys.readouterr().out
+        assert "Absturz Absturz" in out and " characters" in out, command
+        assert max(len(line) for line in out.splitlines()) < BOUND, command
