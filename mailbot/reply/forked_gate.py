@@ -63,6 +63,7 @@ class ForkedGate:
         self._requests, self._request_pipe = context.Pipe(duplex=False)  # delivery -> process stage
         self._answers, self._answer_pipe = context.Pipe(duplex=False)  # process stage -> delivery
         self._sent = 0  # delivery's last request number
+        self._worker_gone = False  # delivery found the worker's end of the request pipe closed
         self._latest: tuple[int, list[Accepted], int] | None = None  # the process stage's last request read
         self.serve: Callable[[list[Accepted], int], list[Outgoing]] | None = None  # the process stage's
         self.handed: set[int] = set()  # rows the process stage claimed for delivery, not seen settled
@@ -134,10 +135,15 @@ class ForkedGate:
     def settle_and_claim(
         self, accepted: list[Accepted], limit: int, here: Callable[[], list[Outgoing]]
     ) -> list[Outgoing]:
-        if not (self._serving.value and self.busy()):
+        if self._worker_gone or not (self._serving.value and self.busy()):
             return here()
         self._sent += 1
-        self._request_pipe.send((self._sent, accepted, limit))
+        try:
+            self._request_pipe.send((self._sent, accepted, limit))
+        except OSError:  # the worker was killed (its end of the pipe is closed): delivery runs its own
+            log.warning("the worker is gone; the delivery process runs its transactions itself")
+            self._worker_gone = True
+            return here()
         with self._lock:
             posted = bool(self._serving.value)  # not after stop_serving (the message is left unread)
             if posted:

@@ -148,3 +148,17 @@ def test_a_worker_that_dies_after_taking_the_request_leaves_delivery_to_run_it_i
     gate._answer_pipe.close()  # ... and the worker is gone before its answer
     thread.join(5)
     assert got == [[]] and calls.here == 1 and calls.served == []
+
+
+def test_a_worker_killed_before_delivery_posts_leaves_delivery_to_run_its_own():
+    """The worker was killed while it was serving: posting meets a closed pipe (bench/torture.py once,
+    seed 20261128, found it as a BrokenPipeError that stopped the delivery thread). Delivery runs this
+    transaction and every later one itself."""
+    gate, calls = ForkedGate(), Calls()
+    gate.serve = calls.serve
+    gate._serving.value = 1  # as the worker left it
+    gate.commit_boundary()
+    gate._requests.close()  # the worker's end, closed by its death
+    assert gate.settle_and_claim(ACCEPTED, 48, calls.run_here) == []
+    assert gate.settle_and_claim(ACCEPTED, 48, calls.run_here) == []
+    assert calls.here == 2 and calls.served == []
