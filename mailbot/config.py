@@ -7,6 +7,7 @@ reading code. Secrets are `SecretStr`: they never show up in a repr, a log line 
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 import tomllib
@@ -51,6 +52,16 @@ Security = Literal["tls", "starttls", "none"]
 Auth = Literal["password", "oauth2"]
 
 
+def _on_this_machine(host: str) -> bool:
+    """Loopback: an IP address of 127.0.0.0/8 or ::1, or localhost (RFC 6761: names under .localhost
+    are loopback too)."""
+    name = host.strip().strip("[]").rstrip(".").lower()
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return name == "localhost" or name.endswith(".localhost")
+
+
 class _ServerSection(Section):
     """What IMAP and SMTP share: where the server is, how to secure and log in.
 
@@ -70,7 +81,23 @@ class _ServerSection(Section):
     auth: Auth = "password"
     oauth2: OAuth2Settings | None = None  # [imap.oauth2] / [smtp.oauth2], with auth = "oauth2"
 
+    def _check_plaintext(self, name: str) -> None:
+        """A login over an unencrypted connection sends the password (or the OAuth token) in clear text
+        to every network between here and the server: only a server on this machine may get one."""
+        if self.security != "none" or not self.username or _on_this_machine(self.host):
+            return
+        secure = {
+            "imap": 'port 993 with "tls" or 143 with "starttls"',
+            "smtp": 'port 465 with "tls" or 587 with "starttls"',
+        }
+        raise ValueError(
+            f'security = "none" would send the login of {self.username!r} unencrypted to {self.host!r}: '
+            f'use security = "tls" or "starttls" ({secure[name]}); "none" is only for a server on '
+            "this machine (127.0.0.1, ::1, localhost)"
+        )
+
     def _check_auth(self, name: str) -> None:
+        self._check_plaintext(name)
         if self.auth == "password":
             if self.oauth2 is not None:
                 raise ValueError(

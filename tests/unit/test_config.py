@@ -187,3 +187,32 @@ def test_trust_keys_of_support(tmp_path):
         bad = MINIMAL.replace('address = "support@example.com"', f'address = "support@example.com"\n{wrong}')
         with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
             load_settings(write(tmp_path, bad), env={})
+
+
+@pytest.mark.parametrize("section", ["smtp", "imap"])
+def test_a_login_over_an_unencrypted_connection_to_another_machine_is_refused(tmp_path, section):
+    text = MINIMAL.replace('[smtp]\nhost = "127.0.0.1"\nsecurity = "none"\n', "")
+    text += f'[{section}]\nhost = "mail.example.net"\nsecurity = "none"\nusername = "bot"\n'
+    if section == "imap":
+        text += '[smtp]\nhost = "127.0.0.1"\nsecurity = "none"\n'
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), env={f"MAILBOT_{section.upper()}_PASSWORD": "secret"})
+    message = str(caught.value)
+    assert f"[{section}]" in message and "mailbot.toml" in message
+    assert "unencrypted to 'mail.example.net'" in message and '"starttls"' in message
+    assert "secret" not in message
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.53", "::1", "[::1]", "localhost", "relay.localhost"])
+def test_a_login_without_encryption_to_this_machine_is_allowed(tmp_path, host):
+    text = MINIMAL.replace('host = "127.0.0.1"', f'host = "{host}"').replace(
+        'security = "none"', 'security = "none"\nusername = "bot"'
+    )
+    settings = load_settings(write(tmp_path, text), env={"MAILBOT_SMTP_PASSWORD": "secret"})
+    assert settings.smtp.security == "none"
+
+
+def test_an_unencrypted_relay_without_a_login_is_allowed(tmp_path):
+    """An internal relay on port 25 that takes mail without a login: nothing secret goes over the wire."""
+    text = MINIMAL.replace('host = "127.0.0.1"', 'host = "relay.internal.example"')
+    assert load_settings(write(tmp_path, text), env={}).smtp.host == "relay.internal.example"
