@@ -76,7 +76,12 @@ class ComposePool:
         _widen(job_write)
         answer_read, answer_write = Pipe(duplex=False)
         engine.dispose()  # no pooled SQLite connection is open across the fork
-        self.pid: int | None = os.fork()
+        try:
+            self.pid: int | None = os.fork()
+        except OSError:  # no process (EAGAIN, ENOMEM): the caller composes in the worker
+            for end in (job_read, job_write, answer_read, answer_write):
+                end.close()
+            raise
         if self.pid == 0:  # the child: never returns
             status = 1
             try:

@@ -190,9 +190,9 @@ def test_a_delivery_process_whose_database_broke_leaves_its_rows_to_the_worker(
 
 
 def test_when_no_process_can_be_forked_run_once_delivers_from_a_thread(bot: Bot, app: App, monkeypatch):
-    """fork() fails (EAGAIN: the process limit, or no memory): neither delivery nor parsing gets a
-    process of its own, and every mail is still decided and answered once."""
-    mails = 2 * BATCH_SIZE + 8  # a backlog: the pass would fork a process for parsing too
+    """fork() fails (EAGAIN: the process limit, or no memory): neither delivery, parsing nor composing
+    gets a process of its own, and every mail is still decided and answered once."""
+    mails = 2 * BATCH_SIZE + 8  # a backlog: the pass would fork processes for parsing and composing too
 
     def no_fork():
         raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
