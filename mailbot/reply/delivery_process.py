@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 WAKE, FINISH, STOP = b"w", b"f", b"s"  # what the parent writes on the wake pipe
 FAILED_EXIT = 70  # the child's exit status when its delivery broke (a database error)
 PARENT_LOOK_SECONDS = 1.0  # how often the child checks that its parent still lives
+ORPHAN_STOP_SECONDS = 60.0  # a child whose parent is gone ends by then (twice an SMTP timeout's default)
 
 
 def can_fork(engine: Engine) -> bool:
@@ -177,7 +178,9 @@ def _serve(
                 failure = f"{type(exc).__name__}: {exc}"
             break
         if not told or STOP in told:  # end-of-file: the parent is gone
-            thread.stop()
+            # an orphan waits for its sends in flight, not forever: a worker killed while it held the
+            # gate's lock would leave the thread waiting for it (what it claimed waits for the lease)
+            thread.stop(None if told else ORPHAN_STOP_SECONDS)
             break
         thread.wake()
     report = thread.report
