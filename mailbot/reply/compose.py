@@ -70,7 +70,6 @@ _STABLE_HEADERS = frozenset(
 _STABLE_MAX = 256  # a bound, should a configuration ever feed many values through these names
 _parsed_stable: dict[tuple[str, str], tuple[str, Any]] = {}
 _folded_stable: dict[tuple[str, type, str], bytes] = {}
-_parsed_from: dict[str, tuple[str, Any]] = {}  # our From, by its text (an Address: display name and address)
 
 
 def _is_stable(name: str, value: object) -> bool:
@@ -88,7 +87,7 @@ class _MailPolicy(EmailPolicy):
 
     Parsing and folding a header is most of compose's time; the headers of `_STABLE_HEADERS` are
     parsed and folded once per value (header objects are immutable, folding is a pure function of
-    name, kind, text and this policy), and our own From is parsed once per client.
+    name, kind, text and this policy).
     """
 
     def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
@@ -97,13 +96,6 @@ class _MailPolicy(EmailPolicy):
             return (name, value)
         if name.lower() in ("in-reply-to", "references", "message-id") and isinstance(value, str):
             return (name, value)  # validated by compose, folded by _fold_ids from the text
-        if name == "From" and isinstance(value, Address):  # ours (compose_reply): one per client
-            parsed = _parsed_from.get(str(value))
-            if parsed is None:
-                parsed = super().header_store_parse(name, value)
-                if len(_parsed_from) < _STABLE_MAX:
-                    _parsed_from[str(value)] = parsed
-            return parsed
         if not _is_stable(name, value):
             return super().header_store_parse(name, value)
         parsed = _parsed_stable.get((name, value))
@@ -239,12 +231,6 @@ def _address(name: str, addr_spec: str, display_name: str = "") -> Address:
         return Address(display_name=display_name, addr_spec=sendable_address(addr_spec))
     except UndeliverableAddress as exc:
         raise UndeliverableAddress(f"{name}: {exc}") from None
-
-
-@functools.lru_cache(maxsize=64)
-def _sender_address(addr_spec: str, display_name: str) -> Address:
-    """Our own From, one per client: made once (Address objects are immutable)."""
-    return _address("From", addr_spec, display_name)
 
 
 def _check_msg_id(name: str, value: str) -> None:
@@ -401,7 +387,7 @@ def checked_headers(
             raise ValueError(f"header {name!r} is set by compose_reply and cannot be given as extra header")
 
     headers: list[tuple[str, object]] = [
-        ("From", _sender_address(from_addr, from_name)),
+        ("From", _address("From", from_addr, from_name)),
         *([("To", _address("To", to_addr))] if to_addr is not None else []),
         ("Subject", subject.strip(" \t")),
         ("Date", date),
