@@ -23,11 +23,16 @@ from mailbot.reply.subject import one_line
 from mailbot.tickets.notify import local_time, sender_of, to_team
 from mailbot.tickets.service import add_event, new_reference
 from mailbot.tickets.sla import clock_start, due_times
+from mailbot.tickets.team_view import team_reasons
 
 REVIEWER_DOMAIN = "reviews.invalid"
 STORE_NAMES = {"apple": "App Store", "google": "Google Play"}
 EXCERPT_CHARS = 2000
 ASSUMED = Severity.MINOR  # a fault by the review's words that the severity model did not class
+ASSUMED_REASON = f"a fault by the review's words; the severity model named no class: {ASSUMED} assumed"
+ASSUMED_REASON_DE = (
+    f"Ein Fehler nach den Worten der Bewertung; das Modell nannte keine Einstufung: {ASSUMED} angenommen"
+)
 
 
 def reviewer_address(review: StoreReviewRow) -> str:
@@ -54,13 +59,14 @@ def open_review_ticket(
     reason: str,
     reply_state: str | None,
     now: datetime,
+    team_reason: str | None = None,
 ) -> Ticket:
+    """`reason`: the decision's (English, for the ticket's history); `team_reason`: the same in the team's
+    language for its mail (reviews.decide.fault_reason), `reason` when not given."""
     severity = guess.severity if guess is not None and guess.severity is not None else ASSUMED
     reasons = list(guess.reasons) if guess is not None and guess.severity is not None else []
     if guess is None or guess.severity is None:
-        reasons.insert(
-            0, f"a fault by the review's words; the severity model named no class: {ASSUMED} assumed"
-        )
+        reasons.insert(0, ASSUMED_REASON)
     ticket = Ticket(
         mailbox=app.mailbox,
         reference=new_reference(session, app),
@@ -92,10 +98,17 @@ def open_review_ticket(
         f"severity {severity} (not shown in the store): {'; '.join(reasons[:3])}",
         now,
     )
-    _tell_team(session, app, ticket, review, app_name, guess, reason, reply_state, now)
+    _tell_team(session, app, ticket, review, app_name, guess, team_reason or reason, reply_state, now)
     add_event(session, ticket, "escalated", reason, now)
     enqueue_jobs(session, app, ticket, "ticket.escalated", f"ticket-{ticket.id}", now)
     return ticket
+
+
+def _team_reasons(reasons: list[str] | None, language: Language) -> list[str]:
+    """The stored severity reasons as the team reads them (as for mail: tickets.team_view)."""
+    if language is Language.DE:
+        reasons = [ASSUMED_REASON_DE if line == ASSUMED_REASON else line for line in reasons or []]
+    return team_reasons(reasons, language)
 
 
 def _tell_team(
@@ -121,7 +134,7 @@ def _tell_team(
         "reason": reason,
         "severity": ticket.severity,
         "severity_confidence": guess.confidence if guess is not None and guess.severity is not None else None,
-        "severity_reasons": list(ticket.severity_reasons or []),
+        "severity_reasons": _team_reasons(ticket.severity_reasons, app.settings.team.language),
         "response_due": local_time(app, ticket.response_due_at),
         "resolution_due": local_time(app, ticket.resolution_due_at),
         "reply_state": reply_state,

@@ -146,10 +146,10 @@ def test_a_german_one_star_crash_review_becomes_a_ticket_and_its_approved_reply_
     (notice,) = [
         m for m in stores.installation.sent(to="team@aktivo.example") if ticket.reference in m["Subject"]
     ]
-    assert (
-        "App-Store-Bewertung ★1" in notice["Subject"]
-        and "stürzt die App" in notice.get_body(("plain",)).get_content()
-    )
+    text = notice.get_body(("plain",)).get_content()
+    assert "App-Store-Bewertung ★1" in notice["Subject"] and "stürzt die App" in text
+    # the German team reads why in German: the reason and the severity's reasons (English before)
+    assert "Grund:      meldet einen Fehler (" in text and "reports" not in text and "signal:" not in text
     (request,) = stores.jsm.requests()
     assert "stürzt die App beim Start" in request.fields["description"]
     assert stores.installation.rows(OutboxMail) and not [
