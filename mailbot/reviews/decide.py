@@ -32,7 +32,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mailbot.classify.reasons import for_team
 from mailbot.domain import Language, Prediction, Severity, SeverityGuess
 from mailbot.reviews.detect import DetectorHit, Finding, found
 from mailbot.stores.model import Store
@@ -120,18 +119,8 @@ def _edited_after_answer(facts: ReviewFacts) -> str | None:
 
 
 def _fault(facts: ReviewFacts) -> str | None:
-    return fault_reason(facts)
-
-
-def fault_reason(facts: ReviewFacts, language: Language = Language.EN) -> str | None:
-    """Why the review is a fault for a ticket (the `fault` row), or None; in `language`, because the
-    team's mail about the ticket is in the team's language (the stored decision keeps the English)."""
-    german = language is Language.DE
     for finding in (Finding.PAYMENT, Finding.BUG):
         hit = found(facts.hits, finding)
-        if hit and german:
-            what = "ein Zahlungsproblem" if finding is Finding.PAYMENT else "einen Fehler"
-            return f"meldet {what} ({_german_detail(hit.reason)})"
         if hit:
             return f"reports a {'payment fault' if finding is Finding.PAYMENT else 'bug'} ({hit.reason})"
     guess = facts.severity
@@ -139,24 +128,8 @@ def fault_reason(facts: ReviewFacts, language: Language = Language.EN) -> str | 
         return None
     if facts.rating >= 4:
         return None  # the model alone on a 4-5 star review: praise read as a report (module docstring)
-    if german:
-        first = for_team(guess.reasons[:1], Language.DE)
-        why = f"; {first[0]}" if first else ""
-        confidence = f"{guess.confidence:.2f}".replace(".", ",")
-        return f"die Einstufung erkennt einen Fehler: {guess.severity} ({confidence}{why})"
     why = f"; {guess.reasons[0]}" if guess.reasons else ""
     return f"the severity guess names a fault: {guess.severity} ({guess.confidence:.2f}{why})"
-
-
-def _german_detail(reason: str) -> str:
-    """A detector's reason ('bug: "stürzt ab"', 'bug: signal: "…" (crash)') as the German team reads it:
-    the reviewer's words in German quotes, a signal named in German (classify.reasons.for_team)."""
-    detail = reason.partition(": ")[2] or reason
-    if detail.startswith("signal: "):
-        return next(iter(for_team([detail], Language.DE)), detail)
-    if len(detail) >= 2 and detail[0] == detail[-1] == '"':
-        return f"„{detail[1:-1]}“"
-    return detail
 
 
 def _answerable(facts: ReviewFacts) -> str | None:

@@ -21,7 +21,7 @@ from mailbot.db.schema import ReplyState, ReviewReply, ReviewState, StoreReviewR
 from mailbot.domain import Language, TicketState
 from mailbot.reviews.checker import check_reply
 from mailbot.reviews.compose import Draft, ReplyContext, ReplyKind, draft_reply
-from mailbot.reviews.decide import ReviewAction, ReviewDecision, ReviewFacts, decide_review, fault_reason
+from mailbot.reviews.decide import ReviewAction, ReviewDecision, ReviewFacts, decide_review
 from mailbot.reviews.language import review_language
 from mailbot.reviews.reading import Reading, read_new
 from mailbot.reviews.settings import AppleApp, GoogleApp, ReviewSettings
@@ -122,7 +122,6 @@ def _decide_batch(
             ticket = open_review_ticket(
                 session, app, row, store_app.name, facts.severity, decision.reason,
                 "auto" if kind_auto else "draft", now,
-                team_reason=fault_reason(facts, app.settings.team.language),
             )  # fmt: skip
             row.severity = ticket.severity
             report.tickets.append(ticket.reference or "")

@@ -20,6 +20,7 @@ from mailbot.domain import Language, Severity, SeverityGuess, TicketState
 from mailbot.escalate.jobs import enqueue_jobs
 from mailbot.reply.outbox import enqueue
 from mailbot.reply.subject import one_line
+from mailbot.reviews.team_reason import review_reason_for_team
 from mailbot.tickets.notify import local_time, sender_of, to_team
 from mailbot.tickets.service import add_event, new_reference
 from mailbot.tickets.sla import clock_start, due_times
@@ -59,10 +60,7 @@ def open_review_ticket(
     reason: str,
     reply_state: str | None,
     now: datetime,
-    team_reason: str | None = None,
 ) -> Ticket:
-    """`reason`: the decision's (English, for the ticket's history); `team_reason`: the same in the team's
-    language for its mail (reviews.decide.fault_reason), `reason` when not given."""
     severity = guess.severity if guess is not None and guess.severity is not None else ASSUMED
     reasons = list(guess.reasons) if guess is not None and guess.severity is not None else []
     if guess is None or guess.severity is None:
@@ -98,7 +96,7 @@ def open_review_ticket(
         f"severity {severity} (not shown in the store): {'; '.join(reasons[:3])}",
         now,
     )
-    _tell_team(session, app, ticket, review, app_name, guess, team_reason or reason, reply_state, now)
+    _tell_team(session, app, ticket, review, app_name, guess, reason, reply_state, now)
     add_event(session, ticket, "escalated", reason, now)
     enqueue_jobs(session, app, ticket, "ticket.escalated", f"ticket-{ticket.id}", now)
     return ticket
@@ -131,7 +129,7 @@ def _tell_team(
         "review_title": review.title,
         "review_body": review.body[:EXCERPT_CHARS],
         "language": review.language or Language(ticket.language).value,
-        "reason": reason,
+        "reason": review_reason_for_team(reason, app.settings.team.language),
         "severity": ticket.severity,
         "severity_confidence": guess.confidence if guess is not None and guess.severity is not None else None,
         "severity_reasons": _team_reasons(ticket.severity_reasons, app.settings.team.language),

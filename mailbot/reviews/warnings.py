@@ -17,6 +17,7 @@ from mailbot.db.schema import ReplyState, ReviewReply, ReviewState, StoreApp, St
 from mailbot.domain import Language
 from mailbot.reviews.poll import failing_too_long
 from mailbot.reviews.settings import AppleApp, GoogleApp
+from mailbot.reviews.team_reason import review_reason_for_team
 from mailbot.reviews.ticket import STORE_NAMES
 from mailbot.tickets.notify import local_time, mail_team
 
@@ -114,7 +115,8 @@ def send_digest(app: App, now: datetime) -> bool:
             elif reply is not None and reply.state == ReplyState.FAILED:
                 failed.append(base | {"error": reply.last_error or "?"})
             elif review.state == ReviewState.PERSON:
-                persons.append(base | {"reason": review.reason})
+                reason = review.reason and review_reason_for_team(review.reason, app.settings.team.language)
+                persons.append(base | {"reason": reason})
         if not (drafts or persons or failed):
             return False
         return mail_team(

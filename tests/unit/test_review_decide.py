@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from mailbot.domain import Language, Prediction, Severity, SeverityGuess
-from mailbot.reviews.decide import TABLE, ReviewAction, ReviewFacts, decide_review, fault_reason
+from mailbot.reviews.decide import TABLE, ReviewAction, ReviewFacts, decide_review
 from mailbot.reviews.detect import DetectorHit, Finding, detect
 from mailbot.stores.model import Store
 
@@ -188,39 +188,3 @@ def test_a_rating_outside_one_to_five_is_refused():
 def test_real_texts_through_the_detectors(rating: int, title: str, body: str, action: ReviewAction):
     case = facts(rating, title=title, body=body, hits=detect(title, body), prediction=CONFIDENT)
     assert decide_review(case).action is action
-
-
-@pytest.mark.parametrize(
-    ("case", "english", "german"),
-    [
-        (facts(1, Finding.BUG), 'reports a bug (bug: "...")', "meldet einen Fehler („...“)"),
-        (
-            facts(1, Finding.PAYMENT),
-            'reports a payment fault (payment: "...")',
-            "meldet ein Zahlungsproblem („...“)",
-        ),
-        (
-            facts(2, severity=MAJOR),
-            'the severity guess names a fault: major (0.80; signal: "stürzt ab" (crash))',
-            "die Einstufung erkennt einen Fehler: major (0,80; Absturz: „stürzt ab“)",
-        ),
-    ],
-)
-def test_the_team_reads_why_a_review_is_a_ticket_in_its_language(
-    case: ReviewFacts, english: str, german: str
-):
-    """The decision keeps its English reason; the team's mail about the ticket reads it in the team's
-    language (a German team read 'reports a bug (bug: "…")' before)."""
-    assert decide_review(case).reason == english == fault_reason(case, Language.EN)
-    assert fault_reason(case, Language.DE) == german
-
-
-def test_a_detectors_signal_reason_is_named_in_german():
-    signal = DetectorHit(Finding.BUG, 'bug: signal: "geht nicht mehr" (something fails)')
-    german = fault_reason(facts(1, hits=(signal,)), Language.DE)
-    assert (
-        german is not None
-        and german.startswith("meldet einen Fehler (")
-        and german.endswith("„geht nicht mehr“)")
-    )
-    assert "signal" not in german and "something fails" not in german
