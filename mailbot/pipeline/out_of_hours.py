@@ -28,7 +28,7 @@ from mailbot.db.engine import begin_write
 from mailbot.db.schema import InboundMail, InboundState, OutboxState
 from mailbot.errors import Quarantine
 from mailbot.parse import parse_mail
-from mailbot.pipeline.process import rule_context
+from mailbot.pipeline.rule_context import rule_context
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, enqueue, store_failed
 from mailbot.rules import apply_rules, header_only

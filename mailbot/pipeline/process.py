@@ -19,36 +19,28 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mailbot.app import App
-from mailbot.classify.normalise import classification_text
-from mailbot.classify.questions import question_segments
 from mailbot.db.claims import claim_inbound_batch
 from mailbot.db.engine import begin_write
 from mailbot.db.schema import InboundMail, InboundState, Outcome
-from mailbot.decide import decide
-from mailbot.domain import Action, Cues, Decision, Intent, ParsedMail, Prediction, RuleEffect
+from mailbot.domain import Action, ParsedMail
 from mailbot.logredact import headline
 from mailbot.pipeline import bounces
+from mailbot.pipeline.deciding import decide_mail, decision_record
 from mailbot.pipeline.deferral import OutsideHours, decide_now
 from mailbot.pipeline.effects import apply_decision
 from mailbot.pipeline.logline import decision_line
 from mailbot.pipeline.prepare import Prepared, Stored, prepare_batch, severity_for
 from mailbot.pipeline.prepare_pool import PreparePool
-from mailbot.pipeline.rule_context import in_our_outbox, rule_context
+from mailbot.pipeline.rule_context import in_our_outbox
 from mailbot.reply.compose_pool import ComposePool
 from mailbot.reply.outbox import Composer
-from mailbot.rules import apply_rules
-from mailbot.rules.reply_target import reply_target
-from mailbot.tickets.agent_mail import Refused, agent_decision, recognise, refuse_agent_mail
-from mailbot.tickets.closing import is_closing
-from mailbot.tickets.lookup import claimed_sender, find_ticket, only_open_ticket
-from mailbot.tickets.status_query import asks_for_news, is_status_request
+from mailbot.tickets.agent_mail import refuse_agent_mail
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +274,7 @@ def process_one(
         if verdict is not None and not verdict.now:
             return _leave_waiting(app, row, verdict.reason, now)
         return _quarantine(row, prepared.unparsable or "the mail could not be parsed", now)
-    decision = _decide(session, app, row, prepared, now, in_outbox)
+    decision = decide_mail(session, app, row, prepared, now, in_outbox)
     if outside_hours is not None:
         severity = severity_for(app, prepared, mail) if decision.action is Action.ESCALATE else None
         verdict = decide_now(decision.action, severity.severity if severity else None, outside_hours)
@@ -301,7 +293,7 @@ def process_one(
     row.state = InboundState.DONE
     row.outcome = OUTCOMES[decision.action]
     row.reason = decision.reason
-    row.decision = _decision_record(decision)
+    row.decision = decision_record(decision)
     row.processed_at = now
     row.lease_until = None
     summary = decision.article_id or ticket_reference or decision.reason
@@ -323,88 +315,6 @@ def _leave_waiting(app: App, row: InboundMail, reason: str, now: datetime) -> No
     row.attempts -= 1
     row.deferred_until = app.calendar.next_opening(now)
     log.info("inbound #%s waits for the opening: %s", row.id, reason)
-
-
-def _decide(
-    session: Session,
-    app: App,
-    row: InboundMail,
-    prepared: Prepared,
-    now: datetime,
-    in_outbox: frozenset[str] | None = None,
-) -> Decision:
-    mail = prepared.mail
-    assert mail is not None  # unparsable mail is quarantined before
-    context = rule_context(session, app, mail, now, in_outbox)
-    hits = apply_rules(mail, context)
-    if bounce := bounces.find_bounce(session, app, row.raw, mail, hits):  # a bounce of our own mail
-        hits = (bounces.bounce_hit(bounce), *hits)
-    if any(hit.effect is RuleEffect.IGNORE for hit in hits):
-        return decide(hits, None, None)
-    agent = recognise(session, app, mail, context.sender_check)
-    if isinstance(agent, Refused):
-        return Decision(Action.REFUSE, agent.reason, ticket_id=agent.ticket_id, rule_hits=hits)
-    if agent is not None:
-        return agent_decision(agent, hits)
-    settings = app.settings
-    target = reply_target(mail, context)
-    if target.note:
-        log.info("inbound #%s: %s", row.id, target.note)
-    trust = {"reply_target": target, "sender": context.sender_check}
-    ticket = find_ticket(session, app.mailbox, settings.support.ticket_prefix, mail, app.message_id_key)
-    intent = read_intent(mail, in_thread=ticket is not None)
-    open_ticket = None
-    if ticket is None and intent is Intent.STATUS:
-        open_ticket = only_open_ticket(session, app.mailbox, claimed_sender(mail))
-    if ticket or open_ticket:
-        return decide(hits, None, ticket, cues=Cues(intent), open_ticket=open_ticket, **trust)
-    prediction = prepared.prediction
-    assert prediction is not None  # prepare_batch classifies every mail it could parse
-    escalating = {article.id for article in app.kb.articles if article.action == "escalate"}
-    cues = Cues(intent, _questions(app, mail, prediction))
-    return decide(hits, prediction, None, escalating, cues, **trust)
-
-
-def read_intent(mail: ParsedMail, *, in_thread: bool) -> Intent | None:
-    """A closing thank-you or a status question, read from the customer's own words. In a ticket's
-    thread any short status question counts; without a reference only one that asks for news."""
-    if in_thread and not mail.attachments and is_closing(mail.body):
-        return Intent.CLOSING
-    asks = is_status_request(mail.body) if in_thread else asks_for_news(mail.body)
-    return Intent.STATUS if asks else None
-
-
-def _questions(app: App, mail: ParsedMail, prediction: Prediction) -> tuple[Prediction, ...]:
-    """One prediction per question, only when the mail would be answered and asks several things."""
-    segments = question_segments(mail.body) if prediction.confident else ()
-    if not segments:
-        return ()
-    return tuple(app.classifier.predict_texts([classification_text("", s) for s in segments]))
-
-
-def _decision_record(decision: Decision) -> dict[str, Any]:
-    prediction = decision.prediction
-    return {
-        "action": decision.action.value,
-        "reason": decision.reason,
-        "article_id": decision.article_id,
-        "reply_to_customer": decision.reply_to_customer,
-        "intent": decision.intent.value if decision.intent else None,
-        "details": dict(decision.details),
-        "sender_not_verified": decision.sender_not_verified or None,
-        "rule_hits": [
-            {"name": h.name, "reason": h.reason, "effect": h.effect.value} for h in decision.rule_hits
-        ],
-        "prediction": None
-        if prediction is None
-        else {
-            "article_id": prediction.article_id,
-            "confidence": prediction.confidence,
-            "threshold": prediction.threshold,
-            "ranking": [list(pair) for pair in prediction.ranking],
-            "model_version": prediction.model_version,
-        },
-    }
 
 
 def _quarantine(row: InboundMail, reason: str, now: datetime) -> tuple[str, str]:

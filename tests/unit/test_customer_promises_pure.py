@@ -15,7 +15,7 @@ from mailbot.classify.normalise import classification_text
 from mailbot.classify.questions import MAX_QUESTIONS, question_segments
 from mailbot.domain import Attachment, Intent, Language, Severity, SeverityGuess
 from mailbot.paths import SHIPPED_TEMPLATES
-from mailbot.pipeline.process import read_intent
+from mailbot.pipeline.deciding import read_intent
 from mailbot.reply.render import TemplateRenderer
 from mailbot.tickets.closing import is_closing
 from mailbot.tickets.overdue import Promise, overdue_note, promise

@@ -25,7 +25,7 @@ from mailbot.kb import load_knowledge_base
 from mailbot.parse import parse_mail
 from mailbot.parse.reply import extract_body
 from mailbot.paths import SHIPPED_KNOWLEDGE_BASE
-from mailbot.pipeline.process import read_intent
+from mailbot.pipeline.deciding import read_intent
 from mailbot.reply.names import greeting_name
 from mailbot.reply.subject import bare_subject, find_references, reply_subject
 from mailbot.rules import RuleContext, apply_rules
