@@ -31,6 +31,7 @@ from mailbot.parse import parse_mail
 from mailbot.pipeline.rule_context import rule_context
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, enqueue, store_failed
+from mailbot.reply.outbox_states import NOT_SENT
 from mailbot.rules import apply_rules, header_only
 from mailbot.rules.reply_target import reply_target
 from mailbot.tickets.notify import already_queued, sender_of
@@ -67,7 +68,7 @@ def acknowledge_out_of_hours(app: App) -> int:
                     queued += _note(session, app, row, key, opening, now)
             except Exception as exc:  # one mail's failure is this mail's alone
                 log.exception("no out-of-hours note for inbound #%s", row.id)
-                _record_failure(session, app, row, key, f"not sent: {type(exc).__name__}: {exc}", now)
+                _record_failure(session, app, row, key, f"{NOT_SENT}{type(exc).__name__}: {exc}", now)
     return queued
 
 

@@ -4,8 +4,6 @@ line or team-mail label that still says what is wrong and how long the value was
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from mailbot.addresses import UndeliverableAddress, ascii_domain, envelope_address
@@ -14,9 +12,9 @@ from mailbot.errors import Quarantine
 from mailbot.logredact import QUOTE_CHARS, quoted, shortened
 from mailbot.parse import parse_mail
 from mailbot.pipeline.logline import decision_line
-from mailbot.reply.compose import HeaderInjectionError, compose_reply
-from mailbot.reply.render import Rendered
+from mailbot.reply.compose import HeaderInjectionError
 from mailbot.tickets.team_view import customer_label, recipient_label
+from tests.unit.test_reply_compose import compose
 
 MB = 1_000_000
 BOUND = 1_000  # no message about one value is longer than this
@@ -77,23 +75,6 @@ def test_a_hostile_address_makes_a_short_message_that_names_the_problem(address,
         envelope_address(address)
     assert len(str(raised.value)) < BOUND
     assert problem in str(raised.value)
-
-
-RENDERED = Rendered("Re: Passwort [MB-000001]", "Guten Tag", "<p>Guten Tag</p>")
-
-
-def compose(**overrides: object) -> bytes:
-    kwargs: dict[str, object] = {
-        "rendered": RENDERED,
-        "from_addr": "support@example.com",
-        "from_name": "Support",
-        "to_addr": "kunde@example.org",
-        "message_id": "<mb.0123abcd@example.com>",
-        "in_reply_to": "<orig@example.org>",
-        "references": ["<orig@example.org>"],
-        "date": datetime(2026, 12, 7, 9, 30, tzinfo=UTC),
-    }
-    return compose_reply(**(kwargs | overrides))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
