@@ -22,6 +22,12 @@ MAX_ADDRESS_OCTETS = 254  # RFC 5321 4.5.3.1.3: a path is at most 256 octets inc
 MAX_LOCAL_OCTETS = 64
 
 
+def shown(address: str) -> str:
+    """`address` as a log line or a team mail names it: whole, unless it is longer than any address can
+    be (a hostile header), then its opening and its length (logredact.shortened)."""
+    return shortened(address, MAX_ADDRESS_OCTETS)
+
+
 class UndeliverableAddress(ValueError):
     """An address no SMTP server of ours can be asked to deliver to (the message says why)."""
 

@@ -28,12 +28,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mailbot.addresses import MAX_ADDRESS_OCTETS
+from mailbot.addresses import shown
 from mailbot.config import PrivacySettings
 from mailbot.domain import Severity
 from mailbot.errors import PermanentError
 from mailbot.escalate.jira import CreatedRequest, JsmClient
-from mailbot.logredact import shortened
 from mailbot.parse import parse_mail
 from mailbot.parse.attachments import attachment_files
 from mailbot.privacy.attachments import HEAD_BYTES, forwardable
@@ -150,7 +149,7 @@ def first_mail_files(
     files, left_out = _files(raw, max_bytes, privacy)
     if not files and not left_out:
         return None
-    sender = shortened(parse_mail(raw).from_addr, MAX_ADDRESS_OCTETS) or "?"
+    sender = shown(parse_mail(raw).from_addr) or "?"
     text = f"Attachments of the e-mail from {sender} · {_when(received_at, zone)} · {reference}"
     return Reply(text, files, left_out)
 

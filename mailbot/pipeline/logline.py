@@ -10,14 +10,13 @@ itself is stored with the decision.
 
 from __future__ import annotations
 
-from mailbot.addresses import MAX_ADDRESS_OCTETS
+from mailbot.addresses import shown
 from mailbot.domain import Action, Decision
-from mailbot.logredact import shortened
 
 
 def decision_line(row_id: int, sender: str, outcome: str, reference: str | None, decision: Decision) -> str:
     """E.g. "inbound #12 from k@example.org answered MB-000012 with article parking-end (0.91 >= 0.62)"."""
-    sender = shortened(sender, MAX_ADDRESS_OCTETS) or "(no sender)"
+    sender = shown(sender) or "(no sender)"
     head = f"inbound #{row_id} from {sender} {outcome.replace('_', '-')}"
     if reference:
         head += f" {reference}"

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from mailbot.addresses import MAX_ADDRESS_OCTETS, canonical
+from mailbot.addresses import canonical, shown
 from mailbot.classify.reasons import for_team
 from mailbot.domain import Language
-from mailbot.logredact import shortened
 from mailbot.reply.subject import one_line
 
 if TYPE_CHECKING:
@@ -28,7 +27,7 @@ def customer_label(name: str | None, address: str) -> str:
     can be (a hostile header) is cut, so the team mail does not quote a megabyte.
     """
     name = one_line(name or "").strip(" \"'")
-    address = shortened(address, MAX_ADDRESS_OCTETS)
+    address = shown(address)
     if not name or name.casefold() == address.casefold():
         return address
     return f"{name} <{address}>"
@@ -40,7 +39,7 @@ def recipient_label(address: str, ticket: Ticket | None) -> str:
     # Unicode-casefolded: the label only names, it decides nothing
     if ticket is not None and canonical(address).lower() == canonical(ticket.customer).lower():
         return customer_label(ticket.customer_name, address)
-    return shortened(address, MAX_ADDRESS_OCTETS)
+    return shown(address)
 
 
 def team_reasons(reasons: Iterable[str] | None, team_language: Language) -> list[str]:
