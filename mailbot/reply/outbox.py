@@ -107,9 +107,13 @@ def enqueue(
         dedup_key=dedup_key, error=unsendable,
     )  # fmt: skip
     sendable = unsendable is None
-    elsewhere = sendable and composer is not None and composer.renderer is renderer
-    if not (elsewhere and composer is not None and composer.compose(row, sender, item, now)):
-        # the record of an unsendable mail keeps the text, not the address
+    handed = (
+        sendable
+        and composer is not None
+        and composer.renderer is renderer
+        and composer.compose(row, sender, item, now)
+    )
+    if not handed:  # the record of an unsendable mail keeps the text, not the address
         row.subject, row.raw = compose_outgoing(renderer, sender, item, message_id, now, to=sendable)
     session.add(row)  # written with the decision's other rows at its next flush (one INSERT for them)
     if unsendable is not None:
