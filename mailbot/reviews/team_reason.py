@@ -1,4 +1,5 @@
-"""A review's decision reason as the team reads it, in the team's language.
+"""A review's decision reason (and its ticket's severity reasons) as the team reads them, in the team's
+language.
 
 The decision (mailbot.reviews.decide) stores its reason in English, with the reviewer's words quoted by
 the detector that fired; the team's mails about reviews (the ticket's notice, the daily digest) are in
@@ -13,6 +14,7 @@ import re
 
 from mailbot.classify.reasons import for_team
 from mailbot.domain import Language
+from mailbot.tickets.team_view import team_reasons
 
 _DETAIL = r"\((?P<detail>.*)\)"
 _NUMBER = r"[0-9]+\.[0-9]+"
@@ -58,8 +60,20 @@ _GERMAN: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"(?P<stars>[1-5]) stars and nothing we understand well enough to reply to",
             "{stars} Sterne und nichts, was wir gut genug verstehen, um darauf zu antworten",
         ),
+        # a review ticket's first severity reason when the model named no class (reviews.ticket)
+        (
+            r"a fault by the review's words; the severity model named no class: (?P<severity>\w+) assumed",
+            "Ein Fehler nach den Worten der Bewertung; das Modell nannte keine Einstufung: "
+            "{severity} angenommen",
+        ),
     )
 )
+
+
+def severity_reasons_for_team(reasons: list[str] | None, language: Language) -> list[str]:
+    """A review ticket's stored severity reasons as the team reads them: the review's own line in the
+    team's language, the rest as for mail (tickets.team_view)."""
+    return team_reasons([review_reason_for_team(line, language) for line in reasons or []], language)
 
 
 def review_reason_for_team(reason: str, language: Language) -> str:

@@ -20,20 +20,16 @@ from mailbot.domain import Language, Severity, SeverityGuess, TicketState
 from mailbot.escalate.jobs import enqueue_jobs
 from mailbot.reply.outbox import enqueue
 from mailbot.reply.subject import one_line
-from mailbot.reviews.team_reason import review_reason_for_team
+from mailbot.reviews.team_reason import review_reason_for_team, severity_reasons_for_team
 from mailbot.tickets.notify import local_time, sender_of, to_team
 from mailbot.tickets.service import add_event, new_reference
 from mailbot.tickets.sla import clock_start, due_times
-from mailbot.tickets.team_view import team_reasons
 
 REVIEWER_DOMAIN = "reviews.invalid"
 STORE_NAMES = {"apple": "App Store", "google": "Google Play"}
 EXCERPT_CHARS = 2000
 ASSUMED = Severity.MINOR  # a fault by the review's words that the severity model did not class
 ASSUMED_REASON = f"a fault by the review's words; the severity model named no class: {ASSUMED} assumed"
-ASSUMED_REASON_DE = (
-    f"Ein Fehler nach den Worten der Bewertung; das Modell nannte keine Einstufung: {ASSUMED} angenommen"
-)
 
 
 def reviewer_address(review: StoreReviewRow) -> str:
@@ -102,13 +98,6 @@ def open_review_ticket(
     return ticket
 
 
-def _team_reasons(reasons: list[str] | None, language: Language) -> list[str]:
-    """The stored severity reasons as the team reads them (as for mail: tickets.team_view)."""
-    if language is Language.DE:
-        reasons = [ASSUMED_REASON_DE if line == ASSUMED_REASON else line for line in reasons or []]
-    return team_reasons(reasons, language)
-
-
 def _tell_team(
     session: Session,
     app: App,
@@ -132,7 +121,7 @@ def _tell_team(
         "reason": review_reason_for_team(reason, app.settings.team.language),
         "severity": ticket.severity,
         "severity_confidence": guess.confidence if guess is not None and guess.severity is not None else None,
-        "severity_reasons": _team_reasons(ticket.severity_reasons, app.settings.team.language),
+        "severity_reasons": severity_reasons_for_team(ticket.severity_reasons, app.settings.team.language),
         "response_due": local_time(app, ticket.response_due_at),
         "resolution_due": local_time(app, ticket.resolution_due_at),
         "reply_state": reply_state,

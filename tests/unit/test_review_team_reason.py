@@ -9,6 +9,7 @@ from mailbot.domain import Language, Prediction, Severity, SeverityGuess
 from mailbot.reviews.decide import ReviewFacts, decide_review
 from mailbot.reviews.detect import DetectorHit, Finding
 from mailbot.reviews.team_reason import review_reason_for_team
+from mailbot.reviews.ticket import ASSUMED_REASON
 from mailbot.stores.model import Store
 
 MAJOR = SeverityGuess(Severity.MAJOR, 0.8, ('signal: "stürzt ab" (crash)',))
@@ -75,6 +76,10 @@ def test_every_reason_the_decision_writes_reads_in_german(case: ReviewFacts):
             'at 0.41, threshold 0.60; question: "Wie geht das?")',
             "fragt etwas, das die Wissensdatenbank nicht sicher beantwortet (am ehesten password-reset "
             "mit 0,41, Schwelle 0,60; „Wie geht das?“)",
+        ),
+        (
+            ASSUMED_REASON,
+            "Ein Fehler nach den Worten der Bewertung; das Modell nannte keine Einstufung: minor angenommen",
         ),
         ("something mailbot did not write", "something mailbot did not write"),
     ],
