@@ -322,6 +322,8 @@ class Ticket(Base):
         # incident grouping: the most recent open faults of one severity (tickets/incidents.py)
         Index("ix_tickets_open_faults", "mailbox", "state", "severity", "created_at"),
         Index("ix_tickets_customer", "mailbox", "customer"),
+        # the mailbox's newest ticket, read for every sequential ticket number (tickets/service.py)
+        Index("ix_tickets_newest", "mailbox", "id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mailbox: Mapped[str] = mapped_column(String(40))

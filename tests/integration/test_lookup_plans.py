@@ -1,0 +1,97 @@
+"""The per-ticket and per-batch look-ups of the process stage read an index, not the mailbox (issue 13).
+
+Not timed: the statements that `new_reference` (sequential numbers) and `in_our_outbox` issue are
+caught on a real SQLite database holding a few thousand tickets and outbox rows, and SQLite's own
+EXPLAIN QUERY PLAN must show an index that finds the answer without reading the mailbox's rows. Both
+used to: the newest ticket was found by sorting all of the mailbox's tickets, and the batch's
+Message-IDs by reading every outbox row of the mailbox, so each cost grew with the mail stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, insert
+
+from mailbot.app import App
+from mailbot.db.schema import OutboxMail, Ticket
+from mailbot.domain import TicketState
+from mailbot.pipeline.rule_context import in_our_outbox
+from mailbot.tickets.service import new_reference
+from tests.integration.test_incident_scale import NOW, make_app
+
+STORED = 3000
+
+
+def store_history(app: App, mailbox: str) -> None:
+    """`STORED` tickets and as many sent mails in `mailbox`."""
+    with app.sessions.begin() as session:
+        session.execute(insert(Ticket), [
+            {"mailbox": mailbox, "reference": f"MB-{n + 1:06d}", "customer": f"c{n}@kunde.example",
+             "subject": "Frage", "language": "de", "state": TicketState.ANSWERED,
+             "created_at": NOW, "updated_at": NOW}
+            for n in range(STORED)
+        ])  # fmt: skip
+        session.execute(insert(OutboxMail), [
+            {"mailbox": mailbox, "kind": "answer", "to_customer": True, "ticket_id": 1 + n,
+             "message_id": f"<o{mailbox}{n}@example.com>", "mail_from": "support@example.com",
+             "recipient": f"c{n}@kunde.example", "subject": "Re: Frage", "raw": b"x", "state": "sent",
+             "attempts": 1, "next_attempt_at": NOW, "created_at": NOW}
+            for n in range(STORED)
+        ])  # fmt: skip
+
+
+@contextmanager
+def caught(app: App) -> Iterator[list[tuple[str, Any]]]:
+    statements: list[tuple[str, Any]] = []
+
+    def catch(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(app.engine, "before_cursor_execute", catch)
+    try:
+        yield statements
+    finally:
+        event.remove(app.engine, "before_cursor_execute", catch)
+
+
+def plans(app: App, statements: list[tuple[str, Any]]) -> list[str]:
+    with app.engine.connect() as connection:
+        return [
+            " / ".join(str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {s}", p).all())
+            for s, p in statements
+        ]
+
+
+def test_the_next_sequential_number_reads_the_newest_ticket_through_an_index(tmp_path: Path) -> None:
+    app = make_app(tmp_path, f"sqlite:///{tmp_path / 'mailbot.db'}")
+    try:
+        store_history(app, app.mailbox)
+        with app.sessions.begin() as session, caught(app) as statements:
+            reference = new_reference(session, app)
+        found = plans(app, statements)
+    finally:
+        app.close()
+    assert reference == f"MB-{STORED + 1:06d}"
+    assert found and all("TEMP B-TREE" not in plan and "SCAN" not in plan for plan in found), found
+    assert any("ix_tickets_newest" in plan for plan in found), found
+
+
+def test_a_batch_looks_its_message_ids_up_by_their_unique_key_and_keeps_its_mailbox_only(
+    tmp_path: Path,
+) -> None:
+    app = make_app(tmp_path, f"sqlite:///{tmp_path / 'mailbot.db'}")
+    try:
+        store_history(app, app.mailbox)
+        store_history(app, "other-client")
+        ours, theirs = f"<o{app.mailbox}7@example.com>", "<oother-client7@example.com>"
+        with app.sessions() as session, caught(app) as statements:
+            found_ids = in_our_outbox(session, app, [ours, theirs, "<never-sent@example.org>"])
+        found = plans(app, statements)
+    finally:
+        app.close()
+    assert found_ids == {ours}  # another client's mail is not ours
+    assert len(found) == 1 and "(message_id=?)" in found[0], found
