@@ -260,6 +260,8 @@ class InboundMail(Base):
         # the claim walks one state in arrival order (db.claims) without sorting the mailbox
         Index("ix_inbound_mail_claim", "mailbox", "state", "attempts", "received_at", "id"),
         Index("ix_inbound_mail_from_key", "mailbox", "from_key"),
+        # which of a folder's UIDs are stored, asked after every pass (ingest.imap._known_uids)
+        Index("ix_inbound_mail_uid", "mailbox", "folder", "uidvalidity", "uid"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mailbox: Mapped[str] = mapped_column(String(40))
