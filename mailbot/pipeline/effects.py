@@ -74,12 +74,13 @@ def apply_decision(
         assert decision.ticket_id is not None
         ticket = session.get_one(Ticket, decision.ticket_id)
         effects.follow_up(ticket)
-    else:
+    elif decision.action is Action.ANSWER:
         ticket = effects.open_ticket()
-        if decision.action is Action.ANSWER:
-            effects.answer(ticket)
-        else:
-            effects.escalate(ticket)
+        effects.answer(ticket)
+    else:
+        guess = severity_for(app, prepared, mail)
+        ticket = effects.open_ticket(guess)
+        effects.escalate(ticket, guess)
     effects.write_events()
     row.ticket_id = ticket.id
     return ticket.reference
@@ -109,7 +110,9 @@ class _Effects:
         the From when the decision names none."""
         return self.decision.reply_target or ReplyTarget.sender(self.mail)
 
-    def open_ticket(self) -> Ticket:
+    def open_ticket(self, guess: SeverityGuess | None = None) -> Ticket:
+        """`guess`: an escalation's severity, assessed before the INSERT so that the row is written
+        once (issue 13: assessed after it, each escalation cost an UPDATE of the new row)."""
         answered = self.decision.action is Action.ANSWER
         target = self.target
         ticket = Ticket(
@@ -125,11 +128,14 @@ class _Effects:
             updated_at=self.now,
             text_excerpt=self.mail.body[:EXCERPT_CHARS],
         )
+        assessed = self.assess_fields(ticket, guess) if guess is not None else None
         self.session.add(ticket)
         self.session.flush()  # its id: the events, the outbox rows and the inbound row name it
         self.event(ticket, "created", self.decision.reason)
         if target.note:
             self.event(ticket, "reply_to_not_honoured", target.note)
+        if assessed is not None:
+            self.event(ticket, "assessed", assessed)
         return ticket
 
     def answer(self, ticket: Ticket) -> None:
@@ -139,9 +145,8 @@ class _Effects:
         self.to_customer(ticket, "answer", article_title=article.title, article_markdown=article.body)
         self.event(ticket, "answered", f"article {article.id}")
 
-    def escalate(self, ticket: Ticket) -> None:
-        guess = severity_for(self.app, self.prepared, self.mail)
-        self.assess(ticket, guess)
+    def escalate(self, ticket: Ticket, guess: SeverityGuess) -> None:
+        """A new ticket to the 2nd level; `open_ticket` assessed it with `guess`."""
         parent = self.group(ticket)
         response = promise(local_time(self.app, ticket.response_due_at), self.now)
         if self.decision.reply_to_customer:
@@ -168,8 +173,12 @@ class _Effects:
         alert_oncall(self.session, self.app, ticket, self.now)  # only while closed, only urgent classes
 
     def assess(self, ticket: Ticket, guess: SeverityGuess) -> None:
-        """Severity and due times; the SLA clock starts when the mail reached the mailbox. The
-        customer is told the guess only when `show_to_customer` allows it; the team always sees it."""
+        self.event(ticket, "assessed", self.assess_fields(ticket, guess))
+
+    def assess_fields(self, ticket: Ticket, guess: SeverityGuess) -> str:
+        """Severity and due times, set on `ticket`; returns the note of its "assessed" event. The SLA
+        clock starts when the mail reached the mailbox. The customer is told the guess only when
+        `show_to_customer` allows it; the team always sees it."""
         ticket.severity = guess.severity.value if guess.severity else None
         ticket.severity_reasons = list(guess.reasons)
         ticket.severity_shown = show_to_customer(
@@ -183,7 +192,7 @@ class _Effects:
             ticket.resolution_due_at = due.resolution_due
         reasons = "; ".join(guess.reasons[:3])
         shown = "told the customer" if ticket.severity_shown else "not told the customer"
-        self.event(ticket, "assessed", f"severity {ticket.severity or 'none'} ({shown}): {reasons}")
+        return f"severity {ticket.severity or 'none'} ({shown}): {reasons}"
 
     def reassess(self, ticket: Ticket) -> SeverityGuess:
         """A reply that takes a ticket (back) to the 2nd level is assessed like a new report: severity

@@ -117,3 +117,27 @@ def test_an_answered_mail_is_written_in_few_statements_and_stores_the_same(
             assert (rows[person].subject, rows[person].language) == ("Passwort vergessen", "de")
     assert [len(bot.sent_to(person)) for person in people] == [1] * len(people)
     assert bot.sent_to("frueher@example.org") == []
+
+
+def test_an_escalated_mail_writes_its_ticket_once_with_its_severity_and_due_times(
+    tmp_path, dovecot, imap_user, smtp_sink, database_url
+) -> None:
+    """The severity guess and the SLA due times go into the ticket's INSERT (they were an UPDATE of
+    the new row, for every escalation); the history still says created, then assessed."""
+    config = write_config(tmp_path / "mailbot.toml", dovecot, imap_user, smtp_sink, database_url=database_url)
+    bot = Bot(dovecot, imap_user, smtp_sink, config)
+    bot.deliver(make_mail("kunde@example.org", "Absturz", "Die App stürzt bei jedem Start sofort ab."))
+
+    counted, report = _process_counting(config)
+
+    assert report.by_outcome == {"escalated": 1}
+    assert counted["INSERT tickets"] == 1
+    assert counted["UPDATE tickets"] == 0
+    with bot.db() as session:
+        (ticket,) = session.scalars(select(Ticket)).all()
+        assert ticket.severity is not None and ticket.severity_reasons
+        assert ticket.response_due_at is not None and ticket.resolution_due_at is not None
+        kinds = session.scalars(
+            select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+        ).all()
+    assert kinds[:2] == ["created", "assessed"] and kinds[-1] == "escalated", kinds
