@@ -13,11 +13,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
-from mailbot.classify.normalise import classification_text
-from mailbot.classify.questions import question_segments
 from mailbot.db.schema import InboundMail
 from mailbot.decide import decide
-from mailbot.domain import Action, Cues, Decision, Intent, ParsedMail, Prediction, RuleEffect
+from mailbot.domain import Action, Cues, Decision, Intent, ParsedMail, RuleEffect
 from mailbot.pipeline import bounces
 from mailbot.pipeline.prepare import Prepared
 from mailbot.pipeline.rule_context import rule_context
@@ -69,7 +67,7 @@ def decide_mail(
     prediction = prepared.prediction
     assert prediction is not None  # prepare_batch classifies every mail it could parse
     escalating = {article.id for article in app.kb.articles if article.action == "escalate"}
-    cues = Cues(intent, _questions(app, mail, prediction))
+    cues = Cues(intent, prepared.questions)
     return decide(hits, prediction, None, escalating, cues, **trust)
 
 
@@ -80,14 +78,6 @@ def read_intent(mail: ParsedMail, *, in_thread: bool) -> Intent | None:
         return Intent.CLOSING
     asks = is_status_request(mail.body) if in_thread else asks_for_news(mail.body)
     return Intent.STATUS if asks else None
-
-
-def _questions(app: App, mail: ParsedMail, prediction: Prediction) -> tuple[Prediction, ...]:
-    """One prediction per question, only when the mail would be answered and asks several things."""
-    segments = question_segments(mail.body) if prediction.confident else ()
-    if not segments:
-        return ()
-    return tuple(app.classifier.predict_texts([classification_text("", s) for s in segments]))
 
 
 def decision_record(decision: Decision) -> dict[str, Any]:
