@@ -6,6 +6,7 @@ alice's address; several From addresses or headers mean nobody can tell who wrot
 
 from __future__ import annotations
 
+import gc
 import time
 
 import pytest
@@ -75,9 +76,10 @@ def test_names_are_decoded_after_splitting() -> None:
 
 
 def test_a_megabyte_of_address_header_is_read_in_linear_time() -> None:
-    """Linear, not quadratic: a megabyte costs at most twice what four times a quarter megabyte would
-    (a quadratic reader costs 16 times the quarter). CPU time of this process, compared within one
-    test, so that a loaded machine does not decide it (a bound in seconds did: 5.3 s once for 1.4 s)."""
+    """Linear, not quadratic: a megabyte costs less than 10 times a quarter megabyte (linear: 4.0-4.4
+    measured; a quadratic reader costs 16 times the quarter). CPU time of this process without garbage
+    collection, compared within one test, so that neither a loaded machine nor the suite's heap
+    decides it (a bound in seconds failed once: 5.3 s for 1.4 s)."""
     for make, full in (
         (lambda n: "a" * n, 1_000_000),
         (lambda n: "(" * (n // 2) + ")" * (n // 2), 1_000_000),
@@ -87,14 +89,24 @@ def test_a_megabyte_of_address_header_is_read_in_linear_time() -> None:
         (lambda n: "a@b.example, " * (n // 13), 1_040_000),
         (lambda n: "x . " * (n // 4), 1_000_000),
     ):
-        quarter, whole = cpu_seconds(make(full // 4)), cpu_seconds(make(full))
-        assert whole < 8 * quarter + 0.05, (make(8), quarter, whole)
+        value = make(full)
+        quarter, whole = cpu_seconds(make(full // 4)), cpu_seconds(value)
+        if whole >= 10 * quarter + 0.05:  # measured once more: a busy sibling core slows one reading
+            whole = min(whole, cpu_seconds(value))
+        assert whole < 10 * quarter + 0.05, (value[:8], quarter, whole)
 
 
 def cpu_seconds(value: str) -> float:
-    started = time.process_time()
-    mailboxes(value)
-    return time.process_time() - started
+    """The reader's own CPU time: the garbage collector is held off, since a full collection costs what
+    the whole test process holds, not what this value makes (in the full suite of CI, the megabyte of
+    addresses once took 1.22 s against 0.094 s for its quarter)."""
+    gc.disable()
+    try:
+        started = time.process_time()
+        mailboxes(value)
+        return time.process_time() - started
+    finally:
+        gc.enable()
 
 
 def raw(*from_lines: str, extra: str = "") -> bytes:
