@@ -114,6 +114,15 @@ def recording(session: Session, into: list[tuple[str, Any]]) -> Iterator[None]:
         event.remove(engine, "before_cursor_execute", record)
 
 
+def query_plans(app: App, statements: Sequence[tuple[str, Any]]) -> list[str]:
+    """SQLite's EXPLAIN QUERY PLAN of each recorded statement, its steps joined by " / "."""
+    with app.engine.connect() as connection:
+        return [
+            " / ".join(str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {s}", p).all())
+            for s, p in statements
+        ]
+
+
 def escalate(app: App, monkeypatch: pytest.MonkeyPatch, n: int = 1) -> Escalation:
     """A new critical report through `_Effects.group` and `_Effects.team_notice`, committed."""
     seen = Escalation()
@@ -183,19 +192,12 @@ def test_the_candidates_and_the_team_thread_are_read_through_indexes(
         store_outage(app)
         store_open_faults(app, 300, outbox_rows=3000)
         seen = escalate(app, monkeypatch)
-        with app.engine.connect() as connection:
-
-            def plan(statement: str, parameters: Any) -> str:
-                rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
-                return " / ".join(str(row[-1]) for row in rows)
-
-            candidates = [(s, p) for s, p in seen.group_statements if "tickets.created_at >=" in s]
-            thread = [
-                (s, p) for s, p in seen.notice_statements if "outbox.ticket_id = ?" in s and "ORDER BY" in s
-            ]
-            assert len(candidates) == 1 and len(thread) == 1
-            candidates_plan = plan(*candidates[0])
-            thread_plan = plan(*thread[0])
+        candidates = [(s, p) for s, p in seen.group_statements if "tickets.created_at >=" in s]
+        thread = [
+            (s, p) for s, p in seen.notice_statements if "outbox.ticket_id = ?" in s and "ORDER BY" in s
+        ]
+        assert len(candidates) == 1 and len(thread) == 1
+        candidates_plan, thread_plan = query_plans(app, [*candidates, *thread])
     finally:
         app.close()
     assert "ix_tickets_open_faults" in candidates_plan, candidates_plan

@@ -10,12 +10,10 @@ reading every inbound row of the mailbox, so each cost grew with the mail stored
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from mailbot.app import App
 from mailbot.db.schema import InboundMail, InboundState, OutboxMail, Ticket
@@ -23,7 +21,7 @@ from mailbot.domain import TicketState
 from mailbot.ingest.imap import _known_uids
 from mailbot.pipeline.rule_context import in_our_outbox
 from mailbot.tickets.service import new_reference
-from tests.integration.test_incident_scale import NOW, make_app
+from tests.integration.test_incident_scale import NOW, make_app, query_plans, recording
 
 STORED = 3000
 
@@ -46,35 +44,14 @@ def store_history(app: App, mailbox: str) -> None:
         ])  # fmt: skip
 
 
-@contextmanager
-def caught(app: App) -> Iterator[list[tuple[str, Any]]]:
-    statements: list[tuple[str, Any]] = []
-
-    def catch(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-        statements.append((statement, parameters))
-
-    event.listen(app.engine, "before_cursor_execute", catch)
-    try:
-        yield statements
-    finally:
-        event.remove(app.engine, "before_cursor_execute", catch)
-
-
-def plans(app: App, statements: list[tuple[str, Any]]) -> list[str]:
-    with app.engine.connect() as connection:
-        return [
-            " / ".join(str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {s}", p).all())
-            for s, p in statements
-        ]
-
-
 def test_the_next_sequential_number_reads_the_newest_ticket_through_an_index(tmp_path: Path) -> None:
     app = make_app(tmp_path, f"sqlite:///{tmp_path / 'mailbot.db'}")
     try:
         store_history(app, app.mailbox)
-        with app.sessions.begin() as session, caught(app) as statements:
+        statements: list[tuple[str, Any]] = []
+        with app.sessions.begin() as session, recording(session, statements):
             reference = new_reference(session, app)
-        found = plans(app, statements)
+        found = query_plans(app, statements)
     finally:
         app.close()
     assert reference == f"MB-{STORED + 1:06d}"
@@ -90,9 +67,10 @@ def test_a_batch_looks_its_message_ids_up_by_their_unique_key_and_keeps_its_mail
         store_history(app, app.mailbox)
         store_history(app, "other-client")
         ours, theirs = f"<o{app.mailbox}7@example.com>", "<oother-client7@example.com>"
-        with app.sessions() as session, caught(app) as statements:
+        statements: list[tuple[str, Any]] = []
+        with app.sessions() as session, recording(session, statements):
             found_ids = in_our_outbox(session, app, [ours, theirs, "<never-sent@example.org>"])
-        found = plans(app, statements)
+        found = query_plans(app, statements)
     finally:
         app.close()
     assert found_ids == {ours}  # another client's mail is not ours
@@ -110,9 +88,10 @@ def test_the_stored_uids_of_a_folder_are_found_through_an_index(tmp_path: Path) 
                  "ingested_at": NOW, "state": InboundState.DONE if n % 2 else InboundState.RECEIVED}
                 for n in range(1, STORED + 1)
             ])  # fmt: skip
-        with app.sessions() as session, caught(app) as statements:
+        statements: list[tuple[str, Any]] = []
+        with app.sessions() as session, recording(session, statements):
             known = _known_uids(session, app.mailbox, "INBOX", 7, [5, 6, STORED + 5])
-        found = plans(app, statements)
+        found = query_plans(app, statements)
     finally:
         app.close()
     assert known == {5: True, 6: False}  # terminal or not; a UID never stored is not known
