@@ -1,0 +1,85 @@
+"""db.insert_now: one new row written at once, without a flush, and kept as a loaded object (issue 13),
+on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mailbot.db.engine import begin_write, make_engine, make_session_factory
+from mailbot.db.insert_now import insert_now
+from mailbot.db.migrate import upgrade
+from mailbot.db.schema import Ticket
+
+NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+
+
+def ticket(reference: str) -> Ticket:
+    return Ticket(
+        mailbox="support", reference=reference, customer="kim@example.org", language="de",
+        state="escalated", created_at=NOW, updated_at=NOW, severity_reasons=["outage"],
+    )  # fmt: skip
+
+
+def test_the_row_is_written_without_a_flush_and_read_without_a_query(database_url) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    statements: list[str] = []
+    flushes: list[int] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    try:
+        with make_session_factory(engine).begin() as session:
+            begin_write(session)
+            event.listen(session, "before_flush", lambda *_: flushes.append(1))
+            statements.clear()
+            first = insert_now(session, ticket("MB-1"))
+            second = insert_now(session, ticket("MB-2"))
+            assert [s.split()[0] for s in statements] == ["INSERT", "INSERT"]
+            assert flushes == []
+            assert second.id == first.id + 1
+            statements.clear()
+            # what the INSERT wrote: the set values, the Python defaults, NULL; no refresh to read them
+            assert (first.subject, first.severity_shown, first.parent_id, first.responded_at) == (
+                "",
+                False,
+                None,
+                None,
+            )
+            assert first.severity_reasons == ["outage"] and first.created_at == NOW
+            assert statements == []
+            assert session.get(Ticket, first.id) is first  # in the identity map
+            second.parent_id = first.id  # a change after it is an UPDATE, as for a loaded row
+        with make_session_factory(engine)() as session:
+            stored = session.scalars(select(Ticket).order_by(Ticket.id)).all()
+            assert [(t.reference, t.parent_id, t.severity_shown) for t in stored] == [
+                ("MB-1", None, False),
+                ("MB-2", stored[0].id, False),
+            ]
+    finally:
+        engine.dispose()
+
+
+def test_a_rolled_back_savepoint_takes_the_row_with_it(database_url) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    try:
+        with make_session_factory(engine).begin() as session:
+            begin_write(session)
+            kept = insert_now(session, ticket("MB-1"))
+            with pytest.raises(IntegrityError), session.begin_nested():
+                insert_now(session, ticket("MB-1"))  # the unique key (mailbox, reference)
+            assert _count(session) == 1
+            assert kept.reference == "MB-1"
+        with make_session_factory(engine)() as session:
+            assert _count(session) == 1
+    finally:
+        engine.dispose()
+
+
+def _count(session: Session) -> Any:
+    return session.scalar(select(func.count(Ticket.id)))
