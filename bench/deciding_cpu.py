@@ -93,6 +93,8 @@ def measure(state: Path, scratch: Path) -> dict[str, float]:
     report = process.process_pending(app, second_process=True)
     seconds = time.perf_counter() - started
     app.close()
+    if report.failures or report.waiting:  # a figure of a run that did not decide everything is none
+        raise SystemExit(f"{report.failures} failed, {report.waiting} waiting: see {scratch / 'mailbot.log'}")
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "decided": report.decided,

@@ -87,6 +87,15 @@ def apply_decision(
     return ticket.reference
 
 
+@dataclass(frozen=True)
+class Parent:
+    """The ticket an escalation joins as a report of the same fault (`_Effects.group`)."""
+
+    id: int
+    mailbox: str  # the new ticket's: grouping looks only at the same mailbox's faults
+    reference: str | None
+
+
 @dataclass
 class _Effects:
     """Everything one decision's effects need, so each step names only what differs.
@@ -205,12 +214,13 @@ class _Effects:
         self.assess(ticket, guess)
         return guess
 
-    def group(self, ticket: Ticket) -> Ticket | None:
+    def group(self, ticket: Ticket) -> Parent | None:
         """Join an incident: an open report of the same fault from the grouping window.
 
         Bounded per escalation however many faults are open (an outage is when it counts): one indexed
         query for the columns grouping reads, of the `MAX_CANDIDATES` most recent open faults of the
-        same severity (pick_parent compares no other), passed oldest first as before."""
+        same severity (pick_parent compares no other), passed oldest first as before. The parent is
+        named, not loaded: its id, mailbox and reference are all the grouping writes about it."""
         settings = self.app.settings.incidents
         if not settings.window_minutes or ticket.severity is None:
             return None
@@ -223,6 +233,7 @@ class _Effects:
             Candidate(row.id, row.parent_id, row.severity, row.text_excerpt, row.severity_reasons or ())
             for row in reversed(recent_first)
         ]
+        references = {row.id: row.reference for row in recent_first}
         picked = pick_parent(
             ticket.text_excerpt,
             ticket.severity,
@@ -232,11 +243,16 @@ class _Effects:
         )
         if picked is None:
             return None
-        parent = self.session.get_one(Ticket, picked[0])
+        parent_id = picked[0]  # the incident's first report: a candidate, or the one it joined
+        reference = references[parent_id] if parent_id in references else self.parent_reference(parent_id)
+        parent = Parent(parent_id, ticket.mailbox, reference)
         ticket.parent_id = parent.id
         self.event(ticket, "grouped", f"same fault as {parent.reference} (similarity {picked[1]:.2f})")
         self.event(parent, "incident_report", f"{ticket.reference} reports the same fault")
         return parent
+
+    def parent_reference(self, ticket_id: int) -> str | None:
+        return self.session.scalar(select(Ticket.reference).where(Ticket.id == ticket_id))
 
     def follow_up(self, ticket: Ticket) -> None:
         self.event(ticket, "customer_reply", self.decision.reason)
@@ -381,7 +397,7 @@ class _Effects:
         ticket: Ticket,
         event: str,
         guess: SeverityGuess | None = None,
-        parent: Ticket | None = None,
+        parent: Parent | None = None,
         note: str | None = None,
         suggested: Article | None = None,
     ) -> None:
@@ -456,7 +472,7 @@ class _Effects:
             composer=self.composer,
         )
 
-    def event(self, ticket: Ticket, kind: str, note: str) -> None:
+    def event(self, ticket: Ticket | Parent, kind: str, note: str) -> None:
         """Kept for `write_events` (see the class)."""
         self.events.append(
             {
@@ -485,7 +501,14 @@ class _Effects:
 # Built once: each decision runs some of them, and building a statement costs more than running it
 # (issue 13: ~0.15 ms each)
 _OPEN_FAULTS = (  # _Effects.group
-    select(Ticket.id, Ticket.parent_id, Ticket.severity, Ticket.text_excerpt, Ticket.severity_reasons)
+    select(
+        Ticket.id,
+        Ticket.parent_id,
+        Ticket.severity,
+        Ticket.text_excerpt,
+        Ticket.severity_reasons,
+        Ticket.reference,
+    )
     .where(
         Ticket.mailbox == bindparam("mailbox"),
         Ticket.state == TicketState.ESCALATED,

@@ -62,7 +62,7 @@ class HeaderInjectionError(ValueError):
 
 # Headers whose values come from this module or the configuration, never from a mail: a few values
 # each, so their parsed and folded forms are made once (`_MailPolicy`). A multipart Content-Type
-# carries the boundary of one mail and is left out (`_is_stable`).
+# carries the boundary of one mail and is left out (`_stable_key`).
 _STABLE_HEADERS = frozenset(
     {"mime-version", "auto-submitted", "x-auto-response-suppress", "precedence", "x-loop"}
     | {"content-type", "content-transfer-encoding", "content-disposition"}
@@ -72,8 +72,19 @@ _parsed_stable: dict[tuple[str, str], tuple[str, Any]] = {}
 _folded_stable: dict[tuple[str, type, str], bytes] = {}
 
 
-def _is_stable(name: str, value: object) -> bool:
-    return name.lower() in _STABLE_HEADERS and isinstance(value, str) and "boundary=" not in value
+# Address headers whose values are the configuration's (the support address, the team's): a few per
+# installation, so cached like `_STABLE_HEADERS` (issue 13: parsing From was a tenth of an answer's compose).
+_CONFIGURED_ADDRESS_HEADERS = frozenset({"from", "reply-to"})
+
+
+def _stable_key(name: str, value: object) -> str | None:
+    """The text a header's parsed and folded forms are cached under; None: not cached."""
+    lowered = name.lower()
+    if lowered in _CONFIGURED_ADDRESS_HEADERS and isinstance(value, str | Address):
+        return str(value)
+    if lowered in _STABLE_HEADERS and isinstance(value, str) and "boundary=" not in value:
+        return value
+    return None
 
 
 class _MailPolicy(EmailPolicy):
@@ -87,7 +98,8 @@ class _MailPolicy(EmailPolicy):
 
     Parsing and folding a header is most of compose's time; the headers of `_STABLE_HEADERS` are
     parsed and folded once per value (header objects are immutable, folding is a pure function of
-    name, kind, text and this policy).
+    name, kind, text and this policy); so are the configured addresses of
+    `_CONFIGURED_ADDRESS_HEADERS`.
     """
 
     def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
@@ -96,13 +108,14 @@ class _MailPolicy(EmailPolicy):
             return (name, value)
         if name.lower() in ("in-reply-to", "references", "message-id") and isinstance(value, str):
             return (name, value)  # validated by compose, folded by _fold_ids from the text
-        if not _is_stable(name, value):
+        key = _stable_key(name, value)
+        if key is None:
             return super().header_store_parse(name, value)
-        parsed = _parsed_stable.get((name, value))
+        parsed = _parsed_stable.get((name, key))
         if parsed is None:
             parsed = super().header_store_parse(name, value)
             if len(_parsed_stable) < _STABLE_MAX:
-                _parsed_stable[(name, value)] = parsed
+                _parsed_stable[(name, key)] = parsed
         return parsed
 
     def _fold_ids(self, name: str, value: str) -> str:
@@ -130,7 +143,7 @@ class _MailPolicy(EmailPolicy):
         folded = self._fold_custom(name, value)
         if folded is not None:
             return folded.encode("ascii")
-        if not _is_stable(name, str(value)):
+        if _stable_key(name, str(value)) is None:
             return super().fold_binary(name, value)
         key = (name, type(value), str(value))
         binary = _folded_stable.get(key)

@@ -195,7 +195,7 @@ class ComposePool:
 def _write(session: Session, composed: list[tuple[OutboxMail, str, bytes]]) -> None:
     """The rows' subjects and bytes in one executemany; the ORM's unit of work would compare and
     write them one row at a time (a tenth of the worker's time per batch). A row not written yet
-    (every decision's rows are, when its savepoint ends) simply gets them before its INSERT."""
+    (outbox.enqueue writes each at once) simply gets them before its INSERT."""
     written = [(row, subject, raw) for row, subject, raw in composed if row.id is not None]
     if written:
         session.execute(

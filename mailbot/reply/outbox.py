@@ -20,6 +20,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from mailbot.addresses import UndeliverableAddress
+from mailbot.db.insert_now import insert_now
 from mailbot.db.schema import OutboxMail, OutboxState
 from mailbot.domain import Language
 from mailbot.reply.compose import compose_reply, make_message_id, sendable_address
@@ -115,9 +116,8 @@ def enqueue(
     )
     if not handed:  # the record of an unsendable mail keeps the text, not the address
         row.subject, row.raw = compose_outgoing(renderer, sender, item, message_id, now, to=sendable)
-    session.add(row)  # written with the decision's other rows at its next flush (one INSERT for them)
+    insert_now(session, row)  # its id at once, without a flush of the rest (issue 13)
     if unsendable is not None:
-        session.flush()  # the id names it in the log and in the team's notice
         log.error("outbox #%s (%s) failed for good at enqueue: %s", row.id, item.kind, unsendable)
         if sender.on_failed is not None:
             sender.on_failed(session, row)

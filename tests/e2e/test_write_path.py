@@ -37,7 +37,8 @@ def _kind(statement: str) -> str:
 
 
 def _process_counting(config: Path) -> tuple[Counter[str], Any]:
-    """Fetch, then decide everything, counting the statements of the deciding only."""
+    """Fetch, then decide everything, counting the statements of the deciding only; the ORM's flushes
+    that wrote something are counted as "flush"."""
     app = build_app(load_settings(config))
     counted: Counter[str] = Counter()
     counting = False
@@ -47,6 +48,12 @@ def _process_counting(config: Path) -> tuple[Counter[str], Any]:
             counted[_kind(statement)] += 1
 
     event.listen(app.engine, "before_cursor_execute", count)
+
+    def count_flush(*_args: Any) -> None:
+        if counting:
+            counted["flush"] += 1
+
+    event.listen(app.sessions, "before_flush", count_flush)
     source = app.make_source()
     try:
         source.fetch_new()
@@ -80,7 +87,8 @@ def test_an_answered_mail_is_written_in_few_statements_and_stores_the_same(
     tmp_path, dovecot, imap_user, smtp_sink, database_url
 ) -> None:
     """Per answered mail: one UPDATE of its inbound row (sender and outcome together), the ticket's
-    INSERT with its reference (no UPDATE after it), one INSERT for its events; the batch looks up its
+    INSERT with its reference (no UPDATE after it), one INSERT for its events, one flush of the ORM
+    (issue 13: there were three, for the ticket's id and before queries); the batch looks up its
     Message-IDs in the outbox once, not each mail. The tickets, their events in order and the replies
     are as before, and our own mail come back (known only from the outbox) is still ignored."""
     config = write_config(tmp_path / "mailbot.toml", dovecot, imap_user, smtp_sink, database_url=database_url)
@@ -100,6 +108,7 @@ def test_an_answered_mail_is_written_in_few_statements_and_stores_the_same(
     assert counted["UPDATE tickets"] == 0
     assert counted["INSERT ticket_events"] == len(people)
     assert counted["SELECT outbox by message_id"] == 1
+    assert counted["flush"] == len(people) + 1
     bot.run_once()
     rows = {row.from_addr: row for row in bot.inbound()}
     assert rows["frueher@example.org"].outcome == "ignored"
@@ -133,6 +142,8 @@ def test_an_escalated_mail_writes_its_ticket_once_with_its_severity_and_due_time
     assert report.by_outcome == {"escalated": 1}
     assert counted["INSERT tickets"] == 1
     assert counted["UPDATE tickets"] == 0
+    assert counted["INSERT outbox"] == 2  # the customer's acknowledgement and the team's notice
+    assert counted["flush"] == 1  # the inbound row's outcome, when the mail's savepoint ends
     with bot.db() as session:
         (ticket,) = session.scalars(select(Ticket)).all()
         assert ticket.severity is not None and ticket.severity_reasons

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App, open_database
 from mailbot.config import Settings
-from mailbot.db.schema import InboundMail, InboundState, OutboxMail, Ticket
+from mailbot.db.schema import InboundMail, InboundState, OutboxMail, Ticket, TicketEvent
 from mailbot.domain import Action, Decision, Language, ParsedMail, TicketState
 from mailbot.paths import SHIPPED_TEMPLATES
 from mailbot.pipeline import effects as effects_module
@@ -158,6 +158,7 @@ def escalate(app: App, monkeypatch: pytest.MonkeyPatch, n: int = 1) -> Escalatio
         with recording(session, seen.notice_statements):
             effects.team_notice(ticket, "new", parent=parent)
             session.flush()
+        effects.write_events()
         seen.parent_id = parent.id if parent else None
     return seen
 
@@ -202,3 +203,44 @@ def test_the_candidates_and_the_team_thread_are_read_through_indexes(
         app.close()
     assert "ix_tickets_open_faults" in candidates_plan, candidates_plan
     assert "ix_outbox_ticket" in thread_plan and "SCAN outbox" not in thread_plan, thread_plan
+
+
+def test_a_report_joins_the_incident_whose_first_report_left_the_window_of_candidates(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outage's first report followed by MAX_CANDIDATES other faults and then five more reports of
+    the outage: the candidates are the newest faults, the best of them (a later report) names the
+    first report as its parent, and the new report joins that one, though it is not a candidate (its
+    reference is read for the team's notice)."""
+    app = make_app(tmp_path, database_url)
+
+    def fault(n: int, minutes_ago: float, text: str, parent_id: int | None) -> dict[str, Any]:
+        return {"mailbox": app.mailbox, "reference": f"MB-{800000 + n:06d}", "subject": "Fehler",
+                "customer": f"r{n}@kunde.example", "language": "de", "state": TicketState.ESCALATED,
+                "created_at": NOW - timedelta(minutes=minutes_ago, seconds=-n), "updated_at": NOW,
+                "severity": "critical", "severity_reasons": CRASH_ALL[:1], "text_excerpt": text,
+                "parent_id": parent_id}  # fmt: skip
+
+    try:
+        outage = store_outage(app)
+        others = [
+            fault(n, 4, OTHER_FAULTS[n % len(OTHER_FAULTS)].format(n=n), None) for n in range(MAX_CANDIDATES)
+        ]
+        later = [fault(MAX_CANDIDATES + n, 1, OUTAGE, outage) for n in range(5)]
+        with app.sessions.begin() as session:
+            session.execute(insert(Ticket), [*others, *later])
+        seen = escalate(app, monkeypatch)
+        with app.sessions() as session:
+            notice = session.scalars(
+                select(OutboxMail).where(OutboxMail.kind == "team_notice").order_by(OutboxMail.id.desc())
+            ).first()
+            joined = session.scalars(
+                select(TicketEvent.note).where(
+                    TicketEvent.ticket_id == outage, TicketEvent.kind == "incident_report"
+                )
+            ).all()
+    finally:
+        app.close()
+    assert seen.candidates == [MAX_CANDIDATES] and seen.parent_id == outage
+    assert notice is not None and b"MB-900000" in notice.raw
+    assert len(joined) == 1

@@ -83,3 +83,52 @@ def test_a_rolled_back_savepoint_takes_the_row_with_it(database_url) -> None:
 
 def _count(session: Session) -> Any:
     return session.scalar(select(func.count(Ticket.id)))
+
+
+def test_a_row_rolled_back_with_its_savepoint_leaves_the_session_and_its_id_can_come_again(
+    database_url,
+) -> None:
+    """As for rows the ORM inserts itself: else the next new row would get an id (SQLite hands the
+    same one out again) that the session still holds for a row that is gone."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    try:
+        with make_session_factory(engine).begin() as session:
+            begin_write(session)
+            kept = insert_now(session, ticket("MB-1"))
+            with pytest.raises(RuntimeError), session.begin_nested():
+                gone = insert_now(session, ticket("MB-2"))
+                raise RuntimeError("the mail's decision fails after its ticket was written")
+            assert gone not in session and kept in session
+            again = insert_now(session, ticket("MB-3"))  # SQLite: gone's id again
+            assert session.get(Ticket, again.id) is again
+            with session.begin_nested():  # a released savepoint's rows stay
+                released = insert_now(session, ticket("MB-4"))
+            assert released in session
+        with make_session_factory(engine)() as session:
+            assert session.scalars(select(Ticket.reference).order_by(Ticket.id)).all() == [
+                "MB-1",
+                "MB-3",
+                "MB-4",
+            ]
+    finally:
+        engine.dispose()
+
+
+def test_rows_of_a_released_savepoint_leave_the_session_when_its_transaction_rolls_back(database_url) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    try:
+        session = make_session_factory(engine)()
+        with pytest.raises(RuntimeError), session.begin():
+            begin_write(session)
+            with session.begin_nested():
+                written = insert_now(session, ticket("MB-1"))
+            raise RuntimeError("the batch's commit fails")
+        assert written not in session
+        with session.begin():
+            assert _count(session) == 0
+            assert insert_now(session, ticket("MB-1")).reference == "MB-1"
+        session.close()
+    finally:
+        engine.dispose()
