@@ -18,6 +18,7 @@ from mailbot.app import App
 from mailbot.classify.disclosure import show_to_customer
 from mailbot.classify.normalise import classification_text
 from mailbot.db.insert_now import insert_now
+from mailbot.db.reads import read_rows, read_scalar
 from mailbot.db.schema import InboundMail, OutboxMail, Ticket, TicketEvent
 from mailbot.domain import (
     Action,
@@ -225,10 +226,11 @@ class _Effects:
         if not settings.window_minutes or ticket.severity is None:
             return None
         since = self.now - timedelta(minutes=settings.window_minutes)
-        recent_first = self.session.execute(
+        recent_first = read_rows(
+            self.session,
             _OPEN_FAULTS,
             {"mailbox": ticket.mailbox, "severity": ticket.severity, "since": since, "ticket_id": ticket.id},
-        ).all()
+        )
         candidates = [
             Candidate(row.id, row.parent_id, row.severity, row.text_excerpt, row.severity_reasons or ())
             for row in reversed(recent_first)
@@ -403,44 +405,38 @@ class _Effects:
     ) -> None:
         """`note`: a line the team must read beside the decision's reason (an overdue target);
         `suggested`: the answer a near miss suggests, sent when a member replies "OK"."""
-        # what team_notice reads was stored by earlier decisions (each flushed when its savepoint
-        # ended); this decision's pending rows (a reply to the customer) need no flush for it: this is
-        # its first mail to the team (issue 13: the autoflush cost ~0.5 ms per escalation)
-        with self.session.no_autoflush:
-            if self.flooding(ticket):
-                return
-            prediction = self.decision.prediction
-            reason = team_reason(self.decision, self.app.settings.team.language)
-            context = {
-                "reference": ticket.reference,
-                "customer": customer_label(ticket.customer_name, ticket.customer),
-                "subject": self.mail.subject,
-                "reason": f"{reason}; {note}" if note else reason,
-                "language": ticket.language,  # the ticket's; the notice itself is in the team's language
-                "ranking": list(prediction.ranking) if prediction else [],
-                "rule_hits": [(hit.name, hit.reason) for hit in self.decision.rule_hits],
-                "body_excerpt": self.mail.body[:EXCERPT_CHARS],
-                "event": event,
-                "severity": ticket.severity,
-                "severity_confidence": guess.confidence if guess else None,
-                "severity_reasons": team_reasons(ticket.severity_reasons, self.app.settings.team.language),
-                "response_due": local_time(self.app, ticket.response_due_at),
-                "resolution_due": local_time(self.app, ticket.resolution_due_at),
-                "parent_reference": parent.reference if parent else None,
-                "external_key": ticket.external_key,
-                "answer_by_mail": bool(self.app.settings.team.members),
+        if self.flooding(ticket):
+            return
+        prediction = self.decision.prediction
+        reason = team_reason(self.decision, self.app.settings.team.language)
+        context = {
+            "reference": ticket.reference,
+            "customer": customer_label(ticket.customer_name, ticket.customer),
+            "subject": self.mail.subject,
+            "reason": f"{reason}; {note}" if note else reason,
+            "language": ticket.language,  # the ticket's; the notice itself is in the team's language
+            "ranking": list(prediction.ranking) if prediction else [],
+            "rule_hits": [(hit.name, hit.reason) for hit in self.decision.rule_hits],
+            "body_excerpt": self.mail.body[:EXCERPT_CHARS],
+            "event": event,
+            "severity": ticket.severity,
+            "severity_confidence": guess.confidence if guess else None,
+            "severity_reasons": team_reasons(ticket.severity_reasons, self.app.settings.team.language),
+            "response_due": local_time(self.app, ticket.response_due_at),
+            "resolution_due": local_time(self.app, ticket.resolution_due_at),
+            "parent_reference": parent.reference if parent else None,
+            "external_key": ticket.external_key,
+            "answer_by_mail": bool(self.app.settings.team.members),
+        }
+        if suggested is not None and prediction is not None:
+            context |= {
+                "suggestion_title": suggested.title,
+                "suggestion_markdown": suggested.body,
+                "suggestion_article": suggested.id,
+                "suggestion_confidence": prediction.confidence,
             }
-            if suggested is not None and prediction is not None:
-                context |= {
-                    "suggestion_title": suggested.title,
-                    "suggestion_markdown": suggested.body,
-                    "suggestion_article": suggested.id,
-                    "suggestion_confidence": prediction.confidence,
-                }
-            item = to_team(
-                self.session, self.app, ticket.id, "team_notice", context, attach_rfc822=self.row.raw
-            )
-            self.enqueue(ticket, item)
+        item = to_team(self.session, self.app, ticket.id, "team_notice", context, attach_rfc822=self.row.raw)
+        self.enqueue(ticket, item)
 
     def flooding(self, ticket: Ticket) -> bool:
         """One sender's flood opens tickets but does not bury the team's mailbox (bench/torture.py
@@ -448,7 +444,8 @@ class _Effects:
         (`ix_tickets_customer`) to their notices of the hour (`ix_outbox_ticket`), so the count does
         not read the mailbox's other mail (a ticket's notices are in its mailbox)."""
         cap = self.app.settings.limits.team_notices_per_sender_per_hour
-        recent = self.session.scalar(
+        recent = read_scalar(
+            self.session,
             _NOTICES_FOR_CUSTOMER,
             {"mailbox": ticket.mailbox, "customer": ticket.customer, "since": self.now - timedelta(hours=1)},
         )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.db.chunks import in_chunks
+from mailbot.db.reads import read_scalar
 from mailbot.db.schema import InboundMail, OutboxMail
 from mailbot.domain import ParsedMail
 from mailbot.reply.compose import verify_message_id
@@ -92,7 +93,7 @@ def mails_to(session: Session, mailbox: str, address: str, since: datetime) -> i
     key = _key(address)
     if key is None:
         return 0
-    counted = session.scalar(_MAILS_TO, {"mailbox": mailbox, "key": key, "since": since})
+    counted = read_scalar(session, _MAILS_TO, {"mailbox": mailbox, "key": key, "since": since})
     return counted or 0
 
 
@@ -116,7 +117,7 @@ def mails_because_of(session: Session, mailbox: str, sender: str, since: datetim
     key = _key(sender)
     if key is None:
         return 0
-    counted = session.scalar(_MAILS_BECAUSE_OF, {"mailbox": mailbox, "key": key, "since": since})
+    counted = read_scalar(session, _MAILS_BECAUSE_OF, {"mailbox": mailbox, "key": key, "since": since})
     return counted or 0
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
+from mailbot.db.reads import read_scalar
 from mailbot.db.schema import InboundMail, OutboxMail, Outcome, Ticket
 from mailbot.domain import Language
 from mailbot.privacy.attachments import forwarded_copy, withheld_note
@@ -132,7 +133,7 @@ def to_team(
             context = {**context, "removed_attachments": removed} if removed else context
     previous = None
     if ticket_id is not None:
-        previous = session.scalar(_LATEST_TO_TEAM, {"ticket_id": ticket_id})
+        previous = read_scalar(session, _LATEST_TO_TEAM, {"ticket_id": ticket_id})
     # A team member's "reply" goes to the team, so it never comes back as a new request; a notice's
     # reply comes to us when members may answer by mail (tickets.agent_mail).
     answers = bool(team.members) and kind in ANSWERABLE_KINDS

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.addresses import has_no_mailbox
 from mailbot.app import App
+from mailbot.db.reads import read_scalar
 from mailbot.db.schema import Ticket, TicketEvent
 from mailbot.domain import TicketState
 from mailbot.escalate.jobs import enqueue_jobs
@@ -63,7 +64,7 @@ def new_reference(
         return format_reference(prefix, _next_number(session, app.mailbox, prefix, ticket_id))
     for _ in range(_DRAWS):
         reference = format_reference(prefix, RANDOM_NUMBERS.start + draw(len(RANDOM_NUMBERS)))
-        taken = session.scalar(_TAKEN, {"mailbox": app.mailbox, "reference": reference})
+        taken = read_scalar(session, _TAKEN, {"mailbox": app.mailbox, "reference": reference})
         if taken is None:
             return reference
     raise RuntimeError(f"no free ticket number in {_DRAWS} draws; mailbox {app.mailbox!r} is nearly full")
@@ -87,12 +88,12 @@ def _next_number(session: Session, mailbox: str, prefix: str, ticket_id: int | N
     under another prefix need no look-up: counting goes on from the newest ticket, whatever its
     prefix, and random numbers (eight digits from 10,000,000) lie above any count."""
     if ticket_id is None:
-        newest = session.scalar(_NEWEST, {"mailbox": mailbox})
+        newest = read_scalar(session, _NEWEST, {"mailbox": mailbox})
     else:
-        newest = session.scalar(_NEWEST_BUT_ONE, {"mailbox": mailbox, "ticket_id": ticket_id})
+        newest = read_scalar(session, _NEWEST_BUT_ONE, {"mailbox": mailbox, "ticket_id": ticket_id})
     parsed = parse_reference(newest) if newest else None
     number = parsed[1] + 1 if parsed else 1
-    while session.scalar(_TAKEN, {"mailbox": mailbox, "reference": format_reference(prefix, number)}):
+    while read_scalar(session, _TAKEN, {"mailbox": mailbox, "reference": format_reference(prefix, number)}):
         number += 1
     return number
 
