@@ -463,20 +463,23 @@ def written_bodies(part: MIMEPart) -> list[bytes]:
 def _set_body(msg: MIMEPart, rendered: Rendered, message_id: str, attach_rfc822: bytes | None) -> None:
     text, html = text_part(rendered.text, "plain"), text_part(rendered.html, "html")
     alternative = MIMEPart(policy=MAIL_POLICY) if attach_rfc822 is not None else msg
-    alternative.make_alternative()
-    alternative.attach(text)
-    alternative.attach(html)
-    alternative.set_boundary(
-        boundary_for(message_id, "alternative", [*written_bodies(text), *written_bodies(html)])
-    )
+    boundary = boundary_for(message_id, "alternative", [*written_bodies(text), *written_bodies(html)])
+    _multipart(alternative, "alternative", boundary, [text, html])
     if attach_rfc822 is not None:
         original = _original_part(attach_rfc822)
-        msg.make_mixed()
-        msg.attach(alternative)
-        msg.attach(original)
-        msg.set_boundary(
-            boundary_for(message_id, "mixed", [*written_bodies(alternative), *written_bodies(original)])
+        boundary = boundary_for(
+            message_id, "mixed", [*written_bodies(alternative), *written_bodies(original)]
         )
+        _multipart(msg, "mixed", boundary, [alternative, original])
+
+
+def _multipart(part: MIMEPart, subtype: str, boundary: str, parts: Sequence[MIMEPart]) -> None:
+    """What `make_<subtype>()` and then `set_boundary()` make of a part without content, with its
+    Content-Type written once: set_boundary parsed the header's parameters again and stored a new
+    header, a tenth of compose's time (issue 13). The same header text, so the same bytes."""
+    part["Content-Type"] = f'multipart/{subtype}; boundary="{boundary}"'
+    for sub in parts:
+        part.attach(sub)
 
 
 def compose_reply(
