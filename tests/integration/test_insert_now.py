@@ -3,11 +3,12 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,59 +27,58 @@ def ticket(reference: str) -> Ticket:
     )  # fmt: skip
 
 
-def test_the_row_is_written_without_a_flush_and_read_without_a_query(database_url) -> None:
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """mailbot's schema on SQLite or PostgreSQL."""
     engine = make_engine(database_url)
     upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_the_row_is_written_without_a_flush_and_read_without_a_query(engine: Engine) -> None:
     statements: list[str] = []
     flushes: list[int] = []
     event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-    try:
-        with make_session_factory(engine).begin() as session:
-            begin_write(session)
-            event.listen(session, "before_flush", lambda *_: flushes.append(1))
-            statements.clear()
-            first = insert_now(session, ticket("MB-1"))
-            second = insert_now(session, ticket("MB-2"))
-            assert [s.split()[0] for s in statements] == ["INSERT", "INSERT"]
-            assert flushes == []
-            assert second.id == first.id + 1
-            statements.clear()
-            # what the INSERT wrote: the set values, the Python defaults, NULL; no refresh to read them
-            assert (first.subject, first.severity_shown, first.parent_id, first.responded_at) == (
-                "",
-                False,
-                None,
-                None,
-            )
-            assert first.severity_reasons == ["outage"] and first.created_at == NOW
-            assert statements == []
-            assert session.get(Ticket, first.id) is first  # in the identity map
-            second.parent_id = first.id  # a change after it is an UPDATE, as for a loaded row
-        with make_session_factory(engine)() as session:
-            stored = session.scalars(select(Ticket).order_by(Ticket.id)).all()
-            assert [(t.reference, t.parent_id, t.severity_shown) for t in stored] == [
-                ("MB-1", None, False),
-                ("MB-2", stored[0].id, False),
-            ]
-    finally:
-        engine.dispose()
+    with make_session_factory(engine).begin() as session:
+        begin_write(session)
+        event.listen(session, "before_flush", lambda *_: flushes.append(1))
+        statements.clear()
+        first = insert_now(session, ticket("MB-1"))
+        second = insert_now(session, ticket("MB-2"))
+        assert [s.split()[0] for s in statements] == ["INSERT", "INSERT"]
+        assert flushes == []
+        assert second.id == first.id + 1
+        statements.clear()
+        # what the INSERT wrote: the set values, the Python defaults, NULL; no refresh to read them
+        assert (first.subject, first.severity_shown, first.parent_id, first.responded_at) == (
+            "",
+            False,
+            None,
+            None,
+        )
+        assert first.severity_reasons == ["outage"] and first.created_at == NOW
+        assert statements == []
+        assert session.get(Ticket, first.id) is first  # in the identity map
+        second.parent_id = first.id  # a change after it is an UPDATE, as for a loaded row
+    with make_session_factory(engine)() as session:
+        stored = session.scalars(select(Ticket).order_by(Ticket.id)).all()
+        assert [(t.reference, t.parent_id, t.severity_shown) for t in stored] == [
+            ("MB-1", None, False),
+            ("MB-2", stored[0].id, False),
+        ]
 
 
-def test_a_rolled_back_savepoint_takes_the_row_with_it(database_url) -> None:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    try:
-        with make_session_factory(engine).begin() as session:
-            begin_write(session)
-            kept = insert_now(session, ticket("MB-1"))
-            with pytest.raises(IntegrityError), session.begin_nested():
-                insert_now(session, ticket("MB-1"))  # the unique key (mailbox, reference)
-            assert _count(session) == 1
-            assert kept.reference == "MB-1"
-        with make_session_factory(engine)() as session:
-            assert _count(session) == 1
-    finally:
-        engine.dispose()
+def test_a_rolled_back_savepoint_takes_the_row_with_it(engine: Engine) -> None:
+    with make_session_factory(engine).begin() as session:
+        begin_write(session)
+        kept = insert_now(session, ticket("MB-1"))
+        with pytest.raises(IntegrityError), session.begin_nested():
+            insert_now(session, ticket("MB-1"))  # the unique key (mailbox, reference)
+        assert _count(session) == 1
+        assert kept.reference == "MB-1"
+    with make_session_factory(engine)() as session:
+        assert _count(session) == 1
 
 
 def _count(session: Session) -> Any:
@@ -86,49 +86,41 @@ def _count(session: Session) -> Any:
 
 
 def test_a_row_rolled_back_with_its_savepoint_leaves_the_session_and_its_id_can_come_again(
-    database_url,
+    engine: Engine,
 ) -> None:
     """As for rows the ORM inserts itself: else the next new row would get an id (SQLite hands the
     same one out again) that the session still holds for a row that is gone."""
-    engine = make_engine(database_url)
-    upgrade(engine)
-    try:
-        with make_session_factory(engine).begin() as session:
-            begin_write(session)
-            kept = insert_now(session, ticket("MB-1"))
-            with pytest.raises(RuntimeError), session.begin_nested():
-                gone = insert_now(session, ticket("MB-2"))
-                raise RuntimeError("the mail's decision fails after its ticket was written")
-            assert gone not in session and kept in session
-            again = insert_now(session, ticket("MB-3"))  # SQLite: gone's id again
-            assert session.get(Ticket, again.id) is again
-            with session.begin_nested():  # a released savepoint's rows stay
-                released = insert_now(session, ticket("MB-4"))
-            assert released in session
-        with make_session_factory(engine)() as session:
-            assert session.scalars(select(Ticket.reference).order_by(Ticket.id)).all() == [
-                "MB-1",
-                "MB-3",
-                "MB-4",
-            ]
-    finally:
-        engine.dispose()
+    with make_session_factory(engine).begin() as session:
+        begin_write(session)
+        kept = insert_now(session, ticket("MB-1"))
+        with pytest.raises(RuntimeError), session.begin_nested():
+            gone = insert_now(session, ticket("MB-2"))
+            raise RuntimeError("the mail's decision fails after its ticket was written")
+        assert gone not in session and kept in session
+        again = insert_now(session, ticket("MB-3"))  # SQLite: gone's id again
+        assert session.get(Ticket, again.id) is again
+        with session.begin_nested():  # a released savepoint's rows stay
+            released = insert_now(session, ticket("MB-4"))
+        assert released in session
+    with make_session_factory(engine)() as session:
+        assert session.scalars(select(Ticket.reference).order_by(Ticket.id)).all() == [
+            "MB-1",
+            "MB-3",
+            "MB-4",
+        ]
 
 
-def test_rows_of_a_released_savepoint_leave_the_session_when_its_transaction_rolls_back(database_url) -> None:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    try:
-        session = make_session_factory(engine)()
-        with pytest.raises(RuntimeError), session.begin():
-            begin_write(session)
-            with session.begin_nested():
-                written = insert_now(session, ticket("MB-1"))
-            raise RuntimeError("the batch's commit fails")
-        assert written not in session
-        with session.begin():
-            assert _count(session) == 0
-            assert insert_now(session, ticket("MB-1")).reference == "MB-1"
-        session.close()
-    finally:
-        engine.dispose()
+def test_rows_of_a_released_savepoint_leave_the_session_when_its_transaction_rolls_back(
+    engine: Engine,
+) -> None:
+    session = make_session_factory(engine)()
+    with pytest.raises(RuntimeError), session.begin():
+        begin_write(session)
+        with session.begin_nested():
+            written = insert_now(session, ticket("MB-1"))
+        raise RuntimeError("the batch's commit fails")
+    assert written not in session
+    with session.begin():
+        assert _count(session) == 0
+        assert insert_now(session, ticket("MB-1")).reference == "MB-1"
+    session.close()
