@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Column, Insert, event, insert, inspect
 from sqlalchemy.orm import Mapper, Session, SessionTransaction, make_transient_to_detached
 
+from mailbot.db.reads import flush_new
+
 Row = TypeVar("Row")
 _UNSET = object()
 _WRITTEN = "mailbot.insert_now"  # session.info: [(object, the transactions it was written in)]
@@ -41,8 +43,7 @@ def insert_now(session: Session, obj: Row) -> Row:
     NULL, as a flush would write them; a column with only a server default is read when first used.
     New objects waiting in the session are flushed first (a ticket this row names), as an autoflush
     would; nothing else is. Raises what the INSERT raises (a unique key, a foreign key)."""
-    if session.new:
-        session.flush()
+    flush_new(session)
     plan = _plan(inspect(obj).mapper)
     loaded = obj.__dict__
     values: dict[str, Any] = {}

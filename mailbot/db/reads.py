@@ -31,7 +31,13 @@ def read_rows(session: Session, statement: Executable, params: Mapping[str, Any]
     return _run(session, statement, params).all()
 
 
-def _run(session: Session, statement: Executable, params: Mapping[str, Any]) -> Any:
+def flush_new(session: Session) -> None:
+    """Before a statement on the session's connection: the new objects the session holds are written
+    (rows it may read or name), the changed ones are not (see the module's docstring)."""
     if session.new:
         session.flush()
+
+
+def _run(session: Session, statement: Executable, params: Mapping[str, Any]) -> Any:
+    flush_new(session)
     return session.connection().execute(statement, params)

@@ -18,7 +18,7 @@ from mailbot.app import App
 from mailbot.classify.disclosure import show_to_customer
 from mailbot.classify.normalise import classification_text
 from mailbot.db.insert_now import insert_now
-from mailbot.db.reads import read_rows, read_scalar
+from mailbot.db.reads import flush_new, read_rows, read_scalar
 from mailbot.db.schema import InboundMail, OutboxMail, Ticket, TicketEvent
 from mailbot.domain import (
     Action,
@@ -246,15 +246,16 @@ class _Effects:
         if picked is None:
             return None
         parent_id = picked[0]  # the incident's first report: a candidate, or the one it joined
-        reference = references[parent_id] if parent_id in references else self.parent_reference(parent_id)
+        reference = (
+            references[parent_id]
+            if parent_id in references
+            else read_scalar(self.session, _REFERENCE, {"ticket_id": parent_id})
+        )
         parent = Parent(parent_id, ticket.mailbox, reference)
         ticket.parent_id = parent.id
         self.event(ticket, "grouped", f"same fault as {parent.reference} (similarity {picked[1]:.2f})")
         self.event(parent, "incident_report", f"{ticket.reference} reports the same fault")
         return parent
-
-    def parent_reference(self, ticket_id: int) -> str | None:
-        return self.session.scalar(select(Ticket.reference).where(Ticket.id == ticket_id))
 
     def follow_up(self, ticket: Ticket) -> None:
         self.event(ticket, "customer_reply", self.decision.reason)
@@ -485,12 +486,11 @@ class _Effects:
     def write_events(self) -> None:
         """The kept events in one INSERT (issue 13: the ORM wrote them one statement each, to learn ids
         nothing here reads), on the session's connection: no autoflush of the decision's other rows,
-        which the savepoint's end writes in one flush. Events others added before are flushed first,
-        so that they come first; so is a ticket not yet written, which the events name."""
+        which the savepoint's end writes in one flush. New objects are flushed first (`flush_new`):
+        events others added come before these, and a ticket not yet written exists when they name it."""
         if not self.events:
             return
-        if any(isinstance(pending, (TicketEvent, Ticket)) for pending in self.session.new):
-            self.session.flush()
+        flush_new(self.session)
         self.session.connection().execute(_INSERT_EVENTS, self.events)
         self.events = []
 
@@ -516,6 +516,7 @@ _OPEN_FAULTS = (  # _Effects.group
     .order_by(Ticket.created_at.desc(), Ticket.id.desc())
     .limit(MAX_CANDIDATES)
 )
+_REFERENCE = select(Ticket.reference).where(Ticket.id == bindparam("ticket_id"))  # _Effects.group
 _NOTICES_FOR_CUSTOMER = (  # _Effects.flooding
     select(func.count(OutboxMail.id))
     .select_from(Ticket)
