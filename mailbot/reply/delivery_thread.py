@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
+from sqlalchemy.exc import OperationalError
+
 from mailbot.reply.deliver import Deliverer, DeliveryGate, DeliveryReport, busy_claim
 from mailbot.reply.outbox_states import Accepted, Outgoing
 
@@ -211,7 +213,14 @@ class DeliveryThread:
         if pause > 0:  # the server could not be reached: not before the pause is over
             return pause
         wait = POLL_SECONDS
-        next_due = self.deliverer.next_due()
+        try:
+            next_due = self.deliverer.next_due()
+        except OperationalError as exc:  # only the hint is lost: a wake or the next pause asks again
+            log.warning(
+                "outbox: the database did not answer when the next mail is due (%s); asking again in %g s",
+                str(exc.orig or exc).splitlines()[0], RETRY_SECONDS,
+            )  # fmt: skip
+            return RETRY_SECONDS
         if next_due is not None:
             wait = min(wait, _seconds_until(next_due, self.deliverer.clock()))
         return max(0.05, wait)
