@@ -10,7 +10,8 @@ TF-IDF over every open fault of the window for every new escalation, reading eve
 each text is counted once into hashed n-grams (no vocabulary to fit; the counts are remembered by text,
 so a candidate's words are read once per process), and the IDF over the report and its candidates is
 counted from those buckets: the same values as the fitted TF-IDF (to float precision), at a cost
-bounded by `MAX_CANDIDATES`.
+bounded by `MAX_CANDIDATES`. The buckets are numbered densely as they are first seen, so that counting
+and weighting are array look-ups, not sorts: 20 -> 2.6 ms for a full window of 2,000-character mails.
 """
 
 from __future__ import annotations
@@ -58,53 +59,71 @@ _HASHER_SETTINGS: dict[str, object] = {
     "norm": None, "n_features": 2**28,
 }  # fmt: skip
 _CACHED_TEXTS = 512  # the candidates of every severity and more; a 2,000-character excerpt is ~50 kB
+# n-grams numbered at most (then numbering starts again, the texts counted anew): the dense arrays
+# indexed by them per comparison stay at a few MB (~1,000 new n-grams per long mail: ~250 mails)
+_MAX_NUMBERS = 2**18
 
 
 @dataclass(frozen=True)
 class _Counts:
-    """One text's hashed n-grams (sorted bucket numbers) with sublinear term frequencies."""
+    """One text's n-grams as small numbers (see _CountsCache), with sublinear term frequencies."""
 
-    buckets: np.ndarray
+    numbers: np.ndarray
     tf: np.ndarray
+    top: int  # the largest number, -1 for a text without n-grams
 
 
 class _CountsCache:
     """Counts by text, least recently used dropped first; keyed by the text itself, so a ticket id that
-    a rolled-back transaction gave away (or another database) can never bring back another text."""
+    a rolled-back transaction gave away (or another database) can never bring back another text.
 
-    def __init__(self, size: int) -> None:
+    The hashed n-grams (2**28 buckets) are numbered in the order they are first seen, so that counting
+    document frequencies and weighting a text are array look-ups (np.bincount, indexing) instead of a
+    sort and binary searches over every candidate's n-grams: 10x faster for mails of 2,000 characters
+    (bench/README.md, "Issue 13 in session 15"). The numbers of one `get` are always of one numbering."""
+
+    def __init__(self, size: int, max_numbers: int = _MAX_NUMBERS) -> None:
         self._size = size
+        self._max_numbers = max_numbers
         self._items: OrderedDict[str, _Counts] = OrderedDict()
+        self._numbers: dict[int, int] = {}
         self._lock = threading.Lock()  # clients of one installation decide mail in their own threads
 
     def get(self, texts: Sequence[str]) -> list[_Counts]:
-        with self._lock:
-            known = {text: self._items[text] for text in texts if text in self._items}
-            for text in known:
+        with self._lock:  # counting is once per text; holding the lock keeps one numbering per call
+            missing = [text for text in dict.fromkeys(texts) if text not in self._items]
+            if missing and len(self._numbers) >= self._max_numbers:
+                self._items.clear()
+                self._numbers.clear()
+                missing = list(dict.fromkeys(texts))
+            self._items.update(zip(missing, self._count(missing), strict=True))
+            for text in texts:
                 self._items.move_to_end(text)
-        missing = sorted(set(texts) - known.keys())
-        if missing:
-            made = dict(zip(missing, _count(missing), strict=True))
-            known |= made
-            with self._lock:
-                self._items.update(made)
-                while len(self._items) > self._size:
-                    self._items.popitem(last=False)
-        return [known[text] for text in texts]
+            counts = [self._items[text] for text in texts]
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+            return counts
 
+    def _count(self, texts: Sequence[str]) -> list[_Counts]:
+        if not texts:
+            return []
+        from sklearn.feature_extraction.text import (
+            HashingVectorizer,  # deferred: scikit-learn, at the first fault
+        )
 
-def _count(texts: Sequence[str]) -> list[_Counts]:
-    from sklearn.feature_extraction.text import (
-        HashingVectorizer,  # deferred: scikit-learn, at the first fault
-    )
-
-    matrix = HashingVectorizer(**_HASHER_SETTINGS).transform(texts).tocsr()  # type: ignore[arg-type]
-    matrix.sort_indices()
-    rows = []
-    for i in range(matrix.shape[0]):
-        start, end = matrix.indptr[i], matrix.indptr[i + 1]
-        rows.append(_Counts(matrix.indices[start:end].copy(), 1.0 + np.log(matrix.data[start:end])))
-    return rows
+        matrix = HashingVectorizer(**_HASHER_SETTINGS).transform(texts).tocsr()  # type: ignore[arg-type]
+        numbered = self._numbers
+        rows = []
+        for i in range(matrix.shape[0]):
+            start, end = matrix.indptr[i], matrix.indptr[i + 1]
+            numbers = np.fromiter(
+                (numbered.setdefault(bucket, len(numbered)) for bucket in matrix.indices[start:end].tolist()),
+                dtype=np.intp,
+                count=end - start,
+            )
+            tf = 1.0 + np.log(matrix.data[start:end])
+            rows.append(_Counts(numbers, tf, int(numbers.max()) if numbers.size else -1))
+        return rows
 
 
 _COUNTS = _CountsCache(_CACHED_TEXTS)
@@ -116,19 +135,22 @@ def similarities(text: str, others: Sequence[str]) -> list[float]:
     if not others or not text.strip():
         return [0.0] * len(others)
     mine, *theirs = _COUNTS.get([text, *others])
-    if not mine.buckets.size:
+    if not mine.numbers.size:
         return [0.0] * len(others)
     n = len(theirs)
-    lengths = np.fromiter((counts.buckets.size for counts in theirs), dtype=np.int64, count=n)
+    size = 1 + max(mine.top, max(counts.top for counts in theirs))
+    lengths = np.fromiter((counts.numbers.size for counts in theirs), dtype=np.intp, count=n)
     rows = np.repeat(np.arange(n), lengths)
-    buckets = np.concatenate([counts.buckets for counts in theirs])
-    # document frequency: a text holds each bucket once, so counting buckets over all texts counts texts
-    idf = np.log((1.0 + n + 1) / (1.0 + _texts_holding(np.concatenate([mine.buckets, buckets])))) + 1.0
-    my_weights = mine.tf * idf[: mine.buckets.size]
-    weights = np.concatenate([counts.tf for counts in theirs]) * idf[mine.buckets.size :]
-    at = np.minimum(np.searchsorted(mine.buckets, buckets), mine.buckets.size - 1)
-    mine_too = np.where(mine.buckets[at] == buckets, my_weights[at], 0.0)
-    dot = np.bincount(rows, weights=mine_too * weights, minlength=n)
+    numbers = np.concatenate([counts.numbers for counts in theirs])
+    # document frequency: a text holds each n-gram once, so counting numbers over all texts counts texts
+    frequency = np.bincount(numbers, minlength=size)
+    frequency[mine.numbers] += 1
+    idf = np.log((1.0 + n + 1) / (1.0 + np.arange(n + 2))) + 1.0  # by document frequency 0 .. n + 1
+    my_weights = mine.tf * idf[frequency[mine.numbers]]
+    weights = np.concatenate([counts.tf for counts in theirs]) * idf[frequency[numbers]]
+    my_dense = np.zeros(size)
+    my_dense[mine.numbers] = my_weights
+    dot = np.bincount(rows, weights=weights * my_dense[numbers], minlength=n)
     norms = np.sqrt(np.bincount(rows, weights=weights**2, minlength=n)) * float(np.linalg.norm(my_weights))
     cosine = np.divide(dot, norms, out=np.zeros(n), where=norms > 0)
     return [min(float(value), 1.0) for value in cosine]
@@ -160,13 +182,3 @@ def pick_parent(
         return None
     chosen = same[best]
     return (chosen.parent_id or chosen.ticket_id), scores[best]
-
-
-def _texts_holding(buckets: np.ndarray) -> np.ndarray:
-    """For each element, how often its value occurs among `buckets`: np.unique's counts taken back
-    through its inverse, by one sort and a search instead of an argsort (issue 13: `similarities` at a
-    full window of 100 texts 1.81 -> 1.62 ms, median of three runs of 300 reports)."""
-    ordered = np.sort(buckets)
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    counts = np.diff(np.append(starts, ordered.size))
-    return counts[np.searchsorted(ordered[starts], buckets)]

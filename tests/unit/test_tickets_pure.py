@@ -8,6 +8,7 @@ from sklearn.metrics.pairwise import cosine_similarity
 
 from mailbot.classify.severity import load_severity_examples
 from mailbot.paths import SHIPPED_KNOWLEDGE_BASE
+from mailbot.tickets import incidents
 from mailbot.tickets.incidents import Candidate, pick_parent, signal_names, similarities
 from mailbot.tickets.status_query import is_status_request
 
@@ -56,6 +57,23 @@ def test_text_similarity_is_the_tf_idf_cosine_fitted_on_the_report_and_its_candi
         vectors = fitted.fit_transform([text, *others])
         expected = cosine_similarity(vectors[0], vectors[1:])[0]
         assert similarities(text, others) == pytest.approx(list(expected), abs=1e-9)
+
+
+def test_similarities_stay_those_of_the_fitted_tf_idf_when_the_numbering_of_n_grams_starts_again(
+    monkeypatch,
+):
+    """The n-grams' numbers are bounded: past the bound the cache forgets its texts and numbers anew.
+    A comparison after that (and one mixing texts counted before and after) must not mix numberings."""
+    monkeypatch.setattr(incidents, "_COUNTS", incidents._CountsCache(size=512, max_numbers=300))
+    texts = [example.text for example in load_severity_examples(SHIPPED_KNOWLEDGE_BASE)][:40]
+    for start in range(0, len(texts) - 6, 3):
+        text, others = texts[start + 6], texts[start : start + 6]
+        fitted = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=True)
+        vectors = fitted.fit_transform([text, *others])
+        expected = cosine_similarity(vectors[0], vectors[1:])[0]
+        assert similarities(text, others) == pytest.approx(list(expected), abs=1e-9)
+    every_n_gram = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).fit(texts).vocabulary_
+    assert len(incidents._COUNTS._numbers) < len(every_n_gram)  # the numbering did start again
 
 
 def test_signal_names_ignore_other_reasons():
