@@ -59,42 +59,67 @@ _HASHER_SETTINGS: dict[str, object] = {
     "norm": None, "n_features": 2**28,
 }  # fmt: skip
 _CACHED_TEXTS = 512  # the candidates of every severity and more; a 2,000-character excerpt is ~50 kB
-# n-grams numbered at most (then numbering starts again, the texts counted anew): the dense arrays
-# indexed by them per comparison stay at a few MB (~1,000 new n-grams per long mail: ~250 mails)
+# n-grams numbered at most (then numbering starts again, the texts counted anew): the numbering (16 bytes
+# per n-gram) and the dense arrays of a comparison stay at a few MB (~1,000 new n-grams per long mail)
 _MAX_NUMBERS = 2**18
 
 
 @dataclass(frozen=True)
 class _Counts:
-    """One text's n-grams as small numbers (see _CountsCache), with sublinear term frequencies."""
+    """One text's n-grams as small numbers (see _Numbering), with sublinear term frequencies."""
 
     numbers: np.ndarray
     tf: np.ndarray
     top: int  # the largest number, -1 for a text without n-grams
 
 
+class _Numbering:
+    """Hashed n-grams (2**28 buckets) numbered 0, 1, 2 ... in the order they are first seen, so that a
+    comparison can count document frequencies and weight a text by array look-ups (np.bincount,
+    indexing) instead of a sort and binary searches over every candidate's n-grams (10x faster for mails
+    of 2,000 characters: bench/README.md, "Issue 13 in session 15"). Sorted arrays, not a dict: 16 bytes
+    per n-gram instead of ~100."""
+
+    def __init__(self) -> None:
+        self._buckets = np.empty(0, dtype=np.int64)  # sorted
+        self._numbers = np.empty(0, dtype=np.intp)  # the number of each bucket above
+
+    def __len__(self) -> int:
+        return int(self._buckets.size)
+
+    def of(self, buckets: np.ndarray) -> np.ndarray:
+        """The numbers of `buckets` (sorted, each once: one text's), numbering the new ones."""
+        at = np.searchsorted(self._buckets, buckets)
+        known = np.zeros(buckets.size, dtype=bool)
+        inside = at < self._buckets.size
+        known[inside] = self._buckets[at[inside]] == buckets[inside]
+        numbers = np.empty(buckets.size, dtype=np.intp)
+        numbers[known] = self._numbers[at[known]]
+        fresh = ~known
+        numbers[fresh] = np.arange(len(self), len(self) + int(fresh.sum()))
+        self._buckets = np.insert(self._buckets, at[fresh], buckets[fresh])
+        self._numbers = np.insert(self._numbers, at[fresh], numbers[fresh])
+        return numbers
+
+
 class _CountsCache:
     """Counts by text, least recently used dropped first; keyed by the text itself, so a ticket id that
-    a rolled-back transaction gave away (or another database) can never bring back another text.
-
-    The hashed n-grams (2**28 buckets) are numbered in the order they are first seen, so that counting
-    document frequencies and weighting a text are array look-ups (np.bincount, indexing) instead of a
-    sort and binary searches over every candidate's n-grams: 10x faster for mails of 2,000 characters
-    (bench/README.md, "Issue 13 in session 15"). The numbers of one `get` are always of one numbering."""
+    a rolled-back transaction gave away (or another database) can never bring back another text. The
+    counts of one `get` are always of one numbering: when it is full, every text is counted anew."""
 
     def __init__(self, size: int, max_numbers: int = _MAX_NUMBERS) -> None:
         self._size = size
         self._max_numbers = max_numbers
         self._items: OrderedDict[str, _Counts] = OrderedDict()
-        self._numbers: dict[int, int] = {}
+        self._numbering = _Numbering()
         self._lock = threading.Lock()  # clients of one installation decide mail in their own threads
 
     def get(self, texts: Sequence[str]) -> list[_Counts]:
         with self._lock:  # counting is once per text; holding the lock keeps one numbering per call
             missing = [text for text in dict.fromkeys(texts) if text not in self._items]
-            if missing and len(self._numbers) >= self._max_numbers:
+            if missing and len(self._numbering) >= self._max_numbers:
                 self._items.clear()
-                self._numbers.clear()
+                self._numbering = _Numbering()
                 missing = list(dict.fromkeys(texts))
             self._items.update(zip(missing, self._count(missing), strict=True))
             for text in texts:
@@ -112,15 +137,11 @@ class _CountsCache:
         )
 
         matrix = HashingVectorizer(**_HASHER_SETTINGS).transform(texts).tocsr()  # type: ignore[arg-type]
-        numbered = self._numbers
+        matrix.sort_indices()
         rows = []
         for i in range(matrix.shape[0]):
             start, end = matrix.indptr[i], matrix.indptr[i + 1]
-            numbers = np.fromiter(
-                (numbered.setdefault(bucket, len(numbered)) for bucket in matrix.indices[start:end].tolist()),
-                dtype=np.intp,
-                count=end - start,
-            )
+            numbers = self._numbering.of(matrix.indices[start:end].astype(np.int64))
             tf = 1.0 + np.log(matrix.data[start:end])
             rows.append(_Counts(numbers, tf, int(numbers.max()) if numbers.size else -1))
         return rows

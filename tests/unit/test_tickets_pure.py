@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
@@ -73,7 +74,16 @@ def test_similarities_stay_those_of_the_fitted_tf_idf_when_the_numbering_of_n_gr
         expected = cosine_similarity(vectors[0], vectors[1:])[0]
         assert similarities(text, others) == pytest.approx(list(expected), abs=1e-9)
     every_n_gram = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).fit(texts).vocabulary_
-    assert len(incidents._COUNTS._numbers) < len(every_n_gram)  # the numbering did start again
+    assert len(incidents._COUNTS._numbering) < len(every_n_gram)  # the numbering did start again
+
+
+def test_an_n_gram_keeps_its_number_and_new_ones_are_numbered_in_turn():
+    numbering = incidents._Numbering()
+    assert numbering.of(np.array([5, 9, 2**27])).tolist() == [0, 1, 2]
+    assert numbering.of(np.array([1, 9, 2**27 + 1])).tolist() == [3, 1, 4]
+    assert numbering.of(np.array([1, 5, 2**28 - 1])).tolist() == [3, 0, 5]
+    assert numbering.of(np.array([], dtype=np.int64)).tolist() == []
+    assert len(numbering) == 6
 
 
 def test_signal_names_ignore_other_reasons():
