@@ -49,6 +49,7 @@ from sqlalchemy import create_engine, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.cores import TreeSampler
 from mailbot.db.schema import InboundMail, OutboxMail
 from mailbot.kb import load_knowledge_base
 from mailbot.paths import SHIPPED_KNOWLEDGE_BASE
@@ -207,6 +208,7 @@ class ChildResult:
     cpu_seconds: float  # user + system time of the child: cpu_seconds / seconds = cores used
     started_at: float  # wall clock (epoch seconds) when the child was started
     log: list[bytes]  # the child's stderr lines (its log)
+    cores: list[str]  # CPU and run-queue wait per process of the run (bench/cores.py)
 
 
 def run_child(
@@ -240,7 +242,8 @@ def run_child(
     stderr_lines: list[bytes] = []
     reader = threading.Thread(target=lambda: stderr_lines.extend(proc.stderr), daemon=True)  # type: ignore[arg-type]
     reader.start()
-    _pid, status, usage = os.wait4(proc.pid, 0)
+    with TreeSampler(proc.pid) as cores:
+        _pid, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     reader.join(timeout=5)
@@ -258,6 +261,7 @@ def run_child(
         usage.ru_utime + usage.ru_stime,
         started_at,
         stderr_lines,
+        cores.summary(),
     )
 
 
@@ -363,6 +367,7 @@ class SizeResult:
     cpu_seconds: float
     phases: dict[str, float]
     sink_cpu_seconds: float = 0.0  # this process's CPU while the worker ran: the SMTP sink's share
+    cores: Sequence[str] = ()  # CPU and run-queue wait per process (bench/cores.py)
 
     @property
     def rate(self) -> float:
@@ -432,6 +437,7 @@ def measure_size(
         result.cpu_seconds,
         phases(result),
         sink_cpu,
+        result.cores,
     )
 
 
@@ -466,6 +472,8 @@ def print_size(result: SizeResult, label: str) -> None:
             f"last reply sent {at['last sent']:.2f}, exit {at['exit']:.2f}"
         )
     print(f"  peak RSS of the worker {result.max_rss_mb:.0f} MB")
+    for line in result.cores:
+        print(f"  cores: {line}")
 
 
 # --- profile summary ------------------------------------------------------------------------------
