@@ -15,8 +15,6 @@ from sqlalchemy.orm import Session
 
 from mailbot.addresses import canonical
 from mailbot.app import App
-from mailbot.classify.disclosure import show_to_customer
-from mailbot.classify.normalise import classification_text
 from mailbot.db.insert_now import insert_now
 from mailbot.db.reads import flush_new, read_rows, read_scalar
 from mailbot.db.schema import InboundMail, OutboxMail, Ticket, TicketEvent
@@ -32,7 +30,7 @@ from mailbot.domain import (
 )
 from mailbot.escalate.jobs import enqueue_jobs
 from mailbot.kb.model import Article
-from mailbot.pipeline.prepare import Prepared, severity_for
+from mailbot.pipeline.prepare import Prepared, severity_for, shown_to_customer
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Composer, Outgoing, enqueue
 from mailbot.reports.failure import failure_signal
@@ -193,9 +191,7 @@ class _Effects:
         `show_to_customer` allows it; the team always sees it."""
         ticket.severity = guess.severity.value if guess.severity else None
         ticket.severity_reasons = list(guess.reasons)
-        ticket.severity_shown = show_to_customer(
-            guess, classification_text(self.mail.subject, self.mail.body)
-        )
+        ticket.severity_shown = shown_to_customer(self.prepared, guess, self.mail)
         started = clock_start(self.row.received_at, self.row.ingested_at, self.app.settings.sla.start_skew)
         due = due_times(started, guess.severity, self.app.calendar, self.app.settings.sla)
         if due is not None:

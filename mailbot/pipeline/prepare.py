@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mailbot.app import App
+from mailbot.classify.disclosure import show_to_customer
 from mailbot.classify.normalise import classification_mapped, classification_text
 from mailbot.classify.questions import question_segments
 from mailbot.domain import ParsedMail, Prediction, SeverityGuess
@@ -45,6 +46,8 @@ class Prepared:
     severity: SeverityGuess | None = None
     # one prediction per question when the mail would be answered and asks several things, else ()
     questions: tuple[Prediction, ...] = ()
+    # whether the customer may read `severity` (classify.disclosure), worked out with it; None: not asked
+    severity_shown: bool | None = None
 
 
 def prepare_batch(app: App, stored: Sequence[Stored]) -> dict[int, Prepared]:
@@ -66,12 +69,20 @@ def prepare_batch(app: App, stored: Sequence[Stored]) -> dict[int, Prepared]:
     escalating = {article.id for article in app.kb.articles if article.action == "escalate"}
     likely = [i for i in ids if _likely_escalated(predictions[i], escalating)]
     # mapped texts, so that the guess's reasons quote the customer's words (as SeverityModel.guess does)
-    mapped = [classification_mapped(parsed[i].subject, parsed[i].body) for i in likely]
-    severities = dict(zip(likely, app.severity.guess_texts(mapped), strict=True)) if likely else {}
+    mapped = {i: classification_mapped(parsed[i].subject, parsed[i].body) for i in likely}
+    guesses = app.severity.guess_texts(list(mapped.values())) if likely else []
+    severities = dict(zip(likely, guesses, strict=True))
+    # here, not while deciding: the text's signals were just found for the guess (signals._matches)
+    shown = {i: show_to_customer(severities[i], mapped[i].text) for i in likely}
     questions = _questions(app, {i: parsed[i] for i in ids if predictions[i].confident})
     for row_id, mail in parsed.items():
         prepared[row_id] = Prepared(
-            mail, None, predictions[row_id], severities.get(row_id), questions.get(row_id, ())
+            mail,
+            None,
+            predictions[row_id],
+            severities.get(row_id),
+            questions.get(row_id, ()),
+            shown.get(row_id),
         )
     return prepared
 
@@ -90,6 +101,14 @@ def _questions(app: App, answerable: dict[int, ParsedMail]) -> dict[int, tuple[P
 
 def _likely_escalated(prediction: Prediction, escalating: set[str]) -> bool:
     return not prediction.confident or prediction.article_id in escalating
+
+
+def shown_to_customer(prepared: Prepared | None, guess: SeverityGuess, mail: ParsedMail) -> bool:
+    """`classify.disclosure.show_to_customer` for `guess` on `mail`: the batch's answer when the guess
+    is the batch's, else worked out now."""
+    if prepared is not None and prepared.severity is guess and prepared.severity_shown is not None:
+        return prepared.severity_shown
+    return show_to_customer(guess, classification_text(mail.subject, mail.body))
 
 
 def severity_for(app: App, prepared: Prepared | None, mail: ParsedMail) -> SeverityGuess:
