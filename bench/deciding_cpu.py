@@ -11,6 +11,7 @@ the CPU of the parsing and composing children. Nothing is sent (delivery is not 
 
     .venv/bin/python bench/deciding_cpu.py --count 1000 --runs 3
     .venv/bin/python bench/deciding_cpu.py --runs 4 --compare /work/wt-base   # alternated with a checkout
+    .venv/bin/python bench/deciding_cpu.py --count 2000 --long               # mails of real length
 
 `--compare DIR`: every run is followed by one of the code in DIR (a checkout of another commit, put
 first on PYTHONPATH), on the same stored mails, so the two are measured in one sitting.
@@ -36,7 +37,7 @@ ROOT = HERE.parent
 sys.path.insert(0, os.environ.get("MAILBOT_BENCH_CODE", str(ROOT)))  # --compare: the other checkout
 
 
-def prepare(state: Path, count: int) -> None:
+def prepare(state: Path, count: int, long: bool = False) -> None:
     """Config, trained model and a database holding `count` fetched, undecided mails, in `state`."""
     sys.path.insert(0, str(HERE))
     import throughput
@@ -48,7 +49,8 @@ def prepare(state: Path, count: int) -> None:
         config = throughput.write_config(state / "mailbot.toml", dovecot, user, sink)
         env = throughput.environment(config)
         throughput.run_child([*throughput.MAILBOT, "train", "--config", str(config)], env)
-        throughput.append_mails(dovecot, user, throughput.MailFactory.from_shipped_kb(), range(count))
+        factory = throughput.MailFactory.from_shipped_kb(long=long)
+        throughput.append_mails(dovecot, user, factory, range(count))
         subprocess.run([sys.executable, __file__, "--fetch", str(config)], check=True, env=env)
 
 
@@ -122,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--compare", type=Path, help="a checkout to alternate with")
+    parser.add_argument("--long", action="store_true", help="mails of real length (bench/throughput.py)")
     parser.add_argument("--fetch", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--measure", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -135,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "state"
         state.mkdir()
-        prepare(state, args.count)
+        prepare(state, args.count, args.long)
         results: dict[Path, list[dict[str, float]]] = {code: [] for code in codes}
         for number in range(1, args.runs + 1):
             for code in codes:

@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 from collections import Counter
@@ -111,6 +112,58 @@ AUTO_REPLY = [
 ]
 
 
+# --long: what makes a real support mail longer than its question (bench/README.md, session 15)
+DETAILS = {  # context that changes nothing about what is asked
+    "de": [
+        "Ich bin seit drei Jahren Kunde und eigentlich sehr zufrieden mit der App.",
+        "Meine Frau nutzt die App ebenfalls, mit ihrem eigenen Konto.",
+        "Mein Kundenkonto läuft auf diese E-Mail-Adresse.",
+        "Auf Ihrer Website habe ich schon nachgesehen, aber nichts Passendes gefunden.",
+        "Es eilt nicht, aber ich wüsste es gern bis zum Monatsende.",
+        "Vielen Dank schon einmal für Ihre Mühe.",
+        "Ich schreibe vom Smartphone aus, entschuldigen Sie bitte eventuelle Tippfehler.",
+        "Ein Freund hat mir die App empfohlen, und ich nutze sie fast jeden Tag.",
+        "Ich nutze ein iPhone 13 mit der aktuellen Version der App.",
+        "Falls Sie Rückfragen haben, erreichen Sie mich am besten per E-Mail.",
+    ],
+    "en": [
+        "I have been a customer for three years and I am actually very happy with the app.",
+        "My wife uses the app as well, with her own account.",
+        "My account is registered to this e-mail address.",
+        "I already looked on your website but could not find anything that fits.",
+        "It is not urgent, but I would like to know by the end of the month.",
+        "Thank you in advance for your trouble.",
+        "I am writing from my phone, so please excuse any typos.",
+        "A friend recommended the app to me and I use it almost every day.",
+        "I use an iPhone 13 with the current version of the app.",
+        "If you have any questions, e-mail is the best way to reach me.",
+    ],
+}
+COMPANY_SIGNATURE = (
+    "-- \n{name}\nEinkauf & Logistik\nMusterfirma Handels GmbH\nMusterstraße 12, 10115 Berlin\n"
+    "Tel. +49 30 1234567-{index:04d}\nFax +49 30 1234567-99\nwww.musterfirma-handel.example\n\n"
+    "Geschäftsführer: Max Mustermann, Erika Musterfrau\nAmtsgericht Berlin-Charlottenburg, HRB 123456\n"
+    "Diese E-Mail enthält vertrauliche Informationen. Wenn Sie nicht der richtige Adressat sind, informieren "
+    "Sie bitte sofort den Absender und vernichten Sie diese E-Mail."
+)
+QUOTE_HEADER = {
+    "de": "Am 28.11.2026 um 14:03 schrieb Support <{support}>:",
+    "en": "On 28 Nov 2026, at 14:03, Support <{support}> wrote:",
+}
+
+
+def _long_parts(index: int, lang: str, name: str, rng: random.Random) -> tuple[list[str], str]:
+    """Details before the greeting's end, and what follows the closing: a company signature, and for a
+    third of the mails an earlier answer quoted below (both of which mailbot strips)."""
+    details = " ".join(rng.sample(DETAILS[lang], rng.randint(3, 6)))
+    tail = COMPANY_SIGNATURE.format(name=name, index=index % 10000)
+    if rng.random() < 0.33:
+        earlier = " ".join(rng.sample(DETAILS["de" if lang == "en" else "en"] + DETAILS[lang], 8))
+        quoted = "\n".join(f"> {line}" for line in textwrap.wrap(earlier, 72))
+        tail += "\n\n" + QUOTE_HEADER[lang].format(support=SUPPORT) + "\n" + quoted
+    return [details], tail
+
+
 def _vary(text: str, rng: random.Random) -> str:
     """Wording as customers type it: sometimes lower case, without the end mark, or with 'bitte'."""
     roll = rng.random()
@@ -151,9 +204,10 @@ class MailFactory:
     questions: list[tuple[str, str, str]]  # (title, example, language)
     faults: list[str]
     out_of_scope: list[str]
+    long: bool = False  # details, a company signature, a third with a quoted earlier answer (~1.5 kB)
 
     @classmethod
-    def from_shipped_kb(cls) -> MailFactory:
+    def from_shipped_kb(cls, *, long: bool = False) -> MailFactory:
         kb = load_knowledge_base(SHIPPED_KNOWLEDGE_BASE)
         questions = [(a.title, example, a.language) for a in kb.articles for example in a.examples]
         faults: list[str] = []
@@ -161,7 +215,7 @@ class MailFactory:
             text = (SHIPPED_KNOWLEDGE_BASE / "_severity" / f"{level}.md").read_text(encoding="utf-8")
             faults += [line.strip()[2:].strip("'\"") for line in text.splitlines() if line.startswith("  - ")]
         out_of_scope = list(kb.out_of_scope.examples) if kb.out_of_scope else []
-        return cls(questions, faults, out_of_scope)
+        return cls(questions, faults, out_of_scope, long)
 
     def kind(self, index: int) -> str:
         roll = random.Random(index * 7919).random()
@@ -188,7 +242,11 @@ class MailFactory:
             )
         name = f"{GIVEN[index % len(GIVEN)]} {FAMILY[index % len(FAMILY)]}"
         parts = [rng.choice(GREETING[lang]), rng.choice(LEAD_IN[lang]), _vary(text, rng)]
-        parts += [f"{rng.choice(CLOSING[lang])}\n{name}", rng.choice(TRAILER)]
+        if self.long:
+            details, tail = _long_parts(index, lang, name, random.Random(-index))
+            parts += [*details, rng.choice(CLOSING[lang]), tail]
+        else:
+            parts += [f"{rng.choice(CLOSING[lang])}\n{name}", rng.choice(TRAILER)]
         body = "\n\n".join(part for part in parts if part)
         return _mail(index, subject, body, rng.random() < 0.25, headers)
 
@@ -582,10 +640,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--profile", type=Path, help="py-spy + SQL counts into this folder")
     parser.add_argument("--latency", type=float, default=0, help="seconds of arrivals at --rate for `run`")
     parser.add_argument("--rate", type=float, default=20.0, help="arrivals per second for --latency")
+    parser.add_argument(
+        "--long", action="store_true", help="mails of real length: details, signature, quoted answer"
+    )
     args = parser.parse_args(argv)
-    factory = MailFactory.from_shipped_kb()
+    factory = MailFactory.from_shipped_kb(long=args.long)
     kinds = Counter(factory.kind(i) for i in range(1000))
-    print(f"mail mix (first 1000): {dict(kinds)}; {os.cpu_count()} CPUs")
+    size = statistics.median(len(factory.mail(i)) for i in range(200))
+    print(f"mail mix (first 1000): {dict(kinds)}, median {size:.0f} bytes; {os.cpu_count()} CPUs")
     results: list[SizeResult] = []
     for number, count in enumerate(int(c) for c in args.counts.split(",") if int(c) > 0):
         label = f"run{number + 1}-{count}" + (f"-on-{args.backlog}" if args.backlog else "")

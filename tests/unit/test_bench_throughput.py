@@ -56,3 +56,20 @@ def test_percentile_is_the_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 0.95) == 96.0
     assert percentile([2.0], 0.95) == 2.0
+
+
+def test_long_mails_carry_context_a_signature_and_sometimes_a_quote_that_parsing_strips() -> None:
+    long = MailFactory.from_shipped_kb(long=True)
+    examples = {example.lower().rstrip("?.!") for _title, example, _lang in long.questions}
+    quoted = 0
+    for index in range(120):
+        raw = long.mail(index)
+        if long.kind(index) != "question":
+            continue
+        assert len(raw) > 900  # a short one without HTML has at most ~600 bytes
+        mail = parse_mail(raw, default_language="de")
+        assert any(example in mail.body.lower() for example in examples), mail.body
+        assert "HRB 123456" not in mail.body and "Musterstraße" not in mail.body  # the signature is gone
+        assert "\n>" not in mail.body  # so is the quoted answer
+        quoted += b"schrieb Support" in raw or b"Support <" in raw
+    assert quoted > 20
