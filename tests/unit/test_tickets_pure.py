@@ -77,13 +77,22 @@ def test_similarities_stay_those_of_the_fitted_tf_idf_when_the_numbering_of_n_gr
     assert len(incidents._COUNTS._numbering) < len(every_n_gram)  # the numbering did start again
 
 
-def test_an_n_gram_keeps_its_number_and_new_ones_are_numbered_in_turn():
+@pytest.mark.parametrize("merge_at", [1, 7, incidents._Numbering.MERGE_AT])
+def test_an_n_gram_keeps_its_number_and_new_ones_are_numbered_in_turn(merge_at: int) -> None:
     numbering = incidents._Numbering()
+    numbering.MERGE_AT = merge_at  # new n-grams go into the sorted arrays after so many
     assert numbering.of(np.array([5, 9, 2**27])).tolist() == [0, 1, 2]
     assert numbering.of(np.array([1, 9, 2**27 + 1])).tolist() == [3, 1, 4]
     assert numbering.of(np.array([1, 5, 2**28 - 1])).tolist() == [3, 0, 5]
     assert numbering.of(np.array([], dtype=np.int64)).tolist() == []
     assert len(numbering) == 6
+    seen = {5: 0, 9: 1, 2**27: 2, 1: 3, 2**27 + 1: 4, 2**28 - 1: 5}  # and on as a dict would number them
+    rng = np.random.default_rng(merge_at)
+    for _ in range(200):
+        buckets = np.unique(rng.integers(0, 3000, rng.integers(0, 60)))
+        expected = [seen.setdefault(bucket, len(seen)) for bucket in buckets.tolist()]
+        assert numbering.of(buckets).tolist() == expected
+    assert len(numbering) == len(seen)
 
 
 def test_signal_names_ignore_other_reasons():
