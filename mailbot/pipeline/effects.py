@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import Text, bindparam, cast, func, insert, select
 from sqlalchemy.orm import Session
 
 from mailbot.addresses import canonical
@@ -35,7 +35,7 @@ from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Composer, Outgoing, enqueue
 from mailbot.reports.failure import failure_signal
 from mailbot.tickets.agent_mail import SUGGESTED, suggestion
-from mailbot.tickets.incidents import MAX_CANDIDATES, Candidate, pick_parent
+from mailbot.tickets.incidents import MAX_CANDIDATES, Candidate, pick_parent, stored_signal_names
 from mailbot.tickets.notify import local_time, sender_of, to_team
 from mailbot.tickets.oncall import alert_oncall
 from mailbot.tickets.overdue import Promise, alert_response_overdue, overdue_note, promise
@@ -228,7 +228,13 @@ class _Effects:
             {"mailbox": ticket.mailbox, "severity": ticket.severity, "since": since, "ticket_id": ticket.id},
         )
         candidates = [
-            Candidate(row.id, row.parent_id, row.severity, row.text_excerpt, row.severity_reasons or ())
+            Candidate(
+                row.id,
+                row.parent_id,
+                row.severity,
+                row.text_excerpt,
+                signals=stored_signal_names(row.reasons),
+            )
             for row in reversed(recent_first)
         ]
         references = {row.id: row.reference for row in recent_first}
@@ -499,7 +505,7 @@ _OPEN_FAULTS = (  # _Effects.group
         Ticket.parent_id,
         Ticket.severity,
         Ticket.text_excerpt,
-        Ticket.severity_reasons,
+        cast(Ticket.severity_reasons, Text).label("reasons"),  # as stored: decoded once per text
         Ticket.reference,
     )
     .where(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -93,6 +95,25 @@ def test_an_n_gram_keeps_its_number_and_new_ones_are_numbered_in_turn(merge_at: 
         expected = [seen.setdefault(bucket, len(seen)) for bucket in buckets.tolist()]
         assert numbering.of(buckets).tolist() == expected
     assert len(numbering) == len(seen)
+
+
+def test_signal_names_of_stored_reasons_are_those_of_the_decoded_list():
+    stored = json.dumps([*CRASH_ALL, 'words: "absturz"', "closest example: ..."])
+    assert incidents.stored_signal_names(stored) == signal_names(CRASH_ALL)
+    for broken in (None, "", "null", "{}", "[1, 2", '"signal: \\"x\\" (crash)"'):
+        assert incidents.stored_signal_names(broken) == frozenset()
+    assert incidents.stored_signal_names(json.dumps([7, CRASH_ALL[0]])) == {"crash"}
+
+
+def test_a_candidate_s_signals_given_count_as_its_reasons_would():
+    text = "Since the update the app crashes for all users at start."
+    english = ('signal: "crashes" (crash)', 'signal: "all users" (all users affected)')
+    by_reasons = [Candidate(7, None, "critical", OUTAGE, CRASH_ALL)]
+    by_signals = [Candidate(7, None, "critical", OUTAGE, signals=signal_names(CRASH_ALL))]
+    assert pick_parent(text, "critical", by_reasons, 0.5, english) == (7, 1.0)
+    assert pick_parent(text, "critical", by_signals, 0.5, english) == (7, 1.0)
+    no_signals = [Candidate(7, None, "critical", OUTAGE, CRASH_ALL, signals=frozenset())]
+    assert pick_parent(text, "critical", no_signals, 0.5, english) is None  # the signals given win
 
 
 def test_signal_names_ignore_other_reasons():
