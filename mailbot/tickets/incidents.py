@@ -22,7 +22,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,8 +37,7 @@ class Candidate:
     parent_id: int | None
     severity: str | None
     text: str
-    reasons: Sequence[str] = field(default=())  # the severity guess's reasons (signals among them)
-    signals: frozenset[str] | None = None  # the names of its signals, when the caller has them already
+    signals: frozenset[str] = frozenset()  # the names of the signals its severity guess found
 
 
 MIN_SHARED_SIGNALS = 2  # one shared signal ("crash") is too common to mean "the same incident"
@@ -233,10 +232,7 @@ def pick_parent(
         return None
     signals = signal_names(reasons)
     texts = similarities(text, [c.text for c in same])
-    scores = [
-        max(t, signal_overlap(signals, signal_names(c.reasons) if c.signals is None else c.signals))
-        for t, c in zip(texts, same, strict=True)
-    ]
+    scores = [max(t, signal_overlap(signals, c.signals)) for t, c in zip(texts, same, strict=True)]
     best = max(range(len(same)), key=lambda i: scores[i])
     if scores[best] < min_similarity:
         return None

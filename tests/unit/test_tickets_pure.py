@@ -21,8 +21,10 @@ OUTAGE = "Seit dem Update stürzt die App bei allen Nutzern beim Start ab, niema
 
 def test_a_similar_report_of_the_same_severity_joins_the_root_of_the_incident():
     candidates = [
-        Candidate(1, None, "critical", OUTAGE, CRASH_ALL),
-        Candidate(2, 1, "critical", "Die App stürzt bei allen Nutzern seit dem Update ab.", CRASH_ALL),
+        Candidate(1, None, "critical", OUTAGE, signal_names(CRASH_ALL)),
+        Candidate(
+            2, 1, "critical", "Die App stürzt bei allen Nutzern seit dem Update ab.", signal_names(CRASH_ALL)
+        ),
     ]
     picked = pick_parent(
         "Seit dem Update stürzt die App bei allen beim Start ab.", "critical", candidates, 0.5
@@ -32,13 +34,13 @@ def test_a_similar_report_of_the_same_severity_joins_the_root_of_the_incident():
 
 def test_the_same_signals_group_reports_in_different_languages():
     english_reasons = ('signal: "crashes" (crash)', 'signal: "all users" (all users affected)')
-    candidates = [Candidate(7, None, "critical", OUTAGE, CRASH_ALL)]
+    candidates = [Candidate(7, None, "critical", OUTAGE, signal_names(CRASH_ALL))]
     text = "Since the update the app crashes for all users at start."
     assert pick_parent(text, "critical", candidates, 0.5, english_reasons) == (7, 1.0)
 
 
 def test_different_severity_questions_and_unrelated_faults_do_not_group():
-    candidates = [Candidate(1, None, "critical", OUTAGE, CRASH_ALL)]
+    candidates = [Candidate(1, None, "critical", OUTAGE, signal_names(CRASH_ALL))]
     assert pick_parent(OUTAGE, "major", candidates, 0.5) is None
     assert pick_parent(OUTAGE, None, candidates, 0.5) is None
     one_signal = ('signal: "stürzt ab" (crash)',)
@@ -103,17 +105,6 @@ def test_signal_names_of_stored_reasons_are_those_of_the_decoded_list():
     for broken in (None, "", "null", "{}", "[1, 2", '"signal: \\"x\\" (crash)"'):
         assert incidents.stored_signal_names(broken) == frozenset()
     assert incidents.stored_signal_names(json.dumps([7, CRASH_ALL[0]])) == {"crash"}
-
-
-def test_a_candidate_s_signals_given_count_as_its_reasons_would():
-    text = "Since the update the app crashes for all users at start."
-    english = ('signal: "crashes" (crash)', 'signal: "all users" (all users affected)')
-    by_reasons = [Candidate(7, None, "critical", OUTAGE, CRASH_ALL)]
-    by_signals = [Candidate(7, None, "critical", OUTAGE, signals=signal_names(CRASH_ALL))]
-    assert pick_parent(text, "critical", by_reasons, 0.5, english) == (7, 1.0)
-    assert pick_parent(text, "critical", by_signals, 0.5, english) == (7, 1.0)
-    no_signals = [Candidate(7, None, "critical", OUTAGE, CRASH_ALL, signals=frozenset())]
-    assert pick_parent(text, "critical", no_signals, 0.5, english) is None  # the signals given win
 
 
 def test_signal_names_ignore_other_reasons():
