@@ -9,7 +9,7 @@ session's connection, in its transaction.
 What they leave out of the autoflush: rows of objects merely changed in the session are not written
 first. New objects are (`session.new`): a query must see the rows a caller added and has not flushed
 (a ticket, an outbox row). Callers read only what does not change after it is written (references,
-addresses and times of mail sent), which every decision writes at once (`db.insert_now`) or flushes
+addresses and times of mail sent), which every decision writes at once (`db.write_now`) or flushes
 when its savepoint ends.
 """
 

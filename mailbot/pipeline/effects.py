@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from mailbot.addresses import canonical
 from mailbot.app import App
-from mailbot.db.insert_now import insert_now
 from mailbot.db.reads import flush_new, read_rows, read_scalar
 from mailbot.db.schema import InboundMail, OutboxMail, Ticket, TicketEvent
+from mailbot.db.write_now import insert_now
 from mailbot.domain import (
     Action,
     Decision,
@@ -122,7 +122,7 @@ class _Effects:
     def open_ticket(self, guess: SeverityGuess | None = None) -> Ticket:
         """`guess`: an escalation's severity, assessed before the INSERT so that the row is written
         once (issue 13: assessed after it, each escalation cost an UPDATE of the new row). The row is
-        written at once, without a flush (db.insert_now): its id names the events, the outbox rows and
+        written at once, without a flush (db.write_now): its id names the events, the outbox rows and
         the inbound row."""
         answered = self.decision.action is Action.ANSWER
         target = self.target

@@ -28,6 +28,7 @@ from mailbot.app import App
 from mailbot.db.claims import claim_inbound_batch
 from mailbot.db.engine import begin_write
 from mailbot.db.schema import InboundMail, InboundState, Outcome
+from mailbot.db.write_now import update_now
 from mailbot.domain import Action, ParsedMail
 from mailbot.logredact import headline
 from mailbot.pipeline import bounces
@@ -239,6 +240,7 @@ def _decide_batch(
                     outcome = process_one(
                         session, app, row, prepared[row.id], outside_hours, in_outbox, composer=composer
                     )
+                    update_now(session, row)  # its outcome, without the unit of work's flush (issue 13)
             except Exception as exc:
                 log.exception("processing inbound #%s failed", row.id)
                 failed.append((row.id, exc))

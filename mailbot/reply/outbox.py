@@ -20,8 +20,8 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from mailbot.addresses import UndeliverableAddress
-from mailbot.db.insert_now import insert_now
 from mailbot.db.schema import OutboxMail, OutboxState
+from mailbot.db.write_now import insert_now
 from mailbot.domain import Language
 from mailbot.reply.compose import compose_reply, make_message_id, sendable_address
 from mailbot.reply.outbox_states import NOT_SENT

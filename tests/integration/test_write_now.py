@@ -1,5 +1,5 @@
-"""db.insert_now: one new row written at once, without a flush, and kept as a loaded object (issue 13),
-on SQLite and PostgreSQL."""
+"""db.write_now: one new row (`insert_now`) or one loaded row's changes (`update_now`) written at
+once, without a flush, and kept as a loaded object (issue 13), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mailbot.db.engine import begin_write, make_engine, make_session_factory
-from mailbot.db.insert_now import insert_now
 from mailbot.db.migrate import upgrade
 from mailbot.db.schema import Ticket
+from mailbot.db.write_now import insert_now, update_now
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 
@@ -123,4 +123,78 @@ def test_rows_of_a_released_savepoint_leave_the_session_when_its_transaction_rol
     with session.begin():
         assert _count(session) == 0
         assert insert_now(session, ticket("MB-1")).reference == "MB-1"
+    session.close()
+
+
+def test_a_loaded_rows_changes_are_one_update_of_those_columns_and_leave_it_clean(engine: Engine) -> None:
+    with make_session_factory(engine).begin() as session:
+        begin_write(session)
+        insert_now(session, ticket("MB-1"))
+    statements: list[tuple[str, Any]] = []
+    flushes: list[int] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append((args[2], args[3])))
+    with make_session_factory(engine).begin() as session:
+        begin_write(session)
+        event.listen(session, "before_flush", lambda *_: flushes.append(1))
+        loaded = session.scalars(select(Ticket)).one()
+        statements.clear()
+        update_now(session, loaded)  # nothing changed: nothing written
+        assert statements == []
+        with session.begin_nested():  # (beginning a savepoint flushes what was changed before it)
+            loaded.subject, loaded.severity_reasons = "Absturz", ["outage", "data_loss"]
+            update_now(session, loaded)
+        ((sql, _parameters),) = [s for s in statements if "SAVEPOINT" not in s[0]]
+        assert sql.split()[:3] == ["UPDATE", "tickets", "SET"]
+        assignments = sql.split(" SET ")[1].split(" WHERE ")[0].split(",")
+        assert {part.split("=")[0].strip() for part in assignments} == {"subject", "severity_reasons"}
+        assert loaded not in session.dirty and not session.is_modified(loaded)
+        statements.clear()
+        session.flush()
+        assert statements == [] and flushes == []  # nothing left for the unit of work
+        loaded.customer_name = "Kim"  # a change after it: the next flush writes it, as for any row
+    with make_session_factory(engine)() as session:
+        stored = session.scalars(select(Ticket)).one()
+        assert (stored.subject, stored.severity_reasons, stored.customer_name) == (
+            "Absturz",
+            ["outage", "data_loss"],
+            "Kim",
+        )
+
+
+def test_an_update_rolled_back_with_its_savepoint_is_read_again(engine: Engine) -> None:
+    """The object would otherwise keep values its row no longer has."""
+    with make_session_factory(engine).begin() as session:
+        begin_write(session)
+        insert_now(session, ticket("MB-1"))
+    with make_session_factory(engine).begin() as session:
+        begin_write(session)
+        loaded = session.scalars(select(Ticket)).one()
+        with pytest.raises(RuntimeError), session.begin_nested():
+            loaded.subject = "written, then rolled back"
+            update_now(session, loaded)
+            raise RuntimeError("the mail's decision fails after its row was written")
+        assert loaded.subject == ""
+        loaded.subject = "kept"
+        with session.begin_nested():
+            update_now(session, loaded)
+    with make_session_factory(engine)() as session:
+        assert session.scalars(select(Ticket.subject)).one() == "kept"
+
+
+def test_an_update_of_a_released_savepoint_is_read_again_when_its_transaction_rolls_back(
+    engine: Engine,
+) -> None:
+    with make_session_factory(engine).begin() as session:
+        begin_write(session)
+        insert_now(session, ticket("MB-1"))
+    session = make_session_factory(engine)(expire_on_commit=False)
+    with pytest.raises(RuntimeError), session.begin():
+        begin_write(session)
+        loaded = session.scalars(select(Ticket)).one()
+        with session.begin_nested():
+            loaded.subject = "never committed"
+            update_now(session, loaded)
+        raise RuntimeError("the batch's commit fails")
+    with session.begin():
+        assert loaded.subject == ""
     session.close()
