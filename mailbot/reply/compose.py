@@ -10,6 +10,7 @@ subject or name taken from a customer's mail must never be able to add a header.
 
 from __future__ import annotations
 
+import binascii
 import functools
 import hashlib
 import hmac
@@ -332,8 +333,23 @@ def boundary_for(message_id: str, role: str, contents: Sequence[bytes]) -> str:
 
 
 def text_part(content: str, subtype: str) -> MIMEPart:
+    """A utf-8 text part: 7bit when every line is ASCII and short enough, else the shorter of
+    quoted-printable and base64, as the stdlib's content manager chooses. Quoted-printable is
+    binascii's (C): the stdlib's is pure Python, a tenth of composing a mail (issue 13), and folds
+    lines at 78 characters where RFC 2045 allows 76."""
     part = MIMEPart(policy=MAIL_POLICY)
-    part.set_content(content, subtype=subtype, charset="utf-8")
+    lines = content.encode("utf-8").splitlines()
+    body = b"\n".join(lines) + b"\n"
+    if max((len(line) for line in lines), default=0) <= MAIL_POLICY.max_line_length and body.isascii():
+        part.set_content(content, subtype=subtype, charset="utf-8", cte="7bit")
+        return part
+    quoted = binascii.b2a_qp(body, istext=True)
+    if len(quoted) > 4 * ((len(body) + 2) // 3):  # base64 is shorter (most of the text not Latin)
+        part.set_content(content, subtype=subtype, charset="utf-8", cte="base64")
+        return part
+    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    part.set_payload(quoted.decode("ascii"))
     return part
 
 
