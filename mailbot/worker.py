@@ -30,8 +30,9 @@ from mailbot.errors import TransientError
 from mailbot.escalate.jobs import JobReport, poll_jira, run_due_jobs
 from mailbot.ingest.source import MailSource
 from mailbot.pipeline.deferral import OutsideHours
+from mailbot.pipeline.helpers import Helpers
 from mailbot.pipeline.out_of_hours import acknowledge_out_of_hours
-from mailbot.pipeline.process import ProcessReport, process_pending
+from mailbot.pipeline.process import BATCH_SIZE, ProcessReport, process_pending
 from mailbot.privacy.schedule import delete_folder_copies, run_privacy_jobs
 from mailbot.reply import outbox_states
 from mailbot.reply.deliver import LEASE, Deliverer, DeliveryReport
@@ -120,25 +121,46 @@ def run_cycle(
     out-of-hours note for every mail still waiting (after deciding, so mail decided now gets none).
     `on_fetched(n)`: n new mails were stored and are about to be decided (a fleet worker asks its
     peers to help with a large backlog, mailbot.scaleout). `second_process`: a backlog is parsed and
-    classified in a forked process (mailbot.pipeline.prepare_pool); only when no other thread runs.
+    classified in a forked process (mailbot.pipeline.prepare_pool), and its mail composed in another;
+    only when no other thread runs. They are started as soon as the source has found a backlog, before
+    it fetches it, so that the models are read while it does (mailbot.pipeline.helpers).
     """
     report = CycleReport(open=outside_hours is None)
-    if fetch:
-        try:
-            report.fetched = source.fetch_new()
-        except TransientError as exc:
-            report.errors.append(str(exc))
-            log.warning("%s; mail already stored is still processed", exc)
-    if report.fetched and on_fetched is not None:
-        on_fetched(report.fetched)
     decides = outside_hours is None or outside_hours.takes_mail
-    # a mail whose processing failed is retried in the same run, up to max_attempts passes
-    for _ in range(app.settings.limits.max_attempts if decides else 0):
-        result = process_pending(app, outside_hours, on_commit=wake_delivery, second_process=second_process)
-        report.processed.add(result)
-        report.waiting += result.waiting
-        if not result.failures:
-            break
+    helpers: list[Helpers] = []
+
+    def found(count: int) -> None:
+        if second_process and decides and count >= BATCH_SIZE and not helpers:
+            try:
+                helpers.append(Helpers.start(app, models_in_child=True))
+            except Exception as exc:  # never the fetch's problem: the pass starts them itself, or none
+                log.warning("the helper processes could not be started before the fetch: %s", exc)
+
+    try:
+        if fetch:
+            try:
+                report.fetched = source.fetch_new(on_found=found)
+            except TransientError as exc:
+                report.errors.append(str(exc))
+                log.warning("%s; mail already stored is still processed", exc)
+        if report.fetched and on_fetched is not None:
+            on_fetched(report.fetched)
+        # a mail whose processing failed is retried in the same run, up to max_attempts passes
+        for _ in range(app.settings.limits.max_attempts if decides else 0):
+            result = process_pending(
+                app,
+                outside_hours,
+                on_commit=wake_delivery,
+                second_process=second_process,
+                helpers=helpers[0] if helpers else None,
+            )
+            report.processed.add(result)
+            report.waiting += result.waiting
+            if not result.failures:
+                break
+    finally:
+        for started in helpers:
+            started.close()
     if acknowledge:
         report.acknowledged = acknowledge_out_of_hours(app)
     if not report.errors:

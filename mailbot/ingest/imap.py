@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from imapclient import IMAPClient
@@ -202,17 +203,19 @@ class ImapSource:
         return int(self._guard(count, f"STATUS {folder}"))
 
     # -- ingest ---------------------------------------------------------------------------------------
-    def fetch_new(self) -> int:
+    def fetch_new(self, on_found: Callable[[int], None] | None = None) -> int:
         """Store every mail above the watermark; return how many new rows were stored."""
-        return int(self._guard(self._fetch_new, "fetch"))
+        return int(self._guard(partial(self._fetch_new, on_found=on_found), "fetch"))
 
-    def _fetch_new(self, client: IMAPClient) -> int:
+    def _fetch_new(self, client: IMAPClient, on_found: Callable[[int], None] | None = None) -> int:
         # a fresh SELECT reports a changed UIDVALIDITY and UIDNEXT, both as of now
         info = client.select_folder(self.settings.folder)
         uidvalidity = self._uidvalidity = int(info[b"UIDVALIDITY"])
         uidnext = int(info.get(b"UIDNEXT", 0))
         last_uid = self._watermark(uidvalidity)
         uids = sorted(uid for uid in client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
+        if uids and on_found is not None:
+            on_found(len(uids))
         stored = 0
         for start in range(0, len(uids), self.settings.batch_size):
             batch = uids[start : start + self.settings.batch_size]

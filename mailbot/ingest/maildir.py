@@ -11,7 +11,7 @@ import logging
 import os
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,10 +137,12 @@ class MaildirSource:
             self._reported.add(path)
             log.warning("Maildir file %s %s; the other mail is taken as usual", _printable(path), problem)
 
-    def fetch_new(self) -> int:
+    def fetch_new(self, on_found: Callable[[int], None] | None = None) -> int:
         files = self._files()
         if not files:
             return 0
+        if on_found is not None:
+            on_found(len(files))  # some of them may be stored already (moved after the commit)
         now = self.clock()
         stored = 0
         duplicates: list[Path] = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Any, Protocol
 
@@ -18,8 +18,9 @@ class MailSource(Protocol):
     @property
     def name(self) -> str: ...
 
-    def fetch_new(self) -> int:
-        """Store new mail (committed) and return how many rows were added."""
+    def fetch_new(self, on_found: Callable[[int], None] | None = None) -> int:
+        """Store new mail (committed) and return how many rows were added. `on_found(n)`: n mails
+        are about to be read (before their bytes are; no database transaction is open then)."""
         ...
 
     def finalize(self) -> int:

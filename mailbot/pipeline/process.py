@@ -35,9 +35,9 @@ from mailbot.pipeline import bounces
 from mailbot.pipeline.deciding import decide_mail, decision_record
 from mailbot.pipeline.deferral import OutsideHours, decide_now
 from mailbot.pipeline.effects import apply_decision
+from mailbot.pipeline.helpers import Helpers
 from mailbot.pipeline.logline import decision_line
 from mailbot.pipeline.prepare import Prepared, Stored, prepare_batch, severity_for
-from mailbot.pipeline.prepare_pool import PreparePool
 from mailbot.pipeline.rule_context import in_our_outbox
 from mailbot.reply.compose_pool import ComposePool
 from mailbot.reply.outbox import Composer
@@ -84,6 +84,7 @@ def process_pending(
     on_commit: Callable[[], None] | None = None,
     *,
     second_process: bool = False,
+    helpers: Helpers | None = None,
 ) -> ProcessReport:
     """Work through every claimable mail once, oldest first, a batch at a time.
 
@@ -94,12 +95,13 @@ def process_pending(
     `second_process`: a backlog is parsed and classified in a forked process one batch ahead
     (mailbot.pipeline.prepare_pool), and its outgoing mail composed in another beside deciding
     (mailbot.reply.compose_pool); only for a caller that runs no other thread (`run --once`).
+    `helpers`: those two processes, started by the caller (who ends them), used from the first batch.
     """
     report = ProcessReport()
     tried: set[int] = set()  # looked at in this pass and left undecided (failed, or waiting)
     lease = timedelta(seconds=app.settings.limits.lease_seconds)
-    pool: PreparePool | None = None
-    composer: ComposePool | None = None
+    started = helpers or Helpers(None, None)
+    pool, composer = started.preparer, started.composer
 
     def claim() -> _Batch | None:
         with app.sessions.begin() as session:
@@ -118,10 +120,10 @@ def process_pending(
         return _Batch(row_ids, stored, pool.submit(stored) if pool is not None else None)
 
     batch = claim()
-    if second_process and batch is not None and len(batch.row_ids) == BATCH_SIZE:  # a backlog
-        # forked first: the prepare pool's threads must not exist yet when it forks
-        composer = ComposePool.for_backlog(app.renderer, app.engine)
-        pool = PreparePool.for_backlog(app)
+    mine = helpers is None and second_process and batch is not None and len(batch.row_ids) == BATCH_SIZE
+    if mine and batch is not None:  # a backlog
+        started = Helpers.start(app)
+        pool, composer = started.preparer, started.composer
         if pool is not None:
             batch = _Batch(batch.row_ids, batch.stored, pool.submit(batch.stored))
     try:
@@ -141,10 +143,8 @@ def process_pending(
                 on_commit()
             batch = following if ahead else claim()
     finally:
-        if pool is not None:
-            pool.close()
-        if composer is not None:
-            composer.close()
+        if mine:
+            started.close()
     return report
 
 

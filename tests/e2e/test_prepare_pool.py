@@ -1,17 +1,22 @@
 """A backlog is parsed and classified in a second, forked process, one batch ahead; when that process
 dies, the pass goes on in one process and loses nothing (real Dovecot, aiosmtpd, SQLite). Only where the
-caller asks for it (`run --once`, which runs no other thread); never in a pass of a few mails."""
+caller asks for it (`run --once`, which runs no other thread); never in a pass of a few mails. In
+`run --once` the process is forked as soon as the mail server names a backlog, and reads the models
+itself while the worker fetches."""
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 from mailbot.app import build_app
+from mailbot.classify import store
 from mailbot.config import load_settings
-from mailbot.pipeline import prepare_pool
+from mailbot.pipeline import helpers, prepare_pool
 from mailbot.pipeline.prepare_pool import PreparePool
 from mailbot.pipeline.process import BATCH_SIZE, process_pending
+from mailbot.worker import run_once
 from tests.e2e.conftest import Bot, make_mail
 
 QUESTION = "Hallo, ich habe mein Passwort vergessen. Wie kann ich es zurücksetzen?"
@@ -52,14 +57,14 @@ def test_a_backlog_is_prepared_in_a_second_process(bot: Bot, monkeypatch) -> Non
 
 def test_a_few_mails_are_prepared_in_the_worker_itself(bot: Bot, monkeypatch) -> None:
     started: list[PreparePool] = []
-    monkeypatch.setattr(PreparePool, "for_backlog", classmethod(lambda cls, app: started.append(app)))
+    monkeypatch.setattr(PreparePool, "for_backlog", classmethod(lambda cls, app, **_: started.append(app)))
     backlog(bot, 3)
     assert decide_all(bot).decided == 3 and started == []
 
 
 def test_only_a_caller_that_asks_for_it_gets_a_second_process(bot: Bot, monkeypatch) -> None:
     started: list[PreparePool] = []
-    monkeypatch.setattr(PreparePool, "for_backlog", classmethod(lambda cls, app: started.append(app)))
+    monkeypatch.setattr(PreparePool, "for_backlog", classmethod(lambda cls, app, **_: started.append(app)))
     backlog(bot, BATCH_SIZE + 1)
     assert decide_all(bot, second_process=False).decided == BATCH_SIZE + 1 and started == []
 
@@ -75,3 +80,82 @@ def test_when_the_second_process_dies_the_pass_goes_on_without_it(bot: Bot, monk
     assert {row.state for row in bot.inbound()} == {"done"}
     bot.run_once()
     assert len(bot.sink.messages) == BATCH_SIZE + 5  # one answer each, none lost, none twice
+
+
+def run_once_noting_helpers(bot: Bot, monkeypatch) -> tuple[Any, list[bool], bool]:
+    """`run --once` in this process: its report, how its helper processes were started (models in the
+    child or not), and whether the worker itself read the article model."""
+    started: list[bool] = []
+    real = helpers.Helpers.start.__func__  # type: ignore[attr-defined]
+
+    def start(cls: type, app: Any, *, models_in_child: bool = False) -> Any:
+        started.append(models_in_child)
+        return real(cls, app, models_in_child=models_in_child)
+
+    monkeypatch.setattr(helpers.Helpers, "start", classmethod(start))
+    app = build_app(load_settings(bot.config))
+    try:
+        report = run_once(app)
+        return report, started, "classifier" in app.__dict__
+    finally:
+        app.close()
+
+
+def train(bot: Bot) -> None:
+    """The model saved in the bot's model directory, as `mailbot train` leaves it."""
+    app = build_app(load_settings(bot.config))
+    try:
+        _ = app.classifier
+    finally:
+        app.close()
+
+
+def test_run_once_forks_its_helpers_before_the_fetch_and_the_child_reads_the_models(
+    bot: Bot, monkeypatch
+) -> None:
+    train(bot)
+    mails = BATCH_SIZE + 9
+    backlog(bot, mails)
+    report, started, worker_read_model = run_once_noting_helpers(bot, monkeypatch)
+    assert report.processed.decided == mails and report.processed.failures == 0 and report.errors == []
+    assert started == [True]  # once, at the fetch (not again for the pass), models in the child
+    assert not worker_read_model  # the child read them; the worker never needed them
+    assert {row.state for row in bot.inbound()} == {"done"}
+    assert len(bot.sink.messages) == mails  # one answer each
+
+
+def test_without_a_current_model_the_worker_reads_it_before_the_fork(bot: Bot, monkeypatch) -> None:
+    """Training writes the model directory: that stays the worker's, never a child's."""
+    monkeypatch.setattr(prepare_pool, "is_current", lambda *_args: False)
+    backlog(bot, BATCH_SIZE)
+    report, started, worker_read_model = run_once_noting_helpers(bot, monkeypatch)
+    assert report.processed.decided == BATCH_SIZE and report.errors == []
+    assert started == [True] and worker_read_model
+
+
+def test_a_few_new_mails_start_no_helper_at_the_fetch(bot: Bot, monkeypatch) -> None:
+    backlog(bot, 3)
+    report, started, worker_read_model = run_once_noting_helpers(bot, monkeypatch)
+    assert report.processed.decided == 3 and started == [] and worker_read_model
+
+
+def test_when_the_child_cannot_read_the_models_the_worker_prepares_the_batches(
+    bot: Bot, monkeypatch, caplog
+) -> None:
+    train(bot)
+    worker = os.getpid()
+    real_load = store.load
+
+    def load(*args: Any, **kwargs: Any) -> Any:
+        if os.getpid() != worker:
+            raise OSError("model file unreadable")
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(store, "load", load)  # inherited by the fork
+    backlog(bot, BATCH_SIZE + 2)
+    with caplog.at_level(logging.WARNING, logger="mailbot.pipeline.prepare_pool"):
+        report, started, worker_read_model = run_once_noting_helpers(bot, monkeypatch)
+    assert report.processed.decided == BATCH_SIZE + 2 and report.processed.failures == 0
+    assert started == [True] and worker_read_model
+    assert "could not read the models: model file unreadable" in caplog.text
+    assert len(bot.sink.messages) == BATCH_SIZE + 2

@@ -133,3 +133,28 @@ def test_a_too_large_mail_in_a_batch_is_quarantined_at_ingest(
     assert quarantined.outcome == "quarantined" and (quarantined.reason or "").startswith("too large:")
     assert quarantined.size > 20_000 and len(quarantined.raw) < 10_000  # the header only
     assert f"inbound #{quarantined.id} quarantined at ingest: too large:" in caplog.text
+
+
+def test_the_source_names_the_mails_it_found_before_it_reads_them(
+    tmp_path: Path, database_url: str, dovecot: DovecotServer, imap_user: str
+) -> None:
+    """`on_found(n)` (run --once starts its helper processes then, mailbot.worker.run_cycle): called
+    once, after the search and before any mail is stored; not at all when there is nothing new."""
+    with dovecot.imap_client(imap_user) as client:
+        client.multiappend("INBOX", questions(BATCH + 3))
+    app = imap_app(tmp_path, database_url, dovecot, imap_user)
+    source = app.make_source()
+    found: list[tuple[int, int]] = []
+
+    def on_found(count: int) -> None:
+        with app.sessions() as session:
+            found.append((count, len(session.scalars(select(InboundMail.id)).all())))
+
+    try:
+        assert source.fetch_new(on_found=on_found) == BATCH + 3
+        assert found == [(BATCH + 3, 0)]  # named before the first one was stored
+        assert source.fetch_new(on_found=on_found) == 0
+        assert found == [(BATCH + 3, 0)]
+    finally:
+        source.close()
+        app.close()

@@ -103,3 +103,14 @@ def test_a_delivery_time_in_the_future_is_taken_as_now(source: MaildirSource):
     source.fetch_new()
     [row] = stored(source)
     assert row.received_at == NOW
+
+
+def test_the_maildir_names_the_files_it_found_before_it_reads_them(source: MaildirSource) -> None:
+    put(source, "1.a.host", mail(1))
+    put(source, "2.b.host", mail(2))
+    found: list[tuple[int, int]] = []
+    assert source.fetch_new(on_found=lambda count: found.append((count, len(stored(source))))) == 2
+    assert found == [(2, 0)]
+    source.finalize()  # moves decided mail only: these two wait in the folder, stored
+    assert source.fetch_new(on_found=lambda count: found.append((count, len(stored(source))))) == 0
+    assert found == [(2, 0), (2, 2)]  # named again (only the database knows they are stored)
