@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from mailbot.app import App
 from mailbot.db.chunks import in_chunks
-from mailbot.db.reads import read_scalar
+from mailbot.db.reads import read_rows, read_scalar
 from mailbot.db.schema import InboundMail, OutboxMail
 from mailbot.domain import ParsedMail
 from mailbot.reply.compose import verify_message_id
@@ -47,11 +47,10 @@ def rule_context(
     since = now - timedelta(days=1)
     recipient = reply_target(mail, context).address
     form = context.is_form_sender(mail.from_addr)  # many people write through it: its Reply-To counts
-    return replace(
-        context,
-        replies_to_sender_today=mails_to(session, app.mailbox, recipient, since),
-        replies_for_sender_today=0 if form else mails_because_of(session, app.mailbox, mail.from_addr, since),
+    to_recipient, for_sender = mails_counted(
+        session, app.mailbox, recipient, None if form else mail.from_addr, since
     )
+    return replace(context, replies_to_sender_today=to_recipient, replies_for_sender_today=for_sender)
 
 
 def _own_ids(session: Session, app: App, message_id: str, in_outbox: frozenset[str] | None) -> frozenset[str]:
@@ -121,16 +120,43 @@ def mails_because_of(session: Session, mailbox: str, sender: str, since: datetim
     return counted or 0
 
 
-_MAILS_BECAUSE_OF = (
-    select(func.count())
-    .select_from(InboundMail)
-    .join(OutboxMail, OutboxMail.inbound_id == InboundMail.id)
-    .where(
-        InboundMail.mailbox == bindparam("mailbox"),
-        InboundMail.from_key == bindparam("key"),
-        OutboxMail.to_customer.is_(True),
-        OutboxMail.created_at >= bindparam("since"),
+def _because_of(key: str) -> Select[tuple[int]]:
+    return (
+        select(func.count())
+        .select_from(InboundMail)
+        .join(OutboxMail, OutboxMail.inbound_id == InboundMail.id)
+        .where(
+            InboundMail.mailbox == bindparam("mailbox"),
+            InboundMail.from_key == bindparam(key),
+            OutboxMail.to_customer.is_(True),
+            OutboxMail.created_at >= bindparam("since"),
+        )
     )
+
+
+_MAILS_BECAUSE_OF = _because_of("key")
+
+
+def mails_counted(
+    session: Session, mailbox: str, recipient: str, sender: str | None, since: datetime
+) -> tuple[int, int]:
+    """(`mails_to` the recipient, `mails_because_of` the sender; 0 for no sender) in one statement
+    when both are addresses: every mail asks for both, and a statement's round through SQLAlchemy
+    costs as much as SQLite's work for it (issue 13)."""
+    to_key, from_key = _key(recipient), _key(sender) if sender is not None else None
+    if to_key is None or from_key is None:
+        return (
+            mails_to(session, mailbox, recipient, since),
+            mails_because_of(session, mailbox, sender, since) if sender is not None else 0,
+        )
+    row = read_rows(session, _BOTH, {"mailbox": mailbox, "key": to_key, "from_key": from_key, "since": since})
+    to_recipient, for_sender = row[0]
+    return to_recipient or 0, for_sender or 0
+
+
+_BOTH = select(
+    _MAILS_TO.scalar_subquery(),
+    _because_of("from_key").scalar_subquery(),
 )
 
 

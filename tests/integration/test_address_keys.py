@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from mailbot.db.engine import make_engine, make_session_factory
 from mailbot.db.migrate import alembic_config, upgrade
 from mailbot.db.schema import InboundMail, OutboxMail
-from mailbot.pipeline.rule_context import mails_because_of, mails_to
+from mailbot.pipeline.rule_context import mails_because_of, mails_counted, mails_to
 from mailbot.rules.base import address_key
 from tests.integration.db_rows import NOW, inbound, migrated, outbox
 
@@ -51,6 +51,21 @@ def test_an_address_counts_as_one_however_it_is_spelled(database_url: str) -> No
         assert mails_because_of(session, "mb", "kunde@münchen.example", NOW + timedelta(seconds=1)) == 0
         assert mails_to(session, "mb", "münchen.example", SINCE) == 0  # no local part, no count
         assert mails_to(session, "mb", "@münchen.example", SINCE) == 0
+        # both counts in one statement, as every mail's rules ask for them: the same numbers
+        statements: list[str] = []
+        event.listen(session.get_bind(), "before_cursor_execute", lambda *args: statements.append(args[2]))
+        for recipient, sender in [
+            ("kunde@münchen.example", "Kunde@münchen.example"),
+            ("kunde2@MÜNCHEN.example", "KUNDE@xn--MNCHEN-3YA.example"),
+            ("kunde2@münchen.example", "nobody@example.org"),
+        ]:
+            assert mails_counted(session, "mb", recipient, sender, SINCE) == (
+                mails_to(session, "mb", recipient, SINCE),
+                mails_because_of(session, "mb", sender, SINCE),
+            )
+        assert len(statements) == 3 * 3
+        assert mails_counted(session, "mb", "kunde@münchen.example", None, SINCE) == (3, 0)  # a form
+        assert mails_counted(session, "mb", "münchen.example", "Kunde@münchen.example", SINCE) == (0, 3)
 
 
 def test_rows_written_before_the_keys_get_them_from_the_migration(database_url: str) -> None:
