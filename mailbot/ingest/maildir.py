@@ -142,7 +142,7 @@ class MaildirSource:
         if not files:
             return 0
         if on_found is not None:
-            on_found(len(files))  # some of them may be stored already (moved after the commit)
+            on_found(len(files))  # stored ones too: a file leaves the folder when its mail is finalised
         now = self.clock()
         stored = 0
         duplicates: list[Path] = []

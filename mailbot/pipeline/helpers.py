@@ -10,14 +10,11 @@ fetches (mailbot.worker.run_cycle).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from mailbot.app import App
 from mailbot.pipeline.prepare_pool import PreparePool
 from mailbot.reply.compose_pool import ComposePool
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
