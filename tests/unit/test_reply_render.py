@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from jinja2 import UndefinedError
+from jinja2 import FileSystemLoader, UndefinedError
 from markupsafe import Markup
 
 from mailbot.domain import Language
@@ -414,6 +414,30 @@ def test_template_syntax_error_is_a_config_error_with_line(template_copy):
     path.write_text("line one\n{% if %}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"acknowledgement\.en\.txt\.j2:2"):
         TemplateRenderer(template_copy)
+
+
+def test_a_template_edited_after_a_start_is_read_again_by_the_next_renderer(template_copy):
+    # the compiled templates are shared within the process, by file and checked by the source's text
+    context = customer_context()
+    path = template_copy / "followup_received.en.txt.j2"
+    first = TemplateRenderer(template_copy).render("followup_received", Language.EN, context).text
+    path.write_text("Edited: {{ reference }}\n", encoding="utf-8")
+    edited = TemplateRenderer(template_copy).render("followup_received", Language.EN, context).text
+    assert first != edited and edited.startswith(f"Edited: {context['reference']}")
+    path.write_text("line one\n{% if %}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"followup_received\.en\.txt\.j2:2"):
+        TemplateRenderer(template_copy)
+
+
+def test_the_html_and_text_environments_do_not_share_compiled_code(tmp_path):
+    # autoescaping is compiled in: one file read by both must escape in one and not in the other
+    (tmp_path / "both.j2").write_text("{{ value }}", encoding="utf-8")
+    loader = FileSystemLoader(tmp_path)
+    for first in (False, True):  # either may have compiled the file first
+        (tmp_path / "both.j2").write_text(f"{{{{ value }}}}{first}", encoding="utf-8")
+        envs = {html: render.template_environment(loader, html=html) for html in (first, not first)}
+        assert envs[False].get_template("both.j2").render(value="<b>") == f"<b>{first}"
+        assert envs[True].get_template("both.j2").render(value="<b>") == f"&lt;b&gt;{first}"
 
 
 def test_strict_undefined_inside_a_template(template_copy):
