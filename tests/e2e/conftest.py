@@ -100,6 +100,39 @@ class Bot:
             return list(session.scalars(select(OutboxMail).order_by(OutboxMail.id)))
 
 
+MODEL_FOLDER: list[Path] = []  # where this test's bots keep their classifier model (`model_folder`)
+
+
+@pytest.fixture(scope="session")
+def shared_model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("shared-model")
+
+
+@pytest.fixture(autouse=True)
+def model_folder(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    """One classifier model folder for the bots of the whole run: the shipped KB's model is trained
+    once and read by the tests after (training it per test took ~1.4 s, minutes over the suite); a KB
+    that differs is trained there again. A test about a missing model or about training from scratch
+    is marked `own_model` and gets a folder of its own."""
+    if request.node.get_closest_marker("own_model"):
+        folder = tmp_path / "model"
+    else:
+        folder = request.getfixturevalue("shared_model_folder")
+    MODEL_FOLDER.append(folder)
+    yield folder
+    MODEL_FOLDER.clear()
+
+
+def with_model_folder(extra: str) -> str:
+    """`extra` with this test's model folder in its [classifier] section (one is added if it has none)."""
+    if not MODEL_FOLDER or "model_dir" in extra:
+        return extra
+    line = f'model_dir = "{MODEL_FOLDER[-1]}"'
+    if "[classifier]" in extra:
+        return extra.replace("[classifier]", f"[classifier]\n{line}", 1)
+    return f"{extra}\n[classifier]\n{line}\n"
+
+
 def write_config(
     path: Path,
     dovecot: DovecotServer,
@@ -148,7 +181,7 @@ path = "{SHIPPED_KNOWLEDGE_BASE}"
 path = "{SHIPPED_TEMPLATES}"
 [business_hours]
 {hours}
-{extra}
+{with_model_folder(extra)}
 """,
         encoding="utf-8",
     )

@@ -60,6 +60,7 @@ def test_run_once_with_a_broken_kb_answers_with_the_last_good_model(bot: Bot, tm
     assert row.outcome == "answered"
 
 
+@pytest.mark.own_model
 def test_with_no_good_model_a_broken_kb_stops_the_start_with_its_problems(bot: Bot, tmp_path, capsys):
     article = break_password_article(own_kb(bot, tmp_path))
     capsys.readouterr()
@@ -68,6 +69,7 @@ def test_with_no_good_model_a_broken_kb_stops_the_start_with_its_problems(bot: B
     assert f"{article}:4:" in err and "fix:" in err
 
 
+@pytest.mark.own_model
 def test_a_missing_kb_folder_names_the_config_key(bot: Bot, tmp_path, capsys):
     missing = tmp_path / "no-such-kb"
     bot.config.write_text(bot.config.read_text().replace(str(SHIPPED_KNOWLEDGE_BASE), str(missing)))

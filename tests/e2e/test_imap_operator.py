@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -16,18 +15,6 @@ from tests.e2e.conftest import Bot
 from tests.servers.common import wait_until
 
 pytestmark = pytest.mark.servers
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One trained model for the module: these tests are about IMAP, not about training."""
-    return tmp_path_factory.mktemp("model")
-
-
-@pytest.fixture
-def bot(bot: Bot, model_dir: Path) -> Bot:
-    bot.config.write_text(bot.config.read_text() + f'[classifier]\nmodel_dir = "{model_dir}"\n')
-    return bot
 
 
 def with_password(bot: Bot, password: str) -> None:

@@ -206,7 +206,7 @@ def test_read_only_commands_need_no_password_and_load_no_model(
     reader = tmp_path / "reader" / "mailbot.toml"
     reader.parent.mkdir()
     reader.write_text(
-        text.replace('password = "secret"\n', "") + f'\n[classifier]\nmodel_dir = "{no_model}"\n',
+        re.sub(r'model_dir = ".*"', f'model_dir = "{no_model}"', text.replace('password = "secret"\n', "")),
         encoding="utf-8",
     )
     monkeypatch.delenv("MAILBOT_IMAP_PASSWORD", raising=False)
