@@ -272,8 +272,11 @@ def _setup_logging(level: str) -> None:
     # Alembic's plugin list at every start, APScheduler's "Added job", "Running job", "Job executed
     # successfully" every second, Procrastinate's "Starting job", "Deferred 1 job" for every fleet job;
     # httpx's "HTTP Request: GET <url>" of every Jira call, whose URL carries a customer's address when
-    # looking the customer up (issue 15) (their warnings and errors still show)
-    for name in ("mail.log", "alembic", "apscheduler", "procrastinate", "httpx", "httpcore"):
+    # looking the customer up (issue 15); at DEBUG, markdown-it's trace of every block rule (~1,400
+    # lines per rendered article) and mailparser-reply's patterns for every mail, which drowned the
+    # IMAP conversation DEBUG is for (docs/privacy.md) (their warnings and errors still show)
+    chatty = ("mail.log", "alembic", "apscheduler", "procrastinate", "httpx", "httpcore")
+    for name in (*chatty, "markdown_it", "mailparser_reply"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 

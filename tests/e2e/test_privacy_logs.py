@@ -13,6 +13,7 @@ import logging
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from email import policy
@@ -161,3 +162,21 @@ def test_run_once_as_a_process_writes_no_customer_text_to_its_log(
     assert done.returncode == 0, done.stderr
     assert "inbound #" in done.stderr and "MB-000001" in done.stderr  # it did log, at INFO
     assert leaks(done.stderr + done.stdout) == []
+
+
+def test_at_debug_the_log_has_the_imap_conversation_and_mailbots_details_not_library_chatter(
+    bot: Bot,
+) -> None:
+    # markdown-it wrote ~1,400 lines per answer at DEBUG, mailparser-reply its patterns for every mail
+    bot.deliver(make_mail(ERIKA, "Passwort vergessen", "Ich habe mein Passwort vergessen. Was nun?"))
+    done = subprocess.run(
+        [sys.executable, "-m", "mailbot.cli", "--log-level", "DEBUG", "run", "--once",
+         "--config", str(bot.config)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    loggers = Counter(line.split()[3] for line in done.stderr.splitlines() if " DEBUG " in line)
+    assert any(name.startswith("mailbot.") for name in loggers)  # mailbot's own details
+    assert any(name.startswith("imapclient") for name in loggers)  # what DEBUG is for (docs/privacy.md)
+    assert not [name for name in loggers if name.startswith(("markdown_it", "mailparser_reply"))]
+    assert "answered" in done.stderr
