@@ -111,9 +111,9 @@ def shared_model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def model_folder(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
     """One classifier model folder for the bots of the whole run: the shipped KB's model is trained
-    once and read by the tests after (training it per test took ~1.4 s, minutes over the suite); a KB
-    that differs is trained there again. A test about a missing model or about training from scratch
-    is marked `own_model` and gets a folder of its own."""
+    once and read by the tests after (training and saving it took ~2.6 s per test, minutes over the
+    suite); a KB that differs is trained there again. A test about a missing model or about training
+    from scratch is marked `own_model` and gets a folder of its own."""
     if request.node.get_closest_marker("own_model"):
         folder = tmp_path / "model"
     else:
