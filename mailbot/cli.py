@@ -275,8 +275,10 @@ def _setup_logging(level: str) -> None:
     # looking the customer up (issue 15); at DEBUG, markdown-it's trace of every block rule (~1,400
     # lines per rendered article) and mailparser-reply's patterns for every mail, which drowned the
     # IMAP conversation DEBUG is for (docs/privacy.md) (their warnings and errors still show)
-    chatty = ("mail.log", "alembic", "apscheduler", "procrastinate", "httpx", "httpcore")
-    for name in (*chatty, "markdown_it", "mailparser_reply"):
+    for name in (
+        "mail.log", "alembic", "apscheduler", "procrastinate", "httpx", "httpcore",
+        "markdown_it", "mailparser_reply",
+    ):  # fmt: skip
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
