@@ -465,6 +465,7 @@ def measure_size(
         fetched, fetch_seconds = floor_fetch(dovecot, user, "INBOX")
         assert fetched == count, f"fetched {fetched} of {count}"
         load = load_average()
+        sink_started = time.process_time()  # the sink's thread is all this process runs meanwhile
         if profile is not None:
             profile.mkdir(parents=True, exist_ok=True)
             env["MAILBOT_BENCH_SQL_OUT"] = str(profile / f"{label}-sql.json")
@@ -476,11 +477,10 @@ def measure_size(
             )
         else:
             OUT.mkdir(parents=True, exist_ok=True)
-            sink_started = time.process_time()  # the sink's thread is all this process runs meanwhile
             result = run_child(
                 [*MAILBOT, "run", "--once", "--config", str(config)], env, log_to=OUT / f"{label}.log"
             )
-            sink_cpu = time.process_time() - sink_started
+        sink_cpu = time.process_time() - sink_started
         checked = check_everything_decided(Path(tmp) / "mailbot.db", sink, sent_before)
         send_seconds = floor_send(sink.messages)
     return SizeResult(
