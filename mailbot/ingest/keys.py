@@ -34,7 +34,7 @@ def content_keys(raw: bytes) -> ContentKeys:
     header, body = _split(raw)
     message = BytesHeaderParser(policy=compat32).parsebytes(header)
     sender = " ".join(str(message.get("From", "")).split())[:MAX_FROM_BYTES]
-    message_id = message_id_of(raw)
+    message_id = message_id_of(raw, message)  # the header block parsed once (issue 13)
     digest = hashlib.sha256()
     for chunk in (message_id.encode("utf-8", "surrogateescape"), sender.encode("utf-8", "surrogateescape"),
                   _LINE_END.sub(b"\n", body).rstrip()):  # fmt: skip

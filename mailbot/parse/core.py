@@ -42,13 +42,16 @@ def derived_message_id(raw: bytes) -> str:
     return f"<{hashlib.sha256(raw).hexdigest()[:32]}@mailbot.invalid>"
 
 
-def message_id_of(raw: bytes) -> str:
+def message_id_of(raw: bytes, header: Message | None = None) -> str:
     """The Message-ID exactly as ``parse_mail`` reports it, read from the header block only.
 
     Ingest keys its de-duplication on it before the mail is parsed, and threading later compares
-    it with the In-Reply-To of replies, so both must come from this one function.
+    it with the In-Reply-To of replies, so both must come from this one function. `header`: the
+    raw's header block as a caller already parsed it (compat32), so that it is not parsed twice.
     """
-    return _own_message_id(BytesHeaderParser(policy=compat32).parsebytes(raw), raw)
+    if header is None:
+        header = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    return _own_message_id(header, raw)
 
 
 def _own_message_id(message: Message, raw: bytes) -> str:

@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from mailbot.decide import decide
 from mailbot.domain import Action, Decision, ParsedMail, Prediction, RuleEffect
 from mailbot.errors import Quarantine
+from mailbot.ingest.keys import content_keys
 from mailbot.parse import derived_message_id, message_id_of, parse_mail
 from mailbot.rules import RULES, RuleContext, apply_rules, is_automatic
 
@@ -444,6 +445,7 @@ def test_ingest_key_never_raises_and_matches_the_parsed_id(raw):
     key = message_id_of(raw)
     assert key.startswith("<") and key.endswith(">")
     assert message_id_of(raw) == key
+    assert content_keys(raw).message_id == key  # ingest's keys, from the header block it parsed itself
     result = run_pipeline(raw)
     if isinstance(result, ParsedMail):
         assert result.message_id == key

@@ -12,6 +12,7 @@ import pytest
 
 from mailbot.domain import ParsedMail
 from mailbot.errors import Quarantine
+from mailbot.ingest.keys import content_keys
 from mailbot.parse import message_id_of, parse_mail
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -87,4 +88,6 @@ def test_ingest_key_equals_the_parsed_message_id(corpus):
     name, results = corpus
     for file, result in results.items():
         if isinstance(result, ParsedMail):
-            assert message_id_of((CORPORA[name] / file).read_bytes()) == result.message_id, file
+            raw = (CORPORA[name] / file).read_bytes()
+            assert message_id_of(raw) == result.message_id, file
+            assert content_keys(raw).message_id == result.message_id, file
