@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -82,6 +83,42 @@ def test_a_mail_that_fails_is_rolled_back_alone_and_the_batch_goes_on(bot: Bot, 
     assert "kaputt" in (rows[people[1]].reason or "")
     assert [len(bot.sent_to(p)) for p in people] == [1, 0, 1]
     assert {row.inbound_id for row in bot.outbox()} == {rows[people[0]].id, rows[people[2]].id}
+
+
+def test_a_failing_mail_rolls_its_batch_back_and_the_batch_is_decided_again_a_mail_at_a_time(
+    bot: Bot, monkeypatch, caplog
+) -> None:
+    """No savepoint per mail (issue 13): the first mail that fails rolls back its batch's decisions, and
+    the batch is decided again a mail at a time. The others are decided once, one reply queued each, no
+    row of the rolled-back decisions left; the failure is counted and logged for its own mail alone,
+    and the warning says which mail took the batch down."""
+    people = customers(4)
+    for index, person in enumerate(people):
+        bot.deliver(make_mail(person, POISON if index == 2 else "Passwort vergessen", QUESTION))
+    monkeypatch.setattr(process, "apply_decision", poisoned(process.apply_decision, RuntimeError("kaputt")))
+    app = build_app(load_settings(bot.config))
+    source = app.make_source()
+    try:
+        source.fetch_new()
+        with caplog.at_level(logging.WARNING, logger="mailbot.pipeline.process"):
+            report = process_pending(app)
+    finally:
+        source.close()
+        app.close()
+    rows = dict(zip(people, bot.inbound(), strict=True))
+    poison = rows[people[2]]
+    assert (report.decided, report.failures) == (3, 1)
+    assert (
+        f"a batch of 4 mails could not be committed (inbound #{poison.id} failed: RuntimeError)"
+        in caplog.text
+    )
+    failures_logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("processing")]
+    assert failures_logged == [f"processing inbound #{poison.id} failed"]  # once, when decided alone
+    assert "kaputt" in (poison.last_error or "") and poison.attempts == 1
+    others = [rows[p] for p in people if p != people[2]]
+    assert [(row.state, row.outcome, row.attempts) for row in others] == [("done", "answered", 1)] * 3
+    assert sorted(row.inbound_id for row in bot.outbox()) == sorted(row.id for row in others)
+    assert len(bot.tickets()) == 3
 
 
 @pytest.mark.parametrize("mails", [BATCH_SIZE + 5])

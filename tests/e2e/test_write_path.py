@@ -89,7 +89,7 @@ def test_an_answered_mail_is_written_in_few_statements_and_stores_the_same(
     """Per answered mail: one UPDATE of its inbound row (sender and outcome together), the ticket's
     INSERT with its reference (no UPDATE after it), one INSERT for its events, and no flush of the
     ORM's unit of work (issue 13: there were three, for the ticket's id and before queries, then one
-    for the inbound row when the mail's savepoint ended); the batch looks up its
+    for the inbound row when the mail's savepoint ended), and no savepoint per mail; the batch looks up its
     Message-IDs in the outbox once, not each mail. The tickets, their events in order and the replies
     are as before, and our own mail come back (known only from the outbox) is still ignored."""
     config = write_config(tmp_path / "mailbot.toml", dovecot, imap_user, smtp_sink, database_url=database_url)
@@ -110,6 +110,7 @@ def test_an_answered_mail_is_written_in_few_statements_and_stores_the_same(
     assert counted["INSERT ticket_events"] == len(people)
     assert counted["SELECT outbox by message_id"] == 1
     assert counted["flush"] == 0
+    assert counted["SAVEPOINT"] == 0  # one batch: its mails stand or fall together (pipeline.process)
     bot.run_once()
     rows = {row.from_addr: row for row in bot.inbound()}
     assert rows["frueher@example.org"].outcome == "ignored"
