@@ -286,6 +286,9 @@ def _decide_together(
                 session, app, row, prepared[row.id], outside_hours, in_outbox, composer=composer
             )
             update_now(session, row)  # its outcome, without the unit of work's flush (issue 13)
+            # what the decision changed on rows it had loaded (an incident's parent), written now, as a
+            # savepoint's end wrote it: the next mail's reads (db.reads) see only what is written
+            session.flush()
         except Exception as exc:
             if composer is not None:
                 composer.forget_from(mark)  # the batch's rows are rolled back: their bytes are not wanted
