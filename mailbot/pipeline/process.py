@@ -250,8 +250,7 @@ def _decide_batch(
         mails = [item.mail for item in prepared.values() if item.mail is not None]
         in_outbox = in_our_outbox(session, app, (mail.message_id for mail in mails))
         if len(rows) > 1:  # no savepoint per mail: a failure rolls the batch back (`_process_batch`)
-            _decide_together(session, app, rows, prepared, outside_hours, in_outbox, composer, decided)
-            return decided, failed
+            return _decide_together(session, app, rows, prepared, outside_hours, in_outbox, composer), []
         for row in rows:  # a mail decided alone (never composed beside): its failure is recorded here
             try:
                 with session.begin_nested():
@@ -273,12 +272,12 @@ def _decide_together(
     outside_hours: OutsideHours | None,
     in_outbox: frozenset[str],
     composer: ComposePool | None,
-    decided: list[Decided],
-) -> None:
+) -> list[Decided]:
     """Every mail of the batch in the batch's transaction, without a savepoint each (two statements and
-    ~0.3 ms of the worker's CPU per mail, issue 13: `bench/deciding_cpu.py`); raises _MailFailed at
-    the first mail that fails, after which the caller's transaction rolls back. The rows' bytes are
-    collected before the commit, as `_decide_batch` does."""
+    ~0.2-0.3 ms of the worker's CPU per mail, issue 13: `bench/deciding_cpu.py`), then the rows' bytes
+    from the compose child, before the commit; raises _MailFailed at the first mail that fails, after
+    which the caller's transaction rolls back."""
+    decided: list[Decided] = []
     mark = composer.mark() if composer is not None else 0
     for row in rows:
         try:
@@ -296,6 +295,7 @@ def _decide_together(
         decided.append((row.id, outcome))
     if composer is not None:
         composer.collect(session)  # the rows' bytes, before the commit (raises: nothing is)
+    return decided
 
 
 def process_one(
