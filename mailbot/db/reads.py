@@ -10,7 +10,8 @@ What they leave out of the autoflush: rows of objects merely changed in the sess
 first. New objects are (`session.new`): a query must see the rows a caller added and has not flushed
 (a ticket, an outbox row). Callers read only what does not change after it is written (references,
 addresses and times of mail sent), which every decision writes at once (`db.write_now`) or flushes
-when its savepoint ends.
+when it ends (pipeline.process: after each mail of a batch, or as a mail decided alone leaves its
+savepoint).
 """
 
 from __future__ import annotations
