@@ -28,7 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from mailbot.app import App
 from mailbot.classify.store import is_current
-from mailbot.forking import leave_signals_to_the_worker
+from mailbot.forking import leave_signals_to_the_worker, yield_to_the_worker
 from mailbot.parse.language import detector
 from mailbot.pipeline.prepare import Prepared, Stored, prepare_batch
 
@@ -40,10 +40,12 @@ _APP: App | None = None  # in the child only: the app whose models it uses (inhe
 
 def _become_child(app: App) -> None:
     """In the forked child: the worker's signal plumbing is not ours (a signal meant for the worker
-    must not be reported through its wakeup pipe by us); the worker ends the pool when it stops."""
+    must not be reported through its wakeup pipe by us), nor its claim on a core; the worker ends the
+    pool when it stops."""
     global _APP
     _APP = app
     leave_signals_to_the_worker()
+    yield_to_the_worker()
     threading.Thread(target=_end_with, args=(os.getppid(),), name="parent-watch", daemon=True).start()
 
 

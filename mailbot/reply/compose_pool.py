@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mailbot.db.schema import OutboxMail
-from mailbot.forking import leave_signals_to_the_worker
+from mailbot.forking import leave_signals_to_the_worker, yield_to_the_worker
 from mailbot.logredact import shortened
 from mailbot.reply.outbox import Outgoing, Sender, compose_outgoing
 from mailbot.reply.render import TemplateRenderer
@@ -88,6 +88,7 @@ class ComposePool:
                 job_write.close()
                 answer_read.close()
                 leave_signals_to_the_worker()
+                yield_to_the_worker()
                 status = _serve(renderer, job_read, answer_write)
             except BaseException:  # the child must end here, whatever happened
                 log.exception("compose process failed")

@@ -13,7 +13,8 @@ nothing more and exits.
 Why a process: the delivery thread shared one interpreter with the process stage (delivery cost the
 process stage ~14 % of its rate, bench/README.md, session 8), so `run --once` used one core. The parent
 wakes the child through a pipe after each committed batch. At the end the parent collects the child's
-DeliveryReport (errors included) from a second pipe.
+DeliveryReport (errors included) from a second pipe. The child yields a core to the deciding parent
+(mailbot.forking.HELPER_NICENESS): what it sends can wait a moment, the parent's next batch cannot.
 
 No SQLite connection crosses the fork: the parent closes its engine's pooled connections just before
 forking (they open again at their next use) and the child starts its engine's pool anew. The child
@@ -33,6 +34,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
+from mailbot.forking import yield_to_the_worker
 from mailbot.reply import outbox_states
 from mailbot.reply.deliver import Deliverer, DeliveryReport
 from mailbot.reply.delivery_thread import DeliveryThread
@@ -91,6 +93,7 @@ class DeliveryProcess:
             try:
                 os.close(wake_write)
                 os.close(result_read)
+                yield_to_the_worker()
                 self.gate.in_child()
                 self.engine.dispose(close=False)  # a pool of its own, should the parent have held one
                 status = _serve(self.make_deliverer, self.gate, self.name, wake_read, result_write)
