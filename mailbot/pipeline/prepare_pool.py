@@ -40,12 +40,10 @@ _APP: App | None = None  # in the child only: the app whose models it uses (inhe
 
 def _become_child(app: App) -> None:
     """In the forked child: the worker's signal plumbing is not ours (a signal meant for the worker
-    must not be reported through its wakeup pipe by us), nor its claim on a core; the worker ends the
-    pool when it stops."""
+    must not be reported through its wakeup pipe by us); the worker ends the pool when it stops."""
     global _APP
     _APP = app
     leave_signals_to_the_worker()
-    yield_to_the_worker()
     threading.Thread(target=_end_with, args=(os.getppid(),), name="parent-watch", daemon=True).start()
 
 
@@ -62,15 +60,22 @@ def _prepare(stored: Sequence[Stored]) -> dict[int, Prepared]:
 
 
 def _ready() -> bool:
+    yield_to_the_worker()
     return True
 
 
 def _load_models() -> bool:
     """The language detector first: the ~48 MB its loading frees are then reused by the models'
-    loading instead of adding to the child's peak (271 against 303 MB, bench/README.md)."""
+    loading instead of adding to the child's peak (271 against 303 MB, bench/README.md).
+
+    The child yields the cores to the worker (mailbot.forking) only once the models are read: until
+    then the worker's first batch waits for them, and a child niced from the fork on read them while
+    the worker and the mail server were busy with the fetch (in two of five runs over a backlog the
+    first decision came 1.7-2.7 s later, bench/README.md, session 19)."""
     assert _APP is not None, "the prepare pool's child was not initialised"
     detector()
     _ = _APP.classifier, _APP.severity
+    yield_to_the_worker()
     return True
 
 
