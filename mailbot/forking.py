@@ -13,8 +13,10 @@ import signal
 # for it with time to spare (the prepare process a batch ahead, the compose process until the batch
 # commits, delivery until the pass ends). On a machine with fewer cores than busy processes, a helper
 # that takes the core the worker is waiting for delays everything behind it (issue 13, bench/README.md
-# "session 19": the worker waited for a core 14-17 s of a 10k run, 3-4 s with the helpers at 10).
-HELPER_NICENESS = 10
+# "session 19": the worker waited for a core 13-18 s of a 10k run, 7-8 s with the helpers at 5 and 3-4 s
+# at 10, which was no faster). Not more: the helpers give way to every other process of the machine
+# too, and a pass slowed by ~15 % beside an unrelated busy process at 5 as at 10.
+HELPER_NICENESS = 5
 
 
 def leave_signals_to_the_worker() -> None:
