@@ -70,8 +70,8 @@ def _load_models() -> bool:
 
     The child yields the cores to the worker (mailbot.forking) only once the models are read: until
     then the worker's first batch waits for them, and a child niced from the fork on read them while
-    the worker and the mail server were busy with the fetch (in two of five runs over a backlog the
-    first decision came 1.7-2.7 s later, bench/README.md, session 19)."""
+    the worker and the mail server were busy with the fetch (in two runs over a backlog the first
+    decision came 1.7-2.7 s later, bench/README.md, session 19)."""
     assert _APP is not None, "the prepare pool's child was not initialised"
     detector()
     _ = _APP.classifier, _APP.severity

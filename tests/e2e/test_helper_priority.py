@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosmtplib
+import pytest
 
 from mailbot.app import build_app
 from mailbot.config import load_settings
@@ -49,9 +50,13 @@ def note_helpers(monkeypatch: Any, notes: Path) -> None:
     monkeypatch.setattr(aiosmtplib.SMTP, "sendmail", send)
 
 
-def test_the_helpers_of_run_once_yield_the_cores_to_the_worker(bot: Bot, monkeypatch, tmp_path) -> None:
+@pytest.mark.parametrize("models", ["read by the child", "read by the worker before the fork"])
+def test_the_helpers_of_run_once_yield_the_cores_to_the_worker(
+    bot: Bot, monkeypatch, tmp_path, models: str
+) -> None:
     mails = BATCH_SIZE + 5
-    train(bot)
+    if models == "read by the child":
+        train(bot)  # a saved model fits: the parsing process reads it itself, then yields
     backlog(bot, mails)
     notes = tmp_path / "helpers"
     note_helpers(monkeypatch, notes)
