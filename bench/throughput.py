@@ -279,33 +279,32 @@ def run_child(
     mailbot's (session 19, 3,000 mails with --profile: the worker's log writes 4.2 % of its samples
     through the pipe, 0.5 % into a file)."""
     started, started_at = time.perf_counter(), time.time()
-    log_file = tempfile.TemporaryFile()  # noqa: SIM115 - read back and closed below
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
-    spy = None
-    if profile_to is not None:
-        spy = subprocess.Popen(
-            [
-                str(VENV_BIN / "py-spy"),
-                "record",
-                "--pid",
-                str(proc.pid),
-                "--format",
-                "raw",
-                "--nolineno",
-                "--subprocesses",
-                "--rate",
-                "200",
-                "-o",
-                str(profile_to),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    with TreeSampler(proc.pid) as cores:
-        _pid, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    with log_file:
+    with tempfile.TemporaryFile() as log_file:
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+        spy = None
+        if profile_to is not None:
+            spy = subprocess.Popen(
+                [
+                    str(VENV_BIN / "py-spy"),
+                    "record",
+                    "--pid",
+                    str(proc.pid),
+                    "--format",
+                    "raw",
+                    "--nolineno",
+                    "--subprocesses",
+                    "--rate",
+                    "200",
+                    "-o",
+                    str(profile_to),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        with TreeSampler(proc.pid) as cores:
+            _pid, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
         log_file.seek(0)
         stderr_lines = log_file.readlines()
     if log_to is not None:
