@@ -18,6 +18,7 @@ already holds), and an updated one would keep values its row no longer has.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -65,6 +66,35 @@ def insert_now(session: Session, obj: Row) -> Row:
     session.add(obj)
     _remember(session, obj, inserted=True)
     return obj
+
+
+def insert_all_now(session: Session, objects: Sequence[object]) -> None:
+    """INSERT the rows of `objects` (transient, one mapped class, primary keys left to the database)
+    in one executemany in the session's transaction, as `insert_now` would write each. Their ids are
+    not read and the objects stay outside the session: for rows nothing in the transaction reads back
+    as objects (a batch's outbox mail, mailbot.reply.compose_pool). Raises what the INSERT raises."""
+    if not objects:
+        return
+    flush_new(session)
+    plan = _plan(inspect(objects[0]).mapper)
+    statement = _plain_insert(plan.statement.table)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # one executemany per set of columns
+    for obj in objects:
+        loaded = obj.__dict__
+        values: dict[str, Any] = {}
+        for attribute, column, default in plan.columns:
+            value = loaded.get(attribute, default)
+            if value is not _UNSET:
+                values[column] = value
+        groups.setdefault(tuple(values), []).append(values)
+    connection = session.connection()
+    for rows in groups.values():
+        connection.execute(statement, rows)
+
+
+@functools.cache
+def _plain_insert(table: Any) -> Insert:
+    return insert(table)
 
 
 def update_now(session: Session, obj: object) -> None:

@@ -29,6 +29,7 @@ from mailbot.db.schema import InboundMail, OutboxMail, Ticket, TicketEvent
 from mailbot.domain import ParsedMail, RuleEffect, RuleHit
 from mailbot.parse.dsn import DeliveryReport, read_delivery_report
 from mailbot.reply.compose import verify_message_id
+from mailbot.reply.pending_outbox import before_reading, with_message_id
 from mailbot.tickets.notify import mail_team
 from mailbot.tickets.team_view import recipient_label
 
@@ -126,6 +127,7 @@ def _our_mails(session: Session, app: App, message_ids: Sequence[str]) -> tuple[
     wanted = [mid for mid in message_ids if verify_message_id(mid, key) or not _SIGNED_SHAPE.match(mid)]
     if not wanted:
         return ()
+    before_reading(session, with_message_id(wanted))
     rows = session.scalars(
         select(OutboxMail)
         .where(OutboxMail.mailbox == app.mailbox, OutboxMail.message_id.in_(wanted))

@@ -33,6 +33,7 @@ from mailbot.kb.model import Article
 from mailbot.pipeline.prepare import Prepared, severity_for, shown_to_customer
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Composer, Outgoing, enqueue
+from mailbot.reply.pending_outbox import before_reading, team_notices_about
 from mailbot.reports.failure import failure_signal
 from mailbot.tickets.agent_mail import SUGGESTED, suggestion
 from mailbot.tickets.incidents import MAX_CANDIDATES, Candidate, pick_parent, stored_signal_names
@@ -447,6 +448,7 @@ class _Effects:
         (`ix_tickets_customer`) to their notices of the hour (`ix_outbox_ticket`), so the count does
         not read the mailbox's other mail (a ticket's notices are in its mailbox)."""
         cap = self.app.settings.limits.team_notices_per_sender_per_hour
+        before_reading(self.session, team_notices_about(self.session, ticket.customer))
         recent = read_scalar(
             self.session,
             _NOTICES_FOR_CUSTOMER,

@@ -41,6 +41,7 @@ from mailbot.pipeline.prepare import Prepared, Stored, prepare_batch, severity_f
 from mailbot.pipeline.rule_context import in_our_outbox
 from mailbot.reply.compose_pool import ComposePool
 from mailbot.reply.outbox import Composer
+from mailbot.reply.pending_outbox import waiting_in
 from mailbot.tickets.agent_mail import refuse_agent_mail
 
 log = logging.getLogger(__name__)
@@ -274,28 +275,46 @@ def _decide_together(
     composer: ComposePool | None,
 ) -> list[Decided]:
     """Every mail of the batch in the batch's transaction, without a savepoint each (two statements and
-    ~0.2-0.3 ms of the worker's CPU per mail, issue 13: `bench/deciding_cpu.py`), then the rows' bytes
-    from the compose child, before the commit; raises _MailFailed at the first mail that fails, after
-    which the caller's transaction rolls back."""
+    ~0.2-0.3 ms of the worker's CPU per mail, issue 13: `bench/deciding_cpu.py`), then its outbox rows
+    with their bytes from the compose child, in one INSERT before the commit; raises _MailFailed at the
+    first mail that fails, after which the caller's transaction rolls back."""
     decided: list[Decided] = []
     mark = composer.mark() if composer is not None else 0
-    for row in rows:
-        try:
-            outcome = process_one(
-                session, app, row, prepared[row.id], outside_hours, in_outbox, composer=composer
-            )
-            update_now(session, row)  # its outcome, without the unit of work's flush (issue 13)
-            # what the decision changed on rows it had loaded (an incident's parent), written now, as a
-            # savepoint's end wrote it: the next mail's reads (db.reads) see only what is written
-            session.flush()
-        except Exception as exc:
-            if composer is not None:
-                composer.forget_from(mark)  # the batch's rows are rolled back: their bytes are not wanted
-            raise _MailFailed(row.id, exc) from exc
-        decided.append((row.id, outcome))
+    try:
+        with waiting_in(session, composer):  # the outbox's readers see the rows not written yet
+            for row in rows:
+                outcome = _decide_in_batch(session, app, row, prepared, outside_hours, in_outbox, composer)
+                decided.append((row.id, outcome))
+    except _MailFailed:
+        if composer is not None:
+            composer.forget_from(mark)  # the batch's rows are rolled back: their bytes are not wanted
+        raise
     if composer is not None:
-        composer.collect(session)  # the rows' bytes, before the commit (raises: nothing is)
+        composer.collect(session)  # the rows with their bytes, before the commit (raises: nothing is)
     return decided
+
+
+def _decide_in_batch(
+    session: Session,
+    app: App,
+    row: InboundMail,
+    prepared: dict[int, Prepared],
+    outside_hours: OutsideHours | None,
+    in_outbox: frozenset[str],
+    composer: ComposePool | None = None,
+) -> tuple[str, str] | None:
+    """One mail of `_decide_together`'s batch; raises _MailFailed."""
+    try:
+        outcome = process_one(
+            session, app, row, prepared[row.id], outside_hours, in_outbox, composer=composer
+        )
+        update_now(session, row)  # its outcome, without the unit of work's flush (issue 13)
+        # what the decision changed on rows it had loaded (an incident's parent), written now, as a
+        # savepoint's end wrote it: the next mail's reads (db.reads) see only what is written
+        session.flush()
+    except Exception as exc:
+        raise _MailFailed(row.id, exc) from exc
+    return outcome
 
 
 def process_one(

@@ -21,6 +21,7 @@ from mailbot.db.reads import read_rows, read_scalar
 from mailbot.db.schema import InboundMail, OutboxMail
 from mailbot.domain import ParsedMail
 from mailbot.reply.compose import verify_message_id
+from mailbot.reply.pending_outbox import before_reading, to_customer_counted, with_message_id
 from mailbot.rules import RuleContext
 from mailbot.rules.base import address_key
 from mailbot.rules.reply_target import reply_target
@@ -60,6 +61,7 @@ def _own_ids(session: Session, app: App, message_id: str, in_outbox: frozenset[s
         return frozenset({message_id})
     if in_outbox is not None:
         return frozenset({message_id}) if message_id in in_outbox else frozenset()
+    before_reading(session, with_message_id([message_id]))
     found = session.scalar(
         select(OutboxMail.message_id).where(
             OutboxMail.mailbox == app.mailbox, OutboxMail.message_id == message_id
@@ -78,6 +80,7 @@ def in_our_outbox(session: Session, app: App, message_ids: Iterable[str]) -> fro
     that starts with it), a cost that grew with the mail already sent (issue 13)."""
     unsigned = sorted({mid for mid in message_ids if not verify_message_id(mid, app.message_id_key)})
     found: set[str] = set()
+    before_reading(session, with_message_id(unsigned))
     for chunk in in_chunks(unsigned):
         rows = session.execute(
             select(OutboxMail.message_id, OutboxMail.mailbox).where(OutboxMail.message_id.in_(chunk))
@@ -92,6 +95,7 @@ def mails_to(session: Session, mailbox: str, address: str, since: datetime) -> i
     key = _key(address)
     if key is None:
         return 0
+    before_reading(session, to_customer_counted(session, key, None))
     counted = read_scalar(session, _MAILS_TO, {"mailbox": mailbox, "key": key, "since": since})
     return counted or 0
 
@@ -116,6 +120,7 @@ def mails_because_of(session: Session, mailbox: str, sender: str, since: datetim
     key = _key(sender)
     if key is None:
         return 0
+    before_reading(session, to_customer_counted(session, None, key))
     counted = read_scalar(session, _MAILS_BECAUSE_OF, {"mailbox": mailbox, "key": key, "since": since})
     return counted or 0
 
@@ -149,6 +154,7 @@ def mails_counted(
             mails_to(session, mailbox, recipient, since),
             mails_because_of(session, mailbox, sender, since) if sender is not None else 0,
         )
+    before_reading(session, to_customer_counted(session, to_key, from_key))
     row = read_rows(session, _BOTH, {"mailbox": mailbox, "key": to_key, "from_key": from_key, "since": since})
     to_recipient, for_sender = row[0]
     return to_recipient or 0, for_sender or 0

@@ -2,12 +2,14 @@
 
 Why: building outgoing mail (the templates, then the stdlib's headers, folding and generator) was
 about half of what the deciding process did per mail during `run --once` over a backlog (issue 13).
-The decision stays in the worker: it stores each row with its Message-ID, recipient and everything
+The decision stays in the worker: it makes each row with its Message-ID, recipient and everything
 the decision needs, and hands what the bytes are built from (`outbox.compose_outgoing`'s arguments)
 to the child, which builds them while the worker decides the next mails. Before the batch commits,
-`collect()` takes the subjects and bytes back and puts them into the rows. So every row is committed
-with its final bytes, as before: no reader of `outbox.raw` ever sees a row without them, and a re-send
-is byte-identical.
+`collect()` takes the subjects and bytes back, puts them into the rows and writes the rows, all in one
+INSERT. So every row is written with its final bytes, as before: no reader of `outbox.raw` ever sees a
+row without them, and a re-send is byte-identical. A read of the outbox before then that could see a
+waiting row (the next mail's per-address limits, when one sender wrote twice in a batch) has it written
+first (`write_if`, mailbot.reply.pending_outbox).
 
 What a death leaves behind: nothing. A child that dies, or fails on a mail, fails the batch before its
 commit; the batch is then decided again a mail at a time, composed in the worker (pipeline.process),
@@ -31,14 +33,15 @@ from datetime import datetime
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 
-from sqlalchemy import Engine, bindparam, update
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from mailbot.db.schema import OutboxMail
+from mailbot.db.write_now import insert_all_now
 from mailbot.forking import leave_signals_to_the_worker, yield_to_the_worker
 from mailbot.logredact import shortened
 from mailbot.reply.outbox import Outgoing, Sender, compose_outgoing
+from mailbot.reply.pending_outbox import Seen
 from mailbot.reply.render import TemplateRenderer
 
 log = logging.getLogger(__name__)
@@ -65,11 +68,11 @@ class ComposeFailed(RuntimeError):
 
 class ComposePool:
     """One child composing for one pass; `compose` per mail, `collect` before each commit, `close` at
-    the end. Implements `outbox.Composer`."""
+    the end. Implements `outbox.Composer` and `pending_outbox.PendingRows`."""
 
     def __init__(self, renderer: TemplateRenderer, engine: Engine) -> None:
         self.renderer = renderer
-        self._pending: dict[int, OutboxMail] = {}  # job number -> the row waiting for its bytes
+        self._pending: dict[int, OutboxMail] = {}  # job number -> the row (not written) waiting for its bytes
         self._numbered = 0
         self._sender: Sender | None = None  # the last one sent
         job_read, job_write = Pipe(duplex=False)
@@ -116,7 +119,8 @@ class ComposePool:
         return self._jobs is not None
 
     def compose(self, row: OutboxMail, sender: Sender, item: Outgoing, now: datetime) -> bool:
-        """Hand `row`'s mail to the child; False once the child is gone (the caller composes it)."""
+        """Hand `row`'s mail to the child, and the row is written when its bytes are collected; False
+        once the child is gone (the caller composes and writes it)."""
         if self._jobs is None:
             return False
         # the sender only when it changes (one per client); the hook that tells the team of a failed
@@ -147,10 +151,15 @@ class ComposePool:
         for number in [number for number in self._pending if number > mark]:
             del self._pending[number]
 
+    def write_if(self, session: Session, seen: Seen) -> None:
+        """Collect (and so write) the waiting rows now if a read is about to look for one of them."""
+        if any(seen(row) for row in self._pending.values()):
+            self.collect(session)
+
     def collect(self, session: Session) -> None:
-        """Write every waiting row's subject and bytes in `session`'s transaction (one UPDATE for all);
-        raises ComposeFailed when the child failed on one of them or is gone (the caller's transaction
-        must then not commit)."""
+        """Write every waiting row with its subject and bytes in `session`'s transaction (one INSERT for
+        all); raises ComposeFailed when the child failed on one of them or is gone (the caller's
+        transaction must then not commit)."""
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
@@ -162,18 +171,19 @@ class ComposePool:
         except (OSError, EOFError) as exc:
             self._lost(exc)
             raise ComposeFailed(f"the compose process is gone ({exc})") from exc
-        composed: list[tuple[OutboxMail, str, bytes]] = []
+        composed: list[OutboxMail] = []
         for number, subject, raw, error in answers:
             row = pending.pop(number, None)
             if row is None:  # rolled back with its mail
                 continue
             if error is not None:
                 raise ComposeFailed(f"composing outbox mail {row.kind!r} failed: {error}")
-            composed.append((row, subject, raw))
+            row.subject, row.raw = subject, raw
+            composed.append(row)
         if pending:
             self._lost(f"{len(pending)} mails not answered")
             raise ComposeFailed(f"the compose process did not answer for {len(pending)} mails")
-        _write(session, composed)
+        insert_all_now(session, composed)  # in the order they were queued
 
     def _lost(self, reason: object) -> None:
         log.warning("the compose process is gone (%s); the rest of the pass composes in one process", reason)
@@ -191,31 +201,6 @@ class ComposePool:
             self.pid = None
             if os.waitstatus_to_exitcode(status) != 0:
                 log.warning("the compose process ended with %s", os.waitstatus_to_exitcode(status))
-
-
-def _write(session: Session, composed: list[tuple[OutboxMail, str, bytes]]) -> None:
-    """The rows' subjects and bytes in one executemany; the ORM's unit of work would compare and
-    write them one row at a time (a tenth of the worker's time per batch). A row not written yet
-    (outbox.enqueue writes each at once) simply gets them before its INSERT."""
-    written = [(row, subject, raw) for row, subject, raw in composed if row.id is not None]
-    if written:
-        session.execute(
-            _SET_COMPOSED,
-            [{"row_id": row.id, "subject": subject, "raw": raw} for row, subject, raw in written],
-        )
-    for row, subject, raw in composed:
-        if row.id is None:
-            row.subject, row.raw = subject, raw
-        else:  # as loaded: what the database holds now
-            set_committed_value(row, "subject", subject)
-            set_committed_value(row, "raw", raw)
-
-
-_SET_COMPOSED = (
-    update(OutboxMail.__table__)
-    .where(OutboxMail.__table__.c.id == bindparam("row_id"))
-    .values(subject=bindparam("subject"), raw=bindparam("raw"))
-)
 
 
 def _serve(renderer: TemplateRenderer, jobs: Connection, answers: Connection) -> int:

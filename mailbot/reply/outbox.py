@@ -66,8 +66,8 @@ def _auto_submitted(item: Outgoing, rendered: Rendered) -> str | None:
 
 
 class Composer(Protocol):
-    """Builds a row's bytes elsewhere (mailbot.reply.compose_pool) and puts them into the row before
-    the caller's transaction commits."""
+    """Builds a row's bytes elsewhere (mailbot.reply.compose_pool), puts them into the row and writes
+    it before the caller's transaction commits."""
 
     renderer: TemplateRenderer
 
@@ -93,8 +93,9 @@ def enqueue(
     naming its cause (unique per mailbox), so that doing the same thing twice sends once.
 
     A recipient that cannot be sent to gives a failed row (see the module's docstring), not an error.
-    `composer` (a backlog's decisions): the row is stored now and its subject and bytes are built
-    beside the caller, who must collect them before committing (mailbot.reply.compose_pool)."""
+    `composer` (a backlog's decisions): the subject and bytes are built beside the caller, and the row
+    is written with them when the caller collects them before committing (mailbot.reply.compose_pool);
+    until then it has no id, and reads of the outbox see it through mailbot.reply.pending_outbox."""
     message_id = make_message_id(sender.message_id_domain, key=sender.message_id_key)
     try:
         sendable_address(item.recipient)
@@ -114,8 +115,10 @@ def enqueue(
         and composer.renderer is renderer
         and composer.compose(row, sender, item, now)
     )
-    if not handed:  # the record of an unsendable mail keeps the text, not the address
-        row.subject, row.raw = compose_outgoing(renderer, sender, item, message_id, now, to=sendable)
+    if handed:  # written with its bytes when the composer collects them, before the caller commits
+        return row
+    # the record of an unsendable mail keeps the text, not the address
+    row.subject, row.raw = compose_outgoing(renderer, sender, item, message_id, now, to=sendable)
     insert_now(session, row)  # its id at once, without a flush of the rest (issue 13)
     if unsendable is not None:
         log.error("outbox #%s (%s) failed for good at enqueue: %s", row.id, item.kind, unsendable)

@@ -34,6 +34,7 @@ from mailbot.header_text import one_line
 from mailbot.kb.model import Article
 from mailbot.parse.reply import MAX_CHARS as READ_CHARS
 from mailbot.reply.compose import verify_message_id
+from mailbot.reply.pending_outbox import before_reading, with_message_id
 from mailbot.rules._headers import shown
 from mailbot.tickets.notify import ANSWERABLE_KINDS, mail_team
 
@@ -144,6 +145,7 @@ def _notice_named(session: Session, app: App, named: list[str]) -> OutboxMail | 
     for message_id in named:
         if not verify_message_id(message_id, app.message_id_key):
             continue
+        before_reading(session, with_message_id([message_id]))
         notice = session.scalar(
             select(OutboxMail).where(
                 OutboxMail.mailbox == app.mailbox,

@@ -27,6 +27,7 @@ from mailbot.addresses import canonical, same_address
 from mailbot.db.schema import InboundMail, OutboxMail, Ticket
 from mailbot.domain import ParsedMail, TicketContext, TicketState
 from mailbot.reply.compose import verify_message_id
+from mailbot.reply.pending_outbox import before_reading, with_message_id
 from mailbot.reply.subject import find_references, format_reference
 
 log = logging.getLogger(__name__)
@@ -88,17 +89,16 @@ def _candidates(
 def _ticket_of_message(session: Session, mailbox: str, message_id: str, key: bytes | None) -> int | None:
     """The ticket of a mail we sent (only ids that carry our signature count, when we sign) or of a
     customer mail already on a ticket."""
-    sent = (
-        None
-        if key is not None and not verify_message_id(message_id, key)
-        else session.scalar(
+    sent = None
+    if key is None or verify_message_id(message_id, key):
+        before_reading(session, with_message_id([message_id]))
+        sent = session.scalar(
             select(OutboxMail.ticket_id).where(
                 OutboxMail.mailbox == mailbox,
                 OutboxMail.message_id == message_id,
                 OutboxMail.to_customer.is_(True),
             )
         )
-    )
     if sent is not None:
         return sent
     return session.scalar(

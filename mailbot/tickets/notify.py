@@ -21,6 +21,7 @@ from mailbot.privacy.attachments import forwarded_copy, withheld_note
 from mailbot.reply.compose import threading_headers
 from mailbot.reply.outbox import Outgoing, Sender, enqueue
 from mailbot.reply.outbox_states import NOT_SENT
+from mailbot.reply.pending_outbox import before_reading, team_mail_of, with_dedup_key
 from mailbot.tickets.team_view import recipient_label
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def local_time(app: App, value: datetime | None) -> datetime | None:
 
 
 def already_queued(session: Session, mailbox: str, dedup_key: str) -> bool:
+    before_reading(session, with_dedup_key(dedup_key))
     found = session.scalar(
         select(OutboxMail.id).where(OutboxMail.mailbox == mailbox, OutboxMail.dedup_key == dedup_key)
     )
@@ -133,6 +135,7 @@ def to_team(
             context = {**context, "removed_attachments": removed} if removed else context
     previous = None
     if ticket_id is not None:
+        before_reading(session, team_mail_of(ticket_id))
         previous = read_scalar(session, _LATEST_TO_TEAM, {"ticket_id": ticket_id})
     # A team member's "reply" goes to the team, so it never comes back as a new request; a notice's
     # reply comes to us when members may answer by mail (tickets.agent_mail).

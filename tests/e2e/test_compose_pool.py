@@ -169,15 +169,20 @@ def test_when_the_compose_process_dies_the_pass_goes_on_without_it(bot: Bot, mon
     assert len(bot.sink.messages) == 2 * BATCH_SIZE + 1  # one answer each, none lost, none twice
 
 
-def test_the_mail_of_a_decision_rolled_back_is_not_waited_for(bot: Bot, monkeypatch) -> None:
+def fail_after_the_answer_to(monkeypatch: Any, address: str) -> None:
+    """The decision of `address`'s mail fails after its answer was queued."""
     real = process._fill_in
 
     def fails_after_its_answer(row: Any, mail: Any) -> None:
-        if mail.from_addr == "kunde7@example.org":
+        if mail.from_addr == address:
             raise RuntimeError("a fault after the answer was queued")
         real(row, mail)
 
     monkeypatch.setattr(process, "_fill_in", fails_after_its_answer)
+
+
+def test_the_mail_of_a_decision_rolled_back_is_not_waited_for(bot: Bot, monkeypatch) -> None:
+    fail_after_the_answer_to(monkeypatch, "kunde7@example.org")
     backlog(bot, BATCH_SIZE + 1)
     report = decide_all(bot)
     assert report.failures == 1 and report.decided == BATCH_SIZE  # the others were committed together

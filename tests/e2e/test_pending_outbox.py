@@ -1,0 +1,106 @@
+"""A backlog's outbox rows wait for their bytes and are written in one INSERT per batch; a read of the
+outbox that could see one of them (the per-address limits, the team-notice limit) has them written
+first, so every limit counts what the batch queued (real Dovecot, SQLite, the forked compose process)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from mailbot.pipeline.process import BATCH_SIZE
+from mailbot.reply.compose_pool import ComposePool
+from tests.e2e.conftest import TEAM, Bot, make_mail
+from tests.e2e.test_compose_pool import committed_without_bytes, fail_after_the_answer_to
+from tests.e2e.test_prepare_pool import QUESTION, backlog, decide_all
+
+pytestmark = pytest.mark.servers
+
+
+@pytest.fixture
+def outbox_inserts() -> Iterator[list[int]]:
+    """The rows of each INSERT into the outbox in this process, one entry per statement."""
+    statements: list[int] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
+        if statement.startswith("INSERT INTO outbox "):
+            statements.append(len(parameters) if many else 1)
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+
+
+@pytest.fixture
+def written_early(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many rows each `write_if` wrote before its batch's end."""
+    written: list[int] = []
+    real = ComposePool.write_if
+
+    def write_if(self: ComposePool, session: Any, seen: Any) -> None:
+        waiting = len(self._pending)
+        real(self, session, seen)
+        if waiting and not self._pending:
+            written.append(waiting)
+
+    monkeypatch.setattr(ComposePool, "write_if", write_if)
+    return written
+
+
+def test_rows_no_read_looks_for_are_written_in_one_insert_per_batch(
+    bot: Bot, outbox_inserts: list[int], written_early: list[int]
+) -> None:
+    count = 2 * BATCH_SIZE + 3
+    for number in range(count):  # one sender each; every third mail escalated (a team notice too)
+        text = f"Etwas Unbekanntes {number}." if number % 3 == 0 else QUESTION
+        bot.deliver(make_mail(f"kunde{number}@example.org", f"Frage {number}", text))
+    report = decide_all(bot)
+    escalated = len(range(0, count, 3))
+    assert report.failures == 0
+    assert report.by_outcome == {"answered": count - escalated, "escalated": escalated}
+    assert len(outbox_inserts) == 3  # one per batch
+    assert sum(outbox_inserts) == len(bot.outbox()) == count + escalated
+    assert written_early == []
+    assert committed_without_bytes(bot) == []
+    bot.run_once()
+    assert len(bot.sink.messages) == count + escalated
+
+
+def test_a_flood_inside_one_batch_is_capped_as_when_it_came_mail_by_mail(
+    bot: Bot, written_early: list[int]
+) -> None:
+    for number in range(BATCH_SIZE + 8):  # a whole batch from one sender, then some
+        bot.deliver(make_mail("flood@example.org", f"Problem {number}", f"Etwas Unbekanntes {number}."))
+    report = decide_all(bot)
+    assert report.failures == 0 and report.decided == BATCH_SIZE + 8
+    assert written_early  # the limits' reads had the batch's rows written first
+    assert len(bot.tickets()) == BATCH_SIZE + 8
+    queued = Counter(row.recipient for row in bot.outbox())
+    assert queued == {"flood@example.org": 3, TEAM: 10}  # [limits] per sender per day, per hour
+    assert committed_without_bytes(bot) == []
+    bot.run_once()
+    assert len(bot.sent_to("flood@example.org")) == 3
+    assert len(bot.sent_to(TEAM)) == 10
+
+
+def test_rows_written_early_go_with_their_batch_when_it_rolls_back(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, written_early: list[int]
+) -> None:
+    fail_after_the_answer_to(monkeypatch, "kunde7@example.org")
+    for _ in range(2):  # the second one's limits read has the first one's answer written
+        bot.deliver(make_mail("twice@example.org", "Passwort vergessen", QUESTION))
+    backlog(bot, BATCH_SIZE)
+    report = decide_all(bot)
+    assert written_early  # before kunde7 failed and the batch was rolled back
+    assert report.failures == 1 and report.decided == BATCH_SIZE + 1
+    rows = bot.outbox()
+    assert Counter(row.recipient for row in rows)["twice@example.org"] == 2  # not 3 or 4
+    assert "kunde7@example.org" not in {row.recipient for row in rows}
+    assert max(Counter(row.inbound_id for row in rows).values()) == 1  # one answer per mail
+    assert committed_without_bytes(bot) == []
