@@ -8,11 +8,11 @@ mail is decided and every reply accepted by the aiosmtpd sink: both are checked 
 the sink). In the same run, the I/O floor: a batched FETCH of the same mails over imapclient and the
 same number of replies (the very bytes mailbot sent) over one aiosmtplib connection, no processing.
 Printed: mails/s, floor, ratio, peak RSS of the worker (ru_maxrss of the child), the scaling from the
-first size to the last, and with --latency the p50/p95 arrival→reply latency of `mailbot run` (IDLE)
-while mails arrive over LMTP at 20/s.
+first size to the last, for a size run more than once its median and range, and with --latency the
+p50/p95 arrival→reply latency of `mailbot run` (IDLE) while mails arrive over LMTP at 20/s.
 
-    .venv/bin/python bench/throughput.py --counts 1000,10000    # 1k and 10k (10k: > 15 min here)
-    .venv/bin/python bench/throughput.py --counts 1000,1000     # 1k twice
+    .venv/bin/python bench/throughput.py --counts 1000,10000    # 1k and 10k (10k: about a minute here)
+    .venv/bin/python bench/throughput.py --counts 10000,10000,10000   # 10k three times, and the median
     .venv/bin/python bench/throughput.py --counts 1000 --backlog 4000 --profile bench/out/prof-backlog
     .venv/bin/python bench/throughput.py --counts 0 --latency 60
 `--profile DIR`: py-spy samples the worker (raw stacks + a table of self/cumulative time per function)
@@ -536,6 +536,27 @@ def print_size(result: SizeResult, label: str) -> None:
         print(f"  cores: {line}")
 
 
+def repeated_sizes(results: Sequence[SizeResult]) -> list[str]:
+    """A line per size measured more than once (`--counts 10000,10000,10000`): the median and the
+    range. On a shared machine one run says little: the same code gave 184-227 mails/s at 10k in runs
+    minutes apart (bench/README.md, session 19)."""
+    by_count: dict[int, list[SizeResult]] = {}
+    for result in results:
+        by_count.setdefault(result.count, []).append(result)
+    lines = []
+    for count, runs in by_count.items():
+        if len(runs) < 2:
+            continue
+        rates = [run.rate for run in runs]
+        ratios = [run.rate / run.floor_rate for run in runs]
+        lines.append(
+            f"{count} mails, {len(runs)} runs: {statistics.median(rates):.1f} mails/s end to end (median; "
+            f"{min(rates):.1f}-{max(rates):.1f}), ratio to the floor {statistics.median(ratios):.1%} "
+            f"(median), peak RSS {max(run.max_rss_mb for run in runs):.0f} MB (the largest)"
+        )
+    return lines
+
+
 # --- profile summary ------------------------------------------------------------------------------
 
 
@@ -636,7 +657,9 @@ def measure_latency(factory: MailFactory, seconds: float, rate: float) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--counts", default="1000", help="comma-separated sizes (1000,10000: 10k takes > 15 min); 0: none"
+        "--counts",
+        default="1000",
+        help="comma-separated sizes (1000,10000); a size given again is run again, with its median; 0: none",
     )
     parser.add_argument("--backlog", type=int, default=0, help="mails stored before each measured run")
     parser.add_argument("--profile", type=Path, help="py-spy + SQL counts into this folder")
@@ -667,6 +690,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             for call, (calls, ms) in sql["calls"].items():
                 print(f"  {calls:6d} x {ms:6.2f} ms   {call}")
             print(f"  profile                {args.profile / (label + '-table.md')}")
+    for line in repeated_sizes(results):
+        print(line)
     if len(results) > 1 and results[-1].count != results[0].count:
         first, last = results[0], results[-1]
         print(

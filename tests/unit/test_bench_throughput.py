@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from bench.throughput import MailFactory, percentile, summarise_profile
+from bench.throughput import MailFactory, SizeResult, percentile, repeated_sizes, summarise_profile
 from mailbot.parse import parse_mail
 
 
@@ -73,3 +73,18 @@ def test_long_mails_carry_context_a_signature_and_sometimes_a_quote_that_parsing
         assert "\n>" not in mail.body  # so is the quoted answer
         quoted += b"schrieb Support" in raw or b"Support <" in raw
     assert quoted > 20
+
+
+def a_run(count: int, seconds: float) -> SizeResult:
+    return SizeResult(
+        count=count, seconds=seconds, max_rss_mb=270 + seconds, sent=count, outcomes={},
+        fetch_seconds=count / 4000, send_seconds=count / 800, load="0.5", cpu_seconds=seconds, phases={},
+    )  # fmt: skip
+
+
+def test_a_size_run_more_than_once_is_summed_up_by_its_median_and_range() -> None:
+    runs = [a_run(10_000, 50.0), a_run(1_000, 8.0), a_run(10_000, 40.0), a_run(10_000, 44.0)]
+    (line,) = repeated_sizes(runs)  # 1,000 ran once: nothing to sum up
+    assert line.startswith("10000 mails, 3 runs: 227.3 mails/s end to end (median; 200.0-250.0)")
+    assert "ratio to the floor 34.1% (median)" in line  # floor 10,000 / 15 s = 666.7 mails/s
+    assert line.endswith("peak RSS 320 MB (the largest)")
