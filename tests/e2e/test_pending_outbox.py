@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from mailbot.pipeline.process import BATCH_SIZE
 from mailbot.reply.compose_pool import ComposePool
-from tests.e2e.conftest import TEAM, Bot, make_mail
+from tests.e2e.conftest import TEAM, Bot, make_mail, write_config
 from tests.e2e.test_compose_pool import committed_without_bytes, fail_after_the_answer_to
 from tests.e2e.test_prepare_pool import QUESTION, backlog, decide_all
 
@@ -104,3 +104,23 @@ def test_rows_written_early_go_with_their_batch_when_it_rolls_back(
     assert "kunde7@example.org" not in {row.recipient for row in rows}
     assert max(Counter(row.inbound_id for row in rows).values()) == 1  # one answer per mail
     assert committed_without_bytes(bot) == []
+
+
+def test_a_backlog_with_a_flood_in_it_on_either_database(
+    tmp_path: Any, dovecot: Any, imap_user: str, smtp_sink: Any, database_url: str, outbox_inserts: list[int]
+) -> None:
+    config = write_config(tmp_path / "mailbot.toml", dovecot, imap_user, smtp_sink, database_url=database_url)
+    bot = Bot(dovecot, imap_user, smtp_sink, config)
+    customers = []
+    for number in range(BATCH_SIZE + 8):
+        if number % 4 == 0:  # one sender's ten mails among the others, in both batches
+            bot.deliver(make_mail("flood@example.org", f"Problem {number}", f"Etwas Unbekanntes {number}."))
+        else:
+            customers.append(f"kunde{number}@example.org")
+            bot.deliver(make_mail(customers[-1], "Passwort vergessen", QUESTION))
+    bot.run_once()  # `run --once`: a full first batch, so the compose process is forked
+    assert max(outbox_inserts) > 1  # the rows of a batch went in together
+    assert {row.state for row in bot.inbound()} == {"done"}
+    assert committed_without_bytes(bot) == []
+    sent = Counter(to for message in bot.sink.messages for to in message.rcpt_tos)
+    assert sent == Counter({"flood@example.org": 3, TEAM: 10, **dict.fromkeys(customers, 1)})
