@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from mailbot.pipeline.process import BATCH_SIZE
 from mailbot.reply.compose_pool import ComposePool
 from tests.e2e.conftest import TEAM, Bot, make_mail, write_config
+from tests.e2e.test_bounces import postfix_dsn
 from tests.e2e.test_compose_pool import committed_without_bytes, fail_after_the_answer_to
 from tests.e2e.test_prepare_pool import QUESTION, backlog, decide_all
 
@@ -124,3 +125,51 @@ def test_a_backlog_with_a_flood_in_it_on_either_database(
     assert committed_without_bytes(bot) == []
     sent = Counter(to for message in bot.sink.messages for to in message.rcpt_tos)
     assert sent == Counter({"flood@example.org": 3, TEAM: 10, **dict.fromkeys(customers, 1)})
+
+
+def test_every_read_of_the_outbox_while_rows_wait_says_first_what_it_could_see(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A guard for reads added later: each SELECT on the outbox that runs while a batch's rows wait
+    must follow a `before_reading` (which asks the compose pool's `write_if`), or it misses them."""
+    pools: list[ComposePool] = []
+    announced: list[bool] = [False]
+    unannounced: list[str] = []
+    real_compose, real_write_if = ComposePool.compose, ComposePool.write_if
+
+    def compose(self: ComposePool, *args: Any) -> bool:
+        if self not in pools:
+            pools.append(self)
+        return real_compose(self, *args)
+
+    def write_if(self: ComposePool, session: Any, seen: Any) -> None:
+        announced[0] = True
+        real_write_if(self, session, seen)
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("SELECT") and " outbox" in statement:
+            if any(pool._pending for pool in pools) and not announced[0]:
+                unannounced.append(statement[:200])
+            announced[0] = False  # one announcement, one read
+
+    monkeypatch.setattr(ComposePool, "compose", compose)
+    monkeypatch.setattr(ComposePool, "write_if", write_if)
+    for number in range(BATCH_SIZE + 8):  # answers, escalations, a flood, a bounce, a reply to a thread
+        if number % 5 == 0:
+            bot.deliver(make_mail("flood@example.org", f"Problem {number}", f"Etwas Unbekanntes {number}."))
+        elif number == 7:
+            bot.deliver(postfix_dsn("<1@elsewhere.example>"))
+        elif number % 3 == 0:
+            bot.deliver(make_mail(f"kunde{number}@example.org", f"Absturz {number}", "Die App stürzt ab."))
+        else:
+            headers = {"In-Reply-To": "<earlier@customer.example.org>"} if number == 11 else None
+            customer = f"kunde{number}@example.org"
+            bot.deliver(make_mail(customer, "Passwort vergessen", QUESTION, headers=headers))
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        report = decide_all(bot)
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+    assert report.failures == 0 and report.decided == BATCH_SIZE + 8
+    assert pools  # the batch's mail went through the compose process
+    assert unannounced == []
