@@ -38,7 +38,8 @@ class _Plan:
     """How to write one mapped class's row: its INSERT, its key, and per column what a flush writes
     when the object does not set it (the Python default, or NULL; `_UNSET`: the server decides)."""
 
-    statement: Insert
+    statement: Insert  # one row, its key returned
+    many: Insert  # many rows, no key returned
     key_attribute: str
     columns: tuple[tuple[str, str, object], ...]  # (attribute, column, value when not set)
 
@@ -51,16 +52,7 @@ def insert_now(session: Session, obj: Row) -> Row:
     would; nothing else is. Raises what the INSERT raises (a unique key, a foreign key)."""
     flush_new(session)
     plan = _plan(inspect(obj).mapper)
-    loaded = obj.__dict__
-    values: dict[str, Any] = {}
-    for attribute, column, default in plan.columns:
-        value = loaded.get(attribute, default)
-        if value is _UNSET:
-            continue
-        if attribute not in loaded:
-            setattr(obj, attribute, value)
-        values[column] = value
-    new_id = session.connection().execute(plan.statement, values).scalar_one()
+    new_id = session.connection().execute(plan.statement, _values(plan, obj)).scalar_one()
     setattr(obj, plan.key_attribute, new_id)
     make_transient_to_detached(obj)
     session.add(obj)
@@ -77,24 +69,28 @@ def insert_all_now(session: Session, objects: Sequence[object]) -> None:
         return
     flush_new(session)
     plan = _plan(inspect(objects[0]).mapper)
-    statement = _plain_insert(plan.statement.table)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # one executemany per set of columns
     for obj in objects:
-        loaded = obj.__dict__
-        values: dict[str, Any] = {}
-        for attribute, column, default in plan.columns:
-            value = loaded.get(attribute, default)
-            if value is not _UNSET:
-                values[column] = value
+        values = _values(plan, obj)
         groups.setdefault(tuple(values), []).append(values)
     connection = session.connection()
     for rows in groups.values():
-        connection.execute(statement, rows)
+        connection.execute(plan.many, rows)
 
 
-@functools.cache
-def _plain_insert(table: Any) -> Insert:
-    return insert(table)
+def _values(plan: _Plan, obj: object) -> dict[str, Any]:
+    """The row of `obj` as a flush would write it; a column it does not set gets its default, on the
+    object too (a column the server fills is left out)."""
+    loaded = obj.__dict__
+    values: dict[str, Any] = {}
+    for attribute, column, default in plan.columns:
+        value = loaded.get(attribute, default)
+        if value is _UNSET:
+            continue
+        if attribute not in loaded:
+            setattr(obj, attribute, value)
+        values[column] = value
+    return values
 
 
 def update_now(session: Session, obj: object) -> None:
@@ -187,5 +183,5 @@ def _plan(mapper: Mapper[Any]) -> _Plan:
         else:
             default = _UNSET  # computed by a callable or by the server: left to be read
         columns.append((prop.key, column.key, default))
-    statement = insert(mapper.local_table).returning(key)
-    return _Plan(statement, mapper.get_property_by_column(key).key, tuple(columns))
+    many = insert(mapper.local_table)
+    return _Plan(many.returning(key), many, mapper.get_property_by_column(key).key, tuple(columns))

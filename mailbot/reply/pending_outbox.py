@@ -25,6 +25,7 @@ from mailbot.db.schema import InboundMail, OutboxMail, Ticket
 _KEY = "mailbot.pending_outbox"
 
 Seen = Callable[[OutboxMail], bool]  # True for a row the read could count or return
+_BECOME_PERSISTENT = ("pending_to_persistent", "detached_to_persistent", "loaded_as_persistent")
 
 
 class PendingRows(Protocol):
@@ -58,9 +59,6 @@ def waiting_in(session: Session, rows: PendingRows | None) -> Iterator[None]:
         for name in _BECOME_PERSISTENT:
             event.remove(session, name, hold)
         session.info.pop(_KEY, None)
-
-
-_BECOME_PERSISTENT = ("pending_to_persistent", "detached_to_persistent", "loaded_as_persistent")
 
 
 def before_reading(session: Session, seen: Seen) -> None:
