@@ -31,6 +31,7 @@ from mailbot.classify.store import is_current
 from mailbot.forking import leave_signals_to_the_worker, yield_to_the_worker
 from mailbot.parse.language import detector
 from mailbot.pipeline.prepare import Prepared, Stored, prepare_batch
+from mailbot.stack_chunk import call_at_fresh_chunk
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def _end_with(parent: int) -> None:
 
 def _prepare(stored: Sequence[Stored]) -> dict[int, Prepared]:
     assert _APP is not None, "the prepare pool's child was not initialised"
-    return prepare_batch(_APP, stored)
+    return call_at_fresh_chunk(prepare_batch, _APP, stored)
 
 
 def _ready() -> bool:

@@ -42,6 +42,7 @@ from mailbot.pipeline.rule_context import in_our_outbox
 from mailbot.reply.compose_pool import ComposePool
 from mailbot.reply.outbox import Composer
 from mailbot.reply.pending_outbox import waiting_in
+from mailbot.stack_chunk import call_at_fresh_chunk
 from mailbot.tickets.agent_mail import refuse_agent_mail
 
 log = logging.getLogger(__name__)
@@ -138,9 +139,11 @@ def process_pending(
                 pool.result(app, batch.stored, batch.preparing) if pool else prepare_batch(app, batch.stored)
             )
             # decided mail is claimable no more; what failed or waits is not looked at again in this pass
-            tried.update(
-                _process_batch(app, batch.row_ids, batch.stored, prepared, outside_hours, report, composer)
+            # at a fresh frame-stack chunk: CPython maps and unmaps one on every call at a chunk's edge
+            undecided = call_at_fresh_chunk(
+                _process_batch, app, batch.row_ids, batch.stored, prepared, outside_hours, report, composer
             )
+            tried.update(undecided)
             if on_commit is not None:
                 on_commit()
             batch = following if ahead else claim()

@@ -43,6 +43,7 @@ from mailbot.logredact import shortened
 from mailbot.reply.outbox import Outgoing, Sender, compose_outgoing
 from mailbot.reply.pending_outbox import Seen
 from mailbot.reply.render import TemplateRenderer
+from mailbot.stack_chunk import call_at_fresh_chunk
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class ComposePool:
                 answer_read.close()
                 leave_signals_to_the_worker()
                 yield_to_the_worker()
-                status = _serve(renderer, job_read, answer_write)
+                status = call_at_fresh_chunk(_serve, renderer, job_read, answer_write)
             except BaseException:  # the child must end here, whatever happened
                 log.exception("compose process failed")
             finally:

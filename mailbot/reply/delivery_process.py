@@ -40,6 +40,7 @@ from mailbot.reply.deliver import Deliverer, DeliveryReport
 from mailbot.reply.delivery_thread import DeliveryThread
 from mailbot.reply.forked_gate import ForkedGate
 from mailbot.reply.outbox_states import Accepted, Outgoing
+from mailbot.stack_chunk import call_at_fresh_chunk
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,9 @@ class DeliveryProcess:
                 yield_to_the_worker()
                 self.gate.in_child()
                 self.engine.dispose(close=False)  # a pool of its own, should the parent have held one
-                status = _serve(self.make_deliverer, self.gate, self.name, wake_read, result_write)
+                status = call_at_fresh_chunk(
+                    _serve, self.make_deliverer, self.gate, self.name, wake_read, result_write
+                )
             except BaseException:  # the child must end here, whatever happened
                 log.exception("delivery process failed")
             finally:
