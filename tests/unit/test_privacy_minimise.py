@@ -93,6 +93,32 @@ def test_a_database_error_does_not_carry_the_values_of_its_statement(tmp_path: P
     assert MARKER not in str(caught.value) and "UNIQUE" in str(caught.value)
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads the open files in /proc")
+def test_sqlite_keeps_no_temporary_file_of_mail_content(tmp_path: Path) -> None:
+    """A statement that changes many rows of a transaction that changed others needs a statement
+    journal; by default SQLite writes it to an unnamed file under /var/tmp, page images of the mail
+    included. mailbot keeps it in memory (issue 13 for the cost of those files, issue 15 for the disk)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, subject TEXT UNIQUE, body TEXT)"))
+    with engine.begin() as connection:
+        rows = [{"subject": f"{MARKER} {i}", "body": MARKER * 200} for i in range(100)]
+        connection.execute(text("INSERT INTO t (subject, body) VALUES (:subject, :body)"), rows)
+        connection.execute(text("UPDATE t SET subject = subject || '!' WHERE id > 10"))
+        assert not [name for name in _open_files() if "etilqs" in name]
+        assert connection.execute(text("PRAGMA temp_store")).scalar() == 2  # MEMORY
+
+
+def _open_files() -> list[str]:
+    names = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            names.append(str(fd.readlink()))
+        except OSError:  # closed meanwhile (the listing's own descriptor)
+            continue
+    return names
+
+
 def test_the_model_card_holds_no_example_text_not_even_of_a_learned_example(tmp_path: Path) -> None:
     """The card is figures, labels and versions. (The model's vocabulary and the articles snapshot do
     hold the knowledge base's words, learned examples included: the KB is the agency's text, and a
