@@ -23,8 +23,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import HashingVectorizer
 
 MAX_CANDIDATES = 100  # open faults compared per escalation: the most recent of the same severity
 
@@ -169,11 +173,7 @@ class _CountsCache:
     def _count(self, texts: Sequence[str]) -> list[_Counts]:
         if not texts:
             return []
-        from sklearn.feature_extraction.text import (
-            HashingVectorizer,  # deferred: scikit-learn, at the first fault
-        )
-
-        matrix = HashingVectorizer(**_HASHER_SETTINGS).transform(texts).tocsr()  # type: ignore[arg-type]
+        matrix = _hashing_vectorizer()(**_HASHER_SETTINGS).transform(texts).tocsr()  # type: ignore[arg-type]
         matrix.sort_indices()
         rows = []
         for i in range(matrix.shape[0]):
@@ -185,6 +185,21 @@ class _CountsCache:
 
 
 _COUNTS = _CountsCache(_CACHED_TEXTS)
+
+
+def _hashing_vectorizer() -> type[HashingVectorizer]:
+    """scikit-learn's HashingVectorizer, imported at its first use: commands that import this module
+    and never group a fault (status, reports) do not pay the ~1 s of CPU of importing scikit-learn."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer
+
+
+def import_before_forking() -> None:
+    """Import what grouping needs now, before a pass over a backlog forks its helpers: the parsing
+    process's models need the same scikit-learn modules, so one import (~1 s of CPU, bench/README.md
+    session 21) serves both, and the worker's first fault no longer waits for it."""
+    _hashing_vectorizer()
 
 
 def similarities(text: str, others: Sequence[str]) -> list[float]:

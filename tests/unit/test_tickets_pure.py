@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -137,3 +139,17 @@ def test_short_status_questions_are_recognised(body):
 )
 def test_replies_with_news_are_not_status_questions(body):
     assert not is_status_request(body)
+
+
+def test_grouping_imports_scikit_learn_only_when_asked_or_at_its_first_use() -> None:
+    """Commands that import the grouping and never group (status, reports) do not pay ~1 s for
+    scikit-learn; a pass over a backlog imports it before its helpers fork (mailbot.pipeline.helpers)."""
+    script = (
+        "import sys\n"
+        "from mailbot.tickets import incidents\n"
+        "before = 'sklearn' in sys.modules\n"
+        "incidents.import_before_forking()\n"
+        "print(before, 'sklearn.feature_extraction.text' in sys.modules)\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert shown.split() == ["False", "True"]
