@@ -5,9 +5,10 @@ mmap when a call does not fit into the current one and unmaps it as soon as that
 that sits on a chunk's edge, repeated for every statement or header of every mail, maps and unmaps a
 chunk each time: ~7 µs instead of ~60 ns per call on this project's machine (`bench/stack_chunk.py`).
 Upstream keeps one spare chunk since March 2026 (cpython gh-142183, backported to 3.13 and 3.14);
-Debian's 3.11, which mailbot runs on, does not. Where a chunk's edges fall depends on how deep the
-caller is, so it differed from run to run: in one `run --once` of 1,000 mails the worker mapped
-26,635 chunks, ~27 per mail, for part of the run and none for the rest (bench/README.md, session 21).
+the 3.11 that mailbot runs on here (Debian's, and this machine's 3.11.7) does not. Where a chunk's
+edges fall depends on how deep the caller is, so it differed from run to run: in one `run --once`
+of 1,000 mails the worker mapped 26,635 chunks, ~27 per mail, for part of the run and none for the
+rest (bench/README.md, session 21).
 
 `call_at_fresh_chunk` calls through a function whose own frame is larger than a chunk. CPython gives
 that frame a chunk of its own, so the function it calls starts at the very beginning of the next one,
