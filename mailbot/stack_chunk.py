@@ -20,6 +20,7 @@ a spare chunk, it is one ordinary call more.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -37,8 +38,10 @@ def _through_own_chunk(
 
 
 # Its frame made larger than a chunk: a frame reserves room for as many values as its code's stack
-# size says, and more room than the code uses is never touched.
-_through_own_chunk.__code__ = _through_own_chunk.__code__.replace(co_stacksize=_SLOTS)
+# size says, and more room than the code uses is never touched. An interpreter whose code objects
+# cannot be changed so has no such chunks either: the call stays an ordinary one there.
+with contextlib.suppress(AttributeError, TypeError, ValueError):
+    _through_own_chunk.__code__ = _through_own_chunk.__code__.replace(co_stacksize=_SLOTS)
 
 
 def call_at_fresh_chunk(call: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
