@@ -136,7 +136,9 @@ def process_pending(
             ahead = pool is not None and len(batch.row_ids) == BATCH_SIZE
             following = claim() if ahead else None
             prepared = (
-                pool.result(app, batch.stored, batch.preparing) if pool else prepare_batch(app, batch.stored)
+                pool.result(app, batch.stored, batch.preparing)
+                if pool
+                else call_at_fresh_chunk(prepare_batch, app, batch.stored)
             )
             # decided mail is claimable no more; what failed or waits is not looked at again in this pass
             # at a fresh frame-stack chunk: CPython maps and unmaps one on every call at a chunk's edge

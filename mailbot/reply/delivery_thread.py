@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 
 from mailbot.reply.deliver import Deliverer, DeliveryGate, DeliveryReport, busy_claim
 from mailbot.reply.outbox_states import Accepted, Outgoing
+from mailbot.stack_chunk import call_at_fresh_chunk
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ class DeliveryThread:
 
     def _run(self) -> None:
         try:
-            asyncio.run(self._main())
+            call_at_fresh_chunk(asyncio.run, self._main())  # its loop at a fresh frame-stack chunk
         except BaseException as exc:  # handed to finish(), which raises it in its caller
             self._failure = exc
             log.exception("delivery stopped")
