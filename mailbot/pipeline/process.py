@@ -144,11 +144,11 @@ def process_pending(
                 if pool
                 else call_at_fresh_chunk(prepare_batch, app, batch.stored)
             )
-            # decided mail is claimable no more; what failed or waits is not looked at again in this pass
             # at a fresh frame-stack chunk: CPython maps and unmaps one on every call at a chunk's edge
             undecided = call_at_fresh_chunk(
                 _process_batch, app, batch.row_ids, batch.stored, prepared, outside_hours, report, composer
             )
+            # decided mail is claimable no more; what failed or waits is not looked at again in this pass
             tried.update(undecided)
             if on_commit is not None:
                 on_commit()

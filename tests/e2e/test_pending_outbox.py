@@ -114,7 +114,7 @@ def test_a_backlog_with_a_flood_in_it_on_either_database(
     bot = Bot(dovecot, imap_user, smtp_sink, config)
     customers = []
     for number in range(BATCH_SIZE + 8):
-        if number % 4 == 0:  # one sender's ten mails among the others, in both batches
+        if number % 4 == 0:  # every fourth mail from one sender, in both batches
             bot.deliver(make_mail("flood@example.org", f"Problem {number}", f"Etwas Unbekanntes {number}."))
         else:
             customers.append(f"kunde{number}@example.org")
