@@ -5,9 +5,9 @@ Started together, in that order (the prepare pool runs threads of its own, which
 the compose process forks), and ended together. `process_pending` starts them once its first claim
 is a whole batch; `run --once` starts them earlier, as soon as the mail server has named a backlog
 and before its bytes are fetched, so that the parsing process reads the models while the worker
-fetches (mailbot.worker.run_cycle). Before they fork, the worker imports the scikit-learn modules its
-incident grouping needs (mailbot.tickets.incidents): the parsing process's models need them too, and
-a forked process has them without importing them again.
+fetches (mailbot.worker.run_cycle). The worker does not import scikit-learn for them: only
+the parsing process's models need it (incident grouping counts n-grams without it,
+mailbot.tickets.incidents), and that process imports it while the worker fetches.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from mailbot.app import App
 from mailbot.pipeline.prepare_pool import PreparePool
 from mailbot.reply.compose_pool import ComposePool
-from mailbot.tickets.incidents import import_before_forking
 
 
 @dataclass
@@ -29,7 +28,6 @@ class Helpers:
     def start(cls, app: App, *, models_in_child: bool = False) -> Helpers:
         """Both processes, or None for the one that could not be forked (the worker does its work).
         `models_in_child`: the parsing process reads the models itself (see PreparePool)."""
-        import_before_forking()  # scikit-learn, imported once for the worker and the parsing process
         composer = ComposePool.for_backlog(app.renderer, app.engine)
         preparer = PreparePool.for_backlog(app, models_in_child=models_in_child)
         return cls(composer, preparer)

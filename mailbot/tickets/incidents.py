@@ -9,8 +9,8 @@ The text view must not grow with the outage it is meant to catch (issue 13): it 
 TF-IDF over every open fault of the window for every new escalation, reading every text again. Now
 each text is counted once into hashed n-grams (no vocabulary to fit; the counts are remembered by text,
 so a candidate's words are read once per process), and the IDF over the report and its candidates is
-counted from those buckets: the same values as the fitted TF-IDF (to float precision), at a cost
-bounded by `MAX_CANDIDATES`. The buckets are numbered densely as they are first seen, so that counting
+counted from those hashes: the same values as the fitted TF-IDF (to float precision), at a cost
+bounded by `MAX_CANDIDATES`. The hashes are numbered densely as they are first seen, so that counting
 and weighting are array look-ups, not sorts: 20 -> 2.6 ms for a full window of 2,000-character mails.
 """
 
@@ -20,15 +20,11 @@ import functools
 import json
 import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from sklearn.feature_extraction.text import HashingVectorizer
 
 MAX_CANDIDATES = 100  # open faults compared per escalation: the most recent of the same severity
 
@@ -72,12 +68,9 @@ def signal_overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(shared) / len(a | b) if len(shared) >= MIN_SHARED_SIGNALS else 0.0
 
 
-# the features of the TfidfVectorizer this replaces; 2**28 buckets make a collision between the few
-# thousand n-grams of two texts negligible, and cost nothing (the vectors are sparse)
-_HASHER_SETTINGS: dict[str, object] = {
-    "analyzer": "char_wb", "ngram_range": (3, 5), "lowercase": True, "alternate_sign": False,
-    "norm": None, "n_features": 2**28,
-}  # fmt: skip
+# the features of the TfidfVectorizer this replaces (scikit-learn's `char_wb` analyzer, lowercased)
+_NGRAM_SIZES = (3, 4, 5)
+_WHITE_SPACES = re.compile(r"\s\s+")
 _CACHED_TEXTS = 512  # the candidates of every severity and more; a 2,000-character excerpt is ~50 kB
 # n-grams numbered at most (then numbering starts again, the texts counted anew): the numbering (16 bytes
 # per n-gram) and the dense arrays of a comparison stay at a few MB (~1,000 new n-grams per long mail)
@@ -94,7 +87,7 @@ class _Counts:
 
 
 class _Numbering:
-    """Hashed n-grams (2**28 buckets) numbered 0, 1, 2 ... in the order they are first seen, so that a
+    """Hashed n-grams (64-bit hashes) numbered 0, 1, 2 ... in the order they are first seen, so that a
     comparison can count document frequencies and weight a text by array look-ups (np.bincount,
     indexing) instead of a sort and binary searches over every candidate's n-grams (10x faster for mails
     of 2,000 characters: bench/README.md, "Issue 13 in session 15"). Sorted arrays, 16 bytes per n-gram
@@ -171,15 +164,14 @@ class _CountsCache:
             return counts
 
     def _count(self, texts: Sequence[str]) -> list[_Counts]:
-        if not texts:
-            return []
-        matrix = _hashing_vectorizer()(**_HASHER_SETTINGS).transform(texts).tocsr()  # type: ignore[arg-type]
-        matrix.sort_indices()
         rows = []
-        for i in range(matrix.shape[0]):
-            start, end = matrix.indptr[i], matrix.indptr[i + 1]
-            numbers = self._numbering.of(matrix.indices[start:end].astype(np.int64))
-            tf = 1.0 + np.log(matrix.data[start:end])
+        for text in texts:
+            counted = Counter(char_ngrams(text))
+            # Python's string hash: the numbering lives in this process only, where it is one function
+            # (a collision between the few thousand n-grams of two texts: ~2**-40)
+            hashes = np.fromiter(map(hash, counted), dtype=np.int64, count=len(counted))
+            numbers = self._numbering.of(hashes)
+            tf = 1.0 + np.log(np.fromiter(counted.values(), dtype=np.float64, count=len(counted)))
             rows.append(_Counts(numbers, tf, int(numbers.max()) if numbers.size else -1))
         return rows
 
@@ -187,19 +179,26 @@ class _CountsCache:
 _COUNTS = _CountsCache(_CACHED_TEXTS)
 
 
-def _hashing_vectorizer() -> type[HashingVectorizer]:
-    """scikit-learn's HashingVectorizer, imported at its first use: commands that import this module
-    and never group a fault (status, reports) do not pay the ~1 s of CPU of importing scikit-learn."""
-    from sklearn.feature_extraction.text import HashingVectorizer
+def char_ngrams(text: str) -> list[str]:
+    """The n-grams scikit-learn's `char_wb` analyzer makes of `text` (3 to 5 characters, lowercased,
+    each word padded with a space; a word shorter than an n-gram counts once, whole).
 
-    return HashingVectorizer
-
-
-def import_before_forking() -> None:
-    """Import what grouping needs now, before a pass over a backlog forks its helpers: the parsing
-    process's models need the same scikit-learn modules, so one import (~1 s of CPU, bench/README.md
-    session 21) serves both, and the worker's first fault no longer waits for it."""
-    _hashing_vectorizer()
+    Written out rather than asked of scikit-learn: grouping is the only thing a worker deciding a
+    backlog needs it for (the models live in the parsing process), and importing it costs ~0.9 s of
+    CPU at the start of every pass (bench/README.md, session 22); counting without it is also faster
+    (0.17 against 0.23 ms per text). The tests hold it to scikit-learn's analyzer."""
+    grams: list[str] = []
+    add = grams.append
+    for word in _WHITE_SPACES.sub(" ", text.lower()).split():
+        padded = f" {word} "
+        size = len(padded)
+        for n in _NGRAM_SIZES:
+            if size <= n:
+                add(padded)
+                break
+            for start in range(size - n + 1):
+                add(padded[start : start + n])
+    return grams
 
 
 def similarities(text: str, others: Sequence[str]) -> list[float]:

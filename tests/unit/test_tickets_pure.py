@@ -141,15 +141,42 @@ def test_replies_with_news_are_not_status_questions(body):
     assert not is_status_request(body)
 
 
-def test_grouping_imports_scikit_learn_only_when_asked_or_at_its_first_use() -> None:
-    """Commands that import the grouping and never group (status, reports) do not pay ~1 s for
-    scikit-learn; a pass over a backlog imports it before its helpers fork (mailbot.pipeline.helpers)."""
+def test_grouping_never_imports_scikit_learn() -> None:
+    """A worker deciding a backlog groups faults without scikit-learn (~0.9 s of CPU to import; its
+    models live in the parsing process), and commands that group nothing do not pay for it either."""
     script = (
         "import sys\n"
         "from mailbot.tickets import incidents\n"
-        "before = 'sklearn' in sys.modules\n"
-        "incidents.import_before_forking()\n"
-        "print(before, 'sklearn.feature_extraction.text' in sys.modules)\n"
+        "print(incidents.similarities('Die App stürzt ab', ['Die App stürzt immer ab', 'Rechnung']))\n"
+        "print('sklearn' in sys.modules)\n"
     )
     shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    assert shown.split() == ["False", "True"]
+    scores, imported = shown.splitlines()
+    assert scores.startswith("[0.") and imported == "False"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Die App stürzt seit dem Update ab!",
+        "  leading and   trailing\t\twhite\n\nspace  ",
+        "a bb ccc dddd eeeee ffffff",  # words shorter than, as long as and longer than an n-gram
+        "ÄÖÜ straße İstanbul ǅemal ΣΊΣΥΦΟΣ",  # lowercasing beyond ASCII
+        "x\u00a0y\u2003z\u200bw",  # no-break, em and zero-width spaces
+        "https://example.org/a?b=c&d=e, ticket MB-12345678; 12:30",
+        "",
+        "   ",
+        "\U0001f600 emoji \U0001f600\U0001f600",
+    ],
+)
+def test_n_grams_are_those_of_scikit_learns_char_wb_analyzer(text: str) -> None:
+    analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=True).build_analyzer()
+    assert incidents.char_ngrams(text) == analyzer(text)
+
+
+def test_n_grams_of_real_mails_are_those_of_scikit_learns_char_wb_analyzer() -> None:
+    analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=True).build_analyzer()
+    texts = [example.text for example in load_severity_examples(SHIPPED_KNOWLEDGE_BASE)]
+    assert texts
+    for text in texts:
+        assert incidents.char_ngrams(text) == analyzer(text)
