@@ -1,4 +1,4 @@
-"""Where the cores went during a run: CPU time and run-queue wait per process of a process tree.
+"""Where the cores went during a run: CPU time, run-queue wait and peak RSS per process of a process tree.
 
 On this 2-core machine every process of `mailbot run --once` (the worker, its parsing and composing
 children, delivery) competes with the bench's SMTP sink and Dovecot for the same two cores. Linux keeps,
@@ -11,6 +11,9 @@ seen are kept); threads of one process are summed, except that the worker's main
 on its own (it decides every mail). Children are numbered in the order of their process ids, which is
 the order `run --once` starts them (unless the ids wrap): delivery, composing, parsing. This process's
 threads (the sink's) count from the start of sampling. Linux only; elsewhere nothing is sampled.
+
+The peak RSS of each process is its own (VmHWM, as last seen). The worker's rusage from wait4, which
+throughput.py prints as the run's peak, is the largest of the worker and the children it reaped.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class TreeSampler:
         self.root = root
         self.interval = interval
         self.last: dict[tuple[int, int], ThreadTimes] = {}
+        self.peak_rss_mb: dict[int, float] = {}  # by process: VmHWM as last seen
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cores", daemon=True)
         self._available = (PROC / "self" / "task").exists()
@@ -62,6 +66,8 @@ class TreeSampler:
             for pid in self._tree():
                 for times in _threads(pid):
                     self.last[(times.pid, times.tid)] = times
+                if (peak := _peak_rss_mb(pid)) is not None:
+                    self.peak_rss_mb[pid] = peak
 
     def _tree(self) -> list[int]:
         parents: dict[int, int] = {}
@@ -107,9 +113,22 @@ class TreeSampler:
             line = f"{role:24} pid {pid:>7}: CPU {cpu:6.1f} s, waited for a core {waiting:6.1f} s"
             if pid == self.root and (main := self.last.get((pid, pid))) is not None:
                 line += f" (main thread: {main.cpu_seconds:.1f} s / {main.waiting_seconds:.1f} s)"
+            if pid != os.getpid() and (peak := self.peak_rss_mb.get(pid)) is not None:
+                line += f", peak RSS {peak:.0f} MB"
             if cpu >= 0.1:
                 lines.append(line)
         return lines
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    try:
+        status = (PROC / str(pid) / "status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
 
 
 def _threads(pid: int) -> list[ThreadTimes]:

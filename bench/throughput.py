@@ -7,7 +7,7 @@ appended to a real Dovecot;
 mail is decided and every reply accepted by the aiosmtpd sink: both are checked in the database and
 the sink). In the same run, the I/O floor: a batched FETCH of the same mails over imapclient and the
 same number of replies (the very bytes mailbot sent) over one aiosmtplib connection, no processing.
-Printed: mails/s, floor, ratio, peak RSS of the worker (ru_maxrss of the child), the scaling from the
+Printed: mails/s, floor, ratio, peak RSS (the largest process of the run), the scaling from the
 first size to the last, for a size run more than once its median and range, and with --latency the
 p50/p95 arrival→reply latency of `mailbot run` (IDLE) while mails arrive over LMTP at 20/s.
 
@@ -287,7 +287,8 @@ class ChildResult:
 def run_child(
     argv: Sequence[str], env: dict[str, str], profile_to: Path | None = None, log_to: Path | None = None
 ) -> ChildResult:
-    """Run `argv`, wait with wait4 for its own rusage (peak RSS of that process, not of all children).
+    """Run `argv`, wait with wait4 for its rusage: its CPU and peak RSS include the children it reaped
+    (the helpers of `run --once`); bench/cores.py shows each process's own.
     `log_to`: the child's log (stderr) is written there, for a timeline of the run.
 
     The log goes to a file, not to a pipe this process reads: a reader thread here shares the GIL with
@@ -539,7 +540,7 @@ def print_size(result: SizeResult, label: str) -> None:
         f"({result.fetch_seconds:.2f} + {result.send_seconds:.2f} s) -> {result.floor_rate:.0f} mails/s"
     )
     print(
-        f"  CPU of the worker      {result.cpu_seconds:.1f} s"
+        f"  CPU of mailbot         {result.cpu_seconds:.1f} s (the worker and its helpers)"
         f" = {result.cpu_seconds / result.seconds:.2f} cores"
     )
     if result.sink_cpu_seconds:  # on the same cores: what the machine had left for mailbot
@@ -547,7 +548,7 @@ def print_size(result: SizeResult, label: str) -> None:
         cores = os.cpu_count() or 1
         print(
             f"  CPU of the SMTP sink   {result.sink_cpu_seconds:.1f} s (this process's aiosmtpd); with the "
-            f"worker's {per_mail:.2f} ms per mail: at most {1000 * cores / per_mail:.0f} mails/s on "
+            f"mailbot's {per_mail:.2f} ms per mail: at most {1000 * cores / per_mail:.0f} mails/s on "
             f"{cores} cores (Dovecot not counted)"
         )
     print(f"  ratio to the floor     {result.rate / result.floor_rate:.1%}")
@@ -559,7 +560,7 @@ def print_size(result: SizeResult, label: str) -> None:
             f"{at['last decision']:.2f} ({result.count / deciding:.0f} mails/s while deciding), "
             f"last reply sent {at['last sent']:.2f}, exit {at['exit']:.2f}"
         )
-    print(f"  peak RSS of the worker {result.max_rss_mb:.0f} MB")
+    print(f"  peak RSS             {result.max_rss_mb:.0f} MB (the largest process: the worker or a helper)")
     for line in result.cores:
         print(f"  cores: {line}")
 
@@ -676,7 +677,7 @@ def measure_latency(factory: MailFactory, seconds: float, rate: float) -> None:
             f"  arrival -> reply       p50 {statistics.median(latencies):.2f} s, "
             f"p95 {percentile(latencies, 0.95):.2f} s, max {max(latencies):.2f} s"
         )
-    print(f"  peak RSS of the worker {usage.ru_maxrss / 1024:.0f} MB")
+    print(f"  peak RSS             {usage.ru_maxrss / 1024:.0f} MB (the largest process of `mailbot run`)")
 
 
 # --- main -----------------------------------------------------------------------------------------

@@ -168,7 +168,7 @@ class _CountsCache:
         for text in texts:
             counted = Counter(char_ngrams(text))
             # Python's string hash: the numbering lives in this process only, where it is one function
-            # (a collision between the few thousand n-grams of two texts: ~2**-40)
+            # (the chance of any collision among the 2**18 n-grams numbered at most: ~2**-29)
             hashes = np.fromiter(map(hash, counted), dtype=np.int64, count=len(counted))
             numbers = self._numbering.of(hashes)
             tf = 1.0 + np.log(np.fromiter(counted.values(), dtype=np.float64, count=len(counted)))
