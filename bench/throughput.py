@@ -547,7 +547,7 @@ def print_size(result: SizeResult, label: str) -> None:
         per_mail = (result.cpu_seconds + result.sink_cpu_seconds) / result.count * 1000
         cores = os.cpu_count() or 1
         print(
-            f"  CPU of the SMTP sink   {result.sink_cpu_seconds:.1f} s (this process's aiosmtpd); with the "
+            f"  CPU of the SMTP sink   {result.sink_cpu_seconds:.1f} s (this process's aiosmtpd); with "
             f"mailbot's {per_mail:.2f} ms per mail: at most {1000 * cores / per_mail:.0f} mails/s on "
             f"{cores} cores (Dovecot not counted)"
         )

@@ -184,9 +184,9 @@ def char_ngrams(text: str) -> list[str]:
     each word padded with a space; a word shorter than an n-gram counts once, whole).
 
     Written out rather than asked of scikit-learn: grouping is the only thing a worker deciding a
-    backlog needs it for (the models live in the parsing process), and importing it costs ~0.9 s of
-    CPU at the start of every pass (bench/README.md, session 22); counting without it is also faster
-    (0.17 against 0.23 ms per text). The tests hold it to scikit-learn's analyzer."""
+    backlog needs it for (the models live in the parsing process), and importing it cost the worker
+    ~0.9 s of CPU before its first decision and ~70 MB (bench/README.md, session 22); counting without
+    it is also faster (0.17 against 0.23 ms per text). The tests hold it to scikit-learn's analyzer."""
     grams: list[str] = []
     add = grams.append
     for word in _WHITE_SPACES.sub(" ", text.lower()).split():
