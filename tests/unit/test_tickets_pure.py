@@ -163,6 +163,7 @@ def test_grouping_never_imports_scikit_learn() -> None:
         "a bb ccc dddd eeeee ffffff",  # words shorter than, as long as and longer than an n-gram
         "ÄÖÜ straße İstanbul ǅemal ΣΊΣΥΦΟΣ",  # lowercasing beyond ASCII
         "x\u00a0y\u2003z\u200bw",  # no-break, em and zero-width spaces
+        "a\x1cb\x85c\u2028\u2028d",  # separators str.split and re's \s both count as white space
         "https://example.org/a?b=c&d=e, ticket MB-12345678; 12:30",
         "",
         "   ",
