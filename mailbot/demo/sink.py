@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-import socket
 import threading
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from mailbot.demo.stores.loopback import LOOPBACK, start_on_free_port
 
 
 class _SaveToDirectory:
@@ -36,22 +37,28 @@ class EmlSink:
     def __init__(self, directory: Path, port: int = 0) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.handler = _SaveToDirectory(directory)
-        self.port = port or _free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.port = port
+        self.controller: Controller | None = None
 
     def __enter__(self) -> EmlSink:
-        self.controller.start()
+        self.controller = self._start(self.port) if self.port else start_on_free_port(self._start)
+        self.port = self.controller.port
         return self
 
     def __exit__(self, *_exc: Any) -> None:
-        self.controller.stop()
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def _start(self, port: int) -> Controller:
+        controller = Controller(self.handler, hostname=LOOPBACK, port=port)
+        try:
+            controller.start()
+        except OSError:
+            controller.loop.close()  # its thread has ended: it could not bind
+            raise
+        return controller
 
     @property
     def received(self) -> int:
         return self.handler.count
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

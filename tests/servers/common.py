@@ -1,7 +1,7 @@
 """Small helpers shared by the test servers: free ports, readiness polling, self-signed certs.
 
-`LoopbackHttpServer` and `free_ports` live in mailbot.demo.stores.loopback (the demo starts the store
-stand-ins from the installed package) and are re-exported here for the suite.
+`LoopbackHttpServer`, `free_ports` and `start_on_free_port` live in mailbot.demo.stores.loopback (the
+demo starts the store stand-ins from the installed package) and are re-exported here for the suite.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from mailbot.demo.stores.loopback import LOOPBACK, LoopbackHttpServer, free_ports
+from mailbot.demo.stores.loopback import LOOPBACK, LoopbackHttpServer, free_ports, start_on_free_port
 
 __all__ = [
     "LOOPBACK",
@@ -24,6 +24,7 @@ __all__ = [
     "port_listening",
     "port_open",
     "send_slowly",
+    "start_on_free_port",
     "wait_until",
 ]
 

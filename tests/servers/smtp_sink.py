@@ -43,7 +43,7 @@ from typing import Any, Literal, NamedTuple
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from .common import LOOPBACK, free_ports, make_self_signed_cert
+from .common import LOOPBACK, make_self_signed_cert, start_on_free_port
 
 TlsMode = Literal["none", "starttls", "implicit"]
 Stage = Literal["MAIL", "RCPT", "DATA"]
@@ -165,7 +165,7 @@ class SmtpSink:
         cert_dir: Path | None = None,
         xoauth2: Callable[[str, str], bool] | None = None,
     ) -> None:
-        self.port = port or free_ports(1)[0]
+        self.port = port or 0  # 0: the first start picks a free one
         self.xoauth2 = xoauth2
         self._auth_attempts: list[AuthAttempt] = []
         self.tls: TlsMode = tls
@@ -197,6 +197,13 @@ class SmtpSink:
         """Listen (again) on the same port. A stopped Controller's loop is closed, so make a new one."""
         if self._controller is not None:
             return
+        if self.port:
+            self._controller = self._listen(self.port)
+        else:
+            self._controller = start_on_free_port(self._listen)
+            self.port = self._controller.port
+
+    def _listen(self, port: int) -> Controller:
         kwargs: dict[str, Any] = {}
         if self.tls == "implicit":
             kwargs["ssl_context"] = self._server_ctx
@@ -210,14 +217,18 @@ class SmtpSink:
         controller = Controller(
             handler,
             hostname=self.host,
-            port=self.port,
+            port=port,
             # A fixed name avoids socket.getfqdn(), which can hang on a machine without DNS.
             server_hostname="sink.example.test",
             ready_timeout=10.0,
             **kwargs,
         )
-        controller.start()
-        self._controller = controller
+        try:
+            controller.start()
+        except OSError:
+            controller.loop.close()  # its thread has ended: it could not bind
+            raise
+        return controller
 
     def stop(self) -> None:
         """Stop listening (simulated outage); recorded messages and failure plans are kept."""

@@ -3,21 +3,27 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 LOOPBACK = "127.0.0.1"
+
+T = TypeVar("T")
 
 
 def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
     """Return `count` distinct ports that were free on `host` a moment ago.
 
     All sockets are held open until every port is picked, so the kernel cannot hand out the same
-    port twice. There is an unavoidable window until the server binds; on a test machine that's fine.
+    port twice. Until the caller binds, any outgoing connection on the machine may take one of them as
+    its own local port: a server that can bind port 0 should, and one that cannot starts through
+    `start_on_free_port`.
     """
     socks: list[socket.socket] = []
     try:
@@ -31,9 +37,28 @@ def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
             s.close()
 
 
+def start_on_free_port(start: Callable[[int], T], attempts: int = 5, host: str = LOOPBACK) -> T:
+    """Return `start(port)` for a port free a moment ago, trying another when it was taken meanwhile.
+
+    For servers that must know their port before they bind (aiosmtpd's Controller connects to it to
+    check that it is up). A CI run lost a test to that window once: EADDRINUSE on a port just picked.
+    """
+    for attempt in range(attempts):
+        try:
+            return start(free_ports(1, host)[0])
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
 class LoopbackHttpServer:
     """An HTTP server on a free loopback port, served from a daemon thread: `start`/`stop` or `with`.
 
+    Asking for `port` (or `base_url`) or starting first binds port 0: the kernel picks the port as it
+    binds, and the bound socket holds it until `stop`, so no other socket can take it in between. Until
+    `start` nothing listens, so a connection is refused as from a stopped server. A restart after
+    `stop` binds the same port again.
     Subclasses set `handler`; the handler reaches the subclass instance as `self.server.owner`.
     """
 
@@ -43,11 +68,19 @@ class LoopbackHttpServer:
     ssl_context: ssl.SSLContext | None = None  # set: the server speaks HTTPS
 
     def __init__(self) -> None:
-        self.port = free_ports(1)[0]
-        self._server: ThreadingHTTPServer | None = None
+        self._port = 0  # 0 until the port is first asked for or the server first starts
+        self._reserved: ThreadingHTTPServer | None = None  # bound, not yet listening: connections are refused
+        self._server: ThreadingHTTPServer | None = None  # serving
+
+    @property
+    def port(self) -> int:
+        if not self._port:
+            self._reserved = self._bind()
+        return self._port
 
     def start(self) -> None:
-        server = ThreadingHTTPServer((self.host, self.port), self.handler)
+        server, self._reserved = self._reserved or self._bind(), None
+        server.server_activate()
         if self.ssl_context is not None:
             server.socket = self.ssl_context.wrap_socket(server.socket, server_side=True)
         server.daemon_threads = True
@@ -59,6 +92,17 @@ class LoopbackHttpServer:
         serve.start()
         self._server = server
 
+    def _bind(self) -> ThreadingHTTPServer:
+        """Bind the known port, or port 0 the first time: the kernel picks it as it binds."""
+        server = ThreadingHTTPServer((self.host, self._port), self.handler, bind_and_activate=False)
+        try:
+            server.server_bind()
+        except BaseException:
+            server.server_close()
+            raise
+        self._port = server.server_address[1]
+        return server
+
     def before_stop(self) -> None:
         """Hook: release anything that would keep a request from finishing."""
 
@@ -68,6 +112,9 @@ class LoopbackHttpServer:
         if server is not None:
             server.shutdown()
             server.server_close()
+        reserved, self._reserved = self._reserved, None
+        if reserved is not None:
+            reserved.server_close()
 
     def __enter__(self) -> Self:
         self.start()
