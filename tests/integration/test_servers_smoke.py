@@ -4,16 +4,21 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import time
 import uuid
+from collections.abc import Callable
 
 import aiosmtplib
 import pytest
 from imapclient import IMAPClient
 
 from tests.servers import DovecotError, DovecotServer, SmtpSink
-from tests.servers.common import port_open
+from tests.servers import dovecot as dovecot_module
+from tests.servers import postgres as postgres_module
+from tests.servers.common import LOOPBACK, free_ports, port_open
+from tests.servers.postgres import SUPERUSER, PostgresServer
 from tests.servers.smtp_sink import TlsMode
 
 pytestmark = pytest.mark.servers
@@ -133,6 +138,46 @@ def test_missing_dovecot_fails_with_install_hint(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr("shutil.which", lambda *args, **kwargs: None)
     with pytest.raises(DovecotError, match="apt-get install -y --no-install-recommends dovecot-imapd"):
         DovecotServer()
+
+
+def _squatted_first(real: Callable[..., list[int]], squatter: socket.socket) -> Callable[..., list[int]]:
+    """free_ports as the servers call it, whose first answer starts with a port someone else took
+    meanwhile (as any outgoing connection on the machine may)."""
+    calls: list[int] = []
+
+    def pick(count: int, *args: object) -> list[int]:
+        calls.append(count)
+        ports = real(count, *args)
+        if len(calls) == 1:
+            squatter.bind((LOOPBACK, ports[0]))
+            squatter.listen()
+        return ports
+
+    return pick
+
+
+def test_dovecot_takes_new_ports_when_one_was_taken_before_it_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        monkeypatch.setattr(dovecot_module, "free_ports", _squatted_first(free_ports, squatter))
+        with DovecotServer.started() as server:
+            taken = squatter.getsockname()[1]
+            assert taken not in (server.imap_port, server.imaps_port, server.lmtp_port)
+            user = server.new_user()
+            server.deliver_lmtp(user, make_raw(user))
+            assert len(server.list_folder(user)) == 1
+
+
+def test_postgresql_takes_a_new_port_when_its_port_was_taken_before_it_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import psycopg
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        monkeypatch.setattr(postgres_module, "free_ports", _squatted_first(free_ports, squatter))
+        with PostgresServer.started() as server:
+            assert server.port != squatter.getsockname()[1]
+            with psycopg.connect(host=LOOPBACK, port=server.port, user=SUPERUSER, dbname="postgres") as db:
+                assert db.execute("SELECT 1").fetchone() == (1,)
 
 
 # --- SMTP sink -------------------------------------------------------------------------------

@@ -17,7 +17,9 @@ from typing import BinaryIO
 from mailbot.demo.stores.loopback import LOOPBACK, LoopbackHttpServer, free_ports, start_on_free_port
 
 __all__ = [
+    "ADDRESS_IN_USE",
     "LOOPBACK",
+    "PORT_ATTEMPTS",
     "LoopbackHttpServer",
     "free_ports",
     "make_self_signed_cert",
@@ -27,6 +29,12 @@ __all__ = [
     "start_on_free_port",
     "wait_until",
 ]
+
+
+# Dovecot and PostgreSQL bind the ports they are told in a process of their own: when one was taken
+# between free_ports and their bind, they say so in these words (strerror(EADDRINUSE)), and get new ports.
+ADDRESS_IN_USE = "Address already in use"
+PORT_ATTEMPTS = 3
 
 
 def port_open(host: str, port: int, timeout: float = 0.2) -> bool:

@@ -44,7 +44,15 @@ from types import TracebackType
 
 from imapclient import IMAPClient
 
-from .common import LOOPBACK, free_ports, make_self_signed_cert, port_listening, wait_until
+from .common import (
+    ADDRESS_IN_USE,
+    LOOPBACK,
+    PORT_ATTEMPTS,
+    free_ports,
+    make_self_signed_cert,
+    port_listening,
+    wait_until,
+)
 
 PASSWORD = "secret"
 INSTALL_HINT = "apt-get install -y --no-install-recommends dovecot-imapd dovecot-lmtpd"
@@ -365,14 +373,22 @@ class DovecotServer:
     def started(
         cls, directory: Path | None = None, binary: str | None = None, oauth2: OAuth2Passdb | None = None
     ) -> DovecotServer:
-        """Create and start a server; on failure nothing is left running or on disk."""
-        server = cls(directory, binary, oauth2)
-        try:
-            server.start()
-        except BaseException:
-            server.close()
-            raise
-        return server
+        """Create and start a server; on failure nothing is left running or on disk. A port taken
+        between picking it and Dovecot's bind (by any socket on the machine) means new ports."""
+        for attempt in range(PORT_ATTEMPTS):
+            server = cls(directory, binary, oauth2)
+            try:
+                server.start()
+            except DovecotError as exc:
+                server.close()
+                if ADDRESS_IN_USE not in str(exc) or attempt == PORT_ATTEMPTS - 1:
+                    raise
+            except BaseException:
+                server.close()
+                raise
+            else:
+                return server
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def __enter__(self) -> DovecotServer:
         try:

@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 from types import TracebackType
 
-from .common import LOOPBACK, free_ports
+from .common import ADDRESS_IN_USE, LOOPBACK, PORT_ATTEMPTS, free_ports
 
 INSTALL_HINT = "apt-get install -y --no-install-recommends postgresql"
 ENV_BINDIR = "MAILBOT_TEST_PG_BINDIR"
@@ -61,8 +61,19 @@ class PostgresServer:
         bindir = find_bindir()
         directory = Path(tempfile.mkdtemp(prefix="mailbot-pg-"))
         server = cls(directory, free_ports(1)[0], bindir)
-        server._init()
-        server.start()
+        try:
+            server._init()
+            for attempt in range(PORT_ATTEMPTS):
+                try:
+                    server.start()
+                    break
+                except PostgresError as exc:  # the port was taken since it was picked: another one
+                    if ADDRESS_IN_USE not in str(exc) or attempt == PORT_ATTEMPTS - 1:
+                        raise
+                    server.port = free_ports(1)[0]
+        except BaseException:
+            server.stop()
+            raise
         atexit.register(server.stop)
         return server
 
