@@ -18,7 +18,6 @@ from typing import Protocol
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
 from mailbot.db.schema import InboundMail, OutboxMail, Ticket
 
@@ -110,8 +109,12 @@ def team_notices_about(session: Session, customer: str) -> Seen:
 
 def _known(session: Session, cls: type, row_id: int, attribute: str, value: object) -> bool:
     """Whether the loaded row `row_id` of `cls` has `value`; True when the session does not hold it
-    loaded (the rows are written, and the database answers)."""
-    obj = session.identity_map.get(identity_key(cls, row_id))
+    loaded (the rows are written, and the database answers).
+
+    The identity key is built as `identity_key` documents it, (class, primary key, token): the
+    function itself costs ten times the lookup, and this runs for every waiting row before every
+    per-address count (issue 13); tests/unit/test_pending_outbox_reads.py holds the two equal."""
+    obj = session.identity_map.get((cls, (row_id,), None))
     if obj is None or attribute not in obj.__dict__:
         return True
     return bool(obj.__dict__[attribute] == value)

@@ -109,3 +109,10 @@ def test_what_the_session_takes_in_while_rows_wait_is_held_until_they_are_writte
         held(session, Ticket(mailbox="support", customer="bob@example.org"), 9)  # not kept by us
         assert not team_notices_about(session, "anna@example.org")(row)  # the session still has it
     assert team_notices_about(session, "anna@example.org")(row)  # let go: the database must answer
+
+
+def test_the_identity_key_built_by_hand_is_sqlalchemys() -> None:
+    from sqlalchemy.orm.util import identity_key
+
+    for cls in (InboundMail, Ticket, OutboxMail):
+        assert identity_key(cls, 7) == (cls, (7,), None)
