@@ -50,19 +50,42 @@ class Prepared:
     severity_shown: bool | None = None
 
 
+@dataclass(frozen=True)
+class Parsed:
+    """A batch parsed, not yet guessed about: the parsed mails and the unparsable ones, by inbound id.
+    The part of a batch that needs no model (`run --once` parses it in the worker while its parsing
+    process still reads the models, mailbot.pipeline.process)."""
+
+    mails: dict[int, ParsedMail]
+    unparsable: dict[int, Prepared]
+
+
 def prepare_batch(app: App, stored: Sequence[Stored]) -> dict[int, Prepared]:
     """Parse every mail and guess about the parsed ones, by inbound id."""
+    return guess_batch(app, parse_batch(app, stored))
+
+
+def parse_batch(app: App, stored: Sequence[Stored]) -> Parsed:
+    """Every mail parsed, or the reason it could not be."""
     parsed: dict[int, ParsedMail] = {}
-    prepared: dict[int, Prepared] = {}
+    unparsable: dict[int, Prepared] = {}
     for item in stored:
         try:
             mail = parse_mail(item.raw, default_language=app.settings.support.default_language)
         except Quarantine as exc:
-            prepared[item.row_id] = Prepared(None, unparsable=exc.reason)
+            unparsable[item.row_id] = Prepared(None, unparsable=exc.reason)
             continue
         if header_only.stored_header_only(item.size, len(item.raw)):  # released with --force
             mail = header_only.mark(mail)
         parsed[item.row_id] = mail
+    return Parsed(parsed, unparsable)
+
+
+def guess_batch(app: App, batch: Parsed) -> dict[int, Prepared]:
+    """Both models' guesses about the parsed mails, in one call per model; with the unparsable ones, by
+    inbound id."""
+    parsed = batch.mails
+    prepared: dict[int, Prepared] = dict(batch.unparsable)
     ids = list(parsed)
     texts = [classification_text(parsed[i].subject, parsed[i].body) for i in ids]
     predictions = dict(zip(ids, app.classifier.predict_texts(texts), strict=True)) if ids else {}

@@ -10,6 +10,10 @@ pass prepares batch k+1 while the process stage decides batch k. Forked, not spa
 in a few milliseconds and shares the loaded models with the worker instead of loading its own copies.
 No SQLite connection crosses the fork: the worker's pooled ones are closed just before it.
 
+A child that reads the models itself (`models_in_child`) needs ~2 s of CPU for them, and the worker
+would wait all that time for its first batch with a core idle. Meanwhile the worker parses the batches
+itself (`submit_parsed`: the child only guesses about them, `prepare.guess_batch`).
+
 Only for a backlog (a pass whose first claim is a whole batch; a pass of a few mails is decided before
 a child would have started), and only when the caller runs no other thread that could hold a lock or a
 database connection across the fork (`run --once` with its delivery process). Linux only (fork).
@@ -22,18 +26,21 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
 
 from mailbot.app import App
 from mailbot.classify.store import is_current
 from mailbot.forking import leave_signals_to_the_worker, yield_to_the_worker
 from mailbot.parse.language import detector
-from mailbot.pipeline.prepare import Prepared, Stored, prepare_batch
+from mailbot.pipeline.prepare import Parsed, Prepared, Stored, guess_batch, prepare_batch
 from mailbot.stack_chunk import call_at_fresh_chunk
 
 log = logging.getLogger(__name__)
+
+_Batch = TypeVar("_Batch", list[Stored], Parsed)
 
 PARENT_LOOK_SECONDS = 1.0  # how often the child checks that the worker still lives
 _APP: App | None = None  # in the child only: the app whose models it uses (inherited by the fork)
@@ -58,6 +65,11 @@ def _end_with(parent: int) -> None:
 def _prepare(stored: Sequence[Stored]) -> dict[int, Prepared]:
     assert _APP is not None, "the prepare pool's child was not initialised"
     return call_at_fresh_chunk(prepare_batch, _APP, stored)
+
+
+def _guess(parsed: Parsed) -> dict[int, Prepared]:
+    assert _APP is not None, "the prepare pool's child was not initialised"
+    return call_at_fresh_chunk(guess_batch, _APP, parsed)
 
 
 def _ready() -> bool:
@@ -105,10 +117,17 @@ class PreparePool:
             max_workers=1, mp_context=context, initializer=_become_child, initargs=(app,)
         )
         # forked now (the first submit forks), not in the middle of a batch
+        self._loading: Future[bool] | None = None
         if in_child:
-            self._executor.submit(_load_models).add_done_callback(_report_failed_load)
+            self._loading = self._executor.submit(_load_models)
+            self._loading.add_done_callback(_report_failed_load)
         else:
             self._executor.submit(_ready).result()
+
+    @property
+    def loading(self) -> bool:
+        """Whether the child is still reading the models (a batch handed over now waits for them)."""
+        return self._loading is not None and not self._loading.done()
 
     @classmethod
     def for_backlog(cls, app: App, *, models_in_child: bool = False) -> PreparePool | None:
@@ -123,10 +142,19 @@ class PreparePool:
 
     def submit(self, stored: Sequence[Stored]) -> Future[dict[int, Prepared]] | None:
         """The batch's preparation under way in the child, or None once the child is gone."""
+        return self._submit(_prepare, list(stored))
+
+    def submit_parsed(self, parsed: Parsed) -> Future[dict[int, Prepared]] | None:
+        """The guesses about a batch the caller parsed, under way in the child; None once it is gone."""
+        return self._submit(_guess, parsed)
+
+    def _submit(
+        self, work: Callable[[_Batch], dict[int, Prepared]], batch: _Batch
+    ) -> Future[dict[int, Prepared]] | None:
         if self._executor is None:
             return None
         try:
-            return self._executor.submit(_prepare, list(stored))
+            return self._executor.submit(work, batch)
         except (BrokenProcessPool, RuntimeError) as exc:
             self._lost(exc)
             return None

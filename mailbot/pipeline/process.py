@@ -14,7 +14,7 @@ in between leaves it claimable after its lease, as always.
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -37,7 +37,8 @@ from mailbot.pipeline.deferral import OutsideHours, decide_now
 from mailbot.pipeline.effects import apply_decision
 from mailbot.pipeline.helpers import Helpers
 from mailbot.pipeline.logline import decision_line
-from mailbot.pipeline.prepare import Prepared, Stored, prepare_batch, severity_for
+from mailbot.pipeline.prepare import Prepared, Stored, parse_batch, prepare_batch, severity_for
+from mailbot.pipeline.prepare_pool import PreparePool
 from mailbot.pipeline.rule_context import in_our_outbox
 from mailbot.reply.compose_pool import ComposePool
 from mailbot.reply.outbox import Composer
@@ -83,6 +84,10 @@ class ProcessReport:
 # left delivery ~20 s behind the last decision (bench/README.md, session 21).
 BATCH_SIZE = 64
 
+# While the parsing process reads its models (~2 s), the worker parses up to this many batches ahead
+# itself; each stays claimed (leased) until it is decided, as the one batch ahead always is.
+PARSED_AHEAD = 16
+
 
 def process_pending(
     app: App,
@@ -100,8 +105,10 @@ def process_pending(
     left waiting, and mail left waiting before is not looked at again until its opening. `on_commit`
     is called after each batch's decisions are committed (the deliverer starts on their mail).
     `second_process`: a backlog is parsed and classified in a forked process one batch ahead
-    (mailbot.pipeline.prepare_pool), and its outgoing mail composed in another beside deciding
-    (mailbot.reply.compose_pool); only for a caller that runs no other thread (`run --once`).
+    (mailbot.pipeline.prepare_pool; while that process still reads its models, the worker parses up to
+    `PARSED_AHEAD` batches itself and leaves it only the guesses), and its outgoing mail composed in
+    another beside deciding (mailbot.reply.compose_pool); only for a caller that runs no other thread
+    (`run --once`).
     `helpers`: those two processes, started by the caller (who ends them), used from the first batch.
     """
     report = ProcessReport()
@@ -124,7 +131,7 @@ def process_pending(
         if not row_ids:
             return None
         stored = _read_stored(app, row_ids)
-        return _Batch(row_ids, stored, pool.submit(stored) if pool is not None else None)
+        return _Batch(row_ids, stored, _hand_over(app, pool, stored))
 
     batch = claim()
     mine = helpers is None and second_process and batch is not None and len(batch.row_ids) == BATCH_SIZE
@@ -133,12 +140,19 @@ def process_pending(
         pool, composer = started.preparer, started.composer
         if pool is not None:
             batch = _Batch(batch.row_ids, batch.stored, pool.submit(batch.stored))
+    waiting: deque[_Batch] = deque([batch] if batch is not None else [])
     try:
-        while batch is not None:
+        while waiting:
+            batch = waiting.popleft()
             # a whole batch is fresh mail (suspects come alone): the next one is claimed now, for the
-            # second process to prepare while this one is decided; never ahead of a suspect
+            # second process to prepare while this one is decided; never ahead of a suspect. While that
+            # process still reads its models, the worker, which would only wait, claims and parses more.
             ahead = pool is not None and len(batch.row_ids) == BATCH_SIZE
-            following = claim() if ahead else None
+            while ahead and pool is not None and _claims_more(pool, waiting):
+                following = claim()
+                if following is None:
+                    break
+                waiting.append(following)
             prepared = (
                 pool.result(app, batch.stored, batch.preparing)
                 if pool
@@ -152,11 +166,34 @@ def process_pending(
             tried.update(undecided)
             if on_commit is not None:
                 on_commit()
-            batch = following if ahead else claim()
+            if not ahead and (following := claim()) is not None:
+                waiting.append(following)
     finally:
         if mine:
             started.close()
     return report
+
+
+def _claims_more(pool: PreparePool, waiting: deque[_Batch]) -> bool:
+    """Whether to claim another batch before deciding the next: one waits always (the second process
+    prepares it meanwhile); more while that process reads its models, as long as each was whole."""
+    if not waiting:
+        return True
+    whole = len(waiting[-1].row_ids) == BATCH_SIZE
+    return whole and pool.loading and len(waiting) < PARSED_AHEAD
+
+
+def _hand_over(
+    app: App, pool: PreparePool | None, stored: list[Stored]
+) -> Future[dict[int, Prepared]] | None:
+    """The batch's preparation under way in the second process; the worker parses it first when that
+    process still reads its models (the worker would only wait for them), so that only the guesses
+    are left to it."""
+    if pool is None:
+        return None
+    if pool.loading:
+        return pool.submit_parsed(call_at_fresh_chunk(parse_batch, app, stored))
+    return pool.submit(stored)
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 from mailbot.app import build_app
 from mailbot.classify import store
 from mailbot.config import load_settings
-from mailbot.pipeline import helpers, prepare_pool
+from mailbot.pipeline import helpers, prepare_pool, process
 from mailbot.pipeline.prepare_pool import PreparePool
 from mailbot.pipeline.process import BATCH_SIZE, process_pending
 from mailbot.worker import run_once
@@ -159,3 +160,45 @@ def test_when_the_child_cannot_read_the_models_the_worker_prepares_the_batches(
     assert started == [True] and worker_read_model
     assert "could not read the models: model file unreadable" in caplog.text
     assert len(bot.sink.messages) == BATCH_SIZE + 2
+
+
+_LOAD_MODELS = prepare_pool._load_models
+
+
+def _slowly_loaded_models() -> bool:
+    """In the child: the models take their time, as on a busy machine (module level: it is pickled)."""
+    time.sleep(2.0)
+    return _LOAD_MODELS()
+
+
+def test_while_the_child_reads_the_models_the_worker_parses_batches_ahead_and_the_child_guesses(
+    bot: Bot, monkeypatch
+) -> None:
+    train(bot)
+    monkeypatch.setattr(prepare_pool, "_load_models", _slowly_loaded_models)  # inherited by the fork
+    monkeypatch.setattr(process, "PARSED_AHEAD", 3)
+    handed: list[str] = []
+    real_submit, real_submit_parsed = PreparePool.submit, PreparePool.submit_parsed
+
+    def submit(self: PreparePool, stored: Any) -> Any:
+        handed.append("stored")
+        return real_submit(self, stored)
+
+    def submit_parsed(self: PreparePool, parsed: Any) -> Any:
+        handed.append("parsed")
+        return real_submit_parsed(self, parsed)
+
+    monkeypatch.setattr(PreparePool, "submit", submit)
+    monkeypatch.setattr(PreparePool, "submit_parsed", submit_parsed)
+    mails = 6 * BATCH_SIZE + 5
+    backlog(bot, mails)
+    report, started, worker_read_model = run_once_noting_helpers(bot, monkeypatch)
+    assert report.processed.decided == mails and report.processed.failures == 0 and report.errors == []
+    assert started == [True] and not worker_read_model  # the worker parsed; only the child read the models
+    # the first batch and PARSED_AHEAD more were parsed by the worker while the child read its models;
+    # once it had, the child prepared the rest whole
+    assert handed == ["parsed"] * 4 + ["stored"] * 3
+    assert {row.state for row in bot.inbound()} == {"done"}
+    answers = bot.sink.messages
+    assert len(answers) == mails  # one answer each
+    assert len({message.rcpt_tos[0] for message in answers}) == mails  # to each customer, once
