@@ -51,14 +51,18 @@ class EmlSink:
             self.controller = None
 
     def _start(self, port: int) -> Controller:
-        controller = Controller(self.handler, hostname=LOOPBACK, port=port)
-        try:
-            controller.start()
-        except OSError:
-            controller.loop.close()  # its thread has ended: it could not bind
-            raise
-        return controller
+        return started(Controller(self.handler, hostname=LOOPBACK, port=port))
 
     @property
     def received(self) -> int:
         return self.handler.count
+
+
+def started(controller: Controller) -> Controller:
+    """`controller`, started; one that could not bind (OSError) leaves no open event loop behind."""
+    try:
+        controller.start()
+    except OSError:
+        controller.loop.close()  # its thread has ended: it could not bind
+        raise
+    return controller

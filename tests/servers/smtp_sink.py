@@ -43,6 +43,8 @@ from typing import Any, Literal, NamedTuple
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from mailbot.demo.sink import started
+
 from .common import LOOPBACK, make_self_signed_cert, start_on_free_port
 
 TlsMode = Literal["none", "starttls", "implicit"]
@@ -223,12 +225,7 @@ class SmtpSink:
             ready_timeout=10.0,
             **kwargs,
         )
-        try:
-            controller.start()
-        except OSError:
-            controller.loop.close()  # its thread has ended: it could not bind
-            raise
-        return controller
+        return started(controller)
 
     def stop(self) -> None:
         """Stop listening (simulated outage); recorded messages and failure plans are kept."""
