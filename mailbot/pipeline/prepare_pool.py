@@ -40,7 +40,7 @@ from mailbot.stack_chunk import call_at_fresh_chunk
 
 log = logging.getLogger(__name__)
 
-_Batch = TypeVar("_Batch", list[Stored], Parsed)
+_Work = TypeVar("_Work", list[Stored], Parsed)  # what a job hands the child: stored mails or parsed ones
 
 PARENT_LOOK_SECONDS = 1.0  # how often the child checks that the worker still lives
 _APP: App | None = None  # in the child only: the app whose models it uses (inherited by the fork)
@@ -149,7 +149,7 @@ class PreparePool:
         return self._submit(_guess, parsed)
 
     def _submit(
-        self, work: Callable[[_Batch], dict[int, Prepared]], batch: _Batch
+        self, work: Callable[[_Work], dict[int, Prepared]], batch: _Work
     ) -> Future[dict[int, Prepared]] | None:
         if self._executor is None:
             return None
