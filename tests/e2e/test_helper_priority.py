@@ -30,12 +30,16 @@ def note_helpers(monkeypatch: Any, notes: Path) -> None:
         with notes.open("a") as file:
             file.write(f"{role} {os.getpid()} {os.getpriority(os.PRIO_PROCESS, 0)}\n")
 
-    prepare_batch, compose_outgoing = prepare_pool.prepare_batch, compose_pool.compose_outgoing
-    sendmail = aiosmtplib.SMTP.sendmail
+    prepare_batch, guess_batch = prepare_pool.prepare_batch, prepare_pool.guess_batch
+    compose_outgoing, sendmail = compose_pool.compose_outgoing, aiosmtplib.SMTP.sendmail
 
     def prepare(*args: Any) -> Any:
         note("prepare")
         return prepare_batch(*args)
+
+    def guess(*args: Any) -> Any:  # a batch the worker parsed while the child read its models
+        note("guess")
+        return guess_batch(*args)
 
     def compose(*args: Any, **kwargs: Any) -> Any:
         note("compose")
@@ -46,6 +50,7 @@ def note_helpers(monkeypatch: Any, notes: Path) -> None:
         return await sendmail(self, *args, **kwargs)
 
     monkeypatch.setattr(prepare_pool, "prepare_batch", prepare)
+    monkeypatch.setattr(prepare_pool, "guess_batch", guess)
     monkeypatch.setattr(compose_pool, "compose_outgoing", compose)
     monkeypatch.setattr(aiosmtplib.SMTP, "sendmail", send)
 
@@ -57,6 +62,8 @@ def test_the_helpers_of_run_once_yield_the_cores_to_the_worker(
     mails = BATCH_SIZE + 5
     if models == "read by the child":
         train(bot)  # a saved model fits: the parsing process reads it itself, then yields
+    else:  # as when no saved model fits: the worker reads them before the fork, and the child shares them
+        monkeypatch.setattr(prepare_pool, "is_current", lambda *_args: False)
     backlog(bot, mails)
     notes = tmp_path / "helpers"
     note_helpers(monkeypatch, notes)
@@ -70,10 +77,16 @@ def test_the_helpers_of_run_once_yield_the_cores_to_the_worker(
     assert len(bot.sink.messages) == mails  # one answer each
 
     seen: dict[str, set[tuple[int, int]]] = {}
+    work: set[str] = set()
     for line in notes.read_text().splitlines():
         role, pid, priority = line.split()
+        work.add(role)
+        role = "prepare" if role == "guess" else role  # both are the parsing process's
         seen.setdefault(role, set()).add((int(pid), int(priority)))
     assert set(seen) == {"prepare", "compose", "deliver"}
+    # the parsing process prepares whole batches; while it still reads the models itself, it only
+    # guesses about the ones the worker parsed meanwhile (at least the first: its reading takes seconds)
+    assert ("guess" in work) == (models == "read by the child")
     lowered = min(19, worker_priority + HELPER_NICENESS)
     for role, processes in seen.items():
         assert len(processes) == 1, f"{role}: one helper process, {processes}"

@@ -202,3 +202,24 @@ def test_while_the_child_reads_the_models_the_worker_parses_batches_ahead_and_th
     answers = bot.sink.messages
     assert len(answers) == mails  # one answer each
     assert len({message.rcpt_tos[0] for message in answers}) == mails  # to each customer, once
+
+
+def _die(_parsed: Any) -> Any:
+    os._exit(1)  # in the child: as if it were killed while guessing
+
+
+def test_when_the_child_dies_on_a_batch_the_worker_parsed_the_worker_prepares_them_all(
+    bot: Bot, monkeypatch
+) -> None:
+    train(bot)
+    monkeypatch.setattr(prepare_pool, "_load_models", _slowly_loaded_models)  # inherited by the fork
+    monkeypatch.setattr(prepare_pool, "_guess", _die)
+    mails = 3 * BATCH_SIZE + 1
+    backlog(bot, mails)
+    report, started, _worker_read_model = run_once_noting_helpers(bot, monkeypatch)
+    assert report.processed.decided == mails and report.processed.failures == 0 and report.errors == []
+    assert started == [True]
+    assert {row.state for row in bot.inbound()} == {"done"}
+    answers = bot.sink.messages
+    assert len(answers) == mails  # one answer each, none lost, none twice
+    assert len({message.rcpt_tos[0] for message in answers}) == mails
