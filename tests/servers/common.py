@@ -1,7 +1,8 @@
 """Small helpers shared by the test servers: free ports, readiness polling, self-signed certs.
 
-`LoopbackHttpServer`, `free_ports` and `start_on_free_port` live in mailbot.demo.stores.loopback (the
-demo starts the store stand-ins from the installed package) and are re-exported here for the suite.
+`LoopbackHttpServer`, `free_ports`, `start_on_free_port` and `retried_while_port_taken` live in
+mailbot.demo.stores.loopback (the demo starts the store stand-ins from the installed package) and are
+re-exported here for the suite.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from mailbot.demo.stores.loopback import LOOPBACK, LoopbackHttpServer, free_ports, start_on_free_port
+from mailbot.demo.stores.loopback import (
+    LOOPBACK,
+    LoopbackHttpServer,
+    free_ports,
+    retried_while_port_taken,
+    start_on_free_port,
+)
 
 __all__ = [
     "ADDRESS_IN_USE",
@@ -25,6 +32,8 @@ __all__ = [
     "make_self_signed_cert",
     "port_listening",
     "port_open",
+    "reported_in_use",
+    "retried_while_port_taken",
     "send_slowly",
     "start_on_free_port",
     "wait_until",
@@ -35,6 +44,11 @@ __all__ = [
 # between free_ports and their bind, they say so in these words (strerror(EADDRINUSE)), and get new ports.
 ADDRESS_IN_USE = "Address already in use"
 PORT_ATTEMPTS = 3
+
+
+def reported_in_use(kind: type[Exception]) -> Callable[[Exception], bool]:
+    """For `retried_while_port_taken`: an error of `kind` whose text says its port was in use."""
+    return lambda error: isinstance(error, kind) and ADDRESS_IN_USE in str(error)
 
 
 def port_open(host: str, port: int, timeout: float = 0.2) -> bool:

@@ -45,12 +45,13 @@ from types import TracebackType
 from imapclient import IMAPClient
 
 from .common import (
-    ADDRESS_IN_USE,
     LOOPBACK,
     PORT_ATTEMPTS,
     free_ports,
     make_self_signed_cert,
     port_listening,
+    reported_in_use,
+    retried_while_port_taken,
     wait_until,
 )
 
@@ -375,20 +376,17 @@ class DovecotServer:
     ) -> DovecotServer:
         """Create and start a server; on failure nothing is left running or on disk. A port taken
         between picking it and Dovecot's bind (by any socket on the machine) means new ports."""
-        for attempt in range(PORT_ATTEMPTS):
-            server = cls(directory, binary, oauth2)
+
+        def attempt(_again: int) -> DovecotServer:
+            server = cls(directory, binary, oauth2)  # new ports each time
             try:
                 server.start()
-            except DovecotError as exc:
-                server.close()
-                if ADDRESS_IN_USE not in str(exc) or attempt == PORT_ATTEMPTS - 1:
-                    raise
             except BaseException:
                 server.close()
                 raise
-            else:
-                return server
-        raise AssertionError("unreachable")  # the loop returns or raises
+            return server
+
+        return retried_while_port_taken(attempt, reported_in_use(DovecotError), PORT_ATTEMPTS)
 
     def __enter__(self) -> DovecotServer:
         try:

@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 from types import TracebackType
 
-from .common import ADDRESS_IN_USE, LOOPBACK, PORT_ATTEMPTS, free_ports
+from .common import LOOPBACK, PORT_ATTEMPTS, free_ports, reported_in_use, retried_while_port_taken
 
 INSTALL_HINT = "apt-get install -y --no-install-recommends postgresql"
 ENV_BINDIR = "MAILBOT_TEST_PG_BINDIR"
@@ -61,16 +61,15 @@ class PostgresServer:
         bindir = find_bindir()
         directory = Path(tempfile.mkdtemp(prefix="mailbot-pg-"))
         server = cls(directory, free_ports(1)[0], bindir)
+
+        def attempt(again: int) -> None:
+            if again:  # the port was taken since it was picked: another one
+                server.port = free_ports(1)[0]
+            server.start()
+
         try:
             server._init()
-            for attempt in range(PORT_ATTEMPTS):
-                try:
-                    server.start()
-                    break
-                except PostgresError as exc:  # the port was taken since it was picked: another one
-                    if ADDRESS_IN_USE not in str(exc) or attempt == PORT_ATTEMPTS - 1:
-                        raise
-                    server.port = free_ports(1)[0]
+            retried_while_port_taken(attempt, reported_in_use(PostgresError), PORT_ATTEMPTS)
         except BaseException:
             server.stop()
             raise

@@ -43,13 +43,25 @@ def start_on_free_port(start: Callable[[int], T], attempts: int = 5, host: str =
     For servers that must know their port before they bind (aiosmtpd's Controller connects to it to
     check that it is up). A CI run lost a test to that window once: EADDRINUSE on a port just picked.
     """
-    for attempt in range(attempts):
+    return retried_while_port_taken(lambda _again: start(free_ports(1, host)[0]), _address_in_use, attempts)
+
+
+def retried_while_port_taken(
+    attempt: Callable[[int], T], taken: Callable[[Exception], bool], attempts: int
+) -> T:
+    """`attempt(0)`, and `attempt(1)`, `attempt(2)` ... while one fails with an error that `taken` says
+    means its port was taken since it was picked; `attempts` in all, then that error is raised."""
+    for number in range(attempts):
         try:
-            return start(free_ports(1, host)[0])
-        except OSError as error:
-            if error.errno != errno.EADDRINUSE or attempt == attempts - 1:
+            return attempt(number)
+        except Exception as error:
+            if not taken(error) or number == attempts - 1:
                 raise
     raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _address_in_use(error: Exception) -> bool:
+    return isinstance(error, OSError) and error.errno == errno.EADDRINUSE
 
 
 class LoopbackHttpServer:
