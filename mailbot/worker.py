@@ -32,7 +32,7 @@ from mailbot.ingest.source import MailSource
 from mailbot.pipeline.deferral import OutsideHours
 from mailbot.pipeline.helpers import Helpers
 from mailbot.pipeline.out_of_hours import acknowledge_out_of_hours
-from mailbot.pipeline.process import BATCH_SIZE, ProcessReport, process_pending
+from mailbot.pipeline.process import BATCH_SIZE, ProcessReport, parsed_by_the_worker, process_pending
 from mailbot.privacy.schedule import delete_folder_copies, run_privacy_jobs
 from mailbot.reply import outbox_states
 from mailbot.reply.deliver import LEASE, Deliverer, DeliveryReport
@@ -132,7 +132,8 @@ def run_cycle(
     def found(count: int) -> None:
         if second_process and decides and count >= BATCH_SIZE and not helpers:
             try:
-                helpers.append(Helpers.start(app, models_in_child=True))
+                parses_in_child = not parsed_by_the_worker(count)
+                helpers.append(Helpers.start(app, models_in_child=True, parses_in_child=parses_in_child))
             except Exception as exc:  # never the fetch's problem: the pass starts them itself, or none
                 log.warning("the helper processes could not be started before the fetch: %s", exc)
 

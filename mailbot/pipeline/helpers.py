@@ -25,11 +25,14 @@ class Helpers:
     preparer: PreparePool | None
 
     @classmethod
-    def start(cls, app: App, *, models_in_child: bool = False) -> Helpers:
+    def start(cls, app: App, *, models_in_child: bool = False, parses_in_child: bool = True) -> Helpers:
         """Both processes, or None for the one that could not be forked (the worker does its work).
-        `models_in_child`: the parsing process reads the models itself (see PreparePool)."""
+        `models_in_child`: the parsing process reads the models itself; `parses_in_child` False: it
+        only guesses, the worker parses (see PreparePool)."""
         composer = ComposePool.for_backlog(app.renderer, app.engine)
-        preparer = PreparePool.for_backlog(app, models_in_child=models_in_child)
+        preparer = PreparePool.for_backlog(
+            app, models_in_child=models_in_child, parses_in_child=parses_in_child
+        )
         return cls(composer, preparer)
 
     def close(self) -> None:

@@ -12,7 +12,9 @@ No SQLite connection crosses the fork: the worker's pooled ones are closed just 
 
 A child that reads the models itself (`models_in_child`) needs ~2 s of CPU for them, and the worker
 would wait all that time for its first batch with a core idle. Meanwhile the worker parses the batches
-itself (`submit_parsed`: the child only guesses about them, `prepare.guess_batch`).
+itself (`submit_parsed`: the child only guesses about them, `prepare.guess_batch`). A backlog no larger
+than what the worker parses meanwhile is parsed by the worker alone (`parses_in_child` False): the child
+then never reads the language detector, and its models are ready ~0.5 s sooner.
 
 Only for a backlog (a pass whose first claim is a whole batch; a pass of a few mails is decided before
 a child would have started), and only when the caller runs no other thread that could hold a lock or a
@@ -77,16 +79,18 @@ def _ready() -> bool:
     return True
 
 
-def _load_models() -> bool:
-    """The language detector first: the ~48 MB its loading frees are then reused by the models'
-    loading instead of adding to the child's peak (271 against 303 MB, bench/README.md).
+def _load_models(with_detector: bool = True) -> bool:
+    """The language detector first, when the child will parse: the ~48 MB its loading frees are then
+    reused by the models' loading instead of adding to the child's peak (271 against 303 MB,
+    bench/README.md). A child that only guesses never needs it (`PreparePool`, `parses_in_child`).
 
     The child yields the cores to the worker (mailbot.forking) only once the models are read: until
     then the worker's first batch waits for them, and a child niced from the fork on read them while
     the worker and the mail server were busy with the fetch (in two runs over a backlog the first
     decision came 1.7-2.7 s later, bench/README.md, session 19)."""
     assert _APP is not None, "the prepare pool's child was not initialised"
-    detector()
+    if with_detector:
+        detector()
     _ = _APP.classifier, _APP.severity
     yield_to_the_worker()
     return True
@@ -100,9 +104,13 @@ class PreparePool:
     backlog: `run --once`, mailbot.pipeline.helpers): a second of the start taken off the worker's
     path. Only when a stored model fits the knowledge base (`store.is_current`); training one, which
     writes it to the model directory, stays the worker's.
+
+    `parses_in_child` False, with the models read by the child: the worker parses every batch itself,
+    the child only guesses; for a backlog the worker can parse while the child reads its models, so
+    that the child need not read the language detector first (`_load_models`).
     """
 
-    def __init__(self, app: App, *, models_in_child: bool = False) -> None:
+    def __init__(self, app: App, *, models_in_child: bool = False, parses_in_child: bool = True) -> None:
         in_child = models_in_child and is_current(
             app.settings.classifier.model_dir,
             app.kb.digest,
@@ -118,8 +126,9 @@ class PreparePool:
         )
         # forked now (the first submit forks), not in the middle of a batch
         self._loading: Future[bool] | None = None
+        self._parses = parses_in_child or not in_child  # models read before the fork: none to wait for
         if in_child:
-            self._loading = self._executor.submit(_load_models)
+            self._loading = self._executor.submit(_load_models, parses_in_child)
             self._loading.add_done_callback(_report_failed_load)
         else:
             self._executor.submit(_ready).result()
@@ -129,13 +138,20 @@ class PreparePool:
         """Whether the child is still reading the models (a batch handed over now waits for them)."""
         return self._loading is not None and not self._loading.done()
 
+    @property
+    def parses(self) -> bool:
+        """Whether a batch is handed over as stored (`submit`) rather than parsed (`submit_parsed`)."""
+        return self._parses and not self.loading
+
     @classmethod
-    def for_backlog(cls, app: App, *, models_in_child: bool = False) -> PreparePool | None:
+    def for_backlog(
+        cls, app: App, *, models_in_child: bool = False, parses_in_child: bool = True
+    ) -> PreparePool | None:
         """A pool, or None where a process cannot be forked (then the pass prepares its batches)."""
         if "fork" not in multiprocessing.get_all_start_methods():
             return None
         try:
-            return cls(app, models_in_child=models_in_child)
+            return cls(app, models_in_child=models_in_child, parses_in_child=parses_in_child)
         except (OSError, BrokenProcessPool) as exc:
             log.warning("no second process for parsing and classifying (%s); one process it is", exc)
             return None

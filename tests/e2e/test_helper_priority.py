@@ -84,8 +84,8 @@ def test_the_helpers_of_run_once_yield_the_cores_to_the_worker(
         role = "prepare" if role == "guess" else role  # both are the parsing process's
         seen.setdefault(role, set()).add((int(pid), int(priority)))
     assert set(seen) == {"prepare", "compose", "deliver"}
-    # the parsing process prepares whole batches; while it still reads the models itself, it only
-    # guesses about the ones the worker parsed meanwhile (at least the first: its reading takes seconds)
+    # the parsing process prepares whole batches; when it reads the models itself, it only guesses about
+    # the ones the worker parsed meanwhile (here all: a backlog this small is the worker's to parse)
     assert ("guess" in work) == (models == "read by the child")
     lowered = min(19, worker_priority + HELPER_NICENESS)
     for role, processes in seen.items():

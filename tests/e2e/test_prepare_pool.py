@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from mailbot.app import build_app
 from mailbot.classify import store
 from mailbot.config import load_settings
+from mailbot.parse import language
 from mailbot.pipeline import helpers, prepare_pool, process
 from mailbot.pipeline.prepare_pool import PreparePool
 from mailbot.pipeline.process import BATCH_SIZE, process_pending
@@ -89,9 +92,9 @@ def run_once_noting_helpers(bot: Bot, monkeypatch) -> tuple[Any, list[bool], boo
     started: list[bool] = []
     real = helpers.Helpers.start.__func__  # type: ignore[attr-defined]
 
-    def start(cls: type, app: Any, *, models_in_child: bool = False) -> Any:
+    def start(cls: type, app: Any, *, models_in_child: bool = False, **options: Any) -> Any:
         started.append(models_in_child)
-        return real(cls, app, models_in_child=models_in_child)
+        return real(cls, app, models_in_child=models_in_child, **options)
 
     monkeypatch.setattr(helpers.Helpers, "start", classmethod(start))
     app = build_app(load_settings(bot.config))
@@ -165,18 +168,14 @@ def test_when_the_child_cannot_read_the_models_the_worker_prepares_the_batches(
 _LOAD_MODELS = prepare_pool._load_models
 
 
-def _slowly_loaded_models() -> bool:
+def _slowly_loaded_models(*args: Any) -> bool:
     """In the child: the models take their time, as on a busy machine (module level: it is pickled)."""
     time.sleep(2.0)
-    return _LOAD_MODELS()
+    return _LOAD_MODELS(*args)
 
 
-def test_while_the_child_reads_the_models_the_worker_parses_batches_ahead_and_the_child_guesses(
-    bot: Bot, monkeypatch
-) -> None:
-    train(bot)
-    monkeypatch.setattr(prepare_pool, "_load_models", _slowly_loaded_models)  # inherited by the fork
-    monkeypatch.setattr(process, "PARSED_AHEAD", 3)
+def noting_hand_overs(monkeypatch) -> list[str]:
+    """How each batch goes to the child, in order: "stored" (it parses) or "parsed" (it guesses)."""
     handed: list[str] = []
     real_submit, real_submit_parsed = PreparePool.submit, PreparePool.submit_parsed
 
@@ -190,6 +189,31 @@ def test_while_the_child_reads_the_models_the_worker_parses_batches_ahead_and_th
 
     monkeypatch.setattr(PreparePool, "submit", submit)
     monkeypatch.setattr(PreparePool, "submit_parsed", submit_parsed)
+    return handed
+
+
+def noting_detectors_in_children(monkeypatch, folder: Path) -> Callable[[], list[str]]:
+    """The processes other than this one that asked for the language detector (a file each)."""
+    worker, real = os.getpid(), language.detector
+
+    def detector() -> Any:
+        if os.getpid() != worker:
+            (folder / f"detector-{os.getpid()}").touch()
+        return real()
+
+    monkeypatch.setattr(language, "detector", detector)  # inherited by the fork
+    monkeypatch.setattr(prepare_pool, "detector", detector)
+    return lambda: sorted(path.name for path in folder.glob("detector-*"))
+
+
+def test_while_the_child_reads_the_models_the_worker_parses_batches_ahead_and_the_child_guesses(
+    bot: Bot, monkeypatch, tmp_path: Path
+) -> None:
+    train(bot)
+    monkeypatch.setattr(prepare_pool, "_load_models", _slowly_loaded_models)  # inherited by the fork
+    monkeypatch.setattr(process, "PARSED_AHEAD", 3)
+    handed = noting_hand_overs(monkeypatch)
+    children_with_detector = noting_detectors_in_children(monkeypatch, tmp_path)
     mails = 6 * BATCH_SIZE + 5
     backlog(bot, mails)
     report, started, worker_read_model = run_once_noting_helpers(bot, monkeypatch)
@@ -198,10 +222,36 @@ def test_while_the_child_reads_the_models_the_worker_parses_batches_ahead_and_th
     # the first batch and PARSED_AHEAD more were parsed by the worker while the child read its models;
     # once it had, the child prepared the rest whole
     assert handed == ["parsed"] * 4 + ["stored"] * 3
+    assert len(children_with_detector()) == 1  # the child, which parses, read the language detector
     assert {row.state for row in bot.inbound()} == {"done"}
     answers = bot.sink.messages
     assert len(answers) == mails  # one answer each
     assert len({message.rcpt_tos[0] for message in answers}) == mails  # to each customer, once
+
+
+def test_a_backlog_the_worker_parses_while_the_child_reads_the_models_is_parsed_by_the_worker_alone(
+    bot: Bot, monkeypatch, tmp_path: Path
+) -> None:
+    """The child never parses it, so it never reads the language detector (its models come sooner)."""
+    train(bot)
+    monkeypatch.setattr(process, "PARSED_AHEAD", 3)
+    handed = noting_hand_overs(monkeypatch)
+    children_with_detector = noting_detectors_in_children(monkeypatch, tmp_path)
+    mails = 3 * BATCH_SIZE  # all that the worker parses ahead: the first batch's child work waits no more
+    backlog(bot, mails)
+    report, started, worker_read_model = run_once_noting_helpers(bot, monkeypatch)
+    assert report.processed.decided == mails and report.processed.failures == 0 and report.errors == []
+    assert started == [True] and not worker_read_model
+    assert handed == ["parsed"] * 3  # parsed by the worker, however soon the child had its models
+    assert children_with_detector() == []
+    assert {row.state for row in bot.inbound()} == {"done"}
+    answers = bot.sink.messages
+    assert len(answers) == mails and len({message.rcpt_tos[0] for message in answers}) == mails
+
+
+def test_the_worker_parses_a_backlog_up_to_what_it_parses_ahead() -> None:
+    assert process.parsed_by_the_worker(process.PARSED_AHEAD * BATCH_SIZE)
+    assert not process.parsed_by_the_worker(process.PARSED_AHEAD * BATCH_SIZE + 1)
 
 
 def _die(_parsed: Any) -> Any:
