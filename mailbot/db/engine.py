@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.db import health
-from mailbot.db.migrate import upgrade
+from mailbot.db.migrate import MigrationFailed, upgrade
 
 
 def make_engine(url: str) -> Engine:
@@ -72,7 +71,7 @@ def open_engine(url: str) -> Engine:
     except health.DatabaseProblem:
         engine.dispose()
         raise
-    except (SQLAlchemyError, CommandError, OSError) as exc:
+    except (SQLAlchemyError, MigrationFailed, OSError) as exc:
         engine.dispose()
         raise health.DatabaseProblem(health.problem_line(name, exc)) from None
     return engine

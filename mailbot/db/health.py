@@ -13,10 +13,10 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from alembic.util.exc import CommandError
 from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.engine import make_url
 
+from mailbot.db.migrate import MigrationFailed
 from mailbot.db.schema import Base
 from mailbot.errors import ConfigError
 
@@ -131,7 +131,7 @@ def check_after_upgrade(engine: Engine, name: str) -> None:
 
 def problem_line(name: str, exc: BaseException) -> str:
     """One line for an error met while opening or migrating the database."""
-    if isinstance(exc, CommandError) and "Can't locate revision" in str(exc):
+    if isinstance(exc, MigrationFailed) and "Can't locate revision" in str(exc):
         return (
             f"the database {name} has a schema version this mailbot does not know ({first_line(exc)}): "
             "it was written by a newer mailbot (install that one) or by another program; "
