@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import subprocess
 import sys
@@ -107,3 +108,12 @@ def test_unreachable_imap_server_is_a_clear_error(bot: Bot, capsys):
     bot.config.write_text(text)
     assert main(["run", "--once", "--config", str(bot.config)]) == 1
     assert "IMAP connection to 127.0.0.1:1 failed" in capsys.readouterr().err  # host:port (issue 10)
+
+
+def test_run_once_leaves_what_its_start_made_to_no_full_collection(bot: Bot) -> None:
+    """The start's objects live until the pass ends: frozen, the cyclic GC no longer walks them."""
+    gc.unfreeze()
+    bot.deliver(make_mail("kunde@example.org", "Passwort vergessen", "Wie setze ich mein Passwort zurück?"))
+    bot.run_once()
+    assert gc.get_freeze_count() > 1000
+    assert [row.state for row in bot.inbound()] == ["done"]
