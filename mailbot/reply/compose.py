@@ -23,6 +23,7 @@ from email.header import Header
 from email.headerregistry import Address, HeaderRegistry
 from email.message import MIMEPart
 from email.policy import EmailPolicy
+from email.utils import format_datetime
 from io import BytesIO
 from typing import Any
 
@@ -78,6 +79,35 @@ _folded_stable: dict[tuple[str, type, str], bytes] = {}
 _CONFIGURED_ADDRESS_HEADERS = frozenset({"from", "reply-to"})
 
 
+# Values of these headers that the stdlib would write as "Name: value" on one line are stored and
+# written as that text: its parse and refold of them was a third of an answer's compose (issue 13).
+# A plain addr-spec (dot-atom local part), printable ASCII text, a Date made from a datetime; anything
+# else, or too long for one line, goes through the stdlib. tests/unit/test_compose_one_line.py holds
+# the two ways byte-identical.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+_PLAIN_TEXT = re.compile(r"[!-~]+(?: [!-~]+)*")  # printable ASCII words, one space between them
+
+
+_PLAIN = {"to": _PLAIN_ADDRESS, "subject": _PLAIN_TEXT}
+_NOTHING = re.compile(r"(?!)")
+
+
+class _OneLine(str):
+    """A header value written as it is, on the header's one line."""
+
+
+def _one_line(name: str, value: object, max_line_length: int) -> _OneLine | None:
+    lowered = name.lower()
+    if lowered == "date" and isinstance(value, datetime):
+        text = format_datetime(value)
+    elif isinstance(value, str) and _PLAIN.get(lowered, _NOTHING).fullmatch(value) and "=?" not in value:
+        text = value
+    else:
+        return None
+    return _OneLine(text) if len(name) + 2 + len(text) <= max_line_length else None
+
+
 def _stable_key(name: str, value: object) -> str | None:
     """The text a header's parsed and folded forms are cached under; None: not cached."""
     lowered = name.lower()
@@ -109,6 +139,9 @@ class _MailPolicy(EmailPolicy):
             return (name, value)
         if name.lower() in ("in-reply-to", "references", "message-id") and isinstance(value, str):
             return (name, value)  # validated by compose, folded by _fold_ids from the text
+        one_line = _one_line(name, value, self.max_line_length)
+        if one_line is not None:
+            return (name, one_line)
         key = _stable_key(name, value)
         if key is None:
             return super().header_store_parse(name, value)
@@ -128,6 +161,8 @@ class _MailPolicy(EmailPolicy):
         return self.linesep.join(lines) + self.linesep
 
     def _fold_custom(self, name: str, value: Any) -> str | None:
+        if isinstance(value, _OneLine):
+            return f"{name}: {value}{self.linesep}"
         text = str(value)
         if name.lower() in ("in-reply-to", "references", "message-id"):
             return self._fold_ids(name, text)
