@@ -87,9 +87,7 @@ _CONFIGURED_ADDRESS_HEADERS = frozenset({"from", "reply-to"})
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _PLAIN_ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _PLAIN_TEXT = re.compile(r"[!-~]+(?: [!-~]+)*")  # printable ASCII words, one space between them
-
-
-_PLAIN = {"to": _PLAIN_ADDRESS, "subject": _PLAIN_TEXT}
+_PLAIN = {"to": _PLAIN_ADDRESS, "subject": _PLAIN_TEXT}  # the To value is `sendable_address`'s already
 _NOTHING = re.compile(r"(?!)")
 
 
