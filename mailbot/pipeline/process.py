@@ -146,7 +146,7 @@ def process_pending(
         started = Helpers.start(app)
         pool, composer = started.preparer, started.composer
         if pool is not None:
-            batch = _Batch(batch.row_ids, batch.stored, pool.submit(batch.stored))
+            batch = _Batch(batch.row_ids, batch.stored, _hand_over(app, pool, batch.stored))
     waiting: deque[_Batch] = deque([batch] if batch is not None else [])
     try:
         while waiting:

@@ -88,7 +88,6 @@ _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _PLAIN_ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _PLAIN_TEXT = re.compile(r"[!-~]+(?: [!-~]+)*")  # printable ASCII words, one space between them
 _PLAIN = {"to": _PLAIN_ADDRESS, "subject": _PLAIN_TEXT}  # the To value is `sendable_address`'s already
-_NOTHING = re.compile(r"(?!)")
 
 
 class _OneLine(str):
@@ -97,9 +96,10 @@ class _OneLine(str):
 
 def _one_line(name: str, value: object, max_line_length: int) -> _OneLine | None:
     lowered = name.lower()
+    plain = _PLAIN.get(lowered)
     if lowered == "date" and isinstance(value, datetime):
         text = format_datetime(value)
-    elif isinstance(value, str) and _PLAIN.get(lowered, _NOTHING).fullmatch(value) and "=?" not in value:
+    elif plain is not None and isinstance(value, str) and plain.fullmatch(value) and "=?" not in value:
         text = value
     else:
         return None
