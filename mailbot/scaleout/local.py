@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 import threading
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 CALL_SECONDS = 60.0  # longest wait of a job thread for one engine call on the event loop
+LOAD_SAMPLE_SECONDS = 0.5  # how long `cores_in_use` watches the process
 
 
 def worker_name() -> str:
@@ -46,6 +48,13 @@ class LocalWorker:
     def watch_count(self) -> int:
         with self.lock:
             return len(self.watching)
+
+    def cores_in_use(self, seconds: float = LOAD_SAMPLE_SECONDS) -> float:
+        """This process's CPU over the next `seconds`, in cores; the calling thread sleeps meanwhile,
+        so what counts is the work of its other threads (watch sessions, help, client jobs)."""
+        wall, cpu = time.monotonic(), time.process_time()
+        self.stop.wait(seconds)
+        return (time.process_time() - cpu) / max(time.monotonic() - wall, 1e-3)
 
     def wake_delivery(self, slug: str) -> None:
         """Mail was queued for a client: its watch session here (if any) sends it now; otherwise the

@@ -16,7 +16,7 @@ from mailbot.clients.fleet import Fleet
 from mailbot.scaleout.engine import engine_conninfo, ensure_engine_schema, make_engine_app
 from mailbot.scaleout.local import LocalWorker
 from mailbot.scaleout.tasks import register_tasks
-from mailbot.scaleout.timing import FleetTiming, fleet_timing
+from mailbot.scaleout.timing import POLL_SECONDS, FleetTiming, fleet_timing
 from mailbot.scheduler import reload_seconds
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,7 @@ async def _one_life(
             install_signal_handlers=False,
             update_heartbeat_interval=timing.heartbeat_seconds,
             stalled_worker_timeout=timing.stalled_seconds,
+            fetch_job_polling_interval=POLL_SECONDS,
         )
         running = asyncio.create_task(worker.run(), name="engine worker")
         watchers = [

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import math
 
+# A worker using at least this much of a core is busy: its threads share one core (the GIL), so a peer's
+# backlog decided there only takes time from its own mailboxes, after reading that client's model first
+# (0.3-1.5 s each; bench/README.md, session 25).
+BUSY_CORES = 0.5
+
 
 def fair_share(mailboxes: int, live_workers: int) -> int:
     """How many mailboxes one worker should watch: all of them alone, an even part with peers."""
@@ -22,7 +27,8 @@ def is_over_share(watching_here: int, mailboxes: int, live_workers: int) -> bool
     return live_workers > 1 and watching_here > fair_share(mailboxes, live_workers)
 
 
-def may_help(watched_here: bool, hops: int, live_workers: int, max_hops: int) -> bool:
-    """A help request is worth taking on another worker than the watcher's (same process: same GIL,
-    no gain); passed on at most `max_hops` times, then taken wherever it is."""
-    return not watched_here or live_workers <= 1 or hops >= max_hops
+def may_help(watched_here: bool, cores_in_use: float) -> bool:
+    """A help request is worth taking only on another worker than the watcher's (the same process
+    shares the watcher's core: no gain) that has a core to spare (`BUSY_CORES`). Nobody else taking
+    it loses nothing: the watcher decides its whole backlog itself."""
+    return not watched_here and cores_in_use < BUSY_CORES

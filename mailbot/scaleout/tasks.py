@@ -6,7 +6,8 @@
   whichever worker takes it. The lock lets one session run at a time; the queueing lock keeps at most
   one waiting. A worker that already watches its fair share hands the mailbox on to a peer.
 - `help_decide(slug, hops)` (queue `help`): a watcher that stored a large backlog asks a peer to
-  decide it alongside (claims use FOR UPDATE SKIP LOCKED, so the two never take the same mail).
+  decide it alongside (claims use FOR UPDATE SKIP LOCKED, so the two never take the same mail). Only
+  a peer with a core to spare takes it (share.may_help); passed on up to HELP_HOPS times, then dropped.
 - `client_job(slug, kind)` (queue `clients`, lock and queueing lock `<kind>:<slug>`): the SLA watch,
   due escalation calls, the Jira follow-up of one client, so one slow backend delays only its own.
 - `schedule_client_jobs` (periodic, every 30 s) queues those once per period for the whole fleet.
@@ -59,7 +60,7 @@ HAND_ON_SECONDS = 2  # a mailbox handed on waits this long, so that a peer fetch
 HAND_ONS = 3
 KEEP_JOBS_HOURS = 24  # finished jobs stay this long for an operator to look at
 REBALANCE_SECONDS = 15.0  # how often a watch session asks whether its worker holds more than its share
-HELP_HOPS = 3  # a help request that keeps landing on the watcher is then taken there
+HELP_HOPS = 3  # a help request that keeps landing on the watcher or a busy worker is then dropped
 WATCH_TASK = "mailbot.watch_mailbox"
 
 LIVE_WORKERS = """
@@ -169,6 +170,10 @@ def _watch_session(tasks: FleetTasks, context: JobContext, slug: str, hops: int)
         return
     live = local.call(tasks.live_workers())
     if hops < HAND_ONS and should_hand_on(local.watch_count(), len(local.fleet.apps), live):
+        log.info(
+            "fleet: %d mailboxes watched here, the share of one of %d workers; client %s handed on",
+            local.watch_count(), live, slug,
+        )  # fmt: skip
         local.call(tasks.defer_watch(slug, schedule_in=HAND_ON_SECONDS, hops=hops + 1))
         return
     _record_holder(app, slug, local.name, context.job.worker_id)  # the worker that fetched the job
@@ -229,8 +234,12 @@ def _help_decide(tasks: FleetTasks, slug: str, hops: int) -> None:
     app = local.fleet.apps.get(slug)
     if app is None or local.stop.is_set():
         return
-    if not may_help(local.watches(slug), hops, local.call(tasks.live_workers()), HELP_HOPS):
-        _request_help(tasks, slug, hops + 1)  # the watcher decides it anyway, if no peer takes it
+    watched_here = local.watches(slug)
+    if not may_help(watched_here, 0.0 if watched_here else local.cores_in_use()):  # measured if it counts
+        if hops < HELP_HOPS:
+            _request_help(tasks, slug, hops + 1)  # perhaps a peer with a core to spare takes it
+        else:
+            log.info("fleet: no worker had a core to spare for client %s; its watcher decides it", slug)
         return
     outside_hours = None if app.calendar.is_open(app.clock()) else OutsideHours.from_settings(app.settings)
     if outside_hours is not None and not outside_hours.takes_mail:

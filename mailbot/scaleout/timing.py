@@ -18,6 +18,12 @@ from mailbot.errors import ConfigError
 STALLED_ENV = "MAILBOT_FLEET_STALLED_SECONDS"
 STALLED_SECONDS = 30.0  # Procrastinate's default stalled_worker_timeout
 SESSION_SECONDS = 300.0  # one watch session; then the mailbox's next session is queued (any worker)
+# How often a worker with a free job slot asks for a job that has become due. Procrastinate's NOTIFY
+# wakes every worker when a job is queued, but not when a job queued for later (a mailbox handed on,
+# mailbot.scaleout.tasks.HAND_ON_SECONDS) becomes due: with its default of 5 s each hand-on waited up to
+# 7 s, and a mailbox handed on three times at start stayed unwatched for 16 s (bench/README.md, session
+# 25). One small indexed query per worker and second.
+POLL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,20 @@ request is taken, the timing of takeover, and which databases a fleet can share.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 from sqlalchemy.engine import make_url
 
+from mailbot.clients.fleet import Fleet
 from mailbot.errors import ConfigError
 from mailbot.scaleout.engine import engine_conninfo
+from mailbot.scaleout.local import LocalWorker
 from mailbot.scaleout.run import job_slots
-from mailbot.scaleout.share import fair_share, is_over_share, may_help, should_hand_on
+from mailbot.scaleout.share import BUSY_CORES, fair_share, is_over_share, may_help, should_hand_on
 from mailbot.scaleout.status import format_fleet_status
 from mailbot.scaleout.timing import STALLED_ENV, FleetTiming, fleet_timing
 
@@ -31,11 +36,31 @@ def test_a_worker_alone_watches_everything_and_one_with_peers_stops_at_its_share
     assert should_hand_on(watching_here=1, mailboxes=3, live_workers=3)
 
 
-def test_help_is_taken_away_from_the_watcher_and_at_last_anywhere() -> None:
-    assert may_help(watched_here=False, hops=0, live_workers=2, max_hops=3)
-    assert not may_help(watched_here=True, hops=0, live_workers=2, max_hops=3)
-    assert may_help(watched_here=True, hops=3, live_workers=2, max_hops=3)  # nobody else took it
-    assert may_help(watched_here=True, hops=0, live_workers=1, max_hops=3)  # no peer to ask
+def test_help_is_taken_only_away_from_the_watcher_by_a_worker_with_a_core_to_spare() -> None:
+    assert may_help(watched_here=False, cores_in_use=0.05)  # an idle peer
+    assert not may_help(watched_here=False, cores_in_use=BUSY_CORES)  # a peer busy with its own mail
+    assert not may_help(watched_here=False, cores_in_use=0.97)
+    assert not may_help(watched_here=True, cores_in_use=0.0)  # the watcher's own process: no gain
+
+
+def test_a_worker_measures_the_cores_its_other_threads_use() -> None:
+    loop = asyncio.new_event_loop()
+    local = LocalWorker(cast(Fleet, None), threading.Event(), FleetTiming(), loop)
+    loop.close()  # not needed to measure
+    assert local.cores_in_use(0.2) < BUSY_CORES  # nothing else runs in this process
+    spinning = threading.Event()
+
+    def spin() -> None:
+        while not spinning.is_set():
+            pass
+
+    thread = threading.Thread(target=spin)
+    thread.start()
+    try:
+        assert local.cores_in_use(0.3) > 0.05  # at least its share of a busy machine's cores
+    finally:
+        spinning.set()
+        thread.join()
 
 
 def test_default_timing_takes_over_well_inside_90_seconds() -> None:
