@@ -7,7 +7,8 @@
   one waiting. A worker that already watches its fair share hands the mailbox on to a peer.
 - `help_decide(slug, hops)` (queue `help`): a watcher that stored a large backlog asks a peer to
   decide it alongside (claims use FOR UPDATE SKIP LOCKED, so the two never take the same mail). Only
-  a peer with a core to spare takes it (share.may_help); passed on up to HELP_HOPS times, then dropped.
+  a peer with a core to spare takes it (share.may_help); passed on up to HELP_HOPS times, then asked
+  again after HELP_AGAIN_SECONDS while more than a batch of the mailbox's mail still waits.
 - `client_job(slug, kind)` (queue `clients`, lock and queueing lock `<kind>:<slug>`): the SLA watch,
   due escalation calls, the Jira follow-up of one client, so one slow backend delays only its own.
 - `schedule_client_jobs` (periodic, every 30 s) queues those once per period for the whole fleet.
@@ -49,6 +50,7 @@ from mailbot.reviews.schedule import REVIEW_MINUTES, run_review_jobs
 from mailbot.scaleout.local import LocalWorker
 from mailbot.scaleout.share import is_over_share, may_help, should_hand_on
 from mailbot.scheduler import REPORT_MINUTES, MailJob
+from mailbot.status import count_waiting
 from mailbot.tickets.watch import sla_watch
 from mailbot.worker import delivery_for
 
@@ -60,7 +62,8 @@ HAND_ON_SECONDS = 2  # a mailbox handed on waits this long, so that a peer fetch
 HAND_ONS = 3
 KEEP_JOBS_HOURS = 24  # finished jobs stay this long for an operator to look at
 REBALANCE_SECONDS = 15.0  # how often a watch session asks whether its worker holds more than its share
-HELP_HOPS = 3  # a help request that keeps landing on the watcher or a busy worker is then dropped
+HELP_HOPS = 3  # a help request that keeps landing on the watcher or a busy worker then waits ...
+HELP_AGAIN_SECONDS = 15.0  # ... this long, as long as more than a batch of the mailbox's mail waits
 WATCH_TASK = "mailbot.watch_mailbox"
 
 LIVE_WORKERS = """
@@ -223,10 +226,17 @@ def _ask_for_help(tasks: FleetTasks, slug: str, fetched: int) -> None:
         _request_help(tasks, slug, 0)
 
 
-def _request_help(tasks: FleetTasks, slug: str, hops: int) -> None:
-    deferrer = tasks.help.configure(queueing_lock=f"help:{slug}")
+def _request_help(tasks: FleetTasks, slug: str, hops: int, schedule_in: float | None = None) -> None:
+    options: dict[str, Any] = {"queueing_lock": f"help:{slug}"}
+    if schedule_in:
+        options["schedule_in"] = {"seconds": schedule_in}
     with contextlib.suppress(AlreadyEnqueued):
-        tasks.local.call(deferrer.defer_async(slug=slug, hops=hops))
+        tasks.local.call(tasks.help.configure(**options).defer_async(slug=slug, hops=hops))
+
+
+def _still_waiting(app: App) -> int:
+    with app.sessions() as session:
+        return count_waiting(session, app.mailbox)
 
 
 def _help_decide(tasks: FleetTasks, slug: str, hops: int) -> None:
@@ -238,8 +248,8 @@ def _help_decide(tasks: FleetTasks, slug: str, hops: int) -> None:
     if not may_help(watched_here, 0.0 if watched_here else local.cores_in_use()):  # measured if it counts
         if hops < HELP_HOPS:
             _request_help(tasks, slug, hops + 1)  # perhaps a peer with a core to spare takes it
-        else:
-            log.info("fleet: no worker had a core to spare for client %s; its watcher decides it", slug)
+        elif _still_waiting(app) > BATCH_SIZE:  # a peer may be done with its own mail by then
+            _request_help(tasks, slug, 0, schedule_in=HELP_AGAIN_SECONDS)
         return
     outside_hours = None if app.calendar.is_open(app.clock()) else OutsideHours.from_settings(app.settings)
     if outside_hours is not None and not outside_hours.takes_mail:

@@ -234,3 +234,40 @@ def test_a_worker_rides_out_the_database_dropping_every_connection(
     assert workers[0].process.poll() is None  # still running
     assert workers[0].stop() == 0
     assert "Traceback" not in workers[0].text()
+
+
+def test_an_idle_worker_helps_decide_a_burst_in_a_mailbox_it_does_not_watch(
+    installation: Installation, workers: list[FleetWorker]
+) -> None:
+    workers.append(FleetWorker(installation, installation.root / "worker1.log"))
+    workers.append(FleetWorker(installation, installation.root / "worker2.log"))
+    wait_until(
+        lambda: len(holders(installation)) == 3 and len(set(holders(installation).values())) == 2,
+        timeout=60,
+        what="the mailboxes spread over both workers",
+    )
+    slug = SLUGS[0]
+    # the burst lands in the INBOX at once (one MOVE), so that the watcher fetches it in one pass
+    burst = 400
+    user = installation.users[slug]
+    with installation.dovecot.imap_client(user) as client:
+        client.create_folder("Burst")
+        for n in range(burst):
+            customer = f"burst-{n}@customer.example.org"
+            raw = make_mail(customer, *PASSWORD_QUESTION, to=installation.address(slug))
+            client.append("Burst", raw)
+        client.select_folder("Burst")
+        client.move("1:*", "INBOX")
+    wait_until(lambda: answered_once(installation, burst), timeout=120, what="the burst answered")
+
+    # only a worker that does not watch the mailbox helps (the watch may move meanwhile: either may)
+    logs = "\n".join(worker.text() for worker in workers)
+    helped = [line for line in logs.splitlines() if f"fleet: helped client {slug}:" in line]
+    assert sum(int(line.rsplit(": ", 1)[1].split()[0]) for line in helped) > 0, logs[-4000:]
+    [decisions] = sql(
+        installation,
+        f"SELECT count(*), count(DISTINCT message_id) FROM inbound_mail WHERE mailbox = '{slug}'",
+    )
+    assert decisions == (burst, burst)
+    assert all(worker.stop() == 0 for worker in workers)
+    assert not any("Traceback" in worker.text() for worker in workers)
