@@ -246,6 +246,14 @@ def test_an_idle_worker_helps_decide_a_burst_in_a_mailbox_it_does_not_watch(
         timeout=60,
         what="the mailboxes spread over both workers",
     )
+
+    # both past their sessions' start (a worker reading a client's model is busy, and rightly passes a
+    # help request on), so that the one not watching the burst's mailbox has a core to spare
+    def past_the_start(worker: FleetWorker) -> bool:  # each session says so after its first look
+        text = worker.text()
+        return 0 < text.count("fleet: watching the mailbox") <= text.count("taking new mail")
+
+    wait_until(lambda: all(past_the_start(w) for w in workers), timeout=60, what="sessions started")
     slug = SLUGS[0]
     # the burst lands in the INBOX at once (one MOVE), so that the watcher fetches it in one pass
     burst = 400
