@@ -5,10 +5,8 @@
   worker, mailbot.scheduler.MailJob) for `session_seconds`, then the next session is queued, to run on
   whichever worker takes it. The lock lets one session run at a time; the queueing lock keeps at most
   one waiting. A worker that already watches its fair share hands the mailbox on to a peer.
-- `help_decide(slug, hops)` (queue `help`): a watcher that stored a large backlog asks a peer to
-  decide it alongside (claims use FOR UPDATE SKIP LOCKED, so the two never take the same mail). Only
-  a peer with a core to spare takes it (share.may_help); passed on up to HELP_HOPS times, then asked
-  again after HELP_AGAIN_SECONDS while more than a batch of the mailbox's mail still waits.
+- `help_decide(slug, hops)` (queue `help`, queueing lock `help:<slug>`): a watcher that stored a large
+  backlog asks a peer with a core to spare to decide it alongside (mailbot.scaleout.helping).
 - `client_job(slug, kind)` (queue `clients`, lock and queueing lock `<kind>:<slug>`): the SLA watch,
   due escalation calls, the Jira follow-up of one client, so one slow backend delays only its own.
 - `schedule_client_jobs` (periodic, every 30 s) queues those once per period for the whole fleet.
@@ -26,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from procrastinate import App as EngineApp
@@ -42,17 +41,14 @@ from mailbot.errors import TransientError
 from mailbot.escalate.bounded_http import stop_calls_on
 from mailbot.escalate.jobs import poll_jira, run_due_jobs
 from mailbot.logredact import headline
-from mailbot.pipeline.deferral import OutsideHours
-from mailbot.pipeline.process import BATCH_SIZE, process_pending
 from mailbot.privacy.schedule import FOLDER_MINUTES, PRIVACY_MINUTES, delete_folder_copies, run_privacy_jobs
 from mailbot.reports.schedule import deliver_due_reports, wants_reports
 from mailbot.reviews.schedule import REVIEW_MINUTES, run_review_jobs
+from mailbot.scaleout import helping
 from mailbot.scaleout.local import LocalWorker
-from mailbot.scaleout.share import is_over_share, may_help, should_hand_on
+from mailbot.scaleout.share import is_over_share, should_hand_on
 from mailbot.scheduler import REPORT_MINUTES, MailJob
-from mailbot.status import count_waiting
 from mailbot.tickets.watch import sla_watch
-from mailbot.worker import delivery_for
 
 log = logging.getLogger(__name__)
 CLIENT_JOBS_SECONDS = 30  # escalation calls every 30 s, the SLA watch every minute (as mailbot.scheduler)
@@ -62,8 +58,6 @@ HAND_ON_SECONDS = 2  # a mailbox handed on waits this long, so that a peer fetch
 HAND_ONS = 3
 KEEP_JOBS_HOURS = 24  # finished jobs stay this long for an operator to look at
 REBALANCE_SECONDS = 15.0  # how often a watch session asks whether its worker holds more than its share
-HELP_HOPS = 3  # a help request that keeps landing on the watcher or a busy worker then waits ...
-HELP_AGAIN_SECONDS = 15.0  # ... this long, as long as more than a batch of the mailbox's mail waits
 WATCH_TASK = "mailbot.watch_mailbox"
 
 LIVE_WORKERS = """
@@ -94,6 +88,14 @@ class FleetTasks:
         except AlreadyEnqueued:
             return False
         return True
+
+    def request_help(self, slug: str, hops: int, schedule_in: float | None = None) -> None:
+        """Queue a help request for the mailbox, from a job's thread; nothing when one waits already."""
+        options: dict[str, Any] = {"queueing_lock": f"help:{slug}"}
+        if schedule_in:
+            options["schedule_in"] = {"seconds": schedule_in}
+        with contextlib.suppress(AlreadyEnqueued):
+            self.local.call(self.help.configure(**options).defer_async(slug=slug, hops=hops))
 
     async def live_workers(self) -> int:
         row = await self.engine.connector.execute_query_one_async(
@@ -138,7 +140,8 @@ def register_tasks(engine: EngineApp, local: LocalWorker) -> FleetTasks:
 
     @engine.task(name="mailbot.help_decide", queue="help")
     def help_decide(slug: str, hops: int = 0) -> None:
-        _help_decide(holder["tasks"], slug, hops)
+        tasks = holder["tasks"]
+        helping.help_decide(tasks.local, tasks.request_help, slug, hops)
 
     @engine.task(name="mailbot.client_job", queue="clients")
     def client_job(slug: str, kind: str) -> None:
@@ -180,7 +183,7 @@ def _watch_session(tasks: FleetTasks, context: JobContext, slug: str, hops: int)
         local.call(tasks.defer_watch(slug, schedule_in=HAND_ON_SECONDS, hops=hops + 1))
         return
     _record_holder(app, slug, local.name, context.job.worker_id)  # the worker that fetched the job
-    job = MailJob(app, local.stop, on_fetched=lambda fetched: _ask_for_help(tasks, slug, fetched))
+    job = MailJob(app, local.stop, on_fetched=partial(helping.ask_for_help, tasks.request_help, slug))
     with local.lock:
         local.watching[slug] = job
     log.info("fleet: watching the mailbox of client %s (%s)", slug, job.source.name)
@@ -217,59 +220,6 @@ def _forget_holder(app: App, slug: str, worker: str) -> None:
     with contextlib.suppress(Exception), app.sessions.begin() as session:
         mine = (MailboxWatch.mailbox == slug) & (MailboxWatch.worker == worker)
         session.execute(delete(MailboxWatch).where(mine))
-
-
-def _ask_for_help(tasks: FleetTasks, slug: str, fetched: int) -> None:
-    """More than a batch of new mail: a peer decides it alongside the watcher (at most one request
-    waits per mailbox)."""
-    if fetched > BATCH_SIZE:
-        _request_help(tasks, slug, 0)
-
-
-def _request_help(tasks: FleetTasks, slug: str, hops: int, schedule_in: float | None = None) -> None:
-    options: dict[str, Any] = {"queueing_lock": f"help:{slug}"}
-    if schedule_in:
-        options["schedule_in"] = {"seconds": schedule_in}
-    with contextlib.suppress(AlreadyEnqueued):
-        tasks.local.call(tasks.help.configure(**options).defer_async(slug=slug, hops=hops))
-
-
-def _still_waiting(app: App) -> int:
-    with app.sessions() as session:
-        return count_waiting(session, app.mailbox)
-
-
-def _help_decide(tasks: FleetTasks, slug: str, hops: int) -> None:
-    local = tasks.local
-    app = local.fleet.apps.get(slug)
-    if app is None or local.stop.is_set():
-        return
-    watched_here = local.watches(slug)
-    if not may_help(watched_here, 0.0 if watched_here else local.cores_in_use()):  # measured if it counts
-        if hops < HELP_HOPS:
-            _request_help(tasks, slug, hops + 1)  # perhaps a peer with a core to spare takes it
-        elif _still_waiting(app) > BATCH_SIZE:  # a peer may be done with its own mail by then
-            _request_help(tasks, slug, 0, schedule_in=HELP_AGAIN_SECONDS)
-        return
-    outside_hours = None if app.calendar.is_open(app.clock()) else OutsideHours.from_settings(app.settings)
-    if outside_hours is not None and not outside_hours.takes_mail:
-        return
-    delivery = delivery_for(app).start()
-    try:
-        decided = 0
-        for _ in range(app.settings.limits.max_attempts):
-            if local.stop.is_set():
-                break
-            result = process_pending(app, outside_hours, on_commit=delivery.wake)
-            decided += result.decided
-            if not result.failures:
-                break
-        log.info("fleet: helped client %s: %d mails decided here", slug, decided)
-    finally:
-        if local.stop.is_set():
-            delivery.stop()
-        else:
-            delivery.finish()
 
 
 JOBS: dict[str, Callable[[App], Any]] = {
