@@ -49,7 +49,7 @@ def help_decide(local: LocalWorker, request: RequestHelp, slug: str, hops: int) 
         elif _still_waiting(app) > BATCH_SIZE:
             request(slug, 0, HELP_AGAIN_SECONDS)
         else:
-            log.info("fleet: no worker had a core to spare for client %s; its watcher decided it", slug)
+            log.info("fleet: no worker has a core to spare for client %s; its watcher decides the rest", slug)
         return
     outside_hours = None if app.calendar.is_open(app.clock()) else OutsideHours.from_settings(app.settings)
     if outside_hours is not None and not outside_hours.takes_mail:
