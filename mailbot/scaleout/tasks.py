@@ -80,9 +80,7 @@ class FleetTasks:
 
     async def defer_watch(self, slug: str, schedule_in: float | None = None, hops: int = 0) -> bool:
         """Queue the mailbox's next watch session; False when one is queued already."""
-        options: dict[str, Any] = {"lock": f"mailbox:{slug}", "queueing_lock": f"watch:{slug}"}
-        if schedule_in:
-            options["schedule_in"] = {"seconds": schedule_in}
+        options = _job_options(schedule_in, lock=f"mailbox:{slug}", queueing_lock=f"watch:{slug}")
         try:
             await self.watch.configure(**options).defer_async(slug=slug, hops=hops)
         except AlreadyEnqueued:
@@ -91,9 +89,7 @@ class FleetTasks:
 
     def request_help(self, slug: str, hops: int, schedule_in: float | None = None) -> None:
         """Queue a help request for the mailbox, from a job's thread; nothing when one waits already."""
-        options: dict[str, Any] = {"queueing_lock": f"help:{slug}"}
-        if schedule_in:
-            options["schedule_in"] = {"seconds": schedule_in}
+        options = _job_options(schedule_in, queueing_lock=f"help:{slug}")
         with contextlib.suppress(AlreadyEnqueued):
             self.local.call(self.help.configure(**options).defer_async(slug=slug, hops=hops))
 
@@ -128,6 +124,14 @@ class FleetTasks:
         await manager.prune_stalled_workers(self.local.timing.stalled_seconds)
         for slug in await self.ensure_watched():
             log.info("fleet: mailbox of client %s queued to be watched", slug)
+
+
+def _job_options(schedule_in: float | None, **locks: str) -> dict[str, Any]:
+    """A job's locks, and its delay when it is queued for later."""
+    options: dict[str, Any] = dict(locks)
+    if schedule_in:
+        options["schedule_in"] = {"seconds": schedule_in}
+    return options
 
 
 def register_tasks(engine: EngineApp, local: LocalWorker) -> FleetTasks:
