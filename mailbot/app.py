@@ -14,7 +14,7 @@ import logging
 import os
 import secrets
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +28,7 @@ from mailbot.classify.severity_examples import SeverityExample, load_severity_ex
 from mailbot.classify.snapshot import write_snapshot
 from mailbot.clock import BusinessCalendar, Clock, system_clock
 from mailbot.config import MESSAGE_ID_SECRET_ENV, ClassifierSettings, Settings, all_secrets, where_set
+from mailbot.db.claims import Claimant
 from mailbot.db.engine import make_session_factory, open_engine
 from mailbot.db.health import DatabaseProblem, database_name
 from mailbot.db.schema import InboundMail, InstallationSecret, Ticket
@@ -96,6 +97,7 @@ class App:
     sessions: sessionmaker[Session]
     clock: Clock = system_clock
     owns_engine: bool = True  # False for a client of several: the installation's Fleet closes the engine
+    claimant: Claimant = field(default_factory=Claimant)  # a fleet's apps share their worker's
 
     @property
     def mailbox(self) -> str:

@@ -68,7 +68,9 @@ def deliverer_for(app: App) -> Deliverer:
     def tell_team(session: Session, row: OutboxMail) -> None:
         tell_team_not_delivered(session, app, row)
 
-    return Deliverer(app.settings.smtp, app.mailbox, app.sessions, app.clock, on_failed=tell_team)
+    return Deliverer(
+        app.settings.smtp, app.mailbox, app.sessions, app.clock, on_failed=tell_team, claimant=app.claimant
+    )
 
 
 def delivery_for(app: App) -> DeliveryThread:
@@ -98,7 +100,9 @@ def start_delivery_once(app: App) -> DeliveryThread | DeliveryProcess:
 
 def settle_for(app: App, accepted: list[Accepted], limit: int) -> list[Outgoing]:
     """Delivery's transaction, run by the worker for its delivery process (mailbot.reply.delivery_process)."""
-    return outbox_states.settle_and_claim(app.sessions, app.mailbox, accepted, app.clock(), LEASE, limit)
+    return outbox_states.settle_and_claim(
+        app.sessions, app.mailbox, accepted, app.clock(), LEASE, limit, app.claimant.current()
+    )
 
 
 def run_cycle(

@@ -27,6 +27,7 @@ from mailbot.clients.clashes import clashes
 from mailbot.clients.loading import Installation, load_installation
 from mailbot.clock import Clock, system_clock
 from mailbot.config import Settings, all_secrets
+from mailbot.db.claims import Claimant
 from mailbot.db.engine import make_session_factory, open_engine
 from mailbot.db.health import DatabaseProblem
 from mailbot.errors import ConfigError, TransientError
@@ -55,6 +56,7 @@ class Fleet:
     _renderers: dict[tuple[Path, ...], TemplateRenderer] = field(default_factory=dict)
     _seen: dict[str, str] = field(default_factory=dict)  # slug → fingerprint of the files last looked at
     only: str | None = None  # `--client`: this client alone, also after a reload
+    claimant: Claimant = field(default_factory=Claimant)  # names its apps' claims (a fleet worker's id)
 
     @classmethod
     def open(
@@ -85,21 +87,23 @@ class Fleet:
         """The client's App; a client that cannot start is a problem (raised when `strict`)."""
         try:
             if not self.full:
-                return open_app(settings, self.clock, database=(self.engine, self.sessions))
-            renderer = self._renderer(settings)
-            return build_app(
-                settings,
-                self.clock,
-                database=(self.engine, self.sessions),
-                renderer=renderer,
-                escalate_without_kb=self.installation.several,
-            )
+                app = open_app(settings, self.clock, database=(self.engine, self.sessions))
+            else:
+                app = build_app(
+                    settings,
+                    self.clock,
+                    database=(self.engine, self.sessions),
+                    renderer=self._renderer(settings),
+                    escalate_without_kb=self.installation.several,
+                )
         except ConfigError as exc:
             if strict:
                 raise
             self.problems[slug] = str(exc)
             log.error("client %s not started:\n%s", slug, exc)
             return None
+        app.claimant = self.claimant
+        return app
 
     def _renderer(self, settings: Settings) -> TemplateRenderer:
         """Clients with the same template folders share the compiled templates; each signs with its

@@ -11,11 +11,16 @@ RETURNING id`, one writer at a time); elsewhere each candidate gets its own cond
 names one state, so it walks an index in the order it returns (`ix_inbound_mail_claim`: mailbox, state,
 attempts, arrival) instead of sorting the mailbox; suspects (mail claimed before, still undecided) are
 looked for by their own queries and claimed alone.
+
+In a fleet, each claim also names its holder (`claimed_by`, the worker's id in the job engine): when a
+worker dies, the takeover job frees what it held at once (`release_claims_of`) instead of leaving it to
+its lease. A worker that was only slow has ended its sessions before that (mailbot.scaleout.run's fence).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +28,18 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.db.schema import FolderDeletion, InboundMail, InboundState, OutboxMail, OutboxState
+
+
+def _nobody() -> int | None:
+    return None
+
+
+@dataclass
+class Claimant:
+    """Who takes a process's claims: while a fleet worker is a member of the fleet, its id in the job
+    engine (mailbot.scaleout.run points `current` at it); otherwise nobody in particular (None)."""
+
+    current: Callable[[], int | None] = _nobody
 
 
 def claim_inbound_batch(
@@ -34,6 +51,7 @@ def claim_inbound_batch(
     skip: Collection[int] = (),
     *,
     outside_hours: bool = False,
+    claimant: int | None = None,
 ) -> list[int]:
     """Claim up to `limit` processable mails and return their ids in arrival order.
 
@@ -42,7 +60,7 @@ def claim_inbound_batch(
     worker then uses up only its own attempts, never those of the mails claimed with it.
     `skip`: mail a pass already looked at and left undecided (failed, or waiting), not taken again in
     the same pass. `outside_hours`: mail left waiting for an opening still to come (`deferred_until`
-    after `now`) is not taken (mailbot.pipeline.deferral).
+    after `now`) is not taken (mailbot.pipeline.deferral). `claimant`: the fleet worker that claims.
     """
     expired = and_(InboundMail.state == InboundState.PROCESSING, InboundMail.lease_until < now)
     waiting = InboundMail.state == InboundState.RECEIVED
@@ -52,6 +70,7 @@ def claim_inbound_batch(
         "state": InboundState.PROCESSING,
         "lease_until": now + lease,
         "attempts": InboundMail.attempts + 1,
+        "claimed_by": claimant,
     }
     not_tried = InboundMail.id.not_in(list(skip)) if skip else None  # built once: O(len(skip)) to build
     # suspects one at a time (fewest attempts first: the index's order), then fresh mail in arrival order
@@ -73,7 +92,7 @@ def claim_inbound_batch(
 
 
 def claim_due_outbox(
-    session: Session, mailbox: str, now: datetime, lease: timedelta, limit: int
+    session: Session, mailbox: str, now: datetime, lease: timedelta, limit: int, claimant: int | None = None
 ) -> list[int]:
     """Claim up to `limit` outbox rows that are due, oldest first. The states are named as a list too,
     so the query reads the unsent rows from `ix_outbox_state` and never the mail sent long ago."""
@@ -85,7 +104,12 @@ def claim_due_outbox(
         ),
     )
     query = select(OutboxMail.id).where(OutboxMail.mailbox == mailbox, claimable).order_by(OutboxMail.id)
-    values = {"state": OutboxState.SENDING, "lease_until": now + lease, "attempts": OutboxMail.attempts + 1}
+    values = {
+        "state": OutboxState.SENDING,
+        "lease_until": now + lease,
+        "attempts": OutboxMail.attempts + 1,
+        "claimed_by": claimant,
+    }
     claimed = _claim(session, OutboxMail, query.limit(limit), claimable, values, OutboxMail.id)
     return sorted(row_id for row_id, _ in claimed)
 
@@ -103,6 +127,32 @@ def claim_due_folder_deletions(
     values = {"next_attempt_at": now + lease, "attempts": FolderDeletion.attempts + 1}
     claimed = _claim(session, FolderDeletion, query, claimable, values, FolderDeletion.id)
     return sorted(row_id for row_id, _ in claimed)
+
+
+@dataclass(frozen=True)
+class Released:
+    mails: int  # inbound mail claimed but not decided
+    replies: int  # outbox rows claimed but not sent
+
+
+def release_claims_of(
+    session: Session, mailboxes: Collection[str], workers: Sequence[int], now: datetime
+) -> Released:
+    """End the leases that the given (dead) fleet workers hold in these mailboxes: their mail and
+    replies are claimable again now, as after their lease, so a mail among them that killed its worker
+    is still claimed alone (a suspect). Idempotent: run it before the workers are forgotten."""
+    if not workers or not mailboxes:
+        return Released(0, 0)
+    counts = []
+    for table, state in ((InboundMail, InboundState.PROCESSING), (OutboxMail, OutboxState.SENDING)):
+        held = and_(
+            table.mailbox.in_(sorted(mailboxes)),  # the claim index: mailbox, state
+            table.state == state,
+            table.claimed_by.in_(list(workers)),
+            table.lease_until > now,
+        )
+        counts.append(session.execute(update(table).where(held).values(lease_until=now)).rowcount)
+    return Released(*counts)
 
 
 def _claim(

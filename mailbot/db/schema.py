@@ -280,6 +280,8 @@ class InboundMail(Base):
     state: Mapped[str] = mapped_column(String(20), default=InboundState.RECEIVED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the fleet worker (its id in the job engine) that claimed it last; None outside a fleet
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(MailText)
     outcome: Mapped[str | None] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(MailText)
@@ -406,6 +408,7 @@ class OutboxMail(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger)  # as InboundMail.claimed_by
     last_error: Mapped[str | None] = mapped_column(MailText)
     smtp_response: Mapped[str | None] = mapped_column(MailText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

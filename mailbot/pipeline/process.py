@@ -134,6 +134,7 @@ def process_pending(
                 BATCH_SIZE,
                 tried,
                 outside_hours=outside_hours is not None,
+                claimant=app.claimant.current(),
             )
         if not row_ids:
             return None

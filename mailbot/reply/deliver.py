@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailbot.addresses import UndeliverableAddress, envelope_address
 from mailbot.clock import Clock
 from mailbot.config import SmtpSettings, secret
+from mailbot.db.claims import Claimant
 from mailbot.db.schema import OutboxMail, OutboxState
 from mailbot.errors import TransientError
 from mailbot.reply import outbox_states
@@ -112,11 +113,13 @@ class Deliverer:
         clock: Clock,
         password: str | None = None,
         on_failed: Callable[[Session, OutboxMail], None] | None = None,
+        claimant: Claimant | None = None,
     ) -> None:
         self.settings = settings
         self.mailbox = mailbox
         self.sessions = sessions
         self.clock = clock
+        self.claimant = claimant or Claimant()  # a fleet worker names itself on the rows it claims
         password = password if password is not None else secret(settings, "smtp")
         self.connector = SmtpConnector(settings, password)
         # called in the transaction that marks a row failed for good (the worker tells the team)
@@ -241,7 +244,7 @@ class Deliverer:
 
         def here() -> list[Outgoing]:
             return outbox_states.settle_and_claim(
-                self.sessions, self.mailbox, accepted, self.clock(), LEASE, limit
+                self.sessions, self.mailbox, accepted, self.clock(), LEASE, limit, self.claimant.current()
             )
 
         rows = here() if self.gate is None else self.gate.settle_and_claim(accepted, limit, here)

@@ -57,12 +57,13 @@ def settle_and_claim(
     now: datetime,
     lease: timedelta,
     limit: int,
+    claimant: int | None = None,
 ) -> list[Outgoing]:
     """In one transaction: mark the accepted rows sent (one statement), then claim up to `limit` due
-    rows and load them, oldest first."""
+    rows and load them, oldest first (for `claimant`, a fleet worker)."""
     with sessions.begin() as session:
         _mark_sent(session, accepted, now)
-        ids = claim_due_outbox(session, mailbox, now, lease, limit) if limit > 0 else []
+        ids = claim_due_outbox(session, mailbox, now, lease, limit, claimant) if limit > 0 else []
         if not ids:
             return []
         rows = session.execute(

@@ -96,6 +96,8 @@ async def _one_life(
             stalled_worker_timeout=timing.stalled_seconds,
             fetch_job_polling_interval=POLL_SECONDS,
         )
+        # the worker registers before it takes a job, so every claim of this life names it
+        fleet.claimant.current = lambda: worker.worker_id
         running = asyncio.create_task(worker.run(), name="engine worker")
         watchers = [
             asyncio.create_task(_wait(stop), name="stop"),
@@ -112,6 +114,7 @@ async def _one_life(
                 watcher.cancel()
             with contextlib.suppress(Exception):
                 await running  # the jobs in hand end first
+            fleet.claimant.current = lambda: None  # claims between two lives name nobody
         log.info("fleet worker %s stopped", local.name)
     return loop.time() - began
 

@@ -12,12 +12,14 @@
 - `schedule_client_jobs` (periodic, every 30 s) queues those once per period for the whole fleet.
 - `forget_old_jobs` (periodic, hourly): deletes finished jobs older than a day; the engine keeps
   every job row otherwise (about 4,300 a day per client and 8,600 for the fleet's own periodic jobs).
-- `take_over` (periodic): gives up the jobs of workers whose heartbeat is stale and queues a watch
-  for every served mailbox that has none, so a dead worker's mailboxes are watched again.
+- `take_over` (periodic): gives up the jobs of workers whose heartbeat is stale, frees the mail and
+  replies they had claimed, and queues a watch for every served mailbox that has none, so a dead
+  worker's mailboxes are watched again and its claims do not wait for their lease.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -36,6 +38,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import OperationalError
 
 from mailbot.app import App
+from mailbot.db.claims import release_claims_of
 from mailbot.db.schema import MailboxWatch
 from mailbot.errors import TransientError
 from mailbot.escalate.bounded_http import stop_calls_on
@@ -63,6 +66,10 @@ WATCH_TASK = "mailbot.watch_mailbox"
 LIVE_WORKERS = """
 SELECT count(*) AS live FROM procrastinate_workers
  WHERE last_heartbeat > now() - make_interval(secs => %(seconds)s)
+"""
+STALE_WORKERS = """
+SELECT id FROM procrastinate_workers
+ WHERE last_heartbeat < now() - make_interval(secs => %(seconds)s) ORDER BY id
 """
 WATCHED = """
 SELECT DISTINCT lock FROM procrastinate_jobs
@@ -110,9 +117,15 @@ class FleetTasks:
         return queued
 
     async def take_over(self) -> None:
-        """Give up the jobs of dead workers (stale heartbeat), then make sure every mailbox is watched."""
+        """Give up the jobs of dead workers (stale heartbeat) and free their claims, then make sure every
+        mailbox is watched. The claims are freed before the workers are forgotten: a takeover that
+        fails in between frees them at its next turn."""
         manager = self.engine.job_manager
-        stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=self.local.timing.stalled_seconds)
+        seconds = self.local.timing.stalled_seconds
+        dead = await self.engine.connector.execute_query_all_async(STALE_WORKERS, seconds=seconds)
+        if dead:
+            await asyncio.to_thread(self.free_claims_of, [int(row["id"]) for row in dead])
+        stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=seconds)
         for job in stalled:
             assert job.id is not None
             await manager.finish_job_by_id_async(job.id, Status.FAILED, delete_job=False)
@@ -121,9 +134,26 @@ class FleetTasks:
                 "fleet: %s stopped answering; its job %s (%s %s) is taken over",
                 who, job.id, job.task_name, job.task_kwargs,
             )  # fmt: skip
-        await manager.prune_stalled_workers(self.local.timing.stalled_seconds)
+        await manager.prune_stalled_workers(seconds)
         for slug in await self.ensure_watched():
             log.info("fleet: mailbox of client %s queued to be watched", slug)
+
+    def free_claims_of(self, workers: list[int]) -> None:
+        """The mail and replies that dead workers had claimed in this worker's mailboxes are claimable
+        again now: a watch session takes the mail at its next pass, the replies are sent at once by the
+        deliveries of the sessions here, or at the next look of a peer's."""
+        fleet = self.local.fleet
+        with fleet.sessions.begin() as session:
+            released = release_claims_of(session, set(fleet.apps), workers, datetime.now(UTC))
+        if released.replies:
+            for slug in list(fleet.apps):
+                self.local.wake_delivery(slug)
+        if released.mails or released.replies:
+            log.warning(
+                "fleet: worker %s stopped answering; the %d mails and %d replies it had claimed are "
+                "taken over now, not after their lease",
+                ", ".join(map(str, workers)), released.mails, released.replies,
+            )  # fmt: skip
 
 
 def _job_options(schedule_in: float | None, **locks: str) -> dict[str, Any]:

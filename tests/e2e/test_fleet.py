@@ -3,7 +3,8 @@ three clients' mailboxes in one Dovecot, two workers. Every mailbox is watched b
 after the holder of a mailbox is SIGKILLed, the other worker watches it again (within 90 s; the test
 shortens the heartbeat with MAILBOT_FLEET_STALLED_SECONDS) and every mail is answered exactly once;
 a worker that joins gets its share of the mailboxes;
-`mailbot status` shows who holds what; the periodic jobs ran once per period across both workers."""
+`mailbot status` shows who holds what; the periodic jobs ran once per period across both workers; mail
+a killed worker had claimed is decided once its peers see it dead, not after its lease."""
 
 from __future__ import annotations
 
@@ -236,6 +237,58 @@ def test_a_worker_rides_out_the_database_dropping_every_connection(
     assert "Traceback" not in workers[0].text()
 
 
+def burst_into_inbox(installation: Installation, slug: str, count: int) -> None:
+    """`count` questions land in the INBOX at once (one MOVE): the watcher fetches them in one pass."""
+    user = installation.users[slug]
+    with installation.dovecot.imap_client(user) as client:
+        client.create_folder("Burst")
+        for n in range(count):
+            customer = f"burst-{n}@customer.example.org"
+            raw = make_mail(customer, *PASSWORD_QUESTION, to=installation.address(slug))
+            client.append("Burst", raw)
+        client.select_folder("Burst")
+        client.move("1:*", "INBOX")
+
+
+def test_mail_a_killed_worker_had_claimed_is_decided_without_waiting_for_its_lease(
+    installation: Installation, workers: list[FleetWorker]
+) -> None:
+    slug, burst = SLUGS[0], 200
+    workers.append(FleetWorker(installation, installation.root / "worker1.log"))
+    wait_until(lambda: set(holders(installation)) == set(SLUGS), timeout=60, what="every mailbox watched")
+    burst_into_inbox(installation, slug, burst)
+    held_query = (
+        f"SELECT count(*) FROM inbound_mail WHERE mailbox = '{slug}' AND state = 'processing' "
+        "AND claimed_by IS NOT NULL"
+    )
+    wait_until(lambda: sql(installation, held_query)[0][0] > 0, timeout=60, what="a batch claimed")
+    workers[0].process.send_signal(signal.SIGKILL)
+    workers[0].process.wait()
+    [(held,)] = sql(installation, held_query)
+    assert held > 0  # claimed with the default lease of 300 s, and its worker gone
+
+    killed_at = time.monotonic()
+    workers.append(FleetWorker(installation, installation.root / "worker2.log"))
+
+    def every_customer_answered() -> bool:  # a reply accepted just before the kill may go twice, alike
+        ids = Counter((str(m["To"]), m["Message-ID"]) for m in installation.sent() if "support@" in m["From"])
+        per_customer = Counter(to for to, _ in ids)
+        assert all(n == 1 for n in per_customer.values()), per_customer  # never two different answers
+        return len(per_customer) == burst
+
+    wait_until(every_customer_answered, timeout=90, what="the burst answered")
+    assert time.monotonic() - killed_at < 90  # the lease would have held them 300 s
+    assert "taken over now, not after their lease" in workers[1].text()
+    [decisions] = sql(
+        installation,
+        f"SELECT count(*), count(DISTINCT message_id) FROM inbound_mail WHERE mailbox = '{slug}' "
+        "AND state = 'done'",
+    )
+    assert decisions == (burst, burst)
+    assert workers[1].stop() == 0
+    assert "Traceback" not in workers[1].text()
+
+
 def test_an_idle_worker_helps_decide_a_burst_in_a_mailbox_it_does_not_watch(
     installation: Installation, workers: list[FleetWorker]
 ) -> None:
@@ -254,18 +307,8 @@ def test_an_idle_worker_helps_decide_a_burst_in_a_mailbox_it_does_not_watch(
         return 0 < text.count("fleet: watching the mailbox") <= text.count("taking new mail")
 
     wait_until(lambda: all(past_the_start(w) for w in workers), timeout=60, what="sessions started")
-    slug = SLUGS[0]
-    # the burst lands in the INBOX at once (one MOVE), so that the watcher fetches it in one pass
-    burst = 400
-    user = installation.users[slug]
-    with installation.dovecot.imap_client(user) as client:
-        client.create_folder("Burst")
-        for n in range(burst):
-            customer = f"burst-{n}@customer.example.org"
-            raw = make_mail(customer, *PASSWORD_QUESTION, to=installation.address(slug))
-            client.append("Burst", raw)
-        client.select_folder("Burst")
-        client.move("1:*", "INBOX")
+    slug, burst = SLUGS[0], 400
+    burst_into_inbox(installation, slug, burst)
     wait_until(lambda: answered_once(installation, burst), timeout=120, what="the burst answered")
 
     # only a worker that does not watch the mailbox helps (the watch may move meanwhile: either may)
