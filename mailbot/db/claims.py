@@ -13,13 +13,14 @@ attempts, arrival) instead of sorting the mailbox; suspects (mail claimed before
 looked for by their own queries and claimed alone.
 
 In a fleet, each claim also names its holder (`claimed_by`, the worker's id in the job engine): when a
-worker dies, the takeover job frees what it held at once (`release_claims_of`) instead of leaving it to
-its lease. A worker that was only slow has ended its sessions before that (mailbot.scaleout.run's fence).
+worker dies, the takeover job frees what it held at once (`release_claims_of_the_dead`) instead of
+leaving it to its lease. A worker that was only slow has ended its sessions before that
+(mailbot.scaleout.run's fence).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -135,22 +136,28 @@ class Released:
     replies: int  # outbox rows claimed but not sent
 
 
-def release_claims_of(
-    session: Session, mailboxes: Collection[str], workers: Sequence[int], now: datetime
+def release_claims_of_the_dead(
+    session: Session, mailboxes: Collection[str], alive: Collection[int], newest: int, now: datetime
 ) -> Released:
-    """End the leases that the given (dead) fleet workers hold in these mailboxes: their mail and
+    """End the leases held in these mailboxes by fleet workers that are not `alive`: their mail and
     replies are claimable again now, as after their lease, so a mail among them that killed its worker
-    is still claimed alone (a suspect). Idempotent: run it before the workers are forgotten."""
-    if not workers or not mailboxes:
+    is still claimed alone (a suspect).
+
+    Dead is every worker id up to `newest` (the highest id registered when `alive` was read) that is
+    not alive: the engine forgets a dead worker when any worker starts, so a list of the dead would
+    miss most of them, and a worker registered after that read is never taken for dead."""
+    if not mailboxes:
         return Released(0, 0)
     counts = []
     for table, state in ((InboundMail, InboundState.PROCESSING), (OutboxMail, OutboxState.SENDING)):
         held = and_(
             table.mailbox.in_(sorted(mailboxes)),  # the claim index: mailbox, state
             table.state == state,
-            table.claimed_by.in_(list(workers)),
             table.lease_until > now,
+            table.claimed_by <= newest,
         )
+        if alive:
+            held = and_(held, table.claimed_by.not_in(sorted(alive)))
         counts.append(session.execute(update(table).where(held).values(lease_until=now)).rowcount)
     return Released(*counts)
 

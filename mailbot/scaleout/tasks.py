@@ -38,7 +38,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import OperationalError
 
 from mailbot.app import App
-from mailbot.db.claims import release_claims_of
+from mailbot.db.claims import release_claims_of_the_dead
 from mailbot.db.schema import MailboxWatch
 from mailbot.errors import TransientError
 from mailbot.escalate.bounded_http import stop_calls_on
@@ -67,9 +67,8 @@ LIVE_WORKERS = """
 SELECT count(*) AS live FROM procrastinate_workers
  WHERE last_heartbeat > now() - make_interval(secs => %(seconds)s)
 """
-STALE_WORKERS = """
-SELECT id FROM procrastinate_workers
- WHERE last_heartbeat < now() - make_interval(secs => %(seconds)s) ORDER BY id
+WORKERS = """
+SELECT id, last_heartbeat > now() - make_interval(secs => %(seconds)s) AS alive FROM procrastinate_workers
 """
 WATCHED = """
 SELECT DISTINCT lock FROM procrastinate_jobs
@@ -118,13 +117,13 @@ class FleetTasks:
 
     async def take_over(self) -> None:
         """Give up the jobs of dead workers (stale heartbeat) and free their claims, then make sure every
-        mailbox is watched. The claims are freed before the workers are forgotten: a takeover that
-        fails in between frees them at its next turn."""
+        mailbox is watched."""
         manager = self.engine.job_manager
         seconds = self.local.timing.stalled_seconds
-        dead = await self.engine.connector.execute_query_all_async(STALE_WORKERS, seconds=seconds)
-        if dead:
-            await asyncio.to_thread(self.free_claims_of, [int(row["id"]) for row in dead])
+        workers = await self.engine.connector.execute_query_all_async(WORKERS, seconds=seconds)
+        if workers:  # this worker's own row at least, unless a peer has just given it up
+            alive = {int(row["id"]) for row in workers if row["alive"]}
+            await asyncio.to_thread(self.free_dead_claims, alive, max(int(row["id"]) for row in workers))
         stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=seconds)
         for job in stalled:
             assert job.id is not None
@@ -138,21 +137,23 @@ class FleetTasks:
         for slug in await self.ensure_watched():
             log.info("fleet: mailbox of client %s queued to be watched", slug)
 
-    def free_claims_of(self, workers: list[int]) -> None:
+    def free_dead_claims(self, alive: set[int], newest: int) -> None:
         """The mail and replies that dead workers had claimed in this worker's mailboxes are claimable
         again now: a watch session takes the mail at its next pass, the replies are sent at once by the
-        deliveries of the sessions here, or at the next look of a peer's."""
+        deliveries of the sessions here, or at the next look of a peer's. Two UPDATEs over the claim
+        indexes, at every takeover: the engine forgets dead workers on its own (at any worker's start),
+        so which died is not known otherwise (mailbot.db.claims.release_claims_of_the_dead)."""
         fleet = self.local.fleet
         with fleet.sessions.begin() as session:
-            released = release_claims_of(session, set(fleet.apps), workers, datetime.now(UTC))
+            released = release_claims_of_the_dead(session, set(fleet.apps), alive, newest, datetime.now(UTC))
         if released.replies:
             for slug in list(fleet.apps):
                 self.local.wake_delivery(slug)
         if released.mails or released.replies:
             log.warning(
-                "fleet: worker %s stopped answering; the %d mails and %d replies it had claimed are "
-                "taken over now, not after their lease",
-                ", ".join(map(str, workers)), released.mails, released.replies,
+                "fleet: %d mails and %d replies claimed by workers that stopped answering are taken "
+                "over now, not after their lease",
+                released.mails, released.replies,
             )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot.db.claims import Released, claim_due_outbox, claim_inbound_batch, release_claims_of
+from mailbot.db.claims import Released, claim_due_outbox, claim_inbound_batch, release_claims_of_the_dead
 from mailbot.db.schema import InboundMail, InboundState, OutboxMail, OutboxState
 from tests.integration.db_rows import NOW, inbound, migrated, outbox
 from tests.servers.postgres import PostgresServer
@@ -214,36 +214,40 @@ def _claim_in_threads(
     return claimed
 
 
-def test_what_a_dead_fleet_worker_held_is_freed_and_nothing_else(database_url: str) -> None:
+def test_what_dead_fleet_workers_held_is_freed_and_nothing_else(database_url: str) -> None:
     sessions = migrated(database_url)
-    dead, alive = 7, 8
+    dead, alive, newer = 7, 8, 10  # `newer` registered after the takeover read who is alive
     with sessions.begin() as session:
-        mails = [inbound(session, received_at=NOW - timedelta(minutes=m)).id for m in (3, 2, 1)]
+        mails = [inbound(session, received_at=NOW - timedelta(minutes=m)).id for m in (5, 4, 3, 2, 1)]
         elsewhere = inbound(session, mailbox="other").id
         replies = [outbox(session, f"k{n}@x.example").id for n in range(3)]
     with sessions.begin() as session:
         assert claim_inbound_batch(session, "mb", NOW, LEASE, 2, claimant=dead) == mails[:2]
-        assert claim_inbound_batch(session, "mb", NOW, LEASE, 2, claimant=alive) == mails[2:]
+        assert claim_inbound_batch(session, "mb", NOW, LEASE, 1, claimant=alive) == [mails[2]]
+        assert claim_inbound_batch(session, "mb", NOW, LEASE, 1, claimant=newer) == [mails[3]]
+        assert claim_inbound_batch(session, "mb", NOW, LEASE, 1) == [mails[4]]  # outside a fleet
         assert claim_inbound_batch(session, "other", NOW, LEASE, 2, claimant=dead) == [elsewhere]
         assert claim_due_outbox(session, "mb", NOW, LEASE, 2, claimant=dead) == replies[:2]
         assert claim_due_outbox(session, "mb", NOW, LEASE, 2, claimant=alive) == replies[2:]
     with sessions() as session:
         claimers = {row.id: row.claimed_by for row in session.scalars(select(InboundMail))}
-        assert claimers == {mails[0]: dead, mails[1]: dead, mails[2]: alive, elsewhere: dead}
+        holders = [dead, dead, alive, newer, None]
+        assert claimers == {**dict(zip(mails, holders, strict=True)), elsewhere: dead}
 
     later = NOW + timedelta(seconds=40)  # its peers saw it dead: far inside its lease
     with sessions.begin() as session:
-        assert release_claims_of(session, {"mb"}, [dead], later) == Released(mails=2, replies=2)
+        freed = release_claims_of_the_dead(session, {"mb"}, {alive}, 9, later)
+        assert freed == Released(mails=2, replies=2)
     with sessions.begin() as session:  # done already: nothing more to free
-        assert release_claims_of(session, {"mb"}, [dead], later) == Released(0, 0)
-        assert release_claims_of(session, {"mb"}, [], later) == Released(0, 0)
+        assert release_claims_of_the_dead(session, {"mb"}, {alive}, 9, later) == Released(0, 0)
+        assert release_claims_of_the_dead(session, set(), set(), 9, later) == Released(0, 0)
 
     after = later + timedelta(seconds=1)
     with sessions.begin() as session:
         # a mail among them may be what killed its worker: each is claimed alone, as after a lease
         assert claim_inbound_batch(session, "mb", after, LEASE, 5, claimant=9) == [mails[0]]
         assert claim_inbound_batch(session, "mb", after, LEASE, 5, claimant=9) == [mails[1]]
-        assert claim_inbound_batch(session, "mb", after, LEASE, 5, claimant=9) == []  # the live one's
+        assert claim_inbound_batch(session, "mb", after, LEASE, 5, claimant=9) == []  # all held still
         assert claim_inbound_batch(session, "other", after, LEASE, 5) == []  # not a mailbox freed
         assert claim_due_outbox(session, "mb", after, LEASE, 5, claimant=9) == replies[:2]
     with sessions() as session:
