@@ -40,7 +40,7 @@ from mailbot.pipeline.logline import decision_line
 from mailbot.pipeline.prepare import Prepared, Stored, parse_batch, prepare_batch, severity_for
 from mailbot.pipeline.prepare_pool import PreparePool
 from mailbot.pipeline.rule_context import in_our_outbox
-from mailbot.reply.compose_pool import ComposePool
+from mailbot.reply.compose_here import BatchComposer, ComposeHere
 from mailbot.reply.outbox import Composer
 from mailbot.reply.pending_outbox import waiting_in
 from mailbot.stack_chunk import call_at_fresh_chunk
@@ -227,17 +227,18 @@ def _process_batch(
     prepared: dict[int, Prepared],
     outside_hours: OutsideHours | None,
     report: ProcessReport,
-    composer: ComposePool | None = None,
+    composer: BatchComposer | None = None,
 ) -> list[int]:
     """Decide a batch in one transaction; return the ids left undecided (failed, or waiting for the
     opening). Should any mail of it fail, or the commit, the whole batch is rolled back and its mails
     are decided again a mail at a time, each in a transaction of its own: the one that failed is
     counted a failed attempt, the others are decided as if alone, so no mail's fault is counted
     against the others. (A mail that kills its worker is claimed alone the next time:
-    db.claims.claim_inbound_batch.) `composer`: the batch's outgoing mail is composed beside it; never
-    for a mail decided alone, whose fault must be its own."""
-    if composer is not None and not composer.running:
-        composer = None
+    db.claims.claim_inbound_batch.) `composer`: the batch's outgoing mail is composed beside it (without
+    one, in this thread: either way its rows are written in one INSERT before the commit); never for a
+    mail decided alone, whose fault must be its own."""
+    if composer is None or not composer.running:
+        composer = ComposeHere(app.renderer)
     try:
         decided, failed = _decide_batch(
             app, row_ids, stored, prepared, outside_hours, composer if len(row_ids) > 1 else None
@@ -287,7 +288,7 @@ def _decide_batch(
     stored: list[Stored],
     prepared: dict[int, Prepared],
     outside_hours: OutsideHours | None,
-    composer: ComposePool | None = None,
+    composer: BatchComposer | None = None,
 ) -> tuple[list[Decided], list[tuple[int, Exception]]]:
     decided: list[Decided] = []
     failed: list[tuple[int, Exception]] = []
@@ -326,7 +327,7 @@ def _decide_together(
     prepared: dict[int, Prepared],
     outside_hours: OutsideHours | None,
     in_outbox: frozenset[str],
-    composer: ComposePool | None,
+    composer: BatchComposer | None,
 ) -> list[Decided]:
     """Every mail of the batch in the batch's transaction, without a savepoint each (two statements and
     ~0.2-0.3 ms of the worker's CPU per mail, issue 13: `bench/deciding_cpu.py`), then its outbox rows
@@ -355,7 +356,7 @@ def _decide_in_batch(
     prepared: dict[int, Prepared],
     outside_hours: OutsideHours | None,
     in_outbox: frozenset[str],
-    composer: ComposePool | None = None,
+    composer: BatchComposer | None = None,
 ) -> tuple[str, str] | None:
     """One mail of `_decide_together`'s batch; raises _MailFailed."""
     try:

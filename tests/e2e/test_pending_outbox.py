@@ -1,6 +1,8 @@
-"""A backlog's outbox rows wait for their bytes and are written in one INSERT per batch; a read of the
+"""A batch's outbox rows wait unwritten and are written in one INSERT before its commit; a read of the
 outbox that could see one of them (the per-address limits, the team-notice limit) has them written
-first, so every limit counts what the batch queued (real Dovecot, SQLite, the forked compose process)."""
+first, so every limit counts what the batch queued (real Dovecot, SQLite and PostgreSQL; the bytes
+from the forked compose process over a backlog, or composed in the deciding thread without one, as in
+a fleet worker's watch session)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from mailbot.pipeline.process import BATCH_SIZE
+from mailbot.reply.compose_here import ComposeHere
 from mailbot.reply.compose_pool import ComposePool
 from tests.e2e.conftest import TEAM, Bot, make_mail, write_config
 from tests.e2e.test_bounces import postfix_dsn
@@ -54,14 +57,15 @@ def written_early(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return written
 
 
+@pytest.mark.parametrize("second_process", [True, False], ids=["compose-process", "compose-here"])
 def test_rows_no_read_looks_for_are_written_in_one_insert_per_batch(
-    bot: Bot, outbox_inserts: list[int], written_early: list[int]
+    bot: Bot, outbox_inserts: list[int], written_early: list[int], second_process: bool
 ) -> None:
     count = 2 * BATCH_SIZE + 3
     for number in range(count):  # one sender each; every third mail escalated (a team notice too)
         text = f"Etwas Unbekanntes {number}." if number % 3 == 0 else QUESTION
         bot.deliver(make_mail(f"kunde{number}@example.org", f"Frage {number}", text))
-    report = decide_all(bot)
+    report = decide_all(bot, second_process=second_process)
     escalated = len(range(0, count, 3))
     assert report.failures == 0
     assert report.by_outcome == {"answered": count - escalated, "escalated": escalated}
@@ -127,22 +131,45 @@ def test_a_backlog_with_a_flood_in_it_on_either_database(
     assert sent == Counter({"flood@example.org": 3, TEAM: 10, **dict.fromkeys(customers, 1)})
 
 
+def test_a_flood_in_a_batch_composed_in_the_deciding_thread_on_either_database(
+    tmp_path: Any, dovecot: Any, imap_user: str, smtp_sink: Any, database_url: str, outbox_inserts: list[int]
+) -> None:
+    """As a fleet worker's watch session decides (no second process): on PostgreSQL each INSERT of its
+    own was a round trip to the server."""
+    config = write_config(tmp_path / "mailbot.toml", dovecot, imap_user, smtp_sink, database_url=database_url)
+    bot = Bot(dovecot, imap_user, smtp_sink, config)
+    customers = []
+    for number in range(BATCH_SIZE + 8):
+        if number % 4 == 0:
+            bot.deliver(make_mail("flood@example.org", f"Problem {number}", f"Etwas Unbekanntes {number}."))
+        else:
+            customers.append(f"kunde{number}@example.org")
+            bot.deliver(make_mail(customers[-1], "Passwort vergessen", QUESTION))
+    report = decide_all(bot, second_process=False)
+    assert report.failures == 0 and report.decided == BATCH_SIZE + 8
+    assert max(outbox_inserts) > 1 and len(outbox_inserts) < len(bot.outbox()) / 4
+    assert committed_without_bytes(bot) == []
+    queued = Counter(row.recipient for row in bot.outbox())
+    assert queued == Counter({"flood@example.org": 3, TEAM: 10, **dict.fromkeys(customers, 1)})
+
+
+@pytest.mark.parametrize("composer", [ComposePool, ComposeHere], ids=["compose-process", "compose-here"])
 def test_every_read_of_the_outbox_while_rows_wait_says_first_what_it_could_see(
-    bot: Bot, monkeypatch: pytest.MonkeyPatch
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, composer: Any
 ) -> None:
     """A guard for reads added later: each SELECT on the outbox that runs while a batch's rows wait
-    must follow a `before_reading` (which asks the compose pool's `write_if`), or it misses them."""
-    pools: list[ComposePool] = []
+    must follow a `before_reading` (which asks the composer's `write_if`), or it misses them."""
+    pools: list[Any] = []
     announced: list[bool] = [False]
     unannounced: list[str] = []
-    real_compose, real_write_if = ComposePool.compose, ComposePool.write_if
+    real_compose, real_write_if = composer.compose, composer.write_if
 
-    def compose(self: ComposePool, *args: Any) -> bool:
+    def compose(self: Any, *args: Any) -> bool:
         if self not in pools:
             pools.append(self)
         return real_compose(self, *args)
 
-    def write_if(self: ComposePool, session: Any, seen: Any) -> None:
+    def write_if(self: Any, session: Any, seen: Any) -> None:
         announced[0] = True
         real_write_if(self, session, seen)
 
@@ -152,8 +179,8 @@ def test_every_read_of_the_outbox_while_rows_wait_says_first_what_it_could_see(
                 unannounced.append(statement[:200])
             announced[0] = False  # one announcement, one read
 
-    monkeypatch.setattr(ComposePool, "compose", compose)
-    monkeypatch.setattr(ComposePool, "write_if", write_if)
+    monkeypatch.setattr(composer, "compose", compose)
+    monkeypatch.setattr(composer, "write_if", write_if)
     for number in range(BATCH_SIZE + 8):  # answers, escalations, a flood, a bounce, a reply to a thread
         if number % 5 == 0:
             bot.deliver(make_mail("flood@example.org", f"Problem {number}", f"Etwas Unbekanntes {number}."))
@@ -167,9 +194,9 @@ def test_every_read_of_the_outbox_while_rows_wait_says_first_what_it_could_see(
             bot.deliver(make_mail(customer, "Passwort vergessen", QUESTION, headers=headers))
     event.listen(Engine, "before_cursor_execute", note)
     try:
-        report = decide_all(bot)
+        report = decide_all(bot, second_process=composer is ComposePool)
     finally:
         event.remove(Engine, "before_cursor_execute", note)
     assert report.failures == 0 and report.decided == BATCH_SIZE + 8
-    assert pools  # the batch's mail went through the compose process
+    assert pools  # the batch's mail went through the composer
     assert unannounced == []
