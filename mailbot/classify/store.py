@@ -9,6 +9,8 @@ answers while the knowledge base on disk is broken (`last_good`).
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import json
 import logging
@@ -33,30 +35,64 @@ log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "model-card.json"
-CARD_FORMAT = 1
+# 2: the vectorisers' vocabularies as arrays of terms (`serialise`); 1 (dicts) is still read, but a
+# mailbot that reads only 1 retrains rather than load a vocabulary it does not know
+CARD_FORMAT = 2
+READABLE_FORMATS = (1, 2)
 LIBRARIES = ("scikit-learn", "numpy", "scipy", "skops")
 # every type a skops file of ours may contain beyond what skops trusts by default; anything else refuses
 ALLOWED_TYPES: frozenset[str] = frozenset()
 
 
 def serialise(pipeline: Pipeline) -> bytes:
-    """skops bytes, deflated: its schema (the vocabularies as JSON) shrinks about five-fold.
+    """skops bytes, deflated, of a copy whose vectorisers keep their vocabularies as arrays of terms.
 
-    The vectorisers' vocabularies map terms to numpy integers, which skops stores as one small file
-    each (thousands per model, most of the load time: bench/README.md, "clients"); as Python ints
-    they are one JSON object. The values mean the same to scikit-learn.
+    A vocabulary maps ~10,000 terms to their column. As a dict, skops stores and audits every value as
+    a node of its own: ~0.2 s of each load (a fleet worker loads one model per client, bench/README.md,
+    session 26). As an array of the terms in column order it is one .npy entry; `load` makes the dict
+    again. A term numpy would not give back whole (one ending in NUL) keeps the dict.
     """
     import skops.io as sio  # deferred: skops imports all of scikit-learn (~2 s, ~60 MB)
 
-    for step in pipeline.get_params(deep=True).values():
+    packed = copy.deepcopy(pipeline)
+    for step in packed.get_params(deep=True).values():
         vocabulary = getattr(step, "vocabulary_", None)
         if isinstance(vocabulary, dict):
-            step.vocabulary_ = {term: int(index) for term, index in vocabulary.items()}
-    return sio.dumps(pipeline, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+            step.vocabulary_ = _as_terms(vocabulary)
+    return sio.dumps(packed, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+
+
+def _as_terms(vocabulary: dict[str, Any]) -> Any:
+    """The terms in column order as a numpy array of str, or the dict itself (with Python ints) when
+    the array would not say the same."""
+    import numpy as np
+
+    terms = sorted(vocabulary, key=vocabulary.__getitem__)
+    if [vocabulary[term] for term in terms] == list(range(len(terms))) and not any(
+        term.endswith("\0") for term in terms
+    ):
+        return np.array(terms, dtype=str)
+    return {term: int(index) for term, index in vocabulary.items()}
+
+
+def _unpack(pipeline: Pipeline) -> Pipeline:
+    """The vocabularies `serialise` stored as arrays, as the dicts scikit-learn reads."""
+    for step in pipeline.get_params(deep=True).values():
+        terms = getattr(step, "vocabulary_", None)
+        if terms is not None and not isinstance(terms, dict):
+            step.vocabulary_ = {term: index for index, term in enumerate(terms.tolist())}
+    return pipeline
 
 
 def library_versions() -> dict[str, str]:
-    return {"python": platform.python_version(), **{name: version(name) for name in LIBRARIES}}
+    return dict(_installed_versions())
+
+
+@functools.cache
+def _installed_versions() -> tuple[tuple[str, str], ...]:
+    """Asked once per process: each `version` walks the installed distributions (~3 ms), and a worker
+    checks one card per client."""
+    return (("python", platform.python_version()), *((name, version(name)) for name in LIBRARIES))
 
 
 def save(
@@ -125,7 +161,7 @@ def load(
     from mailbot.classify.model import Classifier
 
     try:  # loads checks every type before it builds anything (a separate check read the file twice)
-        pipeline = sio.loads(data, trusted=sorted(ALLOWED_TYPES) or None)
+        pipeline = _unpack(sio.loads(data, trusted=sorted(ALLOWED_TYPES) or None))
     except UntrustedTypesFoundException as exc:
         log.warning("model file %s contains types we do not load: %s", directory / MODEL_FILE, exc)
         return None
@@ -214,7 +250,7 @@ def has_snapshot(directory: Path, kb: KnowledgeBase) -> bool:
 def _stale_reason(
     card: dict[str, Any], kb_digest: str, target_precision: float, out_of_scope_share: float
 ) -> str | None:
-    if card.get("format") != CARD_FORMAT or card.get("model") != MODEL_NAME:
+    if card.get("format") not in READABLE_FORMATS or card.get("model") != MODEL_NAME:
         return f"it is a {card.get('model')} model (card format {card.get('format')}), we use {MODEL_NAME}"
     if card.get("kb_digest") != kb_digest:
         return "the knowledge base changed since it was trained"

@@ -197,9 +197,49 @@ def test_model_round_trip_through_skops_and_card(tmp_path):
     texts = [normalise("reset my password"), normalise("notifications broken")]
     assert loaded.predict_texts(texts) == classifier.predict_texts(texts)
     assert not list((tmp_path / "model").glob("*.pkl"))
-    # the vocabularies are one JSON object each, not a file per term (what made loading slow)
+    # the vocabularies are one array each, not a file or a node per term (what made loading slow)
     with zipfile.ZipFile(tmp_path / "model" / store.MODEL_FILE) as saved:
         assert len(saved.namelist()) < 20
+        schema = json.loads(saved.read("schema.json"))
+    assert '"vocabulary_": {"__class__": "ndarray"' in json.dumps(schema)
+    assert classifier.pipeline is not None  # and the model in use keeps its dicts
+    for _, vectoriser in classifier.pipeline.named_steps["features"].transformer_list:
+        assert isinstance(vectoriser.vocabulary_, dict)
+    assert loaded.pipeline is not None
+    for (_, used), (_, read) in zip(
+        classifier.pipeline.named_steps["features"].transformer_list,
+        loaded.pipeline.named_steps["features"].transformer_list,
+        strict=True,
+    ):
+        assert read.vocabulary_ == used.vocabulary_
+        assert all(type(column) is int for column in read.vocabulary_.values())
+
+
+def test_a_model_saved_with_its_vocabularies_as_dicts_is_still_read(tmp_path):
+    """Card format 1, as mailbot wrote models before session 26: loaded as it is, not retrained."""
+    import skops.io as sio
+
+    kb = load_knowledge_base(write_kb(tmp_path / "kb"))
+    classifier = train(kb)
+    store.save(classifier, tmp_path / "model", kb.digest)
+    assert classifier.pipeline is not None
+    old = sio.dumps(classifier.pipeline)  # the vocabularies as dicts of numpy integers
+    (tmp_path / "model" / store.MODEL_FILE).write_bytes(old)
+    card_path = tmp_path / "model" / store.CARD_FILE
+    card = json.loads(card_path.read_text())
+    card["format"], card["model_sha256"] = 1, hashlib.sha256(old).hexdigest()
+    card_path.write_text(json.dumps(card))
+    loaded = store.load(tmp_path / "model", kb.digest, 0.97)
+    assert loaded is not None
+    texts = [normalise("reset my password"), normalise("notifications broken")]
+    assert loaded.predict_texts(texts) == classifier.predict_texts(texts)
+
+
+def test_a_vocabulary_numpy_would_not_give_back_whole_stays_a_dict():
+    assert list(store._as_terms({"b": 1, "a ": 0})) == ["a ", "b"]  # trailing blanks survive
+    kept = store._as_terms({"a\0": 0, "b": 1})  # numpy strips a trailing NUL
+    assert kept == {"a\0": 0, "b": 1}
+    assert store._as_terms({"a": 0, "c": 2}) == {"a": 0, "c": 2}  # columns with a gap
 
 
 def test_a_changed_kb_or_tampered_model_is_not_loaded(tmp_path):
