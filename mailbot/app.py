@@ -263,7 +263,9 @@ def load_or_train(kb: KnowledgeBase, settings: ClassifierSettings) -> Classifier
             )
     else:
         log.info("classifier %s loaded from %s", classifier.version, settings.model_dir)
-        if not store.has_snapshot(settings.model_dir, kb):  # saved before models kept their articles
+        if store.save_in_current_format(classifier, settings.model_dir, kb):
+            log.info("classifier %s saved again in the current format (it loads faster)", classifier.version)
+        elif not store.has_snapshot(settings.model_dir, kb):  # saved before models kept their articles
             write_snapshot(kb, settings.model_dir)
     return _configured_threshold(classifier, settings)
 

@@ -96,10 +96,14 @@ def _installed_versions() -> tuple[tuple[str, str], ...]:
 
 
 def save(
-    classifier: Classifier, directory: Path, kb_digest: str, kb: KnowledgeBase | None = None
+    classifier: Classifier,
+    directory: Path,
+    kb_digest: str,
+    kb: KnowledgeBase | None = None,
+    created_at: str | None = None,
 ) -> dict[str, Any]:
     """Write model, the articles of `kb` and the card (the card last, so a half-written model never
-    has a valid card)."""
+    has a valid card). `created_at`: when it was trained, if not now (a model saved again)."""
     if classifier.pipeline is None:
         raise ValueError("nothing to save: the knowledge base has fewer than two classes")
     directory.mkdir(parents=True, exist_ok=True)
@@ -115,7 +119,7 @@ def save(
         "format": CARD_FORMAT,
         "model": MODEL_NAME,
         "version": classifier.version,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created_at": created_at or datetime.now(UTC).isoformat(timespec="seconds"),
         "kb_digest": kb_digest,
         "labels": list(classifier.labels),
         "threshold": classifier.threshold,
@@ -174,6 +178,24 @@ def load(
         card["version"],
         dict(card.get("validation", {})),
     )
+
+
+def save_in_current_format(classifier: Classifier, directory: Path, kb: KnowledgeBase) -> bool:
+    """A model just loaded from an older card format is written again in the current one (its card
+    keeps when it was trained), so that the next load is the fast one; True if it was. A folder that
+    cannot be written is left as it is (logged): the model still loads, only slower."""
+    try:
+        card = json.loads((directory / CARD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if card.get("format") == CARD_FORMAT:
+        return False
+    try:
+        save(classifier, directory, kb.digest, kb, created_at=card.get("created_at"))
+    except OSError as exc:
+        log.warning("model in %s not saved again in the current format: %s", directory, exc)
+        return False
+    return True
 
 
 def is_current(

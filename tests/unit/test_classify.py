@@ -215,8 +215,9 @@ def test_model_round_trip_through_skops_and_card(tmp_path):
         assert all(type(column) is int for column in read.vocabulary_.values())
 
 
-def test_a_model_saved_with_its_vocabularies_as_dicts_is_still_read(tmp_path):
-    """Card format 1, as mailbot wrote models before session 26: loaded as it is, not retrained."""
+def test_a_model_saved_with_its_vocabularies_as_dicts_is_still_read_and_saved_again(tmp_path):
+    """Card format 1, as mailbot wrote models before session 26: loaded as it is, not retrained, and
+    written again in the current format by the start that loads it."""
     import skops.io as sio
 
     kb = load_knowledge_base(write_kb(tmp_path / "kb"))
@@ -228,11 +229,19 @@ def test_a_model_saved_with_its_vocabularies_as_dicts_is_still_read(tmp_path):
     card_path = tmp_path / "model" / store.CARD_FILE
     card = json.loads(card_path.read_text())
     card["format"], card["model_sha256"] = 1, hashlib.sha256(old).hexdigest()
+    card["created_at"] = "2026-01-02T03:04:05+00:00"
     card_path.write_text(json.dumps(card))
     loaded = store.load(tmp_path / "model", kb.digest, 0.97)
     assert loaded is not None
     texts = [normalise("reset my password"), normalise("notifications broken")]
     assert loaded.predict_texts(texts) == classifier.predict_texts(texts)
+
+    started = load_or_train(kb, ClassifierSettings(model_dir=tmp_path / "model"))
+    assert started.version == classifier.version  # loaded, not trained
+    card = json.loads(card_path.read_text())
+    assert card["format"] == store.CARD_FORMAT and card["created_at"] == "2026-01-02T03:04:05+00:00"
+    again = store.load(tmp_path / "model", kb.digest, 0.97)
+    assert again is not None and again.predict_texts(texts) == classifier.predict_texts(texts)
 
 
 def test_a_vocabulary_numpy_would_not_give_back_whole_stays_a_dict():
