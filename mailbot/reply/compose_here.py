@@ -37,21 +37,18 @@ class BatchComposer(Composer, PendingRows, Protocol):
     def collect(self, session: Session) -> None: ...
 
 
-class ComposeHere:
-    """Composes each mail when it is queued; `collect` writes the waiting rows before the commit."""
-
-    running = True
+class WaitingRows:
+    """The rows a batch queued and has not written yet, numbered as queued; what both composers share.
+    `collect` (theirs) writes them."""
 
     def __init__(self, renderer: TemplateRenderer) -> None:
         self.renderer = renderer
-        self._pending: dict[int, OutboxMail] = {}  # in the order queued
+        self._pending: dict[int, OutboxMail] = {}  # number -> the row, in the order queued
         self._numbered = 0
 
-    def compose(self, row: OutboxMail, sender: Sender, item: Outgoing, now: datetime) -> bool:
-        row.subject, row.raw = compose_outgoing(self.renderer, sender, item, row.message_id, now, to=True)
+    def _wait(self, row: OutboxMail) -> None:
         self._numbered += 1
         self._pending[self._numbered] = row
-        return True
 
     def mark(self) -> int:
         """Where the rows of the next mail begin (see `forget_from`)."""
@@ -66,6 +63,20 @@ class ComposeHere:
         """Write the waiting rows now if a read is about to look for one of them."""
         if any(seen(row) for row in self._pending.values()):
             self.collect(session)
+
+    def collect(self, session: Session) -> None:
+        raise NotImplementedError
+
+
+class ComposeHere(WaitingRows):
+    """Composes each mail when it is queued; `collect` writes the waiting rows before the commit."""
+
+    running = True
+
+    def compose(self, row: OutboxMail, sender: Sender, item: Outgoing, now: datetime) -> bool:
+        row.subject, row.raw = compose_outgoing(self.renderer, sender, item, row.message_id, now, to=True)
+        self._wait(row)
+        return True
 
     def collect(self, session: Session) -> None:
         """Every waiting row, in one INSERT in `session`'s transaction."""

@@ -40,8 +40,8 @@ from mailbot.db.schema import OutboxMail
 from mailbot.db.write_now import insert_all_now
 from mailbot.forking import leave_signals_to_the_worker, yield_to_the_worker
 from mailbot.logredact import shortened
+from mailbot.reply.compose_here import WaitingRows
 from mailbot.reply.outbox import Outgoing, Sender, compose_outgoing
-from mailbot.reply.pending_outbox import Seen
 from mailbot.reply.render import TemplateRenderer
 from mailbot.stack_chunk import call_at_fresh_chunk
 
@@ -67,14 +67,13 @@ class ComposeFailed(RuntimeError):
     """The child could not build a mail, or is gone: the batch is decided again without it."""
 
 
-class ComposePool:
+class ComposePool(WaitingRows):
     """One child composing for one pass; `compose` per mail, `collect` before each commit, `close` at
-    the end. Implements `outbox.Composer` and `pending_outbox.PendingRows`."""
+    the end. Implements `outbox.Composer` and `pending_outbox.PendingRows`; a row waits for its bytes
+    under its job's number."""
 
     def __init__(self, renderer: TemplateRenderer, engine: Engine) -> None:
-        self.renderer = renderer
-        self._pending: dict[int, OutboxMail] = {}  # job number -> the row (not written) waiting for its bytes
-        self._numbered = 0
+        super().__init__(renderer)
         self._sender: Sender | None = None  # the last one sent
         job_read, job_write = Pipe(duplex=False)
         _widen(job_write)
@@ -138,24 +137,9 @@ class ComposePool:
         except OSError as exc:
             self._lost(exc)
             return False
-        self._numbered += 1
         self._sender = sender
-        self._pending[self._numbered] = row
+        self._wait(row)
         return True
-
-    def mark(self) -> int:
-        """Where the jobs of the next mail begin (see `forget_from`)."""
-        return self._numbered
-
-    def forget_from(self, mark: int) -> None:
-        """The rows of jobs after `mark` were rolled back with their mail: their bytes are not wanted."""
-        for number in [number for number in self._pending if number > mark]:
-            del self._pending[number]
-
-    def write_if(self, session: Session, seen: Seen) -> None:
-        """Collect (and so write) the waiting rows now if a read is about to look for one of them."""
-        if any(seen(row) for row in self._pending.values()):
-            self.collect(session)
 
     def collect(self, session: Session) -> None:
         """Write every waiting row with its subject and bytes in `session`'s transaction (one INSERT for
