@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 from mailbot.db.schema import FolderDeletion, InboundMail, InboundState, OutboxMail, OutboxState
 
 
-def _nobody() -> int | None:
+def nobody() -> int | None:
+    """The claimant outside a fleet, or between two lives of a fleet worker."""
     return None
 
 
@@ -40,7 +41,7 @@ class Claimant:
     """Who takes a process's claims: while a fleet worker is a member of the fleet, its id in the job
     engine (mailbot.scaleout.run points `current` at it); otherwise nobody in particular (None)."""
 
-    current: Callable[[], int | None] = _nobody
+    current: Callable[[], int | None] = nobody
 
 
 def claim_inbound_batch(

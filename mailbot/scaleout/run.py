@@ -13,6 +13,7 @@ from procrastinate.exceptions import NoResult
 from procrastinate.worker import Worker
 
 from mailbot.clients.fleet import Fleet
+from mailbot.db.claims import nobody
 from mailbot.scaleout.engine import engine_conninfo, ensure_engine_schema, make_engine_app
 from mailbot.scaleout.local import LocalWorker
 from mailbot.scaleout.tasks import register_tasks
@@ -114,7 +115,7 @@ async def _one_life(
                 watcher.cancel()
             with contextlib.suppress(Exception):
                 await running  # the jobs in hand end first
-            fleet.claimant.current = lambda: None  # claims between two lives name nobody
+            fleet.claimant.current = nobody  # claims between two lives name no worker
         log.info("fleet worker %s stopped", local.name)
     return loop.time() - began
 

@@ -30,11 +30,11 @@ def live_fleet_workers(engine: Engine, timing: FleetTiming | None = None) -> int
     if engine.dialect.name != "postgresql":
         return 0
     with Session(engine) as session:
-        workers = _workers(session, timing)
+        workers = fleet_workers(session, timing)
     return 0 if workers is None else sum(workers.values())
 
 
-def _workers(session: Session, timing: FleetTiming | None) -> dict[int, bool] | None:
+def fleet_workers(session: Session, timing: FleetTiming | None) -> dict[int, bool] | None:
     """Engine worker id -> whether its heartbeat is fresh; None where no fleet worker ever ran."""
     if not session.scalar(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")):
         return None
@@ -48,7 +48,7 @@ def fleet_status(
     if engine.dialect.name != "postgresql":
         return None
     with Session(engine) as session:
-        workers = _workers(session, timing)
+        workers = fleet_workers(session, timing)
         if workers is None:
             return None
         alive = {worker for worker, fresh in workers.items() if fresh}

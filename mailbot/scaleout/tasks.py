@@ -50,6 +50,7 @@ from mailbot.reviews.schedule import REVIEW_MINUTES, run_review_jobs
 from mailbot.scaleout import helping
 from mailbot.scaleout.local import LocalWorker
 from mailbot.scaleout.share import is_over_share, should_hand_on
+from mailbot.scaleout.status import fleet_workers
 from mailbot.scheduler import REPORT_MINUTES, MailJob
 from mailbot.tickets.watch import sla_watch
 
@@ -66,9 +67,6 @@ WATCH_TASK = "mailbot.watch_mailbox"
 LIVE_WORKERS = """
 SELECT count(*) AS live FROM procrastinate_workers
  WHERE last_heartbeat > now() - make_interval(secs => %(seconds)s)
-"""
-WORKERS = """
-SELECT id, last_heartbeat > now() - make_interval(secs => %(seconds)s) AS alive FROM procrastinate_workers
 """
 WATCHED = """
 SELECT DISTINCT lock FROM procrastinate_jobs
@@ -120,10 +118,7 @@ class FleetTasks:
         mailbox is watched."""
         manager = self.engine.job_manager
         seconds = self.local.timing.stalled_seconds
-        workers = await self.engine.connector.execute_query_all_async(WORKERS, seconds=seconds)
-        if workers:  # this worker's own row at least, unless a peer has just given it up
-            alive = {int(row["id"]) for row in workers if row["alive"]}
-            await asyncio.to_thread(self.free_dead_claims, alive, max(int(row["id"]) for row in workers))
+        await asyncio.to_thread(self.free_dead_claims)
         stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=seconds)
         for job in stalled:
             assert job.id is not None
@@ -137,15 +132,21 @@ class FleetTasks:
         for slug in await self.ensure_watched():
             log.info("fleet: mailbox of client %s queued to be watched", slug)
 
-    def free_dead_claims(self, alive: set[int], newest: int) -> None:
+    def free_dead_claims(self) -> None:
         """The mail and replies that dead workers had claimed in this worker's mailboxes are claimable
         again now: a watch session takes the mail at its next pass, the replies are sent at once by the
-        deliveries of the sessions here, or at the next look of a peer's. Two UPDATEs over the claim
-        indexes, at every takeover: the engine forgets dead workers on its own (at any worker's start),
-        so which died is not known otherwise (mailbot.db.claims.release_claims_of_the_dead)."""
+        deliveries of the sessions here, or at the next look of a peer's. At every takeover: the
+        workers' table read as `mailbot status` reads it, then two UPDATEs over the claim indexes. The
+        engine forgets dead workers on its own (at any worker's start), so which died is not known
+        otherwise (mailbot.db.claims.release_claims_of_the_dead)."""
         fleet = self.local.fleet
         with fleet.sessions.begin() as session:
-            released = release_claims_of_the_dead(session, set(fleet.apps), alive, newest, datetime.now(UTC))
+            workers = fleet_workers(session, self.local.timing)
+            if not workers:  # this worker's own row at least, unless a peer has just given it up
+                return
+            alive = {worker for worker, fresh in workers.items() if fresh}
+            now = datetime.now(UTC)
+            released = release_claims_of_the_dead(session, set(fleet.apps), alive, max(workers), now)
         if released.replies:
             for slug in list(fleet.apps):
                 self.local.wake_delivery(slug)

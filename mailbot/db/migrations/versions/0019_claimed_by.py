@@ -7,7 +7,7 @@ Create Date: 2026-12-07
 Issue 13: a fleet worker killed while it held claimed mail and replies left them for their whole
 lease (`[limits] lease_seconds`, 300 s by default; replies 5 minutes), long after its peers had taken
 its mailboxes over (30-45 s). With the holder on the row, the takeover job frees exactly what the dead
-worker held (mailbot.db.claims.release_claims_of). Empty for mail claimed outside a fleet.
+worker held (mailbot.db.claims.release_claims_of_the_dead). Empty for mail claimed outside a fleet.
 """
 
 import sqlalchemy as sa
