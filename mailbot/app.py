@@ -122,10 +122,11 @@ class App:
 
     @cached_property
     def severity(self) -> SeverityModel:
-        """Small enough to train when first needed (well under a second): nothing stored, nothing stale."""
-        from mailbot.classify.severity import train_severity  # deferred: scikit-learn
+        """Small enough to train when first needed (well under a second): nothing stored, nothing stale.
+        Clients with the same examples share the model (`shared_severity_model`)."""
+        from mailbot.classify.severity import shared_severity_model  # deferred: scikit-learn
 
-        return train_severity(self.severity_examples)
+        return shared_severity_model(self.severity_examples)
 
     def refresh_knowledge_base(self) -> bool:
         """Reload the KB when its files changed, and retrain; an invalid KB keeps the old one (logged).
@@ -167,11 +168,11 @@ class App:
         if files == self.__dict__.get("severity_files"):
             return False
         self.__dict__["severity_files"] = files  # a broken edit is reported once, not on every pass
-        from mailbot.classify.severity import train_severity  # deferred: scikit-learn
+        from mailbot.classify.severity import shared_severity_model  # deferred: scikit-learn
 
         try:
             examples = tuple(load_severity_examples(root))
-            model = train_severity(examples)
+            model = shared_severity_model(examples)
         except ConfigError as exc:
             log.error("severity examples changed but have problems; still using the previous ones:\n%s", exc)
             return False

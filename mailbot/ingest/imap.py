@@ -84,7 +84,8 @@ class ImapSource:
     def _connect(self) -> IMAPClient:
         """Connect, log in and select; each failure says what to check (host:port, account, folder)."""
         s = self.settings
-        context = client_context(s.cafile, s.tls_verify)
+        # a plain connection needs no context: building one reads the system's CA bundle (~30 ms)
+        context = client_context(s.cafile, s.tls_verify) if s.security != "none" else None
         try:
             client = IMAPClient(
                 s.host,

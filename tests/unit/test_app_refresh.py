@@ -34,9 +34,21 @@ def test_editing_severity_examples_retrains_the_severity_model(tmp_path):
     assert app.refresh_knowledge_base() is False and app.severity is first
 
     cosmetic = kb / "_severity" / "cosmetic.md"
-    cosmetic.write_text(cosmetic.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    added = "examples:\n  - Das Häkchen im Kalender ist blau statt grün\n"
+    text = cosmetic.read_text(encoding="utf-8")
+    cosmetic.write_text(text.replace("examples:\n", added, 1), encoding="utf-8")
     assert app.refresh_knowledge_base() is True
     assert app.severity is not first
+    assert "Das Häkchen im Kalender ist blau statt grün" in app.severity.example_texts
+
+
+def test_a_severity_file_touched_without_new_examples_keeps_the_model(tmp_path):
+    app, kb = app_on_a_copy_of_the_sample_kb(tmp_path)
+    first = app.severity
+    cosmetic = kb / "_severity" / "cosmetic.md"
+    cosmetic.write_text(cosmetic.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert app.refresh_knowledge_base() is True  # read again, and the same examples give the same model
+    assert app.severity is first
 
 
 def test_an_unchanged_knowledge_base_is_not_read_again_at_every_pass(tmp_path, monkeypatch):

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import shutil
 import time
 from pathlib import Path
 
 import pytest
 
+import mailbot.classify.severity as severity_module
 from mailbot.classify.severity import (
     SeverityExample,
     SeverityModel,
     check_severity_examples,
     combine,
     load_severity_examples,
+    shared_severity_model,
     train_severity,
 )
 from mailbot.classify.signals import LABELS, NONE, find_signals
@@ -209,6 +213,29 @@ def test_training_is_deterministic_and_fast():
     second = train_severity(examples)
     texts = [body for _, _, body, _ in CLEAR] + ["hallo", "App kaputt"]
     assert [first.guess("", text) for text in texts] == [second.guess("", text) for text in texts]
+
+
+def test_clients_with_the_same_examples_share_one_model_for_as_long_as_one_holds_it(tmp_path):
+    copy = tmp_path / "client-b"
+    shutil.copytree(SHIPPED_KNOWLEDGE_BASE / "_severity", copy / "_severity")
+    shipped, copied = load_severity_examples(SHIPPED_KNOWLEDGE_BASE), load_severity_examples(copy)
+    assert [example.path for example in shipped] != [example.path for example in copied]  # other files
+    model = shared_severity_model(shipped)
+    assert shared_severity_model(copied) is model
+    text = "Die App stürzt bei allen ab, seit dem Update"
+    assert model.guess("", text) == train_severity(shipped).guess("", text)
+
+    write_class(copy, "cosmetic", "---\nseverity: cosmetic\nexamples:\n  - Das Logo ist verzerrt\n---\n")
+    other = shared_severity_model(load_severity_examples(copy))
+    assert other is not model and "Das Logo ist verzerrt" in other.example_texts
+
+    own = [
+        SeverityExample("Nur in diesem Test: App stürzt ab", "major"),
+        SeverityExample("Nur hier: Tippfehler", "cosmetic"),
+    ]
+    assert shared_severity_model(own).pipeline is not None
+    gc.collect()
+    assert tuple((example.text, example.label) for example in own) not in severity_module._SHARED  # not kept
 
 
 def test_without_examples_the_signals_alone_decide():
