@@ -178,6 +178,15 @@ def fleet_workers(built: Installation, logs: Path, count: int, stalled: float | 
     ]
 
 
+def machine_cpu() -> tuple[float, float]:
+    """CPU seconds this machine's cores spent busy (user, nice, system, irq, softirq) and stolen by the
+    host, so far (/proc/stat): with the workers' own CPU it says what the servers and the bench took."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
+
+
 class Slots:
     """The fleet's worker processes, each started again a while after it was killed."""
 
