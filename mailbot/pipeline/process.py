@@ -45,6 +45,7 @@ from mailbot.reply.outbox import Composer
 from mailbot.reply.pending_outbox import waiting_in
 from mailbot.stack_chunk import call_at_fresh_chunk
 from mailbot.tickets.agent_mail import refuse_agent_mail
+from mailbot.tickets.drawn_ahead import references_drawn_ahead
 
 log = logging.getLogger(__name__)
 
@@ -336,7 +337,8 @@ def _decide_together(
     decided: list[Decided] = []
     mark = composer.mark() if composer is not None else 0
     try:
-        with waiting_in(session, composer):  # the outbox's readers see the rows not written yet
+        # the outbox's readers see the rows not written yet; new tickets' numbers are checked together
+        with waiting_in(session, composer), references_drawn_ahead(session, len(rows)):
             for row in rows:
                 outcome = _decide_in_batch(session, app, row, prepared, outside_hours, in_outbox, composer)
                 decided.append((row.id, outcome))

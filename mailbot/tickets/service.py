@@ -24,6 +24,7 @@ from mailbot.db.schema import Ticket, TicketEvent
 from mailbot.domain import TicketState
 from mailbot.escalate.jobs import enqueue_jobs
 from mailbot.reply.subject import format_reference
+from mailbot.tickets.drawn_ahead import draw_count, next_free
 from mailbot.tickets.notify import mail_customer
 
 
@@ -57,16 +58,27 @@ def new_reference(
     every client of the installation, and one client's numbers must not tell its customers how many
     the others have (issue 12).
     Short, digits only, and typed like any other: `parse_reference` reads "mb-48213377" or "48213377".
+    While a batch of mails is decided, random numbers are drawn and checked ahead (tickets.drawn_ahead).
     """
     prefix = app.settings.support.ticket_prefix
     if app.settings.support.ticket_numbers == "sequential":
         _count_one_at_a_time(session, app.mailbox)
         return format_reference(prefix, _next_number(session, app.mailbox, prefix, ticket_id))
-    for _ in range(_DRAWS):
-        reference = format_reference(prefix, RANDOM_NUMBERS.start + draw(len(RANDOM_NUMBERS)))
-        taken = read_scalar(session, _TAKEN, {"mailbox": app.mailbox, "reference": reference})
-        if taken is None:
-            return reference
+
+    def make() -> str:
+        return format_reference(prefix, RANDOM_NUMBERS.start + draw(len(RANDOM_NUMBERS)))
+
+    count = draw_count(session)
+    if count > 1:  # a batch's decisions: drawn ahead, checked in one query (tickets.drawn_ahead)
+        found = next_free(session, app.mailbox, count, _DRAWS, make)
+        if found is not None:
+            return found
+    else:
+        for _ in range(_DRAWS):
+            reference = make()
+            taken = read_scalar(session, _TAKEN, {"mailbox": app.mailbox, "reference": reference})
+            if taken is None:
+                return reference
     raise RuntimeError(f"no free ticket number in {_DRAWS} draws; mailbox {app.mailbox!r} is nearly full")
 
 
