@@ -30,6 +30,7 @@ from mailbot.domain import ParsedMail, RuleEffect, RuleHit
 from mailbot.parse.dsn import DeliveryReport, read_delivery_report
 from mailbot.reply.compose import verify_message_id
 from mailbot.reply.pending_outbox import before_reading, with_message_id
+from mailbot.tickets.events_waiting import write_waiting
 from mailbot.tickets.notify import mail_team
 from mailbot.tickets.team_view import recipient_label
 
@@ -102,6 +103,7 @@ def record_bounce(
             continue
         reference = reference or ticket.reference
         note = f"our {ours.kind} mail #{ours.id} to {ours.recipient}: {details}"[:2000]
+        write_waiting(session)  # the batch's events come first in the ticket's history
         session.add(
             TicketEvent(
                 mailbox=ticket.mailbox, ticket_id=ticket.id, at=now, kind=kind, inbound_id=row.id, note=note

@@ -10,13 +10,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Text, bindparam, cast, func, insert, select
+from sqlalchemy import Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from mailbot.addresses import canonical
 from mailbot.app import App
-from mailbot.db.reads import flush_new, read_rows, read_scalar
-from mailbot.db.schema import InboundMail, OutboxMail, Ticket, TicketEvent
+from mailbot.db.reads import read_rows, read_scalar
+from mailbot.db.schema import InboundMail, OutboxMail, Ticket
 from mailbot.db.write_now import insert_now
 from mailbot.domain import (
     Action,
@@ -36,6 +36,7 @@ from mailbot.reply.outbox import Composer, Outgoing, enqueue
 from mailbot.reply.pending_outbox import before_reading, team_notices_about
 from mailbot.reports.failure import failure_signal
 from mailbot.tickets.agent_mail import SUGGESTED, suggestion
+from mailbot.tickets.events_waiting import keep_or_write, write_waiting
 from mailbot.tickets.incidents import MAX_CANDIDATES, Candidate, pick_parent, stored_signal_names
 from mailbot.tickets.notify import local_time, sender_of, to_team
 from mailbot.tickets.oncall import alert_oncall
@@ -82,7 +83,7 @@ def apply_decision(
         guess = severity_for(app, prepared, mail)
         ticket = effects.open_ticket(guess)
         effects.escalate(ticket, guess)
-    effects.write_events()
+    effects.write_events(last=True)
     row.ticket_id = ticket.id
     return ticket.reference
 
@@ -101,8 +102,9 @@ class _Effects:
     """Everything one decision's effects need, so each step names only what differs.
 
     Its own ticket events are kept in `events` and written together (`write_events`): before anything
-    that adds events of its own (alert_oncall, alert_response_overdue, tickets.service.reply) and at the
-    end, so that a ticket's history keeps the order in which they happened."""
+    that adds events of its own (alert_response_overdue, tickets.service.reply) and at the end, so that
+    a ticket's history keeps the order in which they happened. At the end and before alert_oncall
+    (whose `add_event` writes them first) they wait for the batch's INSERT (tickets.events_waiting)."""
 
     session: Session
     app: App
@@ -180,7 +182,7 @@ class _Effects:
         self.event(ticket, "escalated", self.decision.reason)
         enqueue_jobs(self.session, self.app, ticket, "ticket.escalated", f"ticket-{ticket.id}", self.now)
         self.tell_overdue(ticket, response)
-        self.write_events()
+        self.write_events(last=True)  # alert_oncall adds its event through add_event
         alert_oncall(self.session, self.app, ticket, self.now)  # only while closed, only urgent classes
 
     def assess(self, ticket: Ticket, guess: SeverityGuess) -> None:
@@ -487,15 +489,18 @@ class _Effects:
             }
         )
 
-    def write_events(self) -> None:
+    def write_events(self, last: bool = False) -> None:
         """The kept events in one INSERT (issue 13: the ORM wrote them one statement each, to learn ids
         nothing here reads), on the session's connection: no autoflush of the decision's other rows,
-        which the savepoint's end writes in one flush. New objects are flushed first (`flush_new`):
-        events others added come before these, and a ticket not yet written exists when they name it."""
+        which the savepoint's end writes in one flush. `last`: nothing of this decision adds events
+        itself after them but through `add_event`, so while a batch is decided they wait for its one
+        INSERT (tickets.events_waiting)."""
         if not self.events:
             return
-        flush_new(self.session)
-        self.session.connection().execute(_INSERT_EVENTS, self.events)
+        if last:
+            keep_or_write(self.session, self.events)
+        else:
+            write_waiting(self.session, self.events)
         self.events = []
 
 
@@ -532,4 +537,3 @@ _NOTICES_FOR_CUSTOMER = (  # _Effects.flooding
         OutboxMail.created_at >= bindparam("since"),
     )
 )
-_INSERT_EVENTS = insert(TicketEvent.__table__)  # _Effects.write_events

@@ -46,6 +46,7 @@ from mailbot.reply.pending_outbox import waiting_in
 from mailbot.stack_chunk import call_at_fresh_chunk
 from mailbot.tickets.agent_mail import refuse_agent_mail
 from mailbot.tickets.drawn_ahead import references_drawn_ahead
+from mailbot.tickets.events_waiting import events_waiting
 
 log = logging.getLogger(__name__)
 
@@ -338,7 +339,11 @@ def _decide_together(
     mark = composer.mark() if composer is not None else 0
     try:
         # the outbox's readers see the rows not written yet; new tickets' numbers are checked together
-        with waiting_in(session, composer), references_drawn_ahead(session, len(rows)):
+        with (
+            waiting_in(session, composer),
+            references_drawn_ahead(session, len(rows)),
+            events_waiting(session),  # the batch's ticket events in one INSERT at its end
+        ):
             for row in rows:
                 outcome = _decide_in_batch(session, app, row, prepared, outside_hours, in_outbox, composer)
                 decided.append((row.id, outcome))

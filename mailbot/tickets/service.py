@@ -25,6 +25,7 @@ from mailbot.domain import TicketState
 from mailbot.escalate.jobs import enqueue_jobs
 from mailbot.reply.subject import format_reference
 from mailbot.tickets.drawn_ahead import draw_count, next_free
+from mailbot.tickets.events_waiting import write_waiting
 from mailbot.tickets.notify import mail_customer
 
 
@@ -164,6 +165,7 @@ def find_by_reference(session: Session, app: App, reference: str) -> Ticket:
 
 
 def add_event(session: Session, ticket: Ticket, kind: str, note: str, now: datetime) -> TicketEvent:
+    write_waiting(session)  # a batch's events waiting for its INSERT come first (tickets.events_waiting)
     event = TicketEvent(mailbox=ticket.mailbox, ticket_id=ticket.id, at=now, kind=kind, note=note)
     session.add(event)
     session.flush()

@@ -168,14 +168,25 @@ def test_when_the_child_cannot_read_the_models_the_worker_prepares_the_batches(
 _LOAD_MODELS = prepare_pool._load_models
 
 
+LOAD_AFTER_ENV = "MAILBOT_TEST_LOAD_MODELS_AFTER"  # a file: the child reads its models once it exists
+
+
 def _slowly_loaded_models(*args: Any) -> bool:
-    """In the child: the models take their time, as on a busy machine (module level: it is pickled)."""
-    time.sleep(2.0)
+    """In the child: the models take their time, as on a busy machine (module level: it is pickled);
+    with $MAILBOT_TEST_LOAD_MODELS_AFTER, until the worker has made that file (at most 60 s)."""
+    gate = os.environ.get(LOAD_AFTER_ENV)
+    if gate is None:
+        time.sleep(2.0)
+    else:
+        deadline = time.monotonic() + 60
+        while not Path(gate).exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
     return _LOAD_MODELS(*args)
 
 
-def noting_hand_overs(monkeypatch) -> list[str]:
-    """How each batch goes to the child, in order: "stored" (it parses) or "parsed" (it guesses)."""
+def noting_hand_overs(monkeypatch, gate: Path | None = None, parsed_before_gate: int = 0) -> list[str]:
+    """How each batch goes to the child, in order: "stored" (it parses) or "parsed" (it guesses);
+    `gate` is made once `parsed_before_gate` batches went over parsed."""
     handed: list[str] = []
     real_submit, real_submit_parsed = PreparePool.submit, PreparePool.submit_parsed
 
@@ -185,7 +196,10 @@ def noting_hand_overs(monkeypatch) -> list[str]:
 
     def submit_parsed(self: PreparePool, parsed: Any) -> Any:
         handed.append("parsed")
-        return real_submit_parsed(self, parsed)
+        future = real_submit_parsed(self, parsed)
+        if gate is not None and handed.count("parsed") == parsed_before_gate:
+            gate.touch()
+        return future
 
     monkeypatch.setattr(PreparePool, "submit", submit)
     monkeypatch.setattr(PreparePool, "submit_parsed", submit_parsed)
@@ -212,7 +226,11 @@ def test_while_the_child_reads_the_models_the_worker_parses_batches_ahead_and_th
     train(bot)
     monkeypatch.setattr(prepare_pool, "_load_models", _slowly_loaded_models)  # inherited by the fork
     monkeypatch.setattr(process, "PARSED_AHEAD", 3)
-    handed = noting_hand_overs(monkeypatch)
+    # the child reads its models only once the worker has parsed all it parses ahead: a fixed pause
+    # was shorter than a slow fetch once (the child was ready before the first batch)
+    gate = tmp_path / "parsed-ahead"
+    monkeypatch.setenv(LOAD_AFTER_ENV, str(gate))
+    handed = noting_hand_overs(monkeypatch, gate, parsed_before_gate=1 + 3)
     children_with_detector = noting_detectors_in_children(monkeypatch, tmp_path)
     mails = 6 * BATCH_SIZE + 5
     backlog(bot, mails)

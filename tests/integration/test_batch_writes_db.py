@@ -1,6 +1,10 @@
-"""Random ticket references drawn ahead while a batch is decided (issue 13), on SQLite and PostgreSQL:
-one query checks a batch's numbers, each new ticket takes the next free one in the order drawn, a
-number some ticket has is never handed out, and outside a batch each number is checked alone."""
+"""What a batch decided in one transaction writes together (issue 13), on SQLite and PostgreSQL.
+
+Random ticket references drawn ahead: one query checks a batch's numbers, each new ticket takes the
+next free one in the order drawn, a number some ticket has is never handed out, and outside a batch
+each number is checked alone. Ticket events wait for one INSERT at the batch's end: an event added
+through the ORM meanwhile comes after them in the ticket's history, and a batch that raises writes
+none of them."""
 
 from __future__ import annotations
 
@@ -15,11 +19,12 @@ from sqlalchemy import select
 
 from mailbot.app import App, open_database
 from mailbot.config import Settings
-from mailbot.db.schema import Ticket
+from mailbot.db.schema import Ticket, TicketEvent
 from mailbot.domain import TicketState
 from mailbot.paths import SHIPPED_TEMPLATES
 from mailbot.tickets.drawn_ahead import draw_count, references_drawn_ahead
-from mailbot.tickets.service import RANDOM_NUMBERS, new_reference
+from mailbot.tickets.events_waiting import events_waiting, keep_or_write
+from mailbot.tickets.service import RANDOM_NUMBERS, add_event, new_reference
 from tests.integration.test_incident_scale import recording
 
 NOW = datetime(2026, 12, 7, 10, tzinfo=UTC)
@@ -112,3 +117,41 @@ def test_a_mailbox_whose_drawn_numbers_are_all_taken_says_so(app: App) -> None:
         pytest.raises(RuntimeError, match="no free ticket number"),
     ):
         new_reference(session, app, draw=lambda _size: 7 + 0 * next(endless))
+
+
+def event_row(ticket: Ticket, kind: str) -> dict[str, Any]:
+    return {"mailbox": ticket.mailbox, "ticket_id": ticket.id, "at": NOW, "kind": kind, "inbound_id": None,
+            "note": ""}  # fmt: skip
+
+
+def history(app: App) -> list[str]:
+    with app.sessions() as session:
+        return list(session.scalars(select(TicketEvent.kind).order_by(TicketEvent.id)))
+
+
+def test_events_wait_for_one_insert_and_an_orm_event_comes_after_them(app: App) -> None:
+    seen: list[tuple[str, Any]] = []
+    with app.sessions.begin() as session, recording(session, seen):
+        add_ticket(session, app, "MB-1")
+        ticket = session.scalars(select(Ticket)).one()
+        with events_waiting(session):
+            keep_or_write(session, [event_row(ticket, "created"), event_row(ticket, "answered")])
+            keep_or_write(session, [event_row(ticket, "follow_up")])
+            assert not [s for s, _ in seen if s.startswith("INSERT INTO ticket_events")]
+            add_event(session, ticket, "oncall_alerted", "", NOW)  # writes what waits first
+            keep_or_write(session, [event_row(ticket, "escalated")])
+    assert history(app) == ["created", "answered", "follow_up", "oncall_alerted", "escalated"]
+    inserts = [s for s, _ in seen if s.startswith("INSERT INTO ticket_events")]
+    assert len(inserts) == 3  # what waited, the ORM's one, the rest at the end
+
+
+def test_a_batch_that_raises_writes_none_of_its_events(app: App) -> None:
+    with app.sessions.begin() as session:
+        add_ticket(session, app, "MB-1")
+    with app.sessions.begin() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        with pytest.raises(RuntimeError), events_waiting(session):
+            keep_or_write(session, [event_row(ticket, "created")])
+            raise RuntimeError("a mail of the batch failed")
+        keep_or_write(session, [event_row(ticket, "outside")])  # no batch: written at once
+    assert history(app) == ["outside"]
