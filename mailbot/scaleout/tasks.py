@@ -9,7 +9,8 @@
   backlog asks a peer with a core to spare to decide it alongside (mailbot.scaleout.helping).
 - `client_job(slug, kind)` (queue `clients`, lock and queueing lock `<kind>:<slug>`): the SLA watch,
   due escalation calls, the Jira follow-up of one client, so one slow backend delays only its own.
-- `schedule_client_jobs` (periodic, every 30 s) queues those once per period for the whole fleet.
+- `schedule_client_jobs` (periodic, every 30 s) queues those once per period for the whole fleet
+  (both in mailbot.scaleout.client_jobs).
 - `forget_old_jobs` (periodic, hourly): deletes finished jobs older than a day; the engine keeps
   every job row otherwise (about 4,300 a day per client and 8,600 for the fleet's own periodic jobs).
 - `take_over` (periodic): gives up the jobs of workers whose heartbeat is stale, frees the mail and
@@ -23,7 +24,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -35,27 +35,17 @@ from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import Status
 from procrastinate.tasks import Task
 from sqlalchemy import delete
-from sqlalchemy.exc import OperationalError
 
 from mailbot.app import App
 from mailbot.db.claims import release_claims_of_the_dead
 from mailbot.db.schema import MailboxWatch
-from mailbot.errors import TransientError
-from mailbot.escalate.bounded_http import stop_calls_on
-from mailbot.escalate.jobs import poll_jira, run_due_jobs
-from mailbot.logredact import headline
-from mailbot.privacy.schedule import FOLDER_MINUTES, PRIVACY_MINUTES, delete_folder_copies, run_privacy_jobs
-from mailbot.reports.schedule import deliver_due_reports, wants_reports
-from mailbot.reviews.schedule import REVIEW_MINUTES, run_review_jobs
-from mailbot.scaleout import helping
+from mailbot.scaleout import client_jobs, helping
 from mailbot.scaleout.local import LocalWorker
 from mailbot.scaleout.share import is_over_share, should_hand_on
 from mailbot.scaleout.status import fleet_workers
-from mailbot.scheduler import REPORT_MINUTES, MailJob
-from mailbot.tickets.watch import sla_watch
+from mailbot.scheduler import MailJob
 
 log = logging.getLogger(__name__)
-CLIENT_JOBS_SECONDS = 30  # escalation calls every 30 s, the SLA watch every minute (as mailbot.scheduler)
 HAND_ON_SECONDS = 2  # a mailbox handed on waits this long, so that a peer fetches it first
 # ... at most this often in a row, then the worker that has it watches it: a peer that died a moment
 # ago still counts as alive until its heartbeat is stale, and every live one may be at its share
@@ -181,12 +171,13 @@ def register_tasks(engine: EngineApp, local: LocalWorker) -> FleetTasks:
 
     @engine.task(name="mailbot.client_job", queue="clients")
     def client_job(slug: str, kind: str) -> None:
-        _client_job(holder["tasks"].local, slug, kind)
+        client_jobs.run_client_job(holder["tasks"].local, slug, kind)
 
-    @engine.periodic(cron=f"* * * * * */{CLIENT_JOBS_SECONDS}", periodic_id="client_jobs")
+    @engine.periodic(cron=f"* * * * * */{client_jobs.CLIENT_JOBS_SECONDS}", periodic_id="client_jobs")
     @engine.task(name="mailbot.schedule_client_jobs", queue="fleet", queueing_lock="schedule_client_jobs")
     async def schedule_client_jobs(timestamp: int) -> None:
-        await _schedule_client_jobs(holder["tasks"], timestamp)
+        tasks = holder["tasks"]
+        await client_jobs.schedule_client_jobs(tasks.local.fleet.apps, tasks.client_job, timestamp)
 
     @engine.periodic(cron="17 * * * *", periodic_id="forget_old_jobs")  # hourly
     @engine.task(name="mailbot.forget_old_jobs", queue="fleet", queueing_lock="forget_old_jobs")
@@ -256,56 +247,3 @@ def _forget_holder(app: App, slug: str, worker: str) -> None:
     with contextlib.suppress(Exception), app.sessions.begin() as session:
         mine = (MailboxWatch.mailbox == slug) & (MailboxWatch.worker == worker)
         session.execute(delete(MailboxWatch).where(mine))
-
-
-JOBS: dict[str, Callable[[App], Any]] = {
-    "sla_watch": sla_watch,
-    "escalations": run_due_jobs,
-    "jira": poll_jira,
-    "reports": deliver_due_reports,
-    "privacy": run_privacy_jobs,
-    "folders": delete_folder_copies,
-    "reviews": run_review_jobs,
-}
-
-
-def _client_job(local: LocalWorker, slug: str, kind: str) -> None:
-    app = local.fleet.apps.get(slug)
-    if app is None or local.stop.is_set():
-        return
-    try:
-        with stop_calls_on(local.stop):
-            JOBS[kind](app)
-    except (TransientError, OperationalError) as exc:  # a server or the database away: expected, no bug
-        log.warning(
-            "fleet: %s of client %s: %s; it runs again at its next turn", kind, slug, headline(str(exc))
-        )
-    except Exception:
-        log.exception("fleet: %s of client %s failed; it runs again at its next turn", kind, slug)
-    local.wake_delivery(slug)
-
-
-async def _schedule_client_jobs(tasks: FleetTasks, timestamp: int) -> None:
-    """Every 30 s: escalation calls; every minute: the SLA watch; every `poll_minutes`: Jira; every
-    REPORT_MINUTES: report mails; every PRIVACY_MINUTES: retention; every FOLDER_MINUTES: the mail
-    server's copies of erased mail; every REVIEW_MINUTES: the store apps whose poll is due."""
-    minute_start = timestamp % 60 < CLIENT_JOBS_SECONDS
-    for slug, app in sorted(tasks.local.fleet.apps.items()):
-        kinds = ["escalations"]
-        if minute_start:
-            kinds.append("sla_watch")
-            jira = app.settings.jira
-            if jira is not None and (timestamp // 60) % max(1, jira.poll_minutes) == 0:
-                kinds.append("jira")
-            if wants_reports(app) and (timestamp // 60) % REPORT_MINUTES == 0:
-                kinds.append("reports")
-            if (timestamp // 60) % PRIVACY_MINUTES == 0:
-                kinds.append("privacy")
-            if (timestamp // 60) % FOLDER_MINUTES == 0:
-                kinds.append("folders")
-            if app.settings.reviews is not None and (timestamp // 60) % REVIEW_MINUTES == 0:
-                kinds.append("reviews")
-        for kind in kinds:
-            deferrer = tasks.client_job.configure(lock=f"{kind}:{slug}", queueing_lock=f"{kind}:{slug}")
-            with contextlib.suppress(AlreadyEnqueued):
-                await deferrer.defer_async(slug=slug, kind=kind)
