@@ -6,6 +6,8 @@ round trip per decided mail, as many as the ticket's INSERT (issue 13: a fleet w
 bench/README.md, session 26). While a batch is decided in one transaction
 (`pipeline.process._decide_together`), as many numbers as the batch has mails are drawn at once
 and the taken ones found in one query; each new ticket of the batch takes the next free one.
+Outside a batch (a mail decided alone, the CLI, the reviews' tickets) the same function draws and
+checks one number at a time.
 
 What guards a reference is unchanged: a number drawn ahead and found free can still be taken by
 another worker's commit before this batch commits, as between a single look-up and its INSERT; the
@@ -24,14 +26,14 @@ from mailbot.db.reads import read_rows
 from mailbot.db.schema import Ticket
 
 _AHEAD = "mailbot.references_ahead"  # session.info: how many to draw at once, while a batch is decided
-_FREE = "mailbot.references_free"  # session.info: {mailbox: free references, the next one last}
+_FREE = "mailbot.references_free"  # session.info, in a batch: {mailbox: free references, the next last}
 
 
 @contextmanager
 def references_drawn_ahead(session: Session, count: int) -> Iterator[None]:
     """While the block runs, random references for `session`'s new tickets are drawn `count` at a
     time (the batch's mails); the ones left over are forgotten at its end."""
-    session.info[_AHEAD] = count
+    session.info[_AHEAD], session.info[_FREE] = count, {}
     try:
         yield
     finally:
@@ -45,10 +47,13 @@ def draw_count(session: Session) -> int:
     return count
 
 
-def next_free(session: Session, mailbox: str, count: int, draws: int, make: Callable[[], str]) -> str | None:
-    """The next of the references drawn ahead that no ticket of the mailbox has; `make` draws one.
-    Draws `count` more (one query) when none is left, at most `draws` times; None if all were taken."""
-    free: list[str] = session.info.setdefault(_FREE, {}).setdefault(mailbox, [])
+def next_free(session: Session, mailbox: str, draws: int, make: Callable[[], str]) -> str | None:
+    """A reference no ticket of the mailbox has; `make` draws one. Draws `draw_count` at a time,
+    checked in one query, at most `draws` times; None if all were taken. In a batch, the free ones
+    left over wait for its next tickets; outside one, one number is drawn and checked at a time."""
+    pools: dict[str, list[str]] | None = session.info.get(_FREE)
+    free = pools.setdefault(mailbox, []) if pools is not None else []
+    count = draw_count(session)
     for _ in range(draws):
         if free:
             return free.pop()

@@ -24,7 +24,7 @@ from mailbot.db.schema import Ticket, TicketEvent
 from mailbot.domain import TicketState
 from mailbot.escalate.jobs import enqueue_jobs
 from mailbot.reply.subject import format_reference
-from mailbot.tickets.drawn_ahead import draw_count, next_free
+from mailbot.tickets.drawn_ahead import next_free
 from mailbot.tickets.events_waiting import write_waiting
 from mailbot.tickets.notify import mail_customer
 
@@ -69,17 +69,9 @@ def new_reference(
     def make() -> str:
         return format_reference(prefix, RANDOM_NUMBERS.start + draw(len(RANDOM_NUMBERS)))
 
-    count = draw_count(session)
-    if count > 1:  # a batch's decisions: drawn ahead, checked in one query (tickets.drawn_ahead)
-        found = next_free(session, app.mailbox, count, _DRAWS, make)
-        if found is not None:
-            return found
-    else:
-        for _ in range(_DRAWS):
-            reference = make()
-            taken = read_scalar(session, _TAKEN, {"mailbox": app.mailbox, "reference": reference})
-            if taken is None:
-                return reference
+    found = next_free(session, app.mailbox, _DRAWS, make)  # in a batch, drawn ahead (tickets.drawn_ahead)
+    if found is not None:
+        return found
     raise RuntimeError(f"no free ticket number in {_DRAWS} draws; mailbox {app.mailbox!r} is nearly full")
 
 
