@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
@@ -61,7 +62,12 @@ class FleetDb:
 
     def holders(self) -> dict[str, str]:
         """mailbox → the worker ("host:pid") whose watch session last said it holds it."""
-        return {mailbox: worker for mailbox, worker in self.rows("SELECT mailbox, worker FROM mailbox_watch")}
+        return {mailbox: worker for mailbox, worker, _ in self.watches()}
+
+    def watches(self) -> list[tuple[str, str, datetime]]:
+        """(mailbox, worker, since) of every watch session that says it holds its mailbox; `since`:
+        when that session began (the worker's clock, which is this machine's)."""
+        return [tuple(row) for row in self.rows("SELECT mailbox, worker, since FROM mailbox_watch")]
 
     def deciding_seconds(self) -> float:
         """From the first decision to the last reply accepted by the sink (database clocks): the run

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +187,13 @@ def machine_cpu() -> tuple[float, float]:
     return (user + nice + system + irq + softirq) / tick, steal / tick
 
 
+def monotonic_of(moment: datetime) -> float:
+    """A timestamp of this machine's wall clock (a worker's row; naive ones are UTC) on the bench's
+    time.monotonic() clock, which the kills and polls use."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return time.monotonic() - (time.time() - aware.timestamp())
+
+
 class Slots:
     """The fleet's worker processes, each started again a while after it was killed."""
 
@@ -283,7 +290,12 @@ class Kill:
 
 class WatchPoller:
     """Every 0.5 s: which mailbox has a live watcher (its mailbox_watch row names a worker process
-    that runs now), so each kill gets its takeover time and each mailbox its longest unwatched stretch."""
+    that runs now), so each kill gets its takeover time and each mailbox its longest unwatched stretch.
+
+    Times come from the rows, not from the polls: a mailbox counts as watched again when its new
+    watch session began (`since`), and a kill notes what its victim held when it died. A watcher
+    killed within one poll of taking a mailbox over is seen that way too; timed by the polls alone,
+    its kill and the one before it read as one long gap (session 27: 82.2 s for two takeovers)."""
 
     def __init__(self, db: FleetDb, slots: Slots, mailboxes: list[str]) -> None:
         self.db, self.slots, self.mailboxes = db, slots, mailboxes
@@ -303,40 +315,56 @@ class WatchPoller:
         self.stop.set()
         self.thread.join(timeout=10)
         now = time.monotonic()
-        for mailbox, since in self._unwatched_since.items():
-            self.gaps[mailbox].append(now - since)
+        with self.lock:
+            for mailbox, since in self._unwatched_since.items():
+                self.gaps[mailbox].append(now - since)
 
     def watched(self) -> set[str]:
+        return set(self.watched_since())
+
+    def watched_since(self) -> dict[str, float]:
+        """mailbox → when its live watcher's session began (on time.monotonic's clock)."""
         alive = self.slots.names()
-        return {m for m, worker in self.db.holders().items() if worker in alive}
+        return {m: monotonic_of(since) for m, worker, since in self.db.watches() if worker in alive}
 
     def _run(self) -> None:
         while not self.stop.wait(POLL_SECONDS):
             try:
-                watched, now = self.watched(), time.monotonic()
+                self.poll()
             except Exception as exc:  # the database is busy: the next poll
                 self.errors.append(f"{type(exc).__name__}: {exc}"[:200])
-                continue
+
+    def poll(self) -> None:
+        watched, now = self.watched_since(), time.monotonic()
+        with self.lock:
             for mailbox in self.mailboxes:
                 if mailbox not in watched:
                     self._unwatched_since.setdefault(mailbox, now)
-                elif mailbox in self._unwatched_since:
-                    self.gaps[mailbox].append(now - self._unwatched_since.pop(mailbox))
-            with self.lock:
-                for kill in self.kills:
-                    for mailbox in kill.held:
-                        if mailbox in watched and mailbox not in kill.rewatched:
-                            kill.rewatched[mailbox] = now - kill.at
+                else:
+                    self._watched_again(mailbox, watched[mailbox])
+
+    def _watched_again(self, mailbox: str, began: float) -> None:
+        """`mailbox`'s watch session that began at `began` ends its open gap and the takeovers of the
+        kills before it that wait for it (under the lock)."""
+        if mailbox in self._unwatched_since:
+            self.gaps[mailbox].append(max(0.0, began - self._unwatched_since.pop(mailbox)))
+        for kill in self.kills:
+            if mailbox in kill.held and mailbox not in kill.rewatched and began >= kill.at:
+                kill.rewatched[mailbox] = began - kill.at
 
     def kill(self, worker: Worker) -> Kill:
-        """SIGKILL `worker`; what it held is read right after (its rows stay behind it)."""
+        """SIGKILL `worker`; what it held is read right after (its rows stay behind it). A mailbox it
+        had taken over since the last poll ends the earlier kill's wait there, when its session began."""
         victim = holder_name(worker) or "?"
         worker.kill()
         at = time.monotonic()
-        held = sorted(m for m, holder in self.db.holders().items() if holder == victim)
+        held = {m: monotonic_of(since) for m, holder, since in self.db.watches() if holder == victim}
         uptime = at - self.slots.started_at[worker.name]
-        kill = Kill(len(self.kills) + 1, worker.name, victim, at, uptime, held)
+        kill = Kill(len(self.kills) + 1, worker.name, victim, at, uptime, sorted(held))
         with self.lock:
+            for mailbox, began in held.items():
+                self._watched_again(mailbox, began)
+                self._unwatched_since[mailbox] = at
             self.kills.append(kill)
         return kill
 
