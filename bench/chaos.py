@@ -7,8 +7,9 @@
          Measured by polling the database every 0.5 s: per kill, the time until every mailbox the victim
          held is watched again by a live worker (`mailbox_watch`, timed from when the new watch session
          began, so a watcher killed before the next poll ends the kill before it); per mailbox, its
-         longest stretch without a live watcher. After the drain: bench/chaos_checks.py (lost, doubled, decided twice,
-         tickets, one reply per mail at the sink, re-sends apart), tracebacks in the worker logs.
+         longest stretch without a live watcher. After the drain: bench/chaos_checks.py (lost,
+         doubled, decided twice, tickets, one reply per mail at the sink, re-sends apart), tracebacks
+         in the worker logs.
   scale  1,000 mails over 10 mailboxes, all in the INBOXes before the start, decided once by 1 worker
          and once by 2 (each on a fresh database and fresh mailboxes holding the same mails), twice:
          time from the start of the workers until every mail is decided and every reply accepted by

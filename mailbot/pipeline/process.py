@@ -39,8 +39,9 @@ from mailbot.pipeline.helpers import Helpers
 from mailbot.pipeline.logline import decision_line
 from mailbot.pipeline.prepare import Prepared, Stored, parse_batch, prepare_batch, severity_for
 from mailbot.pipeline.prepare_pool import PreparePool
-from mailbot.pipeline.rule_context import in_our_outbox
+from mailbot.pipeline.rule_context import COUNT_WINDOW, batch_keys, in_our_outbox
 from mailbot.reply.compose_here import BatchComposer, ComposeHere
+from mailbot.reply.counted_ahead import counts_ahead
 from mailbot.reply.outbox import Composer
 from mailbot.reply.pending_outbox import waiting_in
 from mailbot.stack_chunk import call_at_fresh_chunk
@@ -337,12 +338,15 @@ def _decide_together(
     first mail that fails, after which the caller's transaction rolls back."""
     decided: list[Decided] = []
     mark = composer.mark() if composer is not None else 0
+    to_keys, from_keys = batch_keys(p.mail for p in prepared.values() if p.mail is not None)
     try:
         # the outbox's readers see the rows not written yet; new tickets' numbers are checked together
         with (
             waiting_in(session, composer),
             references_drawn_ahead(session, len(rows)),
             events_waiting(session),  # the batch's ticket events in one INSERT at its end
+            # the per-address limits' counts for all its mails in one query
+            counts_ahead(session, app.mailbox, to_keys, from_keys, app.clock() - COUNT_WINDOW),
         ):
             for row in rows:
                 outcome = _decide_in_batch(session, app, row, prepared, outside_hours, in_outbox, composer)

@@ -3,7 +3,8 @@
 The per-address counts compare addresses by `rules.base.address_key` (IDNA domain, case-insensitive),
 which SQL cannot compute; every row stores the key of its address when it is written
 (`InboundMail.from_key`, `OutboxMail.recipient_key`), so a count is one indexed query whose cost does
-not grow with the mail already stored (bench/README.md, "Findings", 1).
+not grow with the mail already stored (bench/README.md, "Findings", 1). While a batch is decided
+together, both counts come from one query for the whole batch (mailbot.reply.counted_ahead).
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ from mailbot.db.reads import read_rows, read_scalar
 from mailbot.db.schema import InboundMail, OutboxMail
 from mailbot.domain import ParsedMail
 from mailbot.reply.compose import verify_message_id
+from mailbot.reply.counted_ahead import counted
 from mailbot.reply.pending_outbox import before_reading, to_customer_counted, with_message_id
 from mailbot.rules import RuleContext
 from mailbot.rules.base import address_key
 from mailbot.rules.reply_target import reply_target
 from mailbot.rules.sender_auth import check_sender
+
+COUNT_WINDOW = timedelta(days=1)  # the per-address limits count the automatic mail of the last 24 h
 
 
 def rule_context(
@@ -45,7 +49,7 @@ def rule_context(
         form_senders=frozenset(settings.support.form_senders),
         sender_check=check_sender(mail, settings.support.authserv_id),
     )
-    since = now - timedelta(days=1)
+    since = now - COUNT_WINDOW
     recipient = reply_target(mail, context).address
     form = context.is_form_sender(mail.from_addr)  # many people write through it: its Reply-To counts
     to_recipient, for_sender = mails_counted(
@@ -149,6 +153,10 @@ def mails_counted(
     when both are addresses: every mail asks for both, and a statement's round through SQLAlchemy
     costs as much as SQLite's work for it (issue 13)."""
     to_key, from_key = _key(recipient), _key(sender) if sender is not None else None
+    if to_key is not None and (sender is None or from_key is not None):
+        ahead = counted(session, mailbox, to_key, from_key)  # a batch's, read at its start
+        if ahead is not None:
+            return ahead
     if to_key is None or from_key is None:
         return (
             mails_to(session, mailbox, recipient, since),
@@ -164,6 +172,20 @@ _BOTH = select(
     _MAILS_TO.scalar_subquery(),
     _because_of("from_key").scalar_subquery(),
 )
+
+
+def batch_keys(mails: Iterable[ParsedMail]) -> tuple[set[str], set[str]]:
+    """The keys a batch's rule contexts may count by: every From and Reply-To a reply could go to
+    (`reply_target` picks one of them), every From whose mail caused mail."""
+    to_keys: set[str] = set()
+    from_keys: set[str] = set()
+    for mail in mails:
+        for address in (mail.from_addr, mail.reply_to or ""):
+            if (key := _key(address)) is not None:
+                to_keys.add(key)
+        if (key := _key(mail.from_addr)) is not None:
+            from_keys.add(key)
+    return to_keys, from_keys
 
 
 def _key(address: str) -> str | None:

@@ -24,6 +24,7 @@ from mailbot.db.schema import OutboxMail, OutboxState
 from mailbot.db.write_now import insert_now
 from mailbot.domain import Language
 from mailbot.reply.compose import compose_reply, make_message_id, sendable_address
+from mailbot.reply.counted_ahead import note_outbox_row
 from mailbot.reply.outbox_states import NOT_SENT
 from mailbot.reply.render import Rendered, TemplateRenderer
 
@@ -108,6 +109,7 @@ def enqueue(
         to_customer=item.to_customer, ticket_id=ticket_id, inbound_id=inbound_id, now=now,
         dedup_key=dedup_key, error=unsendable,
     )  # fmt: skip
+    note_outbox_row(session, row)  # a batch's per-address counts (mailbot.reply.counted_ahead)
     sendable = unsendable is None
     handed = (
         sendable
@@ -203,6 +205,7 @@ def store_failed(
         mailbox, sender, kind, recipient, subject, b"", message_id,
         to_customer=True, ticket_id=None, inbound_id=inbound_id, now=now, dedup_key=dedup_key, error=error,
     )  # fmt: skip
+    note_outbox_row(session, row)
     session.add(row)
     session.flush()
     return row

@@ -2,12 +2,14 @@
 
 Why: over a backlog (`run --once`), a batch's outgoing mail is composed in another process
 (mailbot.reply.compose_pool) and its rows are written with their bytes in one INSERT when those come
-back, just before the batch commits: one statement per batch instead of an INSERT per mail plus an
-UPDATE per batch (issue 13). A read of the outbox later in the same batch must still see them (the
-per-address limits count them). So every read of the outbox that a decision makes first calls
-`before_reading` with the rows it could see; if a waiting row is such a row, all of them are written
-first, and the read runs on the database as it always did. The database stays the one source of every
-count. Rows no read could see (another recipient, another customer) keep waiting, which is the point.
+back, just before the batch commits: one statement per batch instead of an INSERT per mail plus an UPDATE
+per batch (issue 13). A read of the outbox later in the same batch must still see them (the team-notice
+limit counts them; the per-address limits count a batch's rows in memory, mailbot.reply.counted_ahead,
+and read through here when memory cannot say). So every read of the outbox that a decision makes first
+calls `before_reading` with the rows it could see; if a waiting row is such a row, all of them are
+written first, and the read runs on the database as it always did. The database stays the one source of
+every count. Rows no read could see (another recipient, another customer) keep waiting, which is the
+point.
 """
 
 from __future__ import annotations

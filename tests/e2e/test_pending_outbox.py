@@ -1,6 +1,7 @@
 """A batch's outbox rows wait unwritten and are written in one INSERT before its commit; a read of the
-outbox that could see one of them (the per-address limits, the team-notice limit) has them written
-first, so every limit counts what the batch queued (real Dovecot, SQLite and PostgreSQL; the bytes
+outbox that could see one of them (the team-notice limit, a look-up by Message-ID) has them written
+first, so every limit counts what the batch queued (the per-address limits count a batch's rows in
+memory: mailbot.reply.counted_ahead) (real Dovecot, SQLite and PostgreSQL; the bytes
 from the forked compose process over a backlog, or composed in the deciding thread without one, as in
 a fleet worker's watch session)."""
 
@@ -98,16 +99,17 @@ def test_rows_written_early_go_with_their_batch_when_it_rolls_back(
     bot: Bot, monkeypatch: pytest.MonkeyPatch, written_early: list[int]
 ) -> None:
     fail_after_the_answer_to(monkeypatch, "kunde7@example.org")
-    for _ in range(2):  # the second one's limits read has the first one's answer written
-        bot.deliver(make_mail("twice@example.org", "Passwort vergessen", QUESTION))
+    for number in range(2):  # the second one's team-notice limit has the first one's notice written
+        bot.deliver(make_mail("twice@example.org", f"Problem {number}", f"Etwas Unbekanntes {number}."))
     backlog(bot, BATCH_SIZE)
     report = decide_all(bot)
     assert written_early  # before kunde7 failed and the batch was rolled back
     assert report.failures == 1 and report.decided == BATCH_SIZE + 1
     rows = bot.outbox()
-    assert Counter(row.recipient for row in rows)["twice@example.org"] == 2  # not 3 or 4
+    assert Counter(row.recipient for row in rows)["twice@example.org"] == 2  # their two acknowledgements
     assert "kunde7@example.org" not in {row.recipient for row in rows}
-    assert max(Counter(row.inbound_id for row in rows).values()) == 1  # one answer per mail
+    per_mail = Counter(Counter(row.inbound_id for row in rows).values())
+    assert per_mail == {1: BATCH_SIZE - 1, 2: 2}  # an answer each; the two escalated: ack and notice
     assert committed_without_bytes(bot) == []
 
 
