@@ -27,9 +27,13 @@ they waited for their leases, and this bench shortened the mail's to 60 s); `[li
 is mailbot's default of 300 s here, so a claim the takeover misses shows in the drain times.
 Figures: bench/out/chaos.json; worker logs: bench/out/chaos/<scenario>/.
 
-Usage: .venv/bin/python bench/chaos.py [chaos|scale|burst ...] [--seed N] [--quick]
+Usage: .venv/bin/python bench/chaos.py [chaos|scale|burst ...] [--seed N] [--quick] [--mailboxes N]
+                                      [--db-latency-ms MS]
   --quick: 300 mails, 2 kills, a 6 s stalled period; scale: 200 mails over 4 mailboxes, 1 and 2 workers
   once. About 2 minutes.
+  --mailboxes: scale and burst spread their mails over N mailboxes (default 10).
+  --db-latency-ms: everything reaches PostgreSQL through bench/latency_proxy.py, which adds MS to every
+  round trip: a database on another host (the workers' statements then cost what they would there).
 """
 
 from __future__ import annotations
@@ -451,9 +455,18 @@ def rush(
     return {message_id(i): slug for slug, block in zip(slugs, blocks, strict=True) for i in block}
 
 
-def scale(srv: Servers, factory: MailFactory, seed: int, quick: bool, burst: bool = False) -> dict[str, Any]:
-    """The same mails in fresh mailboxes on a fresh database, decided by 1 worker, then by 2 (twice)."""
-    mailboxes, mails = (4, 200) if quick else (10, 1000)
+def scale(
+    srv: Servers,
+    factory: MailFactory,
+    seed: int,
+    quick: bool,
+    burst: bool = False,
+    mailboxes: int | None = None,
+) -> dict[str, Any]:
+    """The same mails in fresh mailboxes on a fresh database, decided by 1 worker, then by 2 (twice).
+    `mailboxes`: over how many the mails are spread (default 10; 4 with --quick)."""
+    default_mailboxes, mails = (4, 200) if quick else (10, 1000)
+    mailboxes = mailboxes or default_mailboxes
     slugs = [f"client{k:02d}" for k in range(mailboxes)]
     rounds = (1, 2) if quick else (1, 2, 1, 2)
     runs = [
@@ -494,10 +507,11 @@ def scale(srv: Servers, factory: MailFactory, seed: int, quick: bool, burst: boo
     return {"runs": runs, "ratio": ratios, "ratio_deciding": ratios_warm}
 
 
-SCENARIOS: dict[str, Callable[[Servers, MailFactory, int, bool], dict[str, Any]]] = {
-    "chaos": chaos,
-    "scale": scale,
-    "burst": lambda srv, factory, seed, quick: scale(srv, factory, seed, quick, burst=True),
+Scenario = Callable[[Servers, MailFactory, int, bool, int | None], dict[str, Any]]
+SCENARIOS: dict[str, Scenario] = {
+    "chaos": lambda srv, factory, seed, quick, _mailboxes: chaos(srv, factory, seed, quick),
+    "scale": lambda srv, factory, seed, quick, mailboxes: scale(srv, factory, seed, quick, False, mailboxes),
+    "burst": lambda srv, factory, seed, quick, mailboxes: scale(srv, factory, seed, quick, True, mailboxes),
 }
 
 
@@ -507,6 +521,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20261207)
     parser.add_argument("--quick", action="store_true", help="a short version (see above)")
     parser.add_argument("--out", type=Path, default=OUT / "chaos.json")
+    parser.add_argument("--mailboxes", type=int, help="scale, burst: spread the mails over N (default 10)")
+    parser.add_argument(
+        "--db-latency-ms", type=float, default=0.0, help="a round trip to PostgreSQL costs this much more"
+    )
     args = parser.parse_args()
     names = args.scenarios or list(SCENARIOS)
     unknown = [n for n in names if n not in SCENARIOS]
@@ -517,16 +535,17 @@ def main() -> int:
     started = time.monotonic()
     results: dict[str, Any] = {}
     print(f"{os.cpu_count()} CPUs, load average {load_average()}")
-    with servers() as srv:
+    with servers(args.db_latency_ms) as srv:
         for name in names:
             print(f"\n# {name}")
             begun = time.monotonic()
             key = f"{name}-quick" if args.quick else name  # a short run never replaces the full figures
-            results[key] = SCENARIOS[name](srv, factory, args.seed, args.quick)
+            results[key] = SCENARIOS[name](srv, factory, args.seed, args.quick, args.mailboxes)
             results[key]["run"] = {
                 "date": datetime.now(UTC).isoformat(timespec="seconds"),
                 "seed": args.seed,
                 "quick": args.quick,
+                "db_latency_ms": args.db_latency_ms,
                 "seconds": round(time.monotonic() - begun, 1),
                 "command": "python bench/chaos.py " + shlex.join(sys.argv[1:]),
             }

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.chaos_checks import FleetDb
+from bench.latency_proxy import LatencyProxy
 from bench.torture_servers import Worker, dovecot_instance, worker_env
 from mailbot.scaleout.timing import STALLED_ENV
 from tests.e2e.test_clients import Installation, make_installation
@@ -50,10 +51,13 @@ class Servers:
     dovecot: DovecotServer
     sink: SmtpSink
     tmp: Path
+    database_port: int  # PostgreSQL's, or a LatencyProxy's in front of it (--db-latency-ms)
 
 
 @contextlib.contextmanager
-def servers() -> Iterator[Servers]:
+def servers(db_latency_ms: float = 0.0) -> Iterator[Servers]:
+    """`db_latency_ms`: the workers (and the bench) reach PostgreSQL through a forwarder that delays
+    each way by half of it, as a database on another host would."""
     with (
         PostgresServer.started() as postgres,
         dovecot_instance() as dovecot,
@@ -67,7 +71,12 @@ def servers() -> Iterator[Servers]:
         assert limited != config, "tests/servers/dovecot.py no longer sets mail_max_userip_connections"
         dovecot.config_path.write_text(limited)
         dovecot.restart()
-        yield Servers(postgres, dovecot, sink, Path(tmp))
+        proxy = LatencyProxy(postgres.port, db_latency_ms / 2) if db_latency_ms else None
+        try:
+            yield Servers(postgres, dovecot, sink, Path(tmp), proxy.port if proxy else postgres.port)
+        finally:
+            if proxy is not None:
+                proxy.close()
 
 
 def dovecot_log(dovecot: DovecotServer) -> list[str]:
@@ -132,7 +141,7 @@ def installation(servers: Servers, name: str, slugs: list[str], lease_seconds: i
         servers.tmp / name,
         servers.dovecot,
         servers.sink,
-        database_url=servers.postgres.new_database(),
+        database_url=through(servers, servers.postgres.new_database()),
         defaults=f"[business_hours]\nalways_open = true\n\n[limits]\nlease_seconds = {lease_seconds}\n",
     )
     # random ticket numbers, mailbot's default (the test helper counts them up for readable tests;
@@ -143,6 +152,13 @@ def installation(servers: Servers, name: str, slugs: list[str], lease_seconds: i
         prefix = f"C{number}" if len(slugs) > 3 else slug[:2].upper()
         built.add(slug, prefix, extra=f'\n[classifier]\nmodel_dir = "{MODELS}"\n')
     return built
+
+
+def through(servers: Servers, url: str) -> str:
+    """`url` of the throwaway PostgreSQL by way of `servers.database_port`."""
+    direct = f":{servers.postgres.port}/"
+    assert direct in url, url
+    return url.replace(direct, f":{servers.database_port}/")
 
 
 def run_once(built: Installation) -> float:
