@@ -90,6 +90,8 @@ def test_the_database_answers_what_the_batch_did_not_read_ahead(database_url: st
             assert mails_counted(session, "mb", ZWEI, ZWEI, SINCE) == (2, 1) == truth(session, ZWEI, ZWEI)
             assert mail.id  # held to the end
         assert counted(session, "mb", address_key(ZWEI), None) is None  # the batch is over
+        with counts_ahead(session, "mb", {address_key(ZWEI)}, set(), SINCE):  # no sender with an address
+            assert counted(session, "mb", address_key(ZWEI), None) == (2, 0)
 
 
 def test_the_keys_of_a_batch_are_every_from_and_reply_to() -> None:
