@@ -178,7 +178,7 @@ class _Effects:
             confidence = self.decision.prediction.confidence if self.decision.prediction else 0.0
             self.event(ticket, SUGGESTED, f"{suggested.id} ({confidence:.2f})")
         notice = {"guess": guess, "parent": parent, "note": overdue_note(response), "suggested": suggested}
-        self.team_notice(ticket, "new", **notice)
+        self.team_notice(ticket, "new", first=True, **notice)
         self.event(ticket, "escalated", self.decision.reason)
         enqueue_jobs(self.session, self.app, ticket, "ticket.escalated", f"ticket-{ticket.id}", self.now)
         self.tell_overdue(ticket, response)
@@ -408,9 +408,11 @@ class _Effects:
         parent: Parent | None = None,
         note: str | None = None,
         suggested: Article | None = None,
+        first: bool = False,
     ) -> None:
         """`note`: a line the team must read beside the decision's reason (an overdue target);
-        `suggested`: the answer a near miss suggests, sent when a member replies "OK"."""
+        `suggested`: the answer a near miss suggests, sent when a member replies "OK"; `first`: the
+        ticket was opened by this decision, so the team has had no mail about it yet."""
         if self.flooding(ticket):
             return
         prediction = self.decision.prediction
@@ -441,7 +443,9 @@ class _Effects:
                 "suggestion_article": suggested.id,
                 "suggestion_confidence": prediction.confidence,
             }
-        item = to_team(self.session, self.app, ticket.id, "team_notice", context, attach_rfc822=self.row.raw)
+        item = to_team(
+            self.session, self.app, ticket.id, "team_notice", context, attach_rfc822=self.row.raw, first=first
+        )
         self.enqueue(ticket, item)
 
     def flooding(self, ticket: Ticket) -> bool:

@@ -114,9 +114,12 @@ def to_team(
     kind: str,
     context: dict[str, object],
     attach_rfc822: bytes | None = None,
+    first: bool = False,
 ) -> Outgoing:
     """A mail to the project team, threaded under the last mail the team got about this ticket, so that
-    each ticket is one thread in the team's mailbox.
+    each ticket is one thread in the team's mailbox. `first`: the ticket's first mail to the team (an
+    escalation's notice, in the decision that opened the ticket): nothing to thread under, and no
+    look-up for it (one round trip per escalation on PostgreSQL, issue 13).
 
     `attach_rfc822` (the customer's mail) is attached as `privacy.attachments.forwarded_copy` makes it:
     attachments `[privacy]` does not let out are replaced by a note, and the notice names them."""
@@ -134,7 +137,7 @@ def to_team(
             removed = [f"{r.name or '?'} ({r.content_type}): {r.why}" for r in copy.removed]
             context = {**context, "removed_attachments": removed} if removed else context
     previous = None
-    if ticket_id is not None:
+    if ticket_id is not None and not first:
         before_reading(session, team_mail_of(ticket_id))
         previous = read_scalar(session, _LATEST_TO_TEAM, {"ticket_id": ticket_id})
     # A team member's "reply" goes to the team, so it never comes back as a new request; a notice's

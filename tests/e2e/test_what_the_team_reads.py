@@ -95,9 +95,12 @@ def test_a_follow_up_with_a_doubled_reference_gets_one_reference_and_one_re(bot:
 
     (status,) = bot.sent_to(CUSTOMER)[1:]
     assert parse(status)["Subject"] == "Re: Drivers cannot log in [MB-000001]"
-    (follow_up,) = bot.sent_to(TEAM)[1:]
+    (notice, follow_up) = bot.sent_to(TEAM)
     assert parse(follow_up)["Subject"] == "[MB-000001] Kundenantwort: Drivers cannot log in"
     assert "Kunde:    Dana Fleet <ops@fleet.example>\n" in lines_of(follow_up)
+    # one thread per ticket in the team's mailbox: the first notice starts it, the follow-up joins it
+    assert parse(notice)["In-Reply-To"] is None
+    assert parse(follow_up)["In-Reply-To"] == parse(notice)["Message-ID"]
 
 
 def test_a_failed_delivery_names_the_customer_and_the_reference_once(bot: Bot) -> None:

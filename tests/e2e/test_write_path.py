@@ -33,6 +33,8 @@ def _kind(statement: str) -> str:
         return f"{verb} {words[table]}"
     if verb == "SELECT" and re.search(r"outbox\.message_id (=|IN)", statement):
         return "SELECT outbox by message_id"
+    if verb == "SELECT" and "FROM outbox WHERE outbox.ticket_id" in " ".join(words):
+        return "SELECT outbox by ticket"
     return verb
 
 
@@ -145,6 +147,7 @@ def test_an_escalated_mail_writes_its_ticket_once_with_its_severity_and_due_time
     assert counted["INSERT tickets"] == 1
     assert counted["UPDATE tickets"] == 0
     assert counted["INSERT outbox"] == 2  # the customer's acknowledgement and the team's notice
+    assert counted["SELECT outbox by ticket"] == 0  # a new ticket's first notice threads under nothing
     assert counted["flush"] == 0  # the inbound row's outcome is an UPDATE of its own (db.update_now)
     with bot.db() as session:
         (ticket,) = session.scalars(select(Ticket)).all()
