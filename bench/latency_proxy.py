@@ -24,7 +24,6 @@ class LatencyProxy:
         self.delay = one_way_ms / 1000
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port: int = self.server.getsockname()[1]
-        self.connections = 0
         threading.Thread(target=self._accept, daemon=True, name="latency-proxy").start()
 
     def _accept(self) -> None:
@@ -36,7 +35,6 @@ class LatencyProxy:
                 return  # closed
             for end in (client, upstream):
                 end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.connections += 1
             self._direction(client, upstream)
             self._direction(upstream, client)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
@@ -22,7 +23,7 @@ from mailbot.db.reads import read_rows, read_scalar
 from mailbot.db.schema import InboundMail, OutboxMail
 from mailbot.domain import ParsedMail
 from mailbot.reply.compose import verify_message_id
-from mailbot.reply.counted_ahead import counted
+from mailbot.reply.counted_ahead import counted, mail_because_of, mail_to
 from mailbot.reply.pending_outbox import before_reading, to_customer_counted, with_message_id
 from mailbot.rules import RuleContext
 from mailbot.rules.base import address_key
@@ -105,22 +106,12 @@ def mails_to(session: Session, mailbox: str, address: str, since: datetime) -> i
 
 
 # Built once: building a statement costs several times what running it does (issue 13, ~0.15 ms)
-_MAILS_TO = (
-    select(func.count())
-    .select_from(OutboxMail)
-    .where(
-        OutboxMail.mailbox == bindparam("mailbox"),
-        OutboxMail.recipient_key == bindparam("key"),
-        OutboxMail.created_at >= bindparam("since"),
-        OutboxMail.to_customer.is_(True),
-    )
-)
+_MAILS_TO = mail_to((func.count(),), OutboxMail.recipient_key == bindparam("key"))
 
 
 def mails_because_of(session: Session, mailbox: str, sender: str, since: datetime) -> int:
-    """Automatic mail to anyone that mail from `sender` caused since then (any Reply-To included): the
-    sender's mails by their key, then their outbox rows by `inbound_id` (the outbox row of a mail is in
-    the mail's mailbox; naming the outbox's mailbox too would lead SQLite to read all of it first)."""
+    """Automatic mail to anyone that mail from `sender` caused since then (any Reply-To included;
+    counted as `counted_ahead.mail_because_of` says)."""
     key = _key(sender)
     if key is None:
         return 0
@@ -129,18 +120,8 @@ def mails_because_of(session: Session, mailbox: str, sender: str, since: datetim
     return counted or 0
 
 
-def _because_of(key: str) -> Select[tuple[int]]:
-    return (
-        select(func.count())
-        .select_from(InboundMail)
-        .join(OutboxMail, OutboxMail.inbound_id == InboundMail.id)
-        .where(
-            InboundMail.mailbox == bindparam("mailbox"),
-            InboundMail.from_key == bindparam(key),
-            OutboxMail.to_customer.is_(True),
-            OutboxMail.created_at >= bindparam("since"),
-        )
-    )
+def _because_of(key: str) -> Select[Any]:
+    return mail_because_of((func.count(),), InboundMail.from_key == bindparam(key))
 
 
 _MAILS_BECAUSE_OF = _because_of("key")

@@ -23,12 +23,13 @@ What the counts may differ in, and why that is safe:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func, literal_column, select, union_all
+from sqlalchemy import ColumnElement, Select, bindparam, func, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from mailbot.db.chunks import ID_CHUNK
@@ -123,27 +124,48 @@ def _read(session: Session, counts: _Counts) -> None:
             (counts.to if kind == _TO else counts.because_of)[key] += number
 
 
-# as rule_context's per-mail counts, grouped by key; built once (issue 13: building costs more than running)
-_TO_COUNTS = (
-    select(literal_column(f"'{_TO}'"), OutboxMail.recipient_key, func.count())
-    .where(
-        OutboxMail.mailbox == bindparam("mailbox"),
+def mail_to(columns: Sequence[Any], key: ColumnElement[bool]) -> Select[Any]:
+    """`columns` of the mail the limits count as sent to an address (`key` picks it): to a customer,
+    from the mailbox, since `since`. The one definition of that count, per mail (pipeline.rule_context)
+    and per batch (here), so the two never differ."""
+    return (
+        select(*columns)
+        .select_from(OutboxMail)
+        .where(
+            OutboxMail.mailbox == bindparam("mailbox"),
+            key,
+            OutboxMail.created_at >= bindparam("since"),
+            OutboxMail.to_customer.is_(True),
+        )
+    )
+
+
+def mail_because_of(columns: Sequence[Any], key: ColumnElement[bool]) -> Select[Any]:
+    """`columns` of the mail to customers that mail from a sender (`key` picks it) caused since
+    `since`: the sender's mails by their key, then their outbox rows by `inbound_id` (the outbox row of
+    a mail is in the mail's mailbox; naming the outbox's mailbox too would lead SQLite to read all of
+    it first). As `mail_to`, for both counts."""
+    return (
+        select(*columns)
+        .select_from(InboundMail)
+        .join(OutboxMail, OutboxMail.inbound_id == InboundMail.id)
+        .where(
+            InboundMail.mailbox == bindparam("mailbox"),
+            key,
+            OutboxMail.to_customer.is_(True),
+            OutboxMail.created_at >= bindparam("since"),
+        )
+    )
+
+
+# grouped by key; built once (issue 13: building a statement costs more than running it)
+_BOTH = union_all(
+    mail_to(
+        (literal_column(f"'{_TO}'"), OutboxMail.recipient_key, func.count()),
         OutboxMail.recipient_key.in_(bindparam("to_keys", expanding=True)),
-        OutboxMail.created_at >= bindparam("since"),
-        OutboxMail.to_customer.is_(True),
-    )
-    .group_by(OutboxMail.recipient_key)
-)
-_BECAUSE_OF_COUNTS = (
-    select(literal_column(f"'{_BECAUSE_OF}'"), InboundMail.from_key, func.count())
-    .select_from(InboundMail)
-    .join(OutboxMail, OutboxMail.inbound_id == InboundMail.id)
-    .where(
-        InboundMail.mailbox == bindparam("mailbox"),
+    ).group_by(OutboxMail.recipient_key),
+    mail_because_of(
+        (literal_column(f"'{_BECAUSE_OF}'"), InboundMail.from_key, func.count()),
         InboundMail.from_key.in_(bindparam("from_keys", expanding=True)),
-        OutboxMail.to_customer.is_(True),
-        OutboxMail.created_at >= bindparam("since"),
-    )
-    .group_by(InboundMail.from_key)
+    ).group_by(InboundMail.from_key),
 )
-_BOTH = union_all(_TO_COUNTS, _BECAUSE_OF_COUNTS)

@@ -1,9 +1,9 @@
 """A batch's outbox rows wait unwritten and are written in one INSERT before its commit; a read of the
 outbox that could see one of them (the team-notice limit, a look-up by Message-ID) has them written
-first, so every limit counts what the batch queued (the per-address limits count a batch's rows in
-memory: mailbot.reply.counted_ahead) (real Dovecot, SQLite and PostgreSQL; the bytes
-from the forked compose process over a backlog, or composed in the deciding thread without one, as in
-a fleet worker's watch session)."""
+first, so every limit counts what the batch queued; the per-address limits count them in memory
+(mailbot.reply.counted_ahead). Real Dovecot, SQLite and PostgreSQL; the bytes from the forked compose
+process over a backlog, or composed in the deciding thread without one, as in a fleet worker's watch
+session."""
 
 from __future__ import annotations
 
