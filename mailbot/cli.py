@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
-import json
 import logging
 import os
 import sys
@@ -12,21 +10,14 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import NoReturn
 
 from mailbot.classify import DEFAULT_OUT_OF_SCOPE_SHARE
 from mailbot.clock import Clock, fixed_clock, system_clock
 from mailbot.config import CONFIG_ENV
 from mailbot.errors import ConfigError
-from mailbot.logredact import mask_addresses
-
-if TYPE_CHECKING:
-    from mailbot.app import App
-    from mailbot.clients import Installation
-    from mailbot.clients.fleet import Fleet
 
 NOW_ENV = "MAILBOT_NOW"
-log = logging.getLogger("mailbot")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -294,342 +285,33 @@ def _clock(now: str | None) -> Clock:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from mailbot.clients import load_installation
-    from mailbot.clients.fleet import Fleet
-    from mailbot.worker import run_forever
+    from mailbot.run_command import run_command
 
-    installation = load_installation(args.config)
-    if not installation.clients:
-        raise ConfigError(f"no client can be served:\n{installation.report()}")
-    if args.fleet:
-        from sqlalchemy.engine import make_url
-
-        try:
-            from mailbot.scaleout.engine import engine_conninfo
-        except ImportError as exc:
-            extra = "pip install 'mailbot[postgres]'"
-            raise ConfigError(f"run --fleet needs the PostgreSQL extra ({exc}): {extra}") from None
-        if args.once:
-            raise ConfigError("run --fleet --once: a fleet worker runs until stopped; use run --once alone")
-        engine_conninfo(make_url(installation.database_url))  # a fleet needs PostgreSQL: said at once
-    fleet = Fleet.open(installation, _clock(args.now), only=args.client)
-    try:
-        if not args.fleet:
-            _refuse_beside_a_fleet(fleet)
-        for slug, app in list(fleet.apps.items()):
-            if not _mailbox_matches_database(app, forever=not args.once, strict=not installation.several):
-                if not installation.several:
-                    return 1
-                fleet.problems[slug] = "not started: see above"
-                fleet.apps.pop(slug).close()
-        if not fleet.apps:
-            return 1
-        if args.once:
-            # What the start made (modules, settings, knowledge bases, compiled templates) lives until
-            # the pass ends: frozen, the cyclic GC no longer walks it in every full collection (~150k
-            # objects), and the helpers forked for a backlog share its pages instead of copying those
-            # the GC would write to. Not in `run`: a reloaded client's old objects must stay collectable.
-            gc.freeze()
-            return _run_once(fleet)
-        run_forever(fleet, shared=args.fleet)
-    finally:
-        fleet.close()
-    return 0
-
-
-def _run_once(fleet: Fleet) -> int:
-    """One pass of every client; one client's failure is reported and never stops the others."""
-    from mailbot.worker import run_once
-
-    failed = bool(fleet.problems)
-    for app in fleet:
-        who = f"client {app.mailbox}: " if fleet.installation.several else ""
-        try:
-            report = run_once(app)
-        except Exception:
-            if not fleet.installation.several:
-                raise
-            log.exception("%spass failed; the other clients go on", who)
-            failed = True
-            continue
-        log.info(
-            "%sdone: %d fetched, %d processed (%d failed attempts), %d sent, %d deferred, %d failed",
-            who,
-            report.fetched,
-            report.processed.decided,
-            report.processed.failures,
-            report.delivery.sent,
-            report.delivery.deferred,
-            report.delivery.failed,
-        )
-        _log_availability(app)
-        for error in report.errors:  # printed, not logged: the log filter's address rule applied here
-            shown = mask_addresses(error) if app.settings.privacy.redact_addresses else error
-            print(f"mailbot: {who}{shown}", file=sys.stderr)
-        failed = failed or bool(report.errors)
-    for slug, problem in sorted(fleet.problems.items()):
-        print(f"mailbot: client {slug} not served:\n{problem}", file=sys.stderr)
-    return 1 if failed else 0
-
-
-def _mailbox_matches_database(app: App, forever: bool, strict: bool = True) -> bool:
-    """mailbot.app.refuse_new_database before the first pass (a DatabaseProblem is raised on, unless
-    not `strict`: one client of several is then said to be not started); False, said why, when the
-    mail server cannot be asked, which only a database without mail needs."""
-    from mailbot.app import refuse_new_database
-    from mailbot.db.health import DatabaseProblem
-    from mailbot.errors import TransientError
-
-    source = app.make_source()
-    try:
-        refuse_new_database(app, source)
-    except DatabaseProblem as exc:
-        if strict:
-            raise
-        print(f"mailbot: client {app.mailbox} not started: {exc}", file=sys.stderr)
-        return False
-    except TransientError as exc:
-        print(f"mailbot: {exc}", file=sys.stderr)
-        if forever:
-            print(
-                "mailbot: not started: the database holds no mail yet, so the mailbox's Processed folder "
-                "must be looked at first (a lost database must not hand out ticket numbers again); "
-                "start again once the mail server answers",
-                file=sys.stderr,
-            )
-        return False
-    finally:
-        source.close()
-    return True
-
-
-def _log_availability(app: App) -> None:
-    """After `run --once`: "closed until Mon 7 Dec 08:00 CET, 3 mails waiting", so that a pass that
-    decided nothing reads as the calendar at work, not as a fault."""
-    from mailbot.status import availability_now
-
-    quiet, line = availability_now(app)
-    if not quiet:
-        log.info("mailbox %s", line)
+    return run_command(args, _clock(args.now))
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    """Reads the database only: works without the mail passwords and without loading a model."""
-    from mailbot.clients import load_installation
-    from mailbot.clients.fleet import Fleet
-    from mailbot.scaleout.status import format_fleet_status
-    from mailbot.status import collect_status, combine_status, format_status
-    from mailbot.terminal import safe_json
+    from mailbot.status_command import status_command
 
-    installation = load_installation(args.config, require_secrets=False)
-    fleet = Fleet.open(installation, _clock(args.now), full=False, only=args.client)
-    statuses: dict[str, dict[str, Any]] = {}
-    try:
-        for app in fleet:
-            now = app.clock()
-            with app.sessions() as session:
-                outside_hours = app.settings.business_hours.outside_hours
-                statuses[app.mailbox] = collect_status(session, app.mailbox, app.calendar, now, outside_hours)
-        workers = _fleet_workers(fleet)
-    finally:
-        fleet.close()
-    if not installation.several:  # one client: today's keys, and the same under "clients"
-        ((slug, status),) = statuses.items()
-        if args.json:
-            print(safe_json({**status, "clients": {slug: status}} | ({"fleet": workers} if workers else {})))
-        else:
-            app = next(iter(fleet))
-            print(format_status(status, app.calendar, app.clock()))
-            if workers:
-                print(format_fleet_status(workers, system_clock()))
-        return 0
-    total = combine_status(statuses, fleet.problems) | ({"fleet": workers} if workers else {})
-    if args.json:
-        print(safe_json(total))
-        return 0
-    blocks = [format_status(statuses[app.mailbox], app.calendar, app.clock()) for app in fleet]
-    blocks += [
-        f"client {slug} NOT SERVED:\n  " + p.replace("\n", "\n  ") for slug, p in fleet.problems.items()
-    ]
-    if workers:
-        blocks.append(format_fleet_status(workers, system_clock()))
-    print("\n\n".join(blocks))
-    return 0
-
-
-def _refuse_beside_a_fleet(fleet: Fleet) -> None:
-    """A single worker beside fleet workers would run the SLA watch and escalation calls outside the
-    fleet's locks (mail itself would still be decided once): refused, with the fix."""
-    from mailbot.scaleout.status import live_fleet_workers  # needs no job engine installed
-
-    live = live_fleet_workers(fleet.engine)
-    if live:
-        raise ConfigError(
-            f"{live} fleet workers (`mailbot run --fleet`) are working on this database; start this "
-            "one with --fleet too, or stop them first"
-        )
-
-
-def _fleet_workers(fleet: Fleet) -> dict[str, Any] | None:
-    """The fleet part of `mailbot status` (PostgreSQL with fleet workers only)."""
-    from mailbot.scaleout.status import fleet_status  # needs no job engine installed
-
-    return fleet_status(fleet.engine, fleet.apps)
+    return status_command(args, _clock(args.now))
 
 
 def _cmd_kb_check(args: argparse.Namespace) -> int:
-    """One folder (--kb), or the knowledge base of every configured client (--config, --client)."""
-    if args.kb is not None:
-        return _check_kb(args.kb)
-    installation = _installation(args, require_secrets=False)
-    clients = installation.select(args.client)
-    failed = 0
-    for slug, settings in clients.items():
-        print(f"client {slug}:")
-        failed += _check_kb(settings.knowledge_base.path)
-    if args.client is None:
-        for slug, problem in sorted(installation.problems.items()):
-            print(f"client {slug}: NOT SERVED\n{problem}")
-            failed += 1
-    return 1 if failed else 0
+    from mailbot.kb.command import run_kb_check_command
 
-
-def _installation(args: argparse.Namespace, *, require_secrets: bool) -> Installation:
-    from mailbot.clients import load_installation
-
-    if args.config is None and not os.environ.get(CONFIG_ENV):
-        raise ConfigError("name the knowledge base with --kb DIR, or the configuration with --config FILE")
-    return load_installation(args.config, require_secrets=require_secrets)
-
-
-def _check_kb(root: Path) -> int:
-    from mailbot.classify.severity import check_severity_examples, load_severity_examples
-    from mailbot.kb import check_knowledge_base, knowledge_base_warnings, load_knowledge_base
-
-    problems = check_knowledge_base(root) + check_severity_examples(root)
-    warnings = knowledge_base_warnings(root)
-    for problem in problems:
-        print(problem)
-    for warning in warnings:
-        print(f"warning: {warning}")
-    if problems:
-        print(f"{len(problems)} problem(s) in {root}", file=sys.stderr)
-        return 1
-    kb = load_knowledge_base(root)
-    languages = sorted({article.language.value for article in kb.articles})
-    extra = f", {len(kb.out_of_scope.examples)} out-of-scope examples" if kb.out_of_scope else ""
-    topics = f"{len(kb.topic_ids())} topics ({', '.join(languages)})"
-    severity = len(load_severity_examples(root))
-    verdict = f"OK ({len(warnings)} warning(s) above)" if warnings else "OK"
-    print(f"{root}: {len(kb.articles)} articles, {topics}{extra}, {severity} severity examples, {verdict}")
-    return 0
+    return run_kb_check_command(args)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    """Train anew, for every client (or the one --client names); one JSON line per client."""
-    from mailbot.app import load_configured_kb, load_or_train
-    from mailbot.classify import store
-    from mailbot.clients import load_installation
+    from mailbot.classify.command import run_train_command
 
-    installation = load_installation(args.config, require_secrets=False)
-    for slug, settings in installation.select(args.client).items():
-        kb = load_configured_kb(settings)
-        (settings.classifier.model_dir / store.CARD_FILE).unlink(missing_ok=True)  # on demand: always anew
-        classifier = load_or_train(kb, settings.classifier)
-        summary = {"client": slug, "model": classifier.version, "threshold": classifier.threshold}
-        print(json.dumps({**summary, **classifier.validation}))
-    if args.client is None and installation.problems:
-        print(installation.report(), file=sys.stderr)
-        return 1
-    return 0
+    return run_train_command(args)
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from mailbot.classify.command import run_evaluate_command
 
-    from mailbot.classify.evaluate import evaluate, format_summary, prediction_rows
-
-    def progress(items: Any, total: int, label: str) -> Any:
-        return tqdm(items, total=total, desc=label, file=sys.stderr, disable=total < 2000, leave=False)
-
-    # what would fail after training fails before it: a missing library, a missing output folder
-    if args.plot:
-        from mailbot.classify.plot import require_matplotlib
-
-        require_matplotlib()
-    for option, output in (("--plot", args.plot), ("--predictions", args.predictions)):
-        if output is not None and not output.resolve().parent.is_dir():
-            raise ConfigError(f"{option} {output}: the folder {output.resolve().parent} does not exist")
-    runs = _evaluation_runs(args)
-    results: dict[str, Any] = {}
-    for name, (kb, cases, target, share) in runs.items():
-        result = evaluate(
-            kb,
-            cases,
-            target_precision=target,
-            out_of_scope_share=share,
-            threshold=args.threshold,
-            progress=progress,
-            say=lambda message: print(f"training: {message}", file=sys.stderr),
-        )
-        results[name] = result
-    if len(runs) > 1:  # several clients: a summary per client, the client named in every row
-        if args.json:
-            print(json.dumps({"clients": {n: r.summary for n, r in results.items()}}, ensure_ascii=False))
-        else:
-            for name, result in results.items():
-                print(f"client {name}:\n{format_summary(result.summary)}")
-        return 0
-    ((name, result),) = results.items()
-    if args.predictions:
-        with args.predictions.open("w", encoding="utf-8") as out:
-            for row in prediction_rows(result.outcomes):
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    if args.plot:
-        from mailbot.classify.plot import plot_title, write_plot
-
-        write_plot(result.outcomes, result.summary, args.plot, plot_title(runs[name][0], runs[name][1]))
-    summary = result.summary if name is None else {"client": name, **result.summary}
-    print(json.dumps(summary, ensure_ascii=False) if args.json else format_summary(result.summary))
-    return 0
-
-
-def _evaluation_runs(args: argparse.Namespace) -> dict[Any, tuple[Path, Path, float, float]]:
-    """What to evaluate: --kb on --cases; or a configured client's KB and classifier settings (the
-    options win); or, for several clients, each client's KB on <cases folder>/<client>.jsonl."""
-
-    def options(target: float, share: float) -> tuple[float, float]:
-        return (
-            args.target_precision if args.target_precision is not None else target,
-            args.out_of_scope_share if args.out_of_scope_share is not None else share,
-        )
-
-    if args.kb is not None:
-        return {None: (args.kb, args.cases, *options(0.97, DEFAULT_OUT_OF_SCOPE_SHARE))}
-    installation = _installation(args, require_secrets=False)
-    clients = installation.select(args.client)
-    several = len(clients) > 1
-    if several and not args.cases.is_dir():
-        raise ConfigError(
-            f"--cases {args.cases}: with several clients give a folder of <client>.jsonl files, "
-            "or name one client with --client"
-        )
-    runs: dict[Any, tuple[Path, Path, float, float]] = {}
-    for slug, settings in clients.items():
-        cases = args.cases / f"{slug}.jsonl" if several else args.cases
-        if several and not cases.is_file():
-            print(f"client {slug}: no {cases}, not evaluated", file=sys.stderr)
-            continue
-        model = settings.classifier
-        name = slug if installation.several else None
-        runs[name] = (
-            settings.knowledge_base.path,
-            cases,
-            *options(model.target_precision, model.out_of_scope_share),
-        )
-    if not runs:
-        raise ConfigError(f"--cases {args.cases}: no <client>.jsonl for any client ({', '.join(clients)})")
-    return runs
+    return run_evaluate_command(args)
 
 
 def _cmd_init(args: argparse.Namespace) -> int:

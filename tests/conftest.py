@@ -22,7 +22,7 @@ from tests.servers.postgres import PostgresError, PostgresServer
 
 @pytest.fixture(autouse=True)
 def _collectable_after_the_test() -> Iterator[None]:
-    """`mailbot run --once` freezes what its start made for the rest of the process (mailbot.cli);
+    """`mailbot run --once` freezes what its start made for the rest of the process (mailbot.run_command);
     the suite's process lives on, so after each test the cyclic GC may collect those objects again."""
     yield
     gc.unfreeze()
