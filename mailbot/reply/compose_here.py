@@ -11,6 +11,7 @@ where it happens, as before.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Protocol
 
@@ -37,9 +38,9 @@ class BatchComposer(Composer, PendingRows, Protocol):
     def collect(self, session: Session) -> None: ...
 
 
-class WaitingRows:
+class WaitingRows(ABC):
     """The rows a batch queued and has not written yet, numbered as queued; what both composers share.
-    `collect` (theirs) writes them."""
+    Each writes them in its own `collect`."""
 
     def __init__(self, renderer: TemplateRenderer) -> None:
         self.renderer = renderer
@@ -64,8 +65,9 @@ class WaitingRows:
         if any(seen(row) for row in self._pending.values()):
             self.collect(session)
 
+    @abstractmethod
     def collect(self, session: Session) -> None:
-        raise NotImplementedError
+        """Write the waiting rows in `session`'s transaction."""
 
 
 class ComposeHere(WaitingRows):
