@@ -260,7 +260,7 @@ def run_worker(config: Path, every: int, trace: tuple[int, str], trim_at: tuple[
 
     def after_batch(args: tuple[Any, ...]) -> None:
         first = state["decided"] == 0
-        state["decided"] += len(args[1])
+        state["decided"] += len(args[1].row_ids)  # the _Batch
         if first:
             marks.mark(f"first batch ({state['decided']}): models loaded", snapshot=True)
         while state["decided"] >= state["next"]:

@@ -130,6 +130,11 @@ class MailJob:
     def __call__(self) -> None:
         self.stop.wait(self.run_pass())
 
+    def _keep_going(self) -> bool:
+        """Whether the pass may take more mail: not once the worker stops, nor once a fleet worker's
+        fence has ended its sessions (its peers take its mailboxes over)."""
+        return not self.stop.is_set()
+
     def run_pass(self) -> float:
         """One pass (IMAP IDLE waits inside it); returns how long to pause before the next one."""
         if self.stop.is_set():
@@ -143,7 +148,9 @@ class MailJob:
             # a worker that runs for days loads its models now, not when the first customer waits
             _ = self.app.classifier, self.app.severity
             now = self.app.clock()
-            report = run_pass(self.app, self.source, self.wake_delivery, self.on_fetched)
+            report = run_pass(
+                self.app, self.source, self.wake_delivery, self.on_fetched, keep_going=self._keep_going
+            )
             if report.open != self.was_open:
                 _log_hours(self.app, now, report.open)
                 self.was_open = report.open
@@ -175,7 +182,7 @@ class MailJob:
             if self.delivery is None or not self.delivery.running:  # first use, or it died (logged)
                 if self.stop.is_set():
                     return
-                self.delivery = delivery_for(self.app).start()
+                self.delivery = delivery_for(self.app, self.stop).start()
             delivery = self.delivery
         delivery.wake()
 

@@ -73,9 +73,10 @@ def deliverer_for(app: App) -> Deliverer:
     )
 
 
-def delivery_for(app: App) -> DeliveryThread:
-    """The client's delivery thread (not started): it sends while mail is decided."""
-    return DeliveryThread(deliverer_for(app), name=f"delivery:{app.mailbox}")
+def delivery_for(app: App, halt: threading.Event | None = None) -> DeliveryThread:
+    """The client's delivery thread (not started): it sends while mail is decided. Once `halt` is set
+    (the worker stops), it claims nothing more."""
+    return DeliveryThread(deliverer_for(app), name=f"delivery:{app.mailbox}", halt=halt)
 
 
 def delivery_once_for(app: App) -> DeliveryThread | DeliveryProcess:
@@ -115,6 +116,7 @@ def run_cycle(
     acknowledge: bool = False,
     on_fetched: Callable[[int], None] | None = None,
     second_process: bool = False,
+    keep_going: Callable[[], bool] = lambda: True,
 ) -> CycleReport:
     """One pass of the mail stages. A mail server being down stops only the steps that need it:
     mail already stored is still decided, and the outbox is still delivered.
@@ -127,7 +129,8 @@ def run_cycle(
     peers to help with a large backlog, mailbot.scaleout). `second_process`: a backlog is parsed and
     classified in a forked process (mailbot.pipeline.prepare_pool), and its mail composed in another;
     only when no other thread runs. They are started as soon as the source has found a backlog, before
-    it fetches it, so that the models are read while it does (mailbot.pipeline.helpers).
+    it fetches it, so that the models are read while it does (mailbot.pipeline.helpers). `keep_going`
+    returning False ends the deciding after the batch under way (process_pending).
     """
     report = CycleReport(open=outside_hours is None)
     decides = outside_hours is None or outside_hours.takes_mail
@@ -158,10 +161,11 @@ def run_cycle(
                 on_commit=wake_delivery,
                 second_process=second_process,
                 helpers=helpers[0] if helpers else None,
+                keep_going=keep_going,
             )
             report.processed.add(result)
             report.waiting += result.waiting
-            if not result.failures:
+            if not result.failures or not keep_going():
                 break
     finally:
         for started in helpers:
@@ -185,16 +189,20 @@ def run_pass(
     on_fetched: Callable[[int], None] | None = None,
     *,
     second_process: bool = False,
+    keep_going: Callable[[], bool] = lambda: True,
 ) -> CycleReport:
     """The mail stages as the business calendar allows them now."""
     if app.calendar.is_open(app.clock()):
-        return run_cycle(app, source, wake_delivery, on_fetched=on_fetched, second_process=second_process)
+        return run_cycle(
+            app, source, wake_delivery,
+            on_fetched=on_fetched, second_process=second_process, keep_going=keep_going,
+        )  # fmt: skip
     outside_hours = OutsideHours.from_settings(app.settings)
     acknowledge = app.settings.business_hours.outside_hours == "acknowledge"
     fetch = acknowledge or outside_hours.takes_mail
     return run_cycle(
         app, source, wake_delivery, fetch=fetch, outside_hours=outside_hours, acknowledge=acknowledge,
-        on_fetched=on_fetched, second_process=second_process,
+        on_fetched=on_fetched, second_process=second_process, keep_going=keep_going,
     )  # fmt: skip
 
 

@@ -16,6 +16,12 @@ In a fleet, each claim also names its holder (`claimed_by`, the worker's id in t
 worker dies, the takeover job frees what it held at once (`release_claims_of_the_dead`) instead of
 leaving it to its lease. A worker that was only slow has ended its sessions before that
 (mailbot.scaleout.run's fence).
+
+That fence is a matter of time, and a worker starved of CPU or paused can miss it. So a claim's lease
+end (`now + lease`, never renewed) is also its token: a takeover ends the lease, a later claim writes
+its own, and whoever acts on a claimed row checks in the acting transaction that the row still
+carries its token (`held`), with the row locked until its commit. A worker that lost its claims
+decides none of them, whatever the clocks did.
 """
 
 from __future__ import annotations
@@ -129,6 +135,27 @@ def claim_due_folder_deletions(
     values = {"next_attempt_at": now + lease, "attempts": FolderDeletion.attempts + 1}
     claimed = _claim(session, FolderDeletion, query, claimable, values, FolderDeletion.id)
     return sorted(row_id for row_id, _ in claimed)
+
+
+def held(table: type[InboundMail] | type[OutboxMail], lease_until: datetime) -> ColumnElement[bool]:
+    """The row is still claimed by the claim that wrote `lease_until` (see the module's docstring)."""
+    claimed = InboundState.PROCESSING if table is InboundMail else OutboxState.SENDING
+    return and_(table.state == claimed, table.lease_until == lease_until)
+
+
+def release_inbound(session: Session, row_ids: Collection[int], lease_until: datetime) -> int:
+    """Give back mail this claim took and did not decide (its worker is stopping): waiting again at
+    once, as before the claim, which counted no attempt."""
+    if not row_ids:
+        return 0
+    back = update(InboundMail).where(InboundMail.id.in_(sorted(row_ids)), held(InboundMail, lease_until))
+    values = {
+        "state": InboundState.RECEIVED,
+        "lease_until": None,
+        "claimed_by": None,
+        "attempts": InboundMail.attempts - 1,
+    }
+    return session.execute(back.values(values)).rowcount
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mailbot.app import App
-from mailbot.db.claims import claim_inbound_batch
+from mailbot.db.claims import claim_inbound_batch, held, release_inbound
 from mailbot.db.engine import begin_write
 from mailbot.db.schema import InboundMail, InboundState, Outcome
 from mailbot.db.write_now import update_now
@@ -106,6 +106,7 @@ def process_pending(
     *,
     second_process: bool = False,
     helpers: Helpers | None = None,
+    keep_going: Callable[[], bool] = lambda: True,
 ) -> ProcessReport:
     """Work through every claimable mail once, oldest first, a batch at a time.
 
@@ -120,6 +121,8 @@ def process_pending(
     another beside deciding (mailbot.reply.compose_pool); only for a caller that runs no other thread
     (`run --once`).
     `helpers`: those two processes, started by the caller (who ends them), used from the first batch.
+    `keep_going` returning False (the worker stops, or its fleet no longer sees it alive) claims
+    nothing more and gives back the batches claimed ahead; the batch being decided ends first.
     """
     report = ProcessReport()
     tried: set[int] = set()  # looked at in this pass and left undecided (failed, or waiting)
@@ -128,11 +131,14 @@ def process_pending(
     pool, composer = started.preparer, started.composer
 
     def claim() -> _Batch | None:
+        if not keep_going():
+            return None
+        now = app.clock()
         with app.sessions.begin() as session:
             row_ids = claim_inbound_batch(
                 session,
                 app.mailbox,
-                app.clock(),
+                now,
                 lease,
                 BATCH_SIZE,
                 tried,
@@ -142,7 +148,7 @@ def process_pending(
         if not row_ids:
             return None
         stored = _read_stored(app, row_ids)
-        return _Batch(row_ids, stored, _hand_over(app, pool, stored))
+        return _Batch(row_ids, stored, _hand_over(app, pool, stored), now + lease)
 
     batch = claim()
     mine = helpers is None and second_process and batch is not None and len(batch.row_ids) == BATCH_SIZE
@@ -150,10 +156,15 @@ def process_pending(
         started = Helpers.start(app)
         pool, composer = started.preparer, started.composer
         if pool is not None:
-            batch = _Batch(batch.row_ids, batch.stored, _hand_over(app, pool, batch.stored))
+            batch = _Batch(
+                batch.row_ids, batch.stored, _hand_over(app, pool, batch.stored), batch.lease_until
+            )
     waiting: deque[_Batch] = deque([batch] if batch is not None else [])
     try:
         while waiting:
+            if not keep_going():
+                _give_back(app, waiting)
+                break
             batch = waiting.popleft()
             # a whole batch is fresh mail (suspects come alone): the next one is claimed now, for the
             # second process to prepare while this one is decided; never ahead of a suspect. While that
@@ -171,7 +182,7 @@ def process_pending(
             )
             # at a fresh frame-stack chunk: CPython maps and unmaps one on every call at a chunk's edge
             undecided = call_at_fresh_chunk(
-                _process_batch, app, batch.row_ids, batch.stored, prepared, outside_hours, report, composer
+                _process_batch, app, batch, prepared, outside_hours, report, composer
             )
             # decided mail is claimable no more; what failed or waits is not looked at again in this pass
             tried.update(undecided)
@@ -212,6 +223,16 @@ class _Batch:
     row_ids: list[int]
     stored: list[Stored]
     preparing: Future[dict[int, Prepared]] | None  # in the second process, when there is one
+    lease_until: datetime  # what the claim wrote: its token (mailbot.db.claims.held)
+
+
+def _give_back(app: App, waiting: deque[_Batch]) -> None:
+    """The batches claimed ahead and not decided, waiting again for whichever worker is next."""
+    with app.sessions.begin() as session:
+        given = sum(release_inbound(session, batch.row_ids, batch.lease_until) for batch in waiting)
+    waiting.clear()
+    if given:
+        log.info("%d claimed mails not decided here are waiting again", given)
 
 
 def _read_stored(app: App, row_ids: list[int]) -> list[Stored]:
@@ -225,8 +246,7 @@ def _read_stored(app: App, row_ids: list[int]) -> list[Stored]:
 
 def _process_batch(
     app: App,
-    row_ids: list[int],
-    stored: list[Stored],
+    batch: _Batch,
     prepared: dict[int, Prepared],
     outside_hours: OutsideHours | None,
     report: ProcessReport,
@@ -239,12 +259,14 @@ def _process_batch(
     against the others. (A mail that kills its worker is claimed alone the next time:
     db.claims.claim_inbound_batch.) `composer`: the batch's outgoing mail is composed beside it (without
     one, in this thread: either way its rows are written in one INSERT before the commit); never for a
-    mail decided alone, whose fault must be its own."""
+    mail decided alone, whose fault must be its own. A mail whose claim another worker has taken over
+    meanwhile is left to it (`_decide_batch`) and counted as undecided here."""
+    row_ids = batch.row_ids
     if composer is None or not composer.running:
         composer = ComposeHere(app.renderer)
     try:
         decided, failed = _decide_batch(
-            app, row_ids, stored, prepared, outside_hours, composer if len(row_ids) > 1 else None
+            app, batch, prepared, outside_hours, composer if len(row_ids) > 1 else None
         )
     except Exception as exc:
         if len(row_ids) > 1:
@@ -256,15 +278,18 @@ def _process_batch(
                 exc if isinstance(exc, _MailFailed) else f"{type(exc).__name__}: {exc}",
             )
             alone = (
-                _process_batch(app, [item.row_id], [item], prepared, outside_hours, report) for item in stored
+                _process_batch(app, _alone(batch, item), prepared, outside_hours, report)
+                for item in batch.stored
             )
             return [row_id for left in alone for row_id in left]
         log.exception("processing inbound #%s failed", row_ids[0])
         decided, failed = [], [(row_ids[0], exc)]
     for row_id, error in failed:
-        _record_failure(app, row_id, error)
+        _record_failure(app, row_id, error, batch.lease_until)
         report.failures += 1
     left = [row_id for row_id, _ in failed]
+    accounted = {row_id for row_id, _ in decided} | set(left)
+    left += [row_id for row_id in row_ids if row_id not in accounted]  # taken over by another worker
     for row_id, outcome in decided:
         if outcome is None:
             report.waiting += 1
@@ -285,10 +310,13 @@ class _MailFailed(Exception):
         super().__init__(f"inbound #{row_id} failed: {type(cause).__name__}")
 
 
+def _alone(batch: _Batch, item: Stored) -> _Batch:
+    return _Batch([item.row_id], [item], None, batch.lease_until)
+
+
 def _decide_batch(
     app: App,
-    row_ids: list[int],
-    stored: list[Stored],
+    batch: _Batch,
     prepared: dict[int, Prepared],
     outside_hours: OutsideHours | None,
     composer: BatchComposer | None = None,
@@ -297,13 +325,23 @@ def _decide_batch(
     failed: list[tuple[int, Exception]] = []
     with app.sessions.begin() as session:
         begin_write(session)  # the savepoints below nest in the batch's transaction
+        # still this claim's, locked until the commit (SQLite: BEGIN IMMEDIATE holds the write lock): a
+        # takeover cannot free them meanwhile, and what was taken over before is left to its new holder
         rows = session.scalars(
             select(InboundMail)
             .options(defer(InboundMail.raw))  # read above already
-            .where(InboundMail.id.in_(row_ids))
+            .where(InboundMail.id.in_(batch.row_ids), held(InboundMail, batch.lease_until))
             .order_by(InboundMail.received_at, InboundMail.id)
+            .with_for_update()
         ).all()
-        raws = {item.row_id: item.raw for item in stored}
+        if len(rows) < len(batch.row_ids):
+            lost = sorted(set(batch.row_ids) - {row.id for row in rows})
+            log.warning(
+                "inbound %s: no longer claimed by this worker (the fleet took it over, or its lease "
+                "ran out); left to whoever holds it now",
+                ", ".join(f"#{row_id}" for row_id in lost),
+            )
+        raws = {item.row_id: item.raw for item in batch.stored}
         for row in rows:  # as loaded, not a change: bounces and team notices read it without a query
             set_committed_value(row, "raw", raws[row.id])
         mails = [item.mail for item in prepared.values() if item.mail is not None]
@@ -462,9 +500,18 @@ def _quarantine(row: InboundMail, reason: str, now: datetime) -> tuple[str, str]
     return Outcome.QUARANTINED.value, reason
 
 
-def _record_failure(app: App, row_id: int, exc: Exception) -> None:
+def _record_failure(app: App, row_id: int, exc: Exception, lease_until: datetime) -> None:
+    """Count the failed attempt, unless another worker has taken the mail over meanwhile (and may
+    have decided it): its state is then not this worker's to change."""
     with app.sessions.begin() as session:
-        row = session.get_one(InboundMail, row_id)
+        row = session.scalar(
+            select(InboundMail)
+            .where(InboundMail.id == row_id, held(InboundMail, lease_until))
+            .with_for_update()
+        )
+        if row is None:
+            log.warning("inbound #%s: its failure is not counted, another worker has taken it over", row_id)
+            return
         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         if row.attempts >= app.settings.limits.max_attempts:
             _quarantine(row, f"failed {row.attempts} times; last error: {row.last_error}", app.clock())

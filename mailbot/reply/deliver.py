@@ -177,7 +177,7 @@ class Deliverer:
                 for number, slot in enumerate(free[: len(rows)]):
                     slot.busy = True
                     mine = rows[number :: len(free)]  # spread over the free connections
-                    task = asyncio.create_task(self._send_batch(pool, slot, mine, report, breaks))
+                    task = asyncio.create_task(self._send_batch(pool, slot, mine, report, breaks, keep_going))
                     in_flight[task] = slot
                 if not in_flight:
                     return report
@@ -200,14 +200,23 @@ class Deliverer:
         return self.gate.busy_batch(self.batch)
 
     async def _send_batch(
-        self, pool: SmtpPool, slot: Slot, rows: list[Outgoing], report: DeliveryReport, breaks: dict[int, int]
+        self,
+        pool: SmtpPool,
+        slot: Slot,
+        rows: list[Outgoing],
+        report: DeliveryReport,
+        breaks: dict[int, int],
+        keep_going: Callable[[], bool],
     ) -> list[Accepted]:
         """One connection's rows, one after the other; rows it can no longer send (its connection
-        cannot be had, the login was refused) go back to the queue untouched, due at once."""
+        cannot be had, the login was refused, or the worker stops) go back to the queue untouched, due
+        at once: a fleet worker whose fence has ended its sessions sends none of the rows its peers may
+        be taking over."""
         accepted: list[Accepted] = []
         for index, row in enumerate(rows):
-            if slot.dead or pool.halted:
-                outbox_states.release(self.sessions, [left.id for left in rows[index:]])
+            if slot.dead or pool.halted or not keep_going():
+                left = [unsent.id for unsent in rows[index:]]
+                outbox_states.release(self.sessions, left, self.claimant.current())
                 break
             if (result := await self._send(pool, slot, row, report, breaks)) is not None:
                 accepted.append(result)

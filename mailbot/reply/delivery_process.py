@@ -158,7 +158,7 @@ class DeliveryProcess:
         # the rows the worker claimed for the child and never saw settled: back to the queue (those the
         # server took are in the journal and are marked sent, not sent again); the child's own claims
         # wait for their lease
-        outbox_states.release(deliverer.sessions, sorted(self.gate.handed))
+        outbox_states.release(deliverer.sessions, sorted(self.gate.handed), deliverer.claimant.current())
         if command == FINISH:
             report.add(deliverer.deliver_due())
         return report

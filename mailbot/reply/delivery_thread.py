@@ -106,10 +106,14 @@ class DeliveryThread:
         name: str = "delivery",
         monotonic: Callable[[], float] = time.monotonic,
         gate: DeliveryGate | None = None,
+        halt: threading.Event | None = None,
     ) -> None:
         """`gate`: what delivery's transactions ask for their turn, when the process stage runs in
         another process and marks its commits there (mailbot.reply.delivery_process); by default a
-        CommitGate in this process, whose commit boundaries are this thread's wakes."""
+        CommitGate in this process, whose commit boundaries are this thread's wakes. `halt`: the
+        worker's stop; once set, nothing more is claimed (as after `stop()`), before the worker gets
+        round to stopping the thread, so that a fleet worker whose fence ended its sessions sends
+        nothing its peers may be taking over."""
         self.deliverer = deliverer
         self.gate = CommitGate() if gate is None else None
         deliverer.gate = gate or self.gate
@@ -123,6 +127,7 @@ class DeliveryThread:
         self._lock = threading.Lock()
         self._finishing = False
         self._stopping = False
+        self._halt = halt
         self._retry_at = 0.0
         self._failure: BaseException | None = None
 
@@ -198,7 +203,7 @@ class DeliveryThread:
                 final = self._finishing
                 await pool.close_idle()  # a connection quiet for long may have been dropped by the server
                 if final or self.monotonic() >= self._retry_at:
-                    drained = await self.deliverer.drain(pool, keep_going=lambda: not self._stopping)
+                    drained = await self.deliverer.drain(pool, keep_going=self._keep_going)
                     self.report.add(drained)
                     if drained.errors:
                         self._retry_at = self.monotonic() + RETRY_SECONDS
@@ -208,6 +213,9 @@ class DeliveryThread:
             with self._lock:
                 self._loop = self._woken = None
             await pool.close()
+
+    def _keep_going(self) -> bool:
+        return not self._stopping and not (self._halt is not None and self._halt.is_set())
 
     def _sleep_seconds(self) -> float:
         pause = self._retry_at - self.monotonic()

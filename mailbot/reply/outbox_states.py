@@ -94,15 +94,20 @@ def _mark_sent(session: Session, accepted: Sequence[Accepted], now: datetime) ->
     )
 
 
-def release(sessions: sessionmaker[Session], row_ids: Sequence[int]) -> None:
+def release(sessions: sessionmaker[Session], row_ids: Sequence[int], claimant: int | None = None) -> None:
     """Claimed rows that never reached the wire: back to pending, due as they were, the attempt their
-    claim counted taken back."""
+    claim counted taken back. Only rows `claimant` still holds: a row a fleet's takeover gave to
+    another worker meanwhile may be on its way out there."""
     if not row_ids:
         return
     with sessions.begin() as session:
         session.execute(
             update(OutboxMail)
-            .where(OutboxMail.id.in_(row_ids), OutboxMail.state == OutboxState.SENDING)
+            .where(
+                OutboxMail.id.in_(row_ids),
+                OutboxMail.state == OutboxState.SENDING,
+                OutboxMail.claimed_by.is_not_distinct_from(claimant),
+            )
             .values(state=OutboxState.PENDING, lease_until=None, attempts=OutboxMail.attempts - 1)
             .execution_options(synchronize_session=False)
         )

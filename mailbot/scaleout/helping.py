@@ -54,13 +54,15 @@ def help_decide(local: LocalWorker, request: RequestHelp, slug: str, hops: int) 
     outside_hours = None if app.calendar.is_open(app.clock()) else OutsideHours.from_settings(app.settings)
     if outside_hours is not None and not outside_hours.takes_mail:
         return
-    delivery = delivery_for(app).start()
+    delivery = delivery_for(app, local.stop).start()
     try:
         decided = 0
         for _ in range(app.settings.limits.max_attempts):
             if local.stop.is_set():
                 break
-            result = process_pending(app, outside_hours, on_commit=delivery.wake)
+            result = process_pending(
+                app, outside_hours, on_commit=delivery.wake, keep_going=lambda: not local.stop.is_set()
+            )
             decided += result.decided
             if not result.failures:
                 break
