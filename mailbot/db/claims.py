@@ -186,7 +186,13 @@ def release_claims_of_the_dead(
         )
         if alive:
             held = and_(held, table.claimed_by.not_in(sorted(alive)))
-        counts.append(session.execute(update(table).where(held).values(lease_until=now)).rowcount)
+        # rows locked now are in a decision's transaction (mailbot.pipeline.process locks its batch):
+        # skipped, never waited for. A paused worker holding them would stall the takeover, and its
+        # commit makes them decided; should it die instead, its transaction ends and the next turn frees them
+        unlocked = select(table.id).where(held).with_for_update(skip_locked=True)
+        counts.append(
+            session.execute(update(table).where(table.id.in_(unlocked)).values(lease_until=now)).rowcount
+        )
     return Released(*counts)
 
 

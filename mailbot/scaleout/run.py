@@ -7,9 +7,10 @@ import contextlib
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from procrastinate import App as EngineApp
-from procrastinate.exceptions import NoResult
+from procrastinate.exceptions import ConnectorException, NoResult
 from procrastinate.worker import Worker
 
 from mailbot.clients.fleet import Fleet
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 QUEUES = ("watch", "help", "clients", "fleet")
 RESTART_AFTER_SECONDS = (1, 2, 5, 10, 30, 60)  # pauses before joining again after failures in a row
 STOP_POLL_SECONDS = 0.2
+# what Procrastinate's database says when a worker finishes a job its peers have given up
+GIVEN_UP_JOB = 'Job was not found or not in "doing" or "todo" status'
 HEARTBEAT_AGE = (
     "SELECT extract(epoch FROM now() - last_heartbeat) AS age FROM procrastinate_workers WHERE id = %(id)s"
 )
@@ -50,6 +53,7 @@ async def _serve(fleet: Fleet, stop: threading.Event, timing: FleetTiming) -> No
     # Procrastinate runs blocking jobs in the loop's default executor: room for every slot and the reloads
     executor = ThreadPoolExecutor(max_workers=slots + 2, thread_name_prefix="fleet-job")
     asyncio.get_running_loop().set_default_executor(executor)
+    asyncio.get_running_loop().set_exception_handler(quiet_given_up_jobs)
     reload = None
     if fleet.installation.several:
         reload = asyncio.create_task(_reload_clients(fleet, stop, reload_seconds()))
@@ -146,6 +150,20 @@ async def _fence(engine: EngineApp, worker: Worker, timing: FleetTiming) -> None
                 "fleet: this worker's heartbeat has not reached the database for %.0f s", now - last_seen
             )
             return
+
+
+def quiet_given_up_jobs(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A worker its peers gave up (a pause, a starved CPU) cannot record the end of the jobs it was
+    running when it goes on: Procrastinate raises that in a task nobody awaits, which asyncio logs as
+    an ERROR with two tracebacks, for what the fence has already said. One line instead; anything else
+    as asyncio would."""
+    exc = context.get("exception")
+    if isinstance(exc, ConnectorException) and GIVEN_UP_JOB in str(exc.__cause__):
+        task = context.get("future")
+        name = task.get_name() if isinstance(task, asyncio.Task) else "a job"
+        log.warning("fleet: %s had been given up by the peers; its end is not recorded here", name)
+        return
+    loop.default_exception_handler(context)
 
 
 async def _wait(stop: threading.Event, seconds: float | None = None) -> None:

@@ -322,3 +322,54 @@ def test_an_idle_worker_helps_decide_a_burst_in_a_mailbox_it_does_not_watch(
     assert decisions == (burst, burst)
     assert all(worker.stop() == 0 for worker in workers)
     assert not any("Traceback" in worker.text() for worker in workers)
+
+
+def test_a_worker_paused_past_its_takeover_decides_nothing_twice_when_it_resumes(
+    installation: Installation, workers: list[FleetWorker]
+) -> None:
+    """SIGSTOP is what a starved or swapped-out process looks like to its peers: its heartbeat stops,
+    its mailboxes and claims are taken over, and then it goes on. It must not decide a mail again, nor
+    count failures on mail its peer answered (a claim's token, mailbot.db.claims.held)."""
+    slug, burst = SLUGS[0], 300
+    workers.append(FleetWorker(installation, installation.root / "worker1.log"))
+    wait_until(lambda: set(holders(installation)) == set(SLUGS), timeout=60, what="every mailbox watched")
+    burst_into_inbox(installation, slug, burst)
+    decided_query = f"SELECT count(*) FROM inbound_mail WHERE mailbox = '{slug}' AND state = 'done'"
+    wait_until(lambda: sql(installation, decided_query)[0][0] > 0, timeout=60, what="deciding under way")
+    paused = workers[0]
+    paused.process.send_signal(signal.SIGSTOP)
+    try:
+        [(at_pause,)] = sql(installation, decided_query)
+        workers.append(FleetWorker(installation, installation.root / "worker2.log"))
+        wait_until(
+            lambda: "stopped answering" in workers[1].text(), timeout=60, what="the paused worker given up"
+        )
+        wait_until(
+            lambda: sql(installation, decided_query)[0][0] > at_pause + 64,
+            timeout=60,
+            what="the peer deciding",
+        )
+    finally:
+        paused.process.send_signal(signal.SIGCONT)
+
+    def every_customer_answered() -> bool:  # a reply in the paused worker's hand may go twice, alike
+        ids = Counter((str(m["To"]), m["Message-ID"]) for m in installation.sent() if "support@" in m["From"])
+        per_customer = Counter(to for to, _ in ids)
+        assert all(n == 1 for n in per_customer.values()), per_customer  # never two different answers
+        return len(per_customer) == burst
+
+    wait_until(every_customer_answered, timeout=120, what="the burst answered")
+    states = dict(
+        sql(installation, f"SELECT state, count(*) FROM inbound_mail WHERE mailbox = '{slug}' GROUP BY 1")
+    )
+    assert states == {"done": burst}  # none quarantined for "failures" on mail the other had answered
+    [decisions] = sql(
+        installation,
+        f"SELECT count(*), count(DISTINCT message_id) FROM inbound_mail WHERE mailbox = '{slug}'",
+    )
+    assert decisions == (burst, burst)
+    wait_until(
+        lambda: "sessions ended; it joins the fleet again" in paused.text(), timeout=30, what="the fence"
+    )
+    assert all(worker.stop() == 0 for worker in workers)
+    assert not any("Traceback" in worker.text() for worker in workers)

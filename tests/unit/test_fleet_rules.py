@@ -4,18 +4,20 @@ request is taken, the timing of takeover, and which databases a fleet can share.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 import pytest
+from procrastinate.exceptions import ConnectorException
 from sqlalchemy.engine import make_url
 
 from mailbot.clients.fleet import Fleet
 from mailbot.errors import ConfigError
 from mailbot.scaleout.engine import engine_conninfo
 from mailbot.scaleout.local import LocalWorker
-from mailbot.scaleout.run import job_slots
+from mailbot.scaleout.run import GIVEN_UP_JOB, job_slots, quiet_given_up_jobs
 from mailbot.scaleout.share import BUSY_CORES, fair_share, is_over_share, may_help, should_hand_on
 from mailbot.scaleout.status import format_fleet_status
 from mailbot.scaleout.timing import STALLED_ENV, FleetTiming, fleet_timing
@@ -130,3 +132,33 @@ def test_the_fleet_status_says_who_watches_what_and_what_waits() -> None:
         "  mailbox kuechenchef: NOT WATCHED; 0 undecided; 0 to send",
         "  job queues: clients todo 3, watch doing 2/todo 1",
     ]
+
+
+NEVER_RETRIEVED = "Task exception was never retrieved"
+
+
+def test_a_job_the_peers_gave_up_is_one_warning_and_other_task_errors_go_to_asyncio(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def raised(cause: Exception) -> ConnectorException:
+        try:
+            raise ConnectorException from cause
+        except ConnectorException as exc:
+            return exc
+
+    loop = asyncio.new_event_loop()
+    defaults: list[dict[str, Any]] = []
+    loop.default_exception_handler = defaults.append  # type: ignore[method-assign]
+    try:
+        given_up = raised(RuntimeError(f"{GIVEN_UP_JOB} (job id: 5)"))
+        with caplog.at_level(logging.WARNING, logger="mailbot.scaleout.run"):
+            quiet_given_up_jobs(loop, {"message": NEVER_RETRIEVED, "exception": given_up})
+        assert defaults == []
+        assert "had been given up by the peers" in caplog.text
+        assert "Traceback" not in caplog.text
+
+        other = {"message": NEVER_RETRIEVED, "exception": raised(RuntimeError("disk full"))}
+        quiet_given_up_jobs(loop, other)
+        assert defaults == [other]
+    finally:
+        loop.close()
