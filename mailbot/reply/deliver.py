@@ -347,12 +347,20 @@ class Deliverer:
 
     def _fail(self, row_id: int, error: str, report: DeliveryReport) -> None:
         """For good: the row is failed with its reason, and the team is told (`on_failed`)."""
-        outbox_states.mark_failed(self.sessions, row_id, error, self.on_failed)
+        if not outbox_states.mark_failed(
+            self.sessions, row_id, error, self.on_failed, claimant=self.claimant.current()
+        ):
+            log.warning("outbox #%s: its failure is not recorded, another worker has taken it over", row_id)
+            return
         log.error("outbox #%s failed for good: %s", row_id, error)
         report.failed += 1
 
     def _defer(self, row_id: int, error: str, report: DeliveryReport) -> None:
-        outbox_states.mark_deferred(self.sessions, row_id, error, self.clock())
+        if not outbox_states.mark_deferred(
+            self.sessions, row_id, error, self.clock(), claimant=self.claimant.current()
+        ):
+            log.warning("outbox #%s: not deferred here, another worker has taken it over", row_id)
+            return
         report.deferred += 1
 
 

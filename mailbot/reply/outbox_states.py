@@ -118,26 +118,51 @@ def mark_failed(
     row_id: int,
     error: str,
     on_failed: Callable[[Session, OutboxMail], None] | None,
-) -> None:
+    *,
+    claimant: int | None,
+) -> bool:
     """For good: the row is failed with its reason, and `on_failed` (the team's notice) is written in
-    the same transaction."""
+    the same transaction. False, and nothing changed, when `claimant` no longer holds the row."""
     with sessions.begin() as session:
-        row = session.get_one(OutboxMail, row_id)
+        row = _still_claimed(session, row_id, claimant)
+        if row is None:
+            return False
         row.state = OutboxState.FAILED
         row.last_error = error[:2000]
         row.lease_until = None
         if on_failed is not None:
             on_failed(session, row)
+    return True
 
 
-def mark_deferred(sessions: sessionmaker[Session], row_id: int, error: str, now: datetime) -> None:
-    """Back to pending, due again after the backoff for its attempts so far."""
+def mark_deferred(
+    sessions: sessionmaker[Session], row_id: int, error: str, now: datetime, *, claimant: int | None
+) -> bool:
+    """Back to pending, due again after the backoff for its attempts so far. False, and nothing
+    changed, when `claimant` no longer holds the row."""
     with sessions.begin() as session:
-        row = session.get_one(OutboxMail, row_id)
+        row = _still_claimed(session, row_id, claimant)
+        if row is None:
+            return False
         row.state = OutboxState.PENDING
         row.last_error = error[:2000]
         row.lease_until = None
         row.next_attempt_at = now + backoff(row.attempts)
+    return True
+
+
+def _still_claimed(session: Session, row_id: int, claimant: int | None) -> OutboxMail | None:
+    """The row, locked, if `claimant` still holds its claim: a fleet's takeover may have given it to
+    another worker, whose send must not be undone (a row put back to pending would go out again)."""
+    return session.scalar(
+        select(OutboxMail)
+        .where(
+            OutboxMail.id == row_id,
+            OutboxMail.state == OutboxState.SENDING,
+            OutboxMail.claimed_by.is_not_distinct_from(claimant),
+        )
+        .with_for_update()
+    )
 
 
 def still_sending(session: Session) -> list[int]:

@@ -22,6 +22,7 @@ from mailbot.db import claims
 from mailbot.db.schema import InboundMail, InboundState, OutboxMail, Ticket
 from mailbot.pipeline import process
 from mailbot.pipeline.process import process_pending
+from mailbot.reply import outbox_states
 from mailbot.worker import delivery_for
 from tests.e2e.conftest import make_mail, write_config
 from tests.servers import DovecotServer, SmtpSink
@@ -183,3 +184,22 @@ def test_delivery_told_to_halt_sends_nothing_more(app: App, smtp_sink: SmtpSink)
 
     delivery_for(app).start().finish()
     assert len(smtp_sink.messages) == 3
+
+
+def test_a_reply_another_worker_holds_now_is_neither_deferred_nor_failed_here(app: App) -> None:
+    """A connection that broke (or a 4xx/5xx) on a reply whose claim was taken over must not put the
+    new holder's row back to pending, where it would go out once more."""
+    assert process_pending(app).decided == 3
+    now = datetime.now(UTC)
+    with app.sessions.begin() as session:
+        mine = claims.claim_due_outbox(session, app.mailbox, now, LEASE, 3, claimant=7)
+    later = now + LEASE + timedelta(seconds=1)
+    with app.sessions.begin() as session:  # worker 7 was seen dead; worker 8 took its replies
+        assert claims.claim_due_outbox(session, app.mailbox, later, LEASE, 3, claimant=8) == mine
+
+    first, second, third = mine
+    assert not outbox_states.mark_deferred(app.sessions, first, "421 try later", now, claimant=7)
+    assert not outbox_states.mark_failed(app.sessions, second, "550 no such user", None, claimant=7)
+    assert {(row.state, row.claimed_by) for row in _outbox(app)} == {("sending", 8)}
+    assert outbox_states.mark_deferred(app.sessions, third, "421 try later", later, claimant=8)
+    assert sorted(row.state for row in _outbox(app)) == ["pending", "sending", "sending"]
