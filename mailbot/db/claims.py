@@ -178,18 +178,18 @@ def release_claims_of_the_dead(
         return Released(0, 0)
     counts = []
     for table, state in ((InboundMail, InboundState.PROCESSING), (OutboxMail, OutboxState.SENDING)):
-        held = and_(
+        by_the_dead = and_(
             table.mailbox.in_(sorted(mailboxes)),  # the claim index: mailbox, state
             table.state == state,
             table.lease_until > now,
             table.claimed_by <= newest,
         )
         if alive:
-            held = and_(held, table.claimed_by.not_in(sorted(alive)))
+            by_the_dead = and_(by_the_dead, table.claimed_by.not_in(sorted(alive)))
         # rows locked now are in a decision's transaction (mailbot.pipeline.process locks its batch):
         # skipped, never waited for. A paused worker holding them would stall the takeover, and its
         # commit makes them decided; should it die instead, its transaction ends and the next turn frees them
-        unlocked = select(table.id).where(held).with_for_update(skip_locked=True)
+        unlocked = select(table.id).where(by_the_dead).with_for_update(skip_locked=True)
         counts.append(
             session.execute(update(table).where(table.id.in_(unlocked)).values(lease_until=now)).rowcount
         )

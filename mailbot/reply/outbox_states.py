@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.db.claims import claim_due_outbox
@@ -103,11 +103,7 @@ def release(sessions: sessionmaker[Session], row_ids: Sequence[int], claimant: i
     with sessions.begin() as session:
         session.execute(
             update(OutboxMail)
-            .where(
-                OutboxMail.id.in_(row_ids),
-                OutboxMail.state == OutboxState.SENDING,
-                OutboxMail.claimed_by.is_not_distinct_from(claimant),
-            )
+            .where(OutboxMail.id.in_(row_ids), _held_by(claimant))
             .values(state=OutboxState.PENDING, lease_until=None, attempts=OutboxMail.attempts - 1)
             .execution_options(synchronize_session=False)
         )
@@ -154,15 +150,13 @@ def mark_deferred(
 def _still_claimed(session: Session, row_id: int, claimant: int | None) -> OutboxMail | None:
     """The row, locked, if `claimant` still holds its claim: a fleet's takeover may have given it to
     another worker, whose send must not be undone (a row put back to pending would go out again)."""
-    return session.scalar(
-        select(OutboxMail)
-        .where(
-            OutboxMail.id == row_id,
-            OutboxMail.state == OutboxState.SENDING,
-            OutboxMail.claimed_by.is_not_distinct_from(claimant),
-        )
-        .with_for_update()
-    )
+    row = select(OutboxMail).where(OutboxMail.id == row_id, _held_by(claimant))
+    return session.scalar(row.with_for_update())
+
+
+def _held_by(claimant: int | None) -> ColumnElement[bool]:
+    """Still claimed for sending by `claimant` (a fleet worker's engine id; None outside a fleet)."""
+    return and_(OutboxMail.state == OutboxState.SENDING, OutboxMail.claimed_by.is_not_distinct_from(claimant))
 
 
 def still_sending(session: Session) -> list[int]:
